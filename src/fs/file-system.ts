@@ -1,0 +1,43 @@
+/**
+ * The file layer. Every I/O of the engine goes through this interface so tests can swap
+ * in the simulated, fault-injecting layer (sim-file-system.ts). Two implementations:
+ * node-file-system.ts (node:fs) and sim-file-system.ts.
+ *
+ * Errors: implementations reject with an Error carrying an errno-style `code`
+ * ('EIO', 'ENOSPC', 'EBADF', 'ENOENT', 'EEXIST' ...), like node:fs does.
+ */
+
+export interface FileHandle {
+  readonly path: string;
+  /** Writes all of `buffers`, back to back, starting at `position` (pwritev). */
+  writev(buffers: readonly Uint8Array[], position: number): Promise<void>;
+  /** Reads up to `length` bytes at `position` into `buffer` at `offset`; resolves the count read (0 at EOF). */
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Makes every write so far durable (data and the file size). */
+  datasync(): Promise<void>;
+  truncate(size: number): Promise<void>;
+  /** Current size in bytes (including writes not yet durable). */
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type OpenMode =
+  /** read only; the file must exist */
+  | 'r'
+  /** read and write; the file must exist */
+  | 'r+'
+  /** read and write; created (mode 0600) when missing */
+  | 'create';
+
+export interface FileSystem {
+  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  /** undefined when the path does not exist. */
+  stat(path: string): Promise<{ size: number; mode: number } | undefined>;
+  readdir(dir: string): Promise<string[]>;
+  /** Creates the directory and its parents (mode 0700) when missing. */
+  mkdir(dir: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Makes creates, renames and unlinks in `dir` durable. */
+  syncDir(dir: string): Promise<void>;
+}
