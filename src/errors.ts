@@ -8,6 +8,7 @@
 export const ERRORS = {
   SESSIOND_INVALID_OPTION: { status: 500, message: 'invalid option' },
   SESSIOND_INVALID_SESSION_ID: { status: 400, message: 'invalid session id' },
+  SESSIOND_INVALID_ARGUMENT: { status: 400, message: 'invalid argument' },
   SESSIOND_SESSION_TOO_LARGE: { status: 413, message: 'session is larger than sessionBytesMax' },
   SESSIOND_ATTRIBUTE_NOT_SERIALIZABLE: { status: 500, message: 'session attribute cannot be serialized' },
   SESSIOND_SESSION_NOT_FOUND: { status: 404, message: 'no such session' },

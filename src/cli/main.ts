@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { nodeFileSystem } from '../fs/node-file-system.js';
+import { SessionEngine } from '../engine/session-engine.js';
+import { isSessiondError } from '../errors.js';
+import { verifyStore } from './verify-store.js';
+import { formatStats } from './format-stats.js';
+
+const USAGE = `usage: sessiond <command> <dir> [--json]
+
+commands:
+  verify <dir>    check the logs and the database file; changes nothing; exit 1 on corruption
+  stats <dir>     open the store (recovering it if needed) and print its statistics
+  recover <dir>   open the store, recover it, print the recovery report, close it
+  compact <dir>   recover, then return the database file's free space to the file system`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+  const [command, dir] = positionals;
+  if (values.help || command === undefined) {
+    console.log(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  if (dir === undefined) {
+    console.error(`sessiond ${command}: missing <dir>\n\n${USAGE}`);
+    return 2;
+  }
+  const print = (human: string, data: unknown): void => console.log(values.json ? JSON.stringify(data, null, 2) : human);
+  switch (command) {
+    case 'verify': {
+      const r = await verifyStore(nodeFileSystem, dir);
+      const lines = [
+        ...r.logs.map((l) => `${l.file}: generation ${l.generation ?? '-'}, ${l.records} records, ${l.tornBytes} torn tail bytes${l.problems.map((p) => `\n  PROBLEM ${p}`).join('')}`),
+        `${r.database.file}: ${r.database.images} images${r.database.problems.map((p) => `\n  PROBLEM ${p}`).join('')}`,
+        r.ok ? 'ok: no corruption found' : 'CORRUPT: see the problems above (open with salvage: true to keep what is readable)',
+      ];
+      print(lines.join('\n'), r);
+      return r.ok ? 0 : 1;
+    }
+    case 'stats':
+    case 'recover':
+    case 'compact': {
+      const engine = await SessionEngine.open({ dir });
+      try {
+        if (command === 'stats') {
+          const s = await engine.stats();
+          print(formatStats(s), s);
+        } else if (command === 'recover') {
+          print(`recovered ${engine.recovery.sessionsRecovered} sessions: ${engine.recovery.recordsReplayed} records replayed, ${engine.recovery.bytesDiscarded} bytes discarded, ${engine.recovery.ms} ms`, engine.recovery);
+        } else {
+          const c = await engine.compact();
+          print(`compacted: ${c.bytesBefore} → ${c.bytesAfter} bytes, ${c.moved} sessions moved`, c);
+        }
+      } finally {
+        await engine.close();
+      }
+      return 0;
+    }
+    default:
+      console.error(`sessiond: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(isSessiondError(e) ? `sessiond: ${e.code}: ${e.message}` : `sessiond: ${(e as Error).stack ?? e}`);
+    process.exit(1);
+  },
+);

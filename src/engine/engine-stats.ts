@@ -1,0 +1,73 @@
+import type { DatabaseFile, DbStats } from '../db/database-file.js';
+import type { SessiondError } from '../errors.js';
+import type { LogWriter } from '../log/log-writer.js';
+import type { Durability } from '../options.js';
+import type { LatencyRing } from '../util/latency-ring.js';
+import type { Flusher } from './flusher.js';
+import type { RecoveryReport } from './recovery.js';
+import { takeCensus, type Census } from './session-census.js';
+import type { SessionCache } from './session-cache.js';
+import type { SessionQueue } from './session-queue.js';
+import type { Tombstones } from './tombstones.js';
+
+/** Everything `stats()` and `sessiond stats` report (SPEC E9). */
+export interface EngineStats {
+  atMs: number;
+  durability: Durability;
+  sessions: Census & { pendingWrites: number };
+  tombstones: number;
+  queue: { sessionsHeld: number; requestsWaiting: number };
+  log: ReturnType<LogWriter['stats']> & { fsyncMs: ReturnType<LatencyRing['summary']> };
+  db: DbStats;
+  flush: {
+    dirtySessions: number;
+    /** Age of the oldest change not yet taken by the flusher. */
+    lagMs: number;
+    /** Log records acknowledged but not yet folded into the database file. */
+    lsnLag: number;
+    cycles: number;
+    lastFlushAtMs: number;
+    lastFlushMs: number;
+    sessionsWritten: number;
+    sessionsFreed: number;
+  };
+  lastRecovery: RecoveryReport;
+  readOnly: { code: string; reason: string } | undefined;
+}
+
+export interface StatsSources {
+  now: number;
+  cache: SessionCache;
+  db: DatabaseFile;
+  writer: LogWriter;
+  flusher: Flusher;
+  queue: SessionQueue;
+  tombstones: Tombstones;
+  fsyncMs: LatencyRing;
+  recovery: RecoveryReport;
+  readOnly: SessiondError | undefined;
+  durability: Durability;
+}
+
+export async function buildStats(src: StatsSources): Promise<EngineStats> {
+  const census = await takeCensus(src.cache.visible, src.now);
+  const oldest = src.cache.oldestDirtyMs;
+  const q = src.queue.counts();
+  return {
+    atMs: src.now,
+    durability: src.durability,
+    sessions: { ...census, pendingWrites: src.cache.pendingCount },
+    tombstones: src.tombstones.size,
+    queue: { sessionsHeld: q.held, requestsWaiting: q.waiting },
+    log: { ...src.writer.stats(), fsyncMs: src.fsyncMs.summary() },
+    db: src.db.stats(),
+    flush: {
+      dirtySessions: src.cache.dirtyCount,
+      lagMs: oldest === 0 ? 0 : Math.max(0, src.now - oldest),
+      lsnLag: Math.max(0, src.cache.appliedLsn - src.db.appliedLsn),
+      ...src.flusher.stats,
+    },
+    lastRecovery: src.recovery,
+    readOnly: src.readOnly === undefined ? undefined : { code: src.readOnly.code, reason: src.readOnly.message },
+  };
+}

@@ -1,0 +1,109 @@
+import type { DatabaseFile } from '../db/database-file.js';
+import type { SessiondError } from '../errors.js';
+import { isExpired, type SessionState } from '../session/session-state.js';
+import { writeSessions } from './write-sessions.js';
+import type { SessionCache } from './session-cache.js';
+
+/**
+ * The flushing task (claim 14i): moves changed sessions from the cache into the database
+ * file in the background, then lets the log writer reset a swapped-out log once every
+ * record in it is durable in the file (claim 7).
+ */
+
+export interface FlusherDeps {
+  cache: SessionCache;
+  db: DatabaseFile;
+  now: () => number;
+  flushIntervalMs: number;
+  flushBatchBytesMax: number;
+  /** Resets a swapped-out log; called once the file holds everything up to its last LSN. */
+  releaseLog: (logIndex: number) => Promise<void>;
+  onFatal: (err: SessiondError) => void;
+}
+
+export interface FlushStats {
+  cycles: number;
+  sessionsWritten: number;
+  sessionsFreed: number;
+  lastFlushAtMs: number;
+  lastFlushMs: number;
+}
+
+export class Flusher {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly swappedLogs: Array<{ fromLog: number; lastLsn: number }> = [];
+  private failed = false;
+  readonly stats: FlushStats = { cycles: 0, sessionsWritten: 0, sessionsFreed: 0, lastFlushAtMs: 0, lastFlushMs: 0 };
+
+  constructor(private readonly deps: FlusherDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.deps.cache.dirtyCount > 0 || this.swappedLogs.length > 0) this.flush().catch(() => {});
+    }, this.deps.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The log writer swapped logs: flush now so the old one can be reset. */
+  onSwap(fromLog: number, lastLsn: number): void {
+    this.swappedLogs.push({ fromLog, lastLsn });
+    this.flush().catch(() => {});
+  }
+
+  /** Flushes everything changed so far; concurrent calls share cycles. Rejects after a failure. */
+  flush(): Promise<void> {
+    if (this.running !== undefined) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      await this.cycle();
+    } while (this.again);
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.failed) throw new Error('flusher stopped after a failure');
+    const { cache, db } = this.deps;
+    const started = this.deps.now();
+    const snapshotLsn = cache.appliedLsn;
+    const ids = cache.takeDirty();
+    try {
+      const now = this.deps.now();
+      const live = (id: string): SessionState | undefined => {
+        const s = cache.visible.get(id);
+        if (s === undefined || !isExpired(s, now)) return s;
+        cache.visible.delete(id); // expired since it changed
+        return undefined;
+      };
+      const { written, freed } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax);
+      this.stats.sessionsWritten += written;
+      this.stats.sessionsFreed += freed;
+      while (this.swappedLogs.length > 0 && this.swappedLogs[0]!.lastLsn <= db.appliedLsn) {
+        await this.deps.releaseLog(this.swappedLogs.shift()!.fromLog);
+      }
+    } catch (e) {
+      this.failed = true;
+      this.stop();
+      this.deps.onFatal(e as SessiondError);
+      throw e;
+    }
+    this.stats.cycles++;
+    this.stats.lastFlushAtMs = this.deps.now();
+    this.stats.lastFlushMs = this.stats.lastFlushAtMs - started;
+  }
+}

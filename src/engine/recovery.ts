@@ -1,0 +1,194 @@
+import { join } from 'node:path';
+import { DB_FILE_NAME, LOG_FILE_NAMES, LOG_HEADER_BYTES, RECORD_OVERHEAD_BYTES, RecordType } from '../format/constants.js';
+import { SessiondError, isSessiondError } from '../errors.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { DatabaseFile, type DbScanReport } from '../db/database-file.js';
+import { decodeLogHeader } from '../log/log-header.js';
+import { readLog, type LogReadResult } from '../log/log-reader.js';
+import type { LogRecord } from '../log/record-codec.js';
+import { decodePayload } from '../session/session-codec.js';
+import { writeSessions } from './write-sessions.js';
+import { applyPatch, decodeNames } from '../session/attributes.js';
+import { isExpired, makeState, type SessionState } from '../session/session-state.js';
+import type { Logger } from '../options.js';
+
+/**
+ * Recovery (SPEC E7, claims 1d, 11, 12): rebuild the cache from the database file and the
+ * logs, then fold the logs into the file. The caller holds the store lock, so requests wait.
+ * Every step is idempotent: a crash anywhere in here leaves files the next run handles alike
+ * (records at or below the file's appliedLsn are never replayed twice).
+ */
+
+export interface RecoveryReport {
+  sessionsRecovered: number;
+  recordsReplayed: number;
+  /** Records already folded into the database file, or older than the session's state. */
+  recordsSkipped: number;
+  sessionsExpired: number;
+  /** Torn tails plus salvaged damage. */
+  bytesDiscarded: number;
+  corruption: Array<{ file: string; offset: number; bytes: number }>;
+  db: DbScanReport;
+  logs: Array<{ file: string; generation: number | undefined; records: number; tornBytes: number }>;
+  ms: number;
+}
+
+export interface RecoveryResult {
+  report: RecoveryReport;
+  db: DatabaseFile;
+  /** First LSN the log writer may hand out. */
+  nextLsn: number;
+  /** Highest log generation seen. */
+  generation: number;
+}
+
+export interface RecoveryOptions {
+  fs: FileSystem;
+  dir: string;
+  salvage: boolean;
+  recordBytesMax: number;
+  flushBatchBytesMax: number;
+  now: () => number;
+  logger: Logger;
+}
+
+/** Applies log records to the cache by the replay rules of docs/format.md §4. */
+class Replayer {
+  replayed = 0;
+  skipped = 0;
+  maxLsn = 0;
+  readonly touched = new Set<string>();
+
+  constructor(
+    private readonly sessions: Map<string, SessionState>,
+    private readonly appliedLsn: number,
+  ) {}
+
+  apply(rec: LogRecord): void {
+    this.maxLsn = Math.max(this.maxLsn, rec.lsn);
+    if (rec.lsn <= this.appliedLsn) {
+      this.skipped++;
+      return;
+    }
+    const p = decodePayload(rec.type, rec.data);
+    const id = p.type === RecordType.PUT ? p.state.id : p.id;
+    const cur = this.sessions.get(id);
+    if (cur !== undefined && rec.lsn <= cur.lsn) {
+      this.skipped++;
+      return;
+    }
+    switch (p.type) {
+      case RecordType.PUT:
+        this.sessions.set(id, { ...p.state, lsn: rec.lsn });
+        break;
+      case RecordType.DELETE:
+        this.sessions.delete(id);
+        break;
+      case RecordType.PATCH:
+      case RecordType.TOUCH:
+        // No base: the session was deleted or expired later; its records are moot.
+        if (cur === undefined) {
+          this.skipped++;
+          return;
+        }
+        this.sessions.set(
+          id,
+          p.type === RecordType.PATCH
+            ? makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, p.maxInactiveMs, cur.owner, applyPatch(cur.attrs, p.set, decodeNames(p.removed)))
+            : makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, cur.maxInactiveMs, cur.owner, cur.attrs),
+        );
+        break;
+    }
+    this.touched.add(id);
+    this.replayed++;
+  }
+}
+
+async function logGeneration(fs: FileSystem, path: string): Promise<number | undefined> {
+  if ((await fs.stat(path)) === undefined) return undefined;
+  const fh = await fs.open(path, 'r');
+  try {
+    const head = new Uint8Array(LOG_HEADER_BYTES);
+    const n = await fh.read(head, 0, LOG_HEADER_BYTES, 0);
+    return decodeLogHeader(head.subarray(0, n), path)?.generation;
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+function wrapCorrupt(e: unknown, file: string, offset: number): unknown {
+  if (isSessiondError(e, 'SESSIOND_RECORD_CORRUPT')) {
+    return new SessiondError('SESSIOND_LOG_CORRUPT', `${file} at byte ${offset}: ${e.message}`, { file, offset, bytes: 0 }, { cause: e });
+  }
+  return e;
+}
+
+export async function recover(opts: RecoveryOptions, sessions: Map<string, SessionState>): Promise<RecoveryResult> {
+  const started = opts.now();
+  const { fs, dir } = opts;
+  const dbPath = join(dir, DB_FILE_NAME);
+  const db = await DatabaseFile.open({ fs, dir, salvage: opts.salvage }, (img) => {
+    let p;
+    try {
+      p = decodePayload(RecordType.PUT, img.data);
+    } catch (e) {
+      throw new SessiondError('SESSIOND_DB_CORRUPT', `${dbPath} at byte ${img.offset}: ${(e as Error).message}`, { file: dbPath, offset: img.offset }, { cause: e });
+    }
+    if (p.type === RecordType.PUT) sessions.set(p.state.id, { ...p.state, lsn: img.lsn });
+  });
+
+  const logs: Array<{ path: string; generation: number | undefined }> = [];
+  for (const name of LOG_FILE_NAMES) {
+    const path = join(dir, name);
+    logs.push({ path, generation: await logGeneration(fs, path) });
+  }
+  logs.sort((a, b) => (a.generation ?? -1) - (b.generation ?? -1));
+
+  const replayer = new Replayer(sessions, db.appliedLsn);
+  const results: LogReadResult[] = [];
+  const dropped: Array<{ file: string; offset: number; bytes: number }> = [];
+  for (const log of logs) {
+    if (log.generation === undefined) continue;
+    const onRecord = (rec: LogRecord, offset: number): void => {
+      try {
+        replayer.apply(rec);
+      } catch (e) {
+        if (!opts.salvage) throw wrapCorrupt(e, log.path, offset);
+        // salvage: a record whose payload does not decode is dropped and reported
+        const bytes = rec.data.length + RECORD_OVERHEAD_BYTES;
+        dropped.push({ file: log.path, offset, bytes });
+        opts.logger.warn('recovery_record_dropped', { file: log.path, offset, bytes });
+      }
+    };
+    results.push(await readLog(fs, log.path, { salvage: opts.salvage, recordBytesMax: opts.recordBytesMax }, onRecord));
+  }
+
+  const now = opts.now();
+  let expired = 0;
+  for (const [id, s] of sessions) {
+    if (isExpired(s, now)) {
+      sessions.delete(id);
+      replayer.touched.add(id);
+      expired++;
+    }
+  }
+
+  // Claim 11c: the replayed sessions go into the database file before the logs are reset.
+  await writeSessions(db, replayer.touched, (id) => sessions.get(id), replayer.maxLsn, opts.flushBatchBytesMax);
+
+  const generation = Math.max(0, ...results.map((r) => r.header?.generation ?? 0), ...logs.map((l) => l.generation ?? 0));
+  const nextLsn = Math.max(db.appliedLsn, db.maxImageLsn, replayer.maxLsn) + 1;
+  const corruption = [...results.flatMap((r) => r.corruption.map((c) => ({ file: r.path, ...c }))), ...dropped];
+  const report: RecoveryReport = {
+    sessionsRecovered: sessions.size,
+    recordsReplayed: replayer.replayed,
+    recordsSkipped: replayer.skipped,
+    sessionsExpired: expired,
+    bytesDiscarded: results.reduce((n, r) => n + r.tornBytes, 0) + corruption.reduce((n, c) => n + c.bytes, 0),
+    corruption,
+    db: db.scanReport,
+    logs: results.map((r) => ({ file: r.path, generation: r.header?.generation, records: r.records, tornBytes: r.tornBytes })),
+    ms: opts.now() - started,
+  };
+  return { report, db, nextLsn, generation };
+}

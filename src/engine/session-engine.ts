@@ -1,0 +1,312 @@
+import { RECORD_OVERHEAD_BYTES } from '../format/constants.js';
+import { SessiondError } from '../errors.js';
+import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
+import type { Clock } from '../clock.js';
+import type { DatabaseFile } from '../db/database-file.js';
+import { LogWriter } from '../log/log-writer.js';
+import { generateSessionId, isValidSessionId } from '../session/session-id.js';
+import { isExpired, type SessionState } from '../session/session-state.js';
+import { LatencyRing } from '../util/latency-ring.js';
+import { Flusher } from './flusher.js';
+import { recover, type RecoveryReport } from './recovery.js';
+import { SessionCache } from './session-cache.js';
+import { SessionQueue, type Release } from './session-queue.js';
+import { StoreLock } from './store-lock.js';
+import { Tombstones } from './tombstones.js';
+import { ExpiryReaper } from './expiry-reaper.js';
+import { buildStats, type EngineStats } from './engine-stats.js';
+import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
+
+export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
+
+/**
+ * The embedded session store (SPEC E1-E10): every session in memory, every change durable
+ * in the write-ahead log before it is acknowledged and visible, sessions moved into the
+ * database file in the background, everything rebuilt from the two after a crash.
+ *
+ * A session flows: save() → write plan (diff) → LogWriter.append (record cache, group
+ * commit) → durable → SessionCache.apply (visible) → Flusher → DatabaseFile.
+ */
+export class SessionEngine {
+  readonly clock: Clock;
+  readonly recovery: RecoveryReport;
+  private readonly cache: SessionCache;
+  private readonly queue: SessionQueue;
+  private readonly tombstones: Tombstones;
+  private readonly fsyncMs = new LatencyRing();
+  private writer!: LogWriter;
+  private flusher!: Flusher;
+  private reaper!: ExpiryReaper;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private fatal: SessiondError | undefined;
+
+  private constructor(
+    readonly options: EngineOptions,
+    private readonly lockHandle: StoreLock,
+    private readonly db: DatabaseFile,
+    cache: SessionCache,
+    report: RecoveryReport,
+  ) {
+    this.clock = options.clock;
+    this.cache = cache;
+    this.recovery = report;
+    this.queue = new SessionQueue(options);
+    this.tombstones = new Tombstones(options.tombstoneMs, options.tombstonesMax);
+  }
+
+  /** Opens (creating or recovering) the store in `options.dir`. Resolves once recovery is done. */
+  static async open(input: EngineOptionsInput): Promise<SessionEngine> {
+    const options = resolveOptions(input);
+    const { fs, dir, logger } = options;
+    await fs.mkdir(dir);
+    const lock = await StoreLock.acquire(fs, dir);
+    try {
+      const cache = new SessionCache();
+      const recordBytesMax = options.sessionBytesMax + RECORD_OVERHEAD_BYTES + 1024;
+      const r = await recover(
+        { fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => options.clock.now(), logger },
+        cache.visible,
+      );
+      cache.appliedLsn = r.nextLsn - 1;
+      const engine = new SessionEngine(options, lock, r.db, cache, r.report);
+      await engine.start(r.nextLsn, r.generation);
+      logger.info('store_recovered', { ...r.report, corruption: r.report.corruption.length, logs: undefined, db: undefined });
+      return engine;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  private async start(nextLsn: number, generation: number): Promise<void> {
+    const o = this.options;
+    this.writer = await LogWriter.create({
+      fs: o.fs,
+      dir: o.dir,
+      clock: o.clock,
+      durability: o.durability,
+      fsyncIntervalMs: o.fsyncIntervalMs,
+      groupCommitBytesMax: o.groupCommitBytesMax,
+      writeQueueBytesMax: o.writeQueueBytesMax,
+      logSwapBytes: o.logSwapBytes,
+      logSwapMs: o.logSwapMs,
+      nextLsn,
+      generation,
+      onSwap: ({ fromLog, lastLsn }) => this.flusher.onSwap(fromLog, lastLsn),
+      onFatal: (err) => this.setFatal(err),
+      onGroup: ({ syncMs }) => this.fsyncMs.add(syncMs),
+    });
+    this.flusher = new Flusher({
+      cache: this.cache,
+      db: this.db,
+      now: () => this.clock.now(),
+      flushIntervalMs: o.flushIntervalMs,
+      flushBatchBytesMax: o.flushBatchBytesMax,
+      releaseLog: (i) => this.writer.release(i),
+      onFatal: (err) => this.setFatal(err),
+    });
+    this.flusher.start();
+    this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax);
+    this.reaper.start();
+  }
+
+  /** A write or fsync failed: never retried; the store turns read-only and says why. */
+  private setFatal(err: SessiondError): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = err.code === 'SESSIOND_READ_ONLY' ? err : new SessiondError('SESSIOND_READ_ONLY', err.message, { ...err.context, cause: err.code }, { cause: err });
+    this.cache.clearHeads();
+    this.options.logger.error('store_read_only', { code: err.code, ...err.context });
+  }
+
+  /** Why the store refuses writes, or undefined while it accepts them. */
+  get readOnlyReason(): SessiondError | undefined {
+    return this.fatal;
+  }
+
+  generateId(): string {
+    return generateSessionId();
+  }
+
+  /** The durable state of a session; undefined when absent, expired or the ID is malformed. Never touches the disk. */
+  get(id: string): SessionState | undefined {
+    const s = this.cache.visible.get(id);
+    if (s === undefined || isExpired(s, this.clock.now())) return undefined;
+    return s;
+  }
+
+  /** True while a destroyed ID still refuses saves. */
+  isDestroyed(id: string): boolean {
+    return this.tombstones.has(id, this.clock.now());
+  }
+
+  /** Creates a session with a fresh ID. */
+  create(input: SaveInput = { attributes: {} }): Promise<SessionState> {
+    return this.save(this.generateId(), input);
+  }
+
+  /**
+   * Creates or replaces a session's attributes. Only what changed is written: a PATCH with
+   * the changed attributes, a TOUCH when only the expiry moved, nothing when nothing did.
+   * Resolves once the change is durable (per the durability level).
+   */
+  save(id: string, input: SaveInput): Promise<SessionState> {
+    return this.commit(id, (now) => planSave(this.base(id, now), id, input, now, this.options));
+  }
+
+  /** Sets and removes some attributes of an existing session. */
+  patch(id: string, input: PatchInput): Promise<SessionState> {
+    return this.commit(id, (now) => planPatch(this.base(id, now), id, input, now, this.options));
+  }
+
+  /** Moves a session's expiry (and last access) with a small record. Resolves undefined if absent. */
+  async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
+    if (!isValidSessionId(id)) return undefined;
+    const now = this.clock.now();
+    if (this.base(id, now) === undefined) return undefined;
+    return this.commit(id, (t) => planTouch(this.base(id, t)!, input, t, this.options));
+  }
+
+  /** Deletes a session and leaves a tombstone so late saves cannot bring it back. */
+  async destroy(id: string): Promise<boolean> {
+    if (!isValidSessionId(id)) return false;
+    this.checkWritable();
+    const now = this.clock.now();
+    this.tombstones.add(id, now);
+    const base = this.base(id, now);
+    if (base === undefined) return false;
+    const plan = planDestroy(base);
+    const { lsn, durable } = this.writer.append(plan.type, plan.data, this.db.offsetOf(id));
+    this.cache.setHead(id, null);
+    this.options.observer.appended(lsn, id, undefined);
+    try {
+      await durable;
+    } catch (e) {
+      this.cache.dropHead(id, null);
+      throw e;
+    }
+    this.cache.applyDelete(id, lsn, this.clock.now());
+    return true;
+  }
+
+  /** The head state (pending or durable) unless expired. */
+  private base(id: string, now: number): SessionState | undefined {
+    const s = this.cache.head(id);
+    return s !== undefined && !isExpired(s, now) ? s : undefined;
+  }
+
+  private checkWritable(): void {
+    if (this.closed) throw new SessiondError('SESSIOND_CLOSED');
+    if (this.fatal !== undefined) throw this.fatal;
+  }
+
+  private async commit(id: string, plan: (now: number) => WritePlan | SessionState): Promise<SessionState> {
+    this.checkWritable();
+    if (!isValidSessionId(id)) throw new SessiondError('SESSIOND_INVALID_SESSION_ID', 'expected 16-128 characters of [A-Za-z0-9_-]');
+    const now = this.clock.now();
+    if (this.tombstones.has(id, now)) throw new SessiondError('SESSIOND_SESSION_DESTROYED');
+    const p = plan(now);
+    if (!('type' in p)) return p; // nothing changed: nothing to write
+    const { lsn, durable } = this.writer.append(p.type, p.data, this.db.offsetOf(id));
+    const state: SessionState = { ...p.state, lsn };
+    this.cache.setHead(id, state);
+    this.options.observer.appended(lsn, id, state);
+    try {
+      await durable;
+    } catch (e) {
+      this.cache.dropHead(id, state);
+      throw e;
+    }
+    this.cache.apply(state, this.clock.now());
+    return state;
+  }
+
+  /** Waits for this session's turn (SPEC E8); call the returned function exactly when done. */
+  lock(id: string): Promise<Release> {
+    if (this.closed) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
+    return this.queue.acquire(id);
+  }
+
+  /** Runs `fn` alone among the requests of session `id`. */
+  withSession<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
+    return this.queue.run(id, fn);
+  }
+
+  /** IDs of live (unexpired) sessions. */
+  ids(): string[] {
+    return this.all().map((s) => s.id);
+  }
+
+  all(): SessionState[] {
+    const now = this.clock.now();
+    const out: SessionState[] = [];
+    for (const s of this.cache.visible.values()) if (!isExpired(s, now)) out.push(s);
+    return out;
+  }
+
+  count(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const s of this.cache.visible.values()) if (!isExpired(s, now)) n++;
+    return n;
+  }
+
+  /** Destroys every session; resolves the number destroyed. */
+  async clear(): Promise<number> {
+    const results = await Promise.all(this.ids().map((id) => this.destroy(id)));
+    return results.filter(Boolean).length;
+  }
+
+  async stats(): Promise<EngineStats> {
+    return buildStats({
+      now: this.clock.now(),
+      cache: this.cache,
+      db: this.db,
+      writer: this.writer,
+      flusher: this.flusher,
+      queue: this.queue,
+      tombstones: this.tombstones,
+      fsyncMs: this.fsyncMs,
+      recovery: this.recovery,
+      readOnly: this.fatal,
+      durability: this.options.durability,
+    });
+  }
+
+  /** Moves every change made so far into the database file now. */
+  async flush(): Promise<void> {
+    this.checkWritable();
+    await this.writer.drain();
+    await this.flusher.flush();
+  }
+
+  /** Online compaction: returns free space at the end of the database file to the file system. */
+  async compact(): Promise<{ bytesBefore: number; bytesAfter: number; moved: number }> {
+    await this.flush();
+    return this.db.compact();
+  }
+
+  /** Flushes and releases every handle and timer. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    this.queue.rejectAll(new SessiondError('SESSIOND_CLOSED'));
+    this.reaper.stop();
+    this.flusher.stop();
+    try {
+      if (this.fatal === undefined) {
+        await this.writer.drain();
+        await this.flusher.flush();
+      }
+    } finally {
+      await this.writer.close().catch(() => undefined);
+      await this.db.close().catch(() => undefined);
+      await this.lockHandle.release();
+    }
+  }
+}

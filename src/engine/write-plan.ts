@@ -1,0 +1,137 @@
+import { RecordType } from '../format/constants.js';
+import { SessiondError } from '../errors.js';
+import type { EngineOptions } from '../options.js';
+import {
+  applyPatch,
+  blobFromAttributes,
+  diffAttributes,
+  encodeNames,
+  type AttributeInput,
+} from '../session/attributes.js';
+import { encodeDelete, encodePatch, encodePut, encodeTouch } from '../session/session-codec.js';
+import { makeState, type SessionState } from '../session/session-state.js';
+
+/**
+ * Turns a request to change a session into the smallest log record that does it
+ * (partial saves, SPEC E10): a PUT for a new session, a PATCH with only the changed
+ * attributes, a TOUCH when only the expiry moved, or nothing at all.
+ */
+
+export interface SaveInput {
+  /** name → serialized value (JSON text by default): the session's whole attribute set. */
+  attributes: AttributeInput;
+  /** Absolute expiry in ms since the epoch; 0 = none. New sessions default to now + sessionTtlMs. */
+  expiresAtMs?: number;
+  /** Sliding expiry: expire this long after the last access; 0 = none. */
+  maxInactiveMs?: number;
+}
+
+export interface PatchInput {
+  set?: AttributeInput;
+  remove?: readonly string[];
+  expiresAtMs?: number;
+  maxInactiveMs?: number;
+}
+
+export interface TouchInput {
+  /** New absolute expiry; omitted = keep it, only record the access (extends sliding expiry). */
+  expiresAtMs?: number;
+}
+
+export interface WritePlan {
+  type: RecordType;
+  data: Uint8Array;
+  /** The state after the change; its lsn is filled in when the record is appended. */
+  state: SessionState;
+}
+
+type Limits = Pick<EngineOptions, 'sessionBytesMax' | 'sessionTtlMs' | 'owner'>;
+
+const U32_MAX = 0xffff_ffff;
+
+function checkTime(name: string, v: number | undefined, max: number): void {
+  if (v !== undefined && (!Number.isSafeInteger(v) || v < 0 || v > max)) {
+    throw new SessiondError('SESSIOND_INVALID_ARGUMENT', `${name} must be an integer from 0 to ${max}, got ${String(v)}`, { argument: name });
+  }
+}
+
+/** Bytes of the PUT payload of `s` (docs/format.md §3.1), without encoding it. */
+export function putBytes(s: SessionState): number {
+  return 1 + s.id.length + 8 * 4 + 4 + 1 + Buffer.byteLength(s.owner) + 4 + Buffer.byteLength(s.attrs);
+}
+
+function checkSize(s: SessionState, limits: Limits): void {
+  const bytes = putBytes(s);
+  if (bytes > limits.sessionBytesMax) {
+    throw new SessiondError('SESSIOND_SESSION_TOO_LARGE', `${bytes} bytes, limit ${limits.sessionBytesMax}`, { bytes, sessionBytesMax: limits.sessionBytesMax });
+  }
+}
+
+function putPlan(state: SessionState): WritePlan {
+  return { type: RecordType.PUT, data: encodePut(state), state };
+}
+
+/** A PATCH unless the whole session is smaller, then a PUT. */
+function patchPlan(state: SessionState, set: string, removed: readonly string[]): WritePlan {
+  const data = encodePatch({
+    id: state.id,
+    version: state.version,
+    lastAccessAtMs: state.lastAccessAtMs,
+    expiresAtMs: state.expiresAtMs,
+    maxInactiveMs: state.maxInactiveMs,
+    set,
+    removed: encodeNames(removed),
+  });
+  return data.length < putBytes(state) ? { type: RecordType.PATCH, data, state } : putPlan(state);
+}
+
+export function planSave(base: SessionState | undefined, id: string, input: SaveInput, now: number, limits: Limits): WritePlan | SessionState {
+  checkTime('expiresAtMs', input.expiresAtMs, Number.MAX_SAFE_INTEGER);
+  checkTime('maxInactiveMs', input.maxInactiveMs, U32_MAX);
+  if (base === undefined) {
+    const attrs = blobFromAttributes(input.attributes);
+    const state = makeState(id, 1, 0, now, now, input.expiresAtMs ?? now + limits.sessionTtlMs, input.maxInactiveMs ?? 0, limits.owner, attrs);
+    checkSize(state, limits);
+    return putPlan(state);
+  }
+  const diff = diffAttributes(base.attrs, input.attributes);
+  const expiresAtMs = input.expiresAtMs ?? base.expiresAtMs;
+  const maxInactiveMs = input.maxInactiveMs ?? base.maxInactiveMs;
+  const sameExpiry = expiresAtMs === base.expiresAtMs && maxInactiveMs === base.maxInactiveMs;
+  // Nothing changed and no sliding expiry to extend: nothing to write.
+  if (!diff.changed && sameExpiry && maxInactiveMs === 0) return base;
+  // The same function recovery replays the PATCH with, so the live state and the
+  // recovered one are identical to the byte (attribute order included).
+  const attrs = diff.changed ? applyPatch(base.attrs, diff.set, diff.removed) : base.attrs;
+  const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, expiresAtMs, maxInactiveMs, base.owner, attrs);
+  if (!diff.changed && maxInactiveMs === base.maxInactiveMs) return touchPlan(state);
+  checkSize(state, limits);
+  return patchPlan(state, diff.set, diff.removed);
+}
+
+export function planPatch(base: SessionState | undefined, id: string, input: PatchInput, now: number, limits: Limits): WritePlan {
+  if (base === undefined) throw new SessiondError('SESSIOND_SESSION_NOT_FOUND');
+  checkTime('expiresAtMs', input.expiresAtMs, Number.MAX_SAFE_INTEGER);
+  checkTime('maxInactiveMs', input.maxInactiveMs, U32_MAX);
+  const set = blobFromAttributes(input.set ?? {});
+  const removed = input.remove ?? [];
+  const attrs = applyPatch(base.attrs, set, removed);
+  const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, input.expiresAtMs ?? base.expiresAtMs, input.maxInactiveMs ?? base.maxInactiveMs, base.owner, attrs);
+  checkSize(state, limits);
+  return patchPlan(state, set, removed);
+}
+
+function touchPlan(state: SessionState): WritePlan {
+  const data = encodeTouch({ id: state.id, version: state.version, lastAccessAtMs: state.lastAccessAtMs, expiresAtMs: state.expiresAtMs });
+  return { type: RecordType.TOUCH, data, state };
+}
+
+export function planTouch(base: SessionState, input: TouchInput, now: number, _limits: Limits): WritePlan {
+  checkTime('expiresAtMs', input.expiresAtMs, Number.MAX_SAFE_INTEGER);
+  const state = makeState(base.id, base.version + 1, 0, base.createdAtMs, now, input.expiresAtMs ?? base.expiresAtMs, base.maxInactiveMs, base.owner, base.attrs);
+  return touchPlan(state);
+}
+
+export function planDestroy(base: SessionState): { type: RecordType; data: Uint8Array } {
+  return { type: RecordType.DELETE, data: encodeDelete({ id: base.id, version: base.version + 1 }) };
+}

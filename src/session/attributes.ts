@@ -1,0 +1,124 @@
+import { ATTR_NAME_SEP, ATTR_SEP } from '../format/constants.js';
+import { SessiondError } from '../errors.js';
+
+/**
+ * A session's attributes live in memory and on disk as one "blob" string:
+ * JSON-encoded names and serialized values, `name \x01 value \x00 name \x01 value`.
+ * One string per session keeps the cache small (docs/format.md §3), and turning a blob
+ * into the session's JSON object text is two replaceAll calls, not a parse per attribute.
+ */
+export type AttributeBlob = string;
+
+export const EMPTY_BLOB: AttributeBlob = '';
+
+/** name → serialized value (JSON text unless the application serializes otherwise). */
+export type AttributeInput = Readonly<Record<string, string>> | ReadonlyMap<string, string>;
+
+function entriesOf(input: AttributeInput): Iterable<[string, string]> {
+  return input instanceof Map ? input.entries() : Object.entries(input);
+}
+
+/** Refuses a serialized value containing a blob separator (JSON never does). */
+function checkValue(name: string, value: string): void {
+  if (typeof value !== 'string') {
+    throw new SessiondError('SESSIOND_ATTRIBUTE_NOT_SERIALIZABLE', `attribute ${JSON.stringify(name)} is not a string`, { attribute: name });
+  }
+  if (value.indexOf(ATTR_SEP) !== -1 || value.indexOf(ATTR_NAME_SEP) !== -1) {
+    throw new SessiondError(
+      'SESSIOND_ATTRIBUTE_NOT_SERIALIZABLE',
+      `attribute ${JSON.stringify(name)} holds a raw \\u0000 or \\u0001 character`,
+      { attribute: name },
+    );
+  }
+}
+
+export function blobFromAttributes(input: AttributeInput): AttributeBlob {
+  const parts: string[] = [];
+  for (const [name, value] of entriesOf(input)) {
+    checkValue(name, value);
+    parts.push(JSON.stringify(name) + ATTR_NAME_SEP + value);
+  }
+  return parts.join(ATTR_SEP);
+}
+
+/** Parses a blob into name → serialized value. */
+export function attributesFromBlob(blob: AttributeBlob): Map<string, string> {
+  const out = new Map<string, string>();
+  if (blob === '') return out;
+  for (const part of blob.split(ATTR_SEP)) {
+    const sep = part.indexOf(ATTR_NAME_SEP);
+    out.set(JSON.parse(part.slice(0, sep)) as string, part.slice(sep + 1));
+  }
+  return out;
+}
+
+/**
+ * The attributes as the text of one JSON object. Valid JSON only when every value is JSON
+ * text (the default serializer); used by the adapters to parse a session in one call.
+ */
+export function blobToJsonObject(blob: AttributeBlob): string {
+  if (blob === '') return '{}';
+  return '{' + blob.replaceAll(ATTR_NAME_SEP, ':').replaceAll(ATTR_SEP, ',') + '}';
+}
+
+/** JSON-encoded names joined by \x00 (the PATCH record's removed list). */
+export function encodeNames(names: readonly string[]): string {
+  return names.map((n) => JSON.stringify(n)).join(ATTR_SEP);
+}
+
+export function decodeNames(text: string): string[] {
+  return text === '' ? [] : text.split(ATTR_SEP).map((n) => JSON.parse(n) as string);
+}
+
+export interface AttributeDiff {
+  /** changed or added attributes, as a blob */
+  set: AttributeBlob;
+  removed: string[];
+  changed: boolean;
+}
+
+/** What turns `oldBlob` into `next`: only the attributes that differ (partial saves). */
+export function diffAttributes(oldBlob: AttributeBlob, next: AttributeInput): AttributeDiff {
+  const old = attributesFromBlob(oldBlob);
+  const setParts: string[] = [];
+  for (const [name, value] of entriesOf(next)) {
+    checkValue(name, value);
+    if (old.get(name) !== value) setParts.push(JSON.stringify(name) + ATTR_NAME_SEP + value);
+    old.delete(name);
+  }
+  const removed = [...old.keys()];
+  return { set: setParts.join(ATTR_SEP), removed, changed: setParts.length > 0 || removed.length > 0 };
+}
+
+/** Applies a PATCH (set blob + removed names) to a blob. */
+export function applyPatch(oldBlob: AttributeBlob, setBlob: AttributeBlob, removed: readonly string[]): AttributeBlob {
+  const attrs = attributesFromBlob(oldBlob);
+  for (const name of removed) attrs.delete(name);
+  for (const [name, value] of attributesFromBlob(setBlob)) attrs.set(name, value);
+  return blobFromAttributes(attrs);
+}
+
+/** Serializes one application value to JSON text with a typed error for what JSON cannot hold. */
+export function serializeValue(name: string, value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    throw new SessiondError('SESSIOND_ATTRIBUTE_NOT_SERIALIZABLE', `attribute ${JSON.stringify(name)}: ${(e as Error).message}`, { attribute: name }, { cause: e });
+  }
+  if (text === undefined) {
+    throw new SessiondError('SESSIOND_ATTRIBUTE_NOT_SERIALIZABLE', `attribute ${JSON.stringify(name)} has no JSON form (${typeof value})`, { attribute: name });
+  }
+  return text;
+}
+
+/** Serializes every own enumerable property of an object (skipping undefined values, as JSON does). */
+export function serializeObject(obj: Readonly<Record<string, unknown>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(obj)) {
+    const value = obj[name];
+    if (value === undefined || typeof value === 'function') continue;
+    out[name] = serializeValue(name, value);
+  }
+  return out;
+}

@@ -1,0 +1,213 @@
+import { RecordType } from '../format/constants.js';
+import { readU64, writeU64 } from '../format/bytes.js';
+import { SessiondError } from '../errors.js';
+import { isValidSessionId } from './session-id.js';
+import { makeState, type SessionState } from './session-state.js';
+
+/**
+ * Session payloads, docs/format.md §3: the `data` of log records and database images.
+ * A PUT payload is also the database image payload.
+ */
+
+export interface PatchPayload {
+  type: typeof RecordType.PATCH;
+  id: string;
+  version: number;
+  lastAccessAtMs: number;
+  expiresAtMs: number;
+  maxInactiveMs: number;
+  /** blob of changed attributes */
+  set: string;
+  /** JSON names joined by \x00 */
+  removed: string;
+}
+export interface TouchPayload {
+  type: typeof RecordType.TOUCH;
+  id: string;
+  version: number;
+  lastAccessAtMs: number;
+  expiresAtMs: number;
+}
+export interface DeletePayload {
+  type: typeof RecordType.DELETE;
+  id: string;
+  version: number;
+}
+export interface PutPayload {
+  type: typeof RecordType.PUT;
+  /** lsn is 0 here: the record or image carries it. */
+  state: SessionState;
+}
+export type Payload = PutPayload | PatchPayload | TouchPayload | DeletePayload;
+
+class Writer {
+  readonly buf: Buffer;
+  pos = 0;
+  constructor(bytes: number) {
+    this.buf = Buffer.allocUnsafe(bytes);
+  }
+  u8(v: number): void {
+    this.buf[this.pos++] = v;
+  }
+  u32(v: number): void {
+    this.buf.writeUInt32LE(v, this.pos);
+    this.pos += 4;
+  }
+  u64(v: number): void {
+    writeU64(this.buf, this.pos, v);
+    this.pos += 8;
+  }
+  str8(s: string, encoding: 'latin1' | 'utf8', bytes: number): void {
+    this.u8(bytes);
+    this.pos += this.buf.write(s, this.pos, bytes, encoding);
+  }
+  str32(s: string, bytes: number): void {
+    this.u32(bytes);
+    this.pos += this.buf.write(s, this.pos, bytes, 'utf8');
+  }
+}
+
+export function encodePut(s: SessionState): Buffer {
+  const ownerBytes = Buffer.byteLength(s.owner, 'utf8');
+  const attrBytes = Buffer.byteLength(s.attrs, 'utf8');
+  const w = new Writer(1 + s.id.length + 8 * 4 + 4 + 1 + ownerBytes + 4 + attrBytes);
+  w.str8(s.id, 'latin1', s.id.length);
+  w.u64(s.version);
+  w.u64(s.createdAtMs);
+  w.u64(s.lastAccessAtMs);
+  w.u64(s.expiresAtMs);
+  w.u32(s.maxInactiveMs);
+  w.str8(s.owner, 'utf8', ownerBytes);
+  w.str32(s.attrs, attrBytes);
+  return w.buf;
+}
+
+export function encodePatch(p: Omit<PatchPayload, 'type'>): Buffer {
+  const setBytes = Buffer.byteLength(p.set, 'utf8');
+  const removedBytes = Buffer.byteLength(p.removed, 'utf8');
+  const w = new Writer(1 + p.id.length + 8 * 3 + 4 + 4 + setBytes + 4 + removedBytes);
+  w.str8(p.id, 'latin1', p.id.length);
+  w.u64(p.version);
+  w.u64(p.lastAccessAtMs);
+  w.u64(p.expiresAtMs);
+  w.u32(p.maxInactiveMs);
+  w.str32(p.set, setBytes);
+  w.str32(p.removed, removedBytes);
+  return w.buf;
+}
+
+export function encodeTouch(p: Omit<TouchPayload, 'type'>): Buffer {
+  const w = new Writer(1 + p.id.length + 8 * 3);
+  w.str8(p.id, 'latin1', p.id.length);
+  w.u64(p.version);
+  w.u64(p.lastAccessAtMs);
+  w.u64(p.expiresAtMs);
+  return w.buf;
+}
+
+export function encodeDelete(p: Omit<DeletePayload, 'type'>): Buffer {
+  const w = new Writer(1 + p.id.length + 8);
+  w.str8(p.id, 'latin1', p.id.length);
+  w.u64(p.version);
+  return w.buf;
+}
+
+/** Reads the session ID at the start of any payload, or undefined if it is malformed. */
+export function payloadId(data: Uint8Array): string | undefined {
+  if (data.length < 1 || data.length < 1 + data[0]!) return undefined;
+  const id = Buffer.from(data.buffer, data.byteOffset + 1, data[0]!).toString('latin1');
+  return isValidSessionId(id) ? id : undefined;
+}
+
+class Reader {
+  private readonly buf: Buffer;
+  pos = 0;
+  constructor(data: Uint8Array) {
+    this.buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  }
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw corrupt(`field runs past the end at byte ${this.pos}`);
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u64(): number {
+    this.need(8);
+    const v = readU64(this.buf, this.pos);
+    if (v < 0) throw corrupt(`u64 above 2^53 at byte ${this.pos}`);
+    this.pos += 8;
+    return v;
+  }
+  str(bytes: number, encoding: 'latin1' | 'utf8'): string {
+    this.need(bytes);
+    const s = this.buf.toString(encoding, this.pos, this.pos + bytes);
+    this.pos += bytes;
+    return s;
+  }
+  id(): string {
+    const id = this.str(this.u8(), 'latin1');
+    if (!isValidSessionId(id)) throw corrupt('session id is malformed');
+    return id;
+  }
+  version(): number {
+    const v = this.u64();
+    if (v === 0) throw corrupt('version 0');
+    return v;
+  }
+  end(): void {
+    if (this.pos !== this.buf.length) throw corrupt(`${this.buf.length - this.pos} trailing bytes`);
+  }
+}
+
+function corrupt(detail: string): SessiondError {
+  return new SessiondError('SESSIOND_RECORD_CORRUPT', detail);
+}
+
+/** Decodes a payload of the given record type; throws SESSIOND_RECORD_CORRUPT on any bad field. */
+export function decodePayload(type: number, data: Uint8Array): Payload {
+  const r = new Reader(data);
+  let p: Payload;
+  switch (type) {
+    case RecordType.PUT: {
+      const id = r.id();
+      const version = r.version();
+      const createdAtMs = r.u64();
+      const lastAccessAtMs = r.u64();
+      const expiresAtMs = r.u64();
+      const maxInactiveMs = r.u32();
+      const owner = r.str(r.u8(), 'utf8');
+      const attrs = r.str(r.u32(), 'utf8');
+      p = { type, state: makeState(id, version, 0, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs) };
+      break;
+    }
+    case RecordType.PATCH:
+      p = {
+        type,
+        id: r.id(),
+        version: r.version(),
+        lastAccessAtMs: r.u64(),
+        expiresAtMs: r.u64(),
+        maxInactiveMs: r.u32(),
+        set: r.str(r.u32(), 'utf8'),
+        removed: r.str(r.u32(), 'utf8'),
+      };
+      break;
+    case RecordType.TOUCH:
+      p = { type, id: r.id(), version: r.version(), lastAccessAtMs: r.u64(), expiresAtMs: r.u64() };
+      break;
+    case RecordType.DELETE:
+      p = { type, id: r.id(), version: r.version() };
+      break;
+    default:
+      throw corrupt(`unknown record type ${type}`);
+  }
+  r.end();
+  return p;
+}

@@ -1,0 +1,256 @@
+/** The embedded engine's behaviour (kind: unit, on the simulated file layer). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SessionEngine } from '../../src/engine/session-engine.js';
+import { ManualClock } from '../../src/clock.js';
+import { SimFileSystem } from '../../src/fs/sim-file-system.js';
+import { isSessiondError } from '../../src/errors.js';
+import { attributesFromBlob } from '../../src/session/attributes.js';
+import type { FileHandle, FileSystem, OpenMode } from '../../src/fs/file-system.js';
+import type { EngineOptionsInput } from '../../src/options.js';
+
+const DIR = '/s';
+const ID = 'AAAAAAAAAAAAAAAAAAAAAAAA';
+const ID2 = 'BBBBBBBBBBBBBBBBBBBBBBBB';
+
+function opts(fs: FileSystem, clock = new ManualClock(), more: Partial<EngineOptionsInput> = {}): EngineOptionsInput {
+  return { dir: DIR, fs, clock, flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000, ...more };
+}
+
+/** A file layer that counts log bytes written and can hold fdatasync. */
+class Spy implements FileSystem {
+  logBytes = 0;
+  syncs = 0;
+  gate: Promise<void> | undefined;
+  constructor(readonly inner: FileSystem) {}
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const h = await this.inner.open(path, mode);
+    const count = (n: number): void => {
+      if (/log-\d$/.test(path)) this.logBytes += n;
+    };
+    const sync = async (): Promise<void> => {
+      this.syncs++;
+      if (this.gate) await this.gate;
+    };
+    return {
+      path: h.path,
+      async writev(b, pos) {
+        count(b.reduce((n, x) => n + x.byteLength, 0));
+        return h.writev(b, pos);
+      },
+      read: (b, o, l, p) => h.read(b, o, l, p),
+      async datasync() {
+        await sync();
+        return h.datasync();
+      },
+      truncate: (n) => h.truncate(n),
+      size: () => h.size(),
+      close: () => h.close(),
+    };
+  }
+  stat = (p: string) => this.inner.stat(p);
+  readdir = (p: string) => this.inner.readdir(p);
+  mkdir = (p: string) => this.inner.mkdir(p);
+  rename = (a: string, b: string) => this.inner.rename(a, b);
+  unlink = (p: string) => this.inner.unlink(p);
+  syncDir = (p: string) => this.inner.syncDir(p);
+}
+
+test('a saved session is returned by get and survives a reopen', async () => {
+  const fs = new SimFileSystem();
+  const e = await SessionEngine.open(opts(fs));
+  const s = await e.save(ID, { attributes: { user: '"ann"', n: '1' } });
+  assert.equal(s.version, 1);
+  assert.deepEqual(attributesFromBlob(e.get(ID)!.attrs), new Map([['user', '"ann"'], ['n', '1']]));
+  await e.close();
+  const e2 = await SessionEngine.open(opts(fs));
+  assert.equal(e2.get(ID)!.attrs, s.attrs);
+  assert.equal(e2.recovery.sessionsRecovered, 1);
+  await e2.close();
+});
+
+test('a change is invisible to readers until its log record is durable', async () => {
+  const spy = new Spy(new SimFileSystem());
+  const e = await SessionEngine.open(opts(spy));
+  await e.save(ID, { attributes: { n: '1' } });
+  let open!: () => void;
+  spy.gate = new Promise((r) => (open = r));
+  const pending = e.save(ID, { attributes: { n: '2' } });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(e.get(ID)!.attrs, '"n"\u00011', 'the unsynced change must not be visible');
+  open();
+  spy.gate = undefined;
+  await pending;
+  assert.equal(e.get(ID)!.attrs, '"n"\u00012');
+  await e.close();
+});
+
+test('the writes of one event-loop turn share one fdatasync (group commit)', async () => {
+  const spy = new Spy(new SimFileSystem());
+  const e = await SessionEngine.open(opts(spy));
+  const before = spy.syncs;
+  await Promise.all(Array.from({ length: 50 }, (_, i) => e.save(`${'C'.repeat(20)}${String(i).padStart(4, '0')}`, { attributes: { i: String(i) } })));
+  assert.equal(spy.syncs - before, 1);
+  await e.close();
+});
+
+test('changing one attribute writes only that attribute; an expiry-only change writes a TOUCH', async () => {
+  const spy = new Spy(new SimFileSystem());
+  const e = await SessionEngine.open(opts(spy));
+  const big = JSON.stringify('x'.repeat(4000));
+  await e.save(ID, { attributes: { big, n: '1' } });
+  const before = spy.logBytes;
+  await e.save(ID, { attributes: { big, n: '2' } });
+  const patchBytes = spy.logBytes - before;
+  assert.ok(patchBytes < 200, `a one-attribute change wrote ${patchBytes} log bytes`);
+  const t0 = spy.logBytes;
+  const s = await e.save(ID, { attributes: { big, n: '2' }, expiresAtMs: e.clock.now() + 5000 });
+  assert.ok(spy.logBytes - t0 < 120, 'expiry-only save must be a small TOUCH record');
+  assert.equal(s.expiresAtMs, e.clock.now() + 5000);
+  const t1 = spy.logBytes;
+  await e.save(ID, { attributes: { big, n: '2' }, expiresAtMs: s.expiresAtMs });
+  assert.equal(spy.logBytes, t1, 'an unchanged save writes nothing');
+  await e.close();
+  const e2 = await SessionEngine.open(opts(spy.inner));
+  assert.deepEqual(attributesFromBlob(e2.get(ID)!.attrs), new Map([['big', big], ['n', '2']]));
+  assert.equal(e2.get(ID)!.version, 3);
+  await e2.close();
+});
+
+test('after destroy, a late save from an in-flight request cannot bring the session back', async () => {
+  const fs = new SimFileSystem();
+  const e = await SessionEngine.open(opts(fs));
+  await e.save(ID, { attributes: { user: '"ann"' } });
+  assert.equal(await e.destroy(ID), true);
+  await assert.rejects(e.save(ID, { attributes: { user: '"ann"', n: '2' } }), (err) => isSessiondError(err, 'SESSIOND_SESSION_DESTROYED'));
+  assert.equal(e.get(ID), undefined);
+  await e.close();
+  const e2 = await SessionEngine.open(opts(fs));
+  assert.equal(e2.get(ID), undefined);
+  await e2.close();
+});
+
+test('expiry is exact to the millisecond, excluded from all/count, and reclaimed in bounded ticks', async () => {
+  const clock = new ManualClock();
+  const e = await SessionEngine.open(opts(new SimFileSystem(), clock, { expiryScanMax: 2 }));
+  const t = clock.now();
+  for (let i = 0; i < 5; i++) await e.save(`${'D'.repeat(20)}000${i}`, { attributes: {}, expiresAtMs: t + 100 });
+  await e.save(ID, { attributes: {}, expiresAtMs: t + 1000 });
+  clock.set(t + 99);
+  assert.equal(e.count(), 6);
+  clock.set(t + 100);
+  assert.equal(e.count(), 1);
+  assert.equal(e.get(`${'D'.repeat(20)}0000`), undefined);
+  assert.deepEqual(e.ids(), [ID]);
+  const stats = await e.stats();
+  assert.equal(stats.sessions.count, 1);
+  await e.close();
+});
+
+test('sliding expiry: a touch extends a session with maxInactiveMs', async () => {
+  const clock = new ManualClock();
+  const e = await SessionEngine.open(opts(new SimFileSystem(), clock));
+  await e.save(ID, { attributes: {}, expiresAtMs: 0, maxInactiveMs: 1000 });
+  clock.advance(900);
+  await e.touch(ID);
+  clock.advance(900);
+  assert.ok(e.get(ID), 'touched 900 ms ago, still alive');
+  clock.advance(100);
+  assert.equal(e.get(ID), undefined);
+  await e.close();
+});
+
+test('a failed fdatasync is fatal and never retried: the store turns read-only, reads go on', async () => {
+  const fs = new SimFileSystem();
+  const e = await SessionEngine.open(opts(fs));
+  await e.save(ID, { attributes: { n: '1' } });
+  fs.injectFault({ op: 'datasync', code: 'EIO' });
+  await assert.rejects(e.save(ID, { attributes: { n: '2' } }), (err) => isSessiondError(err, 'SESSIOND_READ_ONLY'));
+  const syncs = fs.opCounts.datasync;
+  await assert.rejects(e.save(ID2, { attributes: {} }), (err) => isSessiondError(err, 'SESSIOND_READ_ONLY'));
+  assert.equal(fs.opCounts.datasync, syncs, 'no fdatasync after the failure');
+  assert.equal(e.get(ID)!.attrs, '"n"\u00011');
+  assert.equal(e.readOnlyReason?.code, 'SESSIOND_READ_ONLY');
+  await e.close();
+  fs.clearFaults();
+  const e2 = await SessionEngine.open(opts(fs));
+  assert.ok(e2.get(ID));
+  await e2.close();
+});
+
+test('an oversized session is refused with SESSIOND_SESSION_TOO_LARGE and nothing is written', async () => {
+  const spy = new Spy(new SimFileSystem());
+  const e = await SessionEngine.open(opts(spy, new ManualClock(), { sessionBytesMax: 2048 }));
+  const before = spy.logBytes;
+  await assert.rejects(e.save(ID, { attributes: { big: JSON.stringify('x'.repeat(3000)) } }), (err) => isSessiondError(err, 'SESSIOND_SESSION_TOO_LARGE') && err.status === 413);
+  assert.equal(spy.logBytes, before);
+  assert.equal(e.get(ID), undefined);
+  await e.close();
+});
+
+test('malformed IDs are absent for reads and refused for writes', async () => {
+  const e = await SessionEngine.open(opts(new SimFileSystem()));
+  for (const bad of ['', 'short', 'a/b/c/d/e/f/g/h/i/j/k/l', 's:AAAAAAAAAAAAAAAAAAAA.sig', 'x'.repeat(200)]) {
+    assert.equal(e.get(bad), undefined);
+    assert.equal(await e.touch(bad), undefined);
+    assert.equal(await e.destroy(bad), false);
+    await assert.rejects(e.save(bad, { attributes: {} }), (err) => isSessiondError(err, 'SESSIOND_INVALID_SESSION_ID'));
+  }
+  await e.close();
+});
+
+test('unknown options are refused by name; a store opens once per process', async () => {
+  const fs = new SimFileSystem();
+  await assert.rejects(SessionEngine.open({ ...opts(fs), flushIntervalMillis: 5 } as EngineOptionsInput), (err) => isSessiondError(err, 'SESSIOND_INVALID_OPTION') && /flushIntervalMillis/.test(err.message));
+  const e = await SessionEngine.open(opts(fs));
+  await assert.rejects(SessionEngine.open(opts(fs)), (err) => isSessiondError(err, 'SESSIOND_LOCKED'));
+  await e.close();
+});
+
+test('logs swap at logSwapBytes and the old one is reset once the database holds it', async () => {
+  const fs = new SimFileSystem();
+  const e = await SessionEngine.open(opts(fs, new ManualClock(), { logSwapBytes: 4096 }));
+  for (let i = 0; i < 200; i++) await e.save(ID, { attributes: { n: String(i), pad: JSON.stringify('p'.repeat(100)) } });
+  await e.flush();
+  const sizes = [fs.readFileSync(`${DIR}/log-0`).length, fs.readFileSync(`${DIR}/log-1`).length];
+  assert.ok(Math.min(...sizes) <= 512, `one log must be reset to its header, sizes ${sizes}`);
+  assert.ok(Math.max(...sizes) < 4096 * 4, `logs must not grow without bound, sizes ${sizes}`);
+  const st = await e.stats();
+  assert.ok(st.log.groups >= 200);
+  await e.close();
+  const e2 = await SessionEngine.open(opts(fs));
+  assert.equal(attributesFromBlob(e2.get(ID)!.attrs).get('n'), '199');
+  await e2.close();
+});
+
+test('stats report sessions by owner, age and expiry, log and database sizes, flush lag and fsync latency', async () => {
+  const clock = new ManualClock();
+  const e = await SessionEngine.open(opts(new SimFileSystem(), clock, { owner: 'web-1' }));
+  await e.save(ID, { attributes: { a: '1' } });
+  await e.save(ID2, { attributes: { a: '2' } });
+  clock.advance(120_000);
+  const st = await e.stats();
+  assert.equal(st.sessions.count, 2);
+  assert.deepEqual(st.sessions.byOwner, { 'web-1': 2 });
+  assert.equal(st.sessions.byAge['<10m'], 2);
+  assert.equal(st.flush.dirtySessions, 2);
+  assert.equal(st.flush.lagMs, 120_000);
+  assert.ok(st.log.fsyncMs.samples >= 2);
+  assert.ok(st.db.fileBytes >= 1024);
+  await e.flush();
+  const st2 = await e.stats();
+  assert.equal(st2.flush.dirtySessions, 0);
+  assert.equal(st2.flush.lsnLag, 0);
+  assert.equal(st2.db.liveImages, 2);
+  await e.close();
+});
+
+test('a torn or foreign LOCK file is a stale lock, not a live owner (crash-sim regression: torn bytes read as pid 1)', async () => {
+  const fs = new SimFileSystem();
+  await fs.mkdir(DIR);
+  for (const junk of ['1', '1\n', 'sessiond pid 1', 'sessiond pid 1\nxx', '\u0000\u0000']) {
+    fs.writeFileSync(`${DIR}/LOCK`, Buffer.from(junk));
+    const e = await SessionEngine.open(opts(fs));
+    await e.close();
+  }
+});
