@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock.js';
 import { nodeFileSystem } from './fs/node-file-system.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { SessionState } from './session/session-state.js';
+import { blockFileDatabase, type SessionDatabaseFactory } from './engine/session-database.js';
 
 /**
  * Engine options: one table, validated once, unknown keys refused by name, then frozen.
@@ -38,6 +39,7 @@ export interface EngineOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly observer: EngineObserver;
+  readonly database: SessionDatabaseFactory;
 }
 
 /**
@@ -99,6 +101,7 @@ export const OPTION_SPECS: Readonly<Record<keyof EngineOptions, OptionSpec>> = {
   fs: { kind: 'object', doc: 'file layer (tests pass a simulated one)', defaultValue: () => nodeFileSystem, defaultDoc: 'node:fs' },
   clock: { kind: 'object', doc: 'clock (tests pass a manual one)', defaultValue: () => systemClock, defaultDoc: 'Date.now' },
   logger: { kind: 'object', doc: 'structured logger ({ info, warn, error }); never given session IDs or values', defaultValue: () => silentLogger, defaultDoc: 'silent' },
+  database: { kind: 'object', doc: 'where the flusher moves sessions: the block file in `dir`, or a shared backend implementing SessionDatabaseFactory', defaultValue: () => blockFileDatabase, defaultDoc: 'sessions.db in dir' },
   observer: { kind: 'object', doc: 'test hook: `appended(lsn, id, state)` for every change, in log order', defaultValue: () => noObserver, defaultDoc: 'none' },
 };
 

@@ -1,4 +1,5 @@
-import type { DatabaseFile, DbStats } from '../db/database-file.js';
+import type { DbStats } from '../db/db-types.js';
+import type { SessionDatabase } from './session-database.js';
 import type { SessiondError } from '../errors.js';
 import type { LogWriter } from '../log/log-writer.js';
 import type { Durability } from '../options.js';
@@ -38,7 +39,7 @@ export interface EngineStats {
 export interface StatsSources {
   now: number;
   cache: SessionCache;
-  db: DatabaseFile;
+  db: SessionDatabase;
   writer: LogWriter;
   flusher: Flusher;
   queue: SessionQueue;

@@ -1,4 +1,4 @@
-import type { DatabaseFile } from '../db/database-file.js';
+import type { SessionDatabase } from './session-database.js';
 import type { SessiondError } from '../errors.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
 import { writeSessions } from './write-sessions.js';
@@ -12,7 +12,7 @@ import type { SessionCache } from './session-cache.js';
 
 export interface FlusherDeps {
   cache: SessionCache;
-  db: DatabaseFile;
+  db: SessionDatabase;
   now: () => number;
   flushIntervalMs: number;
   flushBatchBytesMax: number;

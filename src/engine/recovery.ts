@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { DB_FILE_NAME, LOG_FILE_NAMES, LOG_HEADER_BYTES, RECORD_OVERHEAD_BYTES, RecordType } from '../format/constants.js';
-import { SessiondError, isSessiondError } from '../errors.js';
+import { SessiondError, ioError, isSessiondError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { DatabaseFile, type DbScanReport } from '../db/database-file.js';
+import type { DbScanReport } from '../db/db-types.js';
+import type { SessionDatabase, SessionDatabaseFactory } from './session-database.js';
 import { decodeLogHeader } from '../log/log-header.js';
 import { readLog, type LogReadResult } from '../log/log-reader.js';
 import type { LogRecord } from '../log/record-codec.js';
@@ -35,7 +36,7 @@ export interface RecoveryReport {
 
 export interface RecoveryResult {
   report: RecoveryReport;
-  db: DatabaseFile;
+  db: SessionDatabase;
   /** First LSN the log writer may hand out. */
   nextLsn: number;
   /** Highest log generation seen. */
@@ -43,6 +44,7 @@ export interface RecoveryResult {
 }
 
 export interface RecoveryOptions {
+  database: SessionDatabaseFactory;
   fs: FileSystem;
   dir: string;
   salvage: boolean;
@@ -104,15 +106,20 @@ class Replayer {
   }
 }
 
+/** The generation in a log's header, or undefined when the log holds no records. */
 async function logGeneration(fs: FileSystem, path: string): Promise<number | undefined> {
-  if ((await fs.stat(path)) === undefined) return undefined;
-  const fh = await fs.open(path, 'r');
   try {
-    const head = new Uint8Array(LOG_HEADER_BYTES);
-    const n = await fh.read(head, 0, LOG_HEADER_BYTES, 0);
-    return decodeLogHeader(head.subarray(0, n), path)?.generation;
-  } finally {
-    await fh.close().catch(() => undefined);
+    if ((await fs.stat(path)) === undefined) return undefined;
+    const fh = await fs.open(path, 'r');
+    try {
+      const head = new Uint8Array(LOG_HEADER_BYTES);
+      const n = await fh.read(head, 0, LOG_HEADER_BYTES, 0);
+      return decodeLogHeader(head.subarray(0, n), path)?.generation;
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  } catch (e) {
+    throw ioError('read header of', path, e);
   }
 }
 
@@ -127,7 +134,7 @@ export async function recover(opts: RecoveryOptions, sessions: Map<string, Sessi
   const started = opts.now();
   const { fs, dir } = opts;
   const dbPath = join(dir, DB_FILE_NAME);
-  const db = await DatabaseFile.open({ fs, dir, salvage: opts.salvage }, (img) => {
+  const db = await opts.database.open({ fs, dir, salvage: opts.salvage }, (img) => {
     let p;
     try {
       p = decodePayload(RecordType.PUT, img.data);

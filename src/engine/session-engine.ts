@@ -1,8 +1,8 @@
 import { RECORD_OVERHEAD_BYTES } from '../format/constants.js';
-import { SessiondError } from '../errors.js';
+import { SessiondError, ioError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
 import type { Clock } from '../clock.js';
-import type { DatabaseFile } from '../db/database-file.js';
+import type { SessionDatabase } from './session-database.js';
 import { LogWriter } from '../log/log-writer.js';
 import { generateSessionId, isValidSessionId } from '../session/session-id.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
@@ -25,7 +25,7 @@ export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
  * database file in the background, everything rebuilt from the two after a crash.
  *
  * A session flows: save() → write plan (diff) → LogWriter.append (record cache, group
- * commit) → durable → SessionCache.apply (visible) → Flusher → DatabaseFile.
+ * commit) → durable → SessionCache.apply (visible) → Flusher → SessionDatabase.
  */
 export class SessionEngine {
   readonly clock: Clock;
@@ -44,7 +44,7 @@ export class SessionEngine {
   private constructor(
     readonly options: EngineOptions,
     private readonly lockHandle: StoreLock,
-    private readonly db: DatabaseFile,
+    private readonly db: SessionDatabase,
     cache: SessionCache,
     report: RecoveryReport,
   ) {
@@ -59,13 +59,15 @@ export class SessionEngine {
   static async open(input: EngineOptionsInput): Promise<SessionEngine> {
     const options = resolveOptions(input);
     const { fs, dir, logger } = options;
-    await fs.mkdir(dir);
+    await fs.mkdir(dir).catch((e: unknown) => {
+      throw ioError('mkdir', dir, e);
+    });
     const lock = await StoreLock.acquire(fs, dir);
     try {
       const cache = new SessionCache();
       const recordBytesMax = options.sessionBytesMax + RECORD_OVERHEAD_BYTES + 1024;
       const r = await recover(
-        { fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => options.clock.now(), logger },
+        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => options.clock.now(), logger },
         cache.visible,
       );
       cache.appliedLsn = r.nextLsn - 1;

@@ -1,4 +1,4 @@
-import type { DatabaseFile } from '../db/database-file.js';
+import type { SessionDatabase } from './session-database.js';
 import { encodePut } from '../session/session-codec.js';
 import type { SessionState } from '../session/session-state.js';
 
@@ -9,7 +9,7 @@ import type { SessionState } from '../session/session-state.js';
  * file hold every change up to it. Used by the flusher and by recovery.
  */
 export async function writeSessions(
-  db: DatabaseFile,
+  db: SessionDatabase,
   ids: Iterable<string>,
   lookup: (id: string) => SessionState | undefined,
   appliedLsn: number,

@@ -35,6 +35,8 @@ export interface WorkloadRun {
   ackedLsn: number;
   engine: SessionEngine | undefined;
   opened: boolean;
+  /** Every error any operation (or the open) failed with. */
+  errors: unknown[];
 }
 
 export function engineOptions(fs: SimFileSystem, clock: ManualClock, observer?: (c: Change) => void): EngineOptionsInput {
@@ -75,10 +77,15 @@ export async function runWorkload(fs: SimFileSystem, seed: number, steps: number
   const prng = new Prng(seed);
   const clock = new ManualClock();
   const changes: Change[] = [];
-  const run: WorkloadRun = { changes, ackedLsn: 0, engine: undefined, opened: false };
+  const run: WorkloadRun = { changes, ackedLsn: 0, engine: undefined, opened: false, errors: [] };
+  const failed = (e: unknown): undefined => {
+    run.errors.push(e);
+    return undefined;
+  };
   try {
     run.engine = await SessionEngine.open(engineOptions(fs, clock, (c) => changes.push(c)));
-  } catch {
+  } catch (e) {
+    failed(e);
     return run;
   }
   run.opened = true;
@@ -90,7 +97,7 @@ export async function runWorkload(fs: SimFileSystem, seed: number, steps: number
       () => {
         if (lsn > run.ackedLsn) run.ackedLsn = lsn;
       },
-      () => undefined,
+      failed,
     );
   };
   for (let step = 0; step < steps && engine.readOnlyReason === undefined; step++) {
@@ -114,9 +121,9 @@ export async function runWorkload(fs: SimFileSystem, seed: number, steps: number
         const id = live.splice(prng.int(live.length), 1)[0]!;
         turn.push(track(engine.destroy(id), before));
       } else if (r < 97) {
-        turn.push(engine.flush().catch(() => undefined));
+        turn.push(engine.flush().catch(failed));
       } else {
-        turn.push(engine.compact().then(() => undefined, () => undefined));
+        turn.push(engine.compact().then(() => undefined, failed));
       }
     }
     await Promise.all(turn);

@@ -1,0 +1,41 @@
+import type { DbScanReport, DbStats, DbWriteBatch, StoredImage } from '../db/db-types.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { DatabaseFile } from '../db/database-file.js';
+
+/**
+ * What the engine needs of its database (claims 8, 14h): the place the flusher moves
+ * sessions to and recovery rebuilds from. The block file `sessions.db` is the embedded
+ * implementation; a shared backend (PostgreSQL, Redis) implements the same interface and
+ * is passed as the engine's `database` option, without reshaping the engine.
+ */
+export interface SessionDatabase {
+  /** Every log record with lsn <= appliedLsn is reflected in the database. */
+  readonly appliedLsn: number;
+  /** Highest LSN of any stored session (0 if none). */
+  readonly maxImageLsn: number;
+  readonly scanReport: DbScanReport;
+  has(id: string): boolean;
+  /** Where the session is stored, for the log record's dbOffset field (DB_OFFSET_NONE if nowhere). */
+  offsetOf(id: string): number;
+  /** Durable when it resolves; appliedLsn advances only then. */
+  writeBatch(batch: DbWriteBatch): Promise<void>;
+  compact(): Promise<{ bytesBefore: number; bytesAfter: number; moved: number }>;
+  stats(): DbStats;
+  close(): Promise<void>;
+}
+
+export interface SessionDatabaseOpenOptions {
+  fs: FileSystem;
+  dir: string;
+  salvage: boolean;
+}
+
+/** Opens a database and hands every stored session (a PUT payload) to `onImage`. */
+export interface SessionDatabaseFactory {
+  open(opts: SessionDatabaseOpenOptions, onImage: (img: StoredImage) => void): Promise<SessionDatabase>;
+}
+
+/** The embedded default: the block-structured file in the store directory. */
+export const blockFileDatabase: SessionDatabaseFactory = Object.freeze({
+  open: (opts: SessionDatabaseOpenOptions, onImage: (img: StoredImage) => void) => DatabaseFile.open(opts, onImage),
+});
