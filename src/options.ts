@@ -135,7 +135,8 @@ function checkValue(name: string, spec: OptionSpec, value: unknown): void {
 export function resolveOptions(input: EngineOptionsInput, extraKeys: readonly string[] = []): EngineOptions {
   if (typeof input !== 'object' || input === null) throw invalid('options', 'expected an object');
   for (const key of Object.keys(input)) {
-    if (!(key in OPTION_SPECS) && !extraKeys.includes(key)) throw invalid(key, 'unknown option');
+    // hasOwn, not `in`: 'constructor' or '__proto__' must be refused like any unknown key.
+    if (!Object.hasOwn(OPTION_SPECS, key) && !extraKeys.includes(key)) throw invalid(key, 'unknown option');
   }
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(OPTION_SPECS)) {

@@ -47,7 +47,7 @@ export function attributesFromBlob(blob: AttributeBlob): Map<string, string> {
   if (blob === '') return out;
   for (const part of blob.split(ATTR_SEP)) {
     const sep = part.indexOf(ATTR_NAME_SEP);
-    out.set(JSON.parse(part.slice(0, sep)) as string, part.slice(sep + 1));
+    out.set(parseName(sep === -1 ? '' : part.slice(0, sep)), part.slice(sep + 1));
   }
   return out;
 }
@@ -67,7 +67,19 @@ export function encodeNames(names: readonly string[]): string {
 }
 
 export function decodeNames(text: string): string[] {
-  return text === '' ? [] : text.split(ATTR_SEP).map((n) => JSON.parse(n) as string);
+  return text === '' ? [] : text.split(ATTR_SEP).map(parseName);
+}
+
+/** A JSON-encoded attribute name; anything else is a corrupt payload, not a crash. */
+function parseName(json: string): string {
+  let name: unknown;
+  try {
+    name = JSON.parse(json);
+  } catch {
+    name = undefined;
+  }
+  if (typeof name !== 'string') throw new SessiondError('SESSIOND_RECORD_CORRUPT', 'attribute name is not a JSON string');
+  return name;
 }
 
 export interface AttributeDiff {
@@ -117,8 +129,9 @@ export function serializeObject(obj: Readonly<Record<string, unknown>>): Record<
   const out: Record<string, string> = {};
   for (const name of Object.keys(obj)) {
     const value = obj[name];
-    if (value === undefined || typeof value === 'function') continue;
-    out[name] = serializeValue(name, value);
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+    // defineProperty: a plain assignment to '__proto__' would hit the setter and drop it.
+    Object.defineProperty(out, name, { value: serializeValue(name, value), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

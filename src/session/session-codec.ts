@@ -166,6 +166,16 @@ class Reader {
   }
 }
 
+/** A store has few owners and a million sessions: share one string per owner. */
+const OWNERS_INTERNED_MAX = 1024;
+const owners = new Map<string, string>();
+function internOwner(owner: string): string {
+  const known = owners.get(owner);
+  if (known !== undefined) return known;
+  if (owners.size < OWNERS_INTERNED_MAX) owners.set(owner, owner);
+  return owner;
+}
+
 function corrupt(detail: string): SessiondError {
   return new SessiondError('SESSIOND_RECORD_CORRUPT', detail);
 }
@@ -182,7 +192,7 @@ export function decodePayload(type: number, data: Uint8Array): Payload {
       const lastAccessAtMs = r.u64();
       const expiresAtMs = r.u64();
       const maxInactiveMs = r.u32();
-      const owner = r.str(r.u8(), 'utf8');
+      const owner = internOwner(r.str(r.u8(), 'utf8'));
       const attrs = r.str(r.u32(), 'utf8');
       p = { type, state: makeState(id, version, 0, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs) };
       break;

@@ -1,0 +1,247 @@
+// Unit, property and fuzz tests of the session payload codec
+// (src/session/session-codec.ts, docs/format.md §3).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { RecordType } from '../../src/format/constants.js';
+import { isSessiondError } from '../../src/errors.js';
+import {
+  decodePayload,
+  encodeDelete,
+  encodePatch,
+  encodePut,
+  encodeTouch,
+  payloadId,
+  type Payload,
+} from '../../src/session/session-codec.js';
+import { makeState, type SessionState } from '../../src/session/session-state.js';
+import { Prng } from '../../src/util/prng.js';
+
+const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-'.split('');
+const ID = 'AbCdEfGhIjKlMnOpQrStUvWx';
+const TYPES = [RecordType.PUT, RecordType.PATCH, RecordType.TOUCH, RecordType.DELETE] as const;
+
+const arbId = fc.string({ unit: fc.constantFrom(...ID_CHARS), minLength: 16, maxLength: 128 });
+const u64 = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+const version = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
+const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
+/** Well-formed text only: lone surrogates do not survive UTF-8. */
+const arbOwner = fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => Buffer.byteLength(s) <= 255);
+const arbText = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.constantFrom('', '"a"\u00011\u0000"b"\u0001{"x":[1,2]}', '"\u00e9"\u0001"🔑"'),
+);
+
+const arbState: fc.Arbitrary<SessionState> = fc
+  .tuple(arbId, version, u64, u64, u64, u32, arbOwner, arbText)
+  .map(([id, v, created, access, expires, inactive, owner, attrs]) => makeState(id, v, 0, created, access, expires, inactive, owner, attrs));
+
+/** Any payload together with its encoding. */
+const arbEncoded: fc.Arbitrary<{ payload: Payload; bytes: Buffer }> = fc.oneof(
+  arbState.map((state) => ({ payload: { type: RecordType.PUT, state } as Payload, bytes: encodePut(state) })),
+  fc
+    .record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, set: arbText, removed: arbText })
+    .map((p) => ({ payload: { type: RecordType.PATCH, ...p } as Payload, bytes: encodePatch(p) })),
+  fc
+    .record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64 })
+    .map((p) => ({ payload: { type: RecordType.TOUCH, ...p } as Payload, bytes: encodeTouch(p) })),
+  fc.record({ id: arbId, version }).map((p) => ({ payload: { type: RecordType.DELETE, ...p } as Payload, bytes: encodeDelete(p) })),
+);
+
+/** One fixed payload of each type, with multi-byte UTF-8 in every string. */
+function samples(id = ID, v = 7): Array<{ type: number; bytes: Buffer }> {
+  const state = makeState(id, v, 0, 1_700_000_000_000, 1_700_000_000_500, 1_700_086_400_000, 3_600_000, 'höst-1', '"k"\u0001"välue"');
+  return [
+    { type: RecordType.PUT, bytes: encodePut(state) },
+    { type: RecordType.PATCH, bytes: encodePatch({ id, version: v, lastAccessAtMs: 5, expiresAtMs: 6, maxInactiveMs: 7, set: '"a"\u00011', removed: '"b"\u0000"ç"' }) },
+    { type: RecordType.TOUCH, bytes: encodeTouch({ id, version: v, lastAccessAtMs: 5, expiresAtMs: 0 }) },
+    { type: RecordType.DELETE, bytes: encodeDelete({ id, version: v }) },
+  ];
+}
+
+function isCorrupt(e: unknown): boolean {
+  assert.ok(isSessiondError(e, 'SESSIOND_RECORD_CORRUPT'), `expected SESSIOND_RECORD_CORRUPT, got ${String(e)}`);
+  return true;
+}
+
+/** Byte offsets of the u64 fields of each type, right after `str8 id`. */
+function u64Offsets(type: number, idBytes: number): number[] {
+  const first = 1 + idBytes;
+  const count = { [RecordType.PUT]: 4, [RecordType.PATCH]: 3, [RecordType.TOUCH]: 3, [RecordType.DELETE]: 1 }[type] ?? 0;
+  return Array.from({ length: count }, (_, i) => first + 8 * i);
+}
+
+describe('session payload codec', () => {
+  it('round-trips every payload type (property)', () => {
+    fc.assert(
+      fc.property(arbEncoded, ({ payload, bytes }) => {
+        const expected = payload.type === RecordType.PUT ? { ...payload, state: { ...payload.state, lsn: 0 } } : payload;
+        assert.deepEqual(decodePayload(payload.type, bytes), expected);
+      }),
+    );
+  });
+
+  it('decodes a payload that sits at an offset inside a larger buffer (property)', () => {
+    fc.assert(
+      fc.property(arbEncoded, fc.uint8Array({ minLength: 1, maxLength: 9 }), ({ payload, bytes }, pad) => {
+        const big = Buffer.concat([pad, bytes, pad]);
+        const view = big.subarray(pad.length, pad.length + bytes.length);
+        assert.deepEqual(decodePayload(payload.type, view), decodePayload(payload.type, bytes));
+      }),
+    );
+  });
+
+  it('refuses every truncation of a payload as corrupt (property)', () => {
+    fc.assert(
+      fc.property(arbEncoded, ({ payload, bytes }) => {
+        for (let cut = 0; cut < bytes.length; cut++) {
+          assert.throws(() => decodePayload(payload.type, bytes.subarray(0, cut)), isCorrupt, `cut at ${cut} of ${bytes.length}`);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('refuses every truncation of the fixed samples as corrupt', () => {
+    for (const { type, bytes } of samples()) {
+      for (let cut = 0; cut < bytes.length; cut++) {
+        assert.throws(() => decodePayload(type, bytes.subarray(0, cut)), isCorrupt, `type ${type} cut at ${cut}`);
+      }
+    }
+  });
+
+  it('refuses a payload with a trailing byte as corrupt', () => {
+    for (const { type, bytes } of samples()) {
+      for (const extra of [0, 0xff]) {
+        assert.throws(() => decodePayload(type, Buffer.concat([bytes, Buffer.from([extra])])), isCorrupt, `type ${type}`);
+      }
+    }
+  });
+
+  it('refuses version 0 as corrupt', () => {
+    for (const { type, bytes } of samples(ID, 0)) {
+      assert.throws(() => decodePayload(type, bytes), isCorrupt, `type ${type}`);
+    }
+  });
+
+  it('refuses an id that fails validation as corrupt', () => {
+    const badIds = ['', 'short', 'a'.repeat(15), 'has.a.dot.in.the.middle', 'has/a/slash/in/the/middle', 'has a space in the middle', 's:signedCookieValue.sig'];
+    for (const bad of badIds) {
+      for (const { type, bytes } of samples(bad)) {
+        assert.throws(() => decodePayload(type, bytes), isCorrupt, `type ${type} id ${JSON.stringify(bad)}`);
+      }
+    }
+    // A byte above 0x7f in the id (read as latin1) is not in the alphabet.
+    for (const { type, bytes } of samples()) {
+      const bad = Buffer.from(bytes);
+      bad[3] = 0xe9;
+      assert.throws(() => decodePayload(type, bad), isCorrupt, `type ${type} non-ASCII id byte`);
+    }
+  });
+
+  it('refuses a u64 field above 2^53 - 1 as corrupt and accepts 2^53 - 1', () => {
+    for (const { type, bytes } of samples()) {
+      for (const at of u64Offsets(type, ID.length)) {
+        const max = Buffer.from(bytes);
+        max.writeUInt32LE(0xffff_ffff, at);
+        max.writeUInt32LE(0x001f_ffff, at + 4);
+        assert.doesNotThrow(() => decodePayload(type, max), `type ${type} field at ${at} = 2^53 - 1`);
+        for (const high of [0x0020_0000, 0xffff_ffff]) {
+          const big = Buffer.from(bytes);
+          big.writeUInt32LE(0, at);
+          big.writeUInt32LE(high, at + 4);
+          assert.throws(() => decodePayload(type, big), isCorrupt, `type ${type} field at ${at} high word ${high}`);
+        }
+      }
+    }
+  });
+
+  it('refuses an unknown record type as corrupt', () => {
+    for (const type of [0, 5, 255, -1]) {
+      assert.throws(() => decodePayload(type, samples()[0]!.bytes), isCorrupt, `type ${type}`);
+    }
+  });
+
+  it('throws only SessiondError for random bytes of any type (fuzz, property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 6 }), fc.uint8Array({ maxLength: 300 }), (type, data) => {
+        try {
+          decodePayload(type, data);
+        } catch (e) {
+          isCorrupt(e);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('throws only SessiondError for mutated valid payloads, and an accepted payload re-encodes to its bytes (fuzz, seeded)', () => {
+    const prng = new Prng(0x5e55_10d);
+    const bases = [...samples(), ...samples('X'.repeat(128), Number.MAX_SAFE_INTEGER)];
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const { type: baseType, bytes } = prng.pick(bases);
+      const type = prng.bool(0.9) ? baseType : prng.pick([...TYPES, 0, 9]);
+      const m = Buffer.from(bytes);
+      const flips = 1 + prng.int(4);
+      for (let f = 0; f < flips; f++) {
+        const at = prng.int(m.length);
+        m[at] = prng.bool(0.5) ? prng.int(256) : m[at]! ^ (1 << prng.int(8));
+      }
+      const data = prng.bool(0.2) ? m.subarray(0, prng.int(m.length + 1)) : m;
+      let p: Payload;
+      try {
+        p = decodePayload(type, data);
+      } catch (e) {
+        isCorrupt(e);
+        continue;
+      }
+      accepted++;
+      const text = p.type === RecordType.PUT ? p.state.owner + p.state.attrs : p.type === RecordType.PATCH ? p.set + p.removed : '';
+      if (text.includes('\ufffd')) continue; // invalid UTF-8 was replaced on decode
+      assert.deepEqual(reencode(p), Buffer.from(data), `seed case ${i}`);
+    }
+    assert.ok(accepted > 0, 'some mutations keep a decodable payload');
+  });
+});
+
+function reencode(p: Payload): Buffer {
+  switch (p.type) {
+    case RecordType.PUT:
+      return encodePut(p.state);
+    case RecordType.PATCH:
+      return encodePatch(p);
+    case RecordType.TOUCH:
+      return encodeTouch(p);
+    case RecordType.DELETE:
+      return encodeDelete(p);
+  }
+}
+
+describe('payloadId', () => {
+  it('reads the id at the start of every payload type (property)', () => {
+    fc.assert(
+      fc.property(arbEncoded, ({ payload, bytes }) => {
+        assert.equal(payloadId(bytes), payload.type === RecordType.PUT ? payload.state.id : payload.id);
+      }),
+    );
+  });
+
+  it('reads the id of a payload at an offset inside a larger buffer', () => {
+    const { bytes } = samples()[3]!;
+    const big = Buffer.concat([Buffer.from([1, 2, 3]), bytes]);
+    assert.equal(payloadId(big.subarray(3)), ID);
+  });
+
+  it('is undefined for empty data, a length past the end, or an invalid id', () => {
+    assert.equal(payloadId(new Uint8Array(0)), undefined);
+    assert.equal(payloadId(Uint8Array.from([24, 65, 66])), undefined);
+    assert.equal(payloadId(encodeDelete({ id: 'short', version: 1 })), undefined);
+    assert.equal(payloadId(encodeDelete({ id: 'dots.are.not.allowed.here', version: 1 })), undefined);
+  });
+
+  it('reads the id even when the rest of the payload is damaged (recovery names the session)', () => {
+    const { bytes } = samples()[0]!;
+    assert.equal(payloadId(bytes.subarray(0, 1 + ID.length)), ID);
+  });
+});
