@@ -54,6 +54,8 @@ export const LOG_FILE_NAMES = ['log-0', 'log-1'] as const;
 
 // ---- database file (docs/format.md §2) ----
 export const DB_FILE_NAME = 'sessions.db';
+/** Where a new database file is built before it is renamed to DB_FILE_NAME. */
+export const DB_CREATE_SUFFIX = '.new';
 export const DB_MAGIC = 'SESSDDB1';
 export const DB_FORMAT_VERSION = 1;
 export const DB_BLOCK_BYTES = 512;

@@ -1,0 +1,96 @@
+/**
+ * One flush of the database file, exactly docs/format.md §2.3 (copy on write):
+ *
+ *   1. new images into free blocks (first fit, else at the end), datasync;
+ *   2. freed markers over the old image of every replaced or deleted session, datasync;
+ *   3. the header (other slot, appliedLsn, freeOffset), datasync;
+ *   4. only now do the old extents join the free list.
+ *
+ * On an I/O error the in-memory state is left describing what is durable for sure, and
+ * the error propagates; the caller refuses further writes.
+ */
+
+import { assert } from '../assert.js';
+import type { DbState, ExtentWrite } from './db-state.js';
+import type { DbWriteBatch } from './db-types.js';
+import type { Extent } from './extent-allocator.js';
+import { isValidSessionId } from '../session/session-id.js';
+import { encodeImage, imageBytes, parsePayloadId } from './image-codec.js';
+
+export async function applyBatch(st: DbState, batch: DbWriteBatch): Promise<void> {
+  checkBatch(st, batch);
+  const deletes = [...new Set(batch.deletes)].filter((id) => st.index.has(id));
+  if (batch.puts.length === 0 && deletes.length === 0 && batch.appliedLsn === st.header.appliedLsn) return;
+
+  // 1. Images. Blocks freed by this batch are not in the free list yet, so never reused here.
+  const writes: ExtentWrite[] = batch.puts.map((p) => {
+    const { buffers, blocks } = encodeImage(st.salt, p.lsn, p.data);
+    return { start: st.alloc.allocate(blocks), blocks, buffers };
+  });
+  try {
+    await st.writeExtents(writes);
+    if (writes.length > 0) await st.sync();
+  } catch (e) {
+    // The new extents hold nothing anyone refers to.
+    for (const w of writes) st.alloc.release(w.start, w.blocks);
+    throw e;
+  }
+  const freed: Extent[] = [];
+  batch.puts.forEach((p, k) => {
+    const w = writes[k]!;
+    const entry = { startBlock: w.start, extentBlocks: w.blocks, lsn: p.lsn, imageBytes: imageBytes(p.data.byteLength) };
+    const old = st.index.set(p.id, entry);
+    if (old !== undefined) freed.push({ start: old.startBlock, blocks: old.extentBlocks });
+  });
+  for (const id of deletes) {
+    const e = st.index.get(id)!;
+    freed.push({ start: e.startBlock, blocks: e.extentBlocks });
+  }
+
+  // 2. Markers. Until they are durable a deleted session's image may still be on disk,
+  //    so deleted sessions stay in the index if this step fails.
+  try {
+    if (freed.length > 0) {
+      await st.writeMarkers(freed);
+      await st.sync();
+    }
+  } catch (e) {
+    releaseReplaced(st, freed, deletes.length);
+    throw e;
+  }
+  for (const id of deletes) st.index.delete(id);
+
+  // 3. Header. The markers are durable whether or not it lands, so the blocks are free.
+  try {
+    await st.writeHeader(batch.appliedLsn, st.alloc.endAfterRelease(freed));
+  } finally {
+    for (const f of freed) st.alloc.release(f.start, f.blocks);
+  }
+}
+
+/**
+ * After a failed marker step: the replaced images are superseded by durable new ones and
+ * no write will follow, so their extents are accounted free; the deleted sessions (the
+ * last `deleted` of `freed`) keep theirs.
+ */
+function releaseReplaced(st: DbState, freed: readonly Extent[], deleted: number): void {
+  for (const f of freed.slice(0, freed.length - deleted)) st.alloc.release(f.start, f.blocks);
+}
+
+/** Programmer errors in a batch are assertion failures, raised before any I/O. */
+function checkBatch(st: DbState, batch: DbWriteBatch): void {
+  const { appliedLsn } = batch;
+  assert(Number.isSafeInteger(appliedLsn), `batch appliedLsn must be a safe integer, got ${appliedLsn}`);
+  assert(appliedLsn >= st.header.appliedLsn, `batch appliedLsn ${appliedLsn} < current ${st.header.appliedLsn}`);
+  const ids = new Set<string>();
+  for (const p of batch.puts) {
+    assert(isValidSessionId(p.id), `batch put has an invalid id ${JSON.stringify(p.id)}`);
+    assert(!ids.has(p.id), `batch puts ${p.id} twice`);
+    ids.add(p.id);
+    assert(Number.isSafeInteger(p.lsn) && p.lsn >= 0 && p.lsn <= appliedLsn, `put ${p.id}: lsn ${p.lsn} not in [0, ${appliedLsn}]`);
+    const current = st.index.get(p.id);
+    assert(current === undefined || p.lsn >= current.lsn, `put ${p.id}: lsn ${p.lsn} below its image's ${current?.lsn}`);
+    assert(parsePayloadId(p.data, 0, p.data.byteLength) === p.id, `put ${p.id}: payload does not start with str8 ${p.id}`);
+  }
+  for (const id of batch.deletes) assert(!ids.has(id), `batch both puts and deletes ${id}`);
+}

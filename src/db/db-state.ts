@@ -1,0 +1,151 @@
+/**
+ * What an open database file is made of (handle, header, index, free list) and the
+ * primitive steps that writers compose: coalesced image writes, freed markers, datasync,
+ * header. Every I/O error leaves here as SESSIOND_IO (ioError).
+ */
+
+import { assert } from '../assert.js';
+import { DB_BLOCK_BYTES, DB_HEADER_SLOTS, U64_MAX_SAFE } from '../format/constants.js';
+import { ioError } from '../errors.js';
+import type { FileHandle } from '../fs/file-system.js';
+import type { DbHeader } from './db-header.js';
+import { encodeDbHeader } from './db-header.js';
+import type { Extent, ExtentAllocator } from './extent-allocator.js';
+import { FIRST_DATA_BLOCK } from './extent-allocator.js';
+import { encodeFreedMarker } from './image-codec.js';
+import type { SessionIndex } from './session-index.js';
+
+/** An image write: `buffers` fill the extent that starts at block `start`. */
+export interface ExtentWrite {
+  start: number;
+  blocks: number;
+  buffers: Uint8Array[];
+}
+
+/** Below IOV_MAX (1024 on Linux), so no platform splits a writev behind our back. */
+const IOVECS_PER_WRITE_MAX = 1000;
+
+export class DbState {
+  constructor(
+    readonly path: string,
+    readonly handle: FileHandle,
+    /** The current (durable) header. */
+    public header: DbHeader,
+    /** Which slot holds `header`; the next header goes to the other one. */
+    public slot: number,
+    readonly index: SessionIndex,
+    readonly alloc: ExtentAllocator,
+    /** Size of the file as far as this process wrote it. */
+    public fileBytes: number,
+  ) {}
+
+  get salt(): number {
+    return this.header.salt;
+  }
+
+  /** Writes extents, merging extents that touch into one writev. */
+  async writeExtents(writes: readonly ExtentWrite[]): Promise<void> {
+    const sorted = [...writes].sort((a, b) => a.start - b.start);
+    let i = 0;
+    while (i < sorted.length) {
+      const first = sorted[i]!;
+      const buffers = [...first.buffers];
+      let end = first.start + first.blocks;
+      for (i++; i < sorted.length; i++) {
+        const next = sorted[i]!;
+        if (next.start !== end || buffers.length + next.buffers.length > IOVECS_PER_WRITE_MAX) break;
+        buffers.push(...next.buffers);
+        end += next.blocks;
+      }
+      await this.write(buffers, first.start, end);
+    }
+  }
+
+  /** A freed marker over the first block of each extent (format.md §2.2); adjacent ones share a writev. */
+  async writeMarkers(extents: readonly Extent[]): Promise<void> {
+    await this.writeExtents(extents.map((e) => ({ start: e.start, blocks: 1, buffers: [encodeFreedMarker(this.salt, e.blocks)] })));
+  }
+
+  async sync(): Promise<void> {
+    try {
+      await this.handle.datasync();
+    } catch (e) {
+      throw ioError('datasync', this.path, e);
+    }
+  }
+
+  /**
+   * Writes the next header into the other slot and makes it durable; only then does the
+   * in-memory header move. `endBlock` becomes freeOffset.
+   */
+  async writeHeader(appliedLsn: number, endBlock: number): Promise<void> {
+    const next: DbHeader = {
+      ...this.header,
+      headerSeq: this.header.headerSeq + 1,
+      appliedLsn,
+      freeOffset: endBlock * DB_BLOCK_BYTES,
+    };
+    const slot = 1 - this.slot;
+    await this.write([encodeDbHeader(next)], slot, slot + 1);
+    await this.sync();
+    this.header = next;
+    this.slot = slot;
+  }
+
+  async truncate(bytes: number): Promise<void> {
+    try {
+      await this.handle.truncate(bytes);
+    } catch (e) {
+      throw ioError('truncate', this.path, e);
+    }
+    this.fileBytes = bytes;
+  }
+
+  /** Reads `length` bytes at byte `position`; bytes past the end of the file read as zeros. */
+  async read(position: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    try {
+      await this.handle.read(out, 0, length, position);
+    } catch (e) {
+      throw ioError('read', this.path, e);
+    }
+    return out;
+  }
+
+  checkInvariants(): void {
+    assert(this.slot === 0 || this.slot === 1, `bad header slot ${this.slot}`);
+    const h = this.header;
+    assert(Number.isSafeInteger(h.appliedLsn) && h.appliedLsn <= U64_MAX_SAFE, `bad appliedLsn ${h.appliedLsn}`);
+    this.alloc.checkInvariants();
+    this.index.checkInvariants();
+    // Live extents and free extents, in block order, must tile [FIRST_DATA_BLOCK, endBlock) exactly.
+    const starts: number[] = [];
+    const lengths: number[] = [];
+    this.index.forEach((_id, start, blocks) => {
+      starts.push(start);
+      lengths.push(blocks);
+    });
+    this.alloc.forEachFree((start, blocks) => {
+      starts.push(start);
+      lengths.push(-blocks);
+    });
+    const order = starts.map((_s, k) => k).sort((a, b) => starts[a]! - starts[b]!);
+    let at = FIRST_DATA_BLOCK;
+    for (const k of order) {
+      const kind = lengths[k]! > 0 ? 'live' : 'free';
+      assert(starts[k] === at, `${kind} extent at block ${starts[k]}: expected one at block ${at} (gap or overlap)`);
+      at += Math.abs(lengths[k]!);
+    }
+    assert(at === this.alloc.endBlock, `extents end at block ${at}, endBlock is ${this.alloc.endBlock}`);
+  }
+
+  private async write(buffers: Uint8Array[], startBlock: number, endBlock: number): Promise<void> {
+    assert(startBlock >= DB_HEADER_SLOTS || endBlock <= DB_HEADER_SLOTS, `write [${startBlock}, ${endBlock}) crosses the header`);
+    try {
+      await this.handle.writev(buffers, startBlock * DB_BLOCK_BYTES);
+    } catch (e) {
+      throw ioError('writev', this.path, e);
+    }
+    this.fileBytes = Math.max(this.fileBytes, endBlock * DB_BLOCK_BYTES);
+  }
+}

@@ -1,0 +1,68 @@
+/** The public shapes of the database file API (database-file.ts re-exports them). */
+
+import type { Clock } from '../clock.js';
+import type { FileSystem } from '../fs/file-system.js';
+
+/**
+ * One winning image, as the open scan hands it over. `data` is a view into the scanner's
+ * read buffer: valid only during the callback; copy what must outlive it.
+ */
+export interface StoredImage {
+  id: string;
+  lsn: number;
+  data: Uint8Array;
+  /** Byte offset of the image in sessions.db. */
+  offset: number;
+}
+
+export interface DbWriteBatch {
+  /** New images (copy on write). `data` is a PUT payload whose `str8 id` equals `id`. */
+  puts: ReadonlyArray<{ id: string; lsn: number; data: Uint8Array }>;
+  /** Sessions to free (deleted or expired); unknown ids are ignored. */
+  deletes: readonly string[];
+  /** Goes into the header after the images and markers are durable. */
+  appliedLsn: number;
+}
+
+export interface DbStats {
+  fileBytes: number;
+  liveImages: number;
+  /** Bytes of the live images themselves (head, data, crc). */
+  liveBytes: number;
+  /** Whole extents of the live images. */
+  allocatedBytes: number;
+  /** Free extents inside the file (below freeOffset). */
+  freeBytes: number;
+  freeExtents: number;
+  /** File bytes past freeOffset. */
+  tailFreeBytes: number;
+  /** 0..1: free bytes inside the file / (allocated + free inside). */
+  fragmentation: number;
+  /** The header's freeOffset as the writer tracks it. */
+  freeOffset: number;
+}
+
+export interface DbScanReport {
+  /** Winning images handed to onImage. */
+  images: number;
+  /** Older copies of a session (crash leftovers) freed by the scan. */
+  duplicatesFreed: number;
+  /** Blocks that began like an image (live magic) but were not one: torn or damaged writes. */
+  garbageBlocks: number;
+  bytesScanned: number;
+  /** Images with a good crc but a bad payload, dropped because the file was opened with salvage. */
+  corruptImagesDropped: number;
+  /** True when neither header slot was valid and salvage rebuilt the header. */
+  headerRebuilt: boolean;
+}
+
+export interface DbOpenOptions {
+  fs: FileSystem;
+  dir: string;
+  /** Open despite a damaged header or corrupt images, dropping what cannot be read. */
+  salvage?: boolean;
+  /** Read size of the open scan; a multiple of 512. Default 4 MiB. */
+  readChunkBytes?: number;
+  /** For the header's createdAtMs. Default the system clock. */
+  clock?: Clock;
+}

@@ -1,0 +1,109 @@
+/**
+ * Session images and freed markers (docs/format.md §2.2): encoding for the writer, head
+ * and crc checks for the scanner. An image is position independent (no offset inside),
+ * so compaction can copy its bytes verbatim.
+ */
+
+import { crc32 } from 'node:zlib';
+import { assert } from '../assert.js';
+import {
+  DB_BLOCK_BYTES,
+  IMAGE,
+  IMAGE_FREED_MAGIC,
+  IMAGE_HEAD_BYTES,
+  IMAGE_LIVE_MAGIC,
+  IMAGE_OVERHEAD_BYTES,
+  U64_MAX_SAFE,
+} from '../format/constants.js';
+import { isValidSessionId } from '../session/session-id.js';
+import { readU32, readU64, writeU32, writeU64 } from './byte-order.js';
+
+/** `dataBytes` is a u32; keep the whole image inside one u32 too. */
+export const IMAGE_DATA_BYTES_MAX = 0xffff_ffff - IMAGE_OVERHEAD_BYTES;
+
+export interface ImageHead {
+  extentBlocks: number;
+  dataBytes: number;
+  lsn: number;
+}
+
+/** Whole bytes of an image: head, data, crc. */
+export function imageBytes(dataBytes: number): number {
+  return IMAGE_OVERHEAD_BYTES + dataBytes;
+}
+
+export function extentBlocksFor(dataBytes: number): number {
+  return Math.ceil(imageBytes(dataBytes) / DB_BLOCK_BYTES);
+}
+
+/**
+ * A live image as iovecs filling its whole extent: head, the caller's `data` (not
+ * copied), then crc and zero padding. Padding the extent means every block of a live
+ * extent is rewritten, so no stale bytes of an older image survive inside it.
+ */
+export function encodeImage(salt: number, lsn: number, data: Uint8Array): { buffers: Uint8Array[]; blocks: number } {
+  assert(Number.isSafeInteger(lsn) && lsn >= 0, `image lsn must be a safe integer, got ${lsn}`);
+  assert(data.byteLength <= IMAGE_DATA_BYTES_MAX, `image data too large: ${data.byteLength}`);
+  const blocks = extentBlocksFor(data.byteLength);
+  const head = new Uint8Array(IMAGE_HEAD_BYTES);
+  writeU32(head, IMAGE.magic, IMAGE_LIVE_MAGIC);
+  writeU32(head, IMAGE.extentBlocks, blocks);
+  writeU32(head, IMAGE.dataBytes, data.byteLength);
+  writeU64(head, IMAGE.lsn, lsn);
+  const pad = blocks * DB_BLOCK_BYTES - imageBytes(data.byteLength);
+  const tail = new Uint8Array(4 + pad);
+  writeU32(tail, 0, crc32(data, crc32(head, salt)));
+  const buffers = data.byteLength > 0 ? [head, data, tail] : [head, tail];
+  return { buffers, blocks };
+}
+
+/** One block: freed magic, extentBlocks, crc of the first 24 bytes, zeros. */
+export function encodeFreedMarker(salt: number, extentBlocks: number): Uint8Array {
+  const b = new Uint8Array(DB_BLOCK_BYTES);
+  writeU32(b, IMAGE.magic, IMAGE_FREED_MAGIC);
+  writeU32(b, IMAGE.extentBlocks, extentBlocks);
+  writeU32(b, IMAGE_HEAD_BYTES, crc32(b.subarray(0, IMAGE_HEAD_BYTES), salt));
+  return b;
+}
+
+/**
+ * The head at `at` when it could start a live image: live magic, an extent big enough
+ * for the data, a safe lsn. Says nothing about the crc; undefined when implausible.
+ * `at + IMAGE_HEAD_BYTES` must be inside `b`.
+ */
+export function readImageHead(b: Uint8Array, at: number): ImageHead | undefined {
+  if (readU32(b, at + IMAGE.magic) !== IMAGE_LIVE_MAGIC) return undefined;
+  const extentBlocks = readU32(b, at + IMAGE.extentBlocks);
+  const dataBytes = readU32(b, at + IMAGE.dataBytes);
+  const lsn = readU64(b, at + IMAGE.lsn);
+  if (extentBlocks === 0 || lsn < 0 || lsn > U64_MAX_SAFE) return undefined;
+  if (imageBytes(dataBytes) > extentBlocks * DB_BLOCK_BYTES) return undefined;
+  return { extentBlocks, dataBytes, lsn };
+}
+
+/** Whether the image at `at` (all of it inside `b`) carries the crc that `salt` gives. */
+export function imageCrcMatches(b: Uint8Array, at: number, head: ImageHead, salt: number): boolean {
+  const end = at + IMAGE_HEAD_BYTES + head.dataBytes;
+  return crc32(b.subarray(at, end), salt) === readU32(b, end);
+}
+
+/** Whether a freed marker with a good crc starts at `at` (verify only: the scan ignores markers). */
+export function isFreedMarker(b: Uint8Array, at: number, salt: number): boolean {
+  if (at + IMAGE_HEAD_BYTES + 4 > b.byteLength) return false;
+  if (readU32(b, at + IMAGE.magic) !== IMAGE_FREED_MAGIC) return false;
+  return crc32(b.subarray(at, at + IMAGE_HEAD_BYTES), salt) === readU32(b, at + IMAGE_HEAD_BYTES);
+}
+
+/**
+ * The session id a PUT payload starts with (`str8 id`), or undefined when it is not a valid
+ * E1 id (the engine's own check, so both layers agree on what is corrupt). Only the first
+ * field: the engine decodes the rest.
+ */
+export function parsePayloadId(b: Uint8Array, dataStart: number, dataBytes: number): string | undefined {
+  if (dataBytes < 1) return undefined;
+  const end = dataStart + 1 + b[dataStart]!;
+  if (end > dataStart + dataBytes) return undefined;
+  // One call builds a flat string: cheap to hash for the index Map, unlike a += chain.
+  const id = String.fromCharCode.apply(null, b.subarray(dataStart + 1, end) as unknown as number[]);
+  return isValidSessionId(id) ? id : undefined;
+}

@@ -1,0 +1,106 @@
+// Unit tests: header slots, image and marker encoding, payload id parsing, salt solving.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { crc32 } from 'node:zlib';
+import fc from 'fast-check';
+import { chooseHeader, decodeDbHeader, encodeDbHeader } from '../../src/db/db-header.js';
+import type { DbHeader } from '../../src/db/db-header.js';
+import {
+  encodeFreedMarker,
+  extentBlocksFor,
+  imageCrcMatches,
+  isFreedMarker,
+  parsePayloadId,
+  readImageHead,
+} from '../../src/db/image-codec.js';
+import { solveSeed } from '../../src/db/salt-recovery.js';
+import { writeU32 } from '../../src/db/byte-order.js';
+import { isSessiondError } from '../../src/errors.js';
+import { DB_BLOCK_BYTES, DB_HEADER } from '../../src/format/constants.js';
+import { payload, rawImage, sid } from './db-test-helpers.js';
+
+const H: DbHeader = { headerSeq: 7, salt: 0xdeadbeef, freeOffset: 4096, appliedLsn: 2 ** 40 + 3, createdAtMs: 1_700_000_000_000 };
+
+test('header: encode then decode gives the same fields', () => {
+  const slot = decodeDbHeader(encodeDbHeader(H));
+  assert.deepEqual(slot, { kind: 'valid', header: H });
+});
+
+test('header: a flipped bit, a bad magic or a short slot is invalid', () => {
+  const b = encodeDbHeader(H);
+  b[40] = b[40]! ^ 1;
+  assert.equal(decodeDbHeader(b).kind, 'invalid');
+  const m = encodeDbHeader(H);
+  m[0] = 0x58;
+  assert.deepEqual(decodeDbHeader(m), { kind: 'invalid', reason: 'bad magic' });
+  assert.equal(decodeDbHeader(encodeDbHeader(H).subarray(0, 100)).kind, 'invalid');
+});
+
+test('header: another format version with a good crc is unsupported, and refuses the file', () => {
+  const b = encodeDbHeader(H);
+  writeU32(b, DB_HEADER.formatVersion, 2);
+  writeU32(b, DB_HEADER.crc, crc32(b.subarray(0, DB_HEADER.crc), 0));
+  const slot = decodeDbHeader(b);
+  assert.equal(slot.kind, 'unsupported');
+  assert.throws(() => chooseHeader([slot, decodeDbHeader(encodeDbHeader(H))], 'f'), (e) =>
+    isSessiondError(e, 'SESSIOND_FORMAT_UNSUPPORTED'),
+  );
+});
+
+test('header: the valid slot with the larger headerSeq wins', () => {
+  const a = decodeDbHeader(encodeDbHeader({ ...H, headerSeq: 9 }));
+  const b = decodeDbHeader(encodeDbHeader({ ...H, headerSeq: 10 }));
+  const bad = decodeDbHeader(new Uint8Array(DB_BLOCK_BYTES));
+  assert.equal(chooseHeader([a, b], 'f')?.slot, 1);
+  assert.equal(chooseHeader([b, a], 'f')?.slot, 0);
+  assert.equal(chooseHeader([a, bad], 'f')?.slot, 0);
+  assert.equal(chooseHeader([bad, bad], 'f'), undefined);
+});
+
+test('image: round trip through head and crc; another salt does not validate it', () => {
+  const data = payload('abc', 'x'.repeat(1000));
+  const raw = rawImage(42, 99, data);
+  assert.equal(raw.byteLength, extentBlocksFor(data.byteLength) * DB_BLOCK_BYTES);
+  const head = readImageHead(raw, 0)!;
+  assert.deepEqual(head, { extentBlocks: 3, dataBytes: data.byteLength, lsn: 99 });
+  assert.ok(imageCrcMatches(raw, 0, head, 42));
+  assert.ok(!imageCrcMatches(raw, 0, head, 43));
+  assert.equal(parsePayloadId(raw, 24, head.dataBytes), sid('abc'));
+});
+
+test('image: extents are the smallest number of blocks that hold head, data and crc', () => {
+  assert.equal(extentBlocksFor(0), 1);
+  assert.equal(extentBlocksFor(512 - 28), 1);
+  assert.equal(extentBlocksFor(512 - 27), 2);
+});
+
+test('freed marker: recognized only with the right salt', () => {
+  const m = encodeFreedMarker(5, 12);
+  assert.equal(m.byteLength, DB_BLOCK_BYTES);
+  assert.ok(isFreedMarker(m, 0, 5));
+  assert.ok(!isFreedMarker(m, 0, 6));
+  assert.equal(readImageHead(m, 0), undefined);
+});
+
+test('payload id: the engine\'s E1 check decides; empty, short, running past the data or a bad byte is invalid', () => {
+  const parse = (p: Uint8Array): string | undefined => parsePayloadId(p, 0, p.byteLength);
+  assert.equal(parse(new Uint8Array([0])), undefined);
+  assert.equal(parse(new Uint8Array([20, 0x61])), undefined);
+  assert.equal(parse(new Uint8Array(0)), undefined);
+  assert.equal(parse(payload('a b')), undefined);
+  assert.equal(parse(payload('a.b')), undefined);
+  assert.equal(parse(new Uint8Array([3, 0x61, 0x62, 0x63])), undefined, 'shorter than 16 characters');
+  assert.equal(parse(payload('Az09_')), 'Az09_-----------');
+  assert.equal(parse(payload('x'.repeat(128))), 'x'.repeat(128));
+  assert.equal(parse(payload('x'.repeat(129))), undefined);
+});
+
+test('salt recovery: the seed of any crc is solved exactly (crc-32 is affine in its seed)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.integer({ min: 0, max: 0xffffffff }), (data, seed) => {
+      assert.equal(solveSeed(data, crc32(data, seed)), seed);
+    }),
+    { numRuns: 200 },
+  );
+});

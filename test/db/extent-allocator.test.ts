@@ -1,0 +1,105 @@
+// Unit and property tests of the free list: first fit, coalescing, tail shrink, checked
+// against a model (one boolean per block).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { ExtentAllocator, FIRST_DATA_BLOCK } from '../../src/db/extent-allocator.js';
+
+function freeList(a: ExtentAllocator): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  a.forEachFree((s, n) => out.push([s, n]));
+  return out;
+}
+
+test('allocator: appends at the end while the free list is empty', () => {
+  const a = new ExtentAllocator();
+  assert.equal(a.allocate(3), 2);
+  assert.equal(a.allocate(1), 5);
+  assert.equal(a.endBlock, 6);
+  a.checkInvariants();
+});
+
+test('allocator: first fit takes the lowest free extent that is big enough, splitting it', () => {
+  const a = new ExtentAllocator(20);
+  a.release(2, 2); // [2,4)
+  a.release(6, 5); // [6,11)
+  a.release(12, 3); // [12,15)
+  assert.equal(a.allocate(3), 6);
+  assert.deepEqual(freeList(a), [[2, 2], [9, 2], [12, 3]]);
+  assert.equal(a.allocate(2), 2);
+  assert.equal(a.allocate(4), 20, 'nothing fits: appended');
+  a.checkInvariants();
+});
+
+test('allocator: releases coalesce with both neighbours', () => {
+  const a = new ExtentAllocator(20);
+  a.release(2, 2);
+  a.release(6, 2);
+  a.release(4, 2);
+  assert.deepEqual(freeList(a), [[2, 6]]);
+  assert.equal(a.freeBlocks, 6);
+  a.checkInvariants();
+});
+
+test('allocator: trailing free blocks shrink the end, through coalesced extents', () => {
+  const a = new ExtentAllocator(20);
+  a.release(10, 5);
+  a.release(2, 3);
+  a.release(15, 5);
+  assert.equal(a.endBlock, 10);
+  assert.deepEqual(freeList(a), [[2, 3]]);
+  a.release(5, 5);
+  assert.equal(a.endBlock, FIRST_DATA_BLOCK);
+  assert.equal(a.freeBlocks, 0);
+  a.checkInvariants();
+});
+
+test('allocator: endAfterRelease predicts the end a release leaves', () => {
+  const a = new ExtentAllocator(30);
+  a.release(20, 5);
+  assert.equal(a.endAfterRelease([{ start: 25, blocks: 5 }]), 20);
+  assert.equal(a.endAfterRelease([{ start: 25, blocks: 5 }, { start: 10, blocks: 10 }]), 10);
+  assert.equal(a.endAfterRelease([{ start: 10, blocks: 5 }]), 30);
+});
+
+test('allocator: overlapping releases are assertion failures', () => {
+  const a = new ExtentAllocator(20);
+  a.release(5, 5);
+  assert.throws(() => a.release(7, 1), /overlaps/);
+  assert.throws(() => a.release(18, 5), /outside/);
+});
+
+test('allocator: random allocate/release sequences match a block model', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 8 }), fc.nat()), { maxLength: 200 }), (ops) => {
+      const a = new ExtentAllocator();
+      const live: Array<[number, number]> = [];
+      for (const [alloc, blocks, pick] of ops) {
+        if (alloc || live.length === 0) {
+          const before = freeList(a);
+          const fit = before.find(([, n]) => n >= blocks);
+          const expected = fit ? fit[0] : a.endBlock;
+          const start = a.allocate(blocks);
+          assert.equal(start, expected, 'first fit');
+          live.push([start, blocks]);
+        } else {
+          const [s, n] = live.splice(pick % live.length, 1)[0]!;
+          const expectedEnd = a.endAfterRelease([{ start: s, blocks: n }]);
+          a.release(s, n);
+          assert.equal(a.endBlock, expectedEnd);
+        }
+        a.checkInvariants();
+        // Live and free extents tile [FIRST_DATA_BLOCK, endBlock).
+        const all = [...live, ...freeList(a)].sort((x, y) => x[0] - y[0]);
+        let at = FIRST_DATA_BLOCK;
+        for (const [s, n] of all) {
+          assert.equal(s, at);
+          at += n;
+        }
+        assert.equal(at, a.endBlock);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
