@@ -15,7 +15,7 @@ import {
   U64_MAX_SAFE,
 } from '../format/constants.js';
 import { SessiondError } from '../errors.js';
-import { readU32, readU64, writeU32, writeU64 } from './byte-order.js';
+import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
 
 export interface DbHeader {
   headerSeq: number;

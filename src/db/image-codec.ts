@@ -16,7 +16,7 @@ import {
   U64_MAX_SAFE,
 } from '../format/constants.js';
 import { isValidSessionId } from '../session/session-id.js';
-import { readU32, readU64, writeU32, writeU64 } from './byte-order.js';
+import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
 
 /** `dataBytes` is a u32; keep the whole image inside one u32 too. */
 export const IMAGE_DATA_BYTES_MAX = 0xffff_ffff - IMAGE_OVERHEAD_BYTES;

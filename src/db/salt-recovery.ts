@@ -12,7 +12,7 @@
 
 import { crc32 } from 'node:zlib';
 import { DB_BLOCK_BYTES, DB_FIRST_DATA_OFFSET, IMAGE_HEAD_BYTES } from '../format/constants.js';
-import { readU32 } from './byte-order.js';
+import { readU32 } from '../format/bytes.js';
 import type { ChunkReader } from './chunk-reader.js';
 import { imageBytes, parsePayloadId, readImageHead } from './image-codec.js';
 

@@ -1,34 +1,33 @@
-/** Little-endian u64 fields as JS numbers (exact up to 2^53 - 1); see docs/format.md. */
+/**
+ * Little-endian field access on plain Uint8Arrays (docs/format.md: every integer is LE).
+ * Plain byte arithmetic: no DataView per call, so encoders on the write path and the
+ * scanner reading straight out of a chunk view do not allocate.
+ */
 
-const TWO_32 = 0x1_0000_0000;
-/** The high word of 2^53 - 1. */
+const TWO_POW_32 = 0x1_0000_0000;
+/** The high half of a u64 that is still at most 2^53 - 1. */
 const U64_SAFE_HIGH_MAX = 0x1f_ffff;
 
-export function writeU64(buf: Uint8Array, offset: number, value: number): void {
-  const view = viewOf(buf);
-  view.setUint32(offset, value % TWO_32, true);
-  view.setUint32(offset + 4, Math.floor(value / TWO_32), true);
+export function readU32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
-/** Reads a u64; returns -1 when it exceeds 2^53 - 1 (the caller treats that as a bad field). */
-export function readU64(buf: Uint8Array, offset: number): number {
-  const view = viewOf(buf);
-  const high = view.getUint32(offset + 4, true);
+/** A u64 field as a number, or -1 when it is above 2^53 - 1 (a bad field, format.md). */
+export function readU64(b: Uint8Array, at: number): number {
+  const high = readU32(b, at + 4);
   if (high > U64_SAFE_HIGH_MAX) return -1;
-  return high * TWO_32 + view.getUint32(offset, true);
+  return high * TWO_POW_32 + readU32(b, at);
 }
 
-const views = new WeakMap<ArrayBufferLike, DataView>();
+export function writeU32(b: Uint8Array, at: number, value: number): void {
+  b[at] = value & 0xff;
+  b[at + 1] = (value >>> 8) & 0xff;
+  b[at + 2] = (value >>> 16) & 0xff;
+  b[at + 3] = (value >>> 24) & 0xff;
+}
 
-/** A DataView over the whole ArrayBuffer behind `buf`, offset-corrected by the callers below. */
-function viewOf(buf: Uint8Array): DataView {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) {
-    let v = views.get(buf.buffer);
-    if (v === undefined) {
-      v = new DataView(buf.buffer);
-      views.set(buf.buffer, v);
-    }
-    return v;
-  }
-  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+/** `value` must be a safe non-negative integer (callers check it). */
+export function writeU64(b: Uint8Array, at: number, value: number): void {
+  writeU32(b, at, value >>> 0);
+  writeU32(b, at + 4, Math.floor(value / TWO_POW_32));
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { DatabaseFile, verifyDatabaseFile } from '../../src/db/database-file.js';
 import { encodeDbHeader } from '../../src/db/db-header.js';
-import { writeU32 } from '../../src/db/byte-order.js';
+import { writeU32 } from '../../src/format/bytes.js';
 import { isSessiondError } from '../../src/errors.js';
 import { DB_BLOCK_BYTES, IMAGE_LIVE_MAGIC } from '../../src/format/constants.js';
 import { batch, concat, DB_PATH, DIR, newSim, payload, sizedPayload } from './db-test-helpers.js';

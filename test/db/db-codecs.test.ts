@@ -15,7 +15,7 @@ import {
   readImageHead,
 } from '../../src/db/image-codec.js';
 import { solveSeed } from '../../src/db/salt-recovery.js';
-import { writeU32 } from '../../src/db/byte-order.js';
+import { writeU32 } from '../../src/format/bytes.js';
 import { isSessiondError } from '../../src/errors.js';
 import { DB_BLOCK_BYTES, DB_HEADER } from '../../src/format/constants.js';
 import { payload, rawImage, sid } from './db-test-helpers.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { verifyDatabaseFile } from '../../src/db/database-file.js';
-import { writeU32 } from '../../src/db/byte-order.js';
+import { writeU32 } from '../../src/format/bytes.js';
 import { DB_BLOCK_BYTES, DB_HEADER } from '../../src/format/constants.js';
 import type { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { batch, concat, DB_PATH, newSim, openCollect, patchFile, payload, rawImage, saltOf, sameBytes, sizedPayload } from './db-test-helpers.js';
