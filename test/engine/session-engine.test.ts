@@ -254,3 +254,30 @@ test('a torn or foreign LOCK file is a stale lock, not a live owner (crash-sim r
     await e.close();
   }
 });
+
+test('a store whose owner was killed but not yet reaped (a zombie) can be opened', async () => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'sessiond-zombie-'));
+  // The inner shell prints its pid and exits; its parent becomes `sleep`, which never
+  // waits for children, so the inner one stays a zombie while `sleep` lives.
+  const holder = spawn('sh', ['-c', 'sh -c "echo \\$\\$" & exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const pid = Number(await new Promise<string>((r) => holder.stdout.once('data', (d: Buffer) => r(d.toString().trim()))));
+    let state = '';
+    for (let i = 0; i < 50 && state !== 'Z'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    }
+    assert.equal(state, 'Z', 'the test needs a zombie to prove anything');
+    writeFileSync(join(dir, 'LOCK'), `sessiond pid ${pid}\n`);
+    const e = await SessionEngine.open({ dir });
+    await e.close();
+  } finally {
+    holder.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,184 @@
+import { SessionEngine } from '../engine/session-engine.js';
+import { SessiondError, isSessiondError } from '../errors.js';
+import { resolveOptions, type EngineOptionsInput } from '../options.js';
+import { blobToJsonObject, serializeObject } from '../session/attributes.js';
+import { generateSessionId, isValidSessionId } from '../session/session-id.js';
+import { effectiveExpiryMs, type SessionState } from '../session/session-state.js';
+import { retryAfterS } from './request-turn.js';
+
+/**
+ * What every adapter shares: one engine, opened lazily from options or wrapped when the
+ * application already has one open (several apps can share it), and the session-level
+ * operations the three frameworks need, in the engine's terms. The adapters only map
+ * their framework's session objects and callbacks onto this.
+ */
+
+/** An open engine to share, or the options to open one (the adapter then owns and closes it). */
+export type EngineSource = SessionEngine | { engine: SessionEngine } | EngineOptionsInput;
+
+/** A session read back: its attributes as one plain object, and when it stops existing. */
+export interface LoadedSession {
+  data: Record<string, unknown>;
+  /** Absolute ms since the epoch; undefined when the session only has an idle timeout. */
+  expiresAtMs: number | undefined;
+}
+
+export type Release = () => void;
+
+export interface EngineHandleHooks {
+  /** The engine is open (after recovery); express-session listens for 'connect'. */
+  onOpen?(): void;
+  /** Opening failed; every call made on the handle rejects with the same error. */
+  onOpenError?(err: unknown): void;
+}
+
+function isEngine(x: unknown): x is SessionEngine {
+  return x instanceof SessionEngine;
+}
+
+export class EngineHandle {
+  private engine: SessionEngine | undefined;
+  private readonly opening: Promise<SessionEngine>;
+  /** True when this handle opened the engine, so close() closes it. */
+  private readonly owned: boolean;
+  private closing: Promise<void> | undefined;
+
+  constructor(source: EngineSource, hooks: EngineHandleHooks = {}) {
+    const given = isEngine(source) ? source : 'engine' in source && isEngine(source.engine) ? source.engine : undefined;
+    this.owned = given === undefined;
+    if (given !== undefined) {
+      this.engine = given;
+      this.opening = Promise.resolve(given);
+    } else {
+      const input = source as EngineOptionsInput;
+      resolveOptions(input); // unknown or bad options throw here, at construction, with their name
+      this.opening = SessionEngine.open(input);
+    }
+    this.opening.then(
+      (engine) => {
+        this.engine = engine;
+        hooks.onOpen?.();
+      },
+      (err: unknown) => hooks.onOpenError?.(err),
+    );
+  }
+
+  /** The engine once open and recovered; calls made before wait here. */
+  ready(): Promise<SessionEngine> {
+    if (this.closing !== undefined) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
+    return this.engine !== undefined ? Promise.resolve(this.engine) : this.opening;
+  }
+
+  generateId(): string {
+    return generateSessionId();
+  }
+
+  /** The session, or undefined when absent, expired, or the ID is malformed (never an error). */
+  async load(id: unknown): Promise<LoadedSession | undefined> {
+    if (!isValidSessionId(id)) return undefined;
+    const state = (await this.ready()).get(id);
+    return state === undefined ? undefined : loaded(state);
+  }
+
+  /**
+   * Creates or replaces a session from a plain object (one attribute per own property).
+   * The engine writes only the attributes that changed, or a TOUCH when only the expiry did.
+   * `expiresAtMs` undefined: no absolute expiry, the engine's sessionTtlMs as an idle timeout.
+   * A save of a destroyed session is a silent no-op: a request still in flight at logout
+   * must not bring the session back, and must not fail either.
+   */
+  async save(id: string, data: Readonly<Record<string, unknown>>, expiresAtMs: number | undefined): Promise<void> {
+    if (!isValidSessionId(id)) throw new SessiondError('SESSIOND_INVALID_SESSION_ID', 'expected 16-128 characters of [A-Za-z0-9_-]');
+    const attributes = serializeObject(data);
+    const engine = await this.ready();
+    try {
+      await engine.save(id, { attributes, ...expiry(engine, expiresAtMs) });
+    } catch (e) {
+      if (!isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) throw e;
+    }
+  }
+
+  /** Records an access and moves the expiry; absent sessions and malformed IDs are ignored. */
+  async touch(id: unknown, expiresAtMs: number | undefined): Promise<void> {
+    if (!isValidSessionId(id)) return;
+    const engine = await this.ready();
+    await engine.touch(id, expiresAtMs === undefined ? {} : { expiresAtMs });
+  }
+
+  /** Deletes the session and leaves a tombstone; malformed IDs are ignored. */
+  async destroy(id: unknown): Promise<void> {
+    if (!isValidSessionId(id)) return;
+    await (await this.ready()).destroy(id);
+  }
+
+  async entries(): Promise<Array<[string, LoadedSession]>> {
+    return (await this.ready()).all().map((s) => [s.id, loaded(s)]);
+  }
+
+  async ids(): Promise<string[]> {
+    return (await this.ready()).ids();
+  }
+
+  async count(): Promise<number> {
+    return (await this.ready()).count();
+  }
+
+  async clear(): Promise<number> {
+    return (await this.ready()).clear();
+  }
+
+  /** Waits for the session's turn (SPEC E8); rejects with SESSIOND_QUEUE_FULL / _TIMEOUT past the bounds. */
+  async lock(id: string): Promise<Release> {
+    return (await this.ready()).lock(id);
+  }
+
+  /** Seconds a client refused a turn should wait. */
+  retryAfterS(): number {
+    return retryAfterS(this.engine?.options.queueWaitMsMax);
+  }
+
+  /** Stops accepting calls; closes the engine only if this handle opened it. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.owned ? this.opening.then((e) => e.close(), () => undefined) : Promise.resolve();
+    return this.closing;
+  }
+}
+
+/** The record field is a u32. */
+const MAX_INACTIVE_MS_MAX = 0xffff_ffff;
+
+function loaded(state: SessionState): LoadedSession {
+  const until = effectiveExpiryMs(state);
+  return {
+    data: JSON.parse(blobToJsonObject(state.attrs)) as Record<string, unknown>,
+    expiresAtMs: Number.isFinite(until) ? until : undefined,
+  };
+}
+
+/**
+ * A cookie with an expiry maps to an absolute expiry. A browser-session cookie has none:
+ * the session then lives while it is used (sessionTtlMs of inactivity), not a fixed time
+ * after its creation.
+ */
+function expiry(engine: SessionEngine, expiresAtMs: number | undefined): { expiresAtMs: number; maxInactiveMs: number } {
+  if (expiresAtMs !== undefined) return { expiresAtMs, maxInactiveMs: 0 };
+  return { expiresAtMs: 0, maxInactiveMs: Math.min(engine.options.sessionTtlMs, MAX_INACTIVE_MS_MAX) };
+}
+
+/**
+ * Node-style callbacks from promises: `cb(null, value)` / `cb(null)` / `cb(err)`. The callback
+ * runs on its own tick, outside the promise chain, so a throw in it is not swallowed.
+ */
+export function callbackValue<T>(p: Promise<T | undefined>, cb: (err: unknown, value?: T) => void): void {
+  p.then(
+    (v) => process.nextTick(cb, null, v),
+    (e: unknown) => process.nextTick(cb, e),
+  );
+}
+
+export function callbackDone(p: Promise<unknown>, cb: ((err?: unknown) => void) | undefined): void {
+  p.then(
+    () => cb !== undefined && process.nextTick(cb, null),
+    (e: unknown) => cb !== undefined && process.nextTick(cb, e),
+  );
+}

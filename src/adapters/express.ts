@@ -1,0 +1,171 @@
+import { createRequire } from 'node:module';
+import session from 'express-session';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { SessionEngine } from '../engine/session-engine.js';
+import { isSessiondError } from '../errors.js';
+import { joinCookieSession, splitCookieSession, toEpochMs } from './connect-cookie.js';
+import { EngineHandle, callbackDone, callbackValue, type EngineSource, type LoadedSession, type Release } from './engine-handle.js';
+import { RequestTurn, isQueueError, retryAfterOf, type TurnSource } from './request-turn.js';
+import { readCookie, sessionIdFromSigned, unsignWithAny, type Unsign } from './session-cookie.js';
+
+/**
+ * sessiond for express-session (SPEC A1): `app.use(session({ store: new SessiondStore({ dir }) }))`,
+ * plus `sessiondSerialize`, the middleware that runs the requests of one session one after
+ * another (SPEC E8). docs/adapters.md has the quick start and the error mapping.
+ */
+
+/** `{ dir, ...engine options }` to open a store owned by this adapter, or an open engine to share. */
+export type SessiondStoreOptions = EngineSource;
+
+type Data = session.SessionData;
+type Cb<T> = (err: unknown, value?: T) => void;
+
+/** express-session requires a cookie in every stored session. */
+function toExpress(s: LoadedSession): Data {
+  const data = joinCookieSession(s);
+  if (data.cookie === null || typeof data.cookie !== 'object') data.cookie = { originalMaxAge: null };
+  return data as unknown as Data;
+}
+
+export class SessiondStore extends session.Store {
+  private readonly handle: EngineHandle;
+
+  /** Usable at once: calls made while the engine opens and recovers wait for it. */
+  constructor(options: SessiondStoreOptions) {
+    super();
+    this.handle = new EngineHandle(options, {
+      onOpen: () => this.emit('connect'),
+      // 'error' without a listener would crash the process; every call reports the error anyway.
+      onOpenError: (err) => this.listenerCount('error') > 0 && this.emit('error', err),
+    });
+  }
+
+  /** `cb(null, session)`, or `cb(null, undefined)` when absent, expired or the ID is malformed. */
+  override get(sid: string, cb: Cb<Data | null>): void {
+    callbackValue(this.handle.load(sid).then((s) => (s === undefined ? undefined : toExpress(s))), cb);
+  }
+
+  /** Writes only the changed attributes; a save after destroy is a silent no-op (tombstone). */
+  override set(sid: string, sess: Data, cb?: (err?: unknown) => void): void {
+    const p = Promise.resolve().then(() => {
+      const { data, expiresAtMs } = splitCookieSession(sess);
+      return this.handle.save(sid, data, expiresAtMs);
+    });
+    callbackDone(p, cb);
+  }
+
+  override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    callbackDone(this.handle.destroy(sid), cb);
+  }
+
+  /** Moves the expiry to the cookie's: a small TOUCH record, the attributes are not rewritten. */
+  override touch(sid: string, sess: Data, cb?: (err?: unknown) => void): void {
+    callbackDone(this.handle.touch(sid, toEpochMs(sess?.cookie?.expires)), cb);
+  }
+
+  /** Every live session, keyed by ID (as MemoryStore does). */
+  override all(cb: Cb<Record<string, Data>>): void {
+    const p = this.handle.entries().then((entries) => Object.fromEntries(entries.map(([id, s]) => [id, toExpress(s)])));
+    callbackValue(p, cb);
+  }
+
+  override length(cb: Cb<number>): void {
+    callbackValue(this.handle.count(), cb);
+  }
+
+  override clear(cb?: (err?: unknown) => void): void {
+    callbackDone(this.handle.clear(), cb);
+  }
+
+  ids(cb: Cb<string[]>): void {
+    callbackValue(this.handle.ids(), cb);
+  }
+
+  /** A fresh 144-bit ID; pass as express-session's `genid`. */
+  generateId(): string {
+    return this.handle.generateId();
+  }
+
+  /** Waits for the session's turn (what sessiondSerialize holds per request). */
+  lock(id: string): Promise<Release> {
+    return this.handle.lock(id);
+  }
+
+  /** Seconds to put in Retry-After when a turn is refused. */
+  retryAfterS(): number {
+    return this.handle.retryAfterS();
+  }
+
+  /** The engine, once open and recovered (for stats, or to share with another app). */
+  engine(): Promise<SessionEngine> {
+    return this.handle.ready();
+  }
+
+  /** Releases every handle and timer; closes the engine only if this store opened it. */
+  async close(): Promise<void> {
+    await this.handle.close();
+    this.emit('disconnect');
+  }
+}
+
+export interface SessiondSerializeOptions {
+  /** express-session's `name`: the session cookie. Default 'connect.sid'. */
+  name?: string;
+  /** express-session's `secret`: verify the cookie's signature; a bad one counts as no session. */
+  secret?: string | readonly string[];
+}
+
+const requireFromSession = createRequire(createRequire(import.meta.url).resolve('express-session'));
+const signature = requireFromSession('cookie-signature') as { unsign(signed: string, secret: string): string | false };
+
+function expressUnsign(secret: string | readonly string[] | undefined): Unsign | undefined {
+  if (secret === undefined) return undefined;
+  const secrets = typeof secret === 'string' ? [secret] : secret;
+  return unsignWithAny(secrets, (v, s) => signature.unsign(v, s));
+}
+
+/** The session ID in express-session's cookie (`s:<id>.<signature>`); unsigned cookies are ignored, as express-session does. */
+function sessionIdOf(cookieHeader: string | undefined, name: string, unsign: Unsign | undefined): string | undefined {
+  const raw = readCookie(cookieHeader, name);
+  if (raw === undefined || !raw.startsWith('s:')) return undefined;
+  return sessionIdFromSigned(raw.slice(2), unsign);
+}
+
+function answerBusy(res: Response, err: Error, retryAfterS: number): void {
+  res.status(503).set('Retry-After', String(retryAfterS)).type('text/plain').send(err.message);
+}
+
+/**
+ * Runs the requests of one session one after another (SPEC E8). Mount it before
+ * express-session: it takes the session's turn before the session is loaded and gives it
+ * back when the response has finished or the connection closed. Different sessions never
+ * wait for each other; past queueLengthMax / queueWaitMsMax the request gets 503 + Retry-After.
+ */
+export function sessiondSerialize(target: SessiondStore | SessionEngine | TurnSource, opts: SessiondSerializeOptions = {}): RequestHandler {
+  const name = opts.name ?? 'connect.sid';
+  const unsign = expressUnsign(opts.secret);
+  return (req, res, next) => {
+    const id = sessionIdOf(req.headers.cookie, name, unsign);
+    if (id === undefined) return next();
+    const turn = new RequestTurn();
+    const end = (): void => turn.end();
+    res.once('finish', end);
+    res.once('close', end);
+    turn.acquire(target, id).then(
+      (held) => held && next(),
+      (err: Error) => (isQueueError(err) ? answerBusy(res, err, retryAfterOf(target)) : next(err)),
+    );
+  };
+}
+
+/**
+ * Answers sessiond's errors with their HTTP status (413 session too large, 503 + Retry-After
+ * for a full queue or a read-only store) when the response has not started; mount it last.
+ */
+export function sessiondErrorHandler(): ErrorRequestHandler {
+  return (err, _req, res, next) => {
+    if (!isSessiondError(err) || res.headersSent) return next(err);
+    if (err.status === 503) res.set('Retry-After', '1');
+    res.status(err.status).type('text/plain').send(err.message);
+  };
+}

@@ -1,0 +1,53 @@
+import { isValidSessionId } from '../session/session-id.js';
+
+/**
+ * Reading the session ID out of a request's Cookie header, for the serialization
+ * middlewares: they run before the session middleware, so they parse the cookie
+ * themselves. Anything doubtful (no cookie, bad signature, malformed ID) is "no session":
+ * the request then takes no turn, and the session middleware makes a new session anyway.
+ */
+
+/** Returns the unsigned value, or false when the signature does not verify. */
+export type Unsign = (signed: string) => string | false;
+
+/** The value of cookie `name` in a Cookie header (percent-decoded like the `cookie` package), or undefined. */
+export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
+  const text = Array.isArray(header) ? header.join('; ') : header;
+  if (text === undefined || text === '') return undefined;
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+/** The part before the signature (`<id>.<signature>`), for callers that do not verify. */
+function withoutSignature(signed: string): string {
+  const dot = signed.lastIndexOf('.');
+  return dot === -1 ? signed : signed.slice(0, dot);
+}
+
+/** The session ID carried by a signed cookie value; verified when `unsign` is given. */
+export function sessionIdFromSigned(signed: string | undefined, unsign: Unsign | undefined): string | undefined {
+  if (signed === undefined || signed === '') return undefined;
+  const id = unsign === undefined ? withoutSignature(signed) : unsign(signed);
+  return id !== false && isValidSessionId(id) ? id : undefined;
+}
+
+/** Tries each secret in turn (the first signs new cookies; the others are being rotated out). */
+export function unsignWithAny(secrets: readonly string[], unsignOne: (signed: string, secret: string) => string | false): Unsign {
+  return (signed) => {
+    for (const secret of secrets) {
+      const v = unsignOne(signed, secret);
+      if (v !== false) return v;
+    }
+    return false;
+  };
+}
