@@ -1,0 +1,103 @@
+/**
+ * One of the two log files as the writer sees it: its open handle, the header of its
+ * current generation, and how far it is written and synced.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { ioError } from '../errors.js';
+import { LOG_FILE_NAMES, LOG_HEADER_BYTES } from '../format/constants.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
+import { encodeLogHeader, type LogHeader } from './log-header.js';
+
+/** Runs one I/O step, throwing the caller's error type when it fails. */
+export type IoStep = (op: string, file: string, f: () => Promise<unknown>) => Promise<void>;
+
+export class LogFile {
+  generation = 0;
+  salt = 0;
+  /** Bytes written (the offset of the next group). */
+  size = 0;
+  /** Bytes known durable: what every record of the next group states as syncedBytes. */
+  durableSize = 0;
+  /** Records written since the last reset: the database flush still needs them. */
+  records = 0;
+  lastLsn = 0;
+  /** When the first record since the reset was written (drives logSwapMs). */
+  firstRecordAtMs = 0;
+  /** Set while release() resets this log. */
+  releasing: Promise<void> | undefined;
+
+  constructor(
+    readonly index: 0 | 1,
+    readonly fh: FileHandle,
+  ) {}
+
+  get path(): string {
+    return this.fh.path;
+  }
+
+  /** Holds no record the database flush still needs: it may become the active log. */
+  get released(): boolean {
+    return this.records === 0 && this.releasing === undefined;
+  }
+
+  /**
+   * Resets the file to a new generation (docs/format.md §1.1): truncate, header, datasync.
+   * The caller fsyncs the directory.
+   */
+  async reset(header: LogHeader, io: IoStep): Promise<void> {
+    const bytes = encodeLogHeader(header);
+    await io('truncate', this.path, () => this.fh.truncate(0));
+    await io('writev', this.path, () => this.fh.writev([bytes], 0));
+    await io('datasync', this.path, () => this.fh.datasync());
+    this.generation = header.generation;
+    this.salt = header.salt;
+    this.size = LOG_HEADER_BYTES;
+    this.durableSize = LOG_HEADER_BYTES;
+    this.records = 0;
+    this.lastLsn = 0;
+    this.firstRecordAtMs = 0;
+  }
+}
+
+/** A fresh salt per generation, so no reader can take stored bytes for a record (format.md). */
+export function randomSalt(): number {
+  return randomBytes(4).readUInt32LE(0);
+}
+
+/**
+ * Opens both log files and resets them (active: generation + 1, spare: generation + 2),
+ * then fsyncs the directory. Their records must already be in the database.
+ */
+export async function createLogFiles(
+  fs: FileSystem,
+  dir: string,
+  generation: number,
+  firstLsn: number,
+  nowMs: number,
+): Promise<[LogFile, LogFile]> {
+  const io: IoStep = async (op, file, f) => {
+    try {
+      await f();
+    } catch (e) {
+      throw ioError(op, file, e);
+    }
+  };
+  const logs: LogFile[] = [];
+  try {
+    for (const index of [0, 1] as const) {
+      const path = join(dir, LOG_FILE_NAMES[index]);
+      let fh: FileHandle | undefined;
+      await io('open', path, async () => (fh = await fs.open(path, 'create')));
+      const log = new LogFile(index, fh!);
+      logs.push(log);
+      await log.reset({ generation: generation + 1 + index, firstLsn, salt: randomSalt(), createdAtMs: nowMs }, io);
+    }
+    await io('syncDir', dir, () => fs.syncDir(dir));
+  } catch (e) {
+    await Promise.allSettled(logs.map((l) => l.fh.close()));
+    throw e;
+  }
+  return [logs[0]!, logs[1]!];
+}

@@ -1,0 +1,60 @@
+/**
+ * The log writer's options, handles and stats (log-writer.ts). Units are in the names;
+ * the engine validates user options once, the writer asserts what it is given.
+ */
+
+import { assert } from '../assert.js';
+import type { Clock } from '../clock.js';
+import type { SessiondError } from '../errors.js';
+import type { FileSystem } from '../fs/file-system.js';
+
+export type Durability = 'fsync' | 'interval' | 'none';
+
+export interface LogWriterOptions {
+  fs: FileSystem;
+  dir: string;
+  clock: Clock;
+  durability: Durability;
+  fsyncIntervalMs: number;
+  /** Cap on the bytes of one write group. */
+  groupCommitBytesMax: number;
+  /** append throws SESSIOND_OVERLOADED past this many queued (unwritten) bytes. */
+  writeQueueBytesMax: number;
+  logSwapBytes: number;
+  logSwapMs: number;
+  /** First LSN to hand out. */
+  nextLsn: number;
+  /** Highest generation seen anywhere; new ones go above it. */
+  generation: number;
+  onSwap?: (info: { fromLog: number; lastLsn: number }) => void;
+  onFatal?: (err: SessiondError) => void;
+  onGroup?: (info: { records: number; bytes: number; writeMs: number; syncMs: number }) => void;
+}
+
+export interface LogAppend {
+  lsn: number;
+  durable: Promise<void>;
+}
+
+export interface LogWriterStats {
+  activeLog: number;
+  logBytes: [number, number];
+  queuedBytes: number;
+  queuedRecords: number;
+  groups: number;
+  records: number;
+  /** datasyncs of record bytes (groups, interval timer, swap); not of resets. */
+  syncs: number;
+}
+
+export function assertOptions(o: LogWriterOptions): void {
+  const positive = (v: number, name: string) => assert(Number.isSafeInteger(v) && v > 0, `LogWriter ${name} ${v}`);
+  positive(o.groupCommitBytesMax, 'groupCommitBytesMax');
+  positive(o.writeQueueBytesMax, 'writeQueueBytesMax');
+  positive(o.logSwapBytes, 'logSwapBytes');
+  positive(o.logSwapMs, 'logSwapMs');
+  positive(o.nextLsn, 'nextLsn');
+  if (o.durability === 'interval') positive(o.fsyncIntervalMs, 'fsyncIntervalMs');
+  assert(Number.isSafeInteger(o.generation) && o.generation >= 0, `LogWriter generation ${o.generation}`);
+  assert(['fsync', 'interval', 'none'].includes(o.durability), `LogWriter durability ${o.durability}`);
+}

@@ -1,0 +1,314 @@
+/**
+ * The single log writer, with group commit: every record appended while the previous
+ * group is being written (or within one event-loop turn) goes out in one writev at the
+ * log's end, then one datasync. One write or sync is in flight at a time; a failed one is
+ * fatal and never retried (after a failed fsync the page cache cannot be trusted).
+ */
+
+import { assert } from '../assert.js';
+import { SessiondError, ioError } from '../errors.js';
+import type { RecordType } from '../format/constants.js';
+import { createLogFiles, randomSalt, type IoStep, type LogFile } from './log-file.js';
+import { assertOptions, type LogAppend, type LogWriterOptions, type LogWriterStats } from './log-writer-options.js';
+import type { RecordBatch } from './record-batch.js';
+import { RecordCache } from './record-cache.js';
+import { recordBytes, sealRecord } from './record-codec.js';
+
+export type { Durability, LogAppend, LogWriterOptions, LogWriterStats } from './log-writer-options.js';
+
+export class LogWriter {
+  private readonly opts: Readonly<LogWriterOptions>;
+  private readonly logs: readonly [LogFile, LogFile];
+  private active: 0 | 1 = 0;
+  private readonly cache: RecordCache;
+  private lsnNext: number;
+  private lsnDurable: number;
+  /** Last LSN of the newest group taken for writing: every later record is above it. */
+  private lsnTaken: number;
+  private fatal: SessiondError | undefined;
+  private closing: Promise<void> | undefined;
+  private pumping = false;
+  private scheduled = false;
+  private syncWanted = false;
+  private pumpDone: Promise<void> = Promise.resolve();
+  private inFlight: RecordBatch | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private groups = 0;
+  private recordsWritten = 0;
+  private syncs = 0;
+
+  /** Resets both log files (their records must already be in the database) and opens the writer. */
+  static async create(opts: LogWriterOptions): Promise<LogWriter> {
+    assertOptions(opts);
+    const logs = await createLogFiles(opts.fs, opts.dir, opts.generation, opts.nextLsn, opts.clock.now());
+    return new LogWriter(opts, logs);
+  }
+
+  private constructor(opts: LogWriterOptions, logs: readonly [LogFile, LogFile]) {
+    this.opts = Object.freeze({ ...opts });
+    this.logs = logs;
+    this.cache = new RecordCache(opts.groupCommitBytesMax);
+    this.lsnNext = opts.nextLsn;
+    this.lsnDurable = opts.nextLsn - 1;
+    this.lsnTaken = opts.nextLsn - 1;
+    if (opts.durability === 'interval') {
+      this.timer = setInterval(this.onSyncTick, opts.fsyncIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Highest LSN acknowledged (durable per the durability level). */
+  get durableLsn(): number {
+    return this.lsnDurable;
+  }
+
+  get nextLsn(): number {
+    return this.lsnNext;
+  }
+
+  get failed(): SessiondError | undefined {
+    return this.fatal;
+  }
+
+  get activeLog(): number {
+    return this.active;
+  }
+
+  /**
+   * Assigns the LSN and copies the record into the record cache. `durable` resolves once
+   * the record is durable per the durability level, in LSN order.
+   */
+  append(type: RecordType, data: Uint8Array, dbOffset: number): LogAppend {
+    if (this.closing !== undefined) throw new SessiondError('SESSIOND_CLOSED', 'the log writer is closed');
+    if (this.fatal !== undefined) throw this.fatal;
+    const bytes = recordBytes(data.byteLength);
+    const queued = this.cache.queuedBytes;
+    if (queued + bytes > this.opts.writeQueueBytesMax) {
+      throw new SessiondError(
+        'SESSIOND_OVERLOADED',
+        `${queued} bytes are waiting to be written; a ${bytes}-byte record would pass writeQueueBytesMax ${this.opts.writeQueueBytesMax}`,
+        { queuedBytes: queued, recordBytes: bytes, writeQueueBytesMax: this.opts.writeQueueBytesMax },
+      );
+    }
+    const lsn = this.lsnNext;
+    const batch = this.cache.add(type, lsn, dbOffset, data);
+    this.lsnNext = lsn + 1;
+    if (!this.pumping && !this.scheduled) {
+      this.scheduled = true;
+      // The rest of this event-loop turn joins the group.
+      setImmediate(this.onTurnEnd);
+    }
+    return { lsn, durable: batch.durable };
+  }
+
+  isReleased(logIndex: number): boolean {
+    return this.log(logIndex).released;
+  }
+
+  /**
+   * Resets a log whose every record is durable in the database, so it can take over when
+   * the active log is due to swap. A failure is fatal, like any failed log write.
+   */
+  release(logIndex: number): Promise<void> {
+    const log = this.log(logIndex);
+    if (log.releasing !== undefined) return log.releasing;
+    if (this.closing !== undefined) return Promise.reject(new SessiondError('SESSIOND_CLOSED', 'the log writer is closed'));
+    if (this.fatal !== undefined) return Promise.reject(this.fatal);
+    if (log.records === 0) return Promise.resolve();
+    assert(logIndex !== this.active, `release of the active log ${logIndex}`);
+    const done = this.resetLog(log).finally(() => {
+      log.releasing = undefined;
+    });
+    log.releasing = done;
+    // The failure also reaches onFatal: a caller that drops this promise must not crash the process.
+    void done.catch(() => undefined);
+    return done;
+  }
+
+  /** Resolves when everything appended so far is durable; rejects with the fatal error. */
+  drain(): Promise<void> {
+    if (this.fatal !== undefined) return Promise.reject(this.fatal);
+    return (this.cache.newest ?? this.inFlight)?.durable ?? Promise.resolve();
+  }
+
+  stats(): LogWriterStats {
+    return {
+      activeLog: this.active,
+      logBytes: [this.logs[0].size, this.logs[1].size],
+      queuedBytes: this.cache.queuedBytes,
+      queuedRecords: this.cache.queuedRecords,
+      groups: this.groups,
+      records: this.recordsWritten,
+      syncs: this.syncs,
+    };
+  }
+
+  /** Drains, syncs what 'interval' has not yet, stops the timer, closes the files. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    // A fatal error was already reported to onFatal and to every appender.
+    await this.drain().catch(() => undefined);
+    await this.pumpDone;
+    const log = this.logs[this.active];
+    if (this.opts.durability === 'interval' && this.fatal === undefined && log.size > log.durableSize) {
+      this.syncWanted = true;
+      this.startPump();
+      await this.pumpDone;
+    }
+    this.stopTimer();
+    await Promise.allSettled(this.logs.map((l) => l.releasing));
+    const closed = await Promise.allSettled(this.logs.map((l) => l.fh.close()));
+    const i = closed.findIndex((r) => r.status === 'rejected');
+    if (i >= 0 && this.fatal === undefined) throw ioError('close', this.logs[i]!.path, (closed[i] as PromiseRejectedResult).reason);
+  }
+
+  private readonly onTurnEnd = (): void => {
+    this.scheduled = false;
+    this.startPump();
+  };
+
+  private readonly onSyncTick = (): void => {
+    const log = this.logs[this.active];
+    if (log.size === log.durableSize) return;
+    this.syncWanted = true;
+    this.startPump();
+  };
+
+  private startPump(): void {
+    if (this.pumping || this.fatal !== undefined) return;
+    this.pumping = true;
+    this.pumpDone = this.pump();
+  }
+
+  /** The one loop that writes and syncs the log; ends when there is nothing to do. Never rejects on I/O errors. */
+  private async pump(): Promise<void> {
+    try {
+      while (this.fatal === undefined) {
+        if (this.syncWanted) {
+          this.syncWanted = false;
+          await this.syncLog(this.logs[this.active]);
+          continue;
+        }
+        const batch = this.cache.take();
+        if (batch === undefined) break;
+        this.inFlight = batch;
+        this.lsnTaken = batch.lastLsn;
+        if (await this.maybeSwap()) await this.writeGroup(batch);
+        this.inFlight = undefined;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Switches to the other log when the active one is due and the other is released. false on a fatal error. */
+  private async maybeSwap(): Promise<boolean> {
+    const from = this.logs[this.active];
+    const to = this.logs[1 - this.active]!;
+    if (from.records === 0 || !to.released) return true;
+    const { logSwapBytes, logSwapMs, clock, durability } = this.opts;
+    if (from.size < logSwapBytes && clock.now() - from.firstRecordAtMs < logSwapMs) return true;
+    // The interval timer only syncs the active log: bound the loss window of the old one now.
+    if (durability === 'interval' && from.size > from.durableSize && !(await this.syncLog(from))) return false;
+    // Readers order the logs by generation: the next log must be the newer one.
+    assert(to.generation > from.generation, `swap to generation ${to.generation} from ${from.generation}`);
+    this.active = to.index;
+    notify(this.opts.onSwap, { fromLog: from.index, lastLsn: from.lastLsn });
+    return true;
+  }
+
+  private async writeGroup(batch: RecordBatch): Promise<void> {
+    const log = this.logs[this.active];
+    for (let at = 0; at < batch.used; ) at += sealRecord(batch.buf, at, log.generation, log.durableSize, log.salt);
+    if (log.records === 0) log.firstRecordAtMs = this.opts.clock.now();
+    const { records, used: bytes, lastLsn } = batch;
+    const t0 = performance.now();
+    if (!(await this.tryIo('writev', log.path, () => log.fh.writev([batch.bytes()], log.size)))) return;
+    log.size += bytes;
+    log.records += records;
+    log.lastLsn = lastLsn;
+    this.cache.written(batch);
+    const t1 = performance.now();
+    if (this.opts.durability === 'fsync' && !(await this.syncLog(log))) return;
+    const t2 = performance.now();
+    this.lsnDurable = lastLsn;
+    this.groups++;
+    this.recordsWritten += records;
+    batch.resolve();
+    notify(this.opts.onGroup, { records, bytes, writeMs: t1 - t0, syncMs: t2 - t1 });
+  }
+
+  private async syncLog(log: LogFile): Promise<boolean> {
+    const size = log.size;
+    if (!(await this.tryIo('datasync', log.path, () => log.fh.datasync()))) return false;
+    log.durableSize = size;
+    this.syncs++;
+    return true;
+  }
+
+  private async resetLog(log: LogFile): Promise<void> {
+    const io: IoStep = async (op, file, f) => {
+      if (!(await this.tryIo(op, file, f))) throw this.fatal;
+    };
+    const generation = Math.max(this.logs[0].generation, this.logs[1].generation) + 1;
+    // Groups already queued may go to this log after a swap: firstLsn must stay below them.
+    const header = { generation, firstLsn: this.lsnTaken + 1, salt: randomSalt(), createdAtMs: this.opts.clock.now() };
+    await log.reset(header, io);
+    await io('syncDir', this.opts.dir, () => this.opts.fs.syncDir(this.opts.dir));
+  }
+
+  /** Runs one I/O step; a failure makes the writer read-only. Nothing starts after a failure. */
+  private async tryIo(op: string, file: string, f: () => Promise<unknown>): Promise<boolean> {
+    if (this.fatal !== undefined) return false;
+    try {
+      await f();
+      return true;
+    } catch (e) {
+      this.fail(op, file, e);
+      return false;
+    }
+  }
+
+  private fail(op: string, file: string, cause: unknown): void {
+    if (this.fatal !== undefined) return;
+    const code = (cause as { code?: unknown } | null)?.code;
+    const errno = typeof code === 'string' ? code : undefined;
+    this.fatal = new SessiondError(
+      'SESSIOND_READ_ONLY',
+      `${op} of ${file} failed (${errno ?? String(cause)}); the log is not retried`,
+      { op, file, errno },
+      { cause },
+    );
+    this.stopTimer();
+    this.inFlight?.reject(this.fatal);
+    this.inFlight = undefined;
+    this.cache.failAll(this.fatal);
+    notify(this.opts.onFatal, this.fatal);
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private log(logIndex: number): LogFile {
+    assert(logIndex === 0 || logIndex === 1, `log index ${logIndex}`);
+    return this.logs[logIndex];
+  }
+}
+
+/** Calls an engine callback; a throw is a bug, so it surfaces as an uncaught exception instead of wedging the writer. */
+function notify<T>(f: ((arg: T) => void) | undefined, arg: T): void {
+  if (f === undefined) return;
+  try {
+    f(arg);
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
