@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { SessiondError } from './errors.js';
+import { RECORD_OVERHEAD_BYTES } from './format/constants.js';
 import { systemClock, type Clock } from './clock.js';
 import { nodeFileSystem } from './fs/node-file-system.js';
 import type { FileSystem } from './fs/file-system.js';
@@ -147,5 +148,10 @@ export function resolveOptions(input: EngineOptionsInput, extraKeys: readonly st
     out[name] = value;
   }
   if (Buffer.byteLength(out.owner as string) > 255) throw invalid('owner', 'longer than 255 bytes');
+  // One record of the largest session must fit the write queue, or it could never be written.
+  const largestRecordBytes = (out.sessionBytesMax as number) + RECORD_OVERHEAD_BYTES;
+  if ((out.writeQueueBytesMax as number) < largestRecordBytes) {
+    throw invalid('writeQueueBytesMax', `${String(out.writeQueueBytesMax)} is below one record of sessionBytesMax (${largestRecordBytes} bytes)`);
+  }
   return Object.freeze(out) as unknown as EngineOptions;
 }

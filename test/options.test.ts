@@ -26,6 +26,12 @@ function resolveWith(extra: Record<string, unknown>): ReturnType<typeof resolveO
 
 const INT_OPTIONS = Object.entries(OPTION_SPECS).filter(([, spec]) => spec.kind === 'int');
 
+/** Options that must agree with one another get a partner value that lets each bound through. */
+const PARTNERS: Record<string, Record<string, number>> = {
+  writeQueueBytesMax: { sessionBytesMax: 1024 },
+  sessionBytesMax: { writeQueueBytesMax: 4 * 1024 ** 3 },
+};
+
 describe('resolveOptions', () => {
   it('refuses an unknown key, naming it in the message and context.option', () => {
     for (const key of ['flushIntervalMS', 'sessionTTL', 'store', '']) {
@@ -64,10 +70,11 @@ describe('resolveOptions', () => {
     assert.ok(INT_OPTIONS.length >= 15, 'the integer options are found');
     for (const [name, spec] of INT_OPTIONS) {
       assert.ok(spec.min !== undefined && spec.max !== undefined, `${name} has both bounds`);
-      assert.equal(resolveWith({ [name]: spec.min })[name as keyof typeof OPTION_SPECS], spec.min, `${name} = min`);
-      assert.equal(resolveWith({ [name]: spec.max })[name as keyof typeof OPTION_SPECS], spec.max, `${name} = max`);
-      assert.throws(() => resolveWith({ [name]: spec.min! - 1 }), invalidOption(name), `${name} = min - 1`);
-      assert.throws(() => resolveWith({ [name]: spec.max! + 1 }), invalidOption(name), `${name} = max + 1`);
+      const p = PARTNERS[name] ?? {};
+      assert.equal(resolveWith({ ...p, [name]: spec.min })[name as keyof typeof OPTION_SPECS], spec.min, `${name} = min`);
+      assert.equal(resolveWith({ ...p, [name]: spec.max })[name as keyof typeof OPTION_SPECS], spec.max, `${name} = max`);
+      assert.throws(() => resolveWith({ ...p, [name]: spec.min! - 1 }), invalidOption(name), `${name} = min - 1`);
+      assert.throws(() => resolveWith({ ...p, [name]: spec.max! + 1 }), invalidOption(name), `${name} = max + 1`);
     }
   });
 
@@ -155,4 +162,12 @@ it('README documents every option (the options table and OPTION_SPECS never drif
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const rows = new Set([...readme.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]));
   for (const name of Object.keys(OPTION_SPECS)) assert.ok(rows.has(name), `README's options table lacks ${name}`);
+});
+
+it('refuses a write queue too small for one record of the largest session', () => {
+  assert.throws(
+    () => resolveOptions({ dir: '/x', sessionBytesMax: 1024 * 1024, writeQueueBytesMax: 512 * 1024 }),
+    (e: unknown) => isSessiondError(e, 'SESSIOND_INVALID_OPTION') && e.context.option === 'writeQueueBytesMax',
+  );
+  assert.ok(resolveOptions({ dir: '/x', sessionBytesMax: 64 * 1024, writeQueueBytesMax: 128 * 1024 }));
 });
