@@ -281,3 +281,24 @@ test('a store whose owner was killed but not yet reaped (a zombie) can be opened
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('stats() over many sessions yields to the event loop instead of blocking requests', async () => {
+  const e = await SessionEngine.open(opts(new SimFileSystem(), new ManualClock(), { groupCommitBytesMax: 4 * 1024 * 1024 }));
+  const n = 50_000;
+  const saves: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i++) saves.push(e.save(`stat${String(i).padStart(20, '0')}`, { attributes: { i: String(i) } }));
+  await Promise.all(saves);
+  let ticks = 0;
+  const tick = (): void => {
+    ticks++;
+    if (!done) setImmediate(tick);
+  };
+  let done = false;
+  setImmediate(tick);
+  const st = await e.stats();
+  done = true;
+  assert.equal(st.sessions.count, n);
+  // A census done in one synchronous sweep would let no tick run before it resolved.
+  assert.ok(ticks >= 2, `the event loop ran ${ticks} times during the census`);
+  await e.close();
+});
