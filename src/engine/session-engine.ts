@@ -1,4 +1,4 @@
-import { RECORD_OVERHEAD_BYTES } from '../format/constants.js';
+import { RECORD_OVERHEAD_BYTES, type RecordType } from '../format/constants.js';
 import { SessiondError, ioError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
 import type { Clock } from '../clock.js';
@@ -178,15 +178,7 @@ export class SessionEngine {
     const base = this.base(id, now);
     if (base === undefined) return false;
     const plan = planDestroy(base);
-    const { lsn, durable } = this.writer.append(plan.type, plan.data, this.db.offsetOf(id));
-    this.cache.setHead(id, null);
-    this.options.observer.appended(lsn, id, undefined);
-    try {
-      await durable;
-    } catch (e) {
-      this.cache.dropHead(id, null);
-      throw e;
-    }
+    const { lsn } = await this.logChange(id, plan.type, plan.data, () => null);
     this.cache.applyDelete(id, lsn, this.clock.now());
     return true;
   }
@@ -209,18 +201,33 @@ export class SessionEngine {
     if (this.tombstones.has(id, now)) throw new SessiondError('SESSIOND_SESSION_DESTROYED');
     const p = plan(now);
     if (!('type' in p)) return p; // nothing changed: nothing to write
-    const { lsn, durable } = this.writer.append(p.type, p.data, this.db.offsetOf(id));
-    const state: SessionState = { ...p.state, lsn };
-    this.cache.setHead(id, state);
-    this.options.observer.appended(lsn, id, state);
+    const { head } = await this.logChange(id, p.type, p.data, (lsn) => ({ ...p.state, lsn }));
+    this.cache.apply(head!, this.clock.now());
+    return head!;
+  }
+
+  /**
+   * Appends a change to the log and makes its result the session's head (null: deleted)
+   * until it is durable; resolves once it is. The append happens synchronously, so the
+   * changes of one session chain in call order.
+   */
+  private async logChange(
+    id: string,
+    type: RecordType,
+    data: Uint8Array,
+    headAt: (lsn: number) => SessionState | null,
+  ): Promise<{ lsn: number; head: SessionState | null }> {
+    const { lsn, durable } = this.writer.append(type, data, this.db.offsetOf(id));
+    const head = headAt(lsn);
+    this.cache.setHead(id, head);
+    this.options.observer.appended(lsn, id, head ?? undefined);
     try {
       await durable;
     } catch (e) {
-      this.cache.dropHead(id, state);
+      this.cache.dropHead(id, head);
       throw e;
     }
-    this.cache.apply(state, this.clock.now());
-    return state;
+    return { lsn, head };
   }
 
   /** Waits for this session's turn (SPEC E8); call the returned function exactly when done. */
