@@ -7,7 +7,7 @@ import type { SessionDatabase, SessionDatabaseFactory } from './session-database
 import { decodeLogHeader } from '../log/log-header.js';
 import { readLog, type LogReadResult } from '../log/log-reader.js';
 import type { LogRecord } from '../log/record-codec.js';
-import { decodePayload } from '../session/session-codec.js';
+import { decodeImageState, decodePayload } from '../session/session-codec.js';
 import { writeSessions } from './write-sessions.js';
 import { applyPatch, decodeNames } from '../session/attributes.js';
 import { isExpired, makeState, type SessionState } from '../session/session-state.js';
@@ -135,13 +135,11 @@ export async function recover(opts: RecoveryOptions, sessions: Map<string, Sessi
   const { fs, dir } = opts;
   const dbPath = join(dir, DB_FILE_NAME);
   const db = await opts.database.open({ fs, dir, salvage: opts.salvage }, (img) => {
-    let p;
     try {
-      p = decodePayload(RecordType.PUT, img.data);
+      sessions.set(img.id, decodeImageState(img.data, img.id, img.lsn));
     } catch (e) {
       throw new SessiondError('SESSIOND_DB_CORRUPT', `${dbPath} at byte ${img.offset}: ${(e as Error).message}`, { file: dbPath, offset: img.offset }, { cause: e });
     }
-    if (p.type === RecordType.PUT) sessions.set(p.state.id, { ...p.state, lsn: img.lsn });
   });
 
   const logs: Array<{ path: string; generation: number | undefined }> = [];

@@ -112,6 +112,38 @@ export function encodeDelete(p: Omit<DeletePayload, 'type'>): Buffer {
   return w.buf;
 }
 
+/**
+ * Decodes a database image (a PUT payload) whose id the database already parsed and
+ * validated, straight into a state: the id string is shared with the database's index and
+ * nothing is allocated but the state and its strings (recovery decodes millions of these).
+ */
+export function decodeImageState(data: Uint8Array, id: string, lsn: number): SessionState {
+  const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (b.length < 1 || b[0] !== id.length) throw corrupt('image id length does not match the index');
+  let pos = 1 + id.length;
+  const need = (n: number): void => {
+    if (pos + n > b.length) throw corrupt(`field runs past the end at byte ${pos}`);
+  };
+  need(8 * 4 + 4 + 1);
+  const version = readU64(b, pos);
+  const createdAtMs = readU64(b, pos + 8);
+  const lastAccessAtMs = readU64(b, pos + 16);
+  const expiresAtMs = readU64(b, pos + 24);
+  if (version <= 0 || createdAtMs < 0 || lastAccessAtMs < 0 || expiresAtMs < 0) throw corrupt('bad version or time field');
+  const maxInactiveMs = b.readUInt32LE(pos + 32);
+  const ownerBytes = b[pos + 36]!;
+  pos += 37;
+  need(ownerBytes + 4);
+  const owner = internOwner(b.toString('utf8', pos, pos + ownerBytes));
+  pos += ownerBytes;
+  const attrBytes = b.readUInt32LE(pos);
+  pos += 4;
+  need(attrBytes);
+  const attrs = b.toString('utf8', pos, pos + attrBytes);
+  if (pos + attrBytes !== b.length) throw corrupt(`${b.length - pos - attrBytes} trailing bytes`);
+  return makeState(id, version, lsn, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs);
+}
+
 /** Reads the session ID at the start of any payload, or undefined if it is malformed. */
 export function payloadId(data: Uint8Array): string | undefined {
   if (data.length < 1 || data.length < 1 + data[0]!) return undefined;

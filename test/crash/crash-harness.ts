@@ -47,6 +47,7 @@ export function engineOptions(fs: SimFileSystem, clock: ManualClock, observer?: 
     owner: 'test-server',
     logSwapBytes: 4096,
     groupCommitBytesMax: 4096,
+    flushBatchBytesMax: 4096, // flushes split into several database batches
     flushIntervalMs: 3_600_000, // the workload flushes by hand, and on every log swap
     expiryIntervalMs: 3_600_000,
     observer: { appended: (lsn, id, state) => observer?.({ lsn, id, state }) },
