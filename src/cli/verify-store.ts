@@ -3,7 +3,7 @@ import { DB_FILE_NAME, LOG_FILE_NAMES, RECORD_OVERHEAD_BYTES } from '../format/c
 import type { FileSystem } from '../fs/file-system.js';
 import { readLog } from '../log/log-reader.js';
 import { verifyDatabaseFile } from '../db/verify-database.js';
-import { decodePayload } from '../session/session-codec.js';
+import { decodeImageState, decodePayload } from '../session/session-codec.js';
 import { isSessiondError } from '../errors.js';
 
 /** A read-only check of a store directory (`sessiond verify`): changes nothing. */
@@ -35,7 +35,16 @@ export async function verifyStore(fs: FileSystem, dir: string): Promise<VerifyRe
     }
   }
   const dbFile = join(dir, DB_FILE_NAME);
-  const v = await verifyDatabaseFile(fs, dbFile);
+  const v = await verifyDatabaseFile(fs, dbFile, {
+    checkImage: (img) => {
+      try {
+        decodeImageState(img.data, img.id, img.lsn);
+        return undefined;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+  });
   const database = { file: dbFile, images: v.images, problems: v.problems.map((p) => `${p.kind} at byte ${p.offset}: ${p.detail}`) };
   const ok = database.problems.length === 0 && logs.every((l) => l.problems.length === 0);
   return { ok, logs, database };

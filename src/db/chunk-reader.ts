@@ -19,7 +19,10 @@ export class ChunkReader {
     readonly fileBytes: number,
     readonly chunkBytes: number,
   ) {
-    this.buffer = new Uint8Array(chunkBytes);
+    // A Buffer: the image views handed out are then Buffers the engine decodes strings
+    // from directly (one view per image, not a view and a wrapper). Callers copy with
+    // Uint8Array.from: Buffer#slice is a view, not a copy.
+    this.buffer = Buffer.alloc(chunkBytes);
   }
 
   /** Index in `buffer` of file bytes [pos, pos + len), or -1 when they are not all loaded. */

@@ -34,8 +34,10 @@ export class DatabaseFile {
   ) {}
 
   /**
-   * Opens (or creates) `dir/sessions.db` and calls `onImage` once per winning image, in
-   * file order, after duplicates are resolved. `img.data` is only valid during the call.
+   * Opens (or creates) `dir/sessions.db` and calls `onImage` for every image that wins when
+   * the scan finds it, in file order: a session's later, newer copy is handed over again and
+   * replaces the earlier one (duplicates are rare crash leftovers). `img.data` is only valid
+   * during the call.
    */
   static async open(opts: DbOpenOptions, onImage: (img: StoredImage) => void): Promise<DatabaseFile> {
     const { state, report } = await openDbState(opts, onImage);

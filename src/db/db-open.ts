@@ -15,7 +15,7 @@ import { ChunkReader } from './chunk-reader.js';
 import type { DbHeader } from './db-header.js';
 import { chooseHeader, decodeDbHeader, encodeDbHeader } from './db-header.js';
 import type { ScanResult } from './db-scan.js';
-import { deliverImages, scanImages } from './db-scan.js';
+import { scanImages } from './db-scan.js';
 import { DbState } from './db-state.js';
 import type { DbOpenOptions, DbScanReport, StoredImage } from './db-types.js';
 import { ExtentAllocator, FIRST_DATA_BLOCK } from './extent-allocator.js';
@@ -76,9 +76,14 @@ async function openHandle(
     // appliedLsn 0 replays every log record still present: always safe, replay is idempotent.
     chosen = { header: newHeader(salt, clock), slot: 1 };
   }
-  const scan = await scanImages(reader, chosen.header.salt, (offset, detail) => {
-    if (!salvage) throw new SessiondError('SESSIOND_DB_CORRUPT', `${path} at ${offset}: ${detail}`, { file: path, offset });
-  });
+  const scan = await scanImages(
+    reader,
+    chosen.header.salt,
+    (offset, detail) => {
+      if (!salvage) throw new SessiondError('SESSIOND_DB_CORRUPT', `${path} at ${offset}: ${detail}`, { file: path, offset });
+    },
+    onImage,
+  );
   const state = new DbState(path, handle, chosen.header, chosen.slot, scan.index, buildFreeList(scan), fileBytes);
   if (scan.toFree.length > 0) {
     await state.writeMarkers(scan.toFree);
@@ -89,9 +94,8 @@ async function openHandle(
     await state.writeHeader(0, state.alloc.endBlock);
     await state.writeHeader(0, state.alloc.endBlock);
   }
-  const images = await deliverImages(reader, scan, onImage);
   const report: DbScanReport = {
-    images,
+    images: scan.index.size,
     duplicatesFreed: scan.duplicatesFreed,
     garbageBlocks: scan.garbageBlocks,
     bytesScanned: Math.max(0, fileBytes - DB_FIRST_DATA_OFFSET),

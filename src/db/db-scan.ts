@@ -1,13 +1,11 @@
 /**
- * The open scan (docs/format.md §2.4), in two passes over big chunks:
- *
- * 1. `scanImages` walks block by block from block 2 to the end of the file. A block that
- *    starts a valid image (salted crc) is recorded and its extent skipped; anything else
- *    is free space and the walk moves one block. Duplicates resolve as they appear
- *    (higher lsn wins, equal lsn: lower offset). Nothing is handed out yet, because a
- *    later copy may still win.
- * 2. `deliverImages` re-reads the winners in file order and hands each to the callback as
- *    a view into the chunk (no copy). Sequential, and usually from the page cache.
+ * The open scan (docs/format.md §2.4), one pass over big chunks: walks block by block from
+ * block 2 to the end of the file. A block that starts a valid image (salted crc) is
+ * recorded and its extent skipped; anything else is free space and the walk moves one
+ * block. Duplicates resolve as they appear (higher lsn wins, equal lsn: lower offset), and
+ * every copy that wins *when it is found* goes to `onImage` at once, as a view into the
+ * chunk: a later copy that wins is handed over again and replaces it. One read of the file,
+ * no list of winners kept for a second pass.
  *
  * Known cost: a block in free space that starts with the live magic costs a read and a
  * crc of the bytes its head claims before it is found to be garbage. Free space crafted
@@ -28,12 +26,10 @@ import { SessionIndex } from './session-index.js';
 
 export interface ScanResult {
   index: SessionIndex;
-  /** Start block of every image that won when it was found, ascending (pass 2 filters). */
+  /** Start block of every image that won when it was found, ascending (some lost later: see toFree). */
   candidates: number[];
-  /** extentBlocks, id and index slot of each candidate (parallel to `candidates`). */
+  /** extentBlocks of each candidate (parallel to `candidates`). */
   candidateBlocks: number[];
-  candidateIds: string[];
-  candidateSlots: number[];
   /** Extents with a valid image that must be freed: duplicates that lost, corrupt images. */
   toFree: Extent[];
   /** End of the last winning extent: the free space at the end starts here. */
@@ -51,14 +47,13 @@ export async function scanImages(
   reader: ChunkReader,
   salt: number,
   onCorrupt: (offset: number, detail: string) => void,
+  onImage: (img: StoredImage) => void,
 ): Promise<ScanResult> {
   const index = new SessionIndex();
   const r: ScanResult = {
     index,
     candidates: [],
     candidateBlocks: [],
-    candidateIds: [],
-    candidateSlots: [],
     toFree: [],
     endBlock: FIRST_DATA_BLOCK,
     duplicatesFreed: 0,
@@ -87,8 +82,8 @@ export async function scanImages(
       onCorrupt(pos, 'image crc matches but its payload does not start with a valid session id');
       r.corruptImages++;
       r.toFree.push(extent);
-    } else {
-      record(r, id, extent, head);
+    } else if (record(r, id, extent, head)) {
+      onImage({ id, lsn: head.lsn, data: await imageData(reader, pos, head), offset: pos });
     }
     pos += head.extentBlocks * DB_BLOCK_BYTES;
   }
@@ -98,28 +93,42 @@ export async function scanImages(
   return r;
 }
 
-function record(r: ScanResult, id: string, extent: Extent, head: ImageHead): void {
+/** Records an image; true when it wins (so far) and must be handed over. */
+function record(r: ScanResult, id: string, extent: Extent, head: ImageHead): boolean {
   const existing = r.index.slotOf(id);
   if (existing >= 0) {
     r.duplicatesFreed++;
     // Found in file order, so the existing copy has the lower offset and wins a tie.
     if (head.lsn <= r.index.lsnAt(existing)) {
       r.toFree.push(extent);
-      return;
+      return false;
     }
   }
   const entry = { startBlock: extent.start, extentBlocks: extent.blocks, lsn: head.lsn, imageBytes: imageBytes(head.dataBytes) };
-  let slot = existing;
   if (existing < 0) {
-    slot = r.index.insert(id, entry);
+    r.index.insert(id, entry);
   } else {
     const old = r.index.set(id, entry)!;
     r.toFree.push({ start: old.startBlock, blocks: old.extentBlocks });
   }
   r.candidates.push(extent.start);
   r.candidateBlocks.push(extent.blocks);
-  r.candidateIds.push(id);
-  r.candidateSlots.push(slot);
+  return true;
+}
+
+/** The payload of the image at `pos`, checked by the scan just before: a view into the chunk when it fits. */
+async function imageData(reader: ChunkReader, pos: number, head: ImageHead): Promise<Uint8Array> {
+  const total = imageBytes(head.dataBytes);
+  let buf = reader.buffer;
+  let i: number;
+  if (total <= reader.chunkBytes) {
+    i = reader.indexOf(pos, total);
+    if (i < 0) i = await reader.load(pos, total);
+  } else {
+    buf = await reader.readExact(pos, total);
+    i = 0;
+  }
+  return buf.subarray(i + IMAGE_HEAD_BYTES, i + IMAGE_HEAD_BYTES + head.dataBytes);
 }
 
 /**
@@ -162,37 +171,4 @@ async function bigImageCrcMatches(reader: ChunkReader, pos: number, head: ImageH
   }
   const i = await reader.load(end, 4);
   return crc === readU32(reader.buffer, i);
-}
-
-/** Pass 2: hands every winner to `onImage`, in file order. Returns how many. */
-export async function deliverImages(
-  reader: ChunkReader,
-  scan: ScanResult,
-  onImage: (img: StoredImage) => void,
-): Promise<number> {
-  let delivered = 0;
-  for (let k = 0; k < scan.candidates.length; k++) {
-    const start = scan.candidates[k]!;
-    // Pass 1 never frees a slot; a later copy that won moved the slot's extent elsewhere.
-    if (scan.index.startAt(scan.candidateSlots[k]!) !== start) continue;
-    const pos = start * DB_BLOCK_BYTES;
-    let buf = reader.buffer;
-    let i = reader.indexOf(pos, IMAGE_HEAD_BYTES);
-    if (i < 0) i = await reader.load(pos, IMAGE_HEAD_BYTES);
-    const head = readImageHead(buf, i);
-    assert(head !== undefined, `image at ${pos} changed between scan passes`);
-    const total = imageBytes(head.dataBytes);
-    if (total <= reader.chunkBytes) {
-      i = reader.indexOf(pos, total);
-      if (i < 0) i = await reader.load(pos, total);
-    } else {
-      buf = await reader.readExact(pos, total);
-      i = 0;
-    }
-    const data = buf.subarray(i + IMAGE_HEAD_BYTES, i + IMAGE_HEAD_BYTES + head.dataBytes);
-    onImage({ id: scan.candidateIds[k]!, lsn: head.lsn, data, offset: pos });
-    delivered++;
-  }
-  assert(delivered === scan.index.size, `delivered ${delivered} images for ${scan.index.size} sessions`);
-  return delivered;
 }

@@ -5,7 +5,8 @@ import type { FileSystem } from '../fs/file-system.js';
 
 /**
  * One winning image, as the open scan hands it over. `data` is a view into the scanner's
- * read buffer: valid only during the callback; copy what must outlive it.
+ * read buffer (a Buffer): valid only during the callback; copy what must outlive it with
+ * `Uint8Array.from(data)` (Buffer#slice would be another view).
  */
 export interface StoredImage {
   id: string;

@@ -4,6 +4,7 @@
  * duplicate copies (the next open frees them) are only counted.
  */
 
+import type { StoredImage } from './db-types.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { DB_BLOCK_BYTES } from '../format/constants.js';
 import { ioError } from '../errors.js';
@@ -38,7 +39,11 @@ export interface DbVerifyReport {
 export async function verifyDatabaseFile(
   fs: FileSystem,
   path: string,
-  opts: { readChunkBytes?: number } = {},
+  opts: {
+    readChunkBytes?: number;
+    /** Sees every image that wins when found (a later copy may replace it), to check payloads beyond the id; return a problem text or undefined. */
+    checkImage?: (img: StoredImage) => string | undefined;
+  } = {},
 ): Promise<DbVerifyReport> {
   const report: DbVerifyReport = {
     ok: false,
@@ -68,7 +73,15 @@ export async function verifyDatabaseFile(
     const reader = new ChunkReader(handle, report.fileBytes, opts.readChunkBytes ?? READ_CHUNK_BYTES_DEFAULT);
     const salt = await checkHeader(reader, report, problem);
     if (salt === undefined) return report;
-    const scan = await scanImages(reader, salt, (offset, detail) => problem(offset, 'image-payload', detail));
+    const scan = await scanImages(
+      reader,
+      salt,
+      (offset, detail) => problem(offset, 'image-payload', detail),
+      (img) => {
+        const bad = opts.checkImage?.(img);
+        if (bad !== undefined) problem(img.offset, 'image-payload', bad);
+      },
+    );
     report.images = scan.index.size;
     report.duplicates = scan.duplicatesFreed;
     report.garbageBlocks = scan.garbageBlocks;

@@ -30,7 +30,10 @@ export interface SessionDatabaseOpenOptions {
   salvage: boolean;
 }
 
-/** Opens a database and hands every stored session (a PUT payload) to `onImage`. */
+/**
+ * Opens a database and hands every stored session (a PUT payload) to `onImage`. A session
+ * may be handed over more than once, each time with a higher lsn: the last one is current.
+ */
 export interface SessionDatabaseFactory {
   open(opts: SessionDatabaseOpenOptions, onImage: (img: StoredImage) => void): Promise<SessionDatabase>;
 }

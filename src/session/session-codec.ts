@@ -134,7 +134,7 @@ export function decodeImageState(data: Uint8Array, id: string, lsn: number): Ses
   const ownerBytes = b[pos + 36]!;
   pos += 37;
   need(ownerBytes + 4);
-  const owner = internOwner(b.toString('utf8', pos, pos + ownerBytes));
+  const owner = ownerAt(b, pos, ownerBytes);
   pos += ownerBytes;
   const attrBytes = b.readUInt32LE(pos);
   pos += 4;
@@ -196,6 +196,16 @@ class Reader {
   end(): void {
     if (this.pos !== this.buf.length) throw corrupt(`${this.buf.length - this.pos} trailing bytes`);
   }
+}
+
+/** The owner's bytes at `pos`: the last owner seen again costs a compare, not a string. */
+let lastOwner = '';
+let lastOwnerBytes = Buffer.alloc(0);
+function ownerAt(b: Buffer, pos: number, bytes: number): string {
+  if (bytes === lastOwnerBytes.length && b.compare(lastOwnerBytes, 0, bytes, pos, pos + bytes) === 0) return lastOwner;
+  lastOwner = internOwner(b.toString('utf8', pos, pos + bytes));
+  lastOwnerBytes = Buffer.from(b.subarray(pos, pos + bytes));
+  return lastOwner;
 }
 
 /** A store has few owners and a million sessions: share one string per owner. */

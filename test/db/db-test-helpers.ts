@@ -57,9 +57,11 @@ export async function openCollect(
   const images = new Map<string, Img>();
   const db = await DatabaseFile.open({ fs, dir: opts.dir ?? DIR, ...opts }, (img) => {
     const name = unsid(img.id);
-    assert.ok(!images.has(name), `onImage called twice for ${img.id}`);
+    // A later copy that wins replaces the earlier one: it must be newer.
+    const before = images.get(name);
+    assert.ok(before === undefined || img.lsn > before.lsn, `onImage handed ${img.id} again without a higher lsn`);
     // data is only valid during the callback.
-    images.set(name, { lsn: img.lsn, data: img.data.slice(), offset: img.offset });
+    images.set(name, { lsn: img.lsn, data: Uint8Array.from(img.data), offset: img.offset });
   });
   db.checkInvariants();
   return { db, images };
