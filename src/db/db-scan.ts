@@ -13,7 +13,6 @@
  */
 
 import { crc32 } from 'node:zlib';
-import { assert } from '../assert.js';
 import { DB_BLOCK_BYTES, DB_FIRST_DATA_OFFSET, IMAGE_HEAD_BYTES } from '../format/constants.js';
 import { readU32 } from '../format/bytes.js';
 import type { ChunkReader } from './chunk-reader.js';
