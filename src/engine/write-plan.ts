@@ -71,8 +71,8 @@ function putPlan(state: SessionState): WritePlan {
   return { type: RecordType.PUT, data: encodePut(state), state };
 }
 
-/** A PATCH unless the whole session is smaller, then a PUT. */
-function patchPlan(state: SessionState, set: string, removed: readonly string[]): WritePlan {
+/** A PATCH unless the whole session is smaller, then a PUT. `removedNames`: JSON names joined by \x00. */
+function patchPlan(state: SessionState, set: string, removedNames: string): WritePlan {
   const data = encodePatch({
     id: state.id,
     version: state.version,
@@ -80,7 +80,7 @@ function patchPlan(state: SessionState, set: string, removed: readonly string[])
     expiresAtMs: state.expiresAtMs,
     maxInactiveMs: state.maxInactiveMs,
     set,
-    removed: encodeNames(removed),
+    removed: removedNames,
   });
   return data.length < putBytes(state) ? { type: RecordType.PATCH, data, state } : putPlan(state);
 }
@@ -100,13 +100,13 @@ export function planSave(base: SessionState | undefined, id: string, input: Save
   const sameExpiry = expiresAtMs === base.expiresAtMs && maxInactiveMs === base.maxInactiveMs;
   // Nothing changed and no sliding expiry to extend: nothing to write.
   if (!diff.changed && sameExpiry && maxInactiveMs === 0) return base;
-  // The same function recovery replays the PATCH with, so the live state and the
-  // recovered one are identical to the byte (attribute order included).
-  const attrs = diff.changed ? applyPatch(base.attrs, diff.set, diff.removed) : base.attrs;
+  // diff.merged is built in applyPatch's order, the function recovery replays the PATCH
+  // with, so the live state and the recovered one are identical to the byte.
+  const attrs = diff.changed ? diff.merged : base.attrs;
   const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, expiresAtMs, maxInactiveMs, base.owner, attrs);
   if (!diff.changed && maxInactiveMs === base.maxInactiveMs) return touchPlan(state);
   checkSize(state, limits);
-  return patchPlan(state, diff.set, diff.removed);
+  return patchPlan(state, diff.set, diff.removedNames);
 }
 
 export function planPatch(base: SessionState | undefined, id: string, input: PatchInput, now: number, limits: Limits): WritePlan {
@@ -118,7 +118,7 @@ export function planPatch(base: SessionState | undefined, id: string, input: Pat
   const attrs = applyPatch(base.attrs, set, removed);
   const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, input.expiresAtMs ?? base.expiresAtMs, input.maxInactiveMs ?? base.maxInactiveMs, base.owner, attrs);
   checkSize(state, limits);
-  return patchPlan(state, set, removed);
+  return patchPlan(state, set, encodeNames(removed));
 }
 
 function touchPlan(state: SessionState): WritePlan {

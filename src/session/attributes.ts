@@ -85,21 +85,55 @@ function parseName(json: string): string {
 export interface AttributeDiff {
   /** changed or added attributes, as a blob */
   set: AttributeBlob;
-  removed: string[];
+  /** removed names, JSON-encoded and joined by \x00 (the PATCH record's removed list) */
+  removedNames: string;
   changed: boolean;
+  /** the whole new blob, exactly as applyPatch(old, set, removed) builds it */
+  merged: AttributeBlob;
 }
 
-/** What turns `oldBlob` into `next`: only the attributes that differ (partial saves). */
+/**
+ * What turns `oldBlob` into `next` (partial saves): only the attributes that differ, and
+ * the merged blob, in one pass. Names are compared in their JSON-encoded form, so nothing
+ * is parsed. The merged order is applyPatch's (kept and updated attributes where they
+ * were, new ones after them in input order): recovery replays PATCH records with
+ * applyPatch, and the live state must be the same to the byte.
+ */
 export function diffAttributes(oldBlob: AttributeBlob, next: AttributeInput): AttributeDiff {
-  const old = attributesFromBlob(oldBlob);
-  const setParts: string[] = [];
+  const incoming = new Map<string, string>();
   for (const [name, value] of entriesOf(next)) {
     checkValue(name, value);
-    if (old.get(name) !== value) setParts.push(JSON.stringify(name) + ATTR_NAME_SEP + value);
-    old.delete(name);
+    incoming.set(JSON.stringify(name), value);
   }
-  const removed = [...old.keys()];
-  return { set: setParts.join(ATTR_SEP), removed, changed: setParts.length > 0 || removed.length > 0 };
+  const merged: string[] = [];
+  const setParts: string[] = [];
+  const removed: string[] = [];
+  if (oldBlob !== '') {
+    for (const part of oldBlob.split(ATTR_SEP)) {
+      const sep = part.indexOf(ATTR_NAME_SEP);
+      const encName = part.slice(0, sep);
+      const value = incoming.get(encName);
+      if (value === undefined) {
+        removed.push(encName);
+        continue;
+      }
+      incoming.delete(encName);
+      const entry = encName + ATTR_NAME_SEP + value;
+      merged.push(entry);
+      if (value !== part.slice(sep + 1)) setParts.push(entry);
+    }
+  }
+  for (const [encName, value] of incoming) {
+    const entry = encName + ATTR_NAME_SEP + value;
+    merged.push(entry);
+    setParts.push(entry);
+  }
+  return {
+    set: setParts.join(ATTR_SEP),
+    removedNames: removed.join(ATTR_SEP),
+    changed: setParts.length > 0 || removed.length > 0,
+    merged: merged.join(ATTR_SEP),
+  };
 }
 
 /** Applies a PATCH (set blob + removed names) to a blob. */
