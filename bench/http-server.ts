@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import session from 'express-session';
+import { childMain, nextParentMessage } from './lib/child-main.js';
+import { processRss, rssPeakBytes } from './lib/rss.js';
+import { SESSION_MAX_AGE_MS, sessionBody } from './lib/session-data.js';
+import { peerFactory } from './peers/peer-registry.js';
+import type { SessiondOptions } from './peers/peer.js';
+import { HTTP_SECRET, sessiondExpressExtras } from './peers/sessiond-peer.js';
+
+export interface HttpServerPayload {
+  peer: string;
+  dir: string;
+  sessiondOptions: SessiondOptions;
+  seed: number;
+  /** mount sessiondSerialize before express-session, as sessiond's docs say (sessiond stores only) */
+  sessiondSerialize: boolean;
+}
+
+export interface HttpServerResult {
+  name: string;
+  durability: string;
+  versions: Record<string, string>;
+  rssPeakBytes: number;
+  serverRssPeakBytes?: number;
+}
+
+/** The bench's field on the session (typed here, not by augmenting SessionData for the whole build). */
+type CounterSession = { counter?: number };
+
+/**
+ * The HTTP child: express 5 + express-session on the store, listening on 127.0.0.1 only.
+ * POST /login makes a ~1 KiB session, GET /counter reads it, POST /increment changes it.
+ */
+childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
+  mkdirSync(p.dir, { recursive: true });
+  const peer = await peerFactory(p.peer)({ dir: p.dir, sessiondOptions: p.sessiondOptions });
+  const app = express();
+  app.disable('x-powered-by');
+  const extras = peer.name.startsWith('sessiond') ? await sessiondExpressExtras(peer.store) : undefined;
+  if (extras !== undefined && p.sessiondSerialize) app.use(extras.serialize);
+  app.use(
+    session({
+      store: peer.store,
+      secret: HTTP_SECRET,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: SESSION_MAX_AGE_MS, httpOnly: true, sameSite: 'lax' },
+      ...(extras !== undefined ? { genid: extras.genid } : {}),
+    }),
+  );
+  let logins = 0;
+  app.post('/login', (req, res) => {
+    Object.assign(req.session, sessionBody(p.seed, logins++));
+    (req.session as unknown as CounterSession).counter = 0;
+    res.json({ counter: 0 });
+  });
+  app.get('/counter', (req, res) => {
+    res.json({ counter: (req.session as unknown as CounterSession).counter ?? null });
+  });
+  app.post('/increment', (req, res) => {
+    const s = req.session as unknown as CounterSession;
+    if (s.counter === undefined) {
+      res.status(404).json({ error: 'no session' });
+      return;
+    }
+    s.counter += 1;
+    res.json({ counter: s.counter });
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  send({ type: 'listening', port: (server.address() as AddressInfo).port });
+  await nextParentMessage('stop');
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const serverRss = peer.serverPid === undefined ? undefined : processRss(peer.serverPid);
+  await peer.close();
+  return {
+    name: peer.name,
+    durability: peer.durability,
+    versions: peer.versions,
+    rssPeakBytes: rssPeakBytes(),
+    ...(serverRss !== undefined ? { serverRssPeakBytes: serverRss.peakBytes } : {}),
+  };
+});
