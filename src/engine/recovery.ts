@@ -142,6 +142,17 @@ export async function recover(opts: RecoveryOptions, sessions: Map<string, Sessi
     }
   });
 
+  try {
+    return await replayAndFold(opts, sessions, db, started);
+  } catch (e) {
+    // A refused open (corruption, I/O) must not leave the database file's handle behind.
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, SessionState>, db: SessionDatabase, started: number): Promise<RecoveryResult> {
+  const { fs, dir } = opts;
   const logs: Array<{ path: string; generation: number | undefined }> = [];
   for (const name of LOG_FILE_NAMES) {
     const path = join(dir, name);

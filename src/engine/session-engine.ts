@@ -72,7 +72,10 @@ export class SessionEngine {
       );
       cache.appliedLsn = r.nextLsn - 1;
       const engine = new SessionEngine(options, lock, r.db, cache, r.report);
-      await engine.start(r.nextLsn, r.generation);
+      await engine.start(r.nextLsn, r.generation).catch(async (e: unknown) => {
+        await r.db.close().catch(() => undefined);
+        throw e;
+      });
       logger.info('store_recovered', { ...r.report, corruption: r.report.corruption.length, logs: undefined, db: undefined });
       return engine;
     } catch (e) {
