@@ -98,11 +98,21 @@ export class EngineHandle {
     }
   }
 
-  /** Records an access and moves the expiry; absent sessions and malformed IDs are ignored. */
+  /**
+   * Records an access and moves the expiry; absent sessions and malformed IDs are ignored.
+   * Answered once the TOUCH record is appended, not once it is durable: express-session
+   * touches on every request that did not change the session, and a read must not wait for
+   * the disk. The record goes out with the next group commit; a crash can lose the latest
+   * expiry extensions, never an attribute. Appending is synchronous, so the session's next
+   * change still follows it in the log.
+   */
   async touch(id: unknown, expiresAtMs: number | undefined): Promise<void> {
     if (!isValidSessionId(id)) return;
     const engine = await this.ready();
-    await engine.touch(id, expiresAtMs === undefined ? {} : { expiresAtMs });
+    engine.touch(id, expiresAtMs === undefined ? {} : { expiresAtMs }).catch((e: unknown) => {
+      // The store is read-only or closing: the next write reports it to its caller.
+      engine.options.logger.warn('touch_not_logged', { code: isSessiondError(e) ? e.code : 'unknown' });
+    });
   }
 
   /** Deletes the session and leaves a tombstone; malformed IDs are ignored. */

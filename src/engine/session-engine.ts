@@ -136,8 +136,21 @@ export class SessionEngine {
   /** The durable state of a session; undefined when absent, expired or the ID is malformed. Never touches the disk. */
   get(id: string): SessionState | undefined {
     const s = this.cache.visible.get(id);
-    if (s === undefined || isExpired(s, this.clock.now())) return undefined;
-    return s;
+    if (s === undefined) return undefined;
+    return this.live(s, this.clock.now());
+  }
+
+  /**
+   * `s` if it has not expired. An expired durable state can still be alive: a change
+   * waiting for its fsync (a touch, typically, which the adapters do not wait for) may have
+   * extended it. Then the session is alive with its durable attributes, and with the pending
+   * expiry when that change touched nothing else. Only the rare expired path looks.
+   */
+  private live(s: SessionState, now: number): SessionState | undefined {
+    if (!isExpired(s, now)) return s;
+    const h = this.cache.head(s.id);
+    if (h === undefined || h === s || isExpired(h, now)) return undefined;
+    return h.attrs === s.attrs ? h : s;
   }
 
   /** True while a destroyed ID still refuses saves. */
@@ -253,15 +266,15 @@ export class SessionEngine {
   all(): SessionState[] {
     const now = this.clock.now();
     const out: SessionState[] = [];
-    for (const s of this.cache.visible.values()) if (!isExpired(s, now)) out.push(s);
+    for (const s of this.cache.visible.values()) {
+      const l = this.live(s, now);
+      if (l !== undefined) out.push(l);
+    }
     return out;
   }
 
   count(): number {
-    const now = this.clock.now();
-    let n = 0;
-    for (const s of this.cache.visible.values()) if (!isExpired(s, now)) n++;
-    return n;
+    return this.all().length;
   }
 
   /** Destroys every session; resolves the number destroyed. */

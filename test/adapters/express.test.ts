@@ -77,6 +77,8 @@ test('touch moves the expiry without rewriting the attributes', HANG_GUARD, asyn
   const before = engine.get(id)!;
   const later = new Date(Date.now() + 50_000);
   await call((cb) => store.touch(id, sessionData({ user: 'bob' }, later), cb));
+  // touch is answered when its record is logged; it is visible once durable (touch.test.ts).
+  await engine.flush();
   const after = engine.get(id)!;
   assert.equal(after.expiresAtMs, later.getTime());
   assert.equal(after.attrs, before.attrs);

@@ -322,3 +322,23 @@ test('a flush split into several batches while sessions keep changing stays writ
   for (const id of ids) assert.equal(attributesFromBlob(e2.get(id)!.attrs).get('n'), '5');
   await e2.close();
 });
+
+test('a session whose durable state expired but whose pending touch extends it is alive (read-your-touch)', async () => {
+  const clock = new ManualClock();
+  const spy = new Spy(new SimFileSystem());
+  const e = await SessionEngine.open(opts(spy, clock));
+  await e.save(ID, { attributes: { a: '1' }, expiresAtMs: clock.now() + 100 });
+  let open!: () => void;
+  spy.gate = new Promise((r) => (open = r));
+  const touched = e.touch(ID, { expiresAtMs: clock.now() + 10_000 });
+  clock.advance(150); // past the durable expiry, within the pending one
+  const s = e.get(ID);
+  assert.ok(s, 'the pending touch keeps the session alive');
+  assert.equal(s.expiresAtMs, clock.now() - 150 + 10_000);
+  assert.equal(e.count(), 1);
+  open();
+  spy.gate = undefined;
+  await touched;
+  assert.ok(e.get(ID));
+  await e.close();
+});
