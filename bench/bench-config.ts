@@ -7,7 +7,8 @@ export interface BenchConfig {
   disk: { latencyOps: number; latencyMsMax: number; bandwidthBytes: number };
   engine: { phaseMs: number; depths: number[]; cacheReadOps: number; sessions: number };
   storeApi: { sessions: number; phaseMs: number; mixedDepth: number; writeDepths: number[]; populateDepth: number };
-  http: { connections: number; durationSec: number; rounds: number; sessiondSerialize: boolean };
+  /** skipTouch: an experiment knob (touch answered without writing), never set by run.ts */
+  http: { connections: number; durationSec: number; rounds: number; sessiondSerialize: boolean; skipTouch?: boolean };
   recovery: { sizes: number[] };
   /** each run loads `sessions` into each of `stores` through the Store API (sessiond at 1M: see recovery, which loads it through the engine) */
   memory: { runs: { sessions: number; stores: string[] }[]; settleMs: number };
@@ -39,7 +40,7 @@ export function benchConfig(quick: boolean): BenchConfig {
         disk: { latencyOps: 5000, latencyMsMax: 5000, bandwidthBytes: 512 * MiB },
         engine: { phaseMs: 2000, depths: [1, 16, 256], cacheReadOps: 20_000_000, sessions: 20_000 },
         storeApi: { sessions: 10_000, phaseMs: 2000, mixedDepth: 64, writeDepths: [1, 16, 256], populateDepth: 256 },
-        http: { connections: 32, durationSec: 3, rounds: 3, sessiondSerialize: true },
+        http: { connections: 32, durationSec: 4, rounds: 3, sessiondSerialize: true },
         recovery: { sizes: [100_000, 1_000_000] },
         memory: {
           runs: [

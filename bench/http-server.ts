@@ -16,6 +16,8 @@ export interface HttpServerPayload {
   seed: number;
   /** mount sessiondSerialize before express-session, as sessiond's docs say (sessiond stores only) */
   sessiondSerialize: boolean;
+  /** experiment: answer touch() at once without writing (the ceiling of a touch throttle); off in the bench */
+  skipTouch?: boolean;
 }
 
 export interface HttpServerResult {
@@ -23,6 +25,9 @@ export interface HttpServerResult {
   durability: string;
   versions: Record<string, string>;
   rssPeakBytes: number;
+  /** CPU time of the server process (all its threads) from listening to stop */
+  cpuUserMs: number;
+  cpuSystemMs: number;
   serverRssPeakBytes?: number;
 }
 
@@ -36,6 +41,7 @@ type CounterSession = { counter?: number };
 childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
   mkdirSync(p.dir, { recursive: true });
   const peer = await peerFactory(p.peer)({ dir: p.dir, sessiondOptions: p.sessiondOptions });
+  if (p.skipTouch === true) peer.store.touch = (_sid, _sess, cb) => cb?.();
   const app = express();
   app.disable('x-powered-by');
   const extras = peer.name.startsWith('sessiond') ? await sessiondExpressExtras(peer.store) : undefined;
@@ -70,8 +76,10 @@ childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const cpu0 = process.cpuUsage();
   send({ type: 'listening', port: (server.address() as AddressInfo).port });
   await nextParentMessage('stop');
+  const cpu = process.cpuUsage(cpu0);
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const serverRss = peer.serverPid === undefined ? undefined : processRss(peer.serverPid);
@@ -81,6 +89,8 @@ childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
     durability: peer.durability,
     versions: peer.versions,
     rssPeakBytes: rssPeakBytes(),
+    cpuUserMs: cpu.user / 1000,
+    cpuSystemMs: cpu.system / 1000,
     ...(serverRss !== undefined ? { serverRssPeakBytes: serverRss.peakBytes } : {}),
   };
 });

@@ -25,6 +25,10 @@ export interface HttpResult {
   non2xx: number;
   increments: { acknowledged: number; counted: number; lost: number; unacknowledgedApplied: number };
   serverRssPeakBytes: number;
+  /** the server process's CPU time (user + system, every thread) per request, logins and read-back included */
+  serverCpuMsPerRequest: number;
+  /** the system (kernel) part of it: syscalls, fdatasync, socket I/O */
+  serverCpuSystemMsPerRequest?: number;
   storeServerRssPeakBytes?: number;
 }
 
@@ -48,7 +52,7 @@ export async function runHttp(cfg: BenchConfig, peers: string[], dataDir: string
       try {
         const r = await httpRound(cfg, peer, join(dataDir, `http-${peer}-${round}`), execArgv);
         rounds.set(peer, [...(rounds.get(peer) ?? []), r]);
-        log(`  http ${peer} round ${round + 1}/${cfg.http.rounds}: ${Math.round(r.reqPerSec)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors + r.timeouts + r.non2xx}, lost updates ${r.increments.lost}`);
+        log(`  http ${peer} round ${round + 1}/${cfg.http.rounds}: ${Math.round(r.reqPerSec)} req/s, server CPU ${r.serverCpuMsPerRequest.toFixed(3)} ms/req, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors + r.timeouts + r.non2xx}, lost updates ${r.increments.lost}`);
       } catch (e) {
         failures.push({ peer, error: (e as Error).message });
         log(`  http ${peer}: FAILED ${(e as Error).message.split('\n')[0]}`);
@@ -80,12 +84,14 @@ function mergeRounds(rs: HttpResult[]): HttpResult {
       unacknowledgedApplied: sum((r) => r.increments.unacknowledgedApplied),
     },
     serverRssPeakBytes: Math.max(...rs.map((r) => r.serverRssPeakBytes)),
+    serverCpuMsPerRequest: sum((r) => r.serverCpuMsPerRequest) / rs.length,
+    serverCpuSystemMsPerRequest: sum((r) => r.serverCpuSystemMsPerRequest ?? 0) / rs.length,
   };
 }
 
 /** One store, one round: a fresh server process, 32 fresh sessions, autocannon, counters read back. */
 async function httpRound(cfg: BenchConfig, peer: string, dir: string, execArgv: string[]): Promise<HttpResult> {
-  const payload: HttpServerPayload = { peer, dir, seed: cfg.seed, sessiondOptions: cfg.sessiondOptions, sessiondSerialize: cfg.http.sessiondSerialize };
+  const payload: HttpServerPayload = { peer, dir, seed: cfg.seed, sessiondOptions: cfg.sessiondOptions, sessiondSerialize: cfg.http.sessiondSerialize, skipTouch: cfg.http.skipTouch === true };
   const child = BenchChild.start('http-server', payload, { waitMsMax: cfg.childStepMsMax, execArgv });
   try {
     const { port } = await child.next<{ type: string; port: number }>('listening');
@@ -117,6 +123,8 @@ async function httpRound(cfg: BenchConfig, peer: string, dir: string, execArgv: 
       non2xx: result.non2xx,
       increments: { acknowledged: acked.reduce((a, b) => a + b, 0), counted: counted.reduce((a, b) => a + b, 0), lost, unacknowledgedApplied: extra },
       serverRssPeakBytes: server.rssPeakBytes,
+      serverCpuMsPerRequest: (server.cpuUserMs + server.cpuSystemMs) / (result.requests.total + 2 * cookies.length),
+      serverCpuSystemMsPerRequest: server.cpuSystemMs / (result.requests.total + 2 * cookies.length),
       ...(server.serverRssPeakBytes !== undefined ? { storeServerRssPeakBytes: server.serverRssPeakBytes } : {}),
     };
   } finally {

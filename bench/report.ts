@@ -29,6 +29,7 @@ function machineBlock(r: BenchResults): string {
   return [
     `Run of ${r.startedAt} (${r.config.quick ? 'quick' : 'full'}, ${Math.round(r.seconds)} s): \`${r.command}\``,
     '',
+    `- sessiond: commit ${m.git.commit}${m.git.srcDirty ? ' plus uncommitted changes in src/ (the engine was being worked on during the run)' : ''}`,
     `- Machine: ${m.cpus} × ${m.cpuModel}, ${(m.memTotalBytes / 2 ** 30).toFixed(1)} GiB RAM, Linux ${m.kernel}, Node ${m.node}`,
     `- Packages: ${pk}`,
     `- 1-minute load average when each workload started: ${load}`,

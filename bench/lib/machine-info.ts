@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, freemem, loadavg, release, totalmem } from 'node:os';
-import { packageVersion } from './package-version.js';
+import { packageVersion, REPO_ROOT } from './package-version.js';
 
 export interface MachineInfo {
   cpus: number;
@@ -15,6 +15,8 @@ export interface MachineInfo {
   free: string;
   loadAverage: number[];
   packages: Record<string, string>;
+  /** the commit the bench ran on, and whether src/ had uncommitted changes */
+  git: { commit: string; srcDirty: boolean };
 }
 
 const PACKAGES = ['express', 'express-session', 'memorystore', 'connect-redis', 'redis', 'connect-pg-simple', 'pg', 'session-file-store', 'better-sqlite3', 'better-sqlite3-session-store', 'autocannon', 'typescript'];
@@ -36,5 +38,6 @@ export function machineInfo(dataDir: string): MachineInfo {
     free: run('free', ['-h']),
     loadAverage: loadavg(),
     packages: Object.fromEntries(PACKAGES.map((p) => [p, packageVersion(p)])),
+    git: { commit: run('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']), srcDirty: run('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--', 'src']) !== '' },
   };
 }

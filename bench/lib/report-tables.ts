@@ -87,6 +87,7 @@ function httpTable(r: BenchResults): string {
     fmtMs(x.latencyMs.p99),
     String(x.errors + x.timeouts + x.non2xx),
     `${fmtInt(x.increments.acknowledged)} / ${x.increments.lost}`,
+    x.serverCpuSystemMsPerRequest === undefined ? fmtMs(x.serverCpuMsPerRequest) : `${fmtMs(x.serverCpuMsPerRequest)} (${fmtMs(x.serverCpuSystemMsPerRequest)})`,
     fmtMiB(x.serverRssPeakBytes) + (x.storeServerRssPeakBytes !== undefined ? ` + ${fmtMiB(x.storeServerRssPeakBytes)}` : ''),
   ]);
   const failed = h.failures.map((f) => `- ${f.peer}: failed: ${f.error.split('\n')[0]}`).join('\n');
@@ -94,7 +95,7 @@ function httpTable(r: BenchResults): string {
   return (
     `### 3. HTTP (express 5 + express-session, ${c?.connections ?? '?'} connections, ${r.config.http.rounds} rounds of ${r.config.http.durationSec} s, 90% GET /counter, 10% POST /increment)\n\n` +
     'Rounds go round-robin over the stores in a rotated order; the median round stands for each store, errors and lost updates add up over all rounds.\n\n' +
-    mdTable(['Store', 'req/s (median round)', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'increments acked / lost', 'server peak RSS'], rows) +
+    mdTable(['Store', 'req/s (median round)', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'increments acked / lost', 'server CPU ms/req (system)', 'server peak RSS'], rows) +
     (failed ? `\n\n${failed}` : '')
   );
 }
@@ -112,10 +113,24 @@ function memoryTable(r: BenchResults): string {
   const rows = memoryRows(r).map((x) => [x.store, x.how, fmtInt(x.sessions), fmtInt(x.payloadBytes), fmtInt(x.rssPerSessionBytes), fmtRatio(x.rssPerSessionBytes / x.payloadBytes), fmtInt(1.5 * x.payloadBytes + 200)]);
   if (rows.length === 0) return '';
   const failed = (r.memory?.failures ?? []).map((f) => `- ${f.peer} at ${f.sessions}: failed: ${f.error.split('\n')[0]}`).join('\n');
+  const marginal = marginalRows(r).map((m) => `- ${m.store}, ${m.how}: **${fmtInt(m.bytesPerSession)} B** per session from ${fmtInt(m.from)} to ${fmtInt(m.to)} sessions`).join('\n');
   return (
     `### 5. Memory (RSS growth per session after GC, each in a fresh process)\n\n${mdTable(['Store', 'Loaded', 'Sessions', 'payload B', 'RSS B/session', 'RSS / payload', 'target B (1.5x + 200)'], rows)}` +
+    (marginal ? `\n\nMarginal cost (RSS difference between the two sizes over the sessions added; fixed costs such as buffers and V8's young generation cancel out):\n\n${marginal}` : '') +
     (failed ? `\n\n${failed}` : '')
   );
+}
+
+/** RSS added per session between two sizes of the same store and loading path. */
+function marginalRows(r: BenchResults): { store: string; how: string; from: number; to: number; bytesPerSession: number }[] {
+  const rows = memoryRows(r);
+  const out: { store: string; how: string; from: number; to: number; bytesPerSession: number }[] = [];
+  for (const a of rows) {
+    const b = rows.find((x) => x.store === a.store && x.how === a.how && x.sessions > a.sessions);
+    if (b === undefined) continue;
+    out.push({ store: a.store, how: a.how, from: a.sessions, to: b.sessions, bytesPerSession: (b.rssPerSessionBytes * b.sessions - a.rssPerSessionBytes * a.sessions) / (b.sessions - a.sessions) });
+  }
+  return out;
 }
 
 function failuresList(r: BenchResults): string {
