@@ -41,12 +41,26 @@ export function sessionIdFromSigned(signed: string | undefined, unsign: Unsign |
   return id !== false && isValidSessionId(id) ? id : undefined;
 }
 
-/** Tries each secret in turn (the first signs new cookies; the others are being rotated out). */
+/** Most verified cookie values remembered per middleware (oldest forgotten first). */
+export const VERIFIED_COOKIES_MAX = 10_000;
+
+/**
+ * Tries each secret in turn (the first signs new cookies; the others are being rotated out).
+ * A value that verified once verifies again (same bytes, same secrets), so the last
+ * VERIFIED_COOKIES_MAX good values are remembered and a session's next requests skip the
+ * HMAC. Failures are not remembered: a forged value costs its HMAC every time.
+ */
 export function unsignWithAny(secrets: readonly string[], unsignOne: (signed: string, secret: string) => string | false): Unsign {
+  const verified = new Map<string, string>();
   return (signed) => {
+    const known = verified.get(signed);
+    if (known !== undefined) return known;
     for (const secret of secrets) {
       const v = unsignOne(signed, secret);
-      if (v !== false) return v;
+      if (v === false) continue;
+      if (verified.size >= VERIFIED_COOKIES_MAX) verified.delete(verified.keys().next().value as string);
+      verified.set(signed, v);
+      return v;
     }
     return false;
   };
