@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { SessiondError } from './errors.js';
-import { RECORD_OVERHEAD_BYTES } from './format/constants.js';
+import { OWNER_BYTES_MAX, RECORD_OVERHEAD_BYTES } from './format/constants.js';
 import { systemClock, type Clock } from './clock.js';
 import { nodeFileSystem } from './fs/node-file-system.js';
 import type { FileSystem } from './fs/file-system.js';
@@ -147,7 +147,7 @@ export function resolveOptions(input: EngineOptionsInput, extraKeys: readonly st
     checkValue(name, spec, value);
     out[name] = value;
   }
-  if (Buffer.byteLength(out.owner as string) > 255) throw invalid('owner', 'longer than 255 bytes');
+  if (Buffer.byteLength(out.owner as string) > OWNER_BYTES_MAX) throw invalid('owner', `longer than ${OWNER_BYTES_MAX} bytes`);
   // One record of the largest session must fit the write queue, or it could never be written.
   const largestRecordBytes = (out.sessionBytesMax as number) + RECORD_OVERHEAD_BYTES;
   if ((out.writeQueueBytesMax as number) < largestRecordBytes) {

@@ -3,8 +3,6 @@
  * import them from here and nowhere else.
  */
 
-export const SECTOR_BYTES = 512;
-
 /** Largest value a u64 field may hold; JS numbers are exact up to here. */
 export const U64_MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** `dbOffset` value meaning "this change has no database image yet". */
@@ -94,5 +92,5 @@ export const LOCK_FILE_NAME = 'LOCK';
 export const ATTR_NAME_SEP = '\u0001';
 /** Separates attributes in a blob, and names in a removed-names list. */
 export const ATTR_SEP = '\u0000';
-export const SESSION_ID_BYTES_MAX = 255;
+/** The owner is a str8 in every payload. */
 export const OWNER_BYTES_MAX = 255;

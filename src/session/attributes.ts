@@ -9,8 +9,6 @@ import { SessiondError } from '../errors.js';
  */
 export type AttributeBlob = string;
 
-export const EMPTY_BLOB: AttributeBlob = '';
-
 /** name → serialized value (JSON text unless the application serializes otherwise). */
 export type AttributeInput = Readonly<Record<string, string>> | ReadonlyMap<string, string>;
 
