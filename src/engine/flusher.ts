@@ -87,6 +87,9 @@ export class Flusher {
       const live = (id: string): SessionState | undefined => {
         const s = cache.visible.get(id);
         if (s === undefined || !isExpired(s, now)) return s;
+        // A change waiting for its fsync (a touch) may extend it: keep the image, or its
+        // record would find no base after a crash. Recovery drops it if it stays expired.
+        if (cache.head(id) !== s) return s;
         cache.visible.delete(id); // expired since it changed
         return undefined;
       };

@@ -342,3 +342,40 @@ test('a session whose durable state expired but whose pending touch extends it i
   assert.ok(e.get(ID));
   await e.close();
 });
+
+test('the flusher keeps the image of an expired session whose pending touch extends it (a crash then keeps the session)', async () => {
+  const clock = new ManualClock();
+  const sim = new SimFileSystem();
+  // Holds only the log's fdatasync, so the database flush can run while the touch waits.
+  let gate: Promise<void> | undefined;
+  let open!: () => void;
+  const fs: FileSystem = {
+    ...sim,
+    open: async (path: string, mode: OpenMode) => {
+      const h = await sim.open(path, mode);
+      if (!/log-\d$/.test(path)) return h;
+      return { ...h, path: h.path, writev: (b, p) => h.writev(b, p), read: (b, o, l, p) => h.read(b, o, l, p), truncate: (n) => h.truncate(n), size: () => h.size(), close: () => h.close(), datasync: async () => { if (gate) await gate; return h.datasync(); } };
+    },
+    stat: (p) => sim.stat(p),
+    readdir: (p) => sim.readdir(p),
+    mkdir: (p) => sim.mkdir(p),
+    rename: (a, b) => sim.rename(a, b),
+    unlink: (p) => sim.unlink(p),
+    syncDir: (p) => sim.syncDir(p),
+  };
+  const e = await SessionEngine.open(opts(fs, clock, { flushIntervalMs: 10 }));
+  // Not flushed yet: the session is dirty when the flusher next looks at it.
+  await e.save(ID, { attributes: { a: '1' }, expiresAtMs: clock.now() + 100 });
+  gate = new Promise((r) => (open = r));
+  const touched = e.touch(ID, { expiresAtMs: clock.now() + 60_000 });
+  clock.advance(150); // the durable state has expired; the pending touch extends it
+  await new Promise((r) => setTimeout(r, 60)); // timer-driven flushes run meanwhile
+  open();
+  gate = undefined;
+  assert.ok(await touched, 'the touch was acknowledged');
+  const survivor = sim.crash(7, { mode: 'drop-all' }); // power loss before any further flush
+  await e.close().catch(() => undefined);
+  const e2 = await SessionEngine.open(opts(survivor, clock));
+  assert.ok(e2.get(ID), 'an acknowledged touch must not lose the session');
+  await e2.close();
+});
