@@ -6,7 +6,8 @@ import { ManualClock } from '../../src/clock.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { isSessiondError } from '../../src/errors.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import type { FileHandle, FileSystem, OpenMode } from '../../src/fs/file-system.js';
+import type { FileSystem } from '../../src/fs/file-system.js';
+import { Gate, wrapFileSystem } from '../support/wrap-file-system.js';
 import type { EngineOptionsInput } from '../../src/options.js';
 
 const DIR = '/s';
@@ -17,43 +18,25 @@ function opts(fs: FileSystem, clock = new ManualClock(), more: Partial<EngineOpt
   return { dir: DIR, fs, clock, flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000, ...more };
 }
 
-/** A file layer that counts log bytes written and can hold fdatasync. */
-class Spy implements FileSystem {
+/** A file layer that counts log bytes and fdatasyncs, and can hold every fdatasync at `gate`. */
+class Spy {
   logBytes = 0;
   syncs = 0;
-  gate: Promise<void> | undefined;
-  constructor(readonly inner: FileSystem) {}
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    const h = await this.inner.open(path, mode);
-    const count = (n: number): void => {
-      if (/log-\d$/.test(path)) this.logBytes += n;
-    };
-    const sync = async (): Promise<void> => {
-      this.syncs++;
-      if (this.gate) await this.gate;
-    };
-    return {
-      path: h.path,
-      async writev(b, pos) {
-        count(b.reduce((n, x) => n + x.byteLength, 0));
+  readonly gate = new Gate();
+  readonly fs: FileSystem;
+  constructor(readonly inner: FileSystem) {
+    this.fs = wrapFileSystem(inner, (path, h) => ({
+      writev: (b, pos) => {
+        if (/log-\d$/.test(path)) this.logBytes += b.reduce((n, x) => n + x.byteLength, 0);
         return h.writev(b, pos);
       },
-      read: (b, o, l, p) => h.read(b, o, l, p),
-      async datasync() {
-        await sync();
+      datasync: async () => {
+        this.syncs++;
+        await this.gate.pass();
         return h.datasync();
       },
-      truncate: (n) => h.truncate(n),
-      size: () => h.size(),
-      close: () => h.close(),
-    };
+    }));
   }
-  stat = (p: string) => this.inner.stat(p);
-  readdir = (p: string) => this.inner.readdir(p);
-  mkdir = (p: string) => this.inner.mkdir(p);
-  rename = (a: string, b: string) => this.inner.rename(a, b);
-  unlink = (p: string) => this.inner.unlink(p);
-  syncDir = (p: string) => this.inner.syncDir(p);
 }
 
 test('a saved session is returned by get and survives a reopen', async () => {
@@ -71,15 +54,13 @@ test('a saved session is returned by get and survives a reopen', async () => {
 
 test('a change is invisible to readers until its log record is durable', async () => {
   const spy = new Spy(new SimFileSystem());
-  const e = await SessionEngine.open(opts(spy));
+  const e = await SessionEngine.open(opts(spy.fs));
   await e.save(ID, { attributes: { n: '1' } });
-  let open!: () => void;
-  spy.gate = new Promise((r) => (open = r));
+  spy.gate.close();
   const pending = e.save(ID, { attributes: { n: '2' } });
   await new Promise((r) => setImmediate(r));
   assert.equal(e.get(ID)!.attrs, '"n"\u00011', 'the unsynced change must not be visible');
-  open();
-  spy.gate = undefined;
+  spy.gate.open();
   await pending;
   assert.equal(e.get(ID)!.attrs, '"n"\u00012');
   await e.close();
@@ -87,7 +68,7 @@ test('a change is invisible to readers until its log record is durable', async (
 
 test('the writes of one event-loop turn share one fdatasync (group commit)', async () => {
   const spy = new Spy(new SimFileSystem());
-  const e = await SessionEngine.open(opts(spy));
+  const e = await SessionEngine.open(opts(spy.fs));
   const before = spy.syncs;
   await Promise.all(Array.from({ length: 50 }, (_, i) => e.save(`${'C'.repeat(20)}${String(i).padStart(4, '0')}`, { attributes: { i: String(i) } })));
   assert.equal(spy.syncs - before, 1);
@@ -96,7 +77,7 @@ test('the writes of one event-loop turn share one fdatasync (group commit)', asy
 
 test('changing one attribute writes only that attribute; an expiry-only change writes a TOUCH', async () => {
   const spy = new Spy(new SimFileSystem());
-  const e = await SessionEngine.open(opts(spy));
+  const e = await SessionEngine.open(opts(spy.fs));
   const big = JSON.stringify('x'.repeat(4000));
   await e.save(ID, { attributes: { big, n: '1' } });
   const before = spy.logBytes;
@@ -180,7 +161,7 @@ test('a failed fdatasync is fatal and never retried: the store turns read-only, 
 
 test('an oversized session is refused with SESSIOND_SESSION_TOO_LARGE and nothing is written', async () => {
   const spy = new Spy(new SimFileSystem());
-  const e = await SessionEngine.open(opts(spy, new ManualClock(), { sessionBytesMax: 2048 }));
+  const e = await SessionEngine.open(opts(spy.fs, new ManualClock(), { sessionBytesMax: 2048 }));
   const before = spy.logBytes;
   await assert.rejects(e.save(ID, { attributes: { big: JSON.stringify('x'.repeat(3000)) } }), (err) => isSessiondError(err, 'SESSIOND_SESSION_TOO_LARGE') && err.status === 413);
   assert.equal(spy.logBytes, before);
@@ -326,18 +307,16 @@ test('a flush split into several batches while sessions keep changing stays writ
 test('a session whose durable state expired but whose pending touch extends it is alive (read-your-touch)', async () => {
   const clock = new ManualClock();
   const spy = new Spy(new SimFileSystem());
-  const e = await SessionEngine.open(opts(spy, clock));
+  const e = await SessionEngine.open(opts(spy.fs, clock));
   await e.save(ID, { attributes: { a: '1' }, expiresAtMs: clock.now() + 100 });
-  let open!: () => void;
-  spy.gate = new Promise((r) => (open = r));
+  spy.gate.close();
   const touched = e.touch(ID, { expiresAtMs: clock.now() + 10_000 });
   clock.advance(150); // past the durable expiry, within the pending one
   const s = e.get(ID);
   assert.ok(s, 'the pending touch keeps the session alive');
   assert.equal(s.expiresAtMs, clock.now() - 150 + 10_000);
   assert.equal(e.count(), 1);
-  open();
-  spy.gate = undefined;
+  spy.gate.open();
   await touched;
   assert.ok(e.get(ID));
   await e.close();
@@ -347,31 +326,21 @@ test('the flusher keeps the image of an expired session whose pending touch exte
   const clock = new ManualClock();
   const sim = new SimFileSystem();
   // Holds only the log's fdatasync, so the database flush can run while the touch waits.
-  let gate: Promise<void> | undefined;
-  let open!: () => void;
-  const fs: FileSystem = {
-    ...sim,
-    open: async (path: string, mode: OpenMode) => {
-      const h = await sim.open(path, mode);
-      if (!/log-\d$/.test(path)) return h;
-      return { ...h, path: h.path, writev: (b, p) => h.writev(b, p), read: (b, o, l, p) => h.read(b, o, l, p), truncate: (n) => h.truncate(n), size: () => h.size(), close: () => h.close(), datasync: async () => { if (gate) await gate; return h.datasync(); } };
+  const gate = new Gate();
+  const fs = wrapFileSystem(sim, (path, h) => ({
+    datasync: async () => {
+      if (/log-\d$/.test(path)) await gate.pass();
+      return h.datasync();
     },
-    stat: (p) => sim.stat(p),
-    readdir: (p) => sim.readdir(p),
-    mkdir: (p) => sim.mkdir(p),
-    rename: (a, b) => sim.rename(a, b),
-    unlink: (p) => sim.unlink(p),
-    syncDir: (p) => sim.syncDir(p),
-  };
+  }));
   const e = await SessionEngine.open(opts(fs, clock, { flushIntervalMs: 10 }));
   // Not flushed yet: the session is dirty when the flusher next looks at it.
   await e.save(ID, { attributes: { a: '1' }, expiresAtMs: clock.now() + 100 });
-  gate = new Promise((r) => (open = r));
+  gate.close();
   const touched = e.touch(ID, { expiresAtMs: clock.now() + 60_000 });
   clock.advance(150); // the durable state has expired; the pending touch extends it
   await new Promise((r) => setTimeout(r, 60)); // timer-driven flushes run meanwhile
-  open();
-  gate = undefined;
+  gate.open();
   assert.ok(await touched, 'the touch was acknowledged');
   const survivor = sim.crash(7, { mode: 'drop-all' }); // power loss before any further flush
   await e.close().catch(() => undefined);
