@@ -16,6 +16,12 @@ export interface FlusherDeps {
   now: () => number;
   flushIntervalMs: number;
   flushBatchBytesMax: number;
+  /**
+   * Makes every log record written so far durable. Runs before each database batch, whose
+   * images may come from records acknowledged but not yet synced ('interval', 'none'):
+   * without it a power loss could keep the image and lose an earlier record (a hole).
+   */
+  syncLog: () => Promise<void>;
   /** Resets a swapped-out log; called once the file holds everything up to its last LSN. */
   releaseLog: (logIndex: number) => Promise<void>;
   onFatal: (err: SessiondError) => void;
@@ -93,7 +99,7 @@ export class Flusher {
         cache.visible.delete(id); // expired since it changed
         return undefined;
       };
-      const { written, freed } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax);
+      const { written, freed } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog);
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
       while (this.swappedLogs.length > 0 && this.swappedLogs[0]!.lastLsn <= db.appliedLsn) {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { assert } from '../assert.js';
 import { DB_FILE_NAME, LOG_FILE_NAMES, LOG_HEADER_BYTES, RECORD_OVERHEAD_BYTES, RecordType } from '../format/constants.js';
 import { SessiondError, ioError, isSessiondError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
@@ -67,7 +68,9 @@ class Replayer {
   ) {}
 
   apply(rec: LogRecord): void {
-    this.maxLsn = Math.max(this.maxLsn, rec.lsn);
+    // Invariant: the logs, read oldest generation first, hold strictly growing LSNs.
+    assert(rec.lsn > this.maxLsn, `replayed lsn ${rec.lsn} after ${this.maxLsn}`);
+    this.maxLsn = rec.lsn;
     if (rec.lsn <= this.appliedLsn) {
       this.skipped++;
       return;

@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+import { assert } from '../assert.js';
 import { RECORD_OVERHEAD_BYTES, type RecordType } from '../format/constants.js';
 import { SessiondError, ioError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
@@ -62,6 +64,11 @@ export class SessionEngine {
     await fs.mkdir(dir).catch((e: unknown) => {
       throw ioError('mkdir', dir, e);
     });
+    // A new directory is only an entry in its parent until the parent is fsynced: without
+    // this, a power loss can take the store directory and every synced file in it.
+    await fs.syncDir(dirname(dir)).catch((e: unknown) => {
+      throw ioError('fsync the parent of', dir, e);
+    });
     const lock = await StoreLock.acquire(fs, dir);
     try {
       const cache = new SessionCache();
@@ -70,6 +77,8 @@ export class SessionEngine {
         { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => options.clock.now(), logger },
         cache.visible,
       );
+      // Invariant: the next LSN is above every LSN the database file holds.
+      assert(r.nextLsn > r.db.appliedLsn && r.nextLsn > r.db.maxImageLsn, `next lsn ${r.nextLsn} not above the database's (${r.db.appliedLsn}, ${r.db.maxImageLsn})`);
       cache.appliedLsn = r.nextLsn - 1;
       const engine = new SessionEngine(options, lock, r.db, cache, r.report);
       await engine.start(r.nextLsn, r.generation).catch(async (e: unknown) => {
@@ -108,7 +117,12 @@ export class SessionEngine {
       now: () => this.clock.now(),
       flushIntervalMs: o.flushIntervalMs,
       flushBatchBytesMax: o.flushBatchBytesMax,
-      releaseLog: (i) => this.writer.release(i),
+      syncLog: () => this.writer.syncWritten(),
+      releaseLog: (i) => {
+        // Invariant: a log is reset only once the database file holds all of it.
+        assert(this.writer.lastLsnOf(i) <= this.db.appliedLsn, `release of log ${i} through lsn ${this.writer.lastLsnOf(i)} above appliedLsn ${this.db.appliedLsn}`);
+        return this.writer.release(i);
+      },
       onFatal: (err) => this.setFatal(err),
     });
     this.flusher.start();
@@ -234,6 +248,8 @@ export class SessionEngine {
     headAt: (lsn: number) => SessionState | null,
   ): Promise<{ lsn: number; head: SessionState | null }> {
     const { lsn, durable } = this.writer.append(type, data, this.db.offsetOf(id));
+    // Invariant: LSNs are never reused; recovery skips every record at or below appliedLsn.
+    assert(lsn > this.db.appliedLsn && lsn > this.cache.appliedLsn, `lsn ${lsn} reused (appliedLsn ${this.db.appliedLsn}, cache ${this.cache.appliedLsn})`);
     const head = headAt(lsn);
     this.cache.setHead(id, head);
     this.options.observer.appended(lsn, id, head ?? undefined);

@@ -86,6 +86,12 @@ export interface FaultRule {
   code: 'EIO' | 'ENOSPC' | 'EBADF';
   /** Fail the nth and every later matching call, not just the nth. */
   persistent?: boolean;
+  /**
+   * What a failed datasync does to the file's unsynced writes (Linux marks the pages clean
+   * and moves on: reads still see them, no later sync writes them). 'all' (default): none
+   * reaches the disk; 'seeded': each 512-byte sector piece did or did not, from the seed.
+   */
+  syncLoss?: 'all' | 'seeded';
 }
 
 interface ArmedFault {
@@ -107,14 +113,14 @@ export class FaultInjector {
     this.faults = [];
   }
 
-  /** The error this call fails with, if a fault fires. Every matching rule counts the call. */
-  check(op: SimOp, path: string, dest?: string): SimError | undefined {
-    let fired: SimError | undefined;
+  /** The error this call fails with and its rule, if a fault fires. Every matching rule counts the call. */
+  check(op: SimOp, path: string, dest?: string): { error: SimError; rule: FaultRule } | undefined {
+    let fired: { error: SimError; rule: FaultRule } | undefined;
     for (const f of this.faults) {
       if (!matches(f.rule, op, path, dest)) continue;
       f.seen++;
       const fires = f.rule.persistent ? f.seen >= f.nth : f.seen === f.nth;
-      if (fires) fired ??= simError(f.rule.code, op, path, dest);
+      if (fires) fired ??= { error: simError(f.rule.code, op, path, dest), rule: f.rule };
     }
     // A one-shot fault is spent once it fired.
     this.faults = this.faults.filter((f) => f.rule.persistent || f.seen < f.nth);

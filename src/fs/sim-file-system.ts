@@ -25,7 +25,7 @@ const DIR_STAT_SIZE = 4096;
 const CRASH_MODES: readonly CrashMode[] = ['drop-all', 'keep-all', 'tear'];
 
 /** Runs first in every counted op: counts it, fires an armed crash or an injected fault. */
-type Gate = (op: SimOp, path: string, dest?: string, beforeCrash?: (rng: Prng) => void) => void;
+type Gate = (op: SimOp, path: string, dest?: string, beforeCrash?: (rng: Prng) => void, onFault?: (rule: FaultRule, rng: Prng) => void) => void;
 
 interface ArmedCrash {
   remaining: number;
@@ -41,7 +41,14 @@ export class SimFileSystem implements FileSystem {
   private dead = false;
   private survivor: SimFileSystem | undefined;
   private armed: ArmedCrash | undefined;
-  private readonly gate: Gate = (op, path, dest, beforeCrash) => this.begin(op, path, dest, beforeCrash);
+  /** Draws what a failed datasync keeps ('seeded' sync loss). */
+  private readonly faultRng: Prng;
+  private readonly gate: Gate = (op, path, dest, beforeCrash, onFault) => this.begin(op, path, dest, beforeCrash, onFault);
+
+  /** `seed` drives the injected faults' randomness (crashes take their own seed). */
+  constructor(seed = 0) {
+    this.faultRng = new Prng(seed);
+  }
 
   // ---- FileSystem ----
 
@@ -78,10 +85,13 @@ export class SimFileSystem implements FileSystem {
   async mkdir(dir: string): Promise<void> {
     const d = normalizePath(dir);
     this.begin('mkdir', d);
+    const missing: string[] = [];
     for (let up = d; !this.ns.isDir(up); up = parentDir(up)) {
       if (this.ns.file(up)) throw simError(up === d ? 'EEXIST' : 'ENOTDIR', 'mkdir', d);
+      missing.push(up);
     }
-    this.ns.addDir(d);
+    // Outermost first; each new entry is durable once its parent is synced.
+    for (const m of missing.reverse()) this.ns.mkdir(m);
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -195,7 +205,7 @@ export class SimFileSystem implements FileSystem {
 
   // ---- internals ----
 
-  private begin(op: SimOp, path: string, dest?: string, beforeCrash?: (rng: Prng) => void): void {
+  private begin(op: SimOp, path: string, dest?: string, beforeCrash?: (rng: Prng) => void, onFault?: (rule: FaultRule, rng: Prng) => void): void {
     if (this.dead) throw crashError(op, path);
     this.total++;
     this.counts.set(op, this.counts.get(op)! + 1);
@@ -208,7 +218,10 @@ export class SimFileSystem implements FileSystem {
       throw crashError(op, path);
     }
     const fault = this.faults.check(op, path, dest);
-    if (fault) throw fault;
+    if (fault) {
+      onFault?.(fault.rule, this.faultRng);
+      throw fault.error;
+    }
   }
 
   private checkParent(op: SimOp, path: string): void {
@@ -218,7 +231,7 @@ export class SimFileSystem implements FileSystem {
 
   private crashWith(rng: Prng, options: CrashOptions): SimFileSystem {
     const { dirs, files } = this.ns.survivors(rng, options.mode ?? 'tear');
-    const next = new SimFileSystem();
+    const next = new SimFileSystem(rng.nextU32());
     for (const d of dirs) next.ns.addDir(d);
     // One copy per inode, in path order, so the draws from `rng` replay exactly.
     const copies = new Map<SimFile, SimFile>();
@@ -272,7 +285,10 @@ class SimFileHandle implements FileHandle {
   }
 
   async datasync(): Promise<void> {
-    this.gate('datasync', this.path);
+    this.gate('datasync', this.path, undefined, undefined, (rule, rng) => {
+      if (this.closed) return;
+      this.file.failSync(rule.syncLoss === 'seeded' ? rng : undefined);
+    });
     this.usable('datasync', false);
     this.file.sync();
   }

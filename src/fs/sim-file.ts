@@ -74,6 +74,26 @@ export class SimFile {
     this.pending = [];
   }
 
+  /**
+   * A failed fdatasync, as Linux may fail one: writeback stopped part way and the pages
+   * were marked clean anyway. Reads still see every write, but the pending ones never reach
+   * the disk through a later sync: none of them (no `rng`), or the sector pieces `rng` picks.
+   */
+  failSync(rng?: Prng): void {
+    if (rng !== undefined) {
+      for (const op of this.pending) {
+        if (op.kind === 'truncate') {
+          if (rng.bool()) applyOp(this.durable, op);
+        } else {
+          forEachSector(op.position, op.data, (start, piece) => {
+            if (rng.bool()) this.durable.write(start, piece);
+          });
+        }
+      }
+    }
+    this.pending = [];
+  }
+
   /** Replaces current and durable contents at once (test planting). */
   replace(bytes: Uint8Array): void {
     this.current.truncate(0);
@@ -125,19 +145,25 @@ function applyOp(buffer: SimBuffer, op: PendingOp): void {
   else buffer.truncate(op.size);
 }
 
-/** Splits a write at absolute sector boundaries; each piece is applied, dropped or torn. */
-function tearWrite(out: SimBuffer, position: number, data: Uint8Array, rng: Prng, garbageP: number): void {
+/** Calls `f` for each piece of a write split at absolute sector boundaries, in order. */
+function forEachSector(position: number, data: Uint8Array, f: (start: number, piece: Uint8Array) => void): void {
   const end = position + data.byteLength;
   let start = position;
   while (start < end) {
     const stop = Math.min(end, (Math.floor(start / SIM_SECTOR_BYTES) + 1) * SIM_SECTOR_BYTES);
-    const piece = data.subarray(start - position, stop - position);
+    f(start, data.subarray(start - position, stop - position));
+    start = stop;
+  }
+}
+
+/** Splits a write at absolute sector boundaries; each piece is applied, dropped or torn. */
+function tearWrite(out: SimBuffer, position: number, data: Uint8Array, rng: Prng, garbageP: number): void {
+  forEachSector(position, data, (start, piece) => {
     const outcome = rng.int(3);
     if (outcome === 0) out.write(start, piece);
     else if (outcome === 2) tearPiece(out, start, piece, rng, garbageP);
     // outcome 1: dropped, the durable bytes stay (and an extending piece does not extend).
-    start = stop;
-  }
+  });
 }
 
 /** A random-length prefix lands; the rest keeps the old bytes, or rarely turns to garbage. */

@@ -1,8 +1,8 @@
 /**
  * The simulated directory tree: which name points at which file, now (current) and after
- * a power loss (durable). Creates, renames and unlinks change the current names at once
- * and queue on their directory until syncDir. Directories themselves are durable as soon
- * as mkdir returns (the engine creates its directory once, before any crash test begins).
+ * a power loss (durable). Creates, renames, unlinks and mkdirs change the current names at
+ * once and queue on their parent directory until syncDir of that parent, as on Linux: a new
+ * directory, and every file in it, is lost in a crash unless its parent was fsynced.
  */
 
 import { posix } from 'node:path';
@@ -13,7 +13,8 @@ import type { SimFile } from './sim-file.js';
 type NsChange =
   | { kind: 'link'; path: string; file: SimFile }
   | { kind: 'unlink'; path: string }
-  | { kind: 'rename'; from: string; to: string; file: SimFile };
+  | { kind: 'rename'; from: string; to: string; file: SimFile }
+  | { kind: 'mkdir'; path: string };
 
 interface PendingChange {
   /** Global order, so changes kept from several directories replay in the order they happened. */
@@ -35,6 +36,7 @@ export function parentDir(path: string): string {
 
 export class SimNamespace {
   private readonly dirs = new Set<string>(['/', '.']);
+  private readonly durableDirs = new Set<string>(['/', '.']);
   private readonly current = new Map<string, SimFile>();
   private readonly durable = new Map<string, SimFile>();
   private readonly pending = new Map<string, PendingChange[]>();
@@ -44,17 +46,27 @@ export class SimNamespace {
     return this.current.get(path);
   }
 
+  /** The file a 'drop-all' crash leaves at `path` (its directory must be durable too). */
   durableFile(path: string): SimFile | undefined {
-    return this.durable.get(path);
+    return this.durableDirs.has(parentDir(path)) ? this.durable.get(path) : undefined;
   }
 
   isDir(path: string): boolean {
     return this.dirs.has(path);
   }
 
-  /** Adds `dir` and its missing parents. */
+  /** Adds `dir` and its missing parents, durable at once (test planting, survivors). */
   addDir(dir: string): void {
-    for (let d = dir; !this.dirs.has(d); d = parentDir(d)) this.dirs.add(d);
+    for (let d = dir; !this.dirs.has(d) || !this.durableDirs.has(d); d = parentDir(d)) {
+      this.dirs.add(d);
+      this.durableDirs.add(d);
+    }
+  }
+
+  /** mkdir of one directory whose parent exists: durable once the parent is synced. */
+  mkdir(dir: string): void {
+    this.dirs.add(dir);
+    this.queue({ kind: 'mkdir', path: dir });
   }
 
   /** Names directly inside `dir` (files and directories), sorted. */
@@ -93,19 +105,25 @@ export class SimNamespace {
   syncDir(dir: string): void {
     for (const p of this.pending.get(dir) ?? []) {
       if (p.applied) continue;
-      applyChange(this.durable, p.change);
+      applyChange(this.durable, this.durableDirs, p.change);
       p.applied = true;
     }
     this.pending.delete(dir);
   }
 
-  /** The names a crash leaves: per directory, a random in-order prefix of its queued changes. */
+  /**
+   * The names a crash leaves: per directory, a random in-order prefix of its queued changes.
+   * A directory whose own entry was lost takes its files with it.
+   */
   survivors(rng: Prng, mode: CrashMode): { dirs: string[]; files: Map<string, SimFile> } {
-    const files = new Map(mode === 'keep-all' ? this.current : this.durable);
-    if (mode !== 'keep-all') {
-      for (const p of this.keptChanges(rng, mode)) applyChange(files, p.change);
-    }
-    return { dirs: [...this.dirs].sort(), files };
+    if (mode === 'keep-all') return { dirs: [...this.dirs].sort(), files: new Map(this.current) };
+    const files = new Map(this.durable);
+    const dirs = new Set(this.durableDirs);
+    for (const p of this.keptChanges(rng, mode)) applyChange(files, dirs, p.change);
+    const reachable = (d: string): boolean => d === '/' || d === '.' || (dirs.has(d) && reachable(parentDir(d)));
+    for (const d of dirs) if (!reachable(d)) dirs.delete(d);
+    for (const path of files.keys()) if (!dirs.has(parentDir(path))) files.delete(path);
+    return { dirs: [...dirs].sort(), files };
   }
 
   private keptChanges(rng: Prng, mode: CrashMode): PendingChange[] {
@@ -132,8 +150,10 @@ export class SimNamespace {
   }
 }
 
-function applyChange(names: Map<string, SimFile>, change: NsChange): void {
-  if (change.kind === 'link') {
+function applyChange(names: Map<string, SimFile>, dirs: Set<string>, change: NsChange): void {
+  if (change.kind === 'mkdir') {
+    dirs.add(change.path);
+  } else if (change.kind === 'link') {
     names.set(change.path, change.file);
   } else if (change.kind === 'unlink') {
     names.delete(change.path);

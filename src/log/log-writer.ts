@@ -30,6 +30,8 @@ export class LogWriter {
   private pumping = false;
   private scheduled = false;
   private syncWanted = false;
+  /** Callers of syncWritten() waiting for the pump's next sync of both logs. */
+  private syncWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private pumpDone: Promise<void> = Promise.resolve();
   private inFlight: RecordBatch | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -99,6 +101,26 @@ export class LogWriter {
       setImmediate(this.onTurnEnd);
     }
     return { lsn, durable: batch.durable };
+  }
+
+  /** LSN of the last record written to a log since its reset (0: none). */
+  lastLsnOf(logIndex: number): number {
+    return this.log(logIndex).lastLsn;
+  }
+
+  /**
+   * Makes every record written so far durable, in both logs. A no-op under 'fsync', where
+   * every acknowledged record already is. Under 'interval' and 'none' the flusher calls it
+   * before each database batch: the file must never hold a change whose predecessor in
+   * the log a power loss could still take (a hole).
+   */
+  syncWritten(): Promise<void> {
+    if (this.opts.durability === 'fsync') return Promise.resolve();
+    if (this.fatal !== undefined) return Promise.reject(this.fatal);
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push({ resolve, reject });
+      this.startPump();
+    });
   }
 
   isReleased(logIndex: number): boolean {
@@ -188,6 +210,10 @@ export class LogWriter {
   private async pump(): Promise<void> {
     try {
       while (this.fatal === undefined) {
+        if (this.syncWaiters.length > 0) {
+          await this.syncBoth(this.syncWaiters.splice(0));
+          continue;
+        }
         if (this.syncWanted) {
           this.syncWanted = false;
           await this.syncLog(this.logs[this.active]);
@@ -242,6 +268,17 @@ export class LogWriter {
     notify(this.opts.onGroup, { records, bytes, writeMs: t1 - t0, syncMs: t2 - t1 });
   }
 
+  /** syncWritten()'s sync: each log with unsynced records (one being reset holds none the database needs). */
+  private async syncBoth(waiters: LogWriter['syncWaiters']): Promise<void> {
+    for (const log of this.logs) {
+      if (log.size > log.durableSize && log.releasing === undefined && !(await this.syncLog(log))) break;
+    }
+    for (const w of waiters) {
+      if (this.fatal === undefined) w.resolve();
+      else w.reject(this.fatal);
+    }
+  }
+
   private async syncLog(log: LogFile): Promise<boolean> {
     const size = log.size;
     if (!(await this.tryIo('datasync', log.path, () => log.fh.datasync()))) return false;
@@ -287,6 +324,7 @@ export class LogWriter {
     this.inFlight?.reject(this.fatal);
     this.inFlight = undefined;
     this.cache.failAll(this.fatal);
+    for (const w of this.syncWaiters.splice(0)) w.reject(this.fatal);
     notify(this.opts.onFatal, this.fatal);
   }
 
