@@ -12,10 +12,11 @@ const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const MODES: readonly CrashMode[] = ['drop-all', 'keep-all', 'tear'];
 
-/** A store dir with one empty file whose name is durable. */
+/** A store dir with one empty file whose name (and the dir's) is durable. */
 async function fresh(): Promise<{ fs: SimFileSystem; h: FileHandle }> {
   const fs = new SimFileSystem();
   await fs.mkdir('/d');
+  await fs.syncDir('/');
   const h = await fs.open('/d/f', 'create');
   await fs.syncDir('/d');
   return { fs, h };
@@ -444,6 +445,7 @@ async function runModel(seed: number, garbage: boolean): Promise<void> {
   const r = new Prng(seed);
   let fs = new SimFileSystem();
   await fs.mkdir('/m');
+  await fs.syncDir('/');
   const files: ModelFile[] = [];
   for (const path of ['/m/a', '/m/b']) {
     files.push({ path, h: await fs.open(path, 'create'), durable: new Uint8Array(0), current: new Uint8Array(0), pending: [] });
