@@ -2,20 +2,68 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /**
+   * Calls `fn` every `ms` of this clock's time; returns the cancel function. Optional: a
+   * clock without it gets real timers (see startInterval). Tests use a ManualClock with
+   * `timers: true` so moving the clock fires the engine's timers, without real waits.
+   */
+  setInterval?(fn: () => void, ms: number): () => void;
 }
 
 export const systemClock: Clock = Object.freeze({ now: () => Date.now() });
 
-/** A clock tests move by hand. */
+/** The engine's periodic timers: the clock's own, else a real one that keeps no process alive. */
+export function startInterval(clock: Clock, fn: () => void, ms: number): () => void {
+  if (clock.setInterval !== undefined) return clock.setInterval(fn, ms);
+  const t = setInterval(fn, ms);
+  t.unref();
+  return () => clearInterval(t);
+}
+
+interface ManualTimer {
+  dueMs: number;
+  readonly everyMs: number;
+  readonly fn: () => void;
+}
+
+/** A clock tests move by hand; with `timers: true`, advance() fires the intervals it passes, in time order. */
 export class ManualClock implements Clock {
-  constructor(private ms = 1_700_000_000_000) {}
+  setInterval?: (fn: () => void, ms: number) => () => void;
+  private readonly timers = new Set<ManualTimer>();
+
+  constructor(
+    private ms = 1_700_000_000_000,
+    options: { timers?: boolean } = {},
+  ) {
+    if (options.timers === true) {
+      this.setInterval = (fn, everyMs) => {
+        const t: ManualTimer = { dueMs: this.ms + everyMs, everyMs: Math.max(1, everyMs), fn };
+        this.timers.add(t);
+        return () => this.timers.delete(t);
+      };
+    }
+  }
+
   now(): number {
     return this.ms;
   }
+
   advance(ms: number): void {
-    this.ms += ms;
+    const target = this.ms + ms;
+    for (;;) {
+      let next: ManualTimer | undefined;
+      for (const t of this.timers) if (t.dueMs <= target && (next === undefined || t.dueMs < next.dueMs)) next = t;
+      if (next === undefined) break;
+      this.ms = Math.max(this.ms, next.dueMs);
+      next.dueMs += next.everyMs;
+      next.fn();
+    }
+    this.ms = target;
   }
+
+  /** Jumps to `ms`; a step forward fires the timers it passes, a step back none. */
   set(ms: number): void {
-    this.ms = ms;
+    if (ms > this.ms) this.advance(ms - this.ms);
+    else this.ms = ms;
   }
 }

@@ -8,7 +8,7 @@ import type { Tombstones } from './tombstones.js';
  * sessions are never returned even before they are reclaimed (reads check the clock).
  */
 export class ExpiryReaper {
-  private timer: NodeJS.Timeout | undefined;
+  private stopTimer: (() => void) | undefined;
   private cursor: Iterator<SessionState> | undefined;
   reclaimed = 0;
 
@@ -18,16 +18,16 @@ export class ExpiryReaper {
     private readonly now: () => number,
     private readonly intervalMs: number,
     private readonly scanMax: number,
+    private readonly every: (fn: () => void, ms: number) => () => void,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.intervalMs);
-    this.timer.unref();
+    this.stopTimer = this.every(() => this.tick(), this.intervalMs);
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimer?.();
+    this.stopTimer = undefined;
   }
 
   /** One bounded pass; returns the number of sessions reclaimed. */

@@ -14,6 +14,8 @@ export interface FlusherDeps {
   cache: SessionCache;
   db: SessionDatabase;
   now: () => number;
+  /** Starts a periodic timer (the engine's clock's); returns its cancel function. */
+  every: (fn: () => void, ms: number) => () => void;
   flushIntervalMs: number;
   flushBatchBytesMax: number;
   /**
@@ -38,7 +40,7 @@ export interface FlushStats {
 export class Flusher {
   private running: Promise<void> | undefined;
   private again = false;
-  private timer: NodeJS.Timeout | undefined;
+  private stopTimer: (() => void) | undefined;
   private readonly swappedLogs: Array<{ fromLog: number; lastLsn: number }> = [];
   private failed = false;
   readonly stats: FlushStats = { cycles: 0, sessionsWritten: 0, sessionsFreed: 0, lastFlushAtMs: 0, lastFlushMs: 0 };
@@ -46,15 +48,14 @@ export class Flusher {
   constructor(private readonly deps: FlusherDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.stopTimer = this.deps.every(() => {
       if (this.deps.cache.dirtyCount > 0 || this.swappedLogs.length > 0) this.flush().catch(() => {});
     }, this.deps.flushIntervalMs);
-    this.timer.unref();
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimer?.();
+    this.stopTimer = undefined;
   }
 
   /** The log writer swapped logs: flush now so the old one can be reset. */

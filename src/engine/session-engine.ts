@@ -3,7 +3,7 @@ import { assert } from '../assert.js';
 import { RECORD_OVERHEAD_BYTES, type RecordType } from '../format/constants.js';
 import { SessiondError, ioError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
-import type { Clock } from '../clock.js';
+import { startInterval, type Clock } from '../clock.js';
 import type { SessionDatabase } from './session-database.js';
 import { LogWriter } from '../log/log-writer.js';
 import { generateSessionId, isValidSessionId } from '../session/session-id.js';
@@ -115,6 +115,7 @@ export class SessionEngine {
       cache: this.cache,
       db: this.db,
       now: () => this.clock.now(),
+      every: (fn, ms) => startInterval(this.clock, fn, ms),
       flushIntervalMs: o.flushIntervalMs,
       flushBatchBytesMax: o.flushBatchBytesMax,
       syncLog: () => this.writer.syncWritten(),
@@ -126,7 +127,7 @@ export class SessionEngine {
       onFatal: (err) => this.setFatal(err),
     });
     this.flusher.start();
-    this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax);
+    this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax, (fn, ms) => startInterval(this.clock, fn, ms));
     this.reaper.start();
   }
 

@@ -6,6 +6,7 @@
  */
 
 import { assert } from '../assert.js';
+import { startInterval } from '../clock.js';
 import { SessiondError, ioError } from '../errors.js';
 import type { RecordType } from '../format/constants.js';
 import { createLogFiles, randomSalt, type IoStep, type LogFile } from './log-file.js';
@@ -34,7 +35,7 @@ export class LogWriter {
   private syncWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private pumpDone: Promise<void> = Promise.resolve();
   private inFlight: RecordBatch | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private stopSyncTimer: (() => void) | undefined;
   private groups = 0;
   private recordsWritten = 0;
   private syncs = 0;
@@ -54,8 +55,7 @@ export class LogWriter {
     this.lsnDurable = opts.nextLsn - 1;
     this.lsnTaken = opts.nextLsn - 1;
     if (opts.durability === 'interval') {
-      this.timer = setInterval(this.onSyncTick, opts.fsyncIntervalMs);
-      this.timer.unref();
+      this.stopSyncTimer = startInterval(opts.clock, this.onSyncTick, opts.fsyncIntervalMs);
     }
   }
 
@@ -329,8 +329,8 @@ export class LogWriter {
   }
 
   private stopTimer(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopSyncTimer?.();
+    this.stopSyncTimer = undefined;
   }
 
   private log(logIndex: number): LogFile {

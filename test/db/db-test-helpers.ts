@@ -70,6 +70,7 @@ export async function openCollect(
 export async function newSim(): Promise<SimFileSystem> {
   const fs = new SimFileSystem();
   await fs.mkdir(DIR);
+  await fs.syncDir('/'); // the directory's own entry, or a simulated crash takes it
   return fs;
 }
 

@@ -323,7 +323,7 @@ test('a session whose durable state expired but whose pending touch extends it i
 });
 
 test('the flusher keeps the image of an expired session whose pending touch extends it (a crash then keeps the session)', async () => {
-  const clock = new ManualClock();
+  const clock = new ManualClock(undefined, { timers: true }); // advance() fires the flush timer
   const sim = new SimFileSystem();
   // Holds only the log's fdatasync, so the database flush can run while the touch waits.
   const gate = new Gate();
@@ -338,8 +338,8 @@ test('the flusher keeps the image of an expired session whose pending touch exte
   await e.save(ID, { attributes: { a: '1' }, expiresAtMs: clock.now() + 100 });
   gate.close();
   const touched = e.touch(ID, { expiresAtMs: clock.now() + 60_000 });
-  clock.advance(150); // the durable state has expired; the pending touch extends it
-  await new Promise((r) => setTimeout(r, 60)); // timer-driven flushes run meanwhile
+  clock.advance(150); // the durable state has expired; the pending touch extends it; flush timers fire
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // the timer-driven flush runs meanwhile
   gate.open();
   assert.ok(await touched, 'the touch was acknowledged');
   const survivor = sim.crash(7, { mode: 'drop-all' }); // power loss before any further flush

@@ -34,6 +34,7 @@ async function run(seed: number, durability: Durability, mode: CrashMode): Promi
   const rng = new Prng(seed);
   const sim = new SimFileSystem();
   await sim.mkdir(DIR);
+  await sim.syncDir('/'); // the directory's own entry, or a simulated crash takes it
   const out: Outcome = { written: new Map(), ackedMax: 0, flushedMax: 0, survivor: sim };
   const w: LogWriter = await LogWriter.create({
     fs: sim, dir: DIR, clock: new ManualClock(), durability, fsyncIntervalMs: 1 + rng.int(3),

@@ -15,7 +15,10 @@ const DIR = '/store';
 const LOG0 = `${DIR}/log-0`;
 const LOG1 = `${DIR}/log-1`;
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Lets queued simulated I/O and setImmediate group commits run (the sim never waits on real time). */
+const settle = async (turns = 20): Promise<void> => {
+  for (let i = 0; i < turns; i++) await turn();
+};
 
 interface Opened {
   w: LogWriter;
@@ -29,7 +32,8 @@ interface Opened {
 async function openWriter(over: Partial<LogWriterOptions> = {}, wrap?: (sim: SimFileSystem) => FileSystem): Promise<Opened> {
   const sim = new SimFileSystem();
   await sim.mkdir(DIR);
-  const clock = new ManualClock();
+  await sim.syncDir('/'); // the directory's own entry, or a simulated crash takes it
+  const clock = new ManualClock(undefined, { timers: true }); // advance() fires the 'interval' sync timer
   const swaps: Opened['swaps'] = [];
   const fatals: SessiondError[] = [];
   const groups: Opened['groups'] = [];
@@ -197,19 +201,22 @@ describe('LogWriter group commit', () => {
   });
 
   it("'interval' acknowledges after the write and syncs on the timer", async () => {
-    const { w, sim } = await openWriter({ durability: 'interval', fsyncIntervalMs: 150 });
+    const { w, sim, clock } = await openWriter({ durability: 'interval', fsyncIntervalMs: 150 });
     const d0 = sim.opCounts.datasync;
     await Promise.all(appendMany(w, 10).map((a) => a.durable));
+    clock.advance(149);
+    await settle();
     assert.equal(sim.opCounts.datasync, d0, 'synced before the interval');
     assert.equal((await lsnsIn(sim, LOG0)).length, 10);
-    const deadline = Date.now() + 2000;
-    while (w.stats().syncs === 0 && Date.now() < deadline) await sleep(5);
+    clock.advance(1);
+    await settle();
     assert.equal(w.stats().syncs, 1);
     assert.equal(sim.opCounts.datasync, d0 + 1);
     const durable = new SimFileSystem();
     durable.writeFileSync(LOG0, sim.durableFileSync(LOG0)!);
     assert.equal((await lsnsIn(durable, LOG0)).length, 10);
-    await sleep(80); // nothing new: no more syncs
+    clock.advance(300); // two more ticks, nothing new: no more syncs
+    await settle();
     assert.equal(w.stats().syncs, 1);
     appendMany(w, 3);
     await w.close(); // close syncs what the timer has not
@@ -314,7 +321,7 @@ describe('LogWriter failures', () => {
       assert.throws(() => w.append(RecordType.PUT, payload(1, 1), 0), (e) => e === w.failed);
       await assert.rejects(w.drain(), (e) => e === w.failed);
       await assert.rejects(w.release(1).then(() => w.release(0)), (e) => e === w.failed);
-      await sleep(20);
+      await settle();
       const c1 = sim.opCounts;
       assert.equal(c1.writev - c0.writev, 1, 'writev retried');
       assert.equal(c1.datasync - c0.datasync, op === 'datasync' ? 1 : 0, 'datasync retried');
@@ -342,7 +349,7 @@ describe('LogWriter failures', () => {
     const { w, sim } = await openWriter();
     sim.injectFault({ op: 'writev', code: 'ENOSPC', persistent: true });
     appendMany(w, 3);
-    await sleep(10);
+    await settle();
     assert.equal(w.failed?.context.errno, 'ENOSPC');
     await w.close();
   });
