@@ -1,3 +1,4 @@
+import { AssertionError } from '../assert.js';
 import type { SessionDatabase } from './session-database.js';
 import type { SessiondError } from '../errors.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
@@ -109,7 +110,11 @@ export class Flusher {
     } catch (e) {
       this.failed = true;
       this.stop();
-      this.deps.onFatal(e as SessiondError);
+      // A broken invariant is never turned into an operating error: it surfaces uncaught.
+      if (e instanceof AssertionError) queueMicrotask(() => {
+        throw e;
+      });
+      else this.deps.onFatal(e as SessiondError);
       throw e;
     }
     this.stats.cycles++;

@@ -238,8 +238,11 @@ export class LogWriter {
     if (from.records === 0 || !to.released) return true;
     const { logSwapBytes, logSwapMs, clock, durability } = this.opts;
     if (from.size < logSwapBytes && clock.now() - from.firstRecordAtMs < logSwapMs) return true;
-    // The interval timer only syncs the active log: bound the loss window of the old one now.
-    if (durability === 'interval' && from.size > from.durableSize && !(await this.syncLog(from))) return false;
+    // The old log must be durable before any record of the new one can be: else a power
+    // loss could keep a record of the new log and lose an earlier one of the old (a hole,
+    // which no reader can see, as the old log's lost tail looks torn). Under 'interval'
+    // this also bounds the loss window, as the timer only syncs the active log.
+    if (durability !== 'fsync' && from.size > from.durableSize && !(await this.syncLog(from))) return false;
     // Readers order the logs by generation: the next log must be the newer one.
     assert(to.generation > from.generation, `swap to generation ${to.generation} from ${from.generation}`);
     this.active = to.index;

@@ -333,7 +333,8 @@ test('the flusher keeps the image of an expired session whose pending touch exte
       return h.datasync();
     },
   }));
-  const e = await SessionEngine.open(opts(fs, clock, { flushIntervalMs: 10 }));
+  // The first flush tick comes at +150 ms, when the durable state has just expired.
+  const e = await SessionEngine.open(opts(fs, clock, { flushIntervalMs: 150 }));
   // Not flushed yet: the session is dirty when the flusher next looks at it.
   await e.save(ID, { attributes: { a: '1' }, expiresAtMs: clock.now() + 100 });
   gate.close();
