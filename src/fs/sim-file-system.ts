@@ -143,6 +143,13 @@ export class SimFileSystem implements FileSystem {
     this.armed = { remaining: n, seed, options: { ...options } };
   }
 
+  /** What a power loss now would leave (a new file system), without crashing this one. */
+  peekCrash(seed: number, options: CrashOptions = {}): SimFileSystem {
+    if (this.dead) throw crashError('peekCrash', '');
+    checkCrashOptions(options);
+    return this.survivorOf(new Prng(seed), options);
+  }
+
   /** The survivor once this instance crashed. */
   get crashed(): SimFileSystem | undefined {
     return this.survivor;
@@ -230,6 +237,13 @@ export class SimFileSystem implements FileSystem {
   }
 
   private crashWith(rng: Prng, options: CrashOptions): SimFileSystem {
+    const next = this.survivorOf(rng, options);
+    this.dead = true;
+    this.survivor = next;
+    return next;
+  }
+
+  private survivorOf(rng: Prng, options: CrashOptions): SimFileSystem {
     const { dirs, files } = this.ns.survivors(rng, options.mode ?? 'tear');
     const next = new SimFileSystem(rng.nextU32());
     for (const d of dirs) next.ns.addDir(d);
@@ -244,8 +258,6 @@ export class SimFileSystem implements FileSystem {
       }
       next.ns.plant(path, copy);
     }
-    this.dead = true;
-    this.survivor = next;
     return next;
   }
 }
