@@ -5,7 +5,7 @@ import { Prng } from '../../src/util/prng.js';
 import { countOps, runCrashCase, type CrashCase } from './crash-harness.js';
 
 /** Crash points in all (one per epoch of a case); `npm run test:crash-long` runs 1,000,000. */
-const POINTS = Number(process.env.SESSIOND_CRASH_POINTS ?? 3_000);
+const POINTS = Number(process.env.SESSIOND_CRASH_POINTS ?? 6_000);
 const BASE_SEED = Number(process.env.SESSIOND_CRASH_SEED ?? 1);
 const EPOCHS = 3;
 const HALVES = 2;

@@ -50,11 +50,13 @@ test('a failing call at every index of a workload: typed errors, nothing acknowl
         fs.injectFault({ nth, code, persistent, syncLoss: persistent ? 'seeded' : 'all' });
         const clock = timersClock();
         const run = await runWorkload(fs, { seed: SEED, steps: STEPS, clock });
+        // Before close() flushes everything into the database file: what the log really synced.
+        const power = fs.peekCrash(SEED + nth, { mode: 'drop-all' });
         await run.engine?.close().catch((e: unknown) => run.errors.push(e));
         fs.clearFaults();
         const where = `call ${nth} ${code}${persistent ? ' persistent' : ''}`;
         problems.push(...untyped(run.errors).map((e) => `${where}: untyped error ${e}`));
-        const powerLoss = await keptAcked(fs.peekCrash(SEED + nth, { mode: 'drop-all' }), run, clock);
+        const powerLoss = await keptAcked(power, run, clock);
         if (powerLoss !== undefined) problems.push(`${where}, then a power loss: ${powerLoss}`);
         const processCrash = await keptAcked(fs, run, clock);
         if (processCrash !== undefined) problems.push(`${where}, then a process crash: ${processCrash}`);
