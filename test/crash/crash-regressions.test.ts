@@ -17,6 +17,11 @@ const REGRESSIONS: Array<CrashCase & { bug: string }> = [
   // the swap (log-writer.ts maybeSwap).
   { seed: 4, durability: 'none', crashOps: [23, 82, 4], bug: "a hole at a log swap under 'none'" },
   { seed: 4, durability: 'none', crashOps: [20, 81, 0], bug: 'same, the power failing after the last epoch' },
+  // Found again by the multi-epoch harness with 51668b9 undone: the flusher dropped the
+  // image of a session that expired while a touch extending it waited for its fsync; the
+  // acknowledged touch then found no base after the crash.
+  { seed: 14, durability: 'fsync', crashOps: [75, 90, 68], bug: 'acknowledged touch of a just-expired session lost (expired-touch fix undone)' },
+  { seed: 1, durability: 'interval', crashOps: [78, 61, 51], bug: "same, under 'interval'" },
 ];
 
 for (const r of REGRESSIONS) {
