@@ -66,6 +66,32 @@ test('a failing call at every index of a workload: typed errors, nothing acknowl
   assert.deepEqual(problems, []);
 });
 
+test("a failed fdatasync at every sync of an 'interval' or 'none' workload: typed errors, a process crash keeps every acknowledged change, a power loss every flushed one", { timeout: Infinity }, async () => {
+  const problems: string[] = [];
+  for (const durability of ['interval', 'none'] as const) {
+    const probe = new SimFileSystem(SEED);
+    const dry = await runWorkload(probe, { seed: SEED, steps: STEPS, clock: timersClock(), durability });
+    await dry.engine?.close();
+    const syncs = probe.opCounts.datasync;
+    assert.ok(syncs > 5, `the workload should sync several times, did ${syncs}`);
+    for (let nth = 1; nth <= syncs && problems.length <= 5; nth++) {
+      const fs = new SimFileSystem(SEED + nth);
+      fs.injectFault({ op: 'datasync', nth, code: 'EIO', syncLoss: nth % 2 === 0 ? 'seeded' : 'all' });
+      const clock = timersClock();
+      const run = await runWorkload(fs, { seed: SEED, steps: STEPS, clock, durability });
+      const power = fs.peekCrash(SEED + nth, { mode: 'drop-all' });
+      await run.engine?.close().catch((e: unknown) => run.errors.push(e));
+      const where = `${durability} datasync ${nth}`;
+      problems.push(...untyped(run.errors).map((e) => `${where}: untyped error ${e}`));
+      const flushed = matchPrefix({ base: new Map(), changes: run.changes, keptLsn: run.flushedLsn }, await reopenStore(power, clock), clock.now());
+      if ('error' in flushed) problems.push(`${where}, then a power loss: ${flushed.error}`);
+      const processCrash = await keptAcked(fs, run, clock);
+      if (processCrash !== undefined) problems.push(`${where}, then a process crash: ${processCrash}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
 test('a failing call at every index of recovery: typed error, then a consistent reopen', { timeout: Infinity }, async () => {
   // The store as a power loss left it, rebuilt from the seed for every fault.
   const crashed = async (): Promise<{ fs: SimFileSystem; run: WorkloadRun; clock: ManualClock }> => {
