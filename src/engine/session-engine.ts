@@ -4,7 +4,7 @@ import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../
 import type { Clock } from '../clock.js';
 import type { SessionDatabase } from './session-database.js';
 import { LogWriter } from '../log/log-writer.js';
-import { generateSessionId, isValidSessionId } from '../session/session-id.js';
+import { generateSessionId, invalidSessionIdError, isValidSessionId } from '../session/session-id.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
 import { LatencyRing } from '../util/latency-ring.js';
 import { Flusher } from './flusher.js';
@@ -212,7 +212,7 @@ export class SessionEngine {
 
   private async commit(id: string, plan: (now: number) => WritePlan | SessionState): Promise<SessionState> {
     this.checkWritable();
-    if (!isValidSessionId(id)) throw new SessiondError('SESSIOND_INVALID_SESSION_ID', 'expected 16-128 characters of [A-Za-z0-9_-]');
+    if (!isValidSessionId(id)) throw invalidSessionIdError();
     const now = this.clock.now();
     if (this.tombstones.has(id, now)) throw new SessiondError('SESSIOND_SESSION_DESTROYED');
     const p = plan(now);

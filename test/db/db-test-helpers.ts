@@ -33,14 +33,15 @@ export function unsid(id: string): string {
   return id.replace(/-+$/, '');
 }
 
-/** A PUT-like payload of session `name`: `str8 id`, then `body` (the db parses nothing past the id). */
+/** A PUT-like payload of session `name`: `str16 id`, then `body` (the db parses nothing past the id). */
 export function payload(name: string, body: Uint8Array | string = ''): Uint8Array {
-  const id = sid(name);
+  const id = new TextEncoder().encode(sid(name));
   const b = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-  const out = new Uint8Array(1 + id.length + b.byteLength);
-  out[0] = id.length;
-  out.set(new TextEncoder().encode(id), 1);
-  out.set(b, 1 + id.length);
+  const out = new Uint8Array(2 + id.byteLength + b.byteLength);
+  out[0] = id.byteLength & 0xff;
+  out[1] = id.byteLength >> 8;
+  out.set(id, 2);
+  out.set(b, 2 + id.byteLength);
   return out;
 }
 
