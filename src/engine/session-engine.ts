@@ -141,16 +141,17 @@ export class SessionEngine {
   }
 
   /**
-   * `s` if it has not expired. An expired durable state can still be alive: a change
-   * waiting for its fsync (a touch, typically, which the adapters do not wait for) may have
-   * extended it. Then the session is alive with its durable attributes, and with the pending
-   * expiry when that change touched nothing else. Only the rare expired path looks.
+   * `s` if it has not expired, with the expiry of a pending expiry-only change. The adapters
+   * answer a touch once it is appended, before its fsync (a crash may lose the latest
+   * extension, never an attribute), so a read after it must show the expiry it set, and
+   * an expired durable state is alive if that touch extended it. A pending change of the
+   * attributes is not shown before it is durable.
    */
   private live(s: SessionState, now: number): SessionState | undefined {
-    if (!isExpired(s, now)) return s;
     const h = this.cache.head(s.id);
-    if (h === undefined || h === s || isExpired(h, now)) return undefined;
-    return h.attrs === s.attrs ? h : s;
+    if (h !== undefined && h !== s && h.attrs === s.attrs) return isExpired(h, now) ? undefined : h;
+    if (!isExpired(s, now)) return s;
+    return h === undefined || h === s || isExpired(h, now) ? undefined : s;
   }
 
   /** True while a destroyed ID still refuses saves. */

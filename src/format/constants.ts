@@ -94,6 +94,14 @@ export const LOCK_FILE_NAME = 'LOCK';
 export const ATTR_NAME_SEP = '\u0001';
 /** Separates attributes in a blob, and names in a removed-names list. */
 export const ATTR_SEP = '\u0000';
+/**
+ * The adapters' expiry slots (docs/format.md §3.5): a raw control character (one that
+ * JSON.stringify never writes) standing, inside an attribute's JSON text, for the engine's
+ * expiry of the session, as an ISO-8601 string or as epoch milliseconds. The framework's
+ * own copy of the expiry then never changes an attribute: moving it is a TOUCH record.
+ */
+export const EXPIRY_ISO_SLOT = '\u0002';
+export const EXPIRY_MS_SLOT = '\u0003';
 /** Most UTF-8 bytes of a session ID: the `str16 id` of every payload (u16 length) holds it. */
 export const SESSION_ID_BYTES_MAX = 512;
 /** The owner is a str8 in every payload. */
