@@ -10,10 +10,9 @@ import { engineExpiryMs, attributesOf, isoSlotOr, jsonEntries, jsonText, toEpoch
 
 /** A framework session → its attributes and absolute expiry (undefined: no cookie expiry, an idle timeout). */
 export function storedFromCookieSession(session: object): StoredSession {
-  const entries = jsonEntries(session);
-  const cookie = entries.find(([name]) => name === 'cookie')?.[1];
-  if (cookie === null || typeof cookie !== 'object') return { attributes: attributesOf(entries, jsonText), expiresAtMs: undefined };
-  const cookieEntries = jsonEntries(cookie);
+  const entries = jsonEntries(session) ?? [];
+  const cookieEntries = jsonEntries(entries.find(([name]) => name === 'cookie')?.[1]);
+  if (cookieEntries === undefined) return { attributes: attributesOf(entries, jsonText), expiresAtMs: undefined };
   const ms = toEpochMs(cookieEntries.find(([name]) => name === 'expires')?.[1]);
   const expiresAtMs = ms === undefined ? undefined : engineExpiryMs(ms, 'cookie.expires');
   // Only an expiry stored as it was given can stand in for the cookie's own (not the epoch, moved to 1 ms).

@@ -47,7 +47,7 @@ export function sessiondKoaStore(options: SessiondKoaStoreOptions): SessiondKoaS
       return (await handle.load(key))?.data;
     },
     async set(key, sess, maxAge) {
-      const entries = jsonEntries(sess);
+      const entries = jsonEntries(sess) ?? [];
       const expiresAtMs = await expiryOf(handle, sess._expire, maxAge);
       const attributes = attributesOf(entries, (name, value) => (name === '_expire' ? msSlotOr(name, value, expiresAtMs) : jsonText(name, value)));
       await handle.save(key, attributes, expiresAtMs);

@@ -28,11 +28,15 @@ export function jsonText(name: string, value: unknown): string | undefined {
   }
 }
 
-/** An object's own enumerable properties, after its toJSON as JSON.stringify would call it. */
-export function jsonEntries(obj: object): Array<[string, unknown]> {
-  const toJSON = (obj as { toJSON?: unknown }).toJSON;
-  const plain = typeof toJSON === 'function' ? (toJSON.call(obj) as unknown) : obj;
-  return plain !== null && typeof plain === 'object' ? Object.entries(plain) : [];
+/**
+ * The own enumerable properties JSON.stringify would write for `value` (after its toJSON),
+ * or undefined when it would not write an object with properties (null, an array, a primitive).
+ */
+export function jsonEntries(value: unknown): Array<[string, unknown]> | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  const plain = typeof toJSON === 'function' ? (toJSON.call(value) as unknown) : value;
+  return plain !== null && typeof plain === 'object' && !Array.isArray(plain) ? Object.entries(plain) : undefined;
 }
 
 /** Builds attributes in property order; `encode` may give a property its own text (a slot). */
