@@ -47,7 +47,7 @@ export function payload(name: string, body: Uint8Array | string = ''): Uint8Arra
 
 /** A payload of exactly `bytes` bytes (at least 1 + id length). */
 export function sizedPayload(name: string, bytes: number, fill = 0x61): Uint8Array {
-  return payload(name, new Uint8Array(Math.max(0, bytes - 1 - sid(name).length)).fill(fill));
+  return payload(name, new Uint8Array(Math.max(0, bytes - 2 - sid(name).length)).fill(fill));
 }
 
 export async function openCollect(
@@ -131,7 +131,7 @@ export function batch(puts: Array<[string, number, Uint8Array]>, deletes: string
 
 /** The payload body after the str8 id, as text. */
 export function bodyText(data: Uint8Array): string {
-  return new TextDecoder().decode(data.subarray(1 + data[0]!));
+  return new TextDecoder().decode(data.subarray(2 + (data[0]! | (data[1]! << 8))));
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
