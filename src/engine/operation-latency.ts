@@ -1,0 +1,45 @@
+import { LogHistogram, type HistogramSummary } from '../util/log-histogram.js';
+
+/**
+ * Latency histograms of the engine's operations, always on (issue 8, "beyond the peers"):
+ * what a caller waited for each get, save, patch, touch and destroy, how long each group's
+ * fsync and each flush cycle took, and how many records each group commit carried.
+ * Latencies are recorded in whole microseconds from performance.now(), a monotonic clock:
+ * they measure, they never decide anything, so the injected Clock is not needed here.
+ */
+
+export const OPERATION_KINDS = ['get', 'save', 'patch', 'touch', 'destroy', 'fsync', 'flush'] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+export const US_PER_MS = 1000;
+
+export class OperationLatency {
+  /** Microseconds per operation kind. */
+  readonly us: Readonly<Record<OperationKind, LogHistogram>> = {
+    get: new LogHistogram(),
+    save: new LogHistogram(),
+    patch: new LogHistogram(),
+    touch: new LogHistogram(),
+    destroy: new LogHistogram(),
+    fsync: new LogHistogram(),
+    flush: new LogHistogram(),
+  };
+  /** Records per group commit. */
+  readonly groupRecords = new LogHistogram();
+
+  /** Records the time since `startMs` (a performance.now() reading). */
+  since(kind: OperationKind, startMs: number): void {
+    this.us[kind].add((performance.now() - startMs) * US_PER_MS);
+  }
+
+  addMs(kind: OperationKind, ms: number): void {
+    this.us[kind].add(ms * US_PER_MS);
+  }
+
+  /** p50/p90/p99/max/mean in milliseconds, and the count, per kind. */
+  summaryMs(): Record<OperationKind, HistogramSummary> {
+    const out = {} as Record<OperationKind, HistogramSummary>;
+    for (const k of OPERATION_KINDS) out[k] = this.us[k].summary(US_PER_MS);
+    return out;
+  }
+}
