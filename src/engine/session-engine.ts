@@ -140,10 +140,10 @@ export class SessionEngine {
 
   /** The durable state of a session; undefined when absent, expired or the ID is malformed. Never touches the disk. */
   get(id: string): SessionState | undefined {
-    const t0 = performance.now();
+    const t0 = this.latency.startGet();
     const s = this.cache.visible.get(id);
     const out = s === undefined ? undefined : this.live(s, this.clock.now());
-    this.latency.since('get', t0);
+    this.latency.endGet(t0);
     return out;
   }
 
