@@ -10,6 +10,8 @@ import { LogHistogram, type HistogramSummary } from '../util/log-histogram.js';
 
 export const OPERATION_KINDS = ['get', 'save', 'patch', 'touch', 'destroy', 'fsync', 'flush'] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
+/** The operations a caller asks for; fsync and flush are the engine's own work. */
+export const REQUEST_KINDS = ['get', 'save', 'patch', 'touch', 'destroy'] as const satisfies readonly OperationKind[];
 
 export const US_PER_MS = 1000;
 /**
