@@ -99,7 +99,10 @@ test('/metrics serves Prometheus text whose sessions, operations, fsync, group, 
     assert.equal(value(s, 'sessiond_read_only'), 0);
 
     await e.flush();
+    await scrape(admin); // counters are totals, not increments per scrape
     const flushed = (await scrape(admin)).samples;
+    assert.equal(value(flushed, 'sessiond_operations_total', { op: 'save' }), 5);
+    assert.equal(value(flushed, 'sessiond_log_groups_total'), 7);
     assert.equal(value(flushed, 'sessiond_flush_lag_records'), 0);
     assert.equal(value(flushed, 'sessiond_flush_duration_seconds_count'), 1);
     assert.ok(value(flushed, 'sessiond_database_file_bytes') > 0);
@@ -114,7 +117,11 @@ test('every histogram is cumulative and ends with +Inf equal to its count, and e
   const admin = await startAdminServer({ engine: e, port: 0 });
   try {
     for (let i = 0; i < 20; i++) await e.save(`${ID}${i}`, { attributes: { n: String(i) } });
+    e.latency.addMs('flush', 40_000); // beyond the largest finite bound (33.6 s): only in +Inf
     const { samples, types } = await scrape(admin);
+    assert.equal(value(samples, 'sessiond_flush_duration_seconds_bucket', { le: '33.554432' }), 0);
+    assert.equal(value(samples, 'sessiond_flush_duration_seconds_bucket', { le: '+Inf' }), 1);
+    assert.equal(value(samples, 'sessiond_flush_duration_seconds_sum'), 40);
     for (const [name, type] of types) {
       assert.match(name, /^sessiond_[a-z_]+$/);
       if (type === 'counter') assert.match(name, /_total$/);

@@ -64,6 +64,15 @@ describe('AdminSampler', () => {
       assert.equal(series.fsyncP50Ms[1], 0, 'no fsync in the second interval');
       assert.equal(series.fsyncP99Ms[1], 0);
       for (const v of [...series.loopDelayP99Ms, ...series.loopDelayMaxMs]) assert.ok(v >= 0);
+
+      // A slow interval, then a fast one: the second point forgets the first's fsyncs.
+      for (let i = 0; i < 10; i++) e.latency.addMs('fsync', 50);
+      await s.sample();
+      for (let i = 0; i < 10; i++) e.latency.addMs('fsync', 0.1);
+      await s.sample();
+      const after = s.series();
+      assert.ok(Math.abs(after.fsyncP99Ms[2]! - 50) <= 50 / 16, `slow interval p99 ${after.fsyncP99Ms[2]}`);
+      assert.ok(Math.abs(after.fsyncP99Ms[3]! - 0.1) <= 0.1 / 16, `fast interval p99 ${after.fsyncP99Ms[3]}`);
     } finally {
       s.stop();
       await e.close();
