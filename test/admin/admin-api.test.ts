@@ -12,6 +12,8 @@ import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { isSessiondError } from '../../src/errors.js';
 import type { Logger } from '../../src/options.js';
 
+/** Turns a hang (a server that never answers or never closes) into a failure; not a timing assertion. */
+const HANG_GUARD_MS = 60_000;
 const ID = 'AAAAAAAAAAAAAAAAAAAAAAAA';
 const MARKER = 'MARKER-7f3a9c-never-in-admin';
 
@@ -37,7 +39,7 @@ async function get(admin: AdminServer, path: string): Promise<{ status: number; 
   return { status: res.status, body: await res.text(), headers: res.headers };
 }
 
-test('/api/session shows created, last access, expiry, size and owner of one session, and not-found for unknown or malformed IDs', async () => {
+test('/api/session shows created, last access, expiry, size and owner of one session, and not-found for unknown or malformed IDs', { timeout: HANG_GUARD_MS }, async () => {
   const clock = new ManualClock(1_700_000_000_000);
   const e = await open(clock);
   const admin = await startAdminServer({ engine: e, port: 0 });
@@ -66,7 +68,7 @@ test('/api/session shows created, last access, expiry, size and owner of one ses
   }
 });
 
-test('no admin response ever carries an attribute value, and no log line a session ID', async () => {
+test('no admin response ever carries an attribute value, and no log line a session ID', { timeout: HANG_GUARD_MS }, async () => {
   const logger = new RecordingLogger();
   const e = await open(new ManualClock(), logger);
   const admin = await startAdminServer({ engine: e, port: 0, sampleIntervalMs: 10, logger });
@@ -98,7 +100,7 @@ test('no admin response ever carries an attribute value, and no log line a sessi
   }
 });
 
-test('/api/stats reports the engine statistics, the store files with their sizes and the sample interval', async () => {
+test('/api/stats reports the engine statistics, the store files with their sizes and the sample interval', { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
   const admin = await startAdminServer({ engine: e, port: 0, sampleIntervalMs: 250 });
   try {
@@ -124,7 +126,7 @@ test('/api/stats reports the engine statistics, the store files with their sizes
   }
 });
 
-test('the page and uPlot come from the admin server itself, under a same-origin Content-Security-Policy', async () => {
+test('the page and uPlot come from the admin server itself, under a same-origin Content-Security-Policy', { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
   const admin = await startAdminServer({ engine: e, port: 0 });
   try {
@@ -149,7 +151,7 @@ test('the page and uPlot come from the admin server itself, under a same-origin 
   }
 });
 
-test('binds loopback unless a host is given, and refuses unknown or invalid options by name', async () => {
+test('binds loopback unless a host is given, and refuses unknown or invalid options by name', { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
   const admin = await startAdminServer({ engine: e, port: 0 });
   try {

@@ -11,6 +11,8 @@ import { ManualClock } from '../../src/clock.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import type { FileSystem } from '../../src/fs/file-system.js';
 
+/** Turns a hang (a server that never answers or never closes) into a failure; not a timing assertion. */
+const HANG_GUARD_MS = 60_000;
 const ID = 'AAAAAAAAAAAAAAAAAAAAAAAA';
 
 export interface Sample {
@@ -60,7 +62,7 @@ function open(fs: FileSystem = new SimFileSystem()): Promise<SessionEngine> {
   return SessionEngine.open({ dir: '/s', fs, clock: new ManualClock(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 });
 }
 
-test('/metrics serves Prometheus text whose sessions, operations, fsync, group, file and lag values move after operations', async () => {
+test('/metrics serves Prometheus text whose sessions, operations, fsync, group, file and lag values move after operations', { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
   const admin = await startAdminServer({ engine: e, port: 0 });
   try {
@@ -112,7 +114,7 @@ test('/metrics serves Prometheus text whose sessions, operations, fsync, group, 
   }
 });
 
-test('every histogram is cumulative and ends with +Inf equal to its count, and every name is sessiond_ with its unit last', async () => {
+test('every histogram is cumulative and ends with +Inf equal to its count, and every name is sessiond_ with its unit last', { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
   const admin = await startAdminServer({ engine: e, port: 0 });
   try {
@@ -149,7 +151,7 @@ test('every histogram is cumulative and ends with +Inf equal to its count, and e
   }
 });
 
-test('/metrics reports the recovery of the last start: duration, sessions, records replayed, bytes discarded', async () => {
+test('/metrics reports the recovery of the last start: duration, sessions, records replayed, bytes discarded', { timeout: HANG_GUARD_MS }, async () => {
   const sim = new SimFileSystem();
   const e = await open(sim);
   for (let i = 0; i < 6; i++) await e.save(`${ID}${i}`, { attributes: { n: String(i) } });
@@ -170,7 +172,7 @@ test('/metrics reports the recovery of the last start: duration, sessions, recor
   }
 });
 
-test("extraMetrics (another prom-client Registry) is appended to /metrics; the global registry is left alone", async () => {
+test("extraMetrics (another prom-client Registry) is appended to /metrics; the global registry is left alone", { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
   const extra = new Registry();
   const c = new Counter({ name: 'sessiond_server_commands_total', help: 'commands', registers: [extra] });
