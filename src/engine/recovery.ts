@@ -178,7 +178,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     };
     const r = await readLog(fs, log.path, readOpts, onRecord);
     results.push(r);
-    if (r.header !== undefined) chain.logEnds(r.path, r.endOffset, r.fileBytes - r.endOffset);
+    if (r.fileBytes > 0) chain.logEnds(r.path, r.endOffset, r.fileBytes - r.endOffset);
   }
 
   const now = opts.now();
