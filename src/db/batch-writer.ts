@@ -51,7 +51,7 @@ export async function applyBatch(st: DbState, batch: DbWriteBatch): Promise<void
   //    so deleted sessions stay in the index if this step fails.
   try {
     if (freed.length > 0) {
-      await st.writeMarkers(freed);
+      await st.writeMarkers(freed, freed.length - deletes.length);
       await st.sync();
     }
   } catch (e) {

@@ -13,14 +13,14 @@
  */
 
 import { crc32 } from 'node:zlib';
-import { DB_BLOCK_BYTES, DB_FIRST_DATA_OFFSET, IMAGE_HEAD_BYTES } from '../format/constants.js';
+import { DB_BLOCK_BYTES, DB_FIRST_DATA_OFFSET, IMAGE_FREED_MAGIC, IMAGE_HEAD_BYTES } from '../format/constants.js';
 import { readU32 } from '../format/bytes.js';
 import type { ChunkReader } from './chunk-reader.js';
 import type { StoredImage } from './db-types.js';
 import type { Extent } from './extent-allocator.js';
 import { FIRST_DATA_BLOCK } from './extent-allocator.js';
 import type { ImageHead } from './image-codec.js';
-import { imageBytes, imageCrcMatches, parsePayloadId, readImageHead } from './image-codec.js';
+import { imageBytes, imageCrcMatches, isFreedMarker, markerHeaderSeq, parsePayloadId, readImageHead } from './image-codec.js';
 import { SessionIndex } from './session-index.js';
 
 export interface ScanResult {
@@ -36,7 +36,14 @@ export interface ScanResult {
   duplicatesFreed: number;
   garbageBlocks: number;
   corruptImages: number;
+  /** Valid freed markers carrying a headerSeq above `markersAfterSeq`: sessions an interrupted batch freed. */
+  markersAfter: number;
+  /** Live image heads whose crc failed (torn writes, or damage): where to look when images are missing. */
+  badHeads: Array<{ offset: number; lsn: number; id: string | undefined }>;
 }
+
+/** badHeads kept for a message; the count is in garbageBlocks. */
+const BAD_HEADS_MAX = 64;
 
 /**
  * Pass 1. `onCorrupt` is called for an image whose crc is good but whose payload id does
@@ -47,6 +54,7 @@ export async function scanImages(
   salt: number,
   onCorrupt: (offset: number, detail: string) => void,
   onImage: (img: StoredImage) => void,
+  markersAfterSeq = Number.MAX_SAFE_INTEGER,
 ): Promise<ScanResult> {
   const index = new SessionIndex();
   const r: ScanResult = {
@@ -58,6 +66,8 @@ export async function scanImages(
     duplicatesFreed: 0,
     garbageBlocks: 0,
     corruptImages: 0,
+    markersAfter: 0,
+    badHeads: [],
   };
   const fileBytes = reader.fileBytes;
   let pos = DB_FIRST_DATA_OFFSET;
@@ -66,6 +76,7 @@ export async function scanImages(
     if (i < 0) i = await reader.load(pos, IMAGE_HEAD_BYTES);
     const head = readImageHead(reader.buffer, i);
     if (head === undefined) {
+      if (readU32(reader.buffer, i) === IMAGE_FREED_MAGIC && pos + MARKER_BYTES <= fileBytes) await countMarker(reader, pos, salt, markersAfterSeq, r);
       pos += DB_BLOCK_BYTES;
       continue;
     }
@@ -73,6 +84,7 @@ export async function scanImages(
     if (id instanceof Promise) id = await id;
     if (id === null) {
       r.garbageBlocks++;
+      if (r.badHeads.length < BAD_HEADS_MAX) r.badHeads.push({ offset: pos, lsn: head.lsn, id: hintedId(reader, pos, head) });
       pos += DB_BLOCK_BYTES;
       continue;
     }
@@ -90,6 +102,21 @@ export async function scanImages(
     r.endBlock = Math.max(r.endBlock, start + blocks);
   });
   return r;
+}
+
+/** Bytes of a freed marker that its crc covers, plus the crc. */
+const MARKER_BYTES = IMAGE_HEAD_BYTES + 4;
+
+async function countMarker(reader: ChunkReader, pos: number, salt: number, afterSeq: number, r: ScanResult): Promise<void> {
+  let i = reader.indexOf(pos, MARKER_BYTES);
+  if (i < 0) i = await reader.load(pos, MARKER_BYTES);
+  if (isFreedMarker(reader.buffer, i, salt) && markerHeaderSeq(reader.buffer, i) > afterSeq) r.markersAfter++;
+}
+
+/** The id a damaged image's payload starts with, if its bytes are loaded and it parses (unverified: for messages). */
+function hintedId(reader: ChunkReader, pos: number, head: ImageHead): string | undefined {
+  const i = reader.indexOf(pos, IMAGE_HEAD_BYTES + Math.min(head.dataBytes, 256));
+  return i < 0 ? undefined : parsePayloadId(reader.buffer, i + IMAGE_HEAD_BYTES, head.dataBytes);
 }
 
 /** Records an image; true when it wins (so far) and must be handed over. */

@@ -61,9 +61,17 @@ export class DbState {
     }
   }
 
-  /** A freed marker over the first block of each extent (format.md §2.2); adjacent ones share a writev. */
-  async writeMarkers(extents: readonly Extent[]): Promise<void> {
-    await this.writeExtents(extents.map((e) => ({ start: e.start, blocks: 1, buffers: [encodeFreedMarker(this.salt, e.blocks)] })));
+  /**
+   * A freed marker over the first block of each extent (format.md §2.2); adjacent ones
+   * share a writev. The extents from `sessionsGoneFrom` on free sessions that keep no image
+   * (deleted, expired): their markers carry the headerSeq of the header that completes the
+   * batch, so an open after a crash can count them (format.md §2.4). The others (replaced
+   * images, moved or duplicate copies) carry the current headerSeq.
+   */
+  async writeMarkers(extents: readonly Extent[], sessionsGoneFrom = extents.length): Promise<void> {
+    const seq = this.header.headerSeq;
+    const marker = (e: Extent, k: number): Uint8Array => encodeFreedMarker(this.salt, e.blocks, k >= sessionsGoneFrom ? seq + 1 : seq);
+    await this.writeExtents(extents.map((e, k) => ({ start: e.start, blocks: 1, buffers: [marker(e, k)] })));
   }
 
   async sync(): Promise<void> {
@@ -84,6 +92,7 @@ export class DbState {
       headerSeq: this.header.headerSeq + 1,
       appliedLsn,
       freeOffset: endBlock * DB_BLOCK_BYTES,
+      liveImages: this.index.size,
     };
     const slot = 1 - this.slot;
     await this.write([encodeDbHeader(next)], slot, slot + 1);

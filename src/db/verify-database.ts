@@ -14,10 +14,11 @@ import { decodeDbHeader } from './db-header.js';
 import { READ_CHUNK_BYTES_DEFAULT } from './db-open.js';
 import { scanImages } from './db-scan.js';
 import { recoverSalt } from './salt-recovery.js';
+import { checkCensus } from './db-census.js';
 
 export interface DbProblem {
   offset: number;
-  /** 'missing-file' | 'header-slot' | 'unsupported-format' | 'no-header' | 'image-payload' */
+  /** 'missing-file' | 'header-slot' | 'unsupported-format' | 'no-header' | 'image-payload' | 'missing-images' */
   kind: string;
   detail: string;
 }
@@ -81,7 +82,10 @@ export async function verifyDatabaseFile(
         const bad = opts.checkImage?.(img);
         if (bad !== undefined) problem(img.offset, 'image-payload', bad);
       },
+      report.header?.headerSeq,
     );
+    const damage = report.header && checkCensus(report.header, scan, report.fileBytes);
+    if (damage) problem(damage.offset, 'missing-images', damage.detail);
     report.images = scan.index.size;
     report.duplicates = scan.duplicatesFreed;
     report.garbageBlocks = scan.garbageBlocks;
