@@ -1,10 +1,10 @@
 /**
  * The open's count of live images (docs/format.md §2.4). The scan alone cannot tell a
  * damaged image from free space: a head with its magic destroyed is just another block.
- * The header therefore counts the sessions with a live image when it was written; every
- * one of them must still have an image, unless a batch that a crash interrupted freed it
- * (its freed marker carries the headerSeq of the header that batch never wrote). A file
- * shorter than the header's freeOffset has lost allocated blocks.
+ * So the header counts the sessions with a live image when it was written, and every one
+ * must still have an image, except the ones a batch that a crash interrupted was freeing
+ * (its interim header says how many). A torn write never removes an image that a header
+ * counts; only damage does.
  */
 
 import type { DbHeader } from './db-header.js';
@@ -20,18 +20,59 @@ export interface DbDamage {
   detail: string;
 }
 
-export function checkCensus(header: DbHeader, scan: ScanResult, fileBytes: number): DbDamage | undefined {
-  const truncated = fileBytes < header.freeOffset;
-  const missing = header.liveImages - scan.index.size - scan.markersAfter;
-  if (!truncated && missing <= 0) return undefined;
-  // A torn write of an interrupted flush has an lsn above appliedLsn; damage to a folded image does not.
-  const suspects = scan.badHeads.filter((h) => h.lsn <= header.appliedLsn);
-  const sessions = suspects.flatMap((h) => (h.id === undefined ? [] : [h.id]));
-  const parts = [];
-  if (missing > 0) parts.push(`${missing} of the ${header.liveImages} sessions its header counts have no readable image`);
-  if (truncated) parts.push(`the file ends at ${fileBytes}, before the header's freeOffset ${header.freeOffset}`);
-  if (suspects.length > 0) parts.push(`damaged images at ${suspects.map((h) => h.offset).join(', ')}${sessions.length > 0 ? ` (sessions ${sessions.join(', ')})` : ''}`);
-  const offset = truncated ? fileBytes : (suspects[0]?.offset ?? 0);
-  const bytes = truncated ? header.freeOffset - fileBytes : suspects.length > 0 ? 512 : 0;
-  return { offset, bytes, sessionsMissing: Math.max(missing, 0), sessions, detail: parts.join('; ') };
+/** What the open found against what the header counted. */
+export interface DbCensus {
+  appliedLsn: number;
+  /** Sessions the header counts, less those a batch in progress was freeing. */
+  expected: number;
+  /** Winning images with lsn <= appliedLsn: sessions that have not changed since. */
+  atOrBelow: number;
+  /** All winning images (a session changed since has an image above appliedLsn, or none). */
+  images: number;
+  fileBytes: number;
+  freeOffset: number;
+  suspects: Array<{ offset: number; lsn: number; id: string | undefined }>;
+}
+
+export function takeCensus(header: DbHeader, scan: ScanResult, fileBytes: number): DbCensus {
+  let atOrBelow = 0;
+  scan.index.forEach((_id, _start, _blocks, lsn) => {
+    if (lsn <= header.appliedLsn) atOrBelow++;
+  });
+  return {
+    appliedLsn: header.appliedLsn,
+    expected: header.liveImages - header.freeingImages,
+    atOrBelow,
+    images: scan.index.size,
+    fileBytes,
+    freeOffset: header.freeOffset,
+    // A torn write of an interrupted flush has an lsn above appliedLsn; damage to a folded image does not.
+    suspects: scan.badHeads.filter((h) => h.lsn <= header.appliedLsn),
+  };
+}
+
+/**
+ * Every session the header counted either kept its image (lsn <= appliedLsn) or changed
+ * since, and then the logs hold a record of it above appliedLsn: `changedSince` counts
+ * those sessions that have no image at or below appliedLsn. Without the logs (the database
+ * layer alone) every winning image stands in for one. A shortfall is damage.
+ */
+export function censusDamage(c: DbCensus, changedSince?: number): DbDamage | undefined {
+  const have = changedSince === undefined ? c.images : c.atOrBelow + changedSince;
+  const missing = c.expected - have;
+  if (missing <= 0) return undefined;
+  const sessions = c.suspects.flatMap((h) => (h.id === undefined ? [] : [h.id]));
+  const parts = [`${missing} of the ${c.expected} sessions its header counts at appliedLsn ${c.appliedLsn} have no readable image and no later record`];
+  // A file shorter than freeOffset is legal (the last extent's padding may be missing); named only with a loss.
+  if (c.fileBytes < c.freeOffset) parts.push(`the file ends at ${c.fileBytes}, before the header's freeOffset ${c.freeOffset}`);
+  if (c.suspects.length > 0) parts.push(`damaged images at ${c.suspects.map((h) => h.offset).join(', ')}${sessions.length > 0 ? ` (sessions ${sessions.join(', ')})` : ''}`);
+  const truncated = c.fileBytes < c.freeOffset && c.suspects.length === 0;
+  const offset = truncated ? c.fileBytes : (c.suspects[0]?.offset ?? 0);
+  const bytes = truncated ? c.freeOffset - c.fileBytes : c.suspects.length > 0 ? 512 : 0;
+  return { offset, bytes, sessionsMissing: missing, sessions, detail: parts.join('; ') };
+}
+
+/** The SessiondError context of a damage. */
+export function damageContext(file: string, d: DbDamage): Record<string, string | number> {
+  return { file, offset: d.offset, bytes: d.bytes, sessionsMissing: d.sessionsMissing, sessions: d.sessions.join(',') };
 }

@@ -20,7 +20,7 @@ import { DbState } from './db-state.js';
 import type { DbOpenOptions, DbScanReport, StoredImage } from './db-types.js';
 import { ExtentAllocator, FIRST_DATA_BLOCK } from './extent-allocator.js';
 import { recoverSalt } from './salt-recovery.js';
-import { checkCensus } from './db-census.js';
+import { censusDamage, damageContext, takeCensus } from './db-census.js';
 
 export const READ_CHUNK_BYTES_DEFAULT = 4 * 1024 * 1024;
 /**
@@ -84,16 +84,14 @@ async function openHandle(
       if (!salvage) throw new SessiondError('SESSIOND_DB_CORRUPT', `${path} at ${offset}: ${detail}`, { file: path, offset });
     },
     onImage,
-    chosen.header.headerSeq,
   );
-  const damage = rebuilt ? undefined : checkCensus(chosen.header, scan, fileBytes);
-  if (damage !== undefined && !salvage) {
-    const { offset, bytes, sessionsMissing, sessions } = damage;
-    throw new SessiondError('SESSIOND_DB_CORRUPT', `${path}: ${damage.detail}`, { file: path, offset, bytes, sessionsMissing, sessions: sessions.join(',') });
-  }
+  const census = rebuilt ? undefined : takeCensus(chosen.header, scan, fileBytes);
+  // Without the logs, only a shortfall that no changed session can explain; recovery checks the rest.
+  const damage = census && censusDamage(census);
+  if (damage !== undefined && !salvage) throw new SessiondError('SESSIOND_DB_CORRUPT', `${path}: ${damage.detail}`, damageContext(path, damage));
   const state = new DbState(path, handle, chosen.header, chosen.slot, scan.index, buildFreeList(scan), fileBytes);
   if (scan.toFree.length > 0) {
-    await state.writeMarkers(scan.toFree); // losing duplicates: their sessions keep the winner
+    await state.writeMarkers(scan.toFree);
     await state.sync();
   }
   if (rebuilt) {
@@ -108,6 +106,7 @@ async function openHandle(
     bytesScanned: Math.max(0, fileBytes - DB_FIRST_DATA_OFFSET),
     corruptImagesDropped: scan.corruptImages,
     headerRebuilt: rebuilt,
+    census,
     damage,
   };
   return { state, report };
@@ -145,7 +144,7 @@ async function createDatabaseFile(fs: FileSystem, dir: string, path: string, clo
 
 function newHeader(salt: number, clock: Clock): DbHeader {
   const createdAtMs = Math.max(0, Math.floor(clock.now()));
-  return { headerSeq: 0, salt, freeOffset: DB_FIRST_DATA_OFFSET, appliedLsn: 0, createdAtMs, liveImages: 0 };
+  return { headerSeq: 0, salt, freeOffset: DB_FIRST_DATA_OFFSET, appliedLsn: 0, createdAtMs, liveImages: 0, freeingImages: 0 };
 }
 
 /** Never 0, so a crc seeded with 0 (the easy guess) is never valid here. */

@@ -13,14 +13,14 @@
  */
 
 import { crc32 } from 'node:zlib';
-import { DB_BLOCK_BYTES, DB_FIRST_DATA_OFFSET, IMAGE_FREED_MAGIC, IMAGE_HEAD_BYTES } from '../format/constants.js';
+import { DB_BLOCK_BYTES, DB_FIRST_DATA_OFFSET, IMAGE_HEAD_BYTES } from '../format/constants.js';
 import { readU32 } from '../format/bytes.js';
 import type { ChunkReader } from './chunk-reader.js';
 import type { StoredImage } from './db-types.js';
 import type { Extent } from './extent-allocator.js';
 import { FIRST_DATA_BLOCK } from './extent-allocator.js';
 import type { ImageHead } from './image-codec.js';
-import { imageBytes, imageCrcMatches, isFreedMarker, markerHeaderSeq, parsePayloadId, readImageHead } from './image-codec.js';
+import { imageBytes, imageCrcMatches, parsePayloadId, readImageHead } from './image-codec.js';
 import { SessionIndex } from './session-index.js';
 
 export interface ScanResult {
@@ -36,8 +36,6 @@ export interface ScanResult {
   duplicatesFreed: number;
   garbageBlocks: number;
   corruptImages: number;
-  /** Valid freed markers carrying a headerSeq above `markersAfterSeq`: sessions an interrupted batch freed. */
-  markersAfter: number;
   /** Live image heads whose crc failed (torn writes, or damage): where to look when images are missing. */
   badHeads: Array<{ offset: number; lsn: number; id: string | undefined }>;
 }
@@ -54,7 +52,6 @@ export async function scanImages(
   salt: number,
   onCorrupt: (offset: number, detail: string) => void,
   onImage: (img: StoredImage) => void,
-  markersAfterSeq = Number.MAX_SAFE_INTEGER,
 ): Promise<ScanResult> {
   const index = new SessionIndex();
   const r: ScanResult = {
@@ -66,7 +63,6 @@ export async function scanImages(
     duplicatesFreed: 0,
     garbageBlocks: 0,
     corruptImages: 0,
-    markersAfter: 0,
     badHeads: [],
   };
   const fileBytes = reader.fileBytes;
@@ -76,7 +72,6 @@ export async function scanImages(
     if (i < 0) i = await reader.load(pos, IMAGE_HEAD_BYTES);
     const head = readImageHead(reader.buffer, i);
     if (head === undefined) {
-      if (readU32(reader.buffer, i) === IMAGE_FREED_MAGIC && pos + MARKER_BYTES <= fileBytes) await countMarker(reader, pos, salt, markersAfterSeq, r);
       pos += DB_BLOCK_BYTES;
       continue;
     }
@@ -102,15 +97,6 @@ export async function scanImages(
     r.endBlock = Math.max(r.endBlock, start + blocks);
   });
   return r;
-}
-
-/** Bytes of a freed marker that its crc covers, plus the crc. */
-const MARKER_BYTES = IMAGE_HEAD_BYTES + 4;
-
-async function countMarker(reader: ChunkReader, pos: number, salt: number, afterSeq: number, r: ScanResult): Promise<void> {
-  let i = reader.indexOf(pos, MARKER_BYTES);
-  if (i < 0) i = await reader.load(pos, MARKER_BYTES);
-  if (isFreedMarker(reader.buffer, i, salt) && markerHeaderSeq(reader.buffer, i) > afterSeq) r.markersAfter++;
 }
 
 /** The id a damaged image's payload starts with, if its bytes are loaded and it parses (unverified: for messages). */

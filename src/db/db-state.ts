@@ -26,6 +26,10 @@ export interface ExtentWrite {
 const IOVECS_PER_WRITE_MAX = 1000;
 
 export class DbState {
+  private pendingHeader: { header: DbHeader; slot: number } | undefined;
+  /** The other slot holds the same appliedLsn and count (only a clean close writes it so). */
+  bothSlotsCurrent = false;
+
   constructor(
     readonly path: string,
     readonly handle: FileHandle,
@@ -61,17 +65,9 @@ export class DbState {
     }
   }
 
-  /**
-   * A freed marker over the first block of each extent (format.md §2.2); adjacent ones
-   * share a writev. The extents from `sessionsGoneFrom` on free sessions that keep no image
-   * (deleted, expired): their markers carry the headerSeq of the header that completes the
-   * batch, so an open after a crash can count them (format.md §2.4). The others (replaced
-   * images, moved or duplicate copies) carry the current headerSeq.
-   */
-  async writeMarkers(extents: readonly Extent[], sessionsGoneFrom = extents.length): Promise<void> {
-    const seq = this.header.headerSeq;
-    const marker = (e: Extent, k: number): Uint8Array => encodeFreedMarker(this.salt, e.blocks, k >= sessionsGoneFrom ? seq + 1 : seq);
-    await this.writeExtents(extents.map((e, k) => ({ start: e.start, blocks: 1, buffers: [marker(e, k)] })));
+  /** A freed marker over the first block of each extent (format.md §2.2); adjacent ones share a writev. */
+  async writeMarkers(extents: readonly Extent[]): Promise<void> {
+    await this.writeExtents(extents.map((e) => ({ start: e.start, blocks: 1, buffers: [encodeFreedMarker(this.salt, e.blocks)] })));
   }
 
   async sync(): Promise<void> {
@@ -87,18 +83,38 @@ export class DbState {
    * in-memory header move. `endBlock` becomes freeOffset.
    */
   async writeHeader(appliedLsn: number, endBlock: number): Promise<void> {
+    await this.writeHeaderUnsynced(appliedLsn, endBlock, 0);
+    await this.sync();
+    this.commitHeader();
+  }
+
+  /**
+   * The interim header of a batch that frees sessions (format.md §2.3): same appliedLsn,
+   * the index's count, and how many sessions the batch is about to free, so an open after
+   * a crash in the middle tolerates exactly that many missing images. The caller syncs,
+   * then calls commitHeader.
+   */
+  async writeHeaderUnsynced(appliedLsn: number, endBlock: number, freeingImages: number): Promise<void> {
     const next: DbHeader = {
       ...this.header,
       headerSeq: this.header.headerSeq + 1,
       appliedLsn,
       freeOffset: endBlock * DB_BLOCK_BYTES,
       liveImages: this.index.size,
+      freeingImages,
     };
     const slot = 1 - this.slot;
     await this.write([encodeDbHeader(next)], slot, slot + 1);
-    await this.sync();
-    this.header = next;
-    this.slot = slot;
+    this.pendingHeader = { header: next, slot };
+  }
+
+  /** The header written last is durable: it becomes current. */
+  commitHeader(): void {
+    assert(this.pendingHeader !== undefined, 'commitHeader without a header written');
+    this.bothSlotsCurrent = false;
+    this.header = this.pendingHeader.header;
+    this.slot = this.pendingHeader.slot;
+    this.pendingHeader = undefined;
   }
 
   async truncate(bytes: number): Promise<void> {

@@ -13,7 +13,6 @@ import {
   IMAGE_HEAD_BYTES,
   IMAGE_LIVE_MAGIC,
   IMAGE_OVERHEAD_BYTES,
-  MARKER_HEADER_SEQ,
   U64_MAX_SAFE,
 } from '../format/constants.js';
 import { isValidSessionId } from '../session/session-id.js';
@@ -58,16 +57,11 @@ export function encodeImage(salt: number, lsn: number, data: Uint8Array): { buff
   return { buffers, blocks };
 }
 
-/**
- * One block: freed magic, extentBlocks, the headerSeq of the header that will complete
- * the freeing batch (so the open can tell a batch a crash interrupted), crc of the first
- * 24 bytes, zeros.
- */
-export function encodeFreedMarker(salt: number, extentBlocks: number, headerSeq = 0): Uint8Array {
+/** One block: freed magic, extentBlocks, crc of the first 24 bytes, zeros. */
+export function encodeFreedMarker(salt: number, extentBlocks: number): Uint8Array {
   const b = new Uint8Array(DB_BLOCK_BYTES);
   writeU32(b, IMAGE.magic, IMAGE_FREED_MAGIC);
   writeU32(b, IMAGE.extentBlocks, extentBlocks);
-  writeU64(b, MARKER_HEADER_SEQ, headerSeq);
   writeU32(b, IMAGE_HEAD_BYTES, crc32(b.subarray(0, IMAGE_HEAD_BYTES), salt));
   return b;
 }
@@ -93,16 +87,11 @@ export function imageCrcMatches(b: Uint8Array, at: number, head: ImageHead, salt
   return crc32(b.subarray(at, end), salt) === readU32(b, end);
 }
 
-/** Whether a freed marker with a good crc starts at `at`. */
+/** Whether a freed marker with a good crc starts at `at` (verify only: the scan ignores markers). */
 export function isFreedMarker(b: Uint8Array, at: number, salt: number): boolean {
   if (at + IMAGE_HEAD_BYTES + 4 > b.byteLength) return false;
   if (readU32(b, at + IMAGE.magic) !== IMAGE_FREED_MAGIC) return false;
   return crc32(b.subarray(at, at + IMAGE_HEAD_BYTES), salt) === readU32(b, at + IMAGE_HEAD_BYTES);
-}
-
-/** The headerSeq a valid freed marker at `at` carries (check isFreedMarker first). */
-export function markerHeaderSeq(b: Uint8Array, at: number): number {
-  return readU64(b, at + MARKER_HEADER_SEQ);
 }
 
 /**

@@ -14,7 +14,7 @@ import { decodeDbHeader } from './db-header.js';
 import { READ_CHUNK_BYTES_DEFAULT } from './db-open.js';
 import { scanImages } from './db-scan.js';
 import { recoverSalt } from './salt-recovery.js';
-import { checkCensus } from './db-census.js';
+import { censusDamage, takeCensus, type DbCensus } from './db-census.js';
 
 export interface DbProblem {
   offset: number;
@@ -35,6 +35,8 @@ export interface DbVerifyReport {
   garbageBlocks: number;
   fileBytes: number;
   problems: DbProblem[];
+  /** The header's count against the images (db-census.ts): verify-store checks it against the logs. */
+  census?: DbCensus;
 }
 
 export async function verifyDatabaseFile(
@@ -82,9 +84,9 @@ export async function verifyDatabaseFile(
         const bad = opts.checkImage?.(img);
         if (bad !== undefined) problem(img.offset, 'image-payload', bad);
       },
-      report.header?.headerSeq,
     );
-    const damage = report.header && checkCensus(report.header, scan, report.fileBytes);
+    report.census = report.header && takeCensus(report.header, scan, report.fileBytes);
+    const damage = report.census && censusDamage(report.census);
     if (damage) problem(damage.offset, 'missing-images', damage.detail);
     report.images = scan.index.size;
     report.duplicates = scan.duplicatesFreed;

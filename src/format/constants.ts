@@ -69,8 +69,10 @@ export const DB_HEADER = {
   freeOffset: 32,
   appliedLsn: 40,
   createdAtMs: 48,
-  /** Live images when this header was written: the open checks none went missing (format.md §2.4). */
+  /** Sessions with a live image when this header was written: the open checks none went missing (format.md §2.4). */
   liveImages: 56,
+  /** Sessions the batch in progress frees (deleted, expired); 0 once a batch completes. */
+  freeingImages: 64,
   crc: 508,
 } as const;
 
@@ -86,8 +88,6 @@ export const IMAGE = {
   lsn: 16,
   data: 24,
 } as const;
-/** In a freed marker, where the image's lsn was: the headerSeq of the header that completes the freeing batch. */
-export const MARKER_HEADER_SEQ = 16;
 
 export const LOCK_FILE_NAME = 'LOCK';
 
