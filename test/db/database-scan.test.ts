@@ -130,7 +130,7 @@ test('header: one damaged slot opens from the other; both damaged is SESSIOND_DB
   assert.equal(r.db.appliedLsn, 3, 'a clean close leaves the current header in both slots');
   await r.db.close();
 
-  patchFile(fs, DB_PATH, 0, new Uint8Array(DB_BLOCK_BYTES).fill(7));
+  patchFile(fs, DB_PATH, 0, new Uint8Array(2 * DB_BLOCK_BYTES).fill(7));
   await assert.rejects(DatabaseFile.open({ fs, dir: DIR }, () => {}), (e) => isSessiondError(e, 'SESSIOND_DB_CORRUPT'));
   r = await openCollect(fs, { salvage: true });
   assert.equal(r.db.scanReport.headerRebuilt, true);
