@@ -25,9 +25,7 @@ export interface DbCensus {
   appliedLsn: number;
   /** Sessions the header counts, less those a batch in progress was freeing. */
   expected: number;
-  /** Winning images with lsn <= appliedLsn: sessions that have not changed since. */
-  atOrBelow: number;
-  /** All winning images (a session changed since has an image above appliedLsn, or none). */
+  /** Winning images: one per session. */
   images: number;
   fileBytes: number;
   freeOffset: number;
@@ -35,14 +33,9 @@ export interface DbCensus {
 }
 
 export function takeCensus(header: DbHeader, scan: ScanResult, fileBytes: number): DbCensus {
-  let atOrBelow = 0;
-  scan.index.forEach((_id, _start, _blocks, lsn) => {
-    if (lsn <= header.appliedLsn) atOrBelow++;
-  });
   return {
     appliedLsn: header.appliedLsn,
     expected: header.liveImages - header.freeingImages,
-    atOrBelow,
     images: scan.index.size,
     fileBytes,
     freeOffset: header.freeOffset,
@@ -52,17 +45,15 @@ export function takeCensus(header: DbHeader, scan: ScanResult, fileBytes: number
 }
 
 /**
- * Every session the header counted either kept its image (lsn <= appliedLsn) or changed
- * since, and then the logs hold a record of it above appliedLsn: `changedSince` counts
- * those sessions that have no image at or below appliedLsn. Without the logs (the database
- * layer alone) every winning image stands in for one. A shortfall is damage.
+ * Every session the header counted must still have a winning image, except the ones an
+ * interrupted batch was freeing (already taken out of `expected`). Sessions that batch
+ * created count too, so after a crash the check has that much slack (docs/durability.md).
  */
-export function censusDamage(c: DbCensus, changedSince?: number): DbDamage | undefined {
-  const have = changedSince === undefined ? c.images : c.atOrBelow + changedSince;
-  const missing = c.expected - have;
+export function censusDamage(c: DbCensus): DbDamage | undefined {
+  const missing = c.expected - c.images;
   if (missing <= 0) return undefined;
   const sessions = c.suspects.flatMap((h) => (h.id === undefined ? [] : [h.id]));
-  const parts = [`${missing} of the ${c.expected} sessions its header counts at appliedLsn ${c.appliedLsn} have no readable image and no later record`];
+  const parts = [`${missing} of the ${c.expected} sessions its header counts at appliedLsn ${c.appliedLsn} have no readable image`];
   // A file shorter than freeOffset is legal (the last extent's padding may be missing); named only with a loss.
   if (c.fileBytes < c.freeOffset) parts.push(`the file ends at ${c.fileBytes}, before the header's freeOffset ${c.freeOffset}`);
   if (c.suspects.length > 0) parts.push(`damaged images at ${c.suspects.map((h) => h.offset).join(', ')}${sessions.length > 0 ? ` (sessions ${sessions.join(', ')})` : ''}`);

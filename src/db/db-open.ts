@@ -86,7 +86,6 @@ async function openHandle(
     onImage,
   );
   const census = rebuilt ? undefined : takeCensus(chosen.header, scan, fileBytes);
-  // Without the logs, only a shortfall that no changed session can explain; recovery checks the rest.
   const damage = census && censusDamage(census);
   if (damage !== undefined && !salvage) throw new SessiondError('SESSIOND_DB_CORRUPT', `${path}: ${damage.detail}`, damageContext(path, damage));
   const state = new DbState(path, handle, chosen.header, chosen.slot, scan.index, buildFreeList(scan), fileBytes);

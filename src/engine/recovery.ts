@@ -7,7 +7,6 @@ import type { SessionDatabase, SessionDatabaseFactory } from './session-database
 import type { LogHeader } from '../log/log-header.js';
 import { readLog, readLogHeader, type LogDamage, type LogReadResult } from '../log/log-reader.js';
 import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
-import { censusDamage, damageContext, type DbDamage } from '../db/db-census.js';
 import type { LogRecord } from '../log/record-codec.js';
 import { decodeImageState, decodePayload } from '../session/session-codec.js';
 import { writeSessions } from './write-sessions.js';
@@ -63,25 +62,12 @@ export interface RecoveryOptions {
   logger: Logger;
 }
 
-/** Whether a session's first record above appliedLsn explains why it has no image at or below it (db-census.ts). */
-export function accountsFor(imageLsn: number | undefined, appliedLsn: number, firstType: RecordType): boolean {
-  if (imageLsn !== undefined) return imageLsn > appliedLsn;
-  return firstType === RecordType.PUT || firstType === RecordType.DELETE;
-}
-
 /** Applies log records to the cache by the replay rules of docs/format.md §4. */
 class Replayer {
   replayed = 0;
   skipped = 0;
   maxLsn = 0;
   readonly touched = new Set<string>();
-  /**
-   * Sessions with a record above appliedLsn and no image at or below it that the records
-   * account for (db-census.ts): an image above appliedLsn, or a first record that needs no
-   * base (PUT, DELETE). A PATCH or TOUCH without its base accounts for nothing.
-   */
-  changedSince = 0;
-  private readonly seen = new Set<string>();
 
   constructor(
     private readonly sessions: Map<string, SessionState>,
@@ -97,10 +83,6 @@ class Replayer {
     const p = decodePayload(rec.type, rec.data);
     const id = p.type === RecordType.PUT ? p.state.id : p.id;
     const cur = this.sessions.get(id);
-    if (!this.seen.has(id)) {
-      this.seen.add(id);
-      if (accountsFor(cur?.lsn, this.appliedLsn, p.type)) this.changedSince++;
-    }
     if (cur !== undefined && rec.lsn <= cur.lsn) {
       this.skipped++;
       return;
@@ -199,7 +181,8 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     if (r.fileBytes > 0) chain.logEnds(r.path, r.endOffset, r.fileBytes - r.endOffset);
   }
 
-  const dbDamage = checkDatabase(opts, db, replayer.changedSince);
+  const dbDamage = db.scanReport.damage; // only with salvage: without, the open refused (db-census.ts)
+  if (dbDamage !== undefined) opts.logger.warn('recovery_sessions_dropped', { file: join(dir, DB_FILE_NAME), ...dbDamage, sessions: dbDamage.sessions.join(',') });
   const now = opts.now();
   let expired = 0;
   for (const [id, s] of sessions) {
@@ -243,20 +226,6 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     ms: opts.now() - started,
   };
   return { report, db, nextLsn, generation };
-}
-
-/**
- * Every session the database header counted must have an image or a later record
- * (db-census.ts); a shortfall is damage to the database file. Salvage reports it.
- */
-function checkDatabase(opts: RecoveryOptions, db: SessionDatabase, changedSince: number): DbDamage | undefined {
-  const file = join(opts.dir, DB_FILE_NAME);
-  const census = db.scanReport.census;
-  const damage = db.scanReport.damage ?? (census && censusDamage(census, changedSince));
-  if (damage === undefined) return undefined;
-  if (!opts.salvage) throw new SessiondError('SESSIOND_DB_CORRUPT', `${file}: ${damage.detail}`, damageContext(file, damage));
-  opts.logger.warn('recovery_sessions_dropped', { file, ...damage, sessions: damage.sessions.join(',') });
-  return damage;
 }
 
 function lsnDetail(c: LogDamage): { offset: number; bytes: number; detail?: string } {
