@@ -200,3 +200,35 @@ test('damage to a log whose records are all in the database already is a warning
   assert.equal(v.ok, true);
   assert.ok(v.logs.some((l) => l.warnings.length > 0));
 });
+
+test("a released log's firstLsn vouches for the records before it: cutting them from the older log is SESSIOND_LOG_CORRUPT", async () => {
+  for (let seed = 1; seed < 300; seed++) {
+    const fs0 = new SimFileSystem();
+    const run = await runWorkload(fs0, seed, 30);
+    const fs = fs0.crash(seed);
+    await run.engine?.close().catch(() => undefined);
+    const logs = [];
+    for (const file of [LOG0, LOG1]) {
+      const lsns: Array<{ lsn: number; offset: number }> = [];
+      const r = await readLog(fs, file, { salvage: true, recordBytesMax: 1 << 20 }, (rec, offset) => lsns.push({ lsn: rec.lsn, offset }));
+      if (r.header !== undefined) logs.push({ file, header: r.header, lsns });
+    }
+    if (logs.length < 2) continue;
+    logs.sort((a, b) => a.header.generation - b.header.generation);
+    const [older, newer] = logs as [(typeof logs)[0], (typeof logs)[0]];
+    if (newer.lsns.length > 0) continue; // only the header can vouch here
+    const appliedLsn = await dbAppliedLsn(fs);
+    const cut = older.lsns.find((r) => r.lsn > appliedLsn && r.lsn < newer.header.firstLsn);
+    if (cut === undefined) continue;
+    fs.writeFileSync(older.file, fs.readFileSync(older.file).subarray(0, cut.offset));
+    await assert.rejects(open(copy(fs)), (e) => {
+      assert.ok(isSessiondError(e, 'SESSIOND_LOG_CORRUPT'), String(e));
+      assert.equal(e.context.file, older.file);
+      assert.equal(e.context.vouchedBy, newer.file);
+      return true;
+    });
+    assert.equal((await verifyStore(fs, STORE_DIR)).ok, false);
+    return;
+  }
+  assert.fail('no seed left a released log vouching for unfolded records of the older log');
+});
