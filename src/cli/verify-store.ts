@@ -65,7 +65,7 @@ async function verifyLogs(fs: FileSystem, dir: string, appliedLsn: number): Prom
     if (header !== undefined) gap(chain.logStarts(file, header.firstLsn));
     try {
       const r = await readLog(fs, file, opts, (rec, offset) => {
-        gap(chain.record(file, offset, rec.lsn));
+        gap(chain.record(file, rec.lsn));
         try {
           decodePayload(rec.type, rec.data);
         } catch (e) {
@@ -75,10 +75,10 @@ async function verifyLogs(fs: FileSystem, dir: string, appliedLsn: number): Prom
       if (r.fileBytes > 0) chain.logEnds(file, r.endOffset, r.fileBytes - r.endOffset);
       for (const c of r.corruption) {
         const lsns = c.fromLsn === undefined ? '' : ` (records ${c.fromLsn}..${c.toLsn})`;
-        problems.push(`${file}: damaged bytes at offset ${c.offset} (${c.bytes} bytes)${lsns} after acknowledged records`);
+        problems.push(`damaged bytes at ${c.offset} (${c.bytes} bytes)${lsns} after acknowledged records`);
       }
-      for (const c of r.folded) warnings.push(`${file}: damaged bytes at offset ${c.offset} (${c.bytes} bytes) in records ${c.fromLsn}..${c.toLsn} the database already holds`);
-      if (r.headerRepaired) warnings.push(`${file}: damaged header at offset 0; the open rebuilds it from its records`);
+      for (const c of r.folded) warnings.push(`damaged bytes at ${c.offset} (${c.bytes} bytes) in records ${c.fromLsn}..${c.toLsn} the database already holds`);
+      if (r.headerRepaired) warnings.push('damaged header at 0; the open rebuilds it from its records');
       out.push({ file, generation: r.header?.generation, records: r.records, tornBytes: r.tornBytes, problems, warnings });
     } catch (e) {
       problems.push(isSessiondError(e) ? `${e.code}: ${e.message}` : String(e));

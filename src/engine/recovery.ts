@@ -165,7 +165,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   for (const log of logs) {
     if (log.header !== undefined) onGap(chain.logStarts(log.path, log.header.firstLsn));
     const onRecord = (rec: LogRecord, offset: number): void => {
-      onGap(chain.record(log.path, offset, rec.lsn));
+      onGap(chain.record(log.path, rec.lsn));
       try {
         replayer.apply(rec);
       } catch (e) {

@@ -34,11 +34,12 @@ export class LsnChain {
     return this.advance(file, firstLsn);
   }
 
-  /** A record at `offset` of `file`, in order. */
-  record(file: string, offset: number, lsn: number): LsnGap | undefined {
-    // Inside one log only salvaged damage skips LSNs: name the place in this log.
-    const within = this.recordFile === file ? { file, offset, bytes: 0 } : undefined;
-    const gap = this.advance(file, lsn, within);
+  /**
+   * A record of `file`, in order. Inside one log only damage that the reader reported
+   * (salvage) or found folded skips LSNs, so only a log's first record is checked.
+   */
+  record(file: string, lsn: number): LsnGap | undefined {
+    const gap = this.recordFile === file ? undefined : this.advance(file, lsn);
     this.expected = Math.max(this.expected, lsn + 1);
     this.recordFile = file;
     return gap;
@@ -49,9 +50,9 @@ export class LsnChain {
     this.last = { file, offset, bytes };
   }
 
-  private advance(file: string, lsn: number, within?: { file: string; offset: number; bytes: number }): LsnGap | undefined {
+  private advance(file: string, lsn: number): LsnGap | undefined {
     if (lsn <= this.expected) return undefined;
-    const at = within ?? this.last ?? { file, offset: 0, bytes: 0 };
+    const at = this.last ?? { file, offset: 0, bytes: 0 };
     const gap = { ...at, fromLsn: this.expected, toLsn: lsn - 1, vouchedBy: file };
     this.expected = lsn;
     return gap;
