@@ -37,7 +37,10 @@ async function main(argv: string[]): Promise<number> {
     case 'verify': {
       const r = await verifyStore(nodeFileSystem, dir);
       const lines = [
-        ...r.logs.map((l) => `${l.file}: generation ${l.generation ?? '-'}, ${l.records} records, ${l.tornBytes} torn tail bytes${l.problems.map((p) => `\n  PROBLEM ${p}`).join('')}`),
+        ...r.logs.map(
+          (l) =>
+            `${l.file}: generation ${l.generation ?? '-'}, ${l.records} records, ${l.tornBytes} torn tail bytes${l.problems.map((p) => `\n  PROBLEM ${p}`).join('')}${l.warnings.map((w) => `\n  WARNING ${w}`).join('')}`,
+        ),
         `${r.database.file}: ${r.database.images} images${r.database.problems.map((p) => `\n  PROBLEM ${p}`).join('')}`,
         r.ok ? 'ok: no corruption found' : 'CORRUPT: see the problems above (open with salvage: true to keep what is readable)',
       ];

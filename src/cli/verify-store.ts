@@ -1,39 +1,28 @@
 import { join } from 'node:path';
 import { DB_FILE_NAME, LOG_FILE_NAMES, RECORD_OVERHEAD_BYTES } from '../format/constants.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { readLog } from '../log/log-reader.js';
+import { readLog, readLogHeader } from '../log/log-reader.js';
+import type { LogHeader } from '../log/log-header.js';
+import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
 import { verifyDatabaseFile } from '../db/verify-database.js';
 import { decodeImageState, decodePayload } from '../session/session-codec.js';
 import { isSessiondError } from '../errors.js';
 
-/** A read-only check of a store directory (`sessiond verify`): changes nothing. */
+/**
+ * A read-only check of a store directory (`sessiond verify`): changes nothing. It judges
+ * the files as recovery would (docs/format.md §1.3, §2.4, §4): `problems` are damage that
+ * makes the open refuse (or salvage drop data); `warnings` are damage that loses nothing
+ * (in records the database already holds, or a header the records can rebuild).
+ */
 export interface VerifyReport {
   ok: boolean;
-  logs: Array<{ file: string; generation: number | undefined; records: number; tornBytes: number; problems: string[] }>;
+  logs: Array<{ file: string; generation: number | undefined; records: number; tornBytes: number; problems: string[]; warnings: string[] }>;
   database: { file: string; images: number; problems: string[] };
 }
 
 const RECORD_BYTES_MAX = 64 * 1024 * 1024 + RECORD_OVERHEAD_BYTES + 1024;
 
 export async function verifyStore(fs: FileSystem, dir: string): Promise<VerifyReport> {
-  const logs: VerifyReport['logs'] = [];
-  for (const name of LOG_FILE_NAMES) {
-    const file = join(dir, name);
-    const problems: string[] = [];
-    try {
-      const r = await readLog(fs, file, { salvage: true, recordBytesMax: RECORD_BYTES_MAX }, (rec, offset) => {
-        try {
-          decodePayload(rec.type, rec.data);
-        } catch (e) {
-          problems.push(`record at byte ${offset}: ${(e as Error).message}`);
-        }
-      });
-      for (const c of r.corruption) problems.push(`damaged bytes at ${c.offset} (${c.bytes} bytes) after acknowledged records`);
-      logs.push({ file, generation: r.header?.generation, records: r.records, tornBytes: r.tornBytes, problems });
-    } catch (e) {
-      logs.push({ file, generation: undefined, records: 0, tornBytes: 0, problems: [isSessiondError(e) ? `${e.code}: ${e.message}` : String(e)] });
-    }
-  }
   const dbFile = join(dir, DB_FILE_NAME);
   const v = await verifyDatabaseFile(fs, dbFile, {
     checkImage: (img) => {
@@ -46,6 +35,55 @@ export async function verifyStore(fs: FileSystem, dir: string): Promise<VerifyRe
     },
   });
   const database = { file: dbFile, images: v.images, problems: v.problems.map((p) => `${p.kind} at byte ${p.offset}: ${p.detail}`) };
+  const appliedLsn = v.header?.appliedLsn ?? 0;
+  const logs = await verifyLogs(fs, dir, appliedLsn);
   const ok = database.problems.length === 0 && logs.every((l) => l.problems.length === 0);
   return { ok, logs, database };
+}
+
+async function verifyLogs(fs: FileSystem, dir: string, appliedLsn: number): Promise<VerifyReport['logs']> {
+  const opts = { salvage: true, recordBytesMax: RECORD_BYTES_MAX, appliedLsn };
+  const heads: Array<{ file: string; header: LogHeader | undefined; error?: string }> = [];
+  for (const name of LOG_FILE_NAMES) {
+    const file = join(dir, name);
+    try {
+      heads.push({ file, header: await readLogHeader(fs, file, opts) });
+    } catch (e) {
+      heads.push({ file, header: undefined, error: isSessiondError(e) ? `${e.code}: ${e.message}` : String(e) });
+    }
+  }
+  // Generation order, as recovery reads them: the LSN chain runs from the database through both.
+  heads.sort((a, b) => (a.header?.generation ?? -1) - (b.header?.generation ?? -1));
+  const chain = new LsnChain(appliedLsn);
+  const out: VerifyReport['logs'] = [];
+  for (const { file, header, error } of heads) {
+    const problems: string[] = error === undefined ? [] : [error];
+    const warnings: string[] = [];
+    const gap = (g: LsnGap | undefined): void => {
+      if (g !== undefined) problems.push(`records ${g.fromLsn}..${g.toLsn} missing: ${g.file} ends its valid records at offset ${g.offset} (${g.bytes} bytes follow) but ${g.vouchedBy} vouches they were durable`);
+    };
+    if (header !== undefined) gap(chain.logStarts(file, header.firstLsn));
+    try {
+      const r = await readLog(fs, file, opts, (rec, offset) => {
+        gap(chain.record(file, rec.lsn));
+        try {
+          decodePayload(rec.type, rec.data);
+        } catch (e) {
+          problems.push(`record at offset ${offset}: ${(e as Error).message}`);
+        }
+      });
+      if (r.fileBytes > 0) chain.logEnds(file, r.endOffset, r.fileBytes - r.endOffset);
+      for (const c of r.corruption) {
+        const lsns = c.fromLsn === undefined ? '' : ` (records ${c.fromLsn}..${c.toLsn})`;
+        problems.push(`damaged bytes at ${c.offset} (${c.bytes} bytes)${lsns} after acknowledged records`);
+      }
+      for (const c of r.folded) warnings.push(`damaged bytes at ${c.offset} (${c.bytes} bytes) in records ${c.fromLsn}..${c.toLsn} the database already holds`);
+      if (r.headerRepaired) warnings.push('damaged header at 0; the open rebuilds it from its records');
+      out.push({ file, generation: r.header?.generation, records: r.records, tornBytes: r.tornBytes, problems, warnings });
+    } catch (e) {
+      problems.push(isSessiondError(e) ? `${e.code}: ${e.message}` : String(e));
+      out.push({ file, generation: undefined, records: 0, tornBytes: 0, problems, warnings });
+    }
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file));
 }

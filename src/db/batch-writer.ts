@@ -1,7 +1,8 @@
 /**
  * One flush of the database file, exactly docs/format.md §2.3 (copy on write):
  *
- *   1. new images into free blocks (first fit, else at the end), datasync;
+ *   1. new images into free blocks (first fit, else at the end) and, when the batch frees
+ *      sessions, an interim header that counts them (other slot), datasync;
  *   2. freed markers over the old image of every replaced or deleted session, datasync;
  *   3. the header (other slot, appliedLsn, freeOffset), datasync;
  *   4. only now do the old extents join the free list.
@@ -29,7 +30,11 @@ export async function applyBatch(st: DbState, batch: DbWriteBatch): Promise<void
   });
   try {
     await st.writeExtents(writes);
-    if (writes.length > 0) await st.sync();
+    // Sessions this batch frees lose their image at step 2, before the header counts them
+    // out: an interim header says how many, in the same sync (db-census.ts).
+    if (deletes.length > 0) await st.writeHeaderUnsynced(st.header.appliedLsn, st.alloc.endBlock, deletes.length);
+    if (writes.length > 0 || deletes.length > 0) await st.sync();
+    if (deletes.length > 0) st.commitHeader();
   } catch (e) {
     // The new extents hold nothing anyone refers to.
     for (const w of writes) st.alloc.release(w.start, w.blocks);

@@ -118,10 +118,18 @@ export class DatabaseFile {
     assert(this.st.header.freeOffset >= DB_BLOCK_BYTES * 2, 'header freeOffset inside the header blocks');
   }
 
-  /** Waits for queued writes, then closes the file. Idempotent. */
+  /**
+   * Waits for queued writes, then closes the file. Idempotent. A clean close leaves the
+   * same header in both slots, so damage to either one later falls back to a header whose
+   * count of live images is exact (db-census.ts).
+   */
   async close(): Promise<void> {
     await this.queue;
     if (this.closed) return;
+    if (this.failure === undefined && (this.st.header.freeingImages > 0 || !this.st.bothSlotsCurrent)) {
+      await this.exclusive(() => this.st.writeHeader(this.st.header.appliedLsn, this.st.alloc.endBlock)).catch(() => undefined);
+      this.st.bothSlotsCurrent = true;
+    }
     this.closed = true;
     try {
       await this.st.handle.close();

@@ -23,6 +23,10 @@ export interface DbHeader {
   freeOffset: number;
   appliedLsn: number;
   createdAtMs: number;
+  /** Sessions with a live image when the header was written (0 in files from before the field: no check). */
+  liveImages: number;
+  /** Sessions the batch in progress frees (an interim header); 0 in a batch's last header. */
+  freeingImages: number;
 }
 
 export type HeaderSlot =
@@ -48,6 +52,8 @@ export function encodeDbHeader(h: DbHeader): Uint8Array {
   writeU64(b, DB_HEADER.freeOffset, h.freeOffset);
   writeU64(b, DB_HEADER.appliedLsn, h.appliedLsn);
   writeU64(b, DB_HEADER.createdAtMs, h.createdAtMs);
+  writeU64(b, DB_HEADER.liveImages, h.liveImages);
+  writeU64(b, DB_HEADER.freeingImages, h.freeingImages);
   writeU32(b, DB_HEADER.crc, crc32(b.subarray(0, DB_HEADER.crc), 0));
   return b;
 }
@@ -71,6 +77,8 @@ export function decodeDbHeader(b: Uint8Array): HeaderSlot {
     freeOffset: readU64(b, DB_HEADER.freeOffset),
     appliedLsn: readU64(b, DB_HEADER.appliedLsn),
     createdAtMs: readU64(b, DB_HEADER.createdAtMs),
+    liveImages: readU64(b, DB_HEADER.liveImages),
+    freeingImages: readU64(b, DB_HEADER.freeingImages),
   };
   for (const [name, v] of Object.entries(header)) {
     if (v < 0 || v > U64_MAX_SAFE) return { kind: 'invalid', reason: `${name} above 2^53-1` };

@@ -20,6 +20,7 @@ import { DbState } from './db-state.js';
 import type { DbOpenOptions, DbScanReport, StoredImage } from './db-types.js';
 import { ExtentAllocator, FIRST_DATA_BLOCK } from './extent-allocator.js';
 import { recoverSalt } from './salt-recovery.js';
+import { censusDamage, damageContext, takeCensus } from './db-census.js';
 
 export const READ_CHUNK_BYTES_DEFAULT = 4 * 1024 * 1024;
 /**
@@ -84,6 +85,9 @@ async function openHandle(
     },
     onImage,
   );
+  const census = rebuilt ? undefined : takeCensus(chosen.header, scan, fileBytes);
+  const damage = census && censusDamage(census);
+  if (damage !== undefined && !salvage) throw new SessiondError('SESSIOND_DB_CORRUPT', `${path}: ${damage.detail}`, damageContext(path, damage));
   const state = new DbState(path, handle, chosen.header, chosen.slot, scan.index, buildFreeList(scan), fileBytes);
   if (scan.toFree.length > 0) {
     await state.writeMarkers(scan.toFree);
@@ -101,6 +105,8 @@ async function openHandle(
     bytesScanned: Math.max(0, fileBytes - DB_FIRST_DATA_OFFSET),
     corruptImagesDropped: scan.corruptImages,
     headerRebuilt: rebuilt,
+    census,
+    damage,
   };
   return { state, report };
 }
@@ -137,7 +143,7 @@ async function createDatabaseFile(fs: FileSystem, dir: string, path: string, clo
 
 function newHeader(salt: number, clock: Clock): DbHeader {
   const createdAtMs = Math.max(0, Math.floor(clock.now()));
-  return { headerSeq: 0, salt, freeOffset: DB_FIRST_DATA_OFFSET, appliedLsn: 0, createdAtMs };
+  return { headerSeq: 0, salt, freeOffset: DB_FIRST_DATA_OFFSET, appliedLsn: 0, createdAtMs, liveImages: 0, freeingImages: 0 };
 }
 
 /** Never 0, so a crc seeded with 0 (the easy guess) is never valid here. */

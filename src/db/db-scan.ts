@@ -36,7 +36,12 @@ export interface ScanResult {
   duplicatesFreed: number;
   garbageBlocks: number;
   corruptImages: number;
+  /** Live image heads whose crc failed (torn writes, or damage): where to look when images are missing. */
+  badHeads: Array<{ offset: number; lsn: number; id: string | undefined }>;
 }
+
+/** badHeads kept for a message; the count is in garbageBlocks. */
+const BAD_HEADS_MAX = 64;
 
 /**
  * Pass 1. `onCorrupt` is called for an image whose crc is good but whose payload id does
@@ -58,6 +63,7 @@ export async function scanImages(
     duplicatesFreed: 0,
     garbageBlocks: 0,
     corruptImages: 0,
+    badHeads: [],
   };
   const fileBytes = reader.fileBytes;
   let pos = DB_FIRST_DATA_OFFSET;
@@ -73,6 +79,7 @@ export async function scanImages(
     if (id instanceof Promise) id = await id;
     if (id === null) {
       r.garbageBlocks++;
+      if (r.badHeads.length < BAD_HEADS_MAX) r.badHeads.push({ offset: pos, lsn: head.lsn, id: hintedId(reader, pos, head) });
       pos += DB_BLOCK_BYTES;
       continue;
     }
@@ -90,6 +97,12 @@ export async function scanImages(
     r.endBlock = Math.max(r.endBlock, start + blocks);
   });
   return r;
+}
+
+/** The id a damaged image's payload starts with, if its bytes are loaded and it parses (unverified: for messages). */
+function hintedId(reader: ChunkReader, pos: number, head: ImageHead): string | undefined {
+  const i = reader.indexOf(pos, IMAGE_HEAD_BYTES + Math.min(head.dataBytes, 256));
+  return i < 0 ? undefined : parsePayloadId(reader.buffer, i + IMAGE_HEAD_BYTES, head.dataBytes);
 }
 
 /** Records an image; true when it wins (so far) and must be handed over. */

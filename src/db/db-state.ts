@@ -26,6 +26,10 @@ export interface ExtentWrite {
 const IOVECS_PER_WRITE_MAX = 1000;
 
 export class DbState {
+  private pendingHeader: { header: DbHeader; slot: number } | undefined;
+  /** The other slot holds the same appliedLsn and count (only a clean close writes it so). */
+  bothSlotsCurrent = false;
+
   constructor(
     readonly path: string,
     readonly handle: FileHandle,
@@ -79,17 +83,38 @@ export class DbState {
    * in-memory header move. `endBlock` becomes freeOffset.
    */
   async writeHeader(appliedLsn: number, endBlock: number): Promise<void> {
+    await this.writeHeaderUnsynced(appliedLsn, endBlock, 0);
+    await this.sync();
+    this.commitHeader();
+  }
+
+  /**
+   * The interim header of a batch that frees sessions (format.md §2.3): same appliedLsn,
+   * the index's count, and how many sessions the batch is about to free, so an open after
+   * a crash in the middle tolerates exactly that many missing images. The caller syncs,
+   * then calls commitHeader.
+   */
+  async writeHeaderUnsynced(appliedLsn: number, endBlock: number, freeingImages: number): Promise<void> {
     const next: DbHeader = {
       ...this.header,
       headerSeq: this.header.headerSeq + 1,
       appliedLsn,
       freeOffset: endBlock * DB_BLOCK_BYTES,
+      liveImages: this.index.size,
+      freeingImages,
     };
     const slot = 1 - this.slot;
     await this.write([encodeDbHeader(next)], slot, slot + 1);
-    await this.sync();
-    this.header = next;
-    this.slot = slot;
+    this.pendingHeader = { header: next, slot };
+  }
+
+  /** The header written last is durable: it becomes current. */
+  commitHeader(): void {
+    assert(this.pendingHeader !== undefined, 'commitHeader without a header written');
+    this.bothSlotsCurrent = false;
+    this.header = this.pendingHeader.header;
+    this.slot = this.pendingHeader.slot;
+    this.pendingHeader = undefined;
   }
 
   async truncate(bytes: number): Promise<void> {

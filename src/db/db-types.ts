@@ -2,6 +2,7 @@
 
 import type { Clock } from '../clock.js';
 import type { FileSystem } from '../fs/file-system.js';
+import type { DbCensus, DbDamage } from './db-census.js';
 
 /**
  * One winning image, as the open scan hands it over. `data` is a view into the scanner's
@@ -55,6 +56,10 @@ export interface DbScanReport {
   corruptImagesDropped: number;
   /** True when neither header slot was valid and salvage rebuilt the header. */
   headerRebuilt: boolean;
+  /** The header's count against the images found (db-census.ts); recovery checks it against the logs. */
+  census?: DbCensus;
+  /** Sessions lost to damage (db-census.ts), only ever set when opened with salvage. */
+  damage?: DbDamage;
 }
 
 export interface DbOpenOptions {

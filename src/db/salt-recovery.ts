@@ -10,11 +10,13 @@
  * after both header slots were destroyed.
  */
 
-import { crc32 } from 'node:zlib';
 import { DB_BLOCK_BYTES, DB_FIRST_DATA_OFFSET, IMAGE_HEAD_BYTES } from '../format/constants.js';
 import { readU32 } from '../format/bytes.js';
 import type { ChunkReader } from './chunk-reader.js';
 import { imageBytes, parsePayloadId, readImageHead } from './image-codec.js';
+import { solveSeed } from '../util/crc-seed.js';
+
+export { solveSeed } from '../util/crc-seed.js';
 
 /** Enough votes to be sure, few enough to keep salvage quick on a big file. */
 const CANDIDATES_MAX = 64;
@@ -44,41 +46,4 @@ export async function recoverSalt(reader: ChunkReader): Promise<number | undefin
     if (n > bestVotes) [best, bestVotes] = [salt, n];
   }
   return best;
-}
-
-/** The seed s with crc32(data, s) === crc, by Gaussian elimination over GF(2). */
-export function solveSeed(data: Uint8Array, crc: number): number | undefined {
-  const base = crc32(data, 0);
-  // Row i of the system: column i of M (the effect of seed bit i), augmented with the seed bit.
-  const cols: number[] = [];
-  const seeds: number[] = [];
-  for (let bit = 0; bit < 32; bit++) {
-    cols.push((crc32(data, 2 ** bit) ^ base) >>> 0);
-    seeds.push(2 ** bit);
-  }
-  // Reduce to one column per pivot bit; the combination of seeds that yields `target` is the answer.
-  let target = (crc ^ base) >>> 0;
-  let seed = 0;
-  for (let bit = 31; bit >= 0; bit--) {
-    const mask = 2 ** bit;
-    const p = cols.findIndex((c, k) => k >= 31 - bit && (c & mask) !== 0);
-    if (p < 0) return undefined;
-    const row = 31 - bit;
-    [cols[row], cols[p]] = [cols[p]!, cols[row]!];
-    [seeds[row], seeds[p]] = [seeds[p]!, seeds[row]!];
-    for (let k = 0; k < 32; k++) {
-      if (k !== row && (cols[k]! & mask) !== 0) {
-        cols[k] = (cols[k]! ^ cols[row]!) >>> 0;
-        seeds[k] = (seeds[k]! ^ seeds[row]!) >>> 0;
-      }
-    }
-  }
-  for (let bit = 31; bit >= 0; bit--) {
-    if ((target & 2 ** bit) !== 0) {
-      const row = 31 - bit;
-      target = (target ^ cols[row]!) >>> 0;
-      seed = (seed ^ seeds[row]!) >>> 0;
-    }
-  }
-  return target === 0 && crc32(data, seed) === crc ? seed : undefined;
 }

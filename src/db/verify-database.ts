@@ -14,10 +14,11 @@ import { decodeDbHeader } from './db-header.js';
 import { READ_CHUNK_BYTES_DEFAULT } from './db-open.js';
 import { scanImages } from './db-scan.js';
 import { recoverSalt } from './salt-recovery.js';
+import { censusDamage, takeCensus, type DbCensus } from './db-census.js';
 
 export interface DbProblem {
   offset: number;
-  /** 'missing-file' | 'header-slot' | 'unsupported-format' | 'no-header' | 'image-payload' */
+  /** 'missing-file' | 'header-slot' | 'unsupported-format' | 'no-header' | 'image-payload' | 'missing-images' */
   kind: string;
   detail: string;
 }
@@ -34,6 +35,8 @@ export interface DbVerifyReport {
   garbageBlocks: number;
   fileBytes: number;
   problems: DbProblem[];
+  /** The header's count against the images (db-census.ts): verify-store checks it against the logs. */
+  census?: DbCensus;
 }
 
 export async function verifyDatabaseFile(
@@ -82,6 +85,9 @@ export async function verifyDatabaseFile(
         if (bad !== undefined) problem(img.offset, 'image-payload', bad);
       },
     );
+    report.census = report.header && takeCensus(report.header, scan, report.fileBytes);
+    const damage = report.census && censusDamage(report.census);
+    if (damage) problem(damage.offset, 'missing-images', damage.detail);
     report.images = scan.index.size;
     report.duplicates = scan.duplicatesFreed;
     report.garbageBlocks = scan.garbageBlocks;

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { assert } from '../assert.js';
 import { DB_FILE_NAME, LOG_FILE_NAMES, LOG_HEADER_BYTES, RECORD_OVERHEAD_BYTES, RecordType } from '../format/constants.js';
-import { SessiondError, ioError, isSessiondError } from '../errors.js';
+import { SessiondError, isSessiondError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { DbScanReport } from '../db/db-types.js';
 import type { SessionDatabase, SessionDatabaseFactory } from './session-database.js';
-import { decodeLogHeader } from '../log/log-header.js';
-import { readLog, type LogReadResult } from '../log/log-reader.js';
+import type { LogHeader } from '../log/log-header.js';
+import { readLog, readLogHeader, type LogDamage, type LogReadResult } from '../log/log-reader.js';
+import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
 import type { LogRecord } from '../log/record-codec.js';
 import { decodeImageState, decodePayload } from '../session/session-codec.js';
 import { writeSessions } from './write-sessions.js';
@@ -29,7 +30,14 @@ export interface RecoveryReport {
   sessionsExpired: number;
   /** Torn tails plus salvaged damage. */
   bytesDiscarded: number;
-  corruption: Array<{ file: string; offset: number; bytes: number }>;
+  /** Damage that lost data (open refused unless salvage): what was dropped. */
+  corruption: Array<{ file: string; offset: number; bytes: number; detail?: string }>;
+  /** Damage that lost nothing: in records the database already holds (a folded log). */
+  warnings: Array<{ file: string; offset: number; bytes: number; detail: string }>;
+  /** Damage mended from a redundant copy. */
+  repaired: Array<{ file: string; offset: number; bytes: number; detail: string }>;
+  /** Sessions that salvage dropped because their only copy was damaged (when their ids are known). */
+  sessionsDropped: string[];
   db: DbScanReport;
   logs: Array<{ file: string; generation: number | undefined; records: number; tornBytes: number }>;
   ms: number;
@@ -109,23 +117,6 @@ class Replayer {
   }
 }
 
-/** The generation in a log's header, or undefined when the log holds no records. */
-async function logGeneration(fs: FileSystem, path: string): Promise<number | undefined> {
-  try {
-    if ((await fs.stat(path)) === undefined) return undefined;
-    const fh = await fs.open(path, 'r');
-    try {
-      const head = new Uint8Array(LOG_HEADER_BYTES);
-      const n = await fh.read(head, 0, LOG_HEADER_BYTES, 0);
-      return decodeLogHeader(head.subarray(0, n), path)?.generation;
-    } finally {
-      await fh.close().catch(() => undefined);
-    }
-  } catch (e) {
-    throw ioError('read header of', path, e);
-  }
-}
-
 function wrapCorrupt(e: unknown, file: string, offset: number): unknown {
   if (isSessiondError(e, 'SESSIOND_RECORD_CORRUPT')) {
     return new SessiondError('SESSIOND_LOG_CORRUPT', `${file} at byte ${offset}: ${e.message}`, { file, offset, bytes: 0 }, { cause: e });
@@ -156,19 +147,28 @@ export async function recover(opts: RecoveryOptions, sessions: Map<string, Sessi
 
 async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, SessionState>, db: SessionDatabase, started: number): Promise<RecoveryResult> {
   const { fs, dir } = opts;
-  const logs: Array<{ path: string; generation: number | undefined }> = [];
+  const readOpts = { salvage: opts.salvage, recordBytesMax: opts.recordBytesMax, appliedLsn: db.appliedLsn };
+  const logs: Array<{ path: string; header: LogHeader | undefined }> = [];
   for (const name of LOG_FILE_NAMES) {
     const path = join(dir, name);
-    logs.push({ path, generation: await logGeneration(fs, path) });
+    logs.push({ path, header: await readLogHeader(fs, path, readOpts) });
   }
-  logs.sort((a, b) => (a.generation ?? -1) - (b.generation ?? -1));
+  logs.sort((a, b) => (a.header?.generation ?? -1) - (b.header?.generation ?? -1));
 
   const replayer = new Replayer(sessions, db.appliedLsn);
   const results: LogReadResult[] = [];
-  const dropped: Array<{ file: string; offset: number; bytes: number }> = [];
+  const dropped: RecoveryReport['corruption'] = [];
+  const chain = new LsnChain(db.appliedLsn);
+  const onGap = (g: LsnGap | undefined): void => {
+    if (g === undefined) return;
+    if (!opts.salvage) throw gapError(g);
+    dropped.push({ file: g.file, offset: g.offset, bytes: g.bytes, detail: `records ${g.fromLsn}..${g.toLsn} missing` });
+    opts.logger.warn('recovery_records_missing', { ...g });
+  };
   for (const log of logs) {
-    if (log.generation === undefined) continue;
+    if (log.header !== undefined) onGap(chain.logStarts(log.path, log.header.firstLsn));
     const onRecord = (rec: LogRecord, offset: number): void => {
+      onGap(chain.record(log.path, rec.lsn));
       try {
         replayer.apply(rec);
       } catch (e) {
@@ -179,9 +179,13 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
         opts.logger.warn('recovery_record_dropped', { file: log.path, offset, bytes });
       }
     };
-    results.push(await readLog(fs, log.path, { salvage: opts.salvage, recordBytesMax: opts.recordBytesMax }, onRecord));
+    const r = await readLog(fs, log.path, readOpts, onRecord);
+    results.push(r);
+    if (r.fileBytes > 0) chain.logEnds(r.path, r.endOffset, r.fileBytes - r.endOffset);
   }
 
+  const dbDamage = db.scanReport.damage; // only with salvage: without, the open refused (db-census.ts)
+  if (dbDamage !== undefined) opts.logger.warn('recovery_sessions_dropped', { file: join(dir, DB_FILE_NAME), ...dbDamage, sessions: dbDamage.sessions.join(',') });
   const now = opts.now();
   let expired = 0;
   for (const [id, s] of sessions) {
@@ -192,22 +196,50 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     }
   }
 
-  // Claim 11c: the replayed sessions go into the database file before the logs are reset.
-  await writeSessions(db, replayer.touched, (id) => sessions.get(id), replayer.maxLsn, opts.flushBatchBytesMax);
-
-  const generation = Math.max(0, ...results.map((r) => r.header?.generation ?? 0), ...logs.map((l) => l.generation ?? 0));
+  const generation = Math.max(0, ...results.map((r) => r.header?.generation ?? 0));
   const nextLsn = Math.max(db.appliedLsn, db.maxImageLsn, replayer.maxLsn) + 1;
-  const corruption = [...results.flatMap((r) => r.corruption.map((c) => ({ file: r.path, ...c }))), ...dropped];
+  // Claim 11c: the replayed sessions go into the database file before the logs are reset.
+  // The header then says every LSN below nextLsn is folded, so the new logs (firstLsn =
+  // nextLsn) continue the database without a gap (lsn-chain.ts).
+  await writeSessions(db, replayer.touched, (id) => sessions.get(id), nextLsn - 1, opts.flushBatchBytesMax);
+
+  const corruption = [...results.flatMap((r) => r.corruption.map((c) => ({ file: r.path, ...lsnDetail(c) }))), ...dropped];
+  if (dbDamage !== undefined) corruption.push({ file: join(dir, DB_FILE_NAME), offset: dbDamage.offset, bytes: dbDamage.bytes, detail: dbDamage.detail });
+  const warnings = results.flatMap((r) =>
+    r.folded.map((c) => ({ file: r.path, ...lsnDetail(c), detail: `damaged records ${c.fromLsn}..${c.toLsn} were already in the database` })),
+  );
+  const repaired = results
+    .filter((r) => r.headerRepaired)
+    .map((r) => ({ file: r.path, offset: 0, bytes: LOG_HEADER_BYTES, detail: 'damaged header rebuilt from the salt and generation its records vouch for' }));
+  for (const w of warnings) opts.logger.warn('recovery_folded_damage', { ...w });
+  for (const w of repaired) opts.logger.warn('recovery_repaired', { ...w });
   const report: RecoveryReport = {
     sessionsRecovered: sessions.size,
     recordsReplayed: replayer.replayed,
     recordsSkipped: replayer.skipped,
     sessionsExpired: expired,
-    bytesDiscarded: results.reduce((n, r) => n + r.tornBytes, 0) + corruption.reduce((n, c) => n + c.bytes, 0),
+    bytesDiscarded:
+      results.reduce((n, r) => n + r.tornBytes, 0) + corruption.reduce((n, c) => n + c.bytes, 0) + warnings.reduce((n, c) => n + c.bytes, 0),
     corruption,
+    warnings,
+    repaired,
+    sessionsDropped: dbDamage?.sessions ?? [],
     db: db.scanReport,
     logs: results.map((r) => ({ file: r.path, generation: r.header?.generation, records: r.records, tornBytes: r.tornBytes })),
     ms: opts.now() - started,
   };
   return { report, db, nextLsn, generation };
+}
+
+function lsnDetail(c: LogDamage): { offset: number; bytes: number; detail?: string } {
+  const known = c.fromLsn !== undefined && c.toLsn !== undefined;
+  return { offset: c.offset, bytes: c.bytes, ...(known ? { detail: `records ${c.fromLsn}..${c.toLsn}` } : {}) };
+}
+
+function gapError(g: LsnGap): SessiondError {
+  return new SessiondError(
+    'SESSIOND_LOG_CORRUPT',
+    `${g.file}: records ${g.fromLsn}..${g.toLsn} are missing: its valid records end at offset ${g.offset} (${g.bytes} bytes follow), but ${g.vouchedBy} vouches they were durable`,
+    { file: g.file, offset: g.offset, bytes: g.bytes, fromLsn: g.fromLsn, toLsn: g.toLsn, vouchedBy: g.vouchedBy },
+  );
 }

@@ -71,6 +71,10 @@ export const DB_HEADER = {
   freeOffset: 32,
   appliedLsn: 40,
   createdAtMs: 48,
+  /** Sessions with a live image when this header was written: the open checks none went missing (format.md §2.4). */
+  liveImages: 56,
+  /** Sessions the batch in progress frees (deleted, expired); 0 once a batch completes. */
+  freeingImages: 64,
   crc: 508,
 } as const;
 

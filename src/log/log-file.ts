@@ -43,12 +43,15 @@ export class LogFile {
   }
 
   /**
-   * Resets the file to a new generation (docs/format.md §1.1): truncate, header, datasync.
-   * The caller fsyncs the directory.
+   * Resets the file to a new generation (docs/format.md §1.1) in two durable steps:
+   * truncate + datasync, then header + datasync. A crash can then leave an empty file or
+   * one sector, never a bad header in front of old records, so a reader may take "bad
+   * header followed by data" for damage. The caller fsyncs the directory.
    */
   async reset(header: LogHeader, io: IoStep): Promise<void> {
     const bytes = encodeLogHeader(header);
     await io('truncate', this.path, () => this.fh.truncate(0));
+    await io('datasync', this.path, () => this.fh.datasync());
     await io('writev', this.path, () => this.fh.writev([bytes], 0));
     await io('datasync', this.path, () => this.fh.datasync());
     this.generation = header.generation;

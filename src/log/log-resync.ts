@@ -11,6 +11,8 @@ import { decodeRecord } from './record-codec.js';
 export interface Resync {
   /** File offset of the first valid record after the bad one (meaningful when vouched). */
   next: number;
+  /** LSN of the record at `next`. */
+  nextLsn: number;
   /** A later valid record has syncedBytes > the bad offset: the damage is corruption. */
   vouched: boolean;
 }
@@ -34,6 +36,7 @@ export function findResync(
 ): Resync {
   const hay = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
   let next = -1;
+  let nextLsn = 0;
   let i = bad - base + 1;
   while ((i = hay.indexOf(START_MAGIC_BYTES, i)) !== -1) {
     const r = decodeRecord(view, i, header.salt, header.generation, recordBytesMax);
@@ -41,9 +44,12 @@ export function findResync(
       i++;
       continue;
     }
-    if (next < 0) next = base + i;
-    if (r.record.syncedBytes > bad) return { next, vouched: true };
+    if (next < 0) {
+      next = base + i;
+      nextLsn = r.record.lsn;
+    }
+    if (r.record.syncedBytes > bad) return { next, nextLsn, vouched: true };
     i += r.bytes;
   }
-  return { next, vouched: false };
+  return { next, nextLsn, vouched: false };
 }

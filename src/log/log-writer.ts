@@ -24,8 +24,8 @@ export class LogWriter {
   private readonly cache: RecordCache;
   private lsnNext: number;
   private lsnDurable: number;
-  /** Last LSN of the newest group taken for writing: every later record is above it. */
-  private lsnTaken: number;
+  /** Highest LSN known fdatasynced (with every record before it): a reset log's firstLsn vouches for these. */
+  private lsnSynced: number;
   private fatal: SessiondError | undefined;
   private closing: Promise<void> | undefined;
   private pumping = false;
@@ -53,7 +53,7 @@ export class LogWriter {
     this.cache = new RecordCache(opts.groupCommitBytesMax);
     this.lsnNext = opts.nextLsn;
     this.lsnDurable = opts.nextLsn - 1;
-    this.lsnTaken = opts.nextLsn - 1;
+    this.lsnSynced = opts.nextLsn - 1;
     if (opts.durability === 'interval') {
       this.stopSyncTimer = startInterval(opts.clock, this.onSyncTick, opts.fsyncIntervalMs);
     }
@@ -222,7 +222,6 @@ export class LogWriter {
         const batch = this.cache.take();
         if (batch === undefined) break;
         this.inFlight = batch;
-        this.lsnTaken = batch.lastLsn;
         if (await this.maybeSwap()) await this.writeGroup(batch);
         this.inFlight = undefined;
       }
@@ -241,7 +240,8 @@ export class LogWriter {
     // The old log must be durable before any record of the new one can be: else a power
     // loss could keep a record of the new log and lose an earlier one of the old (a hole,
     // which no reader can see, as the old log's lost tail looks torn). Under 'interval'
-    // this also bounds the loss window, as the timer only syncs the active log.
+    // this also bounds the loss window, as the timer only syncs the active log. Recovery
+    // would otherwise find an LSN gap at the swap and refuse the open as corrupt.
     if (durability !== 'fsync' && from.size > from.durableSize && !(await this.syncLog(from))) return false;
     // Readers order the logs by generation: the next log must be the newer one.
     assert(to.generation > from.generation, `swap to generation ${to.generation} from ${from.generation}`);
@@ -284,8 +284,11 @@ export class LogWriter {
 
   private async syncLog(log: LogFile): Promise<boolean> {
     const size = log.size;
+    // Older logs were synced at their swap, so this sync makes every record up to here durable.
+    const lastLsn = log.lastLsn;
     if (!(await this.tryIo('datasync', log.path, () => log.fh.datasync()))) return false;
     log.durableSize = size;
+    this.lsnSynced = Math.max(this.lsnSynced, lastLsn);
     this.syncs++;
     return true;
   }
@@ -295,8 +298,9 @@ export class LogWriter {
       if (!(await this.tryIo(op, file, f))) throw this.fatal;
     };
     const generation = Math.max(this.logs[0].generation, this.logs[1].generation) + 1;
-    // Groups already queued may go to this log after a swap: firstLsn must stay below them.
-    const header = { generation, firstLsn: this.lsnTaken + 1, salt: randomSalt(), createdAtMs: this.opts.clock.now() };
+    // firstLsn vouches that every record below it is durable in the other log or the
+    // database (recovery checks it). It is also below every record this log will get.
+    const header = { generation, firstLsn: this.lsnSynced + 1, salt: randomSalt(), createdAtMs: this.opts.clock.now() };
     await log.reset(header, io);
     await io('syncDir', this.opts.dir, () => this.opts.fs.syncDir(this.opts.dir));
   }

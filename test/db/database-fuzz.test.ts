@@ -56,7 +56,7 @@ test('fuzz: random bytes as a database file', async () => {
 });
 
 test('fuzz: a valid header followed by random and image-like blocks', async () => {
-  const header = encodeDbHeader({ headerSeq: 1, salt: 1234, freeOffset: 1024, appliedLsn: 5, createdAtMs: 0 });
+  const header = encodeDbHeader({ headerSeq: 1, salt: 1234, freeOffset: 1024, appliedLsn: 5, createdAtMs: 0, liveImages: 0, freeingImages: 0 });
   await fc.assert(
     fc.asyncProperty(
       fc.array(fc.oneof(imageLikeBlock, fc.uint8Array({ minLength: 0, maxLength: DB_BLOCK_BYTES })), { maxLength: 12 }),

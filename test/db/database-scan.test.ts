@@ -124,13 +124,13 @@ test('header: one damaged slot opens from the other; both damaged is SESSIOND_DB
   await db.writeBatch(batch([['a', 1, data.a], ['b', 2, data.b]], [], 2));
   await db.writeBatch(batch([], [], 3));
   await db.close();
-  // Created with slots 0, 1 (seq 0, 1); the batches wrote slot 0 then slot 1: slot 1 is current.
-  patchFile(fs, DB_PATH, DB_BLOCK_BYTES, new Uint8Array(DB_BLOCK_BYTES));
+  // Created with slots 0, 1 (seq 0, 1); the batches wrote slot 0 then slot 1, the close slot 0 again.
+  patchFile(fs, DB_PATH, 0, new Uint8Array(DB_BLOCK_BYTES));
   let r = await openCollect(fs);
-  assert.equal(r.db.appliedLsn, 2, 'the other slot holds the previous header');
+  assert.equal(r.db.appliedLsn, 3, 'a clean close leaves the current header in both slots');
   await r.db.close();
 
-  patchFile(fs, DB_PATH, 0, new Uint8Array(DB_BLOCK_BYTES).fill(7));
+  patchFile(fs, DB_PATH, 0, new Uint8Array(2 * DB_BLOCK_BYTES).fill(7));
   await assert.rejects(DatabaseFile.open({ fs, dir: DIR }, () => {}), (e) => isSessiondError(e, 'SESSIOND_DB_CORRUPT'));
   r = await openCollect(fs, { salvage: true });
   assert.equal(r.db.scanReport.headerRebuilt, true);

@@ -20,7 +20,7 @@ import { isSessiondError } from '../../src/errors.js';
 import { DB_BLOCK_BYTES, DB_HEADER } from '../../src/format/constants.js';
 import { payload, rawImage, sid } from './db-test-helpers.js';
 
-const H: DbHeader = { headerSeq: 7, salt: 0xdeadbeef, freeOffset: 4096, appliedLsn: 2 ** 40 + 3, createdAtMs: 1_700_000_000_000 };
+const H: DbHeader = { headerSeq: 7, salt: 0xdeadbeef, freeOffset: 4096, appliedLsn: 2 ** 40 + 3, createdAtMs: 1_700_000_000_000, liveImages: 3, freeingImages: 1 };
 
 test('header: encode then decode gives the same fields', () => {
   const slot = decodeDbHeader(encodeDbHeader(H));

@@ -2,7 +2,7 @@
 // vouched for by a later record, salvage, stale generations, and records split across reads.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LOG_HEADER_BYTES } from '../../src/format/constants.js';
+import { LOG_HEADER, LOG_HEADER_BYTES } from '../../src/format/constants.js';
 import { isSessiondError } from '../../src/errors.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { encodeLogHeader } from '../../src/log/log-header.js';
@@ -43,6 +43,9 @@ describe('readLog: clean logs', () => {
       fileBytes: log.bytes.byteLength,
       tornBytes: 0,
       corruption: [],
+      folded: [],
+      headerRepaired: false,
+      firstLsn: 10,
     });
   });
 
@@ -79,17 +82,49 @@ describe('readLog: clean logs', () => {
       fileBytes: 0,
       tornBytes: 0,
       corruption: [],
+      folded: [],
+      headerRepaired: false,
+      firstLsn: 0,
     });
   });
 
-  it('a file with an unreadable header is unallocated: no records even if some follow', async () => {
+  it('a file of at most one sector with an unreadable header is unallocated (a reset cut by a crash)', async () => {
     const log = syncedLog(header(), 3);
-    for (const bytes of [log.bytes.subarray(0, 300), flipByte(log.bytes, 40)]) {
+    for (const bytes of [log.bytes.subarray(0, 300), flipByte(log.bytes, 40).subarray(0, LOG_HEADER_BYTES), new Uint8Array(LOG_HEADER_BYTES)]) {
       const { result, records } = await readAll(planted(bytes), PATH);
       assert.equal(records.length, 0);
       assert.equal(result.header, undefined);
       assert.equal(result.tornBytes, bytes.byteLength);
     }
+  });
+
+  it('a damaged header followed by records is rebuilt from the salt and generation the records vouch for', async () => {
+    const log = syncedLog(header(), 3);
+    // a reserved byte, the magic, the crc, the generation: every single byte of the header but the salt
+    for (const at of [0, 20, 40, 100, 300, 508]) {
+      const { result, records } = await readAll(planted(flipByte(log.bytes, at)), PATH);
+      assert.deepEqual(lsns(records), [1, 2, 3], `byte ${at}`);
+      assert.equal(result.headerRepaired, true);
+      assert.equal(result.header?.generation, 7);
+    }
+    // the salt itself: two records agree on the salt solved from the first
+    const { records } = await readAll(planted(flipByte(log.bytes, LOG_HEADER.salt)), PATH);
+    assert.deepEqual(lsns(records), [1, 2, 3]);
+  });
+
+  it('a damaged header no record can vouch for, with bytes after it, is SESSIOND_LOG_CORRUPT, never unallocated', async () => {
+    const log = syncedLog(header(), 1);
+    const bytes = flipByte(log.bytes, LOG_HEADER.salt); // one record: nothing confirms a solved salt
+    await assert.rejects(readAll(planted(bytes), PATH), (e) => {
+      assert.ok(isSessiondError(e, 'SESSIOND_LOG_CORRUPT'));
+      assert.equal(e.context.file, PATH);
+      assert.equal(e.context.offset, 0);
+      assert.equal(e.context.bytes, bytes.byteLength);
+      return true;
+    });
+    const { result, records } = await readAll(planted(bytes), PATH, { salvage: true });
+    assert.equal(records.length, 0);
+    assert.deepEqual(result.corruption, [{ offset: 0, bytes: bytes.byteLength }]);
   });
 
   it('an I/O error while reading is SESSIOND_IO naming the file', async () => {
@@ -162,6 +197,17 @@ describe('readLog: corruption', () => {
     });
   });
 
+  it('damage whose records the database already holds (appliedLsn) is a folded warning, not an error', async () => {
+    const log = syncedLog(header(), 8);
+    const bytes = flipByte(log.bytes, log.offsets[3]! + 70); // record 4
+    const { result, records } = await readAll(planted(bytes), PATH, { appliedLsn: 4 });
+    assert.deepEqual(lsns(records), [1, 2, 3, 5, 6, 7, 8]);
+    assert.deepEqual(result.folded, [{ offset: log.offsets[3], bytes: log.offsets[4]! - log.offsets[3]!, fromLsn: 4, toLsn: 4 }]);
+    assert.deepEqual(result.corruption, []);
+    // one record past appliedLsn lost: corruption again
+    await assert.rejects(readAll(planted(bytes), PATH, { appliedLsn: 3 }), (e) => isSessiondError(e, 'SESSIOND_LOG_CORRUPT'));
+  });
+
   it('with salvage, keeps every valid record around each damaged range and lists the ranges', async () => {
     const log = syncedLog(header(), 12);
     let bytes = flipByte(log.bytes, log.offsets[2]! + 1); // magic
@@ -171,8 +217,8 @@ describe('readLog: corruption', () => {
       const { result, records } = await readAll(planted(bytes), PATH, { salvage: true, readChunkBytes: chunk });
       assert.deepEqual(lsns(records), [1, 2, 4, 5, 6, 9, 10, 11, 12], `chunk ${chunk}`);
       assert.deepEqual(result.corruption, [
-        { offset: log.offsets[2], bytes: log.offsets[3]! - log.offsets[2]! },
-        { offset: log.offsets[6], bytes: log.offsets[8]! - log.offsets[6]! },
+        { offset: log.offsets[2], bytes: log.offsets[3]! - log.offsets[2]!, fromLsn: 3, toLsn: 3 },
+        { offset: log.offsets[6], bytes: log.offsets[8]! - log.offsets[6]!, fromLsn: 7, toLsn: 8 },
       ]);
       assert.equal(result.endOffset, bytes.byteLength);
       assert.equal(result.tornBytes, 0);

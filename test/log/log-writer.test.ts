@@ -101,7 +101,7 @@ describe('LogWriter.create', () => {
   it('fails with SESSIOND_IO when a file cannot be reset', async () => {
     const sim = new SimFileSystem();
     await sim.mkdir(DIR);
-    sim.injectFault({ op: 'datasync', nth: 2, code: 'EIO' });
+    sim.injectFault({ op: 'datasync', nth: 3, code: 'EIO' }); // two per reset: after the truncate, after the header
     await assert.rejects(
       LogWriter.create({
         fs: sim, dir: DIR, clock: new ManualClock(), durability: 'fsync', fsyncIntervalMs: 1, groupCommitBytesMax: 4096,
