@@ -15,6 +15,7 @@ import { StoreLock } from './store-lock.js';
 import { Tombstones } from './tombstones.js';
 import { ExpiryReaper } from './expiry-reaper.js';
 import { buildStats, type EngineStats } from './engine-stats.js';
+import { checkFunction, checkId, checkPatchInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
 import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
@@ -135,6 +136,7 @@ export class SessionEngine {
 
   /** The durable state of a session; undefined when absent, expired or the ID is malformed. Never touches the disk. */
   get(id: string): SessionState | undefined {
+    checkId(id);
     const s = this.cache.visible.get(id);
     if (s === undefined) return undefined;
     return this.live(s, this.clock.now());
@@ -155,11 +157,12 @@ export class SessionEngine {
 
   /** True while a destroyed ID still refuses saves. */
   isDestroyed(id: string): boolean {
+    checkId(id);
     return this.tombstones.has(id, this.clock.now());
   }
 
   /** Creates a session with a fresh ID. */
-  create(input: SaveInput = { attributes: {} }): Promise<SessionState> {
+  async create(input: SaveInput = { attributes: {} }): Promise<SessionState> {
     return this.save(this.generateId(), input);
   }
 
@@ -168,17 +171,23 @@ export class SessionEngine {
    * the changed attributes, a TOUCH when only the expiry moved, nothing when nothing did.
    * Resolves once the change is durable (per the durability level).
    */
-  save(id: string, input: SaveInput): Promise<SessionState> {
+  async save(id: string, input: SaveInput): Promise<SessionState> {
+    checkId(id);
+    checkSaveInput(input);
     return this.commit(id, (now) => planSave(this.base(id, now), id, input, now, this.options));
   }
 
   /** Sets and removes some attributes of an existing session. */
-  patch(id: string, input: PatchInput): Promise<SessionState> {
+  async patch(id: string, input: PatchInput): Promise<SessionState> {
+    checkId(id);
+    checkPatchInput(input);
     return this.commit(id, (now) => planPatch(this.base(id, now), id, input, now, this.options));
   }
 
   /** Moves a session's expiry (and last access) with a small record. Resolves undefined if absent. */
   async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
+    checkId(id);
+    checkTouchInput(input);
     if (!isValidSessionId(id)) return undefined;
     const now = this.clock.now();
     if (this.base(id, now) === undefined) return undefined;
@@ -187,6 +196,7 @@ export class SessionEngine {
 
   /** Deletes a session and leaves a tombstone so late saves cannot bring it back. */
   async destroy(id: string): Promise<boolean> {
+    checkId(id);
     if (!isValidSessionId(id)) return false;
     this.checkWritable();
     const now = this.clock.now();
@@ -247,13 +257,16 @@ export class SessionEngine {
   }
 
   /** Waits for this session's turn (SPEC E8); call the returned function exactly when done. */
-  lock(id: string): Promise<Release> {
+  async lock(id: string): Promise<Release> {
+    checkId(id);
     if (this.closed) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
     return this.queue.acquire(id);
   }
 
   /** Runs `fn` alone among the requests of session `id`. */
-  withSession<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
+  async withSession<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
+    checkId(id);
+    checkFunction(fn, 'fn');
     if (this.closed) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
     return this.queue.run(id, fn);
   }
