@@ -1,7 +1,7 @@
 import { RECORD_OVERHEAD_BYTES, type RecordType } from '../format/constants.js';
 import { SessiondError, ioError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
-import type { Clock } from '../clock.js';
+import { MonotonicClock, type Clock } from '../clock.js';
 import type { SessionDatabase } from './session-database.js';
 import { LogWriter } from '../log/log-writer.js';
 import { generateSessionId, isValidSessionId } from '../session/session-id.js';
@@ -13,6 +13,7 @@ import { SessionCache } from './session-cache.js';
 import { SessionQueue, type Release } from './session-queue.js';
 import { StoreLock } from './store-lock.js';
 import { Tombstones } from './tombstones.js';
+import { readTombstoneFile, writeTombstoneFile, type TombstoneFileContent } from './tombstone-file.js';
 import { ExpiryReaper } from './expiry-reaper.js';
 import { buildStats, type EngineStats } from './engine-stats.js';
 import { checkFunction, checkId, checkPatchInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
@@ -29,6 +30,7 @@ export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
  * commit) → durable → SessionCache.apply (visible) → Flusher → SessionDatabase.
  */
 export class SessionEngine {
+  /** The options' clock under a floor: "now" never goes back (docs/durability.md, clock jumps). */
   readonly clock: Clock;
   readonly recovery: RecoveryReport;
   private readonly cache: SessionCache;
@@ -41,6 +43,8 @@ export class SessionEngine {
   private closed = false;
   private closing: Promise<void> | undefined;
   private fatal: SessiondError | undefined;
+  /** Tombstones.changes when the tombstone file was last written. */
+  private tombstoneChangesSaved: number;
 
   private constructor(
     readonly options: EngineOptions,
@@ -48,12 +52,15 @@ export class SessionEngine {
     private readonly db: SessionDatabase,
     cache: SessionCache,
     report: RecoveryReport,
+    clock: MonotonicClock,
+    tombstones: Tombstones,
   ) {
-    this.clock = options.clock;
+    this.clock = clock;
     this.cache = cache;
     this.recovery = report;
     this.queue = new SessionQueue(options);
-    this.tombstones = new Tombstones(options.tombstoneMs, options.tombstonesMax);
+    this.tombstones = tombstones;
+    this.tombstoneChangesSaved = tombstones.changes;
   }
 
   /** Opens (creating or recovering) the store in `options.dir`. Resolves once recovery is done. */
@@ -66,13 +73,21 @@ export class SessionEngine {
     const lock = await StoreLock.acquire(fs, dir);
     try {
       const cache = new SessionCache();
+      const clock = new MonotonicClock(options.clock);
+      const saved = await readTombstones(options);
+      clock.raise(saved?.savedAtMs ?? 0);
       const recordBytesMax = options.sessionBytesMax + RECORD_OVERHEAD_BYTES + 1024;
       const r = await recover(
-        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => options.clock.now(), logger },
+        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => clock.now(), logger },
         cache.visible,
       );
+      clock.raise(r.newestTimeMs);
       cache.appliedLsn = r.nextLsn - 1;
-      const engine = new SessionEngine(options, lock, r.db, cache, r.report);
+      const tombstones = await carryTombstones(options, clock.now(), saved, r.tombstones).catch(async (e: unknown) => {
+        await r.db.close().catch(() => undefined);
+        throw e;
+      });
+      const engine = new SessionEngine(options, lock, r.db, cache, r.report, clock, tombstones);
       await engine.start(r.nextLsn, r.generation).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
@@ -90,7 +105,7 @@ export class SessionEngine {
     this.writer = await LogWriter.create({
       fs: o.fs,
       dir: o.dir,
-      clock: o.clock,
+      clock: this.clock,
       durability: o.durability,
       fsyncIntervalMs: o.fsyncIntervalMs,
       groupCommitBytesMax: o.groupCommitBytesMax,
@@ -109,12 +124,26 @@ export class SessionEngine {
       now: () => this.clock.now(),
       flushIntervalMs: o.flushIntervalMs,
       flushBatchBytesMax: o.flushBatchBytesMax,
-      releaseLog: (i) => this.writer.release(i),
+      releaseLog: (i) => this.releaseLog(i),
       onFatal: (err) => this.setFatal(err),
     });
     this.flusher.start();
     this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax);
     this.reaper.start();
+  }
+
+  /**
+   * Resets a log the database holds; first carries the tombstones destroyed since the last
+   * carry into the tombstone file, since the log's TOMBSTONE records are about to go.
+   */
+  private async releaseLog(i: number): Promise<void> {
+    const changes = this.tombstones.changes;
+    if (!this.writer.isReleased(i) && changes !== this.tombstoneChangesSaved) {
+      const now = this.clock.now();
+      await writeTombstoneFile(this.options.fs, this.options.dir, { savedAtMs: now, entries: [...this.tombstones.durable(now)] });
+      this.tombstoneChangesSaved = changes;
+    }
+    await this.writer.release(i);
   }
 
   /** A write or fsync failed: never retried; the store turns read-only and says why. */
@@ -201,12 +230,13 @@ export class SessionEngine {
     this.checkWritable();
     const now = this.clock.now();
     this.tombstones.add(id, now);
-    const base = this.base(id, now);
-    if (base === undefined) return false;
-    const plan = planDestroy(base);
+    const live = this.base(id, now) !== undefined;
+    // Logged even when absent or just expired, and acknowledged once durable (planDestroy).
+    const plan = planDestroy(id, this.cache.head(id), now);
     const { lsn } = await this.logChange(id, plan.type, plan.data, () => null);
+    this.tombstones.confirm(id);
     this.cache.applyDelete(id, lsn, this.clock.now());
-    return true;
+    return live;
   }
 
   /** The head state (pending or durable) unless expired. */
@@ -347,4 +377,30 @@ export class SessionEngine {
       await this.lockHandle.release();
     }
   }
+}
+
+/** The tombstone file, or undefined; a damaged one is refused unless `salvage` (then ignored and logged). */
+async function readTombstones(options: EngineOptions): Promise<TombstoneFileContent | undefined> {
+  try {
+    return await readTombstoneFile(options.fs, options.dir);
+  } catch (e) {
+    if (!options.salvage || !(e instanceof SessiondError) || e.code !== 'SESSIOND_TOMBSTONES_CORRUPT') throw e;
+    options.logger.warn('tombstones_dropped', { ...e.context });
+    return undefined;
+  }
+}
+
+/**
+ * Tombstones from the file and from the logs' TOMBSTONE records. The logs are reset next
+ * (LogWriter.create), so any live tombstone only they hold goes into the file first.
+ */
+async function carryTombstones(options: EngineOptions, now: number, saved: TombstoneFileContent | undefined, fromLogs: Map<string, number>): Promise<Tombstones> {
+  const t = new Tombstones(options.tombstoneMs, options.tombstonesMax);
+  const all = new Map(saved?.entries ?? []);
+  for (const [id, at] of fromLogs) all.set(id, Math.max(at, all.get(id) ?? 0));
+  for (const [id, at] of [...all].sort((a, b) => a[1] - b[1])) t.restore(id, at, now);
+  if ([...fromLogs.values()].some((at) => t.enabled && at + options.tombstoneMs > now)) {
+    await writeTombstoneFile(options.fs, options.dir, { savedAtMs: now, entries: [...t.durable(now)] });
+  }
+  return t;
 }
