@@ -13,7 +13,7 @@ import { SessionCache } from './session-cache.js';
 import { SessionQueue, type Release } from './session-queue.js';
 import { StoreLock } from './store-lock.js';
 import { Tombstones } from './tombstones.js';
-import { readTombstoneFile, writeTombstoneFile, type TombstoneFileContent } from './tombstone-file.js';
+import { carryTombstones, readTombstones, writeTombstoneFile } from './tombstone-file.js';
 import { ExpiryReaper } from './expiry-reaper.js';
 import { buildStats, type EngineStats } from './engine-stats.js';
 import { checkFunction, checkId, checkPatchInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
@@ -377,30 +377,4 @@ export class SessionEngine {
       await this.lockHandle.release();
     }
   }
-}
-
-/** The tombstone file, or undefined; a damaged one is refused unless `salvage` (then ignored and logged). */
-async function readTombstones(options: EngineOptions): Promise<TombstoneFileContent | undefined> {
-  try {
-    return await readTombstoneFile(options.fs, options.dir);
-  } catch (e) {
-    if (!options.salvage || !(e instanceof SessiondError) || e.code !== 'SESSIOND_TOMBSTONES_CORRUPT') throw e;
-    options.logger.warn('tombstones_dropped', { ...e.context });
-    return undefined;
-  }
-}
-
-/**
- * Tombstones from the file and from the logs' TOMBSTONE records. The logs are reset next
- * (LogWriter.create), so any live tombstone only they hold goes into the file first.
- */
-async function carryTombstones(options: EngineOptions, now: number, saved: TombstoneFileContent | undefined, fromLogs: Map<string, number>): Promise<Tombstones> {
-  const t = new Tombstones(options.tombstoneMs, options.tombstonesMax);
-  const all = new Map(saved?.entries ?? []);
-  for (const [id, at] of fromLogs) all.set(id, Math.max(at, all.get(id) ?? 0));
-  for (const [id, at] of [...all].sort((a, b) => a[1] - b[1])) t.restore(id, at, now);
-  if ([...fromLogs.values()].some((at) => t.enabled && at + options.tombstoneMs > now)) {
-    await writeTombstoneFile(options.fs, options.dir, { savedAtMs: now, entries: [...t.durable(now)] });
-  }
-  return t;
 }

@@ -11,6 +11,8 @@ import {
 } from '../format/constants.js';
 import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
 import type { FileSystem } from '../fs/file-system.js';
+import type { EngineOptions } from '../options.js';
+import { Tombstones } from './tombstones.js';
 
 /**
  * The tombstone file (docs/format.md §5): the destroyed IDs still refusing saves, carried
@@ -129,4 +131,30 @@ export async function writeTombstoneFile(fs: FileSystem, dir: string, content: T
   }
   await step('rename', tmp, () => fs.rename(tmp, path));
   await step('syncDir', dir, () => fs.syncDir(dir));
+}
+
+/** The tombstone file, or undefined; a damaged one is refused unless `salvage` (then ignored and logged). */
+export async function readTombstones(options: EngineOptions): Promise<TombstoneFileContent | undefined> {
+  try {
+    return await readTombstoneFile(options.fs, options.dir);
+  } catch (e) {
+    if (!options.salvage || !(e instanceof SessiondError) || e.code !== 'SESSIOND_TOMBSTONES_CORRUPT') throw e;
+    options.logger.warn('tombstones_dropped', { ...e.context });
+    return undefined;
+  }
+}
+
+/**
+ * Tombstones from the file and from the logs' TOMBSTONE records. The logs are reset next
+ * (LogWriter.create), so any live tombstone only they hold goes into the file first.
+ */
+export async function carryTombstones(options: EngineOptions, now: number, saved: TombstoneFileContent | undefined, fromLogs: Map<string, number>): Promise<Tombstones> {
+  const t = new Tombstones(options.tombstoneMs, options.tombstonesMax);
+  const all = new Map(saved?.entries ?? []);
+  for (const [id, at] of fromLogs) all.set(id, Math.max(at, all.get(id) ?? 0));
+  for (const [id, at] of [...all].sort((a, b) => a[1] - b[1])) t.restore(id, at, now);
+  if ([...fromLogs.values()].some((at) => t.enabled && at + options.tombstoneMs > now)) {
+    await writeTombstoneFile(options.fs, options.dir, { savedAtMs: now, entries: [...t.durable(now)] });
+  }
+  return t;
 }
