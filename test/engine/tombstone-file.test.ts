@@ -1,7 +1,7 @@
 /** The tombstone file (docs/format.md §5): round trip, and damage is never silent (kind: unit). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeTombstoneFile, encodeTombstoneFile } from '../../src/engine/tombstone-file.js';
+import { decodeTombstoneFile, encodeTombstoneFile, readTombstoneFile, writeTombstoneFile } from '../../src/engine/tombstone-file.js';
 import { SessionEngine } from '../../src/engine/session-engine.js';
 import { ManualClock } from '../../src/clock.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
@@ -44,4 +44,29 @@ test('a store with a damaged tombstone file refuses to open unless salvage, whic
   await assert.rejects(SessionEngine.open(o), (err) => isSessiondError(err, 'SESSIOND_TOMBSTONES_CORRUPT') && err.context.file === path);
   const salvaged = await SessionEngine.open({ ...o, salvage: true });
   await salvaged.close();
+});
+
+test('a crash at any operation of a tombstone file rewrite leaves the old file or the new one, never a mix (crash simulation)', async () => {
+  const OLD = { savedAtMs: 1, entries: [['OOOOOOOOOOOOOOOOOOOOOOOO', 1]] as Array<[string, number]> };
+  const fresh = async (): Promise<SimFileSystem> => {
+    const fs = new SimFileSystem();
+    await fs.mkdir('/s');
+    await writeTombstoneFile(fs, '/s', OLD);
+    return fs;
+  };
+  const dry = await fresh();
+  const before = dry.opCount;
+  await writeTombstoneFile(dry, '/s', CONTENT);
+  const ops = dry.opCount - before;
+  for (let k = 1; k <= ops; k++) {
+    for (const mode of ['drop-all', 'keep-all', 'tear'] as const) {
+      for (let seed = 1; seed <= 4; seed++) {
+        const fs = await fresh();
+        fs.crashAtOp(k, seed, { mode });
+        await writeTombstoneFile(fs, '/s', CONTENT).catch(() => undefined);
+        const got = await readTombstoneFile(fs.crashed!, '/s');
+        assert.ok(JSON.stringify(got) === JSON.stringify(OLD) || JSON.stringify(got) === JSON.stringify(CONTENT), `op ${k} ${mode} seed ${seed}: ${JSON.stringify(got)}`);
+      }
+    }
+  }
 });
