@@ -66,13 +66,3 @@ test('destroying a session that has just expired is logged, so neither a step ba
   assert.equal(e2.isDestroyed(A), true, 'and its tombstone refuses late saves');
   await e2.close();
 });
-
-test('destroying an unknown ID is durable too: the destroy resolves after its record is synced', async () => {
-  const fs = new SimFileSystem();
-  const clock = new ManualClock(T0);
-  const e = await SessionEngine.open(opts(fs, clock));
-  assert.equal(await e.destroy(A), false);
-  const e2 = await SessionEngine.open(opts(fs.crash(3, { mode: 'drop-all' }), clock));
-  assert.equal(e2.isDestroyed(A), true);
-  await e2.close();
-});
