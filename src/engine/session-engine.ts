@@ -83,7 +83,7 @@ export class SessionEngine {
       );
       clock.raise(r.newestTimeMs);
       cache.appliedLsn = r.nextLsn - 1;
-      const tombstones = await carryTombstones(options, clock.now(), saved, r.tombstones).catch(async (e: unknown) => {
+      const tombstones = await carryTombstones(options, clock.now(), saved, r.tombstones, cache.visible).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
       });

@@ -147,12 +147,22 @@ export async function readTombstones(options: EngineOptions): Promise<TombstoneF
 /**
  * Tombstones from the file and from the logs' TOMBSTONE records. The logs are reset next
  * (LogWriter.create), so any live tombstone only they hold goes into the file first.
+ * A recovered session wins over a tombstone of its ID: it was saved after the destroy
+ * (the tombstone had been forgotten, past `tombstonesMax`, or `tombstoneMs` grew since).
  */
-export async function carryTombstones(options: EngineOptions, now: number, saved: TombstoneFileContent | undefined, fromLogs: Map<string, number>): Promise<Tombstones> {
+export async function carryTombstones(
+  options: EngineOptions,
+  now: number,
+  saved: TombstoneFileContent | undefined,
+  fromLogs: Map<string, number>,
+  sessions: ReadonlyMap<string, unknown>,
+): Promise<Tombstones> {
   const t = new Tombstones(options.tombstoneMs, options.tombstonesMax);
   const all = new Map(saved?.entries ?? []);
   for (const [id, at] of fromLogs) all.set(id, Math.max(at, all.get(id) ?? 0));
-  for (const [id, at] of [...all].sort((a, b) => a[1] - b[1])) t.restore(id, at, now);
+  for (const [id, at] of [...all].sort((a, b) => a[1] - b[1])) {
+    if (!sessions.has(id)) t.restore(id, at, now);
+  }
   if ([...fromLogs.values()].some((at) => t.enabled && at + options.tombstoneMs > now)) {
     await writeTombstoneFile(options.fs, options.dir, { savedAtMs: now, entries: [...t.durable(now)] });
   }

@@ -119,3 +119,19 @@ test('a tombstone also survives several restarts in a row within tombstoneMs (ea
   assert.equal(e.isDestroyed(VICTIM), false);
   await e.close();
 });
+
+test('a session saved again after its tombstone was forgotten (past tombstonesMax) is not refused after a restart', async () => {
+  const fs = new SimFileSystem();
+  const clock = new ManualClock(T0);
+  const o = { ...opts(fs, clock), tombstonesMax: 1 };
+  const e = await SessionEngine.open(o);
+  await e.destroy(VICTIM);
+  await e.destroy(LAST); // VICTIM's tombstone is forgotten
+  await e.save(VICTIM, { attributes: { back: 'true' } });
+  await e.close();
+  const e2 = await SessionEngine.open(o);
+  assert.notEqual(e2.get(VICTIM), undefined);
+  assert.equal((await e2.save(VICTIM, { attributes: { back: 'again' } })).version, 2);
+  assert.equal(e2.isDestroyed(LAST), true);
+  await e2.close();
+});
