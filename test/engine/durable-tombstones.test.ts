@@ -129,7 +129,7 @@ test('a session saved again after its tombstone was forgotten (past tombstonesMa
   await e.destroy(LAST); // VICTIM's tombstone is forgotten
   await e.save(VICTIM, { attributes: { back: 'true' } });
   await e.close();
-  const e2 = await SessionEngine.open(o);
+  const e2 = await SessionEngine.open(opts(fs, clock)); // reopened with room for every tombstone
   assert.notEqual(e2.get(VICTIM), undefined);
   assert.equal((await e2.save(VICTIM, { attributes: { back: 'again' } })).version, 2);
   assert.equal(e2.isDestroyed(LAST), true);
