@@ -234,10 +234,10 @@ export class SessionEngine {
     // Logged even when absent or just expired, and acknowledged once durable (planDestroy).
     const plan = planDestroy(id, this.cache.head(id), now);
     const { lsn } = await this.logChange(id, plan.type, plan.data, () => null);
+    this.cache.applyDelete(id, lsn, this.clock.now()); // now: acknowledgements apply in LSN order
     // With 'interval' or 'none' the record is only written: a destroy waits for the disk.
     if (this.options.durability !== 'fsync') await this.writer.sync();
     this.tombstones.confirm(id);
-    this.cache.applyDelete(id, lsn, this.clock.now());
     return live;
   }
 

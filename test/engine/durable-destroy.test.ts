@@ -40,3 +40,14 @@ for (const durability of ['interval', 'none'] as const) {
     await e2.close();
   });
 }
+
+test("with durability 'none' a destroy waiting for its fdatasync does not hold back later writes (regression: acknowledgements out of order)", async () => {
+  const fs = new SimFileSystem();
+  const e = await SessionEngine.open({ ...opts(fs, new ManualClock(T0)), durability: 'none' });
+  const ids = Array.from({ length: 20 }, (_, i) => `${'C'.repeat(20)}${String(i).padStart(4, '0')}`);
+  await Promise.all(ids.map((id) => e.save(id, { attributes: {} })));
+  // Destroys and saves interleaved in one turn: the saves' records come after the destroys'.
+  await Promise.all(ids.map((id, i): Promise<unknown> => (i % 2 === 0 ? e.destroy(id) : e.save(id, { attributes: { n: '1' } }))));
+  assert.equal(e.count(), 10);
+  await e.close();
+});
