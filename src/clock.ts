@@ -67,3 +67,27 @@ export class ManualClock implements Clock {
     else this.ms = ms;
   }
 }
+
+/**
+ * "Now" that never goes back (docs/durability.md, clock jumps): the highest wall-clock time
+ * seen in this process, raised at open to the newest time found in the store's files.
+ * A wall clock stepped back cannot bring an expired or destroyed session back; a step
+ * forward is kept (that cannot be undone).
+ */
+export class MonotonicClock implements Clock {
+  constructor(
+    private readonly wall: Clock,
+    private floorMs = 0,
+  ) {}
+
+  now(): number {
+    const t = this.wall.now();
+    if (t > this.floorMs) this.floorMs = t;
+    return this.floorMs;
+  }
+
+  /** Raises the floor to a time seen before (recovery: the newest time in the files). */
+  raise(ms: number): void {
+    if (ms > this.floorMs) this.floorMs = ms;
+  }
+}

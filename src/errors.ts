@@ -22,6 +22,7 @@ export const ERRORS = {
   SESSIOND_IO: { status: 500, message: 'I/O failed' },
   SESSIOND_LOG_CORRUPT: { status: 500, message: 'the log is corrupt: acknowledged bytes are damaged' },
   SESSIOND_DB_CORRUPT: { status: 500, message: 'the database file is corrupt' },
+  SESSIOND_TOMBSTONES_CORRUPT: { status: 500, message: 'the tombstone file is corrupt' },
   SESSIOND_RECORD_CORRUPT: { status: 500, message: 'a record or image payload does not decode' },
   SESSIOND_SESSION_NOT_JSON: { status: 500, message: 'the stored session is not JSON, so a framework store cannot read it' },
   SESSIOND_FORMAT_UNSUPPORTED: { status: 500, message: 'the file was written by an unsupported format version' },

@@ -42,8 +42,10 @@ export interface FlushStats {
 
 export class Flusher {
   private running: Promise<void> | undefined;
-  private again = false;
   private stopTimer: (() => void) | undefined;
+  /** Cycles begun so far; a flush() call waits for cycle `started + 1`, the first to begin after it. */
+  private started = 0;
+  private readonly waiters: Array<{ cycle: number; resolve: () => void; reject: (e: unknown) => void }> = [];
   private readonly swappedLogs: Array<{ fromLog: number; lastLsn: number }> = [];
   private failed = false;
   readonly stats: FlushStats = { cycles: 0, sessionsWritten: 0, sessionsFreed: 0, lastFlushAtMs: 0, lastFlushMs: 0 };
@@ -67,23 +69,30 @@ export class Flusher {
     this.flush().catch(() => {});
   }
 
-  /** Flushes everything changed so far; concurrent calls share cycles. Rejects after a failure. */
+  /**
+   * Resolves once a cycle that began after this call is done: it covers every change made
+   * visible before the call. Waiting for that cycle, not for an empty dirty set, bounds the
+   * wait to two cycles under any load. Rejects after a failure.
+   */
   flush(): Promise<void> {
-    if (this.running !== undefined) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = this.loop().finally(() => {
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ cycle: this.started + 1, resolve, reject }));
+    this.running ??= this.loop().finally(() => {
       this.running = undefined;
     });
-    return this.running;
+    return done;
   }
 
   private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      await this.cycle();
-    } while (this.again);
+    while (this.waiters.length > 0) {
+      const cycle = ++this.started;
+      try {
+        await this.cycle();
+      } catch (e) {
+        for (const w of this.waiters.splice(0)) w.reject(e);
+        return;
+      }
+      while (this.waiters.length > 0 && this.waiters[0]!.cycle <= cycle) this.waiters.shift()!.resolve();
+    }
   }
 
   private async cycle(): Promise<void> {

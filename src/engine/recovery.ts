@@ -50,6 +50,10 @@ export interface RecoveryResult {
   nextLsn: number;
   /** Highest log generation seen. */
   generation: number;
+  /** id → destroyedAtMs of every TOMBSTONE record in the logs (the latest per ID). */
+  tombstones: Map<string, number>;
+  /** Newest time found in the files: the engine's clock never goes below it (clock floor). */
+  newestTimeMs: number;
 }
 
 export interface RecoveryOptions {
@@ -69,6 +73,8 @@ class Replayer {
   skipped = 0;
   maxLsn = 0;
   readonly touched = new Set<string>();
+  readonly tombstones = new Map<string, number>();
+  newestTimeMs = 0;
 
   constructor(
     private readonly sessions: Map<string, SessionState>,
@@ -79,6 +85,7 @@ class Replayer {
     // Invariant: the logs, read oldest generation first, hold strictly growing LSNs.
     assert(rec.lsn > this.maxLsn, `replayed lsn ${rec.lsn} after ${this.maxLsn}`);
     this.maxLsn = rec.lsn;
+    if (rec.type === RecordType.TOMBSTONE) this.tombstone(rec);
     if (rec.lsn <= this.appliedLsn) {
       this.skipped++;
       return;
@@ -95,6 +102,7 @@ class Replayer {
         this.sessions.set(id, { ...p.state, lsn: rec.lsn });
         break;
       case RecordType.DELETE:
+      case RecordType.TOMBSTONE:
         this.sessions.delete(id);
         break;
       case RecordType.PATCH:
@@ -104,6 +112,7 @@ class Replayer {
           this.skipped++;
           return;
         }
+        this.newestTimeMs = Math.max(this.newestTimeMs, p.lastAccessAtMs);
         this.sessions.set(
           id,
           p.type === RecordType.PATCH
@@ -114,6 +123,15 @@ class Replayer {
     }
     this.touched.add(id);
     this.replayed++;
+  }
+
+  /** A destroy's tombstone outlives the database's copy of the delete: read it even when the record is folded. */
+  private tombstone(rec: LogRecord): void {
+    const p = decodePayload(rec.type, rec.data);
+    if (p.type !== RecordType.TOMBSTONE) return;
+    this.tombstones.delete(p.id); // the latest last: oldest first
+    this.tombstones.set(p.id, p.destroyedAtMs);
+    this.newestTimeMs = Math.max(this.newestTimeMs, p.destroyedAtMs);
   }
 }
 
@@ -186,7 +204,11 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
 
   const dbDamage = db.scanReport.damage; // only with salvage: without, the open refused (db-census.ts)
   if (dbDamage !== undefined) opts.logger.warn('recovery_sessions_dropped', { file: join(dir, DB_FILE_NAME), ...dbDamage, sessions: dbDamage.sessions.join(',') });
-  const now = opts.now();
+  // Clock floor: a wall clock stepped back since the crash must not revive what had expired.
+  let newestTimeMs = replayer.newestTimeMs;
+  for (const r of results) newestTimeMs = Math.max(newestTimeMs, r.header?.createdAtMs ?? 0);
+  for (const s of sessions.values()) newestTimeMs = Math.max(newestTimeMs, s.lastAccessAtMs);
+  const now = Math.max(opts.now(), newestTimeMs);
   let expired = 0;
   for (const [id, s] of sessions) {
     if (isExpired(s, now)) {
@@ -228,7 +250,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     logs: results.map((r) => ({ file: r.path, generation: r.header?.generation, records: r.records, tornBytes: r.tornBytes })),
     ms: opts.now() - started,
   };
-  return { report, db, nextLsn, generation };
+  return { report, db, nextLsn, generation, tombstones: replayer.tombstones, newestTimeMs };
 }
 
 function lsnDetail(c: LogDamage): { offset: number; bytes: number; detail?: string } {

@@ -3,7 +3,7 @@ import { assert } from '../assert.js';
 import { RECORD_OVERHEAD_BYTES, type RecordType } from '../format/constants.js';
 import { SessiondError, ioError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
-import { startInterval, type Clock } from '../clock.js';
+import { MonotonicClock, startInterval, type Clock } from '../clock.js';
 import type { SessionDatabase } from './session-database.js';
 import { LogWriter } from '../log/log-writer.js';
 import { generateSessionId, invalidSessionIdError, isValidSessionId } from '../session/session-id.js';
@@ -15,8 +15,10 @@ import { SessionCache } from './session-cache.js';
 import { SessionQueue, type Release } from './session-queue.js';
 import { StoreLock } from './store-lock.js';
 import { Tombstones } from './tombstones.js';
+import { carryTombstones, readTombstones, writeTombstoneFile } from './tombstone-file.js';
 import { ExpiryReaper } from './expiry-reaper.js';
 import { buildStats, type EngineStats } from './engine-stats.js';
+import { checkFunction, checkId, checkPatchInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
 import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
@@ -30,6 +32,7 @@ export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
  * commit) → durable → SessionCache.apply (visible) → Flusher → SessionDatabase.
  */
 export class SessionEngine {
+  /** The options' clock under a floor: "now" never goes back (docs/durability.md, clock jumps). */
   readonly clock: Clock;
   readonly recovery: RecoveryReport;
   private readonly cache: SessionCache;
@@ -43,6 +46,8 @@ export class SessionEngine {
   private closed = false;
   private closing: Promise<void> | undefined;
   private fatal: SessiondError | undefined;
+  /** Tombstones.changes when the tombstone file was last written. */
+  private tombstoneChangesSaved: number;
 
   private constructor(
     readonly options: EngineOptions,
@@ -50,12 +55,15 @@ export class SessionEngine {
     private readonly db: SessionDatabase,
     cache: SessionCache,
     report: RecoveryReport,
+    clock: MonotonicClock,
+    tombstones: Tombstones,
   ) {
-    this.clock = options.clock;
+    this.clock = clock;
     this.cache = cache;
     this.recovery = report;
     this.queue = new SessionQueue(options);
-    this.tombstones = new Tombstones(options.tombstoneMs, options.tombstonesMax);
+    this.tombstones = tombstones;
+    this.tombstoneChangesSaved = tombstones.changes;
   }
 
   /** Opens (creating or recovering) the store in `options.dir`. Resolves once recovery is done. */
@@ -73,15 +81,23 @@ export class SessionEngine {
     const lock = await StoreLock.acquire(fs, dir);
     try {
       const cache = new SessionCache();
+      const clock = new MonotonicClock(options.clock);
+      const saved = await readTombstones(options);
+      clock.raise(saved?.savedAtMs ?? 0);
       const recordBytesMax = options.sessionBytesMax + RECORD_OVERHEAD_BYTES + 1024;
       const r = await recover(
-        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => options.clock.now(), logger },
+        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => clock.now(), logger },
         cache.visible,
       );
       // Invariant: the next LSN is above every LSN the database file holds.
       assert(r.nextLsn > r.db.appliedLsn && r.nextLsn > r.db.maxImageLsn, `next lsn ${r.nextLsn} not above the database's (${r.db.appliedLsn}, ${r.db.maxImageLsn})`);
+      clock.raise(r.newestTimeMs);
       cache.appliedLsn = r.nextLsn - 1;
-      const engine = new SessionEngine(options, lock, r.db, cache, r.report);
+      const tombstones = await carryTombstones(options, clock.now(), saved, r.tombstones, cache.visible).catch(async (e: unknown) => {
+        await r.db.close().catch(() => undefined);
+        throw e;
+      });
+      const engine = new SessionEngine(options, lock, r.db, cache, r.report, clock, tombstones);
       await engine.start(r.nextLsn, r.generation).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
@@ -99,7 +115,7 @@ export class SessionEngine {
     this.writer = await LogWriter.create({
       fs: o.fs,
       dir: o.dir,
-      clock: o.clock,
+      clock: this.clock,
       durability: o.durability,
       fsyncIntervalMs: o.fsyncIntervalMs,
       groupCommitBytesMax: o.groupCommitBytesMax,
@@ -123,17 +139,29 @@ export class SessionEngine {
       flushIntervalMs: o.flushIntervalMs,
       flushBatchBytesMax: o.flushBatchBytesMax,
       syncLog: () => this.writer.syncWritten(),
-      releaseLog: (i) => {
-        // Invariant: a log is reset only once the database file holds all of it.
-        assert(this.writer.lastLsnOf(i) <= this.db.appliedLsn, `release of log ${i} through lsn ${this.writer.lastLsnOf(i)} above appliedLsn ${this.db.appliedLsn}`);
-        return this.writer.release(i);
-      },
+      releaseLog: (i) => this.releaseLog(i),
       onFatal: (err) => this.setFatal(err),
       onCycle: (ms) => this.latency.addMs('flush', ms),
     });
     this.flusher.start();
     this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax, (fn, ms) => startInterval(this.clock, fn, ms));
     this.reaper.start();
+  }
+
+  /**
+   * Resets a log the database holds; first carries the tombstones destroyed since the last
+   * carry into the tombstone file, since the log's TOMBSTONE records are about to go.
+   */
+  private async releaseLog(i: number): Promise<void> {
+    // Invariant: a log is reset only once the database file holds all of it.
+    assert(this.writer.lastLsnOf(i) <= this.db.appliedLsn, `release of log ${i} through lsn ${this.writer.lastLsnOf(i)} above appliedLsn ${this.db.appliedLsn}`);
+    const changes = this.tombstones.changes;
+    if (!this.writer.isReleased(i) && changes !== this.tombstoneChangesSaved) {
+      const now = this.clock.now();
+      await writeTombstoneFile(this.options.fs, this.options.dir, { savedAtMs: now, entries: [...this.tombstones.durable(now)] });
+      this.tombstoneChangesSaved = changes;
+    }
+    await this.writer.release(i);
   }
 
   /** A write or fsync failed: never retried; the store turns read-only and says why. */
@@ -155,6 +183,7 @@ export class SessionEngine {
 
   /** The durable state of a session; undefined when absent, expired or the ID is malformed. Never touches the disk. */
   get(id: string): SessionState | undefined {
+    checkId(id);
     const t0 = this.latency.startGet();
     const s = this.cache.visible.get(id);
     const out = s === undefined ? undefined : this.live(s, this.clock.now());
@@ -178,11 +207,12 @@ export class SessionEngine {
 
   /** True while a destroyed ID still refuses saves. */
   isDestroyed(id: string): boolean {
+    checkId(id);
     return this.tombstones.has(id, this.clock.now());
   }
 
   /** Creates a session with a fresh ID. */
-  create(input: SaveInput = { attributes: {} }): Promise<SessionState> {
+  async create(input: SaveInput = { attributes: {} }): Promise<SessionState> {
     return this.save(this.generateId(), input);
   }
 
@@ -191,17 +221,23 @@ export class SessionEngine {
    * the changed attributes, a TOUCH when only the expiry moved, nothing when nothing did.
    * Resolves once the change is durable (per the durability level).
    */
-  save(id: string, input: SaveInput): Promise<SessionState> {
+  async save(id: string, input: SaveInput): Promise<SessionState> {
+    checkId(id);
+    checkSaveInput(input);
     return this.commit(id, 'save', (now) => planSave(this.base(id, now), id, input, now, this.options));
   }
 
   /** Sets and removes some attributes of an existing session. */
-  patch(id: string, input: PatchInput): Promise<SessionState> {
+  async patch(id: string, input: PatchInput): Promise<SessionState> {
+    checkId(id);
+    checkPatchInput(input);
     return this.commit(id, 'patch', (now) => planPatch(this.base(id, now), id, input, now, this.options));
   }
 
   /** Moves a session's expiry (and last access) with a small record. Resolves undefined if absent. */
   async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
+    checkId(id);
+    checkTouchInput(input);
     if (!isValidSessionId(id)) return undefined;
     const now = this.clock.now();
     if (this.base(id, now) === undefined) return undefined;
@@ -210,18 +246,22 @@ export class SessionEngine {
 
   /** Deletes a session and leaves a tombstone so late saves cannot bring it back. */
   async destroy(id: string): Promise<boolean> {
+    checkId(id);
     if (!isValidSessionId(id)) return false;
     this.checkWritable();
     const t0 = performance.now();
     const now = this.clock.now();
     this.tombstones.add(id, now);
-    const base = this.base(id, now);
-    if (base === undefined) return false;
-    const plan = planDestroy(base);
+    const live = this.base(id, now) !== undefined;
+    // Logged even when absent or just expired, and acknowledged once durable (planDestroy).
+    const plan = planDestroy(id, this.cache.head(id), now);
     const { lsn } = await this.logChange(id, plan.type, plan.data, () => null);
-    this.cache.applyDelete(id, lsn, this.clock.now());
+    this.cache.applyDelete(id, lsn, this.clock.now()); // now: acknowledgements apply in LSN order
+    // With 'interval' or 'none' the record is only written: a destroy waits for the disk.
+    if (this.options.durability !== 'fsync') await this.writer.sync();
+    this.tombstones.confirm(id);
     this.latency.since('destroy', t0);
-    return true;
+    return live;
   }
 
   /** The head state (pending or durable) unless expired. */
@@ -280,13 +320,16 @@ export class SessionEngine {
   }
 
   /** Waits for this session's turn (SPEC E8); call the returned function exactly when done. */
-  lock(id: string): Promise<Release> {
+  async lock(id: string): Promise<Release> {
+    checkId(id);
     if (this.closed) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
     return this.queue.acquire(id);
   }
 
   /** Runs `fn` alone among the requests of session `id`. */
-  withSession<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
+  async withSession<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
+    checkId(id);
+    checkFunction(fn, 'fn');
     if (this.closed) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
     return this.queue.run(id, fn);
   }

@@ -8,7 +8,7 @@ import {
   encodeNames,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodeDelete, encodePatch, encodePut, encodeTouch, putPayloadBytes } from '../session/session-codec.js';
+import { encodeDelete, encodePatch, encodePut, encodeTombstone, encodeTouch, putPayloadBytes } from '../session/session-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 
 /**
@@ -132,6 +132,11 @@ export function planTouch(base: SessionState, input: TouchInput, now: number, _l
   return touchPlan(state);
 }
 
-export function planDestroy(base: SessionState): { type: RecordType; data: Uint8Array } {
-  return { type: RecordType.DELETE, data: encodeDelete({ id: base.id, version: base.version + 1 }) };
+/**
+ * A destroy is always logged, even when the session is absent or has just expired: the
+ * record deletes any image the database still holds (a wall clock stepped back must not
+ * revive it) and carries the tombstone across a restart. `version` is one above the last.
+ */
+export function planDestroy(id: string, last: SessionState | undefined, now: number): { type: RecordType; data: Uint8Array } {
+  return { type: RecordType.TOMBSTONE, data: encodeTombstone({ id, version: (last?.version ?? 0) + 1, destroyedAtMs: now }) };
 }

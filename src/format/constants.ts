@@ -46,6 +46,8 @@ export const RecordType = {
   PATCH: 2,
   TOUCH: 3,
   DELETE: 4,
+  /** A destroy: deletes like DELETE and carries the time, so the tombstone survives a restart. */
+  TOMBSTONE: 5,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
@@ -92,6 +94,22 @@ export const IMAGE = {
 } as const;
 
 export const LOCK_FILE_NAME = 'LOCK';
+
+// ---- tombstone file (docs/format.md §5) ----
+export const TOMBSTONE_FILE_NAME = 'tombstones';
+/** Where a new tombstone file is written before it is renamed over TOMBSTONE_FILE_NAME. */
+export const TOMBSTONE_FILE_NEW_SUFFIX = '.new';
+export const TOMBSTONE_FILE_MAGIC = 'SESSDTMB';
+export const TOMBSTONE_FILE_VERSION = 1;
+export const TOMBSTONE_FILE = {
+  magic: 0,
+  formatVersion: 8,
+  count: 12,
+  savedAtMs: 16,
+  entries: 24,
+} as const;
+/** Bytes of the file that are not entries: the head, and the crc at the end. */
+export const TOMBSTONE_FILE_OVERHEAD_BYTES = 28;
 
 // ---- session payloads (docs/format.md §3) ----
 /** Separates a JSON-encoded attribute name from its serialized value in a blob. */

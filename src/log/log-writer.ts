@@ -153,6 +153,19 @@ export class LogWriter {
     return (this.cache.newest ?? this.inFlight)?.durable ?? Promise.resolve();
   }
 
+  /**
+   * Resolves once everything appended so far is fdatasynced, whatever the durability
+   * level: a destroy is acknowledged only then (docs/durability.md). Rejects with the fatal error.
+   */
+  async sync(): Promise<void> {
+    await this.drain();
+    if (this.opts.durability === 'fsync') return;
+    this.syncWanted = true;
+    this.startPump();
+    await this.pumpDone;
+    if (this.fatal !== undefined) throw this.fatal;
+  }
+
   stats(): LogWriterStats {
     return {
       activeLog: this.active,

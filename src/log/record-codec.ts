@@ -34,7 +34,7 @@ export type DecodeResult =
 
 /** Largest record the 32-bit length field can describe. */
 const RECORD_BYTES_LIMIT = 0xffffffff;
-const TYPE_MAX = RecordType.DELETE;
+const TYPE_MAX = RecordType.TOMBSTONE;
 
 // One shared object per failure: the resync scan after damage calls decode at many offsets.
 const FAIL: { readonly [R in DecodeFailure]: DecodeResult } = Object.freeze({

@@ -33,12 +33,18 @@ export interface DeletePayload {
   id: string;
   version: number;
 }
+export interface TombstonePayload {
+  type: typeof RecordType.TOMBSTONE;
+  id: string;
+  version: number;
+  destroyedAtMs: number;
+}
 export interface PutPayload {
   type: typeof RecordType.PUT;
   /** lsn is 0 here: the record or image carries it. */
   state: SessionState;
 }
-export type Payload = PutPayload | PatchPayload | TouchPayload | DeletePayload;
+export type Payload = PutPayload | PatchPayload | TouchPayload | DeletePayload | TombstonePayload;
 
 class Writer {
   readonly buf: Buffer;
@@ -125,6 +131,14 @@ export function encodeDelete(p: Omit<DeletePayload, 'type'>): Buffer {
   const w = new Writer(idFieldBytes(p.id) + 8);
   w.id(p.id);
   w.u64(p.version);
+  return w.buf;
+}
+
+export function encodeTombstone(p: Omit<TombstonePayload, 'type'>): Buffer {
+  const w = new Writer(idFieldBytes(p.id) + 8 * 2);
+  w.id(p.id);
+  w.u64(p.version);
+  w.u64(p.destroyedAtMs);
   return w.buf;
 }
 
@@ -286,6 +300,9 @@ export function decodePayload(type: number, data: Uint8Array): Payload {
       break;
     case RecordType.DELETE:
       p = { type, id: r.id(), version: r.version() };
+      break;
+    case RecordType.TOMBSTONE:
+      p = { type, id: r.id(), version: r.version(), destroyedAtMs: r.u64() };
       break;
     default:
       throw corrupt(`unknown record type ${type}`);

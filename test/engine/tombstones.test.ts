@@ -108,4 +108,30 @@ describe('Tombstones', () => {
       }),
     );
   });
+
+  it('lists as durable only confirmed or restored tombstones still younger than tombstoneMs; each confirm counts a change', () => {
+    const t = new Tombstones(1000, 10);
+    t.restore('old', T0 - 2000, T0); // already expired: not kept
+    t.restore('r', T0 - 500, T0);
+    t.add('a', T0);
+    t.add('b', T0 + 1);
+    assert.equal(t.changes, 0);
+    assert.equal(t.has('a', T0), true, 'a pending tombstone refuses saves at once');
+    assert.deepEqual([...t.durable(T0 + 1)], [['r', T0 - 500]]);
+    t.confirm('b');
+    t.confirm('b'); // once only
+    assert.equal(t.changes, 1);
+    assert.deepEqual([...t.durable(T0 + 1)], [['r', T0 - 500], ['b', T0 + 1]]);
+    assert.deepEqual([...t.durable(T0 + 500)], [['b', T0 + 1]], 'r expired');
+    assert.equal(t.has('old', T0), false);
+  });
+
+  it('keeps nothing when disabled (tombstoneMs or tombstonesMax 0)', () => {
+    for (const t of [new Tombstones(0, 10), new Tombstones(1000, 0)]) {
+      t.add('a', T0);
+      t.restore('b', T0, T0);
+      assert.equal(t.size, 0);
+      assert.equal(t.enabled, false);
+    }
+  });
 });

@@ -22,7 +22,7 @@ const MAX = 1 << 20;
 const u64 = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 
 const arbRecord: fc.Arbitrary<LogRecord> = fc.record({
-  type: fc.constantFrom(RecordType.PUT, RecordType.PATCH, RecordType.TOUCH, RecordType.DELETE),
+  type: fc.constantFrom(RecordType.PUT, RecordType.PATCH, RecordType.TOUCH, RecordType.DELETE, RecordType.TOMBSTONE),
   generation: u64,
   lsn: u64,
   dbOffset: fc.oneof(u64, fc.constant(DB_OFFSET_NONE)),

@@ -8,6 +8,7 @@ import { isSessiondError } from '../../src/errors.js';
 import {
   decodePayload,
   encodeDelete,
+  encodeTombstone,
   encodePatch,
   encodePut,
   encodeTouch,
@@ -19,7 +20,7 @@ import { Prng } from '../../src/util/prng.js';
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-'.split('');
 const ID = 'AbCdEfGhIjKlMnOpQrStUvWx';
-const TYPES = [RecordType.PUT, RecordType.PATCH, RecordType.TOUCH, RecordType.DELETE] as const;
+const TYPES = [RecordType.PUT, RecordType.PATCH, RecordType.TOUCH, RecordType.DELETE, RecordType.TOMBSTONE] as const;
 
 /** Any ID the engine accepts (SPEC E1): generated ones, short names, prefixes, any script, up to 512 UTF-8 bytes. */
 const arbId = fc.oneof(
@@ -52,6 +53,7 @@ const arbEncoded: fc.Arbitrary<{ payload: Payload; bytes: Buffer }> = fc.oneof(
     .record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64 })
     .map((p) => ({ payload: { type: RecordType.TOUCH, ...p } as Payload, bytes: encodeTouch(p) })),
   fc.record({ id: arbId, version }).map((p) => ({ payload: { type: RecordType.DELETE, ...p } as Payload, bytes: encodeDelete(p) })),
+  fc.record({ id: arbId, version, destroyedAtMs: u64 }).map((p) => ({ payload: { type: RecordType.TOMBSTONE, ...p } as Payload, bytes: encodeTombstone(p) })),
 );
 
 /** One fixed payload of each type, with multi-byte UTF-8 in every string. */
@@ -62,6 +64,7 @@ function samples(id = ID, v = 7): Array<{ type: number; bytes: Buffer }> {
     { type: RecordType.PATCH, bytes: encodePatch({ id, version: v, lastAccessAtMs: 5, expiresAtMs: 6, maxInactiveMs: 7, set: '"a"\u00011', removed: '"b"\u0000"ç"' }) },
     { type: RecordType.TOUCH, bytes: encodeTouch({ id, version: v, lastAccessAtMs: 5, expiresAtMs: 0 }) },
     { type: RecordType.DELETE, bytes: encodeDelete({ id, version: v }) },
+    { type: RecordType.TOMBSTONE, bytes: encodeTombstone({ id, version: v, destroyedAtMs: 1_700_000_000_900 }) },
   ];
 }
 
@@ -73,7 +76,7 @@ function isCorrupt(e: unknown): boolean {
 /** Byte offsets of the u64 fields of each type, right after `str16 id`. */
 function u64Offsets(type: number, idBytes: number): number[] {
   const first = 2 + idBytes;
-  const count = { [RecordType.PUT]: 4, [RecordType.PATCH]: 3, [RecordType.TOUCH]: 3, [RecordType.DELETE]: 1 }[type] ?? 0;
+  const count = { [RecordType.PUT]: 4, [RecordType.PATCH]: 3, [RecordType.TOUCH]: 3, [RecordType.DELETE]: 1, [RecordType.TOMBSTONE]: 2 }[type] ?? 0;
   return Array.from({ length: count }, (_, i) => first + 8 * i);
 }
 
@@ -165,7 +168,7 @@ describe('session payload codec', () => {
   });
 
   it('refuses an unknown record type as corrupt', () => {
-    for (const type of [0, 5, 255, -1]) {
+    for (const type of [0, 6, 255, -1]) {
       assert.throws(() => decodePayload(type, samples()[0]!.bytes), isCorrupt, `type ${type}`);
     }
   });
@@ -223,6 +226,8 @@ function reencode(p: Payload): Buffer {
       return encodeTouch(p);
     case RecordType.DELETE:
       return encodeDelete(p);
+    case RecordType.TOMBSTONE:
+      return encodeTombstone(p);
   }
 }
 
