@@ -51,6 +51,7 @@ test('a crash at any operation of a tombstone file rewrite leaves the old file o
   const fresh = async (): Promise<SimFileSystem> => {
     const fs = new SimFileSystem();
     await fs.mkdir('/s');
+    await fs.syncDir('/'); // as the engine does at open: else a crash may lose the directory itself
     await writeTombstoneFile(fs, '/s', OLD);
     return fs;
   };
