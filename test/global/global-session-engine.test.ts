@@ -96,6 +96,7 @@ describe('GlobalSessionEngine (through mode, PostgreSQL)', () => {
     await assert.rejects(a.save(id, { attributes: { n: '99' } }), (e) => isSessiondError(e, 'SESSIOND_FENCED'));
     ra();
     assert.equal(await count(b, id), 2);
+    assert.equal((await engines[2]!.get(id))?.createdAtMs, created.createdAtMs, 'the global record keeps the creation time after the heir writes');
     await a.renewLease(); // a notices, registers with a new epoch
     assert.ok((await a.stats()).global.leasesLost >= 1);
     assert.equal(await count(a, id), 2);
