@@ -43,6 +43,11 @@ export class GlobalSessionEngine {
   private readonly known = new Map<string, Known>();
   /** Turns this server holds, by session: the count of local holders (at most one with the local queue). */
   private readonly held = new Map<string, number>();
+  /**
+   * Sessions whose turn across servers the current request gave back with its write (one
+   * statement instead of two); a further change in the same request takes it again first.
+   */
+  private readonly given = new Set<string>();
   /** The global statements of one session, in the order this server issues them. */
   private readonly chain = new KeyedChain();
   private closing: Promise<void> | undefined;
@@ -124,7 +129,7 @@ export class GlobalSessionEngine {
       else this.held.set(id, n);
       // Given back after this request's last statement (a touch may still be on its way).
       this.chain
-        .run(id, () => (this.held.has(id) ? undefined : this.store.releaseTurn(this.ownership.lease, id)))
+        .run(id, () => (this.held.has(id) || this.given.delete(id) ? undefined : this.store.releaseTurn(this.ownership.lease, id)))
         .catch((e: unknown) => this.warn('global_turn_release_failed', e));
       release();
     };
@@ -194,7 +199,12 @@ export class GlobalSessionEngine {
 
   /** Runs `fn` holding the session's turn here and across servers (taking it when the caller did not). */
   private async withTurn<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    if (this.held.has(id)) return this.chain.run(id, fn);
+    if (this.held.has(id)) {
+      return this.chain.run(id, async () => {
+        if (this.given.delete(id)) await this.takeTurn(id);
+        return fn();
+      });
+    }
     const release = await this.lock(id);
     try {
       return await this.chain.run(id, fn);
@@ -222,9 +232,10 @@ export class GlobalSessionEngine {
     if (k === undefined) {
       if (!(await this.store.create(lease, id, w))) throw this.ownership.refused('conflict');
     } else {
-      const outcome = await this.store.write(lease, id, k.version, w, false);
+      const outcome = await this.store.write(lease, id, k.version, w, true);
       if (outcome !== 'ok') throw this.ownership.refused(outcome);
     }
+    this.given.add(id);
     this.known.set(id, { version: (k?.version ?? 0) + 1, createdAtMs: w.createdAtMs });
   }
 
@@ -234,8 +245,9 @@ export class GlobalSessionEngine {
       const state = await this.local.touch(id, input);
       if (state === undefined || k === undefined) return state;
       this.known.delete(id);
-      const outcome = await this.store.touch(this.ownership.lease, id, k.version, state.lastAccessAtMs, input.expiresAtMs ?? state.expiresAtMs);
+      const outcome = await this.store.touch(this.ownership.lease, id, k.version, state.lastAccessAtMs, input.expiresAtMs, true);
       if (outcome !== 'ok') throw this.ownership.refused(outcome);
+      this.given.add(id);
       this.known.set(id, { version: k.version + 1, createdAtMs: k.createdAtMs });
       return this.view(state);
     });
@@ -248,6 +260,7 @@ export class GlobalSessionEngine {
       this.known.delete(id);
       if (k === undefined) return here;
       const outcome = await this.store.destroy(this.ownership.lease, id, k.version);
+      this.given.add(id); // no record, no turn
       if (outcome === 'ok' || outcome === 'absent') return true;
       throw this.ownership.refused(outcome);
     });

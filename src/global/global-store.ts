@@ -89,8 +89,8 @@ export interface GlobalStore {
   create(lease: ServerLease, id: string, w: GlobalWrite): Promise<boolean>;
   /** Fenced replace: version `expectedVersion` becomes `expectedVersion + 1`. `releaseTurn` ends the turn in the same statement. */
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome>;
-  /** Fenced expiry move (a new version too, so every change is ordered by version). */
-  touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number): Promise<WriteOutcome>;
+  /** Fenced expiry move (a new version too, so every change is ordered by version); `expiresAtMs` undefined keeps it. */
+  touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean): Promise<WriteOutcome>;
   /** Fenced delete (the record's row goes back to the blank records where the backend keeps them). */
   destroy(lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome>;
 

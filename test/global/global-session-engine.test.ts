@@ -58,6 +58,27 @@ describe('GlobalSessionEngine (through mode, PostgreSQL)', () => {
     for (const e of servers) assert.equal(await count(e, ID), 100);
   });
 
+  it('a write gives the turn back in the same statement; a second change in the same request takes it again and waits its turn', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const [a, b] = [engines[0]!, engines[1]!];
+    const id = fresh();
+    await a.save(id, { attributes: { n: '0' } });
+    const events: string[] = [];
+    const ra = await a.lock(id);
+    await a.save(id, { attributes: { n: '1' } });
+    const rb = await b.lock(id); // free at once: a's write released the turn
+    events.push('b has the turn');
+    const second = a.save(id, { attributes: { n: '2' } }).then(() => events.push('a saved again'));
+    await new Promise((r) => setTimeout(r, 100));
+    await b.save(id, { attributes: { n: '5' } });
+    events.push('b saved');
+    rb();
+    await second;
+    ra();
+    assert.deepEqual(events, ['b has the turn', 'b saved', 'a saved again']);
+    assert.equal(await count(b, id), 2);
+  });
+
   it('a logout on one server is seen by every other, and a late save there does not bring it back', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
     const [a, b] = [engines[0]!, engines[1]!];

@@ -181,11 +181,11 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       const id = sid();
       const now = Date.now();
       await s.create(me, id, w('t', { expiresAtMs: now + HOUR }));
-      assert.equal(await s.touch(me, id, 1, now, now + 2 * HOUR), 'ok');
+      assert.equal(await s.touch(me, id, 1, now, now + 2 * HOUR, false), 'ok');
       const r = await s.load(id);
       assert.equal(r?.expiresAtMs, now + 2 * HOUR);
       assert.equal(r?.version, 2);
-      assert.equal(await s.touch(me, id, 2, now, now - 1), 'ok');
+      assert.equal(await s.touch(me, id, 2, now, now - 1, true), 'ok');
       assert.equal(await s.load(id), undefined);
       assert.equal(await s.create(me, id, w('reborn')), true);
       assert.equal((await s.load(id))?.attrs, 'reborn');

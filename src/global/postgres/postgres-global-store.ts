@@ -84,8 +84,8 @@ export class PostgresGlobalStore implements GlobalStore {
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
     return rows.write(this.ctx, lease, id, expectedVersion, w, releaseTurn);
   }
-  touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number): Promise<WriteOutcome> {
-    return rows.touch(this.ctx, lease, id, expectedVersion, lastAccessAtMs, expiresAtMs);
+  touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean): Promise<WriteOutcome> {
+    return rows.touch(this.ctx, lease, id, expectedVersion, lastAccessAtMs, expiresAtMs, releaseTurn);
   }
   destroy(lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
     return rows.destroy(this.ctx, lease, id, expectedVersion);

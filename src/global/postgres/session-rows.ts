@@ -159,13 +159,21 @@ export async function write(ctx: PgContext, lease: ServerLease, id: string, expe
 
 const NEVER = '9223372036854775807';
 
-export async function touch(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number | undefined): Promise<WriteOutcome> {
+export async function touch(
+  ctx: PgContext,
+  lease: ServerLease,
+  id: string,
+  expectedVersion: number,
+  lastAccessAtMs: number,
+  expiresAtMs: number | undefined,
+  releaseTurn: boolean,
+): Promise<WriteOutcome> {
   const r = await run(
     ctx,
     `UPDATE ${ctx.t.sessions} s SET access_ms = $6, expires_ms = COALESCE($7, s.expires_ms),
        until_ms = NULLIF(LEAST(CASE WHEN COALESCE($7, s.expires_ms) > 0 THEN COALESCE($7, s.expires_ms) ELSE ${NEVER} END,
                                CASE WHEN s.inactive_ms > 0 THEN $6 + s.inactive_ms ELSE ${NEVER} END), ${NEVER}),
-       version = s.version + 1
+       version = s.version + 1${releaseTurn ? ', turn_until = NULL' : ''}
      WHERE ${FENCE(ctx)} AND ${recordLive('s')}`,
     [ctx.app, id, lease.serverId, lease.epoch, expectedVersion, lastAccessAtMs, expiresAtMs ?? null],
   );
