@@ -51,6 +51,8 @@ export class GlobalSessionEngine {
   /** The global statements of one session, in the order this server issues them. */
   private readonly chain = new KeyedChain();
   private closing: Promise<void> | undefined;
+  private readonly pruneTimer: NodeJS.Timeout;
+  private pruneCursor: Iterator<string> | undefined;
 
   private constructor(
     readonly local: SessionEngine,
@@ -60,6 +62,23 @@ export class GlobalSessionEngine {
   ) {
     this.options = local.options;
     this.clock = local.clock;
+    this.pruneTimer = setInterval(() => this.pruneKnown(), local.options.expiryIntervalMs).unref();
+  }
+
+  /**
+   * Forgets, a bounded number per tick, what it knew of sessions the local tier no longer
+   * holds (expired, reclaimed), so `known` stays as large as the local cache at most.
+   */
+  private pruneKnown(): void {
+    this.pruneCursor ??= this.known.keys();
+    for (let i = 0; i < this.options.expiryScanMax; i++) {
+      const next = this.pruneCursor.next();
+      if (next.done === true) {
+        this.pruneCursor = undefined;
+        return;
+      }
+      if (!this.held.has(next.value) && this.local.get(next.value) === undefined) this.known.delete(next.value);
+    }
   }
 
   /** Opens the local engine (recovering it), migrates the global store, and registers this server. */
@@ -303,8 +322,9 @@ export class GlobalSessionEngine {
   /** Stops the background jobs, ends the lease (the others may inherit at once), closes both tiers. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.pruneTimer);
+      await this.chain.idle(); // the last writes still carry the lease
       await this.ownership.stop();
-      await this.chain.idle();
       await this.local.close();
       await this.store.close();
     })();
