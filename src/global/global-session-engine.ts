@@ -95,6 +95,7 @@ export class GlobalSessionEngine {
       poolMax: g.poolMax,
       sessionTtlMs: options.sessionTtlMs,
       applicationName: `sessiond:${g.app}:${g.serverId}`.slice(0, 63),
+      timeoutMs: g.leaseMs,
     });
     return GlobalSessionEngine.compose(engineInput, g, store).catch(async (e: unknown) => {
       await store.close().catch(() => undefined);

@@ -24,6 +24,12 @@ export interface PostgresStoreOptions {
   readonly sessionTtlMs: number;
   /** application_name of the store's connections (tests select them by it). */
   readonly applicationName: string;
+  /**
+   * Longest wait to connect or for a statement's answer on the pool the store opens: past
+   * it the request fails with SESSIOND_GLOBAL_UNAVAILABLE instead of hanging on a
+   * silent network. The engine passes leaseMs.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** The GlobalStore contract on PostgreSQL (docs/failover.md). */
@@ -40,7 +46,13 @@ export class PostgresGlobalStore implements GlobalStore {
     if (isPgPool(o.postgres)) pool = o.postgres;
     else {
       const pg = await import('pg');
-      const p = new pg.default.Pool({ connectionString: o.postgres.connectionString, max: o.poolMax, application_name: o.applicationName });
+      const p = new pg.default.Pool({
+        connectionString: o.postgres.connectionString,
+        max: o.poolMax,
+        application_name: o.applicationName,
+        connectionTimeoutMillis: o.timeoutMs,
+        query_timeout: o.timeoutMs,
+      });
       // An idle connection dying (server restart, pg_terminate_backend) must not crash the process.
       p.on('error', () => undefined);
       pool = p as unknown as PgPool;
