@@ -50,6 +50,22 @@ describe('through mode while PostgreSQL is cut off', () => {
   it('refuses with SESSIOND_GLOBAL_UNAVAILABLE instead of acknowledging, and serves the global state once healed', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
     await cutOff.save(ID, { attributes: { n: '1' } });
+    // A short cut, within the lease: the refused change must not linger in the local copy.
+    const r0 = await cutOff.lock(ID); // the turn is taken; the database goes away mid-request
+    proxy.cut();
+    try {
+      await assert.rejects(cutOff.save(ID, { attributes: { n: '2' } }), unavailable);
+    } finally {
+      r0();
+    }
+    proxy.heal();
+    const r1 = await cutOff.lock(ID);
+    try {
+      assert.equal(await n(cutOff), '1', 'the refused change is not served after a short cut');
+    } finally {
+      r1();
+    }
+    assert.equal((await cutOff.stats()).global.leasesLost, 0);
     proxy.cut();
     await assert.rejects(cutOff.save(ID, { attributes: { n: '2' } }), unavailable);
     await assert.rejects(cutOff.get(ID), unavailable);
