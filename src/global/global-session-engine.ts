@@ -159,7 +159,13 @@ export class GlobalSessionEngine {
     const deadline = performance.now() + this.options.queueWaitMsMax;
     for (let pause = 1; ; pause = Math.min(pause * 2, TURN_POLL_MS_MAX)) {
       const k = this.known.get(id);
-      const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, k?.version ?? 0);
+      const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, k?.version ?? 0).catch(async (e: unknown) => {
+        // This server's lease lapsed (it was paused or cut off): register again now rather
+        // than fail every request until the next heartbeat; a second refusal is final.
+        if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
+        await this.ownership.renew();
+        return this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, 0);
+      });
       if (r !== undefined) return this.sync(id, r);
       if (performance.now() + pause > deadline) {
         throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session', { queueWaitMsMax: this.options.queueWaitMsMax });

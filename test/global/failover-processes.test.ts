@@ -14,7 +14,8 @@ import { pgMissing, PgTestSchema } from './pg-harness.js';
 import { Client, ServerFleet, sleep, startProxy } from './failover-processes.js';
 
 const LEASE_MS = 2000;
-const CHAOS_MS = Number(process.env.SESSIOND_FAILOVER_MS ?? 8000);
+/** kill -9 / restart cycles; the clients run until they are done (restarts take 1-6 s on a loaded machine). */
+const KILLS = Number(process.env.SESSIOND_FAILOVER_KILLS ?? 3);
 
 describe('failover across server processes (through mode)', () => {
   let db: PgTestSchema | undefined;
@@ -43,15 +44,18 @@ describe('failover across server processes (through mode)', () => {
     let acked = 0;
     let kills = 0;
     const startMs: number[] = [];
-    const stopAt = Date.now() + CHAOS_MS;
+    let chaosDone = false;
 
     const user = async (u: number): Promise<void> => {
       const c = new Client(base);
-      while (Date.now() < stopAt) {
+      while (!chaosDone) {
         c.reset();
-        while ((await c.call('POST', `/login?user=u${u}`)) === undefined) await sleep(20);
+        for (let tries = 0; (await c.call('POST', `/login?user=u${u}`)) === undefined; tries++) {
+          if (tries > 500) throw new Error(`u${u}: no login answered for 500 tries`);
+          await sleep(20);
+        }
         let last = 0;
-        for (let k = 0; k < 3 + (u % 5) && Date.now() < stopAt; k++) {
+        for (let k = 0; k < 3 + (u % 5) && !chaosDone; k++) {
           const r = await c.call('POST', '/increment');
           if (r === undefined) continue;
           const n = r.counter as number;
@@ -69,8 +73,8 @@ describe('failover across server processes (through mode)', () => {
       }
     };
     const chaos = async (): Promise<void> => {
-      while (Date.now() < stopAt - 1000) {
-        await sleep(200 + prng.int(500));
+      for (let k = 0; k < KILLS; k++) {
+        await sleep(300 + prng.int(700));
         const i = prng.int(3);
         await fleet.kill(i);
         kills++;
@@ -79,6 +83,8 @@ describe('failover across server processes (through mode)', () => {
         await fleet.start(i);
         startMs.push(Date.now() - t0);
       }
+      await sleep(500);
+      chaosDone = true;
     };
     await Promise.all([chaos(), ...Array.from({ length: 6 }, (_, u) => user(u))]);
     for (const cookie of loggedOut) {
@@ -88,8 +94,8 @@ describe('failover across server processes (through mode)', () => {
     await proxy.close();
     t.diagnostic(`${acked} acknowledged increments, ${loggedOut.length} logouts, ${kills} kills, restarts took ${startMs.join(', ')} ms`);
     assert.deepEqual(problems, []);
-    assert.ok(acked > 50, `only ${acked} increments acknowledged`);
-    assert.ok(kills >= 2, `only ${kills} kills`);
+    assert.ok(acked >= 20, `only ${acked} increments acknowledged`);
+    assert.equal(kills, KILLS);
   });
 
   it('fences a server paused past its lease (SIGSTOP): another inherits, and on SIGCONT its write is refused', async (t) => {
