@@ -79,6 +79,24 @@ describe('GlobalSessionEngine (through mode, PostgreSQL)', () => {
     assert.equal(await count(b, id), 2);
   });
 
+  it('a request that finds its own server lease lapsed registers the server again and goes on, instead of failing until the next heartbeat', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const c = engines[2]!;
+    const id = fresh();
+    await c.save(id, { attributes: { n: '7' } });
+    const lost = (await c.stats()).global.leasesLost;
+    await db.expireLease('web-3');
+    const release = await c.lock(id);
+    try {
+      assert.equal(await count(c, id), 7);
+      await c.save(id, { attributes: { n: '8' } });
+    } finally {
+      release();
+    }
+    assert.equal((await c.stats()).global.leasesLost, lost + 1);
+    assert.equal(await count(engines[0]!, id), 8);
+  });
+
   it('a logout on one server is seen by every other, and a late save there does not bring it back', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
     const [a, b] = [engines[0]!, engines[1]!];
