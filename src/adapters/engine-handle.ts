@@ -3,10 +3,10 @@ import { GlobalSessionEngine, type GlobalEngineOptionsInput } from '../global/gl
 import { resolveGlobalOptions } from '../global/global-options.js';
 import { SessiondError, isSessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptionsInput } from '../options.js';
-import { blobToJsonObject, serializeObject } from '../session/attributes.js';
-import { generateSessionId, isValidSessionId } from '../session/session-id.js';
+import { generateSessionId, invalidSessionIdError, isValidSessionId } from '../session/session-id.js';
 import { effectiveExpiryMs, type SessionState } from '../session/session-state.js';
 import { retryAfterS } from './request-turn.js';
+import { sessionFromAttributes } from './session-json.js';
 
 /**
  * What every adapter shares: one engine, opened lazily from options or wrapped when the
@@ -23,6 +23,7 @@ type Backend = SessionEngine | GlobalSessionEngine;
 
 /** A session read back: its attributes as one plain object, and when it stops existing. */
 export interface LoadedSession {
+  /** Exactly the object stored, expiry slots filled (session-json.ts). */
   data: Record<string, unknown>;
   /** Absolute ms since the epoch; undefined when the session only has an idle timeout. */
   expiresAtMs: number | undefined;
@@ -84,7 +85,10 @@ export class EngineHandle {
     return generateSessionId();
   }
 
-  /** The session, or undefined when absent, expired, or the ID is malformed (never an error). */
+  /**
+   * The session, or undefined when absent, expired, or the ID is malformed. Rejects only
+   * with SESSIOND_SESSION_NOT_JSON (attributes saved through the engine API in another form).
+   */
   async load(id: unknown): Promise<LoadedSession | undefined> {
     if (!isValidSessionId(id)) return undefined;
     const state = await (await this.backend()).get(id);
@@ -92,15 +96,14 @@ export class EngineHandle {
   }
 
   /**
-   * Creates or replaces a session from a plain object (one attribute per own property).
+   * Creates or replaces a session from its attributes (JSON text, session-json.ts).
    * The engine writes only the attributes that changed, or a TOUCH when only the expiry did.
    * `expiresAtMs` undefined: no absolute expiry, the engine's sessionTtlMs as an idle timeout.
    * A save of a destroyed session is a silent no-op: a request still in flight at logout
    * must not bring the session back, and must not fail either.
    */
-  async save(id: string, data: Readonly<Record<string, unknown>>, expiresAtMs: number | undefined): Promise<void> {
-    if (!isValidSessionId(id)) throw new SessiondError('SESSIOND_INVALID_SESSION_ID', 'expected 16-128 characters of [A-Za-z0-9_-]');
-    const attributes = serializeObject(data);
+  async save(id: string, attributes: Readonly<Record<string, string>>, expiresAtMs: number | undefined): Promise<void> {
+    if (!isValidSessionId(id)) throw invalidSessionIdError();
     const engine = await this.backend();
     try {
       await engine.save(id, { attributes, ...expiry(engine, expiresAtMs) });
@@ -170,10 +173,8 @@ const MAX_INACTIVE_MS_MAX = 0xffff_ffff;
 
 function loaded(state: SessionState): LoadedSession {
   const until = effectiveExpiryMs(state);
-  return {
-    data: JSON.parse(blobToJsonObject(state.attrs)) as Record<string, unknown>,
-    expiresAtMs: Number.isFinite(until) ? until : undefined,
-  };
+  const expiresAtMs = Number.isFinite(until) ? until : undefined;
+  return { data: sessionFromAttributes(state.attrs, expiresAtMs), expiresAtMs };
 }
 
 /**

@@ -3,7 +3,8 @@ import session from 'express-session';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { SessionEngine } from '../engine/session-engine.js';
 import { isSessiondError } from '../errors.js';
-import { joinCookieSession, splitCookieSession, toEpochMs } from './connect-cookie.js';
+import type { ServerResponse } from 'node:http';
+import { storedFromCookieSession, touchedExpiryMs } from './connect-cookie.js';
 import { EngineHandle, callbackDone, callbackValue, type EngineSource, type LoadedSession, type Release } from './engine-handle.js';
 import { RequestTurn, isQueueError, retryAfterOf, type TurnSource } from './request-turn.js';
 import { readCookie, sessionIdFromSigned, unsignWithAny, type Unsign } from './session-cookie.js';
@@ -20,11 +21,28 @@ export type SessiondStoreOptions = EngineSource;
 type Data = session.SessionData;
 type Cb<T> = (err: unknown, value?: T) => void;
 
-/** express-session requires a cookie in every stored session. */
+/** Exactly what was stored: a session saved without a cookie comes back without one (express-session then reports it). */
 function toExpress(s: LoadedSession): Data {
-  const data = joinCookieSession(s);
-  if (data.cookie === null || typeof data.cookie !== 'object') data.cookie = { originalMaxAge: null };
-  return data as unknown as Data;
+  return s.data as unknown as Data;
+}
+
+/**
+ * express-session saves (or touches) at the end of the response, after it has sent the
+ * status line and all but the last byte of the body, and ends the response whatever the
+ * store answers. So when that save fails, the response is destroyed before its last byte:
+ * the client sees a broken response, never a complete success for a change that was not
+ * stored. A save the application awaits before answering (headers not sent) is left alone.
+ */
+function abortStartedResponse(sess: unknown): void {
+  const res = (sess as { req?: { res?: ServerResponse } } | null | undefined)?.req?.res;
+  if (res !== undefined && res.headersSent && !res.writableFinished && !res.destroyed) res.destroy();
+}
+
+function abortOnFailure(p: Promise<unknown>, sess: unknown): Promise<unknown> {
+  return p.catch((e: unknown) => {
+    abortStartedResponse(sess);
+    throw e;
+  });
 }
 
 export class SessiondStore extends session.Store {
@@ -48,10 +66,10 @@ export class SessiondStore extends session.Store {
   /** Writes only the changed attributes; a save after destroy is a silent no-op (tombstone). */
   override set(sid: string, sess: Data, cb?: (err?: unknown) => void): void {
     const p = Promise.resolve().then(() => {
-      const { data, expiresAtMs } = splitCookieSession(sess);
-      return this.handle.save(sid, data, expiresAtMs);
+      const { attributes, expiresAtMs } = storedFromCookieSession(sess);
+      return this.handle.save(sid, attributes, expiresAtMs);
     });
-    callbackDone(p, cb);
+    callbackDone(abortOnFailure(p, sess), cb);
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
@@ -60,7 +78,8 @@ export class SessiondStore extends session.Store {
 
   /** Moves the expiry to the cookie's: a small TOUCH record, the attributes are not rewritten. */
   override touch(sid: string, sess: Data, cb?: (err?: unknown) => void): void {
-    callbackDone(this.handle.touch(sid, toEpochMs(sess?.cookie?.expires)), cb);
+    const p = Promise.resolve().then(() => this.handle.touch(sid, touchedExpiryMs(sess)));
+    callbackDone(abortOnFailure(p, sess), cb);
   }
 
   /** Every live session, keyed by ID (as MemoryStore does). */

@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, Session } from 'fastify';
 import type { SessionStore } from '@fastify/session';
 import type { SessionEngine } from '../engine/session-engine.js';
-import { joinCookieSession, splitCookieSession } from './connect-cookie.js';
+import { storedFromCookieSession } from './connect-cookie.js';
 import { EngineHandle, callbackDone, callbackValue, type EngineSource, type Release } from './engine-handle.js';
 import { RequestTurn, isQueueError, retryAfterOf, type TurnSource } from './request-turn.js';
 import { readCookie, sessionIdFromSigned, type Unsign } from './session-cookie.js';
@@ -28,14 +28,17 @@ export class SessiondFastifyStore implements SessionStore {
   }
 
   get(sessionId: string, cb: SessionCb): void {
-    const p = this.handle.load(sessionId).then((s) => (s === undefined ? undefined : (joinCookieSession(s) as unknown as Session)));
+    const p = this.handle.load(sessionId).then((s) => (s === undefined ? undefined : (s.data as unknown as Session)));
     callbackValue(p, cb);
   }
 
   /** Writes only the changed attributes; a save after destroy is a silent no-op (tombstone). */
   set(sessionId: string, session: object, cb: DoneCb): void {
-    const { data, expiresAtMs } = splitCookieSession(session);
-    callbackDone(this.handle.save(sessionId, data, expiresAtMs), cb);
+    const p = Promise.resolve().then(() => {
+      const { attributes, expiresAtMs } = storedFromCookieSession(session);
+      return this.handle.save(sessionId, attributes, expiresAtMs);
+    });
+    callbackDone(p, cb);
   }
 
   destroy(sessionId: string, cb: DoneCb): void {

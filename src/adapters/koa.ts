@@ -1,13 +1,15 @@
 import type { SessionEngine } from '../engine/session-engine.js';
 import { EngineHandle, type EngineSource, type Release } from './engine-handle.js';
+import { attributesOf, engineExpiryMs, jsonEntries, msSlotOr, jsonText } from './session-json.js';
 
 /**
  * sessiond for koa-session (SPEC A3): `app.use(session({ store: sessiondKoaStore({ dir }) }, app))`.
  *
  * koa-session keeps its expiry check inside the session (`_expire`, rewritten on every save
- * with rolling or renew). Stored as an attribute it would make every such save rewrite it,
- * so it travels as the engine's expiresAtMs (a small TOUCH when only it moves) and is put
- * back on load. koa-session's maxAge is honoured: a number is an absolute expiry, 'session'
+ * with rolling or renew). It is the session's expiry, so it travels as the engine's
+ * expiresAtMs and the attribute keeps an expiry slot in its place (session-json.ts): a save
+ * that moves only it is a small TOUCH, and `get` gives back the object exactly as it was set.
+ * Without `_expire`, koa-session's maxAge is honoured: a number is now + maxAge, 'session'
  * (a browser-session cookie) an idle timeout of the engine's sessionTtlMs.
  */
 
@@ -30,9 +32,10 @@ export interface SessiondKoaStore {
   close(): Promise<void>;
 }
 
+/** `_expire` when it is a whole number of ms (negative: refused), else now + maxAge, else none. */
 async function expiryOf(handle: EngineHandle, expire: unknown, maxAge: KoaMaxAge): Promise<number | undefined> {
-  if (typeof expire === 'number' && Number.isSafeInteger(expire) && expire >= 0) return expire;
-  if (typeof maxAge === 'number') return (await handle.ready()).clock.now() + maxAge;
+  if (typeof expire === 'number' && Number.isSafeInteger(expire)) return engineExpiryMs(expire, '_expire');
+  if (typeof maxAge === 'number') return engineExpiryMs((await handle.ready()).clock.now() + maxAge, 'maxAge');
   return undefined; // 'session': no absolute expiry
 }
 
@@ -41,14 +44,13 @@ export function sessiondKoaStore(options: SessiondKoaStoreOptions): SessiondKoaS
   // koa-session wraps these in zod functions and calls them detached: closures, not methods.
   return {
     async get(key) {
-      const s = await handle.load(key);
-      if (s === undefined) return undefined;
-      if (s.expiresAtMs !== undefined && '_maxAge' in s.data) s.data._expire = s.expiresAtMs;
-      return s.data;
+      return (await handle.load(key))?.data;
     },
     async set(key, sess, maxAge) {
-      const { _expire, ...data } = sess;
-      await handle.save(key, data, await expiryOf(handle, _expire, maxAge));
+      const entries = jsonEntries(sess) ?? [];
+      const expiresAtMs = await expiryOf(handle, sess._expire, maxAge);
+      const attributes = attributesOf(entries, (name, value) => (name === '_expire' ? msSlotOr(name, value, expiresAtMs) : jsonText(name, value)));
+      await handle.save(key, attributes, expiresAtMs);
     },
     async destroy(key) {
       await handle.destroy(key);

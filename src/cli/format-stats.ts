@@ -1,4 +1,5 @@
 import type { EngineStats } from '../engine/engine-stats.js';
+import { OPERATION_KINDS } from '../engine/operation-latency.js';
 
 const buckets = (b: Record<string, number>): string =>
   Object.entries(b)
@@ -15,9 +16,18 @@ export function formatStats(s: EngineStats): string {
     `by expiry       ${buckets(s.sessions.byTimeToExpiry)}`,
     `durability      ${s.durability}${s.readOnly ? `  READ-ONLY: ${s.readOnly.reason}` : ''}`,
     `logs            ${s.log.logBytes.join(' + ')} bytes (active log-${s.log.activeLog}), ${s.log.groups} group commits`,
-    `fsync ms        p50 ${s.log.fsyncMs.p50.toFixed(2)}  p99 ${s.log.fsyncMs.p99.toFixed(2)}  max ${s.log.fsyncMs.max.toFixed(2)}`,
+    `group commit    records p50 ${s.log.groupRecords.p50}  p99 ${s.log.groupRecords.p99}  max ${s.log.groupRecords.max}`,
     `database        ${s.db.fileBytes} bytes, ${s.db.liveImages} images, ${s.db.freeBytes} free inside (${(s.db.fragmentation * 100).toFixed(1)}% fragmentation)`,
     `flush lag       ${s.flush.dirtySessions} sessions, ${s.flush.lagMs} ms, ${s.flush.lsnLag} records`,
     `last recovery   ${r.sessionsRecovered} sessions, ${r.recordsReplayed} records replayed, ${r.bytesDiscarded} bytes discarded, ${r.ms} ms`,
+    ...latencyTable(s.latencyMs),
   ].join('\n');
+}
+
+const ms = (v: number): string => v.toFixed(3).padStart(10);
+
+/** One row per operation kind; histogram percentiles are within 6.25% of the exact value. */
+function latencyTable(l: EngineStats['latencyMs']): string[] {
+  const head = `latency ms      ${'count'.padStart(10)}${['p50', 'p90', 'p99', 'max'].map((h) => h.padStart(10)).join('')}`;
+  return [head, ...OPERATION_KINDS.map((k) => `  ${k.padEnd(14)}${String(l[k].count).padStart(10)}${ms(l[k].p50)}${ms(l[k].p90)}${ms(l[k].p99)}${ms(l[k].max)}`)];
 }

@@ -93,7 +93,7 @@ function checkBatch(st: DbState, batch: DbWriteBatch): void {
     assert(Number.isSafeInteger(p.lsn) && p.lsn >= 0, `put ${p.id}: lsn ${p.lsn} is not a safe non-negative integer`);
     const current = st.index.get(p.id);
     assert(current === undefined || p.lsn >= current.lsn, `put ${p.id}: lsn ${p.lsn} below its image's ${current?.lsn}`);
-    assert(parsePayloadId(p.data, 0, p.data.byteLength) === p.id, `put ${p.id}: payload does not start with str8 ${p.id}`);
+    assert(parsePayloadId(p.data, 0, p.data.byteLength) === p.id, `put ${p.id}: payload does not start with its id`);
   }
   for (const id of batch.deletes) assert(!ids.has(id), `batch both puts and deletes ${id}`);
 }

@@ -17,7 +17,7 @@ export interface StoredImage {
 }
 
 export interface DbWriteBatch {
-  /** New images (copy on write). `data` is a PUT payload whose `str8 id` equals `id`. */
+  /** New images (copy on write). `data` is a PUT payload whose `str16 id` equals `id`. */
   puts: ReadonlyArray<{ id: string; lsn: number; data: Uint8Array }>;
   /** Sessions to free (deleted or expired); unknown ids are ignored. */
   deletes: readonly string[];

@@ -15,7 +15,7 @@ import {
   IMAGE_OVERHEAD_BYTES,
   U64_MAX_SAFE,
 } from '../format/constants.js';
-import { isValidSessionId } from '../session/session-id.js';
+import { idAt } from '../session/session-codec.js';
 import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
 
 /** `dataBytes` is a u32; keep the whole image inside one u32 too. */
@@ -95,15 +95,10 @@ export function isFreedMarker(b: Uint8Array, at: number, salt: number): boolean 
 }
 
 /**
- * The session id a PUT payload starts with (`str8 id`), or undefined when it is not a valid
+ * The session id a PUT payload starts with (`str16 id`), or undefined when it is not a valid
  * E1 id (the engine's own check, so both layers agree on what is corrupt). Only the first
  * field: the engine decodes the rest.
  */
 export function parsePayloadId(b: Uint8Array, dataStart: number, dataBytes: number): string | undefined {
-  if (dataBytes < 1) return undefined;
-  const end = dataStart + 1 + b[dataStart]!;
-  if (end > dataStart + dataBytes) return undefined;
-  // One call builds a flat string: cheap to hash for the index Map, unlike a += chain.
-  const id = String.fromCharCode.apply(null, b.subarray(dataStart + 1, end) as unknown as number[]);
-  return isValidSessionId(id) ? id : undefined;
+  return idAt(b, dataStart, dataBytes);
 }

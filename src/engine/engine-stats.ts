@@ -3,7 +3,8 @@ import type { SessionDatabase } from './session-database.js';
 import type { SessiondError } from '../errors.js';
 import type { LogWriter } from '../log/log-writer.js';
 import type { Durability } from '../options.js';
-import type { LatencyRing } from '../util/latency-ring.js';
+import type { HistogramSummary } from '../util/log-histogram.js';
+import type { OperationKind, OperationLatency } from './operation-latency.js';
 import type { Flusher } from './flusher.js';
 import type { RecoveryReport } from './recovery.js';
 import { takeCensus, type Census } from './session-census.js';
@@ -18,7 +19,13 @@ export interface EngineStats {
   sessions: Census & { pendingWrites: number };
   tombstones: number;
   queue: { sessionsHeld: number; requestsWaiting: number };
-  log: ReturnType<LogWriter['stats']> & { fsyncMs: ReturnType<LatencyRing['summary']> };
+  log: ReturnType<LogWriter['stats']> & {
+    fsyncMs: { samples: number; p50: number; p90: number; p99: number; max: number };
+    /** Records per group commit. */
+    groupRecords: HistogramSummary;
+  };
+  /** Latency of each operation kind, in milliseconds, since the store opened (issue 8). */
+  latencyMs: Record<OperationKind, HistogramSummary>;
   db: DbStats;
   flush: {
     dirtySessions: number;
@@ -44,7 +51,7 @@ export interface StatsSources {
   flusher: Flusher;
   queue: SessionQueue;
   tombstones: Tombstones;
-  fsyncMs: LatencyRing;
+  latency: OperationLatency;
   recovery: RecoveryReport;
   readOnly: SessiondError | undefined;
   durability: Durability;
@@ -54,13 +61,15 @@ export async function buildStats(src: StatsSources): Promise<EngineStats> {
   const census = await takeCensus(src.cache.visible, src.now);
   const oldest = src.cache.oldestDirtyMs;
   const q = src.queue.counts();
+  const latencyMs = src.latency.summaryMs();
   return {
     atMs: src.now,
     durability: src.durability,
     sessions: { ...census, pendingWrites: src.cache.pendingCount },
     tombstones: src.tombstones.size,
     queue: { sessionsHeld: q.held, requestsWaiting: q.waiting },
-    log: { ...src.writer.stats(), fsyncMs: src.fsyncMs.summary() },
+    log: { ...src.writer.stats(), fsyncMs: fsyncSummary(latencyMs.fsync), groupRecords: src.latency.groupRecords.summary() },
+    latencyMs,
     db: src.db.stats(),
     flush: {
       dirtySessions: src.cache.dirtyCount,
@@ -71,4 +80,9 @@ export async function buildStats(src: StatsSources): Promise<EngineStats> {
     lastRecovery: src.recovery,
     readOnly: src.readOnly === undefined ? undefined : { code: src.readOnly.code, reason: src.readOnly.message },
   };
+}
+
+/** The fsync summary in the shape stats had before the histograms: `samples` is the count. */
+function fsyncSummary(h: HistogramSummary): EngineStats['log']['fsyncMs'] {
+  return { samples: h.count, p50: h.p50, p90: h.p90, p99: h.p99, max: h.max };
 }

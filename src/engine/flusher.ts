@@ -19,6 +19,8 @@ export interface FlusherDeps {
   /** Resets a swapped-out log; called once the file holds everything up to its last LSN. */
   releaseLog: (logIndex: number) => Promise<void>;
   onFatal: (err: SessiondError) => void;
+  /** Told the duration of each completed cycle (performance.now() milliseconds), for the latency histogram. */
+  onCycle?: (ms: number) => void;
 }
 
 export interface FlushStats {
@@ -80,6 +82,7 @@ export class Flusher {
     if (this.failed) throw new Error('flusher stopped after a failure');
     const { cache, db } = this.deps;
     const started = this.deps.now();
+    const t0 = performance.now();
     const snapshotLsn = cache.appliedLsn;
     const ids = cache.takeDirty();
     try {
@@ -108,5 +111,6 @@ export class Flusher {
     this.stats.cycles++;
     this.stats.lastFlushAtMs = this.deps.now();
     this.stats.lastFlushMs = this.stats.lastFlushAtMs - started;
+    this.deps.onCycle?.(performance.now() - t0);
   }
 }

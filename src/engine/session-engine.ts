@@ -4,9 +4,9 @@ import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../
 import type { Clock } from '../clock.js';
 import type { SessionDatabase } from './session-database.js';
 import { LogWriter } from '../log/log-writer.js';
-import { generateSessionId, isValidSessionId } from '../session/session-id.js';
+import { generateSessionId, invalidSessionIdError, isValidSessionId } from '../session/session-id.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
-import { LatencyRing } from '../util/latency-ring.js';
+import { OperationLatency, type OperationKind } from './operation-latency.js';
 import { Flusher } from './flusher.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { SessionCache } from './session-cache.js';
@@ -33,7 +33,8 @@ export class SessionEngine {
   private readonly cache: SessionCache;
   private readonly queue: SessionQueue;
   private readonly tombstones: Tombstones;
-  private readonly fsyncMs = new LatencyRing();
+  /** Latency histograms per operation kind, always on (read by stats() and the admin port). */
+  readonly latency = new OperationLatency();
   private writer!: LogWriter;
   private flusher!: Flusher;
   private reaper!: ExpiryReaper;
@@ -100,7 +101,10 @@ export class SessionEngine {
       generation,
       onSwap: ({ fromLog, lastLsn }) => this.flusher.onSwap(fromLog, lastLsn),
       onFatal: (err) => this.setFatal(err),
-      onGroup: ({ syncMs }) => this.fsyncMs.add(syncMs),
+      onGroup: ({ syncMs, records }) => {
+        this.latency.addMs('fsync', syncMs);
+        this.latency.groupRecords.add(records);
+      },
     });
     this.flusher = new Flusher({
       cache: this.cache,
@@ -110,6 +114,7 @@ export class SessionEngine {
       flushBatchBytesMax: o.flushBatchBytesMax,
       releaseLog: (i) => this.writer.release(i),
       onFatal: (err) => this.setFatal(err),
+      onCycle: (ms) => this.latency.addMs('flush', ms),
     });
     this.flusher.start();
     this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax);
@@ -135,22 +140,25 @@ export class SessionEngine {
 
   /** The durable state of a session; undefined when absent, expired or the ID is malformed. Never touches the disk. */
   get(id: string): SessionState | undefined {
+    const t0 = this.latency.startGet();
     const s = this.cache.visible.get(id);
-    if (s === undefined) return undefined;
-    return this.live(s, this.clock.now());
+    const out = s === undefined ? undefined : this.live(s, this.clock.now());
+    this.latency.endGet(t0);
+    return out;
   }
 
   /**
-   * `s` if it has not expired. An expired durable state can still be alive: a change
-   * waiting for its fsync (a touch, typically, which the adapters do not wait for) may have
-   * extended it. Then the session is alive with its durable attributes, and with the pending
-   * expiry when that change touched nothing else. Only the rare expired path looks.
+   * `s` if it has not expired, with the expiry of a pending expiry-only change. The adapters
+   * answer a touch once it is appended, before its fsync (a crash may lose the latest
+   * extension, never an attribute), so a read after it must show the expiry it set, and
+   * an expired durable state is alive if that touch extended it. A pending change of the
+   * attributes is not shown before it is durable.
    */
   private live(s: SessionState, now: number): SessionState | undefined {
-    if (!isExpired(s, now)) return s;
     const h = this.cache.head(s.id);
-    if (h === undefined || h === s || isExpired(h, now)) return undefined;
-    return h.attrs === s.attrs ? h : s;
+    if (h !== undefined && h !== s && h.attrs === s.attrs) return isExpired(h, now) ? undefined : h;
+    if (!isExpired(s, now)) return s;
+    return h === undefined || h === s || isExpired(h, now) ? undefined : s;
   }
 
   /** True while a destroyed ID still refuses saves. */
@@ -169,12 +177,12 @@ export class SessionEngine {
    * Resolves once the change is durable (per the durability level).
    */
   save(id: string, input: SaveInput): Promise<SessionState> {
-    return this.commit(id, (now) => planSave(this.base(id, now), id, input, now, this.options));
+    return this.commit(id, 'save', (now) => planSave(this.base(id, now), id, input, now, this.options));
   }
 
   /** Sets and removes some attributes of an existing session. */
   patch(id: string, input: PatchInput): Promise<SessionState> {
-    return this.commit(id, (now) => planPatch(this.base(id, now), id, input, now, this.options));
+    return this.commit(id, 'patch', (now) => planPatch(this.base(id, now), id, input, now, this.options));
   }
 
   /** Moves a session's expiry (and last access) with a small record. Resolves undefined if absent. */
@@ -182,13 +190,14 @@ export class SessionEngine {
     if (!isValidSessionId(id)) return undefined;
     const now = this.clock.now();
     if (this.base(id, now) === undefined) return undefined;
-    return this.commit(id, (t) => planTouch(this.base(id, t)!, input, t, this.options));
+    return this.commit(id, 'touch', (t) => planTouch(this.base(id, t)!, input, t, this.options));
   }
 
   /** Deletes a session and leaves a tombstone so late saves cannot bring it back. */
   async destroy(id: string): Promise<boolean> {
     if (!isValidSessionId(id)) return false;
     this.checkWritable();
+    const t0 = performance.now();
     const now = this.clock.now();
     this.tombstones.add(id, now);
     const base = this.base(id, now);
@@ -196,6 +205,7 @@ export class SessionEngine {
     const plan = planDestroy(base);
     const { lsn } = await this.logChange(id, plan.type, plan.data, () => null);
     this.cache.applyDelete(id, lsn, this.clock.now());
+    this.latency.since('destroy', t0);
     return true;
   }
 
@@ -210,15 +220,21 @@ export class SessionEngine {
     if (this.fatal !== undefined) throw this.fatal;
   }
 
-  private async commit(id: string, plan: (now: number) => WritePlan | SessionState): Promise<SessionState> {
+  /** Latency is recorded for completed changes (and no-ops), not for refused or failed ones. */
+  private async commit(id: string, kind: OperationKind, plan: (now: number) => WritePlan | SessionState): Promise<SessionState> {
+    const t0 = performance.now();
     this.checkWritable();
-    if (!isValidSessionId(id)) throw new SessiondError('SESSIOND_INVALID_SESSION_ID', 'expected 16-128 characters of [A-Za-z0-9_-]');
+    if (!isValidSessionId(id)) throw invalidSessionIdError();
     const now = this.clock.now();
     if (this.tombstones.has(id, now)) throw new SessiondError('SESSIOND_SESSION_DESTROYED');
     const p = plan(now);
-    if (!('type' in p)) return p; // nothing changed: nothing to write
+    if (!('type' in p)) {
+      this.latency.since(kind, t0);
+      return p; // nothing changed: nothing to write
+    }
     const { head } = await this.logChange(id, p.type, p.data, (lsn) => ({ ...p.state, lsn }));
     this.cache.apply(head!, this.clock.now());
+    this.latency.since(kind, t0);
     return head!;
   }
 
@@ -292,7 +308,7 @@ export class SessionEngine {
       flusher: this.flusher,
       queue: this.queue,
       tombstones: this.tombstones,
-      fsyncMs: this.fsyncMs,
+      latency: this.latency,
       recovery: this.recovery,
       readOnly: this.fatal,
       durability: this.options.durability,

@@ -8,7 +8,7 @@ import {
   encodeNames,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodeDelete, encodePatch, encodePut, encodeTouch } from '../session/session-codec.js';
+import { encodeDelete, encodePatch, encodePut, encodeTouch, putPayloadBytes } from '../session/session-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 
 /**
@@ -57,7 +57,7 @@ function checkTime(name: string, v: number | undefined, max: number): void {
 
 /** Bytes of the PUT payload of `s` (docs/format.md §3.1), without encoding it. */
 export function putBytes(s: SessionState): number {
-  return 1 + s.id.length + 8 * 4 + 4 + 1 + Buffer.byteLength(s.owner) + 4 + Buffer.byteLength(s.attrs);
+  return putPayloadBytes(s);
 }
 
 function checkSize(s: SessionState, limits: Limits): void {

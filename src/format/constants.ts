@@ -10,7 +10,8 @@ export const DB_OFFSET_NONE = Number.MAX_SAFE_INTEGER;
 
 // ---- log file (docs/format.md §1) ----
 export const LOG_MAGIC = 'SESSDLOG';
-export const LOG_FORMAT_VERSION = 1;
+/** 2: the session id in payloads became `str16` (was `str8`, at most 255 bytes). */
+export const LOG_FORMAT_VERSION = 2;
 export const LOG_HEADER_BYTES = 512;
 export const LOG_HEADER = {
   magic: 0,
@@ -55,7 +56,8 @@ export const DB_FILE_NAME = 'sessions.db';
 /** Where a new database file is built before it is renamed to DB_FILE_NAME. */
 export const DB_CREATE_SUFFIX = '.new';
 export const DB_MAGIC = 'SESSDDB1';
-export const DB_FORMAT_VERSION = 1;
+/** 2: the session id in image payloads became `str16` (was `str8`). */
+export const DB_FORMAT_VERSION = 2;
 export const DB_BLOCK_BYTES = 512;
 /** Blocks 0 and 1 are the two header slots; images start at block 2. */
 export const DB_HEADER_SLOTS = 2;
@@ -92,5 +94,15 @@ export const LOCK_FILE_NAME = 'LOCK';
 export const ATTR_NAME_SEP = '\u0001';
 /** Separates attributes in a blob, and names in a removed-names list. */
 export const ATTR_SEP = '\u0000';
+/**
+ * The adapters' expiry slots (docs/format.md §3.5): a raw control character (one that
+ * JSON.stringify never writes) standing, inside an attribute's JSON text, for the engine's
+ * expiry of the session, as an ISO-8601 string or as epoch milliseconds. The framework's
+ * own copy of the expiry then never changes an attribute: moving it is a TOUCH record.
+ */
+export const EXPIRY_ISO_SLOT = '\u0002';
+export const EXPIRY_MS_SLOT = '\u0003';
+/** Most UTF-8 bytes of a session ID: the `str16 id` of every payload (u16 length) holds it. */
+export const SESSION_ID_BYTES_MAX = 512;
 /** The owner is a str8 in every payload. */
 export const OWNER_BYTES_MAX = 255;

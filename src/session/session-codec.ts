@@ -57,9 +57,15 @@ class Writer {
     writeU64(this.buf, this.pos, v);
     this.pos += 8;
   }
-  str8(s: string, encoding: 'latin1' | 'utf8', bytes: number): void {
+  str8(s: string, bytes: number): void {
     this.u8(bytes);
-    this.pos += this.buf.write(s, this.pos, bytes, encoding);
+    this.pos += this.buf.write(s, this.pos, bytes, 'utf8');
+  }
+  /** `str16 id`: u16 length + UTF-8 (isValidSessionId keeps it within SESSION_ID_BYTES_MAX). */
+  id(id: string): void {
+    const bytes = this.buf.write(id, this.pos + 2, 'utf8');
+    this.buf.writeUInt16LE(bytes, this.pos);
+    this.pos += 2 + bytes;
   }
   str32(s: string, bytes: number): void {
     this.u32(bytes);
@@ -67,17 +73,27 @@ class Writer {
   }
 }
 
+/** Bytes of the `str16 id` field that starts every payload. */
+export function idFieldBytes(id: string): number {
+  return 2 + Buffer.byteLength(id, 'utf8');
+}
+
+/** Bytes of the PUT payload of `s` (docs/format.md §3.1), without encoding it. */
+export function putPayloadBytes(s: SessionState): number {
+  return idFieldBytes(s.id) + 8 * 4 + 4 + 1 + Buffer.byteLength(s.owner, 'utf8') + 4 + Buffer.byteLength(s.attrs, 'utf8');
+}
+
 export function encodePut(s: SessionState): Buffer {
   const ownerBytes = Buffer.byteLength(s.owner, 'utf8');
   const attrBytes = Buffer.byteLength(s.attrs, 'utf8');
-  const w = new Writer(1 + s.id.length + 8 * 4 + 4 + 1 + ownerBytes + 4 + attrBytes);
-  w.str8(s.id, 'latin1', s.id.length);
+  const w = new Writer(idFieldBytes(s.id) + 8 * 4 + 4 + 1 + ownerBytes + 4 + attrBytes);
+  w.id(s.id);
   w.u64(s.version);
   w.u64(s.createdAtMs);
   w.u64(s.lastAccessAtMs);
   w.u64(s.expiresAtMs);
   w.u32(s.maxInactiveMs);
-  w.str8(s.owner, 'utf8', ownerBytes);
+  w.str8(s.owner, ownerBytes);
   w.str32(s.attrs, attrBytes);
   return w.buf;
 }
@@ -85,8 +101,8 @@ export function encodePut(s: SessionState): Buffer {
 export function encodePatch(p: Omit<PatchPayload, 'type'>): Buffer {
   const setBytes = Buffer.byteLength(p.set, 'utf8');
   const removedBytes = Buffer.byteLength(p.removed, 'utf8');
-  const w = new Writer(1 + p.id.length + 8 * 3 + 4 + 4 + setBytes + 4 + removedBytes);
-  w.str8(p.id, 'latin1', p.id.length);
+  const w = new Writer(idFieldBytes(p.id) + 8 * 3 + 4 + 4 + setBytes + 4 + removedBytes);
+  w.id(p.id);
   w.u64(p.version);
   w.u64(p.lastAccessAtMs);
   w.u64(p.expiresAtMs);
@@ -97,8 +113,8 @@ export function encodePatch(p: Omit<PatchPayload, 'type'>): Buffer {
 }
 
 export function encodeTouch(p: Omit<TouchPayload, 'type'>): Buffer {
-  const w = new Writer(1 + p.id.length + 8 * 3);
-  w.str8(p.id, 'latin1', p.id.length);
+  const w = new Writer(idFieldBytes(p.id) + 8 * 3);
+  w.id(p.id);
   w.u64(p.version);
   w.u64(p.lastAccessAtMs);
   w.u64(p.expiresAtMs);
@@ -106,8 +122,8 @@ export function encodeTouch(p: Omit<TouchPayload, 'type'>): Buffer {
 }
 
 export function encodeDelete(p: Omit<DeletePayload, 'type'>): Buffer {
-  const w = new Writer(1 + p.id.length + 8);
-  w.str8(p.id, 'latin1', p.id.length);
+  const w = new Writer(idFieldBytes(p.id) + 8);
+  w.id(p.id);
   w.u64(p.version);
   return w.buf;
 }
@@ -119,8 +135,9 @@ export function encodeDelete(p: Omit<DeletePayload, 'type'>): Buffer {
  */
 export function decodeImageState(data: Uint8Array, id: string, lsn: number): SessionState {
   const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (b.length < 1 || b[0] !== id.length) throw corrupt('image id length does not match the index');
-  let pos = 1 + id.length;
+  const idBytes = idFieldBytes(id);
+  if (b.length < 2 || b.readUInt16LE(0) !== idBytes - 2) throw corrupt('image id length does not match the index');
+  let pos = idBytes;
   const need = (n: number): void => {
     if (pos + n > b.length) throw corrupt(`field runs past the end at byte ${pos}`);
   };
@@ -146,9 +163,20 @@ export function decodeImageState(data: Uint8Array, id: string, lsn: number): Ses
 
 /** Reads the session ID at the start of any payload, or undefined if it is malformed. */
 export function payloadId(data: Uint8Array): string | undefined {
-  if (data.length < 1 || data.length < 1 + data[0]!) return undefined;
-  const id = Buffer.from(data.buffer, data.byteOffset + 1, data[0]!).toString('latin1');
-  return isValidSessionId(id) ? id : undefined;
+  return idAt(data, 0, data.byteLength);
+}
+
+/**
+ * The `str16 id` at `start` of a payload of `payloadBytes` (database scan and log replay
+ * share it), or undefined when it runs past the payload, is not UTF-8 that re-encodes to
+ * the same bytes, or fails isValidSessionId.
+ */
+export function idAt(b: Uint8Array, start: number, payloadBytes: number): string | undefined {
+  if (payloadBytes < 2) return undefined;
+  const bytes = b[start]! | (b[start + 1]! << 8);
+  if (2 + bytes > payloadBytes) return undefined;
+  const id = Buffer.from(b.buffer, b.byteOffset + start + 2, bytes).toString('utf8');
+  return isValidSessionId(id) && Buffer.byteLength(id, 'utf8') === bytes ? id : undefined;
 }
 
 class Reader {
@@ -177,15 +205,17 @@ class Reader {
     this.pos += 8;
     return v;
   }
-  str(bytes: number, encoding: 'latin1' | 'utf8'): string {
+  str(bytes: number): string {
     this.need(bytes);
-    const s = this.buf.toString(encoding, this.pos, this.pos + bytes);
+    const s = this.buf.toString('utf8', this.pos, this.pos + bytes);
     this.pos += bytes;
     return s;
   }
   id(): string {
-    const id = this.str(this.u8(), 'latin1');
-    if (!isValidSessionId(id)) throw corrupt('session id is malformed');
+    this.need(2);
+    const id = idAt(this.buf, this.pos, this.buf.length - this.pos);
+    if (id === undefined) throw corrupt('session id is malformed');
+    this.pos += idFieldBytes(id);
     return id;
   }
   version(): number {
@@ -234,8 +264,8 @@ export function decodePayload(type: number, data: Uint8Array): Payload {
       const lastAccessAtMs = r.u64();
       const expiresAtMs = r.u64();
       const maxInactiveMs = r.u32();
-      const owner = internOwner(r.str(r.u8(), 'utf8'));
-      const attrs = r.str(r.u32(), 'utf8');
+      const owner = internOwner(r.str(r.u8()));
+      const attrs = r.str(r.u32());
       p = { type, state: makeState(id, version, 0, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs) };
       break;
     }
@@ -247,8 +277,8 @@ export function decodePayload(type: number, data: Uint8Array): Payload {
         lastAccessAtMs: r.u64(),
         expiresAtMs: r.u64(),
         maxInactiveMs: r.u32(),
-        set: r.str(r.u32(), 'utf8'),
-        removed: r.str(r.u32(), 'utf8'),
+        set: r.str(r.u32()),
+        removed: r.str(r.u32()),
       };
       break;
     case RecordType.TOUCH:

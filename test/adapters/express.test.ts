@@ -102,14 +102,14 @@ test('all, length, ids and clear see exactly the live sessions', HANG_GUARD, asy
   assert.deepEqual(await call<string[]>((cb) => store.ids(cb)), []);
 });
 
-test('malformed IDs are a miss, never an error', HANG_GUARD, async (t) => {
+test('malformed IDs (empty, over 512 UTF-8 bytes, lone surrogate, not a string) are a miss in get, never an error', HANG_GUARD, async (t) => {
   const { store } = await withStore(t);
-  for (const bad of ['', 'short', 'x'.repeat(129), 'has.a.dot.in.it.xxxxxxxx', '../../../../etc/passwd', 'spaces are not ok here!!', 42]) {
+  for (const bad of ['', 'x'.repeat(513), '\udc00lone', 42]) {
     assert.equal(await call((cb) => store.get(bad as string, cb)), undefined, String(bad));
     await call((cb) => store.destroy(bad as string, cb));
     await call((cb) => store.touch(bad as string, sessionData({}), cb));
   }
-  await assert.rejects(call((cb) => store.set('short', sessionData({}), cb)), (e) => isSessiondError(e, 'SESSIOND_INVALID_SESSION_ID'));
+  await assert.rejects(call((cb) => store.set('x'.repeat(513), sessionData({}), cb)), (e) => isSessiondError(e, 'SESSIOND_INVALID_SESSION_ID'));
 });
 
 test('bad cookies count as no session: tampered, unsigned, garbage, signed malformed ID', HANG_GUARD, async (t) => {

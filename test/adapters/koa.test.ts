@@ -117,6 +117,7 @@ test('a rolling save that changes nothing writes only a small TOUCH record', HAN
   await agent.get('/state').expect(200);
   const written = fs.logBytesWritten - before;
   assert.ok(written > 0 && written < 200, `a rolling save wrote ${written} bytes`);
+  assert.ok(!fs.textSince(before).includes('"_expire"'), 'the moved _expire is the engine expiry, not a rewritten attribute');
   assert.equal((await store.engine()).all()[0]!.version, version + 1);
 });
 

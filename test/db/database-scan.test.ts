@@ -85,8 +85,8 @@ test('forged image inside a session value is never taken, even once its extent i
   const salt = saltOf(fs.readFileSync(DB_PATH));
   const evil = payload('evil', 'owned');
   // Body bytes that put each forgery on a block boundary of the file: data starts 24 bytes
-  // into the extent, the body after the str8 id.
-  const lead = new Uint8Array(DB_BLOCK_BYTES - IMAGE_HEAD_BYTES - 1 - sid('v').length).fill(0x20);
+  // into the extent, the body after the str16 id.
+  const lead = new Uint8Array(DB_BLOCK_BYTES - IMAGE_HEAD_BYTES - 2 - sid('v').length).fill(0x20);
   const forgeries = [rawImage((salt ^ 0x5a5a5a5a) >>> 0, 999, evil), rawImage(0, 999, evil)];
   const value = payload('v', concat([lead, ...forgeries, new Uint8Array(300)]));
   await db.writeBatch(batch([['v', 1, value]], [], 1));

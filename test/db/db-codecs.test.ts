@@ -39,7 +39,7 @@ test('header: a flipped bit, a bad magic or a short slot is invalid', () => {
 
 test('header: another format version with a good crc is unsupported, and refuses the file', () => {
   const b = encodeDbHeader(H);
-  writeU32(b, DB_HEADER.formatVersion, 2);
+  writeU32(b, DB_HEADER.formatVersion, 1); // version 1 had str8 ids: it would be misread
   writeU32(b, DB_HEADER.crc, crc32(b.subarray(0, DB_HEADER.crc), 0));
   const slot = decodeDbHeader(b);
   assert.equal(slot.kind, 'unsupported');
@@ -83,17 +83,17 @@ test('freed marker: recognized only with the right salt', () => {
   assert.equal(readImageHead(m, 0), undefined);
 });
 
-test('payload id: the engine\'s E1 check decides; empty, short, running past the data or a bad byte is invalid', () => {
+test('payload id: the engine\'s E1 check decides; empty, running past the data, over 512 bytes or not UTF-8 is invalid', () => {
   const parse = (p: Uint8Array): string | undefined => parsePayloadId(p, 0, p.byteLength);
   assert.equal(parse(new Uint8Array([0])), undefined);
-  assert.equal(parse(new Uint8Array([20, 0x61])), undefined);
+  assert.equal(parse(new Uint8Array([0, 0])), undefined, 'empty');
+  assert.equal(parse(new Uint8Array([20, 0, 0x61])), undefined);
   assert.equal(parse(new Uint8Array(0)), undefined);
-  assert.equal(parse(payload('a b')), undefined);
-  assert.equal(parse(payload('a.b')), undefined);
-  assert.equal(parse(new Uint8Array([3, 0x61, 0x62, 0x63])), undefined, 'shorter than 16 characters');
-  assert.equal(parse(payload('Az09_')), 'Az09_-----------');
-  assert.equal(parse(payload('x'.repeat(128))), 'x'.repeat(128));
-  assert.equal(parse(payload('x'.repeat(129))), undefined);
+  assert.equal(parse(new Uint8Array([1, 0, 0xff])), undefined, 'not UTF-8');
+  assert.equal(parse(new Uint8Array([3, 0, 0x61, 0x62, 0x63])), 'abc', 'short IDs are IDs');
+  assert.equal(parse(payload('a b/c%d:e.f')), 'a b/c%d:e.f-----');
+  assert.equal(parse(payload('x'.repeat(512))), 'x'.repeat(512));
+  assert.equal(parse(payload('x'.repeat(513))), undefined);
 });
 
 test('salt recovery: the seed of any crc is solved exactly (crc-32 is affine in its seed)', () => {

@@ -33,20 +33,21 @@ export function unsid(id: string): string {
   return id.replace(/-+$/, '');
 }
 
-/** A PUT-like payload of session `name`: `str8 id`, then `body` (the db parses nothing past the id). */
+/** A PUT-like payload of session `name`: `str16 id`, then `body` (the db parses nothing past the id). */
 export function payload(name: string, body: Uint8Array | string = ''): Uint8Array {
-  const id = sid(name);
+  const id = new TextEncoder().encode(sid(name));
   const b = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-  const out = new Uint8Array(1 + id.length + b.byteLength);
-  out[0] = id.length;
-  out.set(new TextEncoder().encode(id), 1);
-  out.set(b, 1 + id.length);
+  const out = new Uint8Array(2 + id.byteLength + b.byteLength);
+  out[0] = id.byteLength & 0xff;
+  out[1] = id.byteLength >> 8;
+  out.set(id, 2);
+  out.set(b, 2 + id.byteLength);
   return out;
 }
 
 /** A payload of exactly `bytes` bytes (at least 1 + id length). */
 export function sizedPayload(name: string, bytes: number, fill = 0x61): Uint8Array {
-  return payload(name, new Uint8Array(Math.max(0, bytes - 1 - sid(name).length)).fill(fill));
+  return payload(name, new Uint8Array(Math.max(0, bytes - 2 - sid(name).length)).fill(fill));
 }
 
 export async function openCollect(
@@ -130,7 +131,7 @@ export function batch(puts: Array<[string, number, Uint8Array]>, deletes: string
 
 /** The payload body after the str8 id, as text. */
 export function bodyText(data: Uint8Array): string {
-  return new TextDecoder().decode(data.subarray(1 + data[0]!));
+  return new TextDecoder().decode(data.subarray(2 + (data[0]! | (data[1]! << 8))));
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -21,7 +21,13 @@ const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const ID = 'AbCdEfGhIjKlMnOpQrStUvWx';
 const TYPES = [RecordType.PUT, RecordType.PATCH, RecordType.TOUCH, RecordType.DELETE] as const;
 
-const arbId = fc.string({ unit: fc.constantFrom(...ID_CHARS), minLength: 16, maxLength: 128 });
+/** Any ID the engine accepts (SPEC E1): generated ones, short names, prefixes, any script, up to 512 UTF-8 bytes. */
+const arbId = fc.oneof(
+  fc.string({ unit: fc.constantFrom(...ID_CHARS), minLength: 16, maxLength: 128 }),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).filter((s) => Buffer.byteLength(s) <= 512),
+  fc.integer({ min: 1, max: 512 }).map((n) => 'k'.repeat(n)),
+  fc.integer({ min: 1, max: 128 }).map((n) => '🔑'.repeat(n)),
+);
 const u64 = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const version = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
@@ -64,9 +70,9 @@ function isCorrupt(e: unknown): boolean {
   return true;
 }
 
-/** Byte offsets of the u64 fields of each type, right after `str8 id`. */
+/** Byte offsets of the u64 fields of each type, right after `str16 id`. */
 function u64Offsets(type: number, idBytes: number): number[] {
-  const first = 1 + idBytes;
+  const first = 2 + idBytes;
   const count = { [RecordType.PUT]: 4, [RecordType.PATCH]: 3, [RecordType.TOUCH]: 3, [RecordType.DELETE]: 1 }[type] ?? 0;
   return Array.from({ length: count }, (_, i) => first + 8 * i);
 }
@@ -125,17 +131,19 @@ describe('session payload codec', () => {
   });
 
   it('refuses an id that fails validation as corrupt', () => {
-    const badIds = ['', 'short', 'a'.repeat(15), 'has.a.dot.in.the.middle', 'has/a/slash/in/the/middle', 'has a space in the middle', 's:signedCookieValue.sig'];
+    const badIds = ['', 'a'.repeat(513), 'é'.repeat(256) + 'a'];
     for (const bad of badIds) {
       for (const { type, bytes } of samples(bad)) {
         assert.throws(() => decodePayload(type, bytes), isCorrupt, `type ${type} id ${JSON.stringify(bad)}`);
       }
     }
-    // A byte above 0x7f in the id (read as latin1) is not in the alphabet.
+    // Bytes that are not UTF-8 (a lone 0xff, a truncated sequence) are not an ID.
     for (const { type, bytes } of samples()) {
-      const bad = Buffer.from(bytes);
-      bad[3] = 0xe9;
-      assert.throws(() => decodePayload(type, bad), isCorrupt, `type ${type} non-ASCII id byte`);
+      for (const byte of [0xff, 0xe9, 0x80]) {
+        const bad = Buffer.from(bytes);
+        bad[4] = byte;
+        assert.throws(() => decodePayload(type, bad), isCorrupt, `type ${type} id byte ${byte}`);
+      }
     }
   });
 
@@ -235,13 +243,15 @@ describe('payloadId', () => {
 
   it('is undefined for empty data, a length past the end, or an invalid id', () => {
     assert.equal(payloadId(new Uint8Array(0)), undefined);
-    assert.equal(payloadId(Uint8Array.from([24, 65, 66])), undefined);
-    assert.equal(payloadId(encodeDelete({ id: 'short', version: 1 })), undefined);
-    assert.equal(payloadId(encodeDelete({ id: 'dots.are.not.allowed.here', version: 1 })), undefined);
+    assert.equal(payloadId(Uint8Array.from([24])), undefined);
+    assert.equal(payloadId(Uint8Array.from([24, 0, 65, 66])), undefined);
+    assert.equal(payloadId(encodeDelete({ id: '', version: 1 })), undefined);
+    assert.equal(payloadId(encodeDelete({ id: 'a'.repeat(513), version: 1 })), undefined);
+    assert.equal(payloadId(encodeDelete({ id: 'koa:sess:a/b%c', version: 1 })), 'koa:sess:a/b%c');
   });
 
   it('reads the id even when the rest of the payload is damaged (recovery names the session)', () => {
     const { bytes } = samples()[0]!;
-    assert.equal(payloadId(bytes.subarray(0, 1 + ID.length)), ID);
+    assert.equal(payloadId(bytes.subarray(0, 2 + ID.length)), ID);
   });
 });
