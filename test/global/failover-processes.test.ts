@@ -98,25 +98,32 @@ describe('failover across server processes (through mode)', () => {
     assert.equal(kills, KILLS);
   });
 
-  it('fences a server paused past its lease (SIGSTOP): another inherits, and on SIGCONT its write is refused', async (t) => {
+  it('fences a server paused past its lease (SIGSTOP): another inherits, and on SIGCONT its writes are refused', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
     const direct = (i: number): string => `http://127.0.0.1:${fleet.ports[i]}`;
-    const a = new Client(direct(0));
-    assert.ok(await a.call('POST', '/login?user=zed'));
-    assert.equal((await a.call('POST', '/increment'))?.counter, 1);
-    const b = new Client(direct(1));
-    const cookie = a.currentCookie;
-    // A's request reads counter 1, then A is paused mid-request past its lease.
-    const zombie = a.call('POST', '/increment?slowMs=600', cookie);
+    // Two sessions on A: one saved by the route before answering, one by express-session at the end.
+    const users = [new Client(direct(0)), new Client(direct(0))];
+    for (const u of users) {
+      assert.ok(await u.call('POST', '/login?user=zed'));
+      assert.equal((await u.call('POST', '/increment'))?.counter, 1);
+    }
+    const [explicit, auto] = users.map((u) => u.currentCookie) as [string, string];
+    // A's requests read counter 1, then A is paused mid-request past its lease.
+    const zombies = [users[0]!.call('POST', '/increment?slowMs=600', explicit), users[1]!.call('POST', '/increment-auto?slowMs=600', auto)];
     await sleep(150);
     fleet.signal(0, 'SIGSTOP');
     await sleep(LEASE_MS + 1000);
-    assert.equal((await b.call('POST', '/increment', cookie))?.counter, 2, 'B inherits the session');
-    assert.equal((await b.call('POST', '/increment', cookie))?.counter, 3);
+    const b = new Client(direct(1));
+    for (const cookie of [explicit, auto]) {
+      assert.equal((await b.call('POST', '/increment', cookie))?.counter, 2, 'B inherits the session');
+      assert.equal((await b.call('POST', '/increment', cookie))?.counter, 3);
+    }
     fleet.signal(0, 'SIGCONT');
-    assert.equal(await zombie, undefined, 'the zombie write is not acknowledged');
-    assert.equal((await b.call('GET', '/state', cookie))?.counter, 3, 'nothing overwritten');
-    await sleep(LEASE_MS);
-    assert.equal((await a.call('GET', '/state', cookie))?.counter, 3, 'the woken server serves the current state');
+    assert.equal(await zombies[0], undefined, 'the zombie write is not acknowledged');
+    assert.equal(await zombies[1], undefined, 'nor when express-session saves at the end of the response');
+    for (const cookie of [explicit, auto]) {
+      assert.equal((await b.call('GET', '/state', cookie))?.counter, 3, 'nothing overwritten');
+      assert.equal((await users[0]!.call('GET', '/state', cookie))?.counter, 3, 'the woken server serves the current state');
+    }
   });
 });

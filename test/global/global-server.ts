@@ -39,6 +39,16 @@ app.post('/increment', async (req, res, next) => {
   // line and all but the last body byte are out, so its failure could not change a 200.
   req.session.save((err) => (err ? next(err) : res.json({ counter: req.session.counter, server: serverId })));
 });
+// The same, left to express-session's save at the end of the response (the adapter must
+// then cut the response rather than deliver a false success when that save is refused).
+app.post('/increment-auto', async (req, res) => {
+  if (req.session.user === undefined) return void res.status(401).json({ error: 'logged out' });
+  const before = req.session.counter ?? 0;
+  const slowMs = Number(req.query.slowMs ?? 0);
+  if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
+  req.session.counter = before + 1;
+  res.json({ counter: req.session.counter, server: serverId });
+});
 app.get('/state', (req, res) => {
   res.json({ user: req.session.user ?? null, counter: req.session.counter ?? null, server: serverId });
 });
