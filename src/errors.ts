@@ -26,6 +26,8 @@ export const ERRORS = {
   SESSIOND_RECORD_CORRUPT: { status: 500, message: 'a record or image payload does not decode' },
   SESSIOND_SESSION_NOT_JSON: { status: 500, message: 'the stored session is not JSON, so a framework store cannot read it' },
   SESSIOND_FORMAT_UNSUPPORTED: { status: 500, message: 'the file was written by an unsupported format version' },
+  SESSIOND_FENCED: { status: 503, message: 'this server no longer owns the session (its lease lapsed or another server took it over)' },
+  SESSIOND_GLOBAL_UNAVAILABLE: { status: 503, message: 'the global session store is unreachable' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

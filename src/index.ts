@@ -13,3 +13,4 @@ export type { FileSystem, FileHandle } from './fs/file-system.js';
 export { NodeFileSystem, nodeFileSystem } from './fs/node-file-system.js';
 export { startAdminServer, type AdminServer } from './admin/admin-server.js';
 export type { AdminServerOptionsInput, MetricsSource } from './admin/admin-options.js';
+export * from './global/index.js';

@@ -1,4 +1,6 @@
 import { SessionEngine } from '../engine/session-engine.js';
+import { GlobalSessionEngine, type GlobalEngineOptionsInput } from '../global/global-session-engine.js';
+import { resolveGlobalOptions } from '../global/global-options.js';
 import { SessiondError, isSessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptionsInput } from '../options.js';
 import { generateSessionId, invalidSessionIdError, isValidSessionId } from '../session/session-id.js';
@@ -14,7 +16,10 @@ import { sessionFromAttributes } from './session-json.js';
  */
 
 /** An open engine to share, or the options to open one (the adapter then owns and closes it). */
-export type EngineSource = SessionEngine | { engine: SessionEngine } | EngineOptionsInput;
+export type EngineSource = SessionEngine | { engine: SessionEngine } | EngineOptionsInput | GlobalSessionEngine | GlobalEngineOptionsInput;
+
+/** The local engine, or the local engine composed with a global store (`global:` options, docs/failover.md). */
+type Backend = SessionEngine | GlobalSessionEngine;
 
 /** A session read back: its attributes as one plain object, and when it stops existing. */
 export interface LoadedSession {
@@ -33,13 +38,13 @@ export interface EngineHandleHooks {
   onOpenError?(err: unknown): void;
 }
 
-function isEngine(x: unknown): x is SessionEngine {
-  return x instanceof SessionEngine;
+function isEngine(x: unknown): x is Backend {
+  return x instanceof SessionEngine || x instanceof GlobalSessionEngine;
 }
 
 export class EngineHandle {
-  private engine: SessionEngine | undefined;
-  private readonly opening: Promise<SessionEngine>;
+  private engine: Backend | undefined;
+  private readonly opening: Promise<Backend>;
   /** True when this handle opened the engine, so close() closes it. */
   private readonly owned: boolean;
   private closing: Promise<void> | undefined;
@@ -51,9 +56,10 @@ export class EngineHandle {
       this.engine = given;
       this.opening = Promise.resolve(given);
     } else {
-      const input = source as EngineOptionsInput;
+      const { global, ...input } = source as GlobalEngineOptionsInput;
       resolveOptions(input); // unknown or bad options throw here, at construction, with their name
-      this.opening = SessionEngine.open(input);
+      if (global !== undefined) resolveGlobalOptions(global, input.dir);
+      this.opening = global !== undefined ? GlobalSessionEngine.open({ ...input, global }) : SessionEngine.open(input);
     }
     this.opening.then(
       (engine) => {
@@ -64,8 +70,13 @@ export class EngineHandle {
     );
   }
 
-  /** The engine once open and recovered; calls made before wait here. */
-  ready(): Promise<SessionEngine> {
+  /** The engine once open and recovered (with `global:`, its local tier); calls made before wait here. */
+  async ready(): Promise<SessionEngine> {
+    const b = await this.backend();
+    return b instanceof GlobalSessionEngine ? b.local : b;
+  }
+
+  private backend(): Promise<Backend> {
     if (this.closing !== undefined) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
     return this.engine !== undefined ? Promise.resolve(this.engine) : this.opening;
   }
@@ -80,7 +91,7 @@ export class EngineHandle {
    */
   async load(id: unknown): Promise<LoadedSession | undefined> {
     if (!isValidSessionId(id)) return undefined;
-    const state = (await this.ready()).get(id);
+    const state = await (await this.backend()).get(id);
     return state === undefined ? undefined : loaded(state);
   }
 
@@ -93,7 +104,7 @@ export class EngineHandle {
    */
   async save(id: string, attributes: Readonly<Record<string, string>>, expiresAtMs: number | undefined): Promise<void> {
     if (!isValidSessionId(id)) throw invalidSessionIdError();
-    const engine = await this.ready();
+    const engine = await this.backend();
     try {
       await engine.save(id, { attributes, ...expiry(engine, expiresAtMs) });
     } catch (e) {
@@ -111,7 +122,7 @@ export class EngineHandle {
    */
   async touch(id: unknown, expiresAtMs: number | undefined): Promise<void> {
     if (!isValidSessionId(id)) return;
-    const engine = await this.ready();
+    const engine = await this.backend();
     engine.touch(id, expiresAtMs === undefined ? {} : { expiresAtMs }).catch((e: unknown) => {
       // The store is read-only or closing: the next write reports it to its caller.
       engine.options.logger.warn('touch_not_logged', { code: isSessiondError(e) ? e.code : 'unknown' });
@@ -121,28 +132,28 @@ export class EngineHandle {
   /** Deletes the session and leaves a tombstone; malformed IDs are ignored. */
   async destroy(id: unknown): Promise<void> {
     if (!isValidSessionId(id)) return;
-    await (await this.ready()).destroy(id);
+    await (await this.backend()).destroy(id);
   }
 
   async entries(): Promise<Array<[string, LoadedSession]>> {
-    return (await this.ready()).all().map((s) => [s.id, loaded(s)]);
+    return (await (await this.backend()).all()).map((s) => [s.id, loaded(s)]);
   }
 
   async ids(): Promise<string[]> {
-    return (await this.ready()).ids();
+    return (await this.backend()).ids();
   }
 
   async count(): Promise<number> {
-    return (await this.ready()).count();
+    return (await this.backend()).count();
   }
 
   async clear(): Promise<number> {
-    return (await this.ready()).clear();
+    return (await this.backend()).clear();
   }
 
   /** Waits for the session's turn (SPEC E8); rejects with SESSIOND_QUEUE_FULL / _TIMEOUT past the bounds. */
   async lock(id: string): Promise<Release> {
-    return (await this.ready()).lock(id);
+    return (await this.backend()).lock(id);
   }
 
   /** Seconds a client refused a turn should wait. */
@@ -171,7 +182,7 @@ function loaded(state: SessionState): LoadedSession {
  * the session then lives while it is used (sessionTtlMs of inactivity), not a fixed time
  * after its creation.
  */
-function expiry(engine: SessionEngine, expiresAtMs: number | undefined): { expiresAtMs: number; maxInactiveMs: number } {
+function expiry(engine: Backend, expiresAtMs: number | undefined): { expiresAtMs: number; maxInactiveMs: number } {
   if (expiresAtMs !== undefined) return { expiresAtMs, maxInactiveMs: 0 };
   return { expiresAtMs: 0, maxInactiveMs: Math.min(engine.options.sessionTtlMs, MAX_INACTIVE_MS_MAX) };
 }

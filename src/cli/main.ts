@@ -6,6 +6,7 @@ import { isSessiondError } from '../errors.js';
 import { verifyStore } from './verify-store.js';
 import { formatStats } from './format-stats.js';
 import { fetchAdminStats } from './admin-stats.js';
+import { PostgresGlobalStore } from '../global/postgres/postgres-global-store.js';
 
 const USAGE = `usage: sessiond <command> <dir> [--json]
 
@@ -14,14 +15,24 @@ commands:
   stats <dir>     open the store (recovering it if needed) and print its statistics
   stats --admin-url URL   print the statistics of a running store, from its admin port
   recover <dir>   open the store, recover it, print the recovery report, close it
-  compact <dir>   recover, then return the database file's free space to the file system`;
+  compact <dir>   recover, then return the database file's free space to the file system
+  migrate --print [--schema <name>]
+                  print the SQL that creates the global store's tables (docs/failover.md); changes nothing`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' }, 'admin-url': { type: 'string' } } });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' }, 'admin-url': { type: 'string' }, print: { type: 'boolean', default: false }, schema: { type: 'string', default: 'sessiond' } } });
   const [command, dir] = positionals;
   if (values.help || command === undefined) {
     console.log(USAGE);
     return command === undefined && !values.help ? 2 : 0;
+  }
+  if (command === 'migrate') {
+    if (!values.print) {
+      console.error(`sessiond migrate: only --print is supported (servers migrate on first use)\n\n${USAGE}`);
+      return 2;
+    }
+    console.log(PostgresGlobalStore.migrationSql(values.schema));
+    return 0;
   }
   const print = (human: string, data: unknown): void => console.log(values.json ? JSON.stringify(data, null, 2) : human);
   if (command === 'stats' && values['admin-url'] !== undefined) {

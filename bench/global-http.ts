@@ -1,0 +1,79 @@
+/**
+ * HTTP through 2 servers sharing PostgreSQL, no sticky routing: sessiond `global` (through
+ * mode) beside connect-pg-simple, and the embedded store (one server) for reference.
+ * 32 sessions, each a loop of requests one after another alternating between the servers
+ * (fetch, keep-alive), 90% GET /counter, 10% POST /increment. Prints req/s and PostgreSQL statements per request.
+ * Run: npx tsc -p tsconfig.json && node dist/bench/global-http.js [seconds]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+const SERVER = fileURLToPath(new URL('./global-http-server.js', import.meta.url));
+const seconds = Number(process.argv[2] ?? 5);
+const CONNECTIONS = 32;
+
+function start(kind: string, dir: string, serverId: string, schema: string): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER, kind, dir, serverId, schema], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /ready (\d+)/.exec(d.toString());
+      if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });
+    });
+    child.on('exit', (c) => reject(new Error(`${kind} server exited ${c}`)));
+  });
+}
+
+/** One loop per session: its requests one after another, alternating between the servers (no sticky routing). */
+async function run(urls: string[], cookies: string[]): Promise<{ total: number; errors: number; p99: number }> {
+  const stopAt = Date.now() + seconds * 1000;
+  const latencies: number[] = [];
+  let errors = 0;
+  await Promise.all(
+    cookies.map(async (cookie, c) => {
+      for (let i = c; Date.now() < stopAt; i++) {
+        const url = urls[i % urls.length]!;
+        const t0 = performance.now();
+        const r = await fetch(i % 10 === 9 ? `${url}/increment` : `${url}/counter`, { method: i % 10 === 9 ? 'POST' : 'GET', headers: { cookie } }).catch(() => undefined);
+        if (r === undefined || r.status !== 200) errors++;
+        await r?.text();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  latencies.sort((x, y) => x - y);
+  return { total: latencies.length, errors, p99: Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0) };
+}
+
+async function bench(kind: string, servers: number): Promise<void> {
+  const base = mkdtempSync(join(tmpdir(), 'sessiond-ghttp-'));
+  const schema = `sessiond_ghttp_${process.pid}_${kind.replaceAll('-', '_')}`;
+  const procs = [];
+  try {
+    for (let s = 0; s < servers; s++) procs.push(await start(kind, join(base, `s${s}`), `bench-${s}`, schema));
+    const cookies: string[] = [];
+    for (let c = 0; c < CONNECTIONS; c++) {
+      const r = await fetch(`${procs[0]!.url}/login`, { method: 'POST' });
+      cookies.push(r.headers.get('set-cookie')!.split(';')[0]!);
+    }
+    for (const p of procs) await fetch(`${p.url}/stats/reset`, { method: 'POST' });
+    const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies);
+    let statements = 0;
+    for (const p of procs) statements += ((await (await fetch(`${p.url}/stats`)).json()) as { statements: number }).statements;
+    console.log(`${kind.padEnd(18)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} PostgreSQL statements/request, ${errors} errors`);
+  } finally {
+    for (const p of procs) p.child.kill('SIGKILL');
+    rmSync(base, { recursive: true, force: true });
+    const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await c.query(`DROP TABLE IF EXISTS "${schema}"`);
+    await c.end();
+  }
+}
+
+await bench('sessiond-global', 2);
+await bench('connect-pg-simple', 2);
+await bench('sessiond-local', 1);

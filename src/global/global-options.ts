@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { SessiondError } from '../errors.js';
+import type { RowAllocation } from './postgres/pg-context.js';
+import { isPgPool } from './postgres/pg-types.js';
+import type { PostgresSource } from './postgres/postgres-global-store.js';
+
+/**
+ * The `global:` options (docs/failover.md): validated once, unknown keys refused by name,
+ * defaults filled, frozen, like the engine's (src/options.ts). README's global options
+ * table lists GLOBAL_OPTION_SPECS (test/global/global-options.test.ts keeps them in step).
+ */
+
+export type GlobalMode = 'through' | 'back';
+
+export interface GlobalOptions {
+  readonly postgres: PostgresSource;
+  readonly app: string;
+  readonly serverId: string;
+  readonly mode: GlobalMode;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  readonly turnMs: number;
+  readonly schema: string;
+  readonly rowAllocation: RowAllocation;
+  readonly blankBatch: number;
+  readonly poolMax: number;
+  readonly inheritIntervalMs: number;
+  readonly inheritBatchMax: number;
+  readonly cleanupIntervalMs: number;
+  readonly cleanupBatchMax: number;
+}
+
+export type GlobalOptionsInput = Partial<GlobalOptions> & { postgres: PostgresSource; app: string };
+
+type Kind = 'int' | 'name' | 'postgres' | 'mode' | 'allocation';
+interface Spec {
+  kind: Kind;
+  min?: number;
+  max?: number;
+  doc: string;
+  defaultValue: (o: { dir: string; leaseMs: number }) => unknown;
+  defaultDoc?: string;
+}
+
+export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = {
+  postgres: { kind: 'postgres', doc: '`{ connectionString }` (sessiond opens its own pool) or an existing pg.Pool', defaultValue: () => undefined, defaultDoc: '(required)' },
+  app: { kind: 'name', doc: "the application's name: its row in the application table; apps never see each other's sessions", defaultValue: () => undefined, defaultDoc: '(required)' },
+  serverId: { kind: 'name', doc: 'the owner server ID; stable across restarts of the same server', defaultValue: ({ dir }) => defaultServerId(dir), defaultDoc: 'hostname + hash of dir' },
+  mode: { kind: 'mode', doc: "'through': a change is acknowledged once durable locally and committed to PostgreSQL ('back' is not implemented yet)", defaultValue: () => 'through' },
+  leaseMs: { kind: 'int', min: 500, max: 3_600_000, doc: 'server lease; a server that cannot renew it for this long loses its sessions to the others', defaultValue: () => 10_000 },
+  heartbeatMs: { kind: 'int', min: 50, max: 1_200_000, doc: 'how often the lease is renewed (below leaseMs / 2)', defaultValue: ({ leaseMs }) => Math.max(50, Math.floor(leaseMs / 3)), defaultDoc: 'leaseMs / 3' },
+  turnMs: { kind: 'int', min: 100, max: 3_600_000, doc: "longest one request holds its session's turn across servers; then another server may take it", defaultValue: ({ leaseMs }) => leaseMs, defaultDoc: 'leaseMs' },
+  schema: { kind: 'name', doc: 'PostgreSQL schema of the tables (created on first use)', defaultValue: () => 'sessiond' },
+  rowAllocation: { kind: 'allocation', doc: "'insert' (INSERT ... ON CONFLICT, DELETE) or 'blank-records' (claim pre-allocated empty rows, return them on destroy; the seed's design)", defaultValue: () => 'insert' },
+  blankBatch: { kind: 'int', min: 1, max: 100_000, doc: "with 'blank-records': empty rows added at once when none is left", defaultValue: () => 256 },
+  poolMax: { kind: 'int', min: 1, max: 1000, doc: 'connections of the pool sessiond opens (ignored for a pool passed in)', defaultValue: () => 10 },
+  inheritIntervalMs: { kind: 'int', min: 10, max: 3_600_000, doc: "how often the sessions of servers whose lease lapsed are inherited in the background", defaultValue: () => 2000 },
+  inheritBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most sessions inherited per background batch', defaultValue: () => 500 },
+  cleanupIntervalMs: { kind: 'int', min: 10, max: 3_600_000, doc: 'how often expired records are removed (by one elected server at a time)', defaultValue: () => 10_000 },
+  cleanupBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most expired records removed per batch', defaultValue: () => 1000 },
+};
+
+/** Stable across restarts of one server (same host, same store directory), different for two stores on one host. */
+export function defaultServerId(dir: string): string {
+  const h = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 8);
+  return `${hostname().slice(0, 48)}-${h}`;
+}
+
+function invalid(option: string, reason: string): SessiondError {
+  return new SessiondError('SESSIOND_INVALID_OPTION', `global.${option}: ${reason}`, { option: `global.${option}` });
+}
+
+function check(name: string, spec: Spec, v: unknown): void {
+  switch (spec.kind) {
+    case 'int':
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw invalid(name, `expected an integer, got ${typeof v}`);
+      if (v < spec.min!) throw invalid(name, `${v} is below the minimum ${spec.min}`);
+      if (v > spec.max!) throw invalid(name, `${v} is above the maximum ${spec.max}`);
+      return;
+    case 'name':
+      if (typeof v !== 'string' || v.length === 0 || Buffer.byteLength(v) > 64) throw invalid(name, 'expected a string of 1 to 64 bytes');
+      return;
+    case 'postgres': {
+      const cs = (v as { connectionString?: unknown } | null)?.connectionString;
+      if (!isPgPool(v) && (typeof cs !== 'string' || cs.length === 0)) throw invalid(name, 'expected { connectionString } or a pg.Pool');
+      if (!isPgPool(v)) for (const k of Object.keys(v as object)) if (k !== 'connectionString') throw invalid(`${name}.${k}`, 'unknown option');
+      return;
+    }
+    case 'mode':
+      if (v === 'back') throw invalid(name, "'back' is not implemented yet; use 'through'");
+      if (v !== 'through') throw invalid(name, `expected 'through', got ${JSON.stringify(v)}`);
+      return;
+    case 'allocation':
+      if (v !== 'insert' && v !== 'blank-records') throw invalid(name, `expected 'insert' or 'blank-records', got ${JSON.stringify(v)}`);
+      return;
+  }
+}
+
+export function resolveGlobalOptions(input: unknown, dir: string): GlobalOptions {
+  if (typeof input !== 'object' || input === null) throw invalid('options', 'expected an object');
+  for (const key of Object.keys(input)) if (!Object.hasOwn(GLOBAL_OPTION_SPECS, key)) throw invalid(key, 'unknown option');
+  const given = input as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const leaseMs = given.leaseMs ?? GLOBAL_OPTION_SPECS.leaseMs.defaultValue({ dir, leaseMs: 0 });
+  check('leaseMs', GLOBAL_OPTION_SPECS.leaseMs, leaseMs);
+  for (const [name, spec] of Object.entries(GLOBAL_OPTION_SPECS)) {
+    const v = given[name] === undefined ? spec.defaultValue({ dir, leaseMs: leaseMs as number }) : given[name];
+    if (v === undefined) throw invalid(name, 'required');
+    check(name, spec, v);
+    out[name] = v;
+  }
+  if ((out.heartbeatMs as number) * 2 > (out.leaseMs as number)) throw invalid('heartbeatMs', `${String(out.heartbeatMs)} must be at most leaseMs / 2 so one lost heartbeat does not lose the lease`);
+  return Object.freeze(out) as unknown as GlobalOptions;
+}

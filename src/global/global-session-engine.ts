@@ -1,0 +1,340 @@
+import { performance } from 'node:perf_hooks';
+import { SessionEngine, type SaveInput, type TouchInput } from '../engine/session-engine.js';
+import type { Release } from '../engine/session-queue.js';
+import { SessiondError, isSessiondError } from '../errors.js';
+import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
+import { attributesFromBlob } from '../session/attributes.js';
+import { makeState, type SessionState } from '../session/session-state.js';
+import type { Clock } from '../clock.js';
+import type { GlobalRecord, GlobalStore, GlobalWrite, TurnResult } from './global-store.js';
+import { resolveGlobalOptions, type GlobalOptions, type GlobalOptionsInput } from './global-options.js';
+import { Ownership, type OwnershipStats } from './ownership.js';
+import { PostgresGlobalStore } from './postgres/postgres-global-store.js';
+import { KeyedChain } from './keyed-chain.js';
+
+/**
+ * The local engine composed with a global store (SPEC G1, G3; docs/failover.md), in
+ * `through` mode: a change is acknowledged once durable in the local log AND committed to
+ * the global store with a fenced statement, so any server can serve any request.
+ *
+ * A request flows: lock(id) → the local turn (SessionEngine queue) → the session's turn
+ * across servers (a lease on its global record, which also makes this server the owner)
+ * → the local copy brought up to the global version when another server changed it →
+ * get/save/touch/destroy, each written locally then globally with the fence → release.
+ * The local engine is the first tier and a cache of what this server has seen; the
+ * global record is the truth every request is checked against.
+ */
+
+export type GlobalEngineOptionsInput = EngineOptionsInput & { global: GlobalOptionsInput };
+
+/** What this server knows of a session's global record: the version its local copy mirrors. */
+interface Known {
+  version: number;
+  createdAtMs: number;
+}
+
+/** Most records `all()` and `ids()` return. */
+const LIST_MAX = 100_000;
+const TURN_POLL_MS_MAX = 50;
+
+export class GlobalSessionEngine {
+  readonly options: EngineOptions;
+  readonly clock: Clock;
+  private readonly known = new Map<string, Known>();
+  /** Turns this server holds, by session: the count of local holders (at most one with the local queue). */
+  private readonly held = new Map<string, number>();
+  /**
+   * Sessions whose turn across servers the current request gave back with its write (one
+   * statement instead of two); a further change in the same request takes it again first.
+   */
+  private readonly given = new Set<string>();
+  /** The global statements of one session, in the order this server issues them. */
+  private readonly chain = new KeyedChain();
+  private closing: Promise<void> | undefined;
+  private readonly pruneTimer: NodeJS.Timeout;
+  private pruneCursor: Iterator<string> | undefined;
+
+  private constructor(
+    readonly local: SessionEngine,
+    readonly global: GlobalOptions,
+    private readonly store: GlobalStore,
+    private readonly ownership: Ownership,
+  ) {
+    this.options = local.options;
+    this.clock = local.clock;
+    this.pruneTimer = setInterval(() => this.pruneKnown(), local.options.expiryIntervalMs).unref();
+  }
+
+  /**
+   * Forgets, a bounded number per tick, what it knew of sessions the local tier no longer
+   * holds (expired, reclaimed), so `known` stays as large as the local cache at most.
+   */
+  private pruneKnown(): void {
+    this.pruneCursor ??= this.known.keys();
+    for (let i = 0; i < this.options.expiryScanMax; i++) {
+      const next = this.pruneCursor.next();
+      if (next.done === true) {
+        this.pruneCursor = undefined;
+        return;
+      }
+      if (!this.held.has(next.value) && this.local.get(next.value) === undefined) this.known.delete(next.value);
+    }
+  }
+
+  /** Opens the local engine (recovering it), migrates the global store, and registers this server. */
+  static async open(input: GlobalEngineOptionsInput): Promise<GlobalSessionEngine> {
+    const { global: globalInput, ...engineInput } = input;
+    const options = resolveOptions(engineInput);
+    const g = resolveGlobalOptions(globalInput, options.dir);
+    const store = await PostgresGlobalStore.create({
+      postgres: g.postgres,
+      app: g.app,
+      schema: g.schema,
+      rowAllocation: g.rowAllocation,
+      blankBatch: g.blankBatch,
+      poolMax: g.poolMax,
+      sessionTtlMs: options.sessionTtlMs,
+      applicationName: `sessiond:${g.app}:${g.serverId}`.slice(0, 63),
+      timeoutMs: g.leaseMs,
+    });
+    return GlobalSessionEngine.compose(engineInput, g, store).catch(async (e: unknown) => {
+      await store.close().catch(() => undefined);
+      throw e;
+    });
+  }
+
+  /** Composes a local engine with any GlobalStore (the contract; tests pass their own). */
+  static async compose(engineInput: EngineOptionsInput, g: GlobalOptions, store: GlobalStore): Promise<GlobalSessionEngine> {
+    await store.migrate();
+    const local = await SessionEngine.open(engineInput);
+    try {
+      const self: { engine?: GlobalSessionEngine } = {};
+      const ownership = await Ownership.start(store, g, local.options.logger, () => self.engine?.forgetAll());
+      self.engine = new GlobalSessionEngine(local, g, store, ownership);
+      return self.engine;
+    } catch (e) {
+      await local.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The lease was lost: nothing this server knew of any session can be trusted now. */
+  private forgetAll(): void {
+    this.known.clear();
+  }
+
+  generateId(): string {
+    return this.local.generateId();
+  }
+
+  /**
+   * Waits for the session's turn on this server, then across servers. Rejects with
+   * SESSIOND_QUEUE_TIMEOUT when another server holds it for longer than queueWaitMsMax.
+   */
+  async lock(id: string): Promise<Release> {
+    const release = await this.local.lock(id);
+    try {
+      await this.chain.run(id, () => this.takeTurn(id));
+    } catch (e) {
+      release();
+      throw e;
+    }
+    this.held.set(id, (this.held.get(id) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.held.get(id) ?? 1) - 1;
+      if (n === 0) this.held.delete(id);
+      else this.held.set(id, n);
+      // Given back after this request's last statement (a touch may still be on its way).
+      this.chain
+        .run(id, () => (this.held.has(id) || this.given.delete(id) ? undefined : this.store.releaseTurn(this.ownership.lease, id)))
+        .catch((e: unknown) => this.warn('global_turn_release_failed', e));
+      release();
+    };
+  }
+
+  private async takeTurn(id: string): Promise<void> {
+    const deadline = performance.now() + this.options.queueWaitMsMax;
+    for (let pause = 1; ; pause = Math.min(pause * 2, TURN_POLL_MS_MAX)) {
+      const k = this.known.get(id);
+      const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, k?.version ?? 0).catch(async (e: unknown) => {
+        // This server's lease lapsed (it was paused or cut off): register again now rather
+        // than fail every request until the next heartbeat; a second refusal is final.
+        if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
+        await this.ownership.renew();
+        return this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, 0);
+      });
+      if (r !== undefined) return this.sync(id, r);
+      if (performance.now() + pause > deadline) {
+        throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session', { queueWaitMsMax: this.options.queueWaitMsMax });
+      }
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+
+  /** Brings the local copy to the global record the turn returned. */
+  private async sync(id: string, r: TurnResult): Promise<void> {
+    const rec = r.record;
+    if (rec === undefined) {
+      this.known.delete(id);
+      // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
+      if (this.local.get(id) !== undefined) await this.local.destroy(id);
+      return;
+    }
+    if (r.attrsOmitted) return;
+    await this.mirror(rec);
+  }
+
+  private async mirror(rec: GlobalRecord): Promise<void> {
+    this.known.delete(rec.id);
+    try {
+      await this.local.save(rec.id, { attributes: attributesFromBlob(rec.attrs), expiresAtMs: rec.expiresAtMs, maxInactiveMs: rec.maxInactiveMs });
+    } catch (e) {
+      // Destroyed here moments ago, by a destroy the global store refused: it stays gone here.
+      if (isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) return;
+      throw e;
+    }
+    this.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs });
+  }
+
+  /**
+   * The session as the global store has it now. With the turn held, the local copy (synced
+   * when the turn was taken); without it, one read of the global record.
+   */
+  async get(id: string): Promise<SessionState | undefined> {
+    if (this.held.has(id)) return this.view(this.local.get(id));
+    const rec = await this.store.load(id);
+    if (rec === undefined) return undefined;
+    const k = this.known.get(id);
+    if (k !== undefined && k.version === rec.version) {
+      const s = this.local.get(id);
+      if (s !== undefined) return this.view(s);
+    }
+    return makeState(rec.id, rec.version, 0, rec.createdAtMs, rec.lastAccessAtMs, rec.expiresAtMs, rec.maxInactiveMs, rec.owner, rec.attrs);
+  }
+
+  /** A local state shown with its global identity (creation time kept across inheritance, global version, owner). */
+  private view(s: SessionState | undefined): SessionState | undefined {
+    if (s === undefined) return undefined;
+    const k = this.known.get(s.id);
+    if (k === undefined) return s;
+    return makeState(s.id, k.version, s.lsn, k.createdAtMs, s.lastAccessAtMs, s.expiresAtMs, s.maxInactiveMs, this.global.serverId, s.attrs);
+  }
+
+  /** Runs `fn` holding the session's turn here and across servers (taking it when the caller did not). */
+  private async withTurn<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.held.has(id)) {
+      return this.chain.run(id, async () => {
+        if (this.given.delete(id)) await this.takeTurn(id);
+        return fn();
+      });
+    }
+    const release = await this.lock(id);
+    try {
+      return await this.chain.run(id, fn);
+    } finally {
+      release();
+    }
+  }
+
+  save(id: string, input: SaveInput): Promise<SessionState> {
+    return this.withTurn(id, async () => {
+      const before = this.local.get(id);
+      const state = await this.local.save(id, input);
+      const k = this.known.get(id);
+      if (k !== undefined && state === before) return this.view(state)!;
+      await this.commit(id, k, state);
+      return this.view(state)!;
+    });
+  }
+
+  /** Writes the local state to the global record with the fence (or creates the record). */
+  private async commit(id: string, k: Known | undefined, s: SessionState): Promise<void> {
+    const lease = this.ownership.lease;
+    const w: GlobalWrite = { attrs: s.attrs, createdAtMs: k?.createdAtMs ?? s.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs };
+    this.known.delete(id);
+    if (k === undefined) {
+      if (!(await this.store.create(lease, id, w))) throw this.ownership.refused('conflict');
+    } else {
+      const outcome = await this.store.write(lease, id, k.version, w, true);
+      if (outcome !== 'ok') throw this.ownership.refused(outcome);
+    }
+    this.given.add(id);
+    this.known.set(id, { version: (k?.version ?? 0) + 1, createdAtMs: w.createdAtMs });
+  }
+
+  async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
+    return this.withTurn(id, async () => {
+      const k = this.known.get(id);
+      const state = await this.local.touch(id, input);
+      if (state === undefined || k === undefined) return state;
+      this.known.delete(id);
+      const outcome = await this.store.touch(this.ownership.lease, id, k.version, state.lastAccessAtMs, input.expiresAtMs, true);
+      if (outcome !== 'ok') throw this.ownership.refused(outcome);
+      this.given.add(id);
+      this.known.set(id, { version: k.version + 1, createdAtMs: k.createdAtMs });
+      return this.view(state);
+    });
+  }
+
+  async destroy(id: string): Promise<boolean> {
+    return this.withTurn(id, async () => {
+      const k = this.known.get(id);
+      const here = await this.local.destroy(id);
+      this.known.delete(id);
+      if (k === undefined) return here;
+      const outcome = await this.store.destroy(this.ownership.lease, id, k.version);
+      this.given.add(id); // no record, no turn
+      if (outcome === 'ok' || outcome === 'absent') return true;
+      throw this.ownership.refused(outcome);
+    });
+  }
+
+  async all(): Promise<SessionState[]> {
+    const recs = await this.store.list(LIST_MAX);
+    return recs.map((r) => makeState(r.id, r.version, 0, r.createdAtMs, r.lastAccessAtMs, r.expiresAtMs, r.maxInactiveMs, r.owner, r.attrs));
+  }
+
+  async ids(): Promise<string[]> {
+    return (await this.store.list(LIST_MAX)).map((r) => r.id);
+  }
+
+  count(): Promise<number> {
+    return this.store.count();
+  }
+
+  /** Removes every session of the app, on every server (admin; not fenced). */
+  async clear(): Promise<number> {
+    const n = await this.store.clear();
+    this.known.clear();
+    await this.local.clear();
+    return n;
+  }
+
+  async stats(): Promise<Awaited<ReturnType<SessionEngine['stats']>> & { global: OwnershipStats }> {
+    return { ...(await this.local.stats()), global: this.ownership.stats() };
+  }
+
+  /** Renews the lease now (tests; the heartbeat does it every heartbeatMs). */
+  renewLease(): Promise<void> {
+    return this.ownership.renew();
+  }
+
+  private warn(event: string, e: unknown): void {
+    this.options.logger.warn(event, { code: isSessiondError(e) ? e.code : 'unknown' });
+  }
+
+  /** Stops the background jobs, ends the lease (the others may inherit at once), closes both tiers. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.pruneTimer);
+      await this.chain.idle(); // the last writes still carry the lease
+      await this.ownership.stop();
+      await this.local.close();
+      await this.store.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The global store contract (SPEC G1-G3, docs/failover.md): what a backend that keeps the
+ * global session information (PostgreSQL today, Redis next) must do. The composed engine
+ * (src/global/global-session-engine.ts) talks only to this interface, and the contract test
+ * suite (test/global/global-store-contract.ts) runs against every backend.
+ *
+ * Every write is fenced in the backend, in the one statement (or script) that makes it:
+ * it changes the record only while the writer still owns it (owner server ID and owner
+ * epoch), its server lease is live by the backend's clock, and the version is the one
+ * the writer read. Anything else changes nothing and says why.
+ */
+
+/** One server's registration: the epoch is unique for ever (a sequence), so a restarted or paused server is told apart from its old self. */
+export interface ServerLease {
+  readonly serverId: string;
+  readonly epoch: number;
+}
+
+/** One session's global information (seed 003, table 5-2) plus what the protocol needs. */
+export interface GlobalRecord {
+  readonly id: string;
+  /** The attribute blob (src/session/attributes.ts), stored as bytes. */
+  readonly attrs: string;
+  /** Kept as is by inheritance. */
+  readonly createdAtMs: number;
+  readonly lastAccessAtMs: number;
+  /** Absolute expiry, ms since the epoch; 0 = none. */
+  readonly expiresAtMs: number;
+  /** Sliding expiry; 0 = none. */
+  readonly maxInactiveMs: number;
+  readonly owner: string;
+  readonly ownerEpoch: number;
+  /** Grows by one with every change of the record, ownership moves excluded. */
+  readonly version: number;
+}
+
+/** The fields a write sets (the rest is the record's identity and protocol state). */
+export interface GlobalWrite {
+  readonly attrs: string;
+  readonly createdAtMs: number;
+  readonly lastAccessAtMs: number;
+  readonly expiresAtMs: number;
+  readonly maxInactiveMs: number;
+}
+
+/** A session's turn, taken by a server: the record as it is now (attrs left out when the caller already has `knownVersion`). */
+export interface TurnResult {
+  readonly record: GlobalRecord | undefined;
+  /** The attrs were left out (the caller's copy is current). */
+  readonly attrsOmitted: boolean;
+  /** The session was owned by a server whose lease had lapsed (inheritance, SPEC G3). */
+  readonly inherited: boolean;
+}
+
+/**
+ * Why a fenced write changed nothing: the record is gone (destroyed or expired), another
+ * server owns it or holds its turn, this server's lease lapsed, or the version moved.
+ */
+export type WriteOutcome = 'ok' | 'absent' | 'fenced' | 'conflict';
+
+export interface GlobalStore {
+  /** Creates or migrates the schema (idempotent; safe when several servers start at once) and registers the app. */
+  migrate(): Promise<void>;
+
+  /** Registers a server with a fresh epoch and a lease of `leaseMs` from the backend's clock. */
+  acquireLease(serverId: string, leaseMs: number): Promise<ServerLease>;
+  /** Extends the lease; false once it has lapsed or another start of the same server took a newer epoch (then this one is fenced for good). */
+  renewLease(lease: ServerLease, leaseMs: number): Promise<boolean>;
+  /** Ends the lease now: the server's sessions can be inherited at once. */
+  releaseLease(lease: ServerLease): Promise<void>;
+  /** Gives the sessions still carrying an older epoch of this server to `lease` (a restart); returns how many. */
+  adopt(lease: ServerLease): Promise<number>;
+
+  /** The live record, or undefined when absent or expired (by the backend's clock). */
+  load(id: string): Promise<GlobalRecord | undefined>;
+
+  /**
+   * Takes the session's turn for `turnMs` (a lease on the record, never a transaction held
+   * open): succeeds when the turn is free, already this server's, or held by a server whose
+   * lease lapsed. Taking it makes this server the owner (keeping the creation time).
+   * Returns undefined when another live server holds the turn (retry later), and
+   * `{ record: undefined }` when there is no live record.
+   */
+  takeTurn(lease: ServerLease, id: string, turnMs: number, knownVersion: number): Promise<TurnResult | undefined>;
+  /** Gives the turn back early (fenced: only the holder's release counts). */
+  releaseTurn(lease: ServerLease, id: string): Promise<void>;
+
+  /** Creates the record owned by `lease` at version 1; false when a live record with that ID exists. */
+  create(lease: ServerLease, id: string, w: GlobalWrite): Promise<boolean>;
+  /** Fenced replace: version `expectedVersion` becomes `expectedVersion + 1`. `releaseTurn` ends the turn in the same statement. */
+  write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome>;
+  /** Fenced expiry move (a new version too, so every change is ordered by version); `expiresAtMs` undefined keeps it. */
+  touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean): Promise<WriteOutcome>;
+  /** Fenced delete (the record's row goes back to the blank records where the backend keeps them). */
+  destroy(lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome>;
+
+  /**
+   * Inherits, in one batch of at most `limit`, sessions of servers whose lease lapsed
+   * (never a record whose turn a live server holds; rows locked by others are skipped).
+   * Returns the IDs taken.
+   */
+  inheritBatch(lease: ServerLease, limit: number): Promise<string[]>;
+  /**
+   * Removes at most `limit` expired records, only when this server wins the cleanup
+   * election; returns how many were removed, or -1 when another server runs cleanup now.
+   */
+  cleanupExpired(limit: number): Promise<number>;
+
+  /** Live records of the app (admin and `all()`); at most `limit`. */
+  list(limit: number): Promise<GlobalRecord[]>;
+  count(): Promise<number>;
+  /** Removes every record of the app (admin: not fenced). */
+  clear(): Promise<number>;
+
+  /** Releases connections the store opened (not a pool the application passed in). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,79 @@
+import type { GlobalRecord, ServerLease } from '../global-store.js';
+import { classify, leaseLive, NOW_MS, ownerDead, recordLive, run, type PgContext } from './pg-context.js';
+import { BLANK_SET, RECORD_COLUMNS, toRecord, type RecordRow } from './session-rows.js';
+
+/**
+ * Background work on the session table, always in bounded batches that skip rows locked
+ * by requests (FOR UPDATE SKIP LOCKED), so it never waits for a request nor makes one wait
+ * more than one row's update, and never deadlocks with one (Spring Session's cleanup job
+ * deadlocks because it locks many rows in index order while requests lock them in another).
+ */
+
+/** Inherits up to `limit` sessions whose owner's lease lapsed. */
+export async function inheritBatch(ctx: PgContext, lease: ServerLease, limit: number): Promise<string[]> {
+  const r = await run<{ sid: string }>(
+    ctx,
+    `WITH dead AS (
+       SELECT s.slot FROM ${ctx.t.sessions} s
+       WHERE s.app = $1 AND s.sid IS NOT NULL AND NOT (s.owner = $2 AND s.owner_epoch = $3) AND ${ownerDead(ctx, 's')} AND ${leaseLive(ctx, 2)}
+       LIMIT $4 FOR UPDATE OF s SKIP LOCKED
+     )
+     UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = NULL FROM dead WHERE s.slot = dead.slot RETURNING s.sid`,
+    [ctx.app, lease.serverId, lease.epoch, limit],
+  );
+  return r.rows.map((x) => x.sid);
+}
+
+/**
+ * Removes up to `limit` expired records when this server wins the election: a
+ * transaction-scoped advisory lock (it only elects; it fences nothing). -1 when another
+ * server is cleaning now.
+ */
+export async function cleanupExpired(ctx: PgContext, limit: number): Promise<number> {
+  const client = await ctx.pool.connect().catch((e: unknown) => {
+    throw classify(e);
+  });
+  let failed: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const won = await client.query<{ won: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS won`, [`sessiond-cleanup:${ctx.t.schema}:${ctx.app}`]);
+    if (won.rows[0]?.won !== true) {
+      await client.query('COMMIT');
+      return -1;
+    }
+    const pick = `SELECT s.slot FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid IS NOT NULL AND s.until_ms <= ${NOW_MS} LIMIT $2 FOR UPDATE SKIP LOCKED`;
+    const r =
+      ctx.allocation === 'insert'
+        ? await client.query(`DELETE FROM ${ctx.t.sessions} WHERE slot IN (${pick})`, [ctx.app, limit])
+        : await client.query(
+            `WITH d AS (UPDATE ${ctx.t.sessions} SET ${BLANK_SET} WHERE slot IN (${pick}) RETURNING slot) INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d`,
+            [ctx.app, limit],
+          );
+    await client.query('COMMIT');
+    return r.rowCount ?? 0;
+  } catch (e) {
+    failed = e instanceof Error ? e : new Error(String(e));
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw classify(e);
+  } finally {
+    client.release(failed);
+  }
+}
+
+export async function list(ctx: PgContext, limit: number): Promise<GlobalRecord[]> {
+  const r = await run<RecordRow>(ctx, `SELECT ${RECORD_COLUMNS} FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid IS NOT NULL AND ${recordLive('s')} ORDER BY s.sid LIMIT $2`, [ctx.app, limit]);
+  return r.rows.map(toRecord);
+}
+
+export async function count(ctx: PgContext): Promise<number> {
+  const r = await run<{ n: string }>(ctx, `SELECT count(*) AS n FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid IS NOT NULL AND ${recordLive('s')}`, [ctx.app]);
+  return Number(r.rows[0]!.n);
+}
+
+export async function clear(ctx: PgContext): Promise<number> {
+  const r =
+    ctx.allocation === 'insert'
+      ? await run(ctx, `DELETE FROM ${ctx.t.sessions} WHERE app = $1 AND sid IS NOT NULL`, [ctx.app])
+      : await run(ctx, `WITH d AS (UPDATE ${ctx.t.sessions} SET ${BLANK_SET} WHERE app = $1 AND sid IS NOT NULL RETURNING slot) INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d`, [ctx.app]);
+  return r.rowCount ?? 0;
+}

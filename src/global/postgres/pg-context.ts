@@ -1,0 +1,99 @@
+import { SessiondError } from '../../errors.js';
+import type { PgPool, PgResult } from './pg-types.js';
+
+/**
+ * What every statement of the PostgreSQL backend shares: the pool, the quoted table names
+ * of the store's schema, the app (always `$1`), and how failures are classified.
+ * Times of the protocol (leases, turns, expiry checks) are the database's `now()`, never a
+ * server's clock: NOW_MS is that instant in ms since the epoch.
+ */
+
+export const NOW_MS = `(extract(epoch from now()) * 1000)::bigint`;
+
+export interface TableNames {
+  readonly schema: string;
+  readonly migrations: string;
+  readonly applications: string;
+  readonly sessions: string;
+  readonly blanks: string;
+  readonly leases: string;
+  readonly epochs: string;
+}
+
+/** A PostgreSQL identifier, quoted (the schema name is an option). */
+export function quoteIdent(name: string): string {
+  return '"' + name.replaceAll('"', '""') + '"';
+}
+
+export function tableNames(schema: string): TableNames {
+  const s = quoteIdent(schema);
+  return {
+    schema: s,
+    migrations: `${s}.migrations`,
+    applications: `${s}.applications`,
+    sessions: `${s}.sessions`,
+    blanks: `${s}.blank_records`,
+    leases: `${s}.server_leases`,
+    epochs: `${s}.server_epochs`,
+  };
+}
+
+/** How a new record gets its row: a blank record claimed (the seed's design) or a plain INSERT ... ON CONFLICT. */
+export type RowAllocation = 'blank-records' | 'insert';
+
+export interface PgContext {
+  readonly pool: PgPool;
+  readonly t: TableNames;
+  readonly app: string;
+  readonly allocation: RowAllocation;
+  /** Blank rows added at once when none is left. */
+  readonly blankBatch: number;
+}
+
+/** `$me`/`$epoch` at parameter positions `m` and `m+1`: this server's lease is live by the database's clock. */
+export function leaseLive(ctx: PgContext, m: number): string {
+  return `EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = $1 AND l.server_id = $${m} AND l.epoch = $${m + 1} AND l.expires_at > now())`;
+}
+
+/** The record's owner has no live lease (it died, paused past its lease, or restarted with a new epoch). */
+export function ownerDead(ctx: PgContext, alias: string): string {
+  return `NOT EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = ${alias}.app AND l.server_id = ${alias}.owner AND l.epoch = ${alias}.owner_epoch AND l.expires_at > now())`;
+}
+
+export function recordLive(alias: string): string {
+  return `(${alias}.until_ms IS NULL OR ${alias}.until_ms > ${NOW_MS})`;
+}
+
+/** A SQLSTATE from PostgreSQL (23505 unique violation ...), or undefined for a connection error. */
+export function sqlState(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/**
+ * Runs one statement. A failure to reach the database (refused, reset, timed out, the
+ * backend terminated: SQLSTATE classes 08 and 57) is SESSIOND_GLOBAL_UNAVAILABLE; SQL errors
+ * are left to the caller.
+ */
+export async function run<R>(ctx: Pick<PgContext, 'pool'>, text: string, values: unknown[]): Promise<PgResult<R>> {
+  try {
+    return await ctx.pool.query<R>(text, values);
+  } catch (e) {
+    throw classify(e);
+  }
+}
+
+export function classify(e: unknown): unknown {
+  if (e instanceof SessiondError) return e;
+  const state = sqlState(e);
+  if (state === undefined || state.startsWith('08') || state.startsWith('57')) {
+    const errno = (e as { code?: unknown } | null)?.code;
+    return new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', String((e as Error)?.message ?? e), { backend: 'postgres', errno: typeof errno === 'string' ? errno : undefined }, { cause: e });
+  }
+  return e;
+}
+
+/** bigint columns arrive as strings; every value we keep fits a double exactly. */
+export function num(v: unknown): number {
+  return v === null || v === undefined ? 0 : Number(v);
+}

@@ -1,0 +1,29 @@
+/**
+ * The little of node-postgres we use, as structural types of our own (as Kysely does), so
+ * the contract and the protocol do not depend on `pg`: an application can pass its own
+ * pg.Pool, and tests can pass a wrapper that counts or cuts statements.
+ */
+
+export interface PgResult<R> {
+  rows: R[];
+  rowCount: number | null;
+}
+
+export interface PgQueryable {
+  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<R>>;
+}
+
+export interface PgPoolClient extends PgQueryable {
+  release(err?: Error | boolean): void;
+}
+
+export interface PgPool extends PgQueryable {
+  connect(): Promise<PgPoolClient>;
+  end(): Promise<void>;
+}
+
+/** True for an object that looks like a pg.Pool (an application's own pool). */
+export function isPgPool(x: unknown): x is PgPool {
+  const p = x as Partial<PgPool> | null;
+  return typeof p === 'object' && p !== null && typeof p.query === 'function' && typeof p.connect === 'function' && typeof p.end === 'function';
+}

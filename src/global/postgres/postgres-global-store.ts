@@ -1,0 +1,123 @@
+import type { GlobalRecord, GlobalStore, GlobalWrite, ServerLease, TurnResult, WriteOutcome } from '../global-store.js';
+import { tableNames, type PgContext, type RowAllocation } from './pg-context.js';
+import { isPgPool, type PgPool } from './pg-types.js';
+import { migrate, migrationSql } from './schema.js';
+import { acquireLease, adopt, releaseLease, renewLease } from './leases.js';
+import * as rows from './session-rows.js';
+import { releaseTurn, takeTurn } from './turns.js';
+import * as maintenance from './maintenance.js';
+
+/** Where the PostgreSQL store connects: a connection string (the store opens and closes its own pool) or the application's pg.Pool. */
+export type PostgresSource = { connectionString: string } | PgPool;
+
+export interface PostgresStoreOptions {
+  readonly postgres: PostgresSource;
+  readonly app: string;
+  /** Schema holding the tables; one per deployment (tests use one per run). */
+  readonly schema: string;
+  readonly rowAllocation: RowAllocation;
+  /** Blank records added at once when none is left. */
+  readonly blankBatch: number;
+  /** Connections of the pool the store opens. */
+  readonly poolMax: number;
+  /** Recorded in the application table. */
+  readonly sessionTtlMs: number;
+  /** application_name of the store's connections (tests select them by it). */
+  readonly applicationName: string;
+  /**
+   * Longest wait to connect or for a statement's answer on the pool the store opens: past
+   * it the request fails with SESSIOND_GLOBAL_UNAVAILABLE instead of hanging on a
+   * silent network. The engine passes leaseMs.
+   */
+  readonly timeoutMs?: number;
+}
+
+/** The GlobalStore contract on PostgreSQL (docs/failover.md). */
+export class PostgresGlobalStore implements GlobalStore {
+  private constructor(
+    private readonly ctx: PgContext,
+    private readonly ownsPool: boolean,
+    private readonly sessionTtlMs: number,
+  ) {}
+
+  static async create(o: PostgresStoreOptions): Promise<PostgresGlobalStore> {
+    let pool: PgPool;
+    const owns = !isPgPool(o.postgres);
+    if (isPgPool(o.postgres)) pool = o.postgres;
+    else {
+      const pg = await import('pg');
+      const p = new pg.default.Pool({
+        connectionString: o.postgres.connectionString,
+        max: o.poolMax,
+        application_name: o.applicationName,
+        connectionTimeoutMillis: o.timeoutMs,
+        query_timeout: o.timeoutMs,
+      });
+      // An idle connection dying (server restart, pg_terminate_backend) must not crash the process.
+      p.on('error', () => undefined);
+      pool = p as unknown as PgPool;
+    }
+    const ctx: PgContext = { pool, t: tableNames(o.schema), app: o.app, allocation: o.rowAllocation, blankBatch: o.blankBatch };
+    return new PostgresGlobalStore(ctx, owns, o.sessionTtlMs);
+  }
+
+  /** The SQL that migrate() runs on an empty database, for `sessiond migrate --print`. */
+  static migrationSql(schema: string): string {
+    return migrationSql(tableNames(schema));
+  }
+
+  migrate(): Promise<void> {
+    return migrate(this.ctx, this.sessionTtlMs);
+  }
+  acquireLease(serverId: string, leaseMs: number): Promise<ServerLease> {
+    return acquireLease(this.ctx, serverId, leaseMs);
+  }
+  renewLease(lease: ServerLease, leaseMs: number): Promise<boolean> {
+    return renewLease(this.ctx, lease, leaseMs);
+  }
+  releaseLease(lease: ServerLease): Promise<void> {
+    return releaseLease(this.ctx, lease);
+  }
+  adopt(lease: ServerLease): Promise<number> {
+    return adopt(this.ctx, lease);
+  }
+  load(id: string): Promise<GlobalRecord | undefined> {
+    return rows.load(this.ctx, id);
+  }
+  takeTurn(lease: ServerLease, id: string, turnMs: number, knownVersion: number): Promise<TurnResult | undefined> {
+    return takeTurn(this.ctx, lease, id, turnMs, knownVersion);
+  }
+  releaseTurn(lease: ServerLease, id: string): Promise<void> {
+    return releaseTurn(this.ctx, lease, id);
+  }
+  create(lease: ServerLease, id: string, w: GlobalWrite): Promise<boolean> {
+    return rows.create(this.ctx, lease, id, w);
+  }
+  write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
+    return rows.write(this.ctx, lease, id, expectedVersion, w, releaseTurn);
+  }
+  touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean): Promise<WriteOutcome> {
+    return rows.touch(this.ctx, lease, id, expectedVersion, lastAccessAtMs, expiresAtMs, releaseTurn);
+  }
+  destroy(lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
+    return rows.destroy(this.ctx, lease, id, expectedVersion);
+  }
+  inheritBatch(lease: ServerLease, limit: number): Promise<string[]> {
+    return maintenance.inheritBatch(this.ctx, lease, limit);
+  }
+  cleanupExpired(limit: number): Promise<number> {
+    return maintenance.cleanupExpired(this.ctx, limit);
+  }
+  list(limit: number): Promise<GlobalRecord[]> {
+    return maintenance.list(this.ctx, limit);
+  }
+  count(): Promise<number> {
+    return maintenance.count(this.ctx);
+  }
+  clear(): Promise<number> {
+    return maintenance.clear(this.ctx);
+  }
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.ctx.pool.end();
+  }
+}

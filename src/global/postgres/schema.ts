@@ -1,0 +1,101 @@
+import { SessiondError } from '../../errors.js';
+import { classify, type PgContext, type TableNames } from './pg-context.js';
+
+/**
+ * The schema of the PostgreSQL global store (docs/failover.md §Tables), as numbered
+ * migrations. Applied on first use inside one transaction under a transaction-scoped
+ * advisory lock, so several servers starting at once apply each migration exactly once
+ * (the lock only serializes migrations; it fences nothing). `sessiond migrate --print`
+ * prints the same SQL.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+export function migrations(t: TableNames): readonly string[] {
+  return [
+    // 1: the seed's three tables plus the server leases.
+    `CREATE TABLE ${t.applications} (
+  app text PRIMARY KEY,
+  schema_version integer NOT NULL,
+  session_ttl_ms bigint NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE SEQUENCE ${t.epochs};
+CREATE TABLE ${t.leases} (
+  app text NOT NULL,
+  server_id text NOT NULL,
+  epoch bigint NOT NULL,
+  expires_at timestamptz NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (app, server_id)
+);
+CREATE TABLE ${t.sessions} (
+  slot bigserial PRIMARY KEY,
+  app text,
+  sid text,
+  attrs bytea NOT NULL DEFAULT ''::bytea,
+  created_ms bigint NOT NULL DEFAULT 0,
+  access_ms bigint NOT NULL DEFAULT 0,
+  expires_ms bigint NOT NULL DEFAULT 0,
+  inactive_ms bigint NOT NULL DEFAULT 0,
+  until_ms bigint,
+  owner text,
+  owner_epoch bigint NOT NULL DEFAULT 0,
+  version bigint NOT NULL DEFAULT 0,
+  turn_until timestamptz
+);
+CREATE UNIQUE INDEX sessions_app_sid ON ${t.sessions} (app, sid) WHERE sid IS NOT NULL;
+CREATE INDEX sessions_app_until ON ${t.sessions} (app, until_ms) WHERE sid IS NOT NULL;
+CREATE INDEX sessions_app_owner ON ${t.sessions} (app, owner, owner_epoch) WHERE sid IS NOT NULL;
+CREATE TABLE ${t.blanks} (
+  slot bigint PRIMARY KEY
+);`,
+  ];
+}
+
+/** Every statement `migrate()` may run, for `sessiond migrate --print`. */
+export function migrationSql(t: TableNames): string {
+  const steps = migrations(t).map((sql, i) => `-- migration ${i + 1}\n${sql}\nINSERT INTO ${t.migrations} (version) VALUES (${i + 1});`);
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${t.schema};`,
+    `CREATE TABLE IF NOT EXISTS ${t.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());`,
+    ...steps,
+  ].join('\n\n');
+}
+
+/** Brings the schema to SCHEMA_VERSION and registers the app; refuses a schema newer than this code. */
+export async function migrate(ctx: PgContext, sessionTtlMs: number): Promise<void> {
+  const { t } = ctx;
+  const client = await ctx.pool.connect().catch((e: unknown) => {
+    throw classify(e);
+  });
+  let failed: unknown;
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`sessiond-migrate:${t.schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${t.schema}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${t.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const r = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${t.migrations}`);
+    const current = r.rows[0]?.v ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new SessiondError('SESSIOND_FORMAT_UNSUPPORTED', `global store schema version ${current} is newer than this sessiond (${SCHEMA_VERSION})`, { schemaVersion: current });
+    }
+    const all = migrations(t);
+    for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
+      await client.query(all[v - 1]!);
+      await client.query(`INSERT INTO ${t.migrations} (version) VALUES ($1)`, [v]);
+    }
+    await client.query(
+      `INSERT INTO ${t.applications} (app, schema_version, session_ttl_ms) VALUES ($1, $2, $3)
+       ON CONFLICT (app) DO UPDATE SET schema_version = EXCLUDED.schema_version`,
+      [ctx.app, SCHEMA_VERSION, sessionTtlMs],
+    );
+    await client.query('COMMIT');
+  } catch (e) {
+    failed = e;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw classify(e);
+  } finally {
+    client.release(failed instanceof Error && !(failed instanceof SessiondError) ? failed : undefined);
+  }
+}

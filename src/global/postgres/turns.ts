@@ -1,0 +1,55 @@
+import type { ServerLease, TurnResult } from '../global-store.js';
+import { leaseLive, ownerDead, recordLive, run, type PgContext } from './pg-context.js';
+import { fenced, toRecord, type RecordRow } from './session-rows.js';
+
+/**
+ * The per-session turn across servers (SPEC E8 extended by G3): a lease on the session's
+ * row (`turn_until`, the database's clock), taken and given back with single statements;
+ * never a transaction held open across a request. Taking the turn makes the taker the
+ * owner, so the fenced writes of everyone else change nothing from then on. A turn held
+ * by a server whose lease lapsed is void: that is inheritance (creation time kept).
+ */
+
+const ms = (p: number): string => `($${p}::bigint * interval '1 millisecond')`;
+
+export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number): Promise<TurnResult | undefined> {
+  const values = [ctx.app, lease.serverId, lease.epoch, id, turnMs, knownVersion];
+  // `cur` locks the row and sees its latest version (READ COMMITTED re-reads after a lock wait).
+  const r = await run<RecordRow & { dead: boolean; was_owner: string; was_epoch: string }>(
+    ctx,
+    `WITH cur AS (
+       SELECT s.slot, s.owner AS was_owner, s.owner_epoch AS was_epoch, s.turn_until AS was_turn, ${ownerDead(ctx, 's')} AS dead
+       FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $4 AND ${recordLive('s')} FOR UPDATE OF s
+     )
+     UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = now() + ${ms(5)}
+     FROM cur
+     WHERE s.slot = cur.slot AND ${leaseLive(ctx, 2)}
+       AND ((cur.was_owner = $2 AND cur.was_epoch = $3) OR cur.was_turn IS NULL OR cur.was_turn <= now() OR cur.dead)
+     RETURNING s.sid, CASE WHEN s.version = $6 THEN NULL ELSE s.attrs END AS attrs, s.created_ms, s.access_ms, s.expires_ms, s.inactive_ms,
+       s.owner, s.owner_epoch, s.version, cur.dead, cur.was_owner, cur.was_epoch`,
+    values,
+  );
+  const row = r.rows[0];
+  if (row !== undefined) {
+    const record = toRecord(row);
+    const wasMine = row.was_owner === lease.serverId && Number(row.was_epoch) === lease.epoch;
+    return { record, attrsOmitted: row.attrs === null, inherited: row.dead && !wasMine };
+  }
+  const check = await run<{ leased: boolean; present: boolean }>(
+    ctx,
+    `SELECT ${leaseLive(ctx, 2)} AS leased, EXISTS (SELECT 1 FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $4 AND ${recordLive('s')}) AS present`,
+    [ctx.app, lease.serverId, lease.epoch, id],
+  );
+  const c = check.rows[0]!;
+  if (!c.leased) throw fenced(lease, 'the server lease lapsed');
+  return c.present ? undefined : { record: undefined, attrsOmitted: false, inherited: false };
+}
+
+export async function releaseTurn(ctx: PgContext, lease: ServerLease, id: string): Promise<void> {
+  await run(ctx, `UPDATE ${ctx.t.sessions} SET turn_until = NULL WHERE app = $1 AND sid = $2 AND owner = $3 AND owner_epoch = $4 AND turn_until IS NOT NULL`, [
+    ctx.app,
+    id,
+    lease.serverId,
+    lease.epoch,
+  ]);
+}

@@ -1,0 +1,63 @@
+/**
+ * One app server of the multi-process failover tests: express + express-session +
+ * sessiondSerialize + SessiondStore with `global:` on PostgreSQL.
+ * argv: <dir> <serverId> <schema> <leaseMs> [port]. Prints `ready <port>` once listening.
+ */
+import express from 'express';
+import session from 'express-session';
+import { SessiondStore, sessiondErrorHandler, sessiondSerialize } from '../../src/adapters/express.js';
+import { PG_URL } from './pg-harness.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    user?: string;
+    counter?: number;
+  }
+}
+
+const [dir, serverId, schema, leaseMs, port] = process.argv.slice(2);
+const SECRET = 'failover test secret';
+const store = new SessiondStore({
+  dir: dir!,
+  global: { postgres: { connectionString: PG_URL }, app: 'failover', serverId: serverId!, schema: schema!, leaseMs: Number(leaseMs), heartbeatMs: Math.floor(Number(leaseMs) / 4), poolMax: 4 },
+});
+const app = express();
+app.use(sessiondSerialize(store, { secret: SECRET }));
+app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
+app.post('/login', (req, res, next) => {
+  req.session.user = String(req.query.user ?? 'alice');
+  req.session.counter = 0;
+  req.session.save((err) => (err ? next(err) : res.json({ ok: true, server: serverId })));
+});
+app.post('/increment', async (req, res, next) => {
+  if (req.session.user === undefined) return void res.status(401).json({ error: 'logged out' });
+  const before = req.session.counter ?? 0;
+  const slowMs = Number(req.query.slowMs ?? 0);
+  if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
+  req.session.counter = before + 1;
+  // Saved before answering: express-session's own save at res.end() runs after the status
+  // line and all but the last body byte are out, so its failure could not change a 200.
+  req.session.save((err) => (err ? next(err) : res.json({ counter: req.session.counter, server: serverId })));
+});
+// The same, left to express-session's save at the end of the response (the adapter must
+// then cut the response rather than deliver a false success when that save is refused).
+app.post('/increment-auto', async (req, res) => {
+  if (req.session.user === undefined) return void res.status(401).json({ error: 'logged out' });
+  const before = req.session.counter ?? 0;
+  const slowMs = Number(req.query.slowMs ?? 0);
+  if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
+  req.session.counter = before + 1;
+  res.json({ counter: req.session.counter, server: serverId });
+});
+app.get('/state', (req, res) => {
+  res.json({ user: req.session.user ?? null, counter: req.session.counter ?? null, server: serverId });
+});
+app.post('/logout', (req, res, next) => {
+  req.session.destroy((err) => (err ? next(err) : res.json({ ok: true })));
+});
+app.use(sessiondErrorHandler());
+await store.engine();
+const server = app.listen(Number(port ?? 0), '127.0.0.1', () => {
+  const a = server.address();
+  console.log(`ready ${typeof a === 'object' && a !== null ? a.port : 0}`);
+});

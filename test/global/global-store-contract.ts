@@ -1,0 +1,238 @@
+/**
+ * The global store contract suite (kind: contract). Every backend runs it (PostgreSQL in
+ * global-store-postgres.test.ts; Redis runs the same function): it proves the guarantees
+ * the composed engine relies on, docs/failover.md §Contract.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { isSessiondError } from '../../src/errors.js';
+import type { GlobalStore, GlobalWrite } from '../../src/global/global-store.js';
+
+export interface ContractHarness {
+  /** A store on the shared backend for `app` (each call a new client: another "server"). */
+  store(app?: string): Promise<GlobalStore>;
+  /** Makes a server's lease lapse now, in the backend's clock. */
+  expireLease(serverId: string): Promise<void>;
+  /** Releases everything the harness made (schema, keys). */
+  teardown(): Promise<void>;
+}
+
+let seq = 0;
+const sid = (): string => `sess${String(++seq).padStart(4, '0')}xxxxxxxxxxxxxxxx`;
+const HOUR = 3_600_000;
+
+function w(attrs: string, over: Partial<GlobalWrite> = {}): GlobalWrite {
+  const now = Date.now();
+  return { attrs, createdAtMs: now, lastAccessAtMs: now, expiresAtMs: now + HOUR, maxInactiveMs: 0, ...over };
+}
+
+export function globalStoreContract(name: string, make: () => Promise<ContractHarness | undefined>): void {
+  describe(`global store contract: ${name}`, () => {
+    let h: ContractHarness | undefined;
+    let s: GlobalStore;
+    before(async () => {
+      h = await make();
+      if (h !== undefined) {
+        s = await h.store();
+        await s.migrate();
+      }
+    });
+    after(async () => h?.teardown());
+    const t = (title: string, fn: () => Promise<void>): void => {
+      it(title, async (ctx) => {
+        if (h === undefined) return ctx.skip('backend not reachable');
+        await fn();
+      });
+    };
+
+    t('migrates idempotently, also when several servers start at once', async () => {
+      const others = await Promise.all([h!.store(), h!.store(), h!.store()]);
+      await Promise.all(others.map((o) => o.migrate()));
+      await s.migrate();
+    });
+
+    t('gives every lease a new, larger epoch, and renews only the live lease with its own epoch', async () => {
+      const a = await s.acquireLease('srv-epoch', 10_000);
+      const b = await s.acquireLease('srv-epoch', 10_000);
+      assert.ok(b.epoch > a.epoch);
+      assert.equal(await s.renewLease(a, 10_000), false, 'an older epoch cannot renew');
+      assert.equal(await s.renewLease(b, 10_000), true);
+      await h!.expireLease('srv-epoch');
+      assert.equal(await s.renewLease(b, 10_000), false, 'a lapsed lease cannot be renewed');
+    });
+
+    t('creates a record once, loads it back, and refuses a second create of a live ID', async () => {
+      const me = await s.acquireLease('srv-create', 10_000);
+      const id = sid();
+      const write = w('"a"\u00011');
+      assert.equal(await s.create(me, id, write), true);
+      const r = await s.load(id);
+      assert.deepEqual(r, { id, ...write, owner: 'srv-create', ownerEpoch: me.epoch, version: 1 });
+      assert.equal(await s.create(me, id, w('x')), false);
+    });
+
+    t('writes only with the owner, its epoch and the version read; says why otherwise', async () => {
+      const me = await s.acquireLease('srv-write', 10_000);
+      const other = await s.acquireLease('srv-write-other', 10_000);
+      const id = sid();
+      await s.create(me, id, w('v1'));
+      assert.equal(await s.write(me, id, 1, w('v2'), false), 'ok');
+      assert.equal(await s.write(me, id, 1, w('stale'), false), 'conflict');
+      assert.equal(await s.write(other, id, 2, w('not mine'), false), 'fenced');
+      assert.equal(await s.write(me, sid(), 1, w('nothing'), false), 'absent');
+      const r = await s.load(id);
+      assert.equal(r?.attrs, 'v2');
+      assert.equal(r?.version, 2);
+    });
+
+    t('fences a server whose lease lapsed: 0 rows written, SESSIOND_FENCED on its next turn', async () => {
+      const zombie = await s.acquireLease('srv-zombie', 10_000);
+      const id = sid();
+      await s.create(zombie, id, w('before'));
+      await h!.expireLease('srv-zombie');
+      assert.equal(await s.write(zombie, id, 1, w('late'), false), 'fenced');
+      assert.equal(await s.destroy(zombie, id, 1), 'fenced');
+      await assert.rejects(s.takeTurn(zombie, id, 5000, 0), (e) => isSessiondError(e, 'SESSIOND_FENCED'));
+      await assert.rejects(s.create(zombie, sid(), w('x')), (e) => isSessiondError(e, 'SESSIOND_FENCED'));
+      assert.equal((await s.load(id))?.attrs, 'before');
+    });
+
+    t('serializes a session across servers with a turn on its record, and moves ownership with it', async () => {
+      const a = await s.acquireLease('srv-turn-a', 10_000);
+      const b = await s.acquireLease('srv-turn-b', 10_000);
+      const id = sid();
+      const created = w('a1');
+      await s.create(a, id, created);
+      const ta = await s.takeTurn(a, id, 10_000, 1);
+      assert.equal(ta?.attrsOmitted, true, 'the caller already has version 1');
+      assert.equal(await s.takeTurn(b, id, 10_000, 0), undefined, 'a live holder keeps the turn');
+      assert.equal(await s.write(a, id, 1, w('a2', { createdAtMs: created.createdAtMs }), true), 'ok');
+      const tb = await s.takeTurn(b, id, 10_000, 1);
+      assert.equal(tb?.record?.owner, 'srv-turn-b');
+      assert.equal(tb?.record?.attrs, 'a2');
+      assert.equal(tb?.inherited, false);
+      assert.equal(tb?.record?.createdAtMs, created.createdAtMs);
+      assert.equal(await s.write(a, id, 2, w('a late write'), false), 'fenced');
+      await s.releaseTurn(b, id);
+      assert.equal((await s.takeTurn(a, id, 10_000, 2))?.record?.owner, 'srv-turn-a');
+      assert.deepEqual(await s.takeTurn(a, sid(), 10_000, 0), { record: undefined, attrsOmitted: false, inherited: false });
+    });
+
+    t('inherits the session of a server whose lease lapsed, keeping its creation time, even mid-turn', async () => {
+      const dead = await s.acquireLease('srv-dead', 10_000);
+      const heir = await s.acquireLease('srv-heir', 10_000);
+      const id = sid();
+      const created = w('x', { createdAtMs: 1_000_000 });
+      await s.create(dead, id, created);
+      await s.takeTurn(dead, id, 60_000, 1);
+      await h!.expireLease('srv-dead');
+      const t2 = await s.takeTurn(heir, id, 10_000, 0);
+      assert.equal(t2?.inherited, true);
+      assert.equal(t2?.record?.owner, 'srv-heir');
+      assert.equal(t2?.record?.createdAtMs, 1_000_000);
+      assert.equal(await s.write(dead, id, 1, w('zombie'), false), 'fenced');
+    });
+
+    t('inherits a dead server\'s sessions in bounded background batches', async () => {
+      const b = await h!.store('batch-app');
+      await b.migrate();
+      const dead = await b.acquireLease('srv-batch-dead', 10_000);
+      const heir = await b.acquireLease('srv-batch-heir', 10_000);
+      const ids = Array.from({ length: 5 }, sid);
+      for (const id of ids) await b.create(dead, id, w('b'));
+      assert.deepEqual(await b.inheritBatch(heir, 10), [], 'nothing while the owner lives');
+      await h!.expireLease('srv-batch-dead');
+      const first = await b.inheritBatch(heir, 3);
+      assert.equal(first.length, 3);
+      const rest = await b.inheritBatch(heir, 10);
+      assert.deepEqual([...first, ...rest].sort(), [...ids].sort());
+      for (const id of ids) assert.equal((await b.load(id))?.owner, 'srv-batch-heir');
+    });
+
+    t('a restarted server adopts the sessions still carrying its old epoch, not the inherited ones', async () => {
+      const old = await s.acquireLease('srv-restart', 10_000);
+      const heir = await s.acquireLease('srv-restart-heir', 10_000);
+      const kept = sid();
+      const lost = sid();
+      await s.create(old, kept, w('k'));
+      await s.create(old, lost, w('l'));
+      await h!.expireLease('srv-restart');
+      await s.takeTurn(heir, lost, 10_000, 0);
+      const fresh = await s.acquireLease('srv-restart', 10_000);
+      assert.equal(await s.adopt(fresh), 1);
+      assert.equal((await s.load(kept))?.ownerEpoch, fresh.epoch);
+      assert.equal((await s.load(lost))?.owner, 'srv-restart-heir');
+    });
+
+    t('destroys with the fence, and the ID can be created again', async () => {
+      const me = await s.acquireLease('srv-destroy', 10_000);
+      const id = sid();
+      await s.create(me, id, w('d'));
+      assert.equal(await s.destroy(me, id, 2), 'conflict');
+      assert.equal(await s.destroy(me, id, 1), 'ok');
+      assert.equal(await s.load(id), undefined);
+      assert.equal(await s.destroy(me, id, 1), 'absent');
+      assert.equal(await s.create(me, id, w('again')), true);
+      assert.equal((await s.load(id))?.version, 1);
+    });
+
+    t('touch moves the expiry as a new version; an expired record is never loaded and can be created again', async () => {
+      const me = await s.acquireLease('srv-touch', 10_000);
+      const id = sid();
+      const now = Date.now();
+      await s.create(me, id, w('t', { expiresAtMs: now + HOUR }));
+      assert.equal(await s.touch(me, id, 1, now, now + 2 * HOUR, false), 'ok');
+      const r = await s.load(id);
+      assert.equal(r?.expiresAtMs, now + 2 * HOUR);
+      assert.equal(r?.version, 2);
+      assert.equal(await s.touch(me, id, 2, now, now - 1, true), 'ok');
+      assert.equal(await s.load(id), undefined);
+      assert.equal(await s.create(me, id, w('reborn')), true);
+      assert.equal((await s.load(id))?.attrs, 'reborn');
+    });
+
+    t('cleans expired records up in bounded batches, one server at a time', async () => {
+      const c = await h!.store('cleanup-app');
+      await c.migrate();
+      const me = await c.acquireLease('srv-clean', 10_000);
+      for (let i = 0; i < 7; i++) await c.create(me, sid(), w('e', { expiresAtMs: Date.now() - 1000 }));
+      await c.create(me, sid(), w('alive'));
+      const [x, y] = await Promise.all([c.cleanupExpired(5), c.cleanupExpired(5)]);
+      let removed = Math.max(x!, 0) + Math.max(y!, 0);
+      assert.ok(x! <= 5 && y! <= 5);
+      for (let n = await c.cleanupExpired(5); n > 0; n = await c.cleanupExpired(5)) removed += n;
+      assert.equal(removed, 7);
+      assert.equal(await c.count(), 1);
+    });
+
+    t('keeps applications apart: one app never reads, writes or inherits another\'s sessions', async () => {
+      const other = await h!.store('other-app');
+      await other.migrate();
+      const me = await s.acquireLease('srv-apps', 10_000);
+      const them = await other.acquireLease('srv-apps', 10_000);
+      const id = sid();
+      await s.create(me, id, w('mine'));
+      assert.equal(await other.load(id), undefined);
+      assert.equal(await other.create(them, id, w('theirs')), true, 'the same ID is another session in another app');
+      assert.equal((await s.load(id))?.attrs, 'mine');
+      await h!.expireLease('srv-apps');
+      const heir = await other.acquireLease('srv-apps-heir', 10_000);
+      const taken = await other.inheritBatch(heir, 1000);
+      assert.deepEqual(taken, [id]);
+      assert.equal((await s.load(id))?.owner, 'srv-apps');
+      assert.equal(await other.clear(), 1);
+      assert.equal((await s.load(id))?.attrs, 'mine');
+    });
+
+    t('lists and counts the live records of its app', async () => {
+      const l = await h!.store('list-app');
+      await l.migrate();
+      const me = await l.acquireLease('srv-list', 10_000);
+      const ids = [sid(), sid()];
+      for (const id of ids) await l.create(me, id, w('l'));
+      await l.create(me, sid(), w('gone', { expiresAtMs: Date.now() - 1 }));
+      assert.equal(await l.count(), 2);
+      assert.deepEqual((await l.list(100)).map((r) => r.id), ids);
+    });
+  });
+}
