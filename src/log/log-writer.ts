@@ -159,11 +159,7 @@ export class LogWriter {
    */
   async sync(): Promise<void> {
     await this.drain();
-    if (this.opts.durability === 'fsync') return;
-    this.syncWanted = true;
-    this.startPump();
-    await this.pumpDone;
-    if (this.fatal !== undefined) throw this.fatal;
+    await this.syncWritten();
   }
 
   stats(): LogWriterStats {
