@@ -5,6 +5,8 @@ import type { DirMutex } from './file-system.js';
 
 /** How long a refused opener waits for the holder to say who it is (its event loop may be busy). */
 const HOLDER_ANSWER_MS_MAX = 2000;
+/** Binds tried when the holder is gone by the time we ask it who it is (it was just closing). */
+const BIND_ATTEMPTS_MAX = 3;
 
 /**
  * The kernel-held mutex behind the store lock (docs/format.md, LOCK): a listening socket in
@@ -25,12 +27,16 @@ export async function acquireDirMutex(dir: string, describe: string): Promise<Di
     socket.on('error', () => undefined); // an asker that went away is no concern of ours
     socket.end(describe);
   });
-  try {
-    await listen(server, name);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-    const holder = await askHolder(name);
-    throw Object.assign(new Error(`EADDRINUSE: ${dir} is held by another owner`), { code: 'EADDRINUSE', holder });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await listen(server, name);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      const holder = await askHolder(name);
+      if (holder === 'gone' && attempt < BIND_ATTEMPTS_MAX) continue;
+      throw Object.assign(new Error(`EADDRINUSE: ${dir} is held by another owner`), { code: 'EADDRINUSE', holder: holder === 'gone' ? undefined : holder });
+    }
   }
   server.unref(); // the lock must not keep a process alive
   server.on('error', () => undefined);
@@ -56,12 +62,15 @@ function listen(server: Server, name: string): Promise<void> {
   });
 }
 
-/** What the holder says about itself; undefined when it does not answer in time. */
-function askHolder(name: string): Promise<string | undefined> {
+/**
+ * What the holder says about itself; undefined when it does not answer in time; 'gone'
+ * when nobody listens any more (the holder released the name after our bind failed).
+ */
+function askHolder(name: string): Promise<string | undefined | 'gone'> {
   return new Promise((resolve) => {
     let text = '';
     const socket = connect({ path: name });
-    const done = (v: string | undefined): void => {
+    const done = (v: string | undefined | 'gone'): void => {
       socket.destroy();
       resolve(v);
     };
@@ -71,7 +80,8 @@ function askHolder(name: string): Promise<string | undefined> {
       text += d;
       if (text.length > LOCK_LINE_BYTES_MAX) done(undefined);
     });
-    socket.on('end', () => done(text));
-    socket.on('error', () => done(undefined));
+    // A holder closing as we ask resets the connection without a word: treat it as gone.
+    socket.on('end', () => done(text === '' ? 'gone' : text));
+    socket.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ENOENT' ? 'gone' : undefined));
   });
 }
