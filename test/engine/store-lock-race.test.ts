@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +31,15 @@ interface Racer {
   waiters: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }>;
 }
 
-function startRacer(): Promise<Racer> {
+/** A racer is a forked child, or a node:cluster worker (whose listen() the primary would share unless told not to). */
+function startRacer(kind: 'fork' | 'cluster' = 'fork'): Promise<Racer> {
   return new Promise((resolve, reject) => {
-    const child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let child: ChildProcess;
+    if (kind === 'fork') child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    else {
+      cluster.setupPrimary({ exec: CHILD, args: [] });
+      child = cluster.fork().process;
+    }
     const racer: Racer = { child, pid: child.pid!, replies: [], waiters: [] };
     child.once('error', reject);
     child.on('message', (m: Reply | { ready: number }) => {
@@ -103,6 +110,18 @@ test(`${RACERS} processes opening one store at the same instant, ${ROUNDS} round
   try {
     for (let round = 0; round < ROUNDS; round++) await closeWinner(racers, checkRound(round, await race(racers, dir, round)).pid);
     await assertAllSaved(dir, ROUNDS);
+  } finally {
+    stop(racers);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`${RACERS} node:cluster workers opening one store: exactly one opens, ${KILL_ROUNDS} rounds`, { timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sessiond-lock-cluster-'));
+  const racers = await Promise.all(Array.from({ length: RACERS }, () => startRacer('cluster')));
+  try {
+    for (let round = 0; round < KILL_ROUNDS; round++) await closeWinner(racers, checkRound(round, await race(racers, dir, round)).pid);
+    await assertAllSaved(dir, KILL_ROUNDS);
   } finally {
     stop(racers);
     rmSync(dir, { recursive: true, force: true });
