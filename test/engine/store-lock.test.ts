@@ -29,6 +29,19 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
+/** Expects the open to be refused naming `pid`; an engine that opened anyway is closed first. */
+async function refused(open: Promise<SessionEngine>, pid: number): Promise<void> {
+  const r = await open.then(
+    async (engine) => {
+      await engine.close();
+      return undefined;
+    },
+    (e: unknown) => e,
+  );
+  assert.ok(r !== undefined, 'the store opened while another process held it');
+  assertLocked(r, pid);
+}
+
 function assertLocked(e: unknown, pid: number | undefined): true {
   assert.ok(isSessiondError(e, 'SESSIOND_LOCKED'), `expected SESSIOND_LOCKED, got ${String(e)}`);
   assert.equal(e.context.pid, pid, e.message);
@@ -61,7 +74,7 @@ for (const [name, make] of [
     const fs: FileSystem = make();
     const dir = name === 'node' ? tempDir(t) : '/store';
     const a = await SessionEngine.open({ dir, fs });
-    await assert.rejects(SessionEngine.open({ dir: dir + '/', fs }), (e) => assertLocked(e, process.pid));
+    await refused(SessionEngine.open({ dir: dir + '/', fs }), process.pid);
     await a.close();
     const b = await SessionEngine.open({ dir, fs });
     await b.close();
@@ -84,7 +97,7 @@ test('node fs: a second file layer in the same process cannot open a store the f
   const dir = tempDir(t);
   const a = await SessionEngine.open({ dir });
   const other = wrapFileSystem(new NodeFileSystem(), () => ({}));
-  await assert.rejects(SessionEngine.open({ dir, fs: other }), (e) => assertLocked(e, process.pid));
+  await refused(SessionEngine.open({ dir, fs: other }), process.pid);
   await a.close();
   await (await SessionEngine.open({ dir, fs: other })).close();
 });
@@ -145,6 +158,24 @@ test('simulated fs (no kernel mutex): a LOCK naming another live process is refu
   }
 });
 
+test('simulated fs (no kernel mutex): a takeover that loses the last rename to another process backs off, naming it', async () => {
+  const sim = new SimFileSystem();
+  await sim.mkdir('/store');
+  await writeSim(sim, '/store/LOCK', formatLockLine({ ...thisProcess(), pid: DEAD_PID }));
+  const rival = formatLockLine({ ...thisProcess(), pid: process.ppid });
+  // Another process took over the same stale LOCK: its rename lands right after ours.
+  const fs: FileSystem = {
+    ...wrapFileSystem(sim, () => ({})),
+    rename: async (from, to) => {
+      await sim.rename(from, to);
+      if (to === '/store/LOCK') await writeSim(sim, '/store/LOCK', rival);
+    },
+  };
+  await assert.rejects(StoreLock.acquire(fs, '/store'), (e) => assertLocked(e, process.ppid));
+  assert.equal(await readSim(sim, '/store/LOCK'), rival, 'the loser removed the winner\'s LOCK');
+  assert.deepEqual(await sim.readdir('/store'), ['LOCK']);
+});
+
 // ---- a live holder in another process ----
 
 async function startHolder(dir: string): Promise<ChildProcess> {
@@ -169,7 +200,7 @@ function snapshot(dir: string): Record<string, { bytes: string; mtimeNs: bigint 
   return out;
 }
 
-test('node fs: a live holder in another process is never taken over, even with its LOCK deleted or damaged, and a refused open touches no store file', async (t) => {
+test('node fs: a live holder in another process is never taken over, even with its LOCK deleted or damaged, and a refused open touches no store file', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const holder = await startHolder(dir);
   t.after(() => holder.kill('SIGKILL'));
@@ -177,12 +208,12 @@ test('node fs: a live holder in another process is never taken over, even with i
   assert.deepEqual(Object.keys(before), ['log-0', 'log-1', 'sessions.db']);
   const pid = holder.pid!;
 
-  await assert.rejects(SessionEngine.open({ dir }), (e) => assertLocked(e, pid));
+  await refused(SessionEngine.open({ dir }), pid);
   unlinkSync(join(dir, 'LOCK'));
-  await assert.rejects(SessionEngine.open({ dir }), (e) => assertLocked(e, pid));
+  await refused(SessionEngine.open({ dir }), pid);
   for (const damage of ['', 'garbage\n', `sessiond pid ${DEAD_PID}\n`]) {
     writeFileSync(join(dir, 'LOCK'), damage);
-    await assert.rejects(SessionEngine.open({ dir }), (e) => assertLocked(e, pid));
+    await refused(SessionEngine.open({ dir }), pid);
     assert.equal(readFileSync(join(dir, 'LOCK'), 'latin1'), damage, 'a refused open rewrote LOCK');
   }
   assert.deepEqual(snapshot(dir), before, 'a refused open changed a store file');
