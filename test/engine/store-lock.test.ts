@@ -138,9 +138,10 @@ for (const [what, content] of STALE) {
 
 test('node fs: a LOCK naming a process in another pid namespace is not taken over (its pid means nothing here)', async (t) => {
   const dir = tempDir(t);
-  const foreign = formatLockLine({ pid: 7, netNs: '1', pidNs: '2' });
+  // No process here has this pid; in its own namespace it may well be alive.
+  const foreign = formatLockLine({ pid: DEAD_PID, netNs: '1', pidNs: '2' });
   writeFileSync(join(dir, 'LOCK'), foreign);
-  await assert.rejects(StoreLock.acquire(nodeFileSystem, dir), (e) => assertLocked(e, 7) && /another pid namespace/.test((e as Error).message));
+  await assert.rejects(StoreLock.acquire(nodeFileSystem, dir), (e) => assertLocked(e, DEAD_PID) && /another pid namespace/.test((e as Error).message));
   assert.equal(readFileSync(join(dir, 'LOCK'), 'latin1'), foreign);
 });
 
