@@ -179,15 +179,15 @@ test('simulated fs (no kernel mutex): a takeover that loses the last rename to a
 
 // ---- a live holder in another process ----
 
-async function startHolder(dir: string): Promise<ChildProcess> {
+/** A child process holding the store in `dir`; killed when the test ends, whatever happens. */
+async function startHolder(t: { after: (fn: () => void) => void }, dir: string): Promise<ChildProcess> {
   const child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const replies: unknown[] = [];
+  t.after(() => child.kill('SIGKILL'));
   const next = (): Promise<unknown> => new Promise((r) => child.once('message', r));
   await next(); // ready
   const m: RoundMessage = { type: 'round', round: 0, dir, startAt: 0 };
   child.send(m);
   const reply = (await next()) as RoundReply;
-  replies.push(reply);
   assert.ok(reply.won, JSON.stringify(reply));
   return child;
 }
@@ -203,8 +203,7 @@ function snapshot(dir: string): Record<string, { bytes: string; mtimeNs: bigint 
 
 test('node fs: a live holder in another process is never taken over, even with its LOCK deleted or damaged, and a refused open touches no store file', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
-  const holder = await startHolder(dir);
-  t.after(() => holder.kill('SIGKILL'));
+  const holder = await startHolder(t, dir);
   const before = snapshot(dir);
   assert.deepEqual(Object.keys(before), ['log-0', 'log-1', 'sessions.db']);
   const pid = holder.pid!;
