@@ -1,5 +1,4 @@
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { LOCK_FILE_NAME, LOCK_LINE_BYTES_MAX } from '../format/constants.js';
 import { SessiondError, ioError } from '../errors.js';
 import type { DirMutex, FileSystem } from '../fs/file-system.js';
@@ -131,9 +130,11 @@ async function createExclusive(fs: FileSystem, path: string, line: string): Prom
  * the one that read back before the other's rename (docs/format.md says so).
  */
 async function takeOver(fs: FileSystem, dir: string, path: string, line: string): Promise<void> {
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await fs.open(tmp, 'create-new');
+  // Named by pid, not at random: one left by a crash is reused, and the simulator's crashes replay from their seed.
+  const tmp = `${path}.${process.pid}.new`;
+  const fh = await fs.open(tmp, 'create');
   try {
+    await fh.truncate(0);
     await fh.writev([Buffer.from(line, 'latin1')], 0);
   } finally {
     await fh.close();
