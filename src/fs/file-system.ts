@@ -48,7 +48,7 @@ export interface FileSystem {
   /** Makes creates, renames and unlinks in `dir` durable. */
   syncDir(dir: string): Promise<void>;
   /**
-   * Optional: takes the process-lifetime mutex of `dir` (see docs/format.md, LOCK). Rejects
+   * Optional: takes the process-lifetime mutex of `dir` (docs/format.md §5). Rejects
    * with code 'EADDRINUSE' and `holder` (the string the holder passed as `describe`) while
    * another owner, in this process or another, holds it. Resolves undefined where the
    * platform has no such mutex; absent on layers that model one process (the simulator).

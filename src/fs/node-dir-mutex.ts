@@ -9,7 +9,7 @@ const HOLDER_ANSWER_MS_MAX = 2000;
 const BIND_ATTEMPTS_MAX = 3;
 
 /**
- * The kernel-held mutex behind the store lock (docs/format.md, LOCK): a listening socket in
+ * The kernel-held mutex behind the store lock (docs/format.md §5): a listening socket in
  * Linux's abstract namespace, named after the directory's device and inode. bind() is atomic
  * (the second binder gets EADDRINUSE) and the name is freed the instant the holder's last fd
  * closes, so a process killed with SIGKILL (or a zombie) never keeps it. The holder answers
