@@ -94,6 +94,12 @@ export const IMAGE = {
 } as const;
 
 export const LOCK_FILE_NAME = 'LOCK';
+/** LOCK holds one line, `sessiond pid <pid>[ netns <inode> pidns <inode>]\n` (docs/format.md, LOCK). */
+export const LOCK_LINE_PREFIX = 'sessiond pid ';
+/** A LOCK longer than this is not ours (read one byte more to tell). */
+export const LOCK_LINE_BYTES_MAX = 96;
+/** The abstract Unix socket a holder listens on: this prefix + `<st_dev>-<st_ino>` of the store directory. */
+export const LOCK_MUTEX_NAME_PREFIX = 'sessiond-lock-v1-';
 
 // ---- tombstone file (docs/format.md §5) ----
 export const TOMBSTONE_FILE_NAME = 'tombstones';

@@ -27,7 +27,14 @@ export type OpenMode =
   /** read and write; the file must exist */
   | 'r+'
   /** read and write; created (mode 0600) when missing */
-  | 'create';
+  | 'create'
+  /** read and write; created (mode 0600), rejects EEXIST when the path exists (O_EXCL) */
+  | 'create-new';
+
+/** A mutex on a directory that the kernel drops the instant its process dies (kill -9 included). */
+export interface DirMutex {
+  release(): Promise<void>;
+}
 
 export interface FileSystem {
   open(path: string, mode: OpenMode): Promise<FileHandle>;
@@ -40,4 +47,11 @@ export interface FileSystem {
   unlink(path: string): Promise<void>;
   /** Makes creates, renames and unlinks in `dir` durable. */
   syncDir(dir: string): Promise<void>;
+  /**
+   * Optional: takes the process-lifetime mutex of `dir` (docs/format.md §6). Rejects
+   * with code 'EADDRINUSE' and `holder` (the string the holder passed as `describe`) while
+   * another owner, in this process or another, holds it. Resolves undefined where the
+   * platform has no such mutex; absent on layers that model one process (the simulator).
+   */
+  dirMutex?(dir: string, describe: string): Promise<DirMutex | undefined>;
 }

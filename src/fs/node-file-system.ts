@@ -1,5 +1,6 @@
 import { promises as fsp, constants as C } from 'node:fs';
-import type { FileHandle, FileSystem, OpenMode } from './file-system.js';
+import type { DirMutex, FileHandle, FileSystem, OpenMode } from './file-system.js';
+import { acquireDirMutex } from './node-dir-mutex.js';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -58,7 +59,7 @@ function skipBytes(buffers: Uint8Array[], n: number): Uint8Array[] {
 
 export class NodeFileSystem implements FileSystem {
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    const flags = mode === 'r' ? C.O_RDONLY : mode === 'r+' ? C.O_RDWR : C.O_RDWR | C.O_CREAT;
+    const flags = mode === 'r' ? C.O_RDONLY : mode === 'r+' ? C.O_RDWR : mode === 'create' ? C.O_RDWR | C.O_CREAT : C.O_RDWR | C.O_CREAT | C.O_EXCL;
     const fh = await fsp.open(path, flags, FILE_MODE);
     return new NodeFileHandle(path, fh);
   }
@@ -96,6 +97,10 @@ export class NodeFileSystem implements FileSystem {
     } finally {
       await fh.close();
     }
+  }
+
+  dirMutex(dir: string, describe: string): Promise<DirMutex | undefined> {
+    return acquireDirMutex(dir, describe);
   }
 }
 

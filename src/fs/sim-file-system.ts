@@ -53,13 +53,14 @@ export class SimFileSystem implements FileSystem {
   // ---- FileSystem ----
 
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    assert(mode === 'r' || mode === 'r+' || mode === 'create', `bad open mode ${String(mode)}`);
+    assert(mode === 'r' || mode === 'r+' || mode === 'create' || mode === 'create-new', `bad open mode ${String(mode)}`);
     const p = normalizePath(path);
     this.begin('open', p);
     if (this.ns.isDir(p)) throw simError('EISDIR', 'open', p);
     let file = this.ns.file(p);
+    if (file && mode === 'create-new') throw simError('EEXIST', 'open', p);
     if (!file) {
-      if (mode !== 'create') throw simError('ENOENT', 'open', p);
+      if (mode !== 'create' && mode !== 'create-new') throw simError('ENOENT', 'open', p);
       this.checkParent('open', p);
       file = new SimFile();
       this.ns.create(p, file);

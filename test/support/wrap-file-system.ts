@@ -26,6 +26,7 @@ export function wrapFileSystem(inner: FileSystem, wrap: (path: string, h: FileHa
     rename: (a, b) => inner.rename(a, b),
     unlink: (p) => inner.unlink(p),
     syncDir: (p) => inner.syncDir(p),
+    dirMutex: inner.dirMutex && ((d, describe) => inner.dirMutex!(d, describe)),
   };
 }
 
