@@ -8,7 +8,7 @@ import {
   encodeNames,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodeDelete, encodePatch, encodePut, encodeTombstone, encodeTouch, putPayloadBytes } from '../session/session-codec.js';
+import { encodePatch, encodePut, encodeTombstone, encodeTouch, putPayloadBytes } from '../session/session-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 
 /**
