@@ -19,7 +19,8 @@ import { isSessiondError } from '../../src/errors.js';
 import { DB_FILE_NAME, LOG_FILE_NAMES } from '../../src/format/constants.js';
 import { readLog } from '../../src/log/log-reader.js';
 import { verifyStore } from '../../src/cli/verify-store.js';
-import { actualState, engineOptions, matchPrefix, runWorkload, STORE_DIR, type Change } from './crash-harness.js';
+import { CLOCK_START_MS, engineOptions, matchPrefix, runWorkload, STORE_DIR, type Change } from './crash-harness.js';
+import { actualStore } from './crash-oracle.js';
 
 export interface FuzzCase {
   seed: number;
@@ -43,6 +44,8 @@ interface Base {
   fs: SimFileSystem;
   changes: Change[];
   ackedLsn: number;
+  /** The clock when the workload ended: the reopen runs at this time, and expiry is judged by it. */
+  endMs: number;
 }
 
 const bases = new Map<string, Promise<Base>>();
@@ -53,15 +56,18 @@ function base(seed: number, crash: boolean, steps: number): Promise<Base> {
   let b = bases.get(key);
   if (b === undefined) {
     b = (async () => {
-      const fs = new SimFileSystem();
-      const run = await runWorkload(fs, seed, steps);
+      const fs = new SimFileSystem(seed);
+      // 'fsync': every acknowledged change must survive the power loss, so any loss is the fault's.
+      const clock = new ManualClock(CLOCK_START_MS, { timers: true });
+      const run = await runWorkload(fs, { seed, steps, clock, durability: 'fsync' });
+      const endMs = clock.now();
       if (!crash) {
         await run.engine?.close();
-        return { fs, changes: run.changes, ackedLsn: run.ackedLsn };
+        return { fs, changes: run.changes, ackedLsn: run.ackedLsn, endMs };
       }
       const survivor = fs.crash(seed);
-      await run.engine?.close().catch(() => undefined);
-      return { fs: survivor, changes: run.changes, ackedLsn: run.ackedLsn };
+      await run.engine?.close().catch(() => undefined); // on the dead file layer: only stops its timers
+      return { fs: survivor, changes: run.changes, ackedLsn: run.ackedLsn, endMs };
     })();
     bases.set(key, b);
   }
@@ -140,7 +146,7 @@ export async function runFuzzCase(c: FuzzCase, steps = 30): Promise<string | und
   const name = `${JSON.stringify(c)} ${JSON.stringify(fault)}`;
   let engine: SessionEngine;
   try {
-    engine = await SessionEngine.open(engineOptions(fs, new ManualClock()));
+    engine = await SessionEngine.open(engineOptions(fs, new ManualClock(b.endMs)));
   } catch (e) {
     if (!isSessiondError(e) || !TYPED.has(e.code)) return `${name}: open failed with an untyped or unexpected error: ${String(e)}`;
     const v = await verifyStore(copyStore(fs), STORE_DIR);
@@ -149,7 +155,8 @@ export async function runFuzzCase(c: FuzzCase, steps = 30): Promise<string | und
   }
   try {
     const floor = await floorLsn(undamaged, fault, b.ackedLsn, c.crash);
-    const m = matchPrefix(b.changes, floor, actualState(engine));
+    // The workload starts from an empty store; sessions expired by the end of it are left out on both sides.
+    const m = matchPrefix({ base: new Map(), changes: b.changes, keptLsn: floor }, actualStore(engine), b.endMs);
     if ('error' in m) return `${name}: ${m.error} (floor lsn ${floor}, acked ${b.ackedLsn}); report ${JSON.stringify({ ...engine.recovery, db: undefined, logs: undefined })}`;
     return undefined;
   } finally {

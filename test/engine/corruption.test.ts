@@ -14,7 +14,7 @@ import { readLog } from '../../src/log/log-reader.js';
 import { verifyStore } from '../../src/cli/verify-store.js';
 import { readImageHead } from '../../src/db/image-codec.js';
 import { DB_BLOCK_BYTES, DB_FIRST_DATA_OFFSET } from '../../src/format/constants.js';
-import { engineOptions, runWorkload, STORE_DIR } from '../crash/crash-harness.js';
+import { CLOCK_START_MS, engineOptions, runWorkload, STORE_DIR } from '../crash/crash-harness.js';
 
 const LOG0 = join(STORE_DIR, 'log-0');
 const LOG1 = join(STORE_DIR, 'log-1');
@@ -83,8 +83,8 @@ test('a log header whose salt is destroyed in front of its records is SESSIOND_L
 /** A workload whose power loss left both logs holding records the database does not. */
 async function twoLogStore(): Promise<{ fs: SimFileSystem; older: string; firstOffset: number }> {
   for (let seed = 1; seed < 200; seed++) {
-    const fs0 = new SimFileSystem();
-    const run = await runWorkload(fs0, seed, 30);
+    const fs0 = new SimFileSystem(seed);
+    const run = await runWorkload(fs0, { seed, steps: 30, clock: new ManualClock(CLOCK_START_MS, { timers: true }) });
     const fs = fs0.crash(seed);
     await run.engine?.close().catch(() => undefined);
     const v = await verifyStore(fs, STORE_DIR);
@@ -203,8 +203,8 @@ test('damage to a log whose records are all in the database already is a warning
 
 test("a released log's firstLsn vouches for the records before it: cutting them from the older log is SESSIOND_LOG_CORRUPT", async () => {
   for (let seed = 1; seed < 300; seed++) {
-    const fs0 = new SimFileSystem();
-    const run = await runWorkload(fs0, seed, 30);
+    const fs0 = new SimFileSystem(seed);
+    const run = await runWorkload(fs0, { seed, steps: 30, clock: new ManualClock(CLOCK_START_MS, { timers: true }) });
     const fs = fs0.crash(seed);
     await run.engine?.close().catch(() => undefined);
     const logs = [];
