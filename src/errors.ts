@@ -24,6 +24,8 @@ export const ERRORS = {
   SESSIOND_DB_CORRUPT: { status: 500, message: 'the database file is corrupt' },
   SESSIOND_RECORD_CORRUPT: { status: 500, message: 'a record or image payload does not decode' },
   SESSIOND_FORMAT_UNSUPPORTED: { status: 500, message: 'the file was written by an unsupported format version' },
+  SESSIOND_PROTOCOL: { status: 400, message: 'a client sent bytes that are not the Redis protocol' },
+  SESSIOND_INSECURE_BIND: { status: 500, message: 'refusing to serve a non-loopback address without a password' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

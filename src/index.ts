@@ -11,3 +11,5 @@ export { serializeObject, serializeValue, attributesFromBlob, blobToJsonObject }
 export { systemClock, ManualClock, type Clock } from './clock.js';
 export type { FileSystem, FileHandle } from './fs/file-system.js';
 export { NodeFileSystem, nodeFileSystem } from './fs/node-file-system.js';
+export { serve, type SessiondServer } from './server/server.js';
+export type { ServerOptions, ServerOptionsInput } from './server/server-options.js';

@@ -5,6 +5,7 @@ import { SessionEngine } from '../engine/session-engine.js';
 import { isSessiondError } from '../errors.js';
 import { verifyStore } from './verify-store.js';
 import { formatStats } from './format-stats.js';
+import { serveCommand } from './serve-command.js';
 
 const USAGE = `usage: sessiond <command> <dir> [--json]
 
@@ -12,9 +13,11 @@ commands:
   verify <dir>    check the logs and the database file; changes nothing; exit 1 on corruption
   stats <dir>     open the store (recovering it if needed) and print its statistics
   recover <dir>   open the store, recover it, print the recovery report, close it
-  compact <dir>   recover, then return the database file's free space to the file system`;
+  compact <dir>   recover, then return the database file's free space to the file system
+  serve <dir>     serve the store over the Redis protocol (sessiond serve --help)`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'serve') return serveCommand(argv.slice(1));
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
   const [command, dir] = positionals;
   if (values.help || command === undefined) {

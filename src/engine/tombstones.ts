@@ -29,6 +29,11 @@ export class Tombstones {
     return false;
   }
 
+  /** Forgets the tombstone of `id`; true if there was one. */
+  forget(id: string): boolean {
+    return this.untilMs.delete(id);
+  }
+
   /** Drops expired tombstones, oldest first, examining at most `max`. */
   sweep(nowMs: number, max: number): void {
     let n = 0;
