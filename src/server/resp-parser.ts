@@ -36,6 +36,8 @@ export class RespParser {
   /** Arguments of the array command being read; undefined between commands. */
   private args: Buffer[] | undefined;
   private argsLeft = 0;
+  /** Bytes of `args`, so an unfinished command of many arguments counts against the limits. */
+  private argsBytes = 0;
   /** Length of the bulk string whose body is awaited; -1 when a `$` line is awaited. */
   private bulkLen = -1;
   private failed: SessiondError | undefined;
@@ -45,9 +47,9 @@ export class RespParser {
     private readonly onCommand: (args: Buffer[]) => void,
   ) {}
 
-  /** Bytes received and not yet part of an emitted command. */
+  /** Bytes received and not yet part of an emitted command (its length lines not counted). */
   get bufferedBytes(): number {
-    return this.buf.length - this.pos + this.chunkBytes;
+    return this.buf.length - this.pos + this.chunkBytes + this.argsBytes;
   }
 
   /** Parses what it can; throws SESSIOND_PROTOCOL (and keeps throwing it) on bad input. */
@@ -111,11 +113,13 @@ export class RespParser {
     // The body and its CRLF; like redis-server, the two bytes after the body are skipped unread.
     if (this.buf.length - this.pos < this.bulkLen + 2) return this.wait(this.bulkLen + 2);
     this.args!.push(this.buf.subarray(this.pos, this.pos + this.bulkLen));
+    this.argsBytes += this.bulkLen;
     this.pos += this.bulkLen + 2;
     this.bulkLen = -1;
     if (--this.argsLeft === 0) {
       const args = this.args!;
       this.args = undefined;
+      this.argsBytes = 0;
       this.onCommand(args);
     }
     return true;
