@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.js';
 import { nodeFileSystem } from '../../src/fs/node-file-system.js';
-import { wrapFileSystem } from '../support/wrap-file-system.js';
+import { Gate, wrapFileSystem } from '../support/wrap-file-system.js';
 import { HANG_GUARD, RawClient, startServer, text } from './server-fixtures.js';
 
 describe('sessiond serve commands', () => {
@@ -177,5 +177,28 @@ describe('sessiond serve commands', () => {
     assert.ok([...seen.values()].every((n) => n === 1));
     assert.deepEqual(await c.call('SCAN', 'x'), { error: 'ERR invalid cursor' });
     assert.deepEqual(await c.call('SCAN', '0', 'COUNT', '0'), { error: 'ERR syntax error' });
+  });
+
+  it('a SET that changes nothing is answered only once the identical write before it is durable', HANG_GUARD, async (t) => {
+    const gate = new Gate();
+    const fs = wrapFileSystem(nodeFileSystem, (path, h) => (path.includes('log-') ? { datasync: async () => (await gate.pass(), h.datasync()) } : {}));
+    const s = await startServer({ engine: { fs } });
+    t.after(() => s.close());
+    const [a, b, c] = await Promise.all([RawClient.connect(s.port), RawClient.connect(s.port), RawClient.connect(s.port)]);
+    t.after(() => (a.close(), b.close(), c.close()));
+    gate.close();
+    a.send(['SET', 'k', 'same']);
+    while (gate.waiting === 0) await new Promise((r) => setImmediate(r)); // A's record waits for its fsync
+    const commands = s.server.stats.commandsTotal;
+    b.send(['SET', 'k', 'same']); // nothing to write: the engine returns A's pending state
+    while (s.server.stats.commandsTotal === commands) await new Promise((r) => setImmediate(r));
+    assert.equal(await c.call('PING'), 'PONG'); // the server has answered what it could by now
+    let bAnswered = false;
+    const bReply = b.reply().then((r) => ((bAnswered = true), r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(bAnswered, false, 'B was told OK while the value was not durable');
+    gate.open();
+    assert.equal(await a.reply(), 'OK');
+    assert.equal(await bReply, 'OK');
   });
 });
