@@ -196,8 +196,8 @@ describe('sessiond serve commands', () => {
     let bAnswered = false;
     const bReply = b.reply().then((r) => ((bAnswered = true), r));
     await new Promise((r) => setImmediate(r));
+    gate.open(); // before asserting: a closed gate would hold the server's shutdown
     assert.equal(bAnswered, false, 'B was told OK while the value was not durable');
-    gate.open();
     assert.equal(await a.reply(), 'OK');
     assert.equal(await bReply, 'OK');
   });
