@@ -28,6 +28,8 @@ export const ERRORS = {
   SESSIOND_FORMAT_UNSUPPORTED: { status: 500, message: 'the file was written by an unsupported format version' },
   SESSIOND_FENCED: { status: 503, message: 'this server no longer owns the session (its lease lapsed or another server took it over)' },
   SESSIOND_GLOBAL_UNAVAILABLE: { status: 503, message: 'the global session store is unreachable' },
+  SESSIOND_PROTOCOL: { status: 400, message: 'a client sent bytes that are not the Redis protocol' },
+  SESSIOND_INSECURE_BIND: { status: 500, message: 'refusing to serve a non-loopback address without a password' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -14,3 +14,5 @@ export { NodeFileSystem, nodeFileSystem } from './fs/node-file-system.js';
 export { startAdminServer, type AdminServer } from './admin/admin-server.js';
 export type { AdminServerOptionsInput, MetricsSource } from './admin/admin-options.js';
 export * from './global/index.js';
+export { serve, type SessiondServer } from './server/server.js';
+export type { ServerOptions, ServerOptionsInput } from './server/server-options.js';

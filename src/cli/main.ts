@@ -7,6 +7,7 @@ import { verifyStore } from './verify-store.js';
 import { formatStats } from './format-stats.js';
 import { fetchAdminStats } from './admin-stats.js';
 import { PostgresGlobalStore } from '../global/postgres/postgres-global-store.js';
+import { serveCommand } from './serve-command.js';
 
 const USAGE = `usage: sessiond <command> <dir> [--json]
 
@@ -17,9 +18,11 @@ commands:
   recover <dir>   open the store, recover it, print the recovery report, close it
   compact <dir>   recover, then return the database file's free space to the file system
   migrate --print [--schema <name>]
-                  print the SQL that creates the global store's tables (docs/failover.md); changes nothing`;
+                  print the SQL that creates the global store's tables (docs/failover.md); changes nothing
+  serve <dir>     serve the store over the Redis protocol (sessiond serve --help)`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'serve') return serveCommand(argv.slice(1));
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' }, 'admin-url': { type: 'string' }, print: { type: 'boolean', default: false }, schema: { type: 'string', default: 'sessiond' } } });
   const [command, dir] = positionals;
   if (values.help || command === undefined) {

@@ -211,6 +211,25 @@ export class SessionEngine {
     return this.tombstones.has(id, this.clock.now());
   }
 
+  /**
+   * Lifts the tombstone of a destroyed ID so that it can be saved again; true if there was
+   * one. For callers that know a save is a new session, not a late one: `sessiond serve`
+   * lifts it for a SET without an expiry (docs/server.md "DEL and late writes").
+   */
+  forgetDestroyed(id: string): boolean {
+    return this.tombstones.forget(id);
+  }
+
+  /**
+   * Resolves once every change appended so far is durable. A save that changes nothing
+   * resolves at once with the head state, which may still wait for its fsync; a caller
+   * that acknowledges durability to someone else (the server) waits for this.
+   */
+  whenDurable(): Promise<void> {
+    this.checkWritable();
+    return this.writer.drain();
+  }
+
   /** Creates a session with a fresh ID. */
   async create(input: SaveInput = { attributes: {} }): Promise<SessionState> {
     return this.save(this.generateId(), input);

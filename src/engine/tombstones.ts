@@ -62,6 +62,16 @@ export class Tombstones {
     return false;
   }
 
+  /**
+   * Forgets the tombstone of `id`; true if there was one. Needs nothing durable: the save
+   * that follows is logged after the TOMBSTONE record, and a recovered session wins over
+   * its tombstone (recovery.ts); if no save follows, a restart restores the tombstone.
+   */
+  forget(id: string): boolean {
+    this.pending.delete(id);
+    return this.destroyedAtMs.delete(id);
+  }
+
   /** Drops expired tombstones, oldest first, examining at most `max`. */
   sweep(nowMs: number, max: number): void {
     let n = 0;

@@ -1,0 +1,235 @@
+import type { Socket } from 'node:net';
+import { isSessiondError } from '../errors.js';
+import type { ClientInfo, CommandCall, ServerContext } from './command-context.js';
+import { dispatch } from './command-table.js';
+import { engineErrorReply } from './key-commands.js';
+import { RespParser } from './resp-parser.js';
+import { concatParts, encodeInto, error, type Reply } from './resp-serializer.js';
+
+/** A reply slot: filled when its command is done; slots are written strictly in order. */
+interface Slot {
+  reply: Reply | undefined;
+  /** Bytes of the command's arguments, counted against pipelineBytesMax until answered. */
+  readonly bytes: number;
+}
+
+const noop = (): void => {};
+
+/**
+ * One client connection (docs/server.md "Connections"): parses commands, runs them in the
+ * order docs/server.md "Pipelines" describes, writes replies in command order, and holds
+ * the per-connection limits: pipelineBytesMax (reading pauses), outputBufferBytesMax (a
+ * slow reader is closed), idleTimeoutMs, and protocol errors (only this connection closes).
+ */
+export class Connection {
+  readonly client: ClientInfo;
+  private readonly parser: RespParser;
+  private readonly slots: Slot[] = [];
+  private out: (Buffer | string)[] = [];
+  private flushScheduled = false;
+  private unansweredBytes = 0;
+  private paused = false;
+  /** No more commands are read: QUIT, a protocol error, or the server is stopping. */
+  private ending = false;
+  private closed = false;
+  /** Settles once every earlier write and deferred command of this connection has. */
+  private barrier: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private deferred = 0;
+  private drainedWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly server: ServerContext,
+    id: number,
+    private readonly onClose: (c: Connection) => void,
+  ) {
+    const o = server.options;
+    this.client = {
+      id,
+      addr: socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix',
+      createdAtMs: server.engine.clock.now(),
+      name: '',
+      libName: '',
+      libVer: '',
+      proto: 2,
+      authenticated: o.password === undefined,
+    };
+    this.parser = new RespParser(o, (args) => this.onCommand(args));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', noop); // a reset by the peer ends up in 'close'
+    socket.on('close', () => this.onSocketClose());
+    socket.on('drain', () => this.maybeResume());
+    if (o.idleTimeoutMs > 0) {
+      socket.setTimeout(o.idleTimeoutMs, () => {
+        if (this.slots.length > 0) return; // a command is still running: not idle
+        server.stats.idleClientsClosed++;
+        socket.destroy();
+      });
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.ending) return;
+    try {
+      this.parser.feed(chunk);
+    } catch (e) {
+      if (!isSessiondError(e, 'SESSIOND_PROTOCOL')) throw e;
+      this.server.stats.protocolErrors++;
+      this.pushSlot(0, error(`ERR ${String(e.context.reply)}`));
+      this.end();
+      return;
+    }
+    if (this.parser.bufferedBytes > this.server.options.pipelineBytesMax) {
+      this.server.stats.protocolErrors++;
+      this.pushSlot(0, error(`ERR Protocol error: a command is larger than pipelineBytesMax (${this.server.options.pipelineBytesMax} bytes)`));
+      this.end();
+      return;
+    }
+    this.maybePause();
+  }
+
+  private onCommand(args: Buffer[]): void {
+    if (this.ending) return;
+    this.server.stats.commandsTotal++;
+    let bytes = 0;
+    for (const a of args) bytes += a.length;
+    const call: CommandCall = { server: this.server, client: this.client, args, quit: () => this.end() };
+    const { kind, run } = dispatch(call);
+    const slot = this.pushSlot(bytes, undefined);
+    const settle = (r: Reply): void => {
+      slot.reply = r;
+      this.scheduleFlush();
+    };
+    if (kind === 'meta') {
+      this.runNow(run, 'none', settle);
+    } else if (kind === 'write' && this.deferred === 0) {
+      this.runNow(run, 'write', settle);
+    } else if (this.inFlight === 0 && kind === 'read') {
+      this.runNow(run, 'none', settle);
+    } else if (this.inFlight === 0) {
+      // read-write: it reads, then appends; later writes must wait for it.
+      this.runNow(run, 'deferred', settle);
+    } else {
+      // Wait for every earlier write and deferred command of this connection.
+      const p = this.barrier.then(run).then(settle, (e: unknown) => settle(engineErrorReply(e)));
+      this.track(p, true);
+    }
+  }
+
+  private runNow(run: () => Reply | Promise<Reply>, trackAs: 'none' | 'write' | 'deferred', settle: (r: Reply) => void): void {
+    let r: Reply | Promise<Reply>;
+    try {
+      r = run();
+    } catch (e) {
+      settle(engineErrorReply(e));
+      return;
+    }
+    if (!(r instanceof Promise)) {
+      settle(r);
+      return;
+    }
+    const p = r.then(settle, (e: unknown) => settle(engineErrorReply(e)));
+    if (trackAs !== 'none') this.track(p, trackAs === 'deferred');
+  }
+
+  private track(p: Promise<void>, deferred: boolean): void {
+    this.inFlight++;
+    if (deferred) this.deferred++;
+    const done = p.then(() => {
+      this.inFlight--;
+      if (deferred) this.deferred--;
+    });
+    const prev = this.barrier;
+    this.barrier = prev.then(() => done);
+  }
+
+  private pushSlot(bytes: number, reply: Reply | undefined): Slot {
+    const slot: Slot = { reply, bytes };
+    this.slots.push(slot);
+    this.unansweredBytes += bytes;
+    if (reply !== undefined) this.scheduleFlush();
+    return slot;
+  }
+
+  /** Coalesces the replies of one turn (a whole group commit, typically) into one write. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    let n = 0;
+    while (n < this.slots.length && this.slots[n]!.reply !== undefined) {
+      const slot = this.slots[n]!;
+      encodeInto(slot.reply!, this.client.proto, this.out);
+      this.unansweredBytes -= slot.bytes;
+      n++;
+    }
+    if (n > 0) this.slots.splice(0, n);
+    if (this.out.length > 0) {
+      const bytes = concatParts(this.out);
+      this.out = [];
+      this.socket.write(bytes);
+      if (this.socket.writableLength > this.server.options.outputBufferBytesMax) {
+        // A client that does not read its replies would make us buffer without bound.
+        this.server.stats.slowClientsClosed++;
+        this.socket.destroy();
+        return;
+      }
+    }
+    if (this.slots.length === 0) {
+      if (this.ending) this.socket.end(() => this.socket.destroy());
+      for (const w of this.drainedWaiters.splice(0)) w();
+    }
+    this.maybeResume();
+  }
+
+  private maybePause(): void {
+    if (!this.paused && this.unansweredBytes + this.parser.bufferedBytes > this.server.options.pipelineBytesMax) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private maybeResume(): void {
+    if (this.paused && !this.ending && this.unansweredBytes + this.parser.bufferedBytes <= this.server.options.pipelineBytesMax / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Stops reading; the socket closes once every command read so far is answered. */
+  private end(): void {
+    if (this.ending) return;
+    this.ending = true;
+    this.socket.pause();
+    this.scheduleFlush();
+  }
+
+  /** For shutdown: stop reading, answer what is in flight, close. */
+  shutdown(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.end();
+    });
+  }
+
+  /** Resolves once every command read so far is answered. */
+  whenAnswered(): Promise<void> {
+    if (this.slots.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainedWaiters.push(resolve));
+  }
+
+  private onSocketClose(): void {
+    this.closed = true;
+    this.ending = true;
+    this.onClose(this);
+    for (const w of this.drainedWaiters.splice(0)) w();
+  }
+}
