@@ -3,9 +3,11 @@ import { parseArgs } from 'node:util';
 import { serve } from '../server/server.js';
 
 export const SERVE_USAGE = `usage: sessiond serve <dir> [--port 6390] [--host 127.0.0.1] [--socket PATH] [--password-file FILE]
+                      [--admin-port 9464] [--admin-host 127.0.0.1]
 
   Serves the store in <dir> over the Redis protocol (docs/server.md). Without
-  --password-file only loopback or a Unix socket is served. SIGTERM/SIGINT stop it cleanly.`;
+  --password-file only loopback or a Unix socket is served. --admin-port serves /metrics
+  and the admin page (docs/operations.md), on loopback unless --admin-host says otherwise. SIGTERM/SIGINT stop it cleanly.`;
 
 /**
  * `sessiond serve`: parses the arguments and calls serve(). Prints exactly one line once
@@ -20,6 +22,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       host: { type: 'string' },
       socket: { type: 'string' },
       'password-file': { type: 'string' },
+      'admin-port': { type: 'string' },
+      'admin-host': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -32,19 +36,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.error(`sessiond serve: expected exactly one <dir>\n\n${SERVE_USAGE}`);
     return 2;
   }
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !Number.isInteger(port)) {
-    console.error(`sessiond serve: --port must be a number, got ${JSON.stringify(values.port)}`);
-    return 2;
-  }
+  const port = portArg('--port', values.port);
+  const adminPort = portArg('--admin-port', values['admin-port']);
+  if (port === null || adminPort === null) return 2;
   // The password file's first line; a trailing newline is not part of the password.
   const password = values['password-file'] === undefined ? undefined : readFileSync(values['password-file'], 'utf8').split(/\r?\n/)[0];
   if (password === '') {
     console.error('sessiond serve: the password file is empty');
     return 2;
   }
-  const server = await serve({ dir, port, host: values.host, socket: values.socket, password });
+  const server = await serve({ dir, port, host: values.host, socket: values.socket, password, adminPort, adminHost: values['admin-host'] });
   console.log(`sessiond serving ${dir} on ${server.address}`);
+  if (server.admin !== undefined) console.error(`sessiond admin page and /metrics on ${server.admin.url}`);
   return new Promise((resolve) => {
     const stop = (): void => {
       process.off('SIGTERM', stop);
@@ -60,4 +63,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+}
+
+/** A port argument: undefined when absent, null (after saying why) when not a number. */
+function portArg(flag: string, value: string | undefined): number | undefined | null {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (Number.isInteger(n)) return n;
+  console.error(`sessiond serve: ${flag} must be a number, got ${JSON.stringify(value)}`);
+  return null;
 }

@@ -22,6 +22,10 @@ export interface ServerOptions {
   readonly pipelineBytesMax: number;
   readonly outputBufferBytesMax: number;
   readonly idleTimeoutMs: number;
+  /** Admin HTTP port (/metrics, the admin page: docs/operations.md); none unless given. 0 picks a free one. */
+  readonly adminPort: number | undefined;
+  /** Address of the admin port: loopback unless given explicitly. */
+  readonly adminHost: string;
   /** Engine options other than dir (durability, sessionBytesMax, tombstoneMs, fs, clock ...). */
   readonly engine: Omit<EngineOptionsInput, 'dir'>;
 }
@@ -32,7 +36,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 interface Spec {
-  kind: 'int' | 'string' | 'optionalString' | 'object';
+  kind: 'int' | 'optionalInt' | 'string' | 'optionalString' | 'object';
   min?: number;
   max?: number;
   defaultValue: unknown;
@@ -51,11 +55,18 @@ export const SERVER_OPTION_SPECS: Readonly<Record<keyof ServerOptions, Spec>> = 
   pipelineBytesMax: { kind: 'int', min: 1 * KiB, max: 1024 * MiB, defaultValue: 64 * MiB },
   outputBufferBytesMax: { kind: 'int', min: 1 * KiB, max: 1024 * MiB, defaultValue: 64 * MiB },
   idleTimeoutMs: { kind: 'int', min: 0, max: 30 * 24 * 3600_000, defaultValue: 0 },
+  adminPort: { kind: 'optionalInt', min: 0, max: 65535, defaultValue: undefined },
+  adminHost: { kind: 'string', defaultValue: '127.0.0.1' },
   engine: { kind: 'object', defaultValue: {} },
 };
 
 function invalid(option: string, reason: string): SessiondError {
   return new SessiondError('SESSIOND_INVALID_OPTION', `${option}: ${reason}`, { option });
+}
+
+function checkInt(name: string, v: unknown, spec: Spec): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw invalid(name, `expected an integer, got ${typeof v}`);
+  if (v < spec.min! || v > spec.max!) throw invalid(name, `${v} is outside ${spec.min}..${spec.max}`);
 }
 
 export function resolveServerOptions(input: ServerOptionsInput): ServerOptions {
@@ -68,9 +79,11 @@ export function resolveServerOptions(input: ServerOptionsInput): ServerOptions {
     const given = (input as Record<string, unknown>)[name];
     const v = given === undefined ? spec.defaultValue : given;
     switch (spec.kind) {
+      case 'optionalInt':
+        if (v !== undefined) checkInt(name, v, spec);
+        break;
       case 'int':
-        if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw invalid(name, `expected an integer, got ${typeof v}`);
-        if (v < spec.min! || v > spec.max!) throw invalid(name, `${v} is outside ${spec.min}..${spec.max}`);
+        checkInt(name, v, spec);
         break;
       case 'string':
         if (typeof v !== 'string' || v === '') throw invalid(name, 'expected a non-empty string');

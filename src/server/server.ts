@@ -5,6 +5,8 @@ import { SessiondError } from '../errors.js';
 import type { ServerContext, ServerStats } from './command-context.js';
 import { Connection } from './connection.js';
 import { resolveServerOptions, type ServerOptions, type ServerOptionsInput } from './server-options.js';
+import { serverMetrics } from './server-metrics.js';
+import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 
 /** A running `sessiond serve` (docs/server.md). */
 export interface SessiondServer {
@@ -15,6 +17,8 @@ export interface SessiondServer {
   /** "127.0.0.1:6390", or the socket path. */
   readonly address: string;
   readonly stats: Readonly<ServerStats>;
+  /** The admin port (/metrics, admin page) when `adminPort` was given. */
+  readonly admin: AdminServer | undefined;
   /** Stops accepting, answers what is in flight, closes the engine. Idempotent. */
   close(): Promise<void>;
 }
@@ -85,8 +89,16 @@ async function listen(options: ServerOptions, engine: SessionEngine): Promise<Se
     port = typeof a === 'object' && a !== null ? a.port : options.port;
     address = `${options.host}:${port}`;
   }
+  let admin: AdminServer | undefined;
+  if (options.adminPort !== undefined) {
+    admin = await startAdminServer({ engine, host: options.adminHost, port: options.adminPort, extraMetrics: serverMetrics(stats, () => connections.size) }).catch(async (e: unknown) => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw e;
+    });
+  }
   let closing: Promise<void> | undefined;
   const shutdown = async (): Promise<void> => {
+    await admin?.close();
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.all([...connections].map((c) => c.shutdown()));
     await stopped;
@@ -98,6 +110,7 @@ async function listen(options: ServerOptions, engine: SessionEngine): Promise<Se
     port,
     address,
     stats,
+    admin,
     close: () => (closing ??= shutdown()),
   };
 }
