@@ -1,4 +1,4 @@
-import { AssertionError } from '../assert.js';
+import { assert, AssertionError } from '../assert.js';
 import type { SessionDatabase } from './session-database.js';
 import type { SessiondError } from '../errors.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
@@ -113,6 +113,9 @@ export class Flusher {
         cache.visible.delete(id); // expired since it changed
         return undefined;
       };
+      // Invariant: the cache is never behind the database file (recovery starts it at the
+      // file's appliedLsn). A snapshot below it would claim less than the logs' firstLsn vouches for.
+      assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);
       const { written, freed } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog);
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
