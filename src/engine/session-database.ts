@@ -34,6 +34,8 @@ export interface SessionDatabaseOpenOptions {
   fs: FileSystem;
   dir: string;
   salvage: boolean;
+  /** Which damaged sessions the logs can redo (a file-backed database asks; see DbOpenOptions.redoable). */
+  redoable?: (damaged: ReadonlyArray<{ id: string; lsn: number }>) => Promise<string[]>;
 }
 
 /**
