@@ -161,6 +161,10 @@ test('a flipped bit inside a session image whose PUT is still in a log is redone
   const fs = await flushedStore();
   const at = imageOffsets(fs)[3]!;
   patch(fs, DB, at + 60, (b) => b ^ 0x01);
+  const v = await verifyStore(fs, STORE_DIR);
+  assert.equal(v.ok, true);
+  assert.deepEqual(v.database.problems, []);
+  assert.match(v.database.warnings.join('\n'), /^missing-images at byte \d+: repairable \(the logs redo session-\d{8}\)/);
   const e = await open(copy(fs));
   try {
     assert.equal(e.ids().length, 20);
@@ -206,6 +210,7 @@ test('a flipped bit inside a session image whose records were all released is SE
   });
   const v = await verifyStore(fs, STORE_DIR);
   assert.equal(v.ok, false);
+  assert.match(v.database.problems.join('\n'), /missing-images at byte \d+: damaged: /);
   const s = await open(copy(fs), true);
   assert.equal(s.ids().length, 24);
   assert.deepEqual(s.recovery.sessionsDropped, [id(3)]);
