@@ -93,9 +93,10 @@ class Replayer {
       this.skipped++;
       return;
     }
-    const p = decodePayload(rec.type, rec.data);
-    const id = p.type === RecordType.PUT ? p.state.id : p.id;
-    if (rec.lsn <= this.appliedLsn && !this.redo.has(id)) {
+    const folded = rec.lsn <= this.appliedLsn;
+    const p = folded ? tryDecode(rec) : decodePayload(rec.type, rec.data);
+    const id = p === undefined ? undefined : p.type === RecordType.PUT ? p.state.id : p.id;
+    if (p === undefined || id === undefined || (folded && !this.redo.has(id))) {
       this.skipped++;
       return;
     }
@@ -139,6 +140,15 @@ class Replayer {
     this.tombstones.delete(p.id); // the latest last: oldest first
     this.tombstones.set(p.id, p.destroyedAtMs);
     this.newestTimeMs = Math.max(this.newestTimeMs, p.destroyedAtMs);
+  }
+}
+
+/** A folded record is read only to redo a damaged image: one that does not decode is not this open's concern. */
+function tryDecode(rec: LogRecord): ReturnType<typeof decodePayload> | undefined {
+  try {
+    return decodePayload(rec.type, rec.data);
+  } catch {
+    return undefined;
   }
 }
 
