@@ -180,6 +180,26 @@ test('a flipped bit inside a session image whose PUT is still in a log is redone
   }
 });
 
+test('a damaged image is redone from its latest PUT in the log and every later PATCH, all folded into the database already', async () => {
+  const fs = new SimFileSystem();
+  const e = await open(fs);
+  for (let i = 0; i < 5; i++) await e.save(id(i), { attributes: { n: String(i) } });
+  await e.flush();
+  for (let k = 1; k <= 3; k++) await e.save(id(2), { attributes: { n: '2', k: String(k) } }); // PATCH records
+  await e.flush();
+  await e.close();
+  const at = [...imageIds(fs)].find(([, s]) => s === id(2))![0];
+  patch(fs, DB, at + 60, (b) => b ^ 0x01);
+  const again = await open(copy(fs));
+  try {
+    assert.deepEqual(attributesFromBlob(again.get(id(2))!.attrs), new Map([['n', '2'], ['k', '3']]));
+    assert.equal(again.ids().length, 5);
+    assert.equal(again.recovery.repaired.filter((r) => r.file === DB).length, 1);
+  } finally {
+    await again.close();
+  }
+});
+
 /** 20 sessions flushed, then enough other writes that the logs holding their records are released. */
 async function releasedStore(): Promise<SimFileSystem> {
   const fs = new SimFileSystem();
