@@ -19,7 +19,8 @@ import { isSessiondError } from '../../src/errors.js';
 import { DB_FILE_NAME, LOG_FILE_NAMES } from '../../src/format/constants.js';
 import { readLog } from '../../src/log/log-reader.js';
 import { verifyStore } from '../../src/cli/verify-store.js';
-import { actualState, engineOptions, matchPrefix, runWorkload, STORE_DIR, type Change } from './crash-harness.js';
+import { CLOCK_START_MS, engineOptions, matchPrefix, runWorkload, STORE_DIR, type Change } from './crash-harness.js';
+import { actualStore } from './crash-oracle.js';
 
 export interface FuzzCase {
   seed: number;
@@ -43,6 +44,8 @@ interface Base {
   fs: SimFileSystem;
   changes: Change[];
   ackedLsn: number;
+  /** The workload clock's time at its end: what expiry is judged against. */
+  nowMs: number;
 }
 
 const bases = new Map<string, Promise<Base>>();
@@ -54,14 +57,15 @@ function base(seed: number, crash: boolean, steps: number): Promise<Base> {
   if (b === undefined) {
     b = (async () => {
       const fs = new SimFileSystem();
-      const run = await runWorkload(fs, seed, steps);
+      const clock = new ManualClock(CLOCK_START_MS, { timers: true });
+      const run = await runWorkload(fs, { seed, steps, clock });
       if (!crash) {
         await run.engine?.close();
-        return { fs, changes: run.changes, ackedLsn: run.ackedLsn };
+        return { fs, changes: run.changes, ackedLsn: run.ackedLsn, nowMs: clock.now() };
       }
       const survivor = fs.crash(seed);
       await run.engine?.close().catch(() => undefined);
-      return { fs: survivor, changes: run.changes, ackedLsn: run.ackedLsn };
+      return { fs: survivor, changes: run.changes, ackedLsn: run.ackedLsn, nowMs: clock.now() };
     })();
     bases.set(key, b);
   }
@@ -149,7 +153,7 @@ export async function runFuzzCase(c: FuzzCase, steps = 30): Promise<string | und
   }
   try {
     const floor = await floorLsn(undamaged, fault, b.ackedLsn, c.crash);
-    const m = matchPrefix(b.changes, floor, actualState(engine));
+    const m = matchPrefix({ base: new Map(), changes: b.changes, keptLsn: floor }, actualStore(engine), b.nowMs);
     if ('error' in m) return `${name}: ${m.error} (floor lsn ${floor}, acked ${b.ackedLsn}); report ${JSON.stringify({ ...engine.recovery, db: undefined, logs: undefined })}`;
     return undefined;
   } finally {
