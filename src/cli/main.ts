@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
           (l) =>
             `${l.file}: generation ${l.generation ?? '-'}, ${l.records} records, ${l.tornBytes} torn tail bytes${l.problems.map((p) => `\n  PROBLEM ${p}`).join('')}${l.warnings.map((w) => `\n  WARNING ${w}`).join('')}`,
         ),
-        `${r.database.file}: ${r.database.images} images${r.database.problems.map((p) => `\n  PROBLEM ${p}`).join('')}`,
+        `${r.database.file}: ${r.database.images} images${r.database.problems.map((p) => `\n  PROBLEM ${p}`).join('')}${r.database.warnings.map((w) => `\n  WARNING ${w}`).join('')}`,
         r.ok ? 'ok: no corruption found' : 'CORRUPT: see the problems above (open with salvage: true to keep what is readable)',
       ];
       print(lines.join('\n'), r);

@@ -7,6 +7,7 @@ import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
 import { verifyDatabaseFile } from '../db/verify-database.js';
 import { decodeImageState, decodePayload } from '../session/session-codec.js';
 import { isSessiondError } from '../errors.js';
+import { redoableSessions } from '../engine/redoable-sessions.js';
 
 /**
  * A read-only check of a store directory (`sessiond verify`): changes nothing. It judges
@@ -17,7 +18,8 @@ import { isSessiondError } from '../errors.js';
 export interface VerifyReport {
   ok: boolean;
   logs: Array<{ file: string; generation: number | undefined; records: number; tornBytes: number; problems: string[]; warnings: string[] }>;
-  database: { file: string; images: number; problems: string[] };
+  /** A missing-images problem is `damaged` (refused) or, when the logs can redo it, a `repairable` warning. */
+  database: { file: string; images: number; problems: string[]; warnings: string[] };
 }
 
 const RECORD_BYTES_MAX = 64 * 1024 * 1024 + RECORD_OVERHEAD_BYTES + 1024;
@@ -34,7 +36,18 @@ export async function verifyStore(fs: FileSystem, dir: string): Promise<VerifyRe
       }
     },
   });
-  const database = { file: dbFile, images: v.images, problems: v.problems.map((p) => `${p.kind} at byte ${p.offset}: ${p.detail}`) };
+  const d = v.damage;
+  const redo = d === undefined ? [] : await redoableSessions(fs, dir, RECORD_BYTES_MAX, d.damaged);
+  const repairable = d !== undefined && redo.length >= d.sessionsMissing;
+  const text = (p: { kind: string; offset: number; detail: string }): string =>
+    `${p.kind} at byte ${p.offset}: ${p.kind !== 'missing-images' ? '' : repairable ? `repairable (the logs redo ${redo.join(', ')}): ` : 'damaged: '}${p.detail}`;
+  const missing = (p: { kind: string }): boolean => p.kind === 'missing-images';
+  const database = {
+    file: dbFile,
+    images: v.images,
+    problems: v.problems.filter((p) => !(repairable && missing(p))).map(text),
+    warnings: v.problems.filter((p) => repairable && missing(p)).map(text),
+  };
   const appliedLsn = v.header?.appliedLsn ?? 0;
   const logs = await verifyLogs(fs, dir, appliedLsn);
   const ok = database.problems.length === 0 && logs.every((l) => l.problems.length === 0);

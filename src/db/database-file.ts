@@ -14,6 +14,7 @@ import { ioError, isSessiondError, SessiondError } from '../errors.js';
 import { applyBatch } from './batch-writer.js';
 import { compactionCandidates, compactStep, trimTail } from './db-compactor.js';
 import { openDbState } from './db-open.js';
+import { readBackImages, type ImageMismatch } from './image-readback.js';
 import type { DbState } from './db-state.js';
 import type { DbOpenOptions, DbScanReport, DbStats, DbWriteBatch, StoredImage } from './db-types.js';
 
@@ -67,6 +68,14 @@ export class DatabaseFile {
   /** Writes a flush batch (format.md §2.3). Calls queue: one batch at a time. */
   writeBatch(batch: DbWriteBatch): Promise<void> {
     return this.exclusive(() => applyBatch(this.st, batch));
+  }
+
+  /**
+   * Reads the current images of `ids` back from disk (image-readback.ts); resolves with
+   * those that do not check out. Queued with writes, so it sees the index they left.
+   */
+  readBack(ids: readonly string[]): Promise<ImageMismatch[]> {
+    return this.exclusive(() => readBackImages(this.st, ids));
   }
 
   /**

@@ -9,6 +9,7 @@
 
 import type { DbHeader } from './db-header.js';
 import type { ScanResult } from './db-scan.js';
+import type { SessionIndex } from './session-index.js';
 
 export interface DbDamage {
   offset: number;
@@ -66,4 +67,14 @@ export function censusDamage(c: DbCensus): DbDamage | undefined {
 /** The SessiondError context of a damage. */
 export function damageContext(file: string, d: DbDamage): Record<string, string | number> {
   return { file, offset: d.offset, bytes: d.bytes, sessionsMissing: d.sessionsMissing, sessions: d.sessions.join(',') };
+}
+
+/**
+ * The sessions the damaged images belonged to, as far as their unverified heads say: those
+ * without a winning image, each at the highest lsn seen (a redo must reach it).
+ */
+export function damagedImages(c: DbCensus, index: SessionIndex): Array<{ id: string; lsn: number }> {
+  const out = new Map<string, number>();
+  for (const h of c.suspects) if (h.id !== undefined && !index.has(h.id)) out.set(h.id, Math.max(h.lsn, out.get(h.id) ?? 0));
+  return [...out].map(([id, lsn]) => ({ id, lsn }));
 }

@@ -20,7 +20,7 @@ import { DbState } from './db-state.js';
 import type { DbOpenOptions, DbScanReport, StoredImage } from './db-types.js';
 import { ExtentAllocator, FIRST_DATA_BLOCK } from './extent-allocator.js';
 import { recoverSalt } from './salt-recovery.js';
-import { censusDamage, damageContext, takeCensus } from './db-census.js';
+import { censusDamage, damageContext, damagedImages, takeCensus } from './db-census.js';
 
 export const READ_CHUNK_BYTES_DEFAULT = 4 * 1024 * 1024;
 /**
@@ -44,7 +44,7 @@ export async function openDbState(
   if (existing === undefined) await createDatabaseFile(fs, dir, path, clock);
   const handle = await io('open', path, () => fs.open(path, 'r+'));
   try {
-    return await openHandle(handle, path, chunkBytes, opts.salvage === true, clock, onImage);
+    return await openHandle(handle, path, chunkBytes, opts.salvage === true, clock, onImage, opts.redoable);
   } catch (e) {
     await handle.close().catch(() => undefined);
     throw e;
@@ -58,6 +58,7 @@ async function openHandle(
   salvage: boolean,
   clock: Clock,
   onImage: (img: StoredImage) => void,
+  redoable: DbOpenOptions['redoable'],
 ): Promise<{ state: DbState; report: DbScanReport }> {
   const fileBytes = await io('size', path, () => handle.size());
   const reader = new ChunkReader(handle, fileBytes, chunkBytes);
@@ -87,7 +88,9 @@ async function openHandle(
   );
   const census = rebuilt ? undefined : takeCensus(chosen.header, scan, fileBytes);
   const damage = census && censusDamage(census);
-  if (damage !== undefined && !salvage) throw new SessiondError('SESSIOND_DB_CORRUPT', `${path}: ${damage.detail}`, damageContext(path, damage));
+  // Asked before anything is written: a refused open changes nothing.
+  const redo = damage === undefined || redoable === undefined ? [] : await redoable(damagedImages(census!, scan.index));
+  if (damage !== undefined && !salvage && redo.length < damage.sessionsMissing) throw new SessiondError('SESSIOND_DB_CORRUPT', `${path}: ${damage.detail}`, damageContext(path, damage));
   const state = new DbState(path, handle, chosen.header, chosen.slot, scan.index, buildFreeList(scan), fileBytes);
   if (scan.toFree.length > 0) {
     await state.writeMarkers(scan.toFree);
@@ -107,6 +110,7 @@ async function openHandle(
     headerRebuilt: rebuilt,
     census,
     damage,
+    ...(redo.length > 0 ? { redo } : {}),
   };
   return { state, report };
 }

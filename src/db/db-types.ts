@@ -58,8 +58,10 @@ export interface DbScanReport {
   headerRebuilt: boolean;
   /** The header's count against the images found (db-census.ts); recovery checks it against the logs. */
   census?: DbCensus;
-  /** Sessions lost to damage (db-census.ts), only ever set when opened with salvage. */
+  /** Sessions lost to damage (db-census.ts): set when opened with salvage, or when the logs can redo all of it (`redo`). */
   damage?: DbDamage;
+  /** Damaged sessions the logs can redo (DbOpenOptions.redoable): recovery rebuilds them from their records. */
+  redo?: string[];
 }
 
 export interface DbOpenOptions {
@@ -71,4 +73,10 @@ export interface DbOpenOptions {
   readChunkBytes?: number;
   /** For the header's createdAtMs. Default the system clock. */
   clock?: Clock;
+  /**
+   * Asked, when images the header counts are damaged, which of those sessions (id and lsn
+   * read from the damaged heads) the logs can redo. When they cover every missing session
+   * the open goes on and reports them in `redo`; otherwise damage refuses it as before.
+   */
+  redoable?: (damaged: ReadonlyArray<{ id: string; lsn: number }>) => Promise<string[]>;
 }

@@ -14,7 +14,7 @@ import { decodeDbHeader } from './db-header.js';
 import { READ_CHUNK_BYTES_DEFAULT } from './db-open.js';
 import { scanImages } from './db-scan.js';
 import { recoverSalt } from './salt-recovery.js';
-import { censusDamage, takeCensus, type DbCensus } from './db-census.js';
+import { censusDamage, damagedImages, takeCensus, type DbCensus, type DbDamage } from './db-census.js';
 
 export interface DbProblem {
   offset: number;
@@ -37,6 +37,8 @@ export interface DbVerifyReport {
   problems: DbProblem[];
   /** The header's count against the images (db-census.ts): verify-store checks it against the logs. */
   census?: DbCensus;
+  /** Sessions missing to damage, with the sessions the damaged heads name (verify-store asks the logs whether they can redo them). */
+  damage?: DbDamage & { damaged: Array<{ id: string; lsn: number }> };
 }
 
 export async function verifyDatabaseFile(
@@ -87,7 +89,10 @@ export async function verifyDatabaseFile(
     );
     report.census = report.header && takeCensus(report.header, scan, report.fileBytes);
     const damage = report.census && censusDamage(report.census);
-    if (damage) problem(damage.offset, 'missing-images', damage.detail);
+    if (damage) {
+      problem(damage.offset, 'missing-images', damage.detail);
+      report.damage = { ...damage, damaged: damagedImages(report.census!, scan.index) };
+    }
     report.images = scan.index.size;
     report.duplicates = scan.duplicatesFreed;
     report.garbageBlocks = scan.garbageBlocks;

@@ -38,6 +38,7 @@ export interface EngineStats {
     lastFlushMs: number;
     sessionsWritten: number;
     sessionsFreed: number;
+    imagesRewritten: number;
   };
   lastRecovery: RecoveryReport;
   readOnly: { code: string; reason: string } | undefined;

@@ -36,6 +36,8 @@ export interface FlushStats {
   cycles: number;
   sessionsWritten: number;
   sessionsFreed: number;
+  /** Images that read back damaged and were written again (write-sessions.ts). */
+  imagesRewritten: number;
   lastFlushAtMs: number;
   lastFlushMs: number;
 }
@@ -48,7 +50,7 @@ export class Flusher {
   private readonly waiters: Array<{ cycle: number; resolve: () => void; reject: (e: unknown) => void }> = [];
   private readonly swappedLogs: Array<{ fromLog: number; lastLsn: number }> = [];
   private failed = false;
-  readonly stats: FlushStats = { cycles: 0, sessionsWritten: 0, sessionsFreed: 0, lastFlushAtMs: 0, lastFlushMs: 0 };
+  readonly stats: FlushStats = { cycles: 0, sessionsWritten: 0, sessionsFreed: 0, imagesRewritten: 0, lastFlushAtMs: 0, lastFlushMs: 0 };
 
   constructor(private readonly deps: FlusherDeps) {}
 
@@ -116,9 +118,12 @@ export class Flusher {
       // Invariant: the cache is never behind the database file (recovery starts it at the
       // file's appliedLsn). A snapshot below it would claim less than the logs' firstLsn vouches for.
       assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);
-      const { written, freed } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog);
+      // Resolves only once every image it wrote has read back as written: the release below
+      // relies on it (a failed read-back throws and keeps the logs).
+      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog);
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
+      this.stats.imagesRewritten += rewritten;
       while (this.swappedLogs.length > 0 && this.swappedLogs[0]!.lastLsn <= db.appliedLsn) {
         await this.deps.releaseLog(this.swappedLogs.shift()!.fromLog);
       }

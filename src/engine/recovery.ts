@@ -11,6 +11,7 @@ import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
 import type { LogRecord } from '../log/record-codec.js';
 import { decodeImageState, decodePayload } from '../session/session-codec.js';
 import { writeSessions } from './write-sessions.js';
+import { redoableSessions } from './redoable-sessions.js';
 import { applyPatch, decodeNames } from '../session/attributes.js';
 import { isExpired, makeState, type SessionState } from '../session/session-state.js';
 import type { Logger } from '../options.js';
@@ -79,6 +80,8 @@ class Replayer {
   constructor(
     private readonly sessions: Map<string, SessionState>,
     private readonly appliedLsn: number,
+    /** Sessions whose image is damaged: their records are replayed even at or below appliedLsn (format.md §4). */
+    private readonly redo: ReadonlySet<string> = new Set(),
   ) {}
 
   apply(rec: LogRecord): void {
@@ -86,12 +89,17 @@ class Replayer {
     assert(rec.lsn > this.maxLsn, `replayed lsn ${rec.lsn} after ${this.maxLsn}`);
     this.maxLsn = rec.lsn;
     if (rec.type === RecordType.TOMBSTONE) this.tombstone(rec);
-    if (rec.lsn <= this.appliedLsn) {
+    if (rec.lsn <= this.appliedLsn && this.redo.size === 0) {
       this.skipped++;
       return;
     }
-    const p = decodePayload(rec.type, rec.data);
-    const id = p.type === RecordType.PUT ? p.state.id : p.id;
+    const folded = rec.lsn <= this.appliedLsn;
+    const p = folded ? tryDecode(rec) : decodePayload(rec.type, rec.data);
+    const id = p === undefined ? undefined : p.type === RecordType.PUT ? p.state.id : p.id;
+    if (p === undefined || id === undefined || (folded && !this.redo.has(id))) {
+      this.skipped++;
+      return;
+    }
     const cur = this.sessions.get(id);
     if (cur !== undefined && rec.lsn <= cur.lsn) {
       this.skipped++;
@@ -135,6 +143,15 @@ class Replayer {
   }
 }
 
+/** A folded record is read only to redo a damaged image: one that does not decode is not this open's concern. */
+function tryDecode(rec: LogRecord): ReturnType<typeof decodePayload> | undefined {
+  try {
+    return decodePayload(rec.type, rec.data);
+  } catch {
+    return undefined;
+  }
+}
+
 function wrapCorrupt(e: unknown, file: string, offset: number): unknown {
   if (isSessiondError(e, 'SESSIOND_RECORD_CORRUPT')) {
     return new SessiondError('SESSIOND_LOG_CORRUPT', `${file} at byte ${offset}: ${e.message}`, { file, offset, bytes: 0 }, { cause: e });
@@ -146,7 +163,8 @@ export async function recover(opts: RecoveryOptions, sessions: Map<string, Sessi
   const started = opts.now();
   const { fs, dir } = opts;
   const dbPath = join(dir, DB_FILE_NAME);
-  const db = await opts.database.open({ fs, dir, salvage: opts.salvage }, (img) => {
+  const redoable = (damaged: ReadonlyArray<{ id: string; lsn: number }>): Promise<string[]> => redoableSessions(fs, dir, opts.recordBytesMax, damaged);
+  const db = await opts.database.open({ fs, dir, salvage: opts.salvage, redoable }, (img) => {
     try {
       sessions.set(img.id, decodeImageState(img.data, img.id, img.lsn));
     } catch (e) {
@@ -173,7 +191,8 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   }
   logs.sort((a, b) => (a.header?.generation ?? -1) - (b.header?.generation ?? -1));
 
-  const replayer = new Replayer(sessions, db.appliedLsn);
+  const redo = db.scanReport.redo ?? [];
+  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo));
   const results: LogReadResult[] = [];
   const dropped: RecoveryReport['corruption'] = [];
   const chain = new LsnChain(db.appliedLsn);
@@ -202,7 +221,10 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     if (r.fileBytes > 0) chain.logEnds(r.path, r.endOffset, r.fileBytes - r.endOffset);
   }
 
-  const dbDamage = db.scanReport.damage; // only with salvage: without, the open refused (db-census.ts)
+  // Damage the logs redid is repaired; what remains is there only with salvage (else the open refused).
+  const redone = redo.filter((id) => replayer.touched.has(id));
+  const rawDamage = db.scanReport.damage;
+  const dbDamage = rawDamage === undefined || redone.length >= rawDamage.sessionsMissing ? undefined : { ...rawDamage, sessionsMissing: rawDamage.sessionsMissing - redone.length, sessions: rawDamage.sessions.filter((id) => !redone.includes(id)) };
   if (dbDamage !== undefined) opts.logger.warn('recovery_sessions_dropped', { file: join(dir, DB_FILE_NAME), ...dbDamage, sessions: dbDamage.sessions.join(',') });
   // Clock floor: a wall clock stepped back since the crash must not revive what had expired.
   let newestTimeMs = replayer.newestTimeMs;
@@ -233,6 +255,9 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   const repaired = results
     .filter((r) => r.headerRepaired)
     .map((r) => ({ file: r.path, offset: 0, bytes: LOG_HEADER_BYTES, detail: 'damaged header rebuilt from the salt and generation its records vouch for' }));
+  if (rawDamage !== undefined && redone.length > 0) {
+    repaired.push({ file: join(dir, DB_FILE_NAME), offset: rawDamage.offset, bytes: rawDamage.bytes, detail: `damaged images of ${redone.join(', ')} redone from the logs` });
+  }
   for (const w of warnings) opts.logger.warn('recovery_folded_damage', { ...w });
   for (const w of repaired) opts.logger.warn('recovery_repaired', { ...w });
   const report: RecoveryReport = {

@@ -19,6 +19,12 @@ export interface SessionDatabase {
   offsetOf(id: string): number;
   /** Durable when it resolves; appliedLsn advances only then. */
   writeBatch(batch: DbWriteBatch): Promise<void>;
+  /**
+   * Reads the stored copies of `ids` back and returns those that do not check out, with the
+   * file and offset to name (docs/durability.md "Corruption"). Optional: a backend whose
+   * writes cannot be damaged silently on their way to disk omits it.
+   */
+  readBack?(ids: readonly string[]): Promise<Array<{ id: string; file: string; offset: number; detail: string }>>;
   compact(): Promise<{ bytesBefore: number; bytesAfter: number; moved: number }>;
   stats(): DbStats;
   close(): Promise<void>;
@@ -28,6 +34,8 @@ export interface SessionDatabaseOpenOptions {
   fs: FileSystem;
   dir: string;
   salvage: boolean;
+  /** Which damaged sessions the logs can redo (a file-backed database asks; see DbOpenOptions.redoable). */
+  redoable?: (damaged: ReadonlyArray<{ id: string; lsn: number }>) => Promise<string[]>;
 }
 
 /**

@@ -1,6 +1,9 @@
 import type { SessionDatabase } from './session-database.js';
+import { SessiondError } from '../errors.js';
 import { encodePut } from '../session/session-codec.js';
 import type { SessionState } from '../session/session-state.js';
+
+type Put = { id: string; lsn: number; data: Uint8Array };
 
 /**
  * Writes the current state of `ids` into the database file in batches of at most
@@ -8,6 +11,8 @@ import type { SessionState } from '../session/session-state.js';
  * last batch advances the header's appliedLsn to `appliedLsn`, because only then does the
  * file hold every change up to it. Used by the flusher and by recovery. `beforeBatch` runs
  * before each batch is written (the flusher makes the log durable there, see flusher.ts).
+ * Every batch's images are read back once durable (verifyBatch): a caller releases a log
+ * only after this resolves, so a damaged image can always be redone from a log.
  */
 export async function writeSessions(
   db: SessionDatabase,
@@ -16,12 +21,13 @@ export async function writeSessions(
   appliedLsn: number,
   batchBytesMax: number,
   beforeBatch: () => Promise<void> = () => Promise.resolve(),
-): Promise<{ written: number; freed: number }> {
-  let puts: Array<{ id: string; lsn: number; data: Uint8Array }> = [];
+): Promise<{ written: number; freed: number; rewritten: number }> {
+  let puts: Put[] = [];
   let deletes: string[] = [];
   let bytes = 0;
   let written = 0;
   let freed = 0;
+  let rewritten = 0;
   for (const id of ids) {
     const s = lookup(id);
     if (s !== undefined) {
@@ -36,6 +42,7 @@ export async function writeSessions(
     if (bytes >= batchBytesMax) {
       await beforeBatch();
       await db.writeBatch({ puts, deletes, appliedLsn: db.appliedLsn });
+      rewritten += await verifyBatch(db, puts);
       puts = [];
       deletes = [];
       bytes = 0;
@@ -44,6 +51,31 @@ export async function writeSessions(
   if (puts.length > 0 || deletes.length > 0 || appliedLsn > db.appliedLsn) {
     await beforeBatch();
     await db.writeBatch({ puts, deletes, appliedLsn: Math.max(appliedLsn, db.appliedLsn) });
+    rewritten += await verifyBatch(db, puts);
   }
-  return { written, freed };
+  return { written, freed, rewritten };
+}
+
+/**
+ * Reads the batch's images back. One that does not check out is written again, copy on
+ * write to fresh blocks, and read back again; a second mismatch is SESSIOND_DB_CORRUPT
+ * (the caller turns the store read-only and keeps its logs). Returns how many were rewritten.
+ */
+async function verifyBatch(db: SessionDatabase, puts: readonly Put[]): Promise<number> {
+  if (db.readBack === undefined || puts.length === 0) return 0;
+  const bad = await db.readBack(puts.map((p) => p.id));
+  if (bad.length === 0) return 0;
+  const badIds = new Set(bad.map((b) => b.id));
+  const again = puts.filter((p) => badIds.has(p.id));
+  await db.writeBatch({ puts: again, deletes: [], appliedLsn: db.appliedLsn });
+  const still = await db.readBack(again.map((p) => p.id));
+  if (still.length > 0) {
+    const b = still[0]!;
+    throw new SessiondError(
+      'SESSIOND_DB_CORRUPT',
+      `${b.file} at byte ${b.offset}: the image of ${b.id} read back differently from what was written, twice (${b.detail})`,
+      { file: b.file, offset: b.offset, sessions: still.map((s) => s.id).join(',') },
+    );
+  }
+  return bad.length;
 }

@@ -12,7 +12,8 @@ import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { isSessiondError } from '../../src/errors.js';
 import { readLog } from '../../src/log/log-reader.js';
 import { verifyStore } from '../../src/cli/verify-store.js';
-import { readImageHead } from '../../src/db/image-codec.js';
+import { parsePayloadId, readImageHead } from '../../src/db/image-codec.js';
+import { attributesFromBlob } from '../../src/session/attributes.js';
 import { DB_BLOCK_BYTES, DB_FIRST_DATA_OFFSET } from '../../src/format/constants.js';
 import { CLOCK_START_MS, engineOptions, runWorkload, STORE_DIR } from '../crash/crash-harness.js';
 
@@ -148,22 +149,92 @@ function imageOffsets(fs: SimFileSystem): number[] {
   return out;
 }
 
-test('a flipped bit inside a session image is SESSIOND_DB_CORRUPT naming the offset and the session; salvage lists it dropped', async () => {
+/** The session an image holds, read from its payload (tests only: the damage comes after). */
+function imageIds(fs: SimFileSystem): Map<number, string> {
+  const b = fs.readFileSync(DB);
+  const out = new Map<number, string>();
+  for (const at of imageOffsets(fs)) out.set(at, parsePayloadId(b, at + 24, readImageHead(b, at)!.dataBytes) ?? '');
+  return out;
+}
+
+test('a flipped bit inside a session image whose PUT is still in a log is redone from the log: the open goes on and reports it repaired', async () => {
   const fs = await flushedStore();
   const at = imageOffsets(fs)[3]!;
+  patch(fs, DB, at + 60, (b) => b ^ 0x01);
+  const v = await verifyStore(fs, STORE_DIR);
+  assert.equal(v.ok, true);
+  assert.deepEqual(v.database.problems, []);
+  assert.match(v.database.warnings.join('\n'), /^missing-images at byte \d+: repairable \(the logs redo session-\d{8}\)/);
+  const e = await open(copy(fs));
+  try {
+    assert.equal(e.ids().length, 20);
+    for (let i = 0; i < 20; i++) assert.equal(attributesFromBlob(e.get(id(i))!.attrs).get('n'), String(i));
+    assert.deepEqual(e.recovery.corruption, []);
+    assert.deepEqual(e.recovery.sessionsDropped, []);
+    const fixed = e.recovery.repaired.filter((r) => r.file === DB);
+    assert.equal(fixed.length, 1);
+    assert.equal(fixed[0]!.offset, at);
+    assert.match(fixed[0]!.detail, /session-\d{8} redone from the logs/);
+  } finally {
+    await e.close();
+  }
+});
+
+test('a damaged image is redone from its latest PUT in the log and every later PATCH, all folded into the database already', async () => {
+  const fs = new SimFileSystem();
+  const e = await open(fs);
+  for (let i = 0; i < 5; i++) await e.save(id(i), { attributes: { n: String(i) } });
+  await e.flush();
+  for (let k = 1; k <= 3; k++) await e.save(id(2), { attributes: { n: '2', k: String(k) } }); // PATCH records
+  await e.flush();
+  await e.close();
+  const at = [...imageIds(fs)].find(([, s]) => s === id(2))![0];
+  patch(fs, DB, at + 60, (b) => b ^ 0x01);
+  const again = await open(copy(fs));
+  try {
+    assert.deepEqual(attributesFromBlob(again.get(id(2))!.attrs), new Map([['n', '2'], ['k', '3']]));
+    assert.equal(again.ids().length, 5);
+    assert.equal(again.recovery.repaired.filter((r) => r.file === DB).length, 1);
+  } finally {
+    await again.close();
+  }
+});
+
+/** 20 sessions flushed, then enough other writes that the logs holding their records are released. */
+async function releasedStore(): Promise<SimFileSystem> {
+  const fs = new SimFileSystem();
+  const e = await SessionEngine.open({ ...engineOptions(fs, new ManualClock()), logSwapBytes: 4096 });
+  for (let i = 0; i < 20; i++) await e.save(id(i), { attributes: { n: String(i) } });
+  await e.flush();
+  for (let k = 0; k < 120; k++) {
+    await e.save(id(100 + (k % 5)), { attributes: { k: String(k), pad: 'y'.repeat(100) } });
+    if (k % 10 === 9) await e.flush();
+  }
+  await e.flush();
+  await e.close();
+  return fs;
+}
+
+test('a flipped bit inside a session image whose records were all released is SESSIOND_DB_CORRUPT naming the offset and the session; salvage lists it dropped', async () => {
+  const fs = await releasedStore();
+  const ids = imageIds(fs);
+  const at = [...ids].find(([, s]) => s === id(3))![0];
   patch(fs, DB, at + 60, (b) => b ^ 0x01);
   await assert.rejects(open(copy(fs)), (e) => {
     assert.ok(isSessiondError(e, 'SESSIOND_DB_CORRUPT'), String(e));
     assert.equal(e.context.file, DB);
     assert.equal(e.context.offset, at);
     assert.equal(e.context.sessionsMissing, 1);
-    assert.match(String(e.context.sessions), /session-/);
+    assert.equal(e.context.sessions, id(3));
     return true;
   });
-  assert.equal((await verifyStore(fs, STORE_DIR)).ok, false);
+  const v = await verifyStore(fs, STORE_DIR);
+  assert.equal(v.ok, false);
+  assert.match(v.database.problems.join('\n'), /missing-images at byte \d+: damaged: /);
   const s = await open(copy(fs), true);
-  assert.equal(s.ids().length, 19);
-  assert.equal(s.recovery.sessionsDropped.length, 1);
+  assert.equal(s.ids().length, 24);
+  assert.deepEqual(s.recovery.sessionsDropped, [id(3)]);
+  assert.deepEqual(s.recovery.repaired.filter((r) => r.file === DB), []);
   await s.close();
 });
 
