@@ -11,7 +11,8 @@ export const SERVE_USAGE = `usage: sessiond serve <dir> [--port 6390] [--host 12
 
 /**
  * `sessiond serve`: parses the arguments and calls serve(). Prints exactly one line once
- * connections are accepted (scripts and tests wait for it); runs until SIGTERM or SIGINT.
+ * the store is open and every command works (scripts and tests wait for it; during
+ * recovery the server already answers with -LOADING); runs until SIGTERM or SIGINT.
  */
 export async function serveCommand(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({

@@ -1,4 +1,6 @@
+import type { Clock } from '../clock.js';
 import type { SessionEngine } from '../engine/session-engine.js';
+import type { Durability } from '../options.js';
 import type { Protocol, Reply } from './resp-serializer.js';
 import type { ServerOptions } from './server-options.js';
 
@@ -25,7 +27,13 @@ export interface ServerStats {
 }
 
 export interface ServerContext {
+  /** The open store. Only commands without `loading: true` use it, and they never run while loading(). */
   readonly engine: SessionEngine;
+  /** True while the store recovers: the server already listens (docs/server.md "Loading"). */
+  readonly loading: () => boolean;
+  /** The engine's clock once open, the options' clock before. */
+  readonly clock: Clock;
+  readonly durability: Durability;
   readonly options: ServerOptions;
   readonly startedAtMs: number;
   readonly stats: ServerStats;
@@ -62,5 +70,7 @@ export interface CommandSpec {
   readonly kind: CommandKind | ((args: readonly Buffer[]) => CommandKind);
   /** Allowed before AUTH. */
   readonly noAuth?: boolean;
+  /** Answered while the store recovers (redis-server's "loading" flag); it must not use the engine. */
+  readonly loading?: boolean;
   run(call: CommandCall): Reply | Promise<Reply>;
 }

@@ -36,6 +36,7 @@ export function dispatch(call: CommandCall): Dispatch {
   if (spec === undefined) {
     if (OTHER_TYPE_COMMANDS.has(name) && call.args.length > 1) {
       if (!call.client.authenticated) return fixed(error('NOAUTH Authentication required.'));
+      if (call.server.loading()) return fixed(error(LOADING));
       return { kind: 'read', run: () => (call.server.engine.get(idOfKey(call.args[1]!)) === undefined ? error(unknownCommand(call.args)) : error(WRONGTYPE)) };
     }
     return fixed(error(unknownCommand(call.args)));
@@ -43,9 +44,14 @@ export function dispatch(call: CommandCall): Dispatch {
   if (!call.client.authenticated && spec.noAuth !== true) return fixed(error('NOAUTH Authentication required.'));
   const n = call.args.length;
   if (spec.arity > 0 ? n !== spec.arity : n < -spec.arity) return fixed(error(`ERR wrong number of arguments for '${name}' command`));
+  // redis-server's order: unknown command, arity, NOAUTH, then LOADING.
+  if (spec.loading !== true && call.server.loading()) return fixed(error(LOADING));
   const kind = typeof spec.kind === 'function' ? spec.kind(call.args) : spec.kind;
   return { kind, run: () => spec.run(call) };
 }
+
+/** redis-server 7's exact text (shared.loadingerr): clients such as ioredis retry on it. */
+export const LOADING = 'LOADING Redis is loading the dataset in memory';
 
 const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 

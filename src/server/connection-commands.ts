@@ -32,15 +32,17 @@ const ping: CommandSpec = {
   name: 'ping',
   arity: -1,
   kind: 'meta',
+  loading: true,
   run: (call) => (call.args.length > 2 ? error("ERR wrong number of arguments for 'ping' command") : call.args.length === 2 ? bulk(call.args[1]!) : simple('PONG')),
 };
 
-const echo: CommandSpec = { name: 'echo', arity: 2, kind: 'meta', run: (call) => bulk(call.args[1]!) };
+const echo: CommandSpec = { name: 'echo', arity: 2, kind: 'meta', loading: true, run: (call) => bulk(call.args[1]!) };
 
 const auth: CommandSpec = {
   name: 'auth',
   arity: -2,
   kind: 'meta',
+  loading: true,
   noAuth: true,
   run(call) {
     if (call.args.length > 3) return error('ERR syntax error');
@@ -53,6 +55,7 @@ const hello: CommandSpec = {
   name: 'hello',
   arity: -1,
   kind: 'meta',
+  loading: true,
   noAuth: true,
   run(call) {
     let proto = call.client.proto;
@@ -105,11 +108,12 @@ const client: CommandSpec = {
   name: 'client',
   arity: -2,
   kind: 'meta',
+  loading: true,
   run(call) {
     const sub = call.args[1]!.toString('latin1').toLowerCase();
     const n = call.args.length;
     const arity = (): Reply => error(`ERR wrong number of arguments for 'client|${sub}' command`);
-    const now = call.server.engine.clock.now();
+    const now = call.server.clock.now();
     switch (sub) {
       case 'id':
         return n === 2 ? int(call.client.id) : arity();
@@ -146,6 +150,7 @@ const select: CommandSpec = {
   name: 'select',
   arity: 2,
   kind: 'meta',
+  loading: true,
   run(call) {
     const db = parseInteger(call.args[1]!);
     if (db === undefined) return error(NOT_INTEGER);
@@ -157,6 +162,7 @@ const quit: CommandSpec = {
   name: 'quit',
   arity: -1,
   kind: 'meta',
+  loading: true,
   noAuth: true,
   run(call) {
     call.quit();

@@ -48,7 +48,7 @@ export class Connection {
     this.client = {
       id,
       addr: socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix',
-      createdAtMs: server.engine.clock.now(),
+      createdAtMs: server.clock.now(),
       name: '',
       libName: '',
       libVer: '',

@@ -7,9 +7,10 @@ import { array, bulk, error, int, map, type Reply } from './resp-serializer.js';
 
 function infoText(call: CommandCall, section: string): string {
   const { server } = call;
-  const now = server.engine.clock.now();
+  const now = server.clock.now();
   const clients = [...server.clients()].length;
-  const keys = server.engine.count();
+  const loading = server.loading();
+  const keys = loading ? 0 : server.engine.count();
   const sections: Record<string, string[]> = {
     server: [
       `redis_version:${REDIS_VERSION}`,
@@ -20,8 +21,8 @@ function infoText(call: CommandCall, section: string): string {
       `uptime_in_seconds:${Math.floor((now - server.startedAtMs) / 1000)}`,
     ],
     clients: [`connected_clients:${clients}`, `maxclients:${server.options.clientsMax}`],
-    // The engine recovers before the server listens, so a client never sees loading:1.
-    persistence: ['loading:0', 'async_loading:0', 'aof_enabled:1', `sessiond_durability:${server.engine.options.durability}`],
+    // loading:1 while the store recovers (the server listens first, as redis-server does).
+    persistence: [`loading:${loading ? 1 : 0}`, 'async_loading:0', 'aof_enabled:1', `sessiond_durability:${server.durability}`],
     stats: [
       `total_connections_received:${server.stats.connectionsTotal}`,
       `total_commands_processed:${server.stats.commandsTotal}`,
@@ -44,6 +45,7 @@ const info: CommandSpec = {
   name: 'info',
   arity: -1,
   kind: 'meta',
+  loading: true,
   run: (call) => bulk(infoText(call, call.args.length > 1 ? call.args[1]!.toString('latin1').toLowerCase() : '')),
 };
 
@@ -53,7 +55,7 @@ function configValues(call: CommandCall): [string, string][] {
   return [
     ['save', ''],
     ['appendonly', 'yes'],
-    ['appendfsync', call.server.engine.options.durability === 'fsync' ? 'always' : call.server.engine.options.durability === 'interval' ? 'everysec' : 'no'],
+    ['appendfsync', call.server.durability === 'fsync' ? 'always' : call.server.durability === 'interval' ? 'everysec' : 'no'],
     ['databases', '1'],
     ['maxclients', String(o.clientsMax)],
     ['timeout', String(Math.floor(o.idleTimeoutMs / 1000))],
@@ -66,6 +68,7 @@ const config: CommandSpec = {
   name: 'config',
   arity: -2,
   kind: 'meta',
+  loading: true,
   run(call): Reply {
     const sub = call.args[1]!.toString('latin1').toLowerCase();
     if (sub !== 'get') return error(`ERR unknown subcommand '${call.args[1]!.toString('latin1').slice(0, 128)}'. Try CONFIG HELP.`);
@@ -80,6 +83,7 @@ const command: CommandSpec = {
   name: 'command',
   arity: -1,
   kind: 'meta',
+  loading: true,
   run(call): Reply {
     if (call.args.length === 1) return array([]);
     const sub = call.args[1]!.toString('latin1').toLowerCase();

@@ -1,6 +1,9 @@
 import { createConnection, createServer, isIPv4, isIPv6, type Server, type Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
+import { assert } from '../assert.js';
+import type { Clock } from '../clock.js';
 import { SessionEngine } from '../engine/session-engine.js';
+import { resolveOptions } from '../options.js';
 import { SessiondError } from '../errors.js';
 import type { ServerContext, ServerStats } from './command-context.js';
 import { Connection } from './connection.js';
@@ -31,33 +34,38 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * Opens (recovering) the store in `dir` and serves it over the Redis protocol. Resolves
- * once connections are accepted. Without a password only loopback or a Unix socket is
- * served: the sessions of every user would otherwise be one connection away.
+ * Serves the store in `dir` over the Redis protocol. Listens first and then opens
+ * (recovers) the store, as redis-server does: while it recovers, connection and server
+ * commands are answered (INFO says `loading:1`) and data commands get `-LOADING`.
+ * Resolves once the store is open and every command works; if recovery fails, stops
+ * listening and rejects with the engine's error. Without a password only loopback or a
+ * Unix socket is served: the sessions of every user would otherwise be one connection away.
  */
 export async function serve(input: ServerOptionsInput): Promise<SessiondServer> {
   const options = resolveServerOptions(input);
   if (options.password === undefined && options.socket === undefined && !isLoopback(options.host)) {
     throw new SessiondError('SESSIOND_INSECURE_BIND', `${options.host}: give a password (--password-file) or listen on loopback or a Unix socket`, { host: options.host });
   }
-  const engine = await SessionEngine.open({ ...options.engine, dir: options.dir });
-  try {
-    return await listen(options, engine);
-  } catch (e) {
-    await engine.close();
-    throw e;
-  }
-}
-
-async function listen(options: ServerOptions, engine: SessionEngine): Promise<SessiondServer> {
+  const engineInput = { ...options.engine, dir: options.dir };
+  // Resolved here as well for what INFO shows while loading (and to refuse bad options before binding).
+  const early = resolveOptions(engineInput);
+  let engine: SessionEngine | undefined;
   const connections = new Set<Connection>();
   const stats: ServerStats = { connectionsTotal: 0, connectionsRejected: 0, commandsTotal: 0, protocolErrors: 0, slowClientsClosed: 0, idleClientsClosed: 0 };
   let address = '';
   let port: number | undefined;
   const context: ServerContext = {
-    engine,
+    get engine(): SessionEngine {
+      assert(engine !== undefined, 'a data command ran while the store was loading');
+      return engine;
+    },
+    loading: () => engine === undefined,
+    get clock(): Clock {
+      return engine?.clock ?? early.clock;
+    },
+    durability: early.durability,
     options,
-    startedAtMs: engine.clock.now(),
+    startedAtMs: early.clock.now(),
     stats,
     clients: () => [...connections].map((c) => c.client),
     listeningOn: () => address,
@@ -89,23 +97,35 @@ async function listen(options: ServerOptions, engine: SessionEngine): Promise<Se
     port = typeof a === 'object' && a !== null ? a.port : options.port;
     address = `${options.host}:${port}`;
   }
+  /** Stops accepting and closes every connection once what it sent is answered. */
+  const stopListening = async (): Promise<void> => {
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([...connections].map((c) => c.shutdown()));
+    await stopped;
+  };
+  let open: SessionEngine;
+  try {
+    open = engine = await SessionEngine.open(engineInput);
+  } catch (e) {
+    await stopListening();
+    throw e;
+  }
   let admin: AdminServer | undefined;
   if (options.adminPort !== undefined) {
-    admin = await startAdminServer({ engine, host: options.adminHost, port: options.adminPort, extraMetrics: serverMetrics(stats, () => connections.size) }).catch(async (e: unknown) => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    admin = await startAdminServer({ engine: open, host: options.adminHost, port: options.adminPort, extraMetrics: serverMetrics(stats, () => connections.size) }).catch(async (e: unknown) => {
+      await stopListening();
+      await open.close();
       throw e;
     });
   }
   let closing: Promise<void> | undefined;
   const shutdown = async (): Promise<void> => {
     await admin?.close();
-    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.all([...connections].map((c) => c.shutdown()));
-    await stopped;
-    await engine.close();
+    await stopListening();
+    await open.close();
   };
   return {
-    engine,
+    engine: open,
     options,
     port,
     address,

@@ -45,9 +45,10 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number): Promise<RawClient> {
+  /** To a port on 127.0.0.1, or to a Unix socket path. */
+  static connect(to: number | string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
+      const s = typeof to === 'number' ? connect(to, '127.0.0.1', () => resolve(new RawClient(s))) : connect(to, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }
