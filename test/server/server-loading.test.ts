@@ -98,7 +98,7 @@ test('a client connected during recovery gets loading:1 and -LOADING, then the r
   }
 });
 
-test('a failed recovery closes the listener and its clients and rejects serve() with the engine error', async () => {
+test('a failed recovery closes the listener and its clients and rejects serve() with the engine error', { timeout: 60_000 }, async () => {
   const dir = tempDir('serve-loading-fail');
   const sockDir = tempDir('serve-loading-fail-sock');
   const holder = await SessionEngine.open({ dir });
