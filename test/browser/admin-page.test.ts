@@ -9,23 +9,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing } from './chromium.js';
 import { SessionEngine } from '../../src/engine/session-engine.js';
 import { startAdminServer } from '../../src/admin/admin-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Short, so a few seconds of load make several chart points. */
 const SAMPLE_INTERVAL_MS = 100;
 /** Guards against a page that never updates, not timing assertions. */
 const WAIT_GUARD_MS = 30_000;
 const OWNER = 'admin-browser-test';
-
-function chromiumMissing(): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  if (process.env.CI === 'true') return false; // fail below: CI must run this test
-  console.warn(`\n!!! ${CHROMIUM} is missing: SKIPPING the browser test of the admin page (apt-get install -y chromium) !!!\n`);
-  return true;
-}
 
 // The code below that runs in the page is a string, or a function typed by this minimal
 // declaration: this project compiles without the DOM types. waitForFunction takes functions
@@ -49,7 +41,7 @@ function strokePixels(page: Page, chartId: string, rgb: [number, number, number]
 const canvasImage = (page: Page, chartId: string): Promise<string> => page.evaluate(`document.querySelector('#${chartId} canvas').toDataURL()`);
 const chartPoints = async (page: Page): Promise<number> => Number(await page.evaluate('document.body.dataset.points ?? 0'));
 
-test('the admin page loads, its charts draw data that moves under load, and the look-up shows metadata only', { skip: chromiumMissing(), timeout: 180_000 }, async (t) => {
+test('the admin page loads, its charts draw data that moves under load, and the look-up shows metadata only', { skip: chromiumMissing('the admin page'), timeout: 180_000 }, async (t) => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is required under CI=true`);
   const dataDir = mkdtempSync(join(tmpdir(), 'sessiond-admin-data-'));
   const profileDir = mkdtempSync(join(tmpdir(), 'sessiond-admin-chromium-'));

@@ -5,40 +5,15 @@
 // exists; under CI=true its absence is a failure, elsewhere a loud skip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { startClusterDemo } from '../server/demo-cluster-process.js';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freeLoopbackPort } from '../../bench/lib/free-port.js';
-import { removeDir, tempDir } from '../adapters/adapter-fixtures.js';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing, shows, submit } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const RUN = fileURLToPath(new URL('../../demo/cluster/run.js', import.meta.url));
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Bounds on retries (a page before the workers reconnect; contexts until both workers answered), not timing assertions. */
 const TRIES_MAX = 40;
-
-function chromiumMissing(): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  if (process.env.CI === 'true') return false; // fail below: CI must run this test
-  console.warn(`\n!!! ${CHROMIUM} is missing: SKIPPING the browser test of demo:cluster (apt-get install -y chromium) !!!\n`);
-  return true;
-}
-
-/** Clicks a form button and waits for the page it leads to (POST, 303, GET /) to load. */
-async function submit(page: Page, button: string): Promise<void> {
-  const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() });
-  await page.click(button);
-  await navigated;
-  await page.waitForLoadState('domcontentloaded');
-}
-
-async function shows(page: Page, user: string, counter: number): Promise<void> {
-  assert.equal(await page.textContent('#user'), user);
-  assert.equal(await page.textContent('#counter'), String(counter));
-}
 
 /** The pid in the page's "served by worker <pid>". */
 async function workerOf(page: Page): Promise<string> {
@@ -73,42 +48,11 @@ async function seeBothWorkers(browser: Browser, url: string, cookies: Parameters
   for (const w of here) seen.add(w);
 }
 
-test('demo:cluster in the browser: the same user and counter across a SIGKILL of sessiond serve, served by both workers', { skip: chromiumMissing(), timeout: 180_000 }, async (t) => {
+test('demo:cluster in the browser: the same user and counter across a SIGKILL of sessiond serve, served by both workers', { skip: chromiumMissing('demo:cluster'), timeout: 180_000 }, async (t) => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is required under CI=true`);
-  const dataDir = tempDir('demo-cluster-browser');
-  t.after(() => removeDir(dataDir));
-  const sessiondPort = await freeLoopbackPort();
-  // Its own process group, so that nothing of it (primary, workers, sessiond) outlives the test.
-  const child = spawn(process.execPath, [RUN], { env: { ...process.env, DATA_DIR: dataDir, PORT: '0', SESSIOND_PORT: String(sessiondPort) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  t.after(async () => {
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // the whole group is gone already
-    }
-  });
-  let out = '';
-  const waiters: (() => void)[] = [];
-  const onOut = (d: Buffer): void => {
-    out += d.toString();
-    for (const w of waiters.splice(0)) w();
-  };
-  child.stdout.on('data', onOut);
-  child.stderr.on('data', onOut);
-  const waitFor = async (re: RegExp, from = 0): Promise<RegExpExecArray> => {
-    for (;;) {
-      const m = re.exec(out.slice(from));
-      if (m !== null) return m;
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const url = (await waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) \(2 workers\)/))[1]!;
-  const firstPid = Number((await waitFor(/sessiond serve started \(pid (\d+)\)/))[1]);
+  const demo = await startClusterDemo(t, 'demo-cluster-browser');
+  const { url, waitFor } = demo;
+  const firstPid = demo.firstSessiondPid;
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   t.after(() => browser.close());
@@ -126,7 +70,7 @@ test('demo:cluster in the browser: the same user and counter across a SIGKILL of
   const seen = new Set<string>([await workerOf(page)]);
   await seeBothWorkers(browser, url, cookies, 'carol', 3, seen);
 
-  const mark = out.length;
+  const mark = demo.output().length;
   process.kill(firstPid, 'SIGKILL');
   await waitFor(/sessiond serve exited \(SIGKILL\); starting it again/, mark);
   await waitFor(/sessiond serving .* on 127\.0\.0\.1:\d+/, mark);
@@ -146,6 +90,5 @@ test('demo:cluster in the browser: the same user and counter across a SIGKILL of
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`# screenshot of the demo:cluster page: ${shot}`);
 
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, 'SIGTERM stops the demo cleanly');
+  assert.equal(await demo.stop(), 0, 'SIGTERM stops the demo cleanly');
 });

@@ -9,24 +9,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing, shows, submit } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SERVER = fileURLToPath(new URL('../../demo/server.js', import.meta.url));
 const LISTENING = /sessiond demo listening on (http:\/\/127\.0\.0\.1:(\d+))/;
 /** A guard against a server that never starts, not a timing assertion. */
 const START_GUARD_MS = 30_000;
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 interface Demo {
   proc: ChildProcess;
@@ -62,27 +51,7 @@ async function killHard(demo: Demo): Promise<void> {
   await demo.exited; // reaped: its pid no longer holds the store's lock
 }
 
-/** Clicks a form button and waits for the page it leads to (POST, 303, GET /) to load. */
-async function submit(page: Page, button: string): Promise<void> {
-  const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() });
-  await page.click(button);
-  await navigated;
-  await page.waitForLoadState('domcontentloaded');
-}
-
-async function shows(page: Page, user: string, counter: number): Promise<void> {
-  assert.equal(await page.textContent('#user'), user);
-  assert.equal(await page.textContent('#counter'), String(counter));
-}
-
-function chromiumMissing(): boolean {
-  if (existsSync(CHROMIUM)) return false;
-  if (process.env.CI === 'true') return false; // fail below: CI must run this test
-  console.warn(`\n!!! ${CHROMIUM} is missing: SKIPPING the browser test of the demo (apt-get install -y chromium) !!!\n`);
-  return true;
-}
-
-test('the demo keeps the browser logged in, with its counter, across a SIGKILL and a restart', { skip: chromiumMissing(), timeout: 180_000 }, async (t) => {
+test('the demo keeps the browser logged in, with its counter, across a SIGKILL and a restart', { skip: chromiumMissing('the demo'), timeout: 180_000 }, async (t) => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is required under CI=true`);
   const dataDir = mkdtempSync(join(tmpdir(), 'sessiond-demo-data-'));
   const profileDir = mkdtempSync(join(tmpdir(), 'sessiond-demo-chromium-'));

@@ -4,13 +4,9 @@
 // process, let the demo start it again, and find the same user and counter on both workers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { startClusterDemo } from './demo-cluster-process.js';
 import { request as httpRequest } from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { freeLoopbackPort } from '../../bench/lib/free-port.js';
-import { removeDir, tempDir } from '../adapters/adapter-fixtures.js';
 
-const RUN = fileURLToPath(new URL('../../demo/cluster/run.js', import.meta.url));
 
 interface Res {
   status: number;
@@ -36,40 +32,9 @@ function http(url: string, method: string, cookie: string | undefined, body?: st
 }
 
 test('demo:cluster: two workers share sessions through sessiond serve, and survive its kill -9', { timeout: 120_000 }, async (t) => {
-  const dataDir = tempDir('demo-cluster');
-  t.after(() => removeDir(dataDir));
-  const sessiondPort = await freeLoopbackPort();
-  // Its own process group, so that nothing of it (primary, workers, sessiond) outlives the test.
-  const child = spawn(process.execPath, [RUN], { env: { ...process.env, DATA_DIR: dataDir, PORT: '0', SESSIOND_PORT: String(sessiondPort) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  t.after(async () => {
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // the whole group is gone already
-    }
-  });
-  let out = '';
-  const waiters: (() => void)[] = [];
-  const onOut = (d: Buffer): void => {
-    out += d.toString();
-    for (const w of waiters.splice(0)) w();
-  };
-  child.stdout.on('data', onOut);
-  child.stderr.on('data', onOut);
-  const waitFor = async (re: RegExp, from = 0): Promise<RegExpExecArray> => {
-    for (;;) {
-      const m = re.exec(out.slice(from));
-      if (m !== null) return m;
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const url = (await waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) \(2 workers\)/))[1]!;
-  const firstPid = Number((await waitFor(/sessiond serve started \(pid (\d+)\)/))[1]);
+  const demo = await startClusterDemo(t, 'demo-cluster');
+  const { url, waitFor } = demo;
+  const firstPid = demo.firstSessiondPid;
 
   const login = await http(`${url}/login`, 'POST', undefined, 'username=ann');
   assert.equal(login.status, 303);
@@ -85,7 +50,7 @@ test('demo:cluster: two workers share sessions through sessiond serve, and survi
   assert.deepEqual(JSON.parse(before.body), { user: 'ann', counter: 6, worker: Number(before.worker) });
   workers.add(before.worker);
 
-  const mark = out.length;
+  const mark = demo.output().length;
   process.kill(firstPid, 'SIGKILL');
   await waitFor(/sessiond serve exited \(SIGKILL\); starting it again/, mark);
   await waitFor(/sessiond serving .* on 127\.0\.0\.1:\d+/, mark);
@@ -105,6 +70,5 @@ test('demo:cluster: two workers share sessions through sessiond serve, and survi
   const r = await http(`${url}/increment`, 'POST', cookie, '');
   assert.equal(r.status, 303);
   assert.equal(JSON.parse((await state()).body).counter, 7);
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, 'SIGTERM stops the demo cleanly');
+  assert.equal(await demo.stop(), 0, 'SIGTERM stops the demo cleanly');
 });
