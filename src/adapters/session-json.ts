@@ -7,7 +7,7 @@ import { blobToJsonObject, type AttributeBlob } from '../session/attributes.js';
  * they replace keep it (MemoryStore, connect-redis: `JSON.stringify` in, `JSON.parse` out).
  * Each top-level property is one attribute, in the object's own order; nothing is added,
  * dropped or moved. The one rewrite: the framework's copy of the expiry (a cookie's
- * `expires`, koa's `_expire`) is stored as an expiry slot (docs/format.md §3.5) and filled
+ * `expires`, koa's `_expire`) is stored as an expiry slot (docs/format.md §3.6) and filled
  * in from the engine's expiry on read, so moving it is a small TOUCH record and a read
  * after `touch` shows the touched expiry.
  */

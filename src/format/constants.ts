@@ -123,7 +123,7 @@ export const ATTR_NAME_SEP = '\u0001';
 /** Separates attributes in a blob, and names in a removed-names list. */
 export const ATTR_SEP = '\u0000';
 /**
- * The adapters' expiry slots (docs/format.md §3.5): a raw control character (one that
+ * The adapters' expiry slots (docs/format.md §3.6): a raw control character (one that
  * JSON.stringify never writes) standing, inside an attribute's JSON text, for the engine's
  * expiry of the session, as an ISO-8601 string or as epoch milliseconds. The framework's
  * own copy of the expiry then never changes an attribute: moving it is a TOUCH record.
