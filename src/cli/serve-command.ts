@@ -3,11 +3,12 @@ import { parseArgs } from 'node:util';
 import { serve } from '../server/server.js';
 
 export const SERVE_USAGE = `usage: sessiond serve <dir> [--port 6390] [--host 127.0.0.1] [--socket PATH] [--password-file FILE]
-                      [--admin-port 9464] [--admin-host 127.0.0.1]
+                      [--admin-port 9464] [--admin-host 127.0.0.1] [--migrate-keys]
 
   Serves the store in <dir> over the Redis protocol (docs/server.md). Without
   --password-file only loopback or a Unix socket is served. --admin-port serves /metrics
-  and the admin page (docs/operations.md), on loopback unless --admin-host says otherwise. SIGTERM/SIGINT stop it cleanly.`;
+  and the admin page (docs/operations.md), on loopback unless --admin-host says otherwise. SIGTERM/SIGINT stop it cleanly.
+  --migrate-keys rewrites a store written by an older sessiond serve (keys hashed into IDs) under its keys.`;
 
 /**
  * `sessiond serve`: parses the arguments and calls serve(). Prints exactly one line once
@@ -25,6 +26,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'password-file': { type: 'string' },
       'admin-port': { type: 'string' },
       'admin-host': { type: 'string' },
+      'migrate-keys': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,7 +48,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.error('sessiond serve: the password file is empty');
     return 2;
   }
-  const server = await serve({ dir, port, host: values.host, socket: values.socket, password, adminPort, adminHost: values['admin-host'] });
+  const server = await serve({ dir, port, host: values.host, socket: values.socket, password, adminPort, adminHost: values['admin-host'], migrateKeys: values['migrate-keys'] === true });
   console.log(`sessiond serving ${dir} on ${server.address}`);
   if (server.admin !== undefined) console.error(`sessiond admin page and /metrics on ${server.admin.url}`);
   return new Promise((resolve) => {

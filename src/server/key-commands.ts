@@ -25,7 +25,7 @@ function valueReply(s: SessionState | undefined): Reply {
  * wrote the same bytes a moment ago): then wait for the log.
  */
 async function store(engine: SessionEngine, id: string, key: Buffer, value: Buffer, expiresAtMs: number | undefined): Promise<void> {
-  const saved = await engine.save(id, { attributes: attributesOf(key, value), expiresAtMs });
+  const saved = await engine.save(id, { attributes: attributesOf(id, key, value), expiresAtMs });
   if (engine.get(id) !== saved) await engine.whenDurable();
 }
 

@@ -9,6 +9,7 @@ import type { ServerContext, ServerStats } from './command-context.js';
 import { Connection } from './connection.js';
 import { resolveServerOptions, type ServerOptions, type ServerOptionsInput } from './server-options.js';
 import { serverMetrics } from './server-metrics.js';
+import { checkKeyMapping } from './serve-key-mapping.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 
 /** A running `sessiond serve` (docs/server.md). */
@@ -105,11 +106,20 @@ export async function serve(input: ServerOptionsInput): Promise<SessiondServer> 
   };
   let open: SessionEngine;
   try {
-    open = engine = await SessionEngine.open(engineInput);
+    open = await SessionEngine.open(engineInput);
   } catch (e) {
     await stopListening();
     throw e;
   }
+  try {
+    // Still loading: data commands wait until the store's key mapping is known (and migrated).
+    await checkKeyMapping(open, early.fs, options.dir, options.migrateKeys);
+  } catch (e) {
+    await stopListening();
+    await open.close();
+    throw e;
+  }
+  engine = open;
   let admin: AdminServer | undefined;
   if (options.adminPort !== undefined) {
     admin = await startAdminServer({ engine: open, host: options.adminHost, port: options.adminPort, extraMetrics: serverMetrics(stats, () => connections.size) }).catch(async (e: unknown) => {
