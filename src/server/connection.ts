@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { isSessiondError } from '../errors.js';
-import type { ClientInfo, CommandCall, ServerContext } from './command-context.js';
+import type { ClientInfo, CommandCall, CommandKind, ServerContext } from './command-context.js';
 import { dispatch } from './command-table.js';
 import { engineErrorReply } from './key-commands.js';
 import { RespParser } from './resp-parser.js';
@@ -11,6 +11,13 @@ interface Slot {
   reply: Reply | undefined;
   /** Bytes of the command's arguments, counted against pipelineBytesMax until answered. */
   readonly bytes: number;
+}
+
+/** A command read while earlier writes of its connection run, and that must wait for them. */
+interface Waiting {
+  readonly kind: CommandKind;
+  readonly run: () => Reply | Promise<Reply>;
+  readonly settle: (r: Reply) => void;
 }
 
 const noop = (): void => {};
@@ -32,10 +39,11 @@ export class Connection {
   /** No more commands are read: QUIT, a protocol error, or the server is stopping. */
   private ending = false;
   private closed = false;
-  /** Settles once every earlier write and deferred command of this connection has. */
-  private barrier: Promise<void> = Promise.resolve();
-  private inFlight = 0;
-  private deferred = 0;
+  /** Write and read-write commands started and not yet answered. */
+  private running = 0;
+  private readWritesRunning = 0;
+  /** Commands waiting, in order, for earlier writes (docs/server.md "Pipelines"). */
+  private readonly waiting: Waiting[] = [];
   private drainedWaiters: (() => void)[] = [];
 
   constructor(
@@ -102,23 +110,28 @@ export class Connection {
       slot.reply = r;
       this.scheduleFlush();
     };
-    if (kind === 'meta') {
-      this.runNow(run, 'none', settle);
-    } else if (kind === 'write' && this.deferred === 0) {
-      this.runNow(run, 'write', settle);
-    } else if (this.inFlight === 0 && kind === 'read') {
-      this.runNow(run, 'none', settle);
-    } else if (this.inFlight === 0) {
-      // read-write: it reads, then appends; later writes must wait for it.
-      this.runNow(run, 'deferred', settle);
-    } else {
-      // Wait for every earlier write and deferred command of this connection.
-      const p = this.barrier.then(run).then(settle, (e: unknown) => settle(engineErrorReply(e)));
-      this.track(p, true);
+    if (kind === 'meta') this.runNow(run, 'meta', settle);
+    else if (this.waiting.length === 0 && this.canStart(kind)) this.runNow(run, kind, settle);
+    else this.waiting.push({ kind, run, settle });
+  }
+
+  /**
+   * docs/server.md "Pipelines": a plain write starts unless a read-write command is running;
+   * a read or a read-write command starts once no earlier write or read-write command is.
+   */
+  private canStart(kind: CommandKind): boolean {
+    return kind === 'write' ? this.readWritesRunning === 0 : this.running === 0;
+  }
+
+  /** Starts the waiting commands, in order, as far as canStart allows. */
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && this.canStart(this.waiting[0]!.kind)) {
+      const w = this.waiting.shift()!;
+      this.runNow(w.run, w.kind, w.settle);
     }
   }
 
-  private runNow(run: () => Reply | Promise<Reply>, trackAs: 'none' | 'write' | 'deferred', settle: (r: Reply) => void): void {
+  private runNow(run: () => Reply | Promise<Reply>, kind: CommandKind, settle: (r: Reply) => void): void {
     let r: Reply | Promise<Reply>;
     try {
       r = run();
@@ -130,19 +143,28 @@ export class Connection {
       settle(r);
       return;
     }
-    const p = r.then(settle, (e: unknown) => settle(engineErrorReply(e)));
-    if (trackAs !== 'none') this.track(p, trackAs === 'deferred');
-  }
-
-  private track(p: Promise<void>, deferred: boolean): void {
-    this.inFlight++;
-    if (deferred) this.deferred++;
-    const done = p.then(() => {
-      this.inFlight--;
-      if (deferred) this.deferred--;
-    });
-    const prev = this.barrier;
-    this.barrier = prev.then(() => done);
+    if (kind === 'meta' || kind === 'read') {
+      void r.then(settle, (e: unknown) => settle(engineErrorReply(e)));
+      return;
+    }
+    // A write or read-write command: later commands may wait for it (canStart).
+    this.running++;
+    if (kind === 'read-write') this.readWritesRunning++;
+    const done = (): void => {
+      this.running--;
+      if (kind === 'read-write') this.readWritesRunning--;
+      this.startWaiting();
+    };
+    void r.then(
+      (reply) => {
+        settle(reply);
+        done();
+      },
+      (e: unknown) => {
+        settle(engineErrorReply(e));
+        done();
+      },
+    );
   }
 
   private pushSlot(bytes: number, reply: Reply | undefined): Slot {
