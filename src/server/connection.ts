@@ -34,6 +34,8 @@ export class Connection {
   private readonly slots: Slot[] = [];
   private out: (Buffer | string)[] = [];
   private flushScheduled = false;
+  /** True while a read is parsed: replies ready by its end are written then, without a tick. */
+  private inData = false;
   private unansweredBytes = 0;
   private paused = false;
   /** No more commands are read: QUIT, a protocol error, or the server is stopping. */
@@ -80,6 +82,17 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.ending) return;
+    this.inData = true;
+    try {
+      this.read(chunk);
+    } finally {
+      this.inData = false;
+      // Every reply of this read that is ready (reads, PING, errors ...) goes out in one write now.
+      if (this.flushScheduled) this.flush();
+    }
+  }
+
+  private read(chunk: Buffer): void {
     try {
       this.parser.feed(chunk);
     } catch (e) {
@@ -179,7 +192,11 @@ export class Connection {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(() => this.flush());
+    if (!this.inData) process.nextTick(() => this.flushTick());
+  }
+
+  private flushTick(): void {
+    if (this.flushScheduled) this.flush();
   }
 
   private flush(): void {
@@ -194,9 +211,11 @@ export class Connection {
     }
     if (n > 0) this.slots.splice(0, n);
     if (this.out.length > 0) {
-      const bytes = concatParts(this.out);
+      // One write per flush: a lone string (PONG, OK, an integer) as it is, else one Buffer.
+      const out = this.out;
       this.out = [];
-      this.socket.write(bytes);
+      if (out.length === 1 && typeof out[0] === 'string') this.socket.write(out[0], 'latin1');
+      else this.socket.write(concatParts(out));
       if (this.socket.writableLength > this.server.options.outputBufferBytesMax) {
         // A client that does not read its replies would make us buffer without bound.
         this.server.stats.slowClientsClosed++;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import { SESSION_ID_BYTES_MAX } from '../format/constants.js';
+import { ATTR_NAME_SEP, ATTR_SEP, SESSION_ID_BYTES_MAX } from '../format/constants.js';
 import { attributesFromBlob } from '../session/attributes.js';
 import type { SessionState } from '../session/session-state.js';
 
@@ -55,8 +55,15 @@ interface Decoded {
 // States are immutable, so each is decoded at most once: a GET of a hot key is a map lookup.
 const decoded = new WeakMap<SessionState, Decoded>();
 
+/** The blob of a directly mapped key with a UTF-8 value (`{ v }`), the common case: parsed without a Map. */
+const V_ONLY = `"v"${ATTR_NAME_SEP}`;
+
 function decode(s: SessionState): Decoded {
   let d = decoded.get(s);
+  if (d === undefined && s.attrs.startsWith(V_ONLY) && !s.attrs.includes(ATTR_SEP)) {
+    d = { key: Buffer.from(s.id, 'utf8'), value: Buffer.from(JSON.parse(s.attrs.slice(V_ONLY.length)) as string, 'utf8') };
+    decoded.set(s, d);
+  }
   if (d === undefined) {
     const attrs = attributesFromBlob(s.attrs);
     const k = attrs.get('k');
