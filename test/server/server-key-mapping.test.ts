@@ -41,6 +41,7 @@ describe('sessiond serve key mapping', () => {
     assert.equal(engine.get('sess:abc') !== undefined, true, 'a session key is its own engine ID');
     assert.equal(engine.get(at512) !== undefined, true);
     assert.equal(engine.get(long), undefined, 'a key over 512 bytes is hashed');
+    assert.equal(engine.get('\u0000sess:a'), undefined, 'a NUL-led key is hashed, never its own ID');
     const ids = engine.ids();
     assert.equal(ids.length, keys.length, 'no two keys share an ID');
     assert.equal(ids.filter((id) => id.startsWith('\u0000')).length, 4, 'long, binary, NUL-led and empty keys are hashed');
@@ -54,6 +55,20 @@ describe('sessiond serve key mapping', () => {
     } while (cursor !== '0');
     assert.deepEqual(seen.sort(), keys.map((k) => Buffer.from(k).toString('hex')).sort());
     assert.equal(readFileSync(join(s.dir, KEY_MAPPING_FILE), 'utf8'), 'sessiond serve key mapping 2\n');
+  });
+
+  it('never lets a key spelled like another key\'s hashed ID take its place', HANG_GUARD, async (t) => {
+    const s = await startServer();
+    t.after(() => s.close());
+    const c = await RawClient.connect(s.port);
+    t.after(() => c.close());
+    const binary = Buffer.from([0xc3, 0x28]); // not UTF-8: hashed
+    const impostor = `\u0000${createHash('sha256').update(binary).digest('base64url')}`; // valid UTF-8, NUL-led
+    assert.equal(await c.call('SET', binary, 'real'), 'OK');
+    assert.equal(await c.call('SET', impostor, 'impostor'), 'OK');
+    assert.equal(text(await c.call('GET', binary)), 'real');
+    assert.equal(text(await c.call('GET', impostor)), 'impostor');
+    assert.equal(await c.call('DBSIZE'), 2);
   });
 
   it('refuses a store written with the old mapping, and migrates it with migrateKeys', HANG_GUARD, async (t) => {
