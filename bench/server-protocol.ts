@@ -12,10 +12,11 @@
  *
  * Prints markdown tables, writes bench/results/server-<time>.json and the charts
  * docs/benchmarks-server-resp.svg and docs/benchmarks-server-http.svg.
- * BENCH_REQUESTS sets -n (default 100000); --quick is a smoke run; --only resp|http.
+ * BENCH_REQUESTS sets -n (default 100000); --quick is a smoke run; --only resp|http;
+ * --report FILE prints the tables and writes the charts again from a results file, running nothing.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,7 +32,7 @@ import { stopProcess } from './lib/stop-process.js';
 import { SERVER_PEERS } from './peers/peer-registry.js';
 import { startSessiondServe } from './peers/sessiond-serve-peer.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', default: 'resp,http' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', default: 'resp,http' }, report: { type: 'string' } } });
 const QUICK = args.quick;
 const ONLY = args.only.split(',');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 2000 : 100_000));
@@ -199,6 +200,13 @@ function writeCharts(rows: RespRow[], http: HttpRun | undefined): void {
       ),
     );
     writeFileSync(join(REPO_ROOT, 'docs/benchmarks-server-resp.svg'), barChartSvg({ title: `redis-benchmark, ${CLIENTS} clients, 200-byte values`, unit: 'requests/s', bars }));
+    // The server's CPU per request holds on a loaded machine, where requests/s does not.
+    const cpu = TARGETS.flatMap((t) =>
+      PIPELINES.flatMap((p) =>
+        ['SET', 'GET'].map((c) => ({ label: `${t.name.replace('redis-server ', 'redis ')} ${c} -P ${p}`, value: rows.find((x) => x.target === t.name && x.pipeline === p && x.command === c)?.serverCpuUsPerRequest ?? 0, ours: t.ours })),
+      ),
+    );
+    writeFileSync(join(REPO_ROOT, 'docs/benchmarks-server-cpu.svg'), barChartSvg({ title: 'Server CPU per request (user + system, lower is better)', unit: 'µs/request', bars: cpu }));
   }
   if (http !== undefined) {
     const bars = http.results.map((r) => ({ label: r.name.replace('connect-redis → ', '').replace('redis-server ', 'redis '), value: r.reqPerSec, ours: r.peer === 'serve-sessiond' }));
@@ -207,35 +215,52 @@ function writeCharts(rows: RespRow[], http: HttpRun | undefined): void {
 }
 
 const log = (s: string): void => console.error(s);
-const startedAt = new Date();
-const load: Record<string, number> = {};
-let resp: RespRow[] = [];
-let http: HttpRun | undefined;
-if (ONLY.includes('resp')) {
-  load.resp = loadavg()[0]!;
-  log(`RESP: redis-benchmark -n ${REQUESTS} -c ${CLIENTS}, load ${load.resp.toFixed(2)}`);
-  resp = await runResp(log);
+
+interface ServerBenchResults {
+  startedAt: string;
+  seconds: number;
+  requests: number;
+  quick: boolean;
+  loadAverageAt: Record<string, number>;
+  resp: RespRow[];
+  http: HttpRun | undefined;
 }
-if (ONLY.includes('http')) {
-  load.http = loadavg()[0]!;
-  const cfg = benchConfig(QUICK);
-  const dataDir = mkdtempSync(join(tmpdir(), 'sessiond-bench-server-http-'));
-  log(`HTTP: ${cfg.http.rounds} rounds of ${cfg.http.durationSec} s per store, ${cfg.http.connections} connections, load ${load.http.toFixed(2)}`);
-  try {
-    http = await runHttp(cfg, Object.keys(SERVER_PEERS), dataDir, [], log);
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+
+async function runAll(): Promise<{ results: ServerBenchResults; file: string }> {
+  const startedAt = new Date();
+  const load: Record<string, number> = {};
+  let resp: RespRow[] = [];
+  let http: HttpRun | undefined;
+  if (ONLY.includes('resp')) {
+    load.resp = loadavg()[0]!;
+    log(`RESP: redis-benchmark -n ${REQUESTS} -c ${CLIENTS}, load ${load.resp.toFixed(2)}`);
+    resp = await runResp(log);
   }
+  if (ONLY.includes('http')) {
+    load.http = loadavg()[0]!;
+    const cfg = benchConfig(QUICK);
+    const dataDir = mkdtempSync(join(tmpdir(), 'sessiond-bench-server-http-'));
+    log(`HTTP: ${cfg.http.rounds} rounds of ${cfg.http.durationSec} s per store, ${cfg.http.connections} connections, load ${load.http.toFixed(2)}`);
+    try {
+      http = await runHttp(cfg, Object.keys(SERVER_PEERS), dataDir, [], log);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  const results = { startedAt: startedAt.toISOString(), seconds: (Date.now() - startedAt.getTime()) / 1000, requests: REQUESTS, quick: QUICK, loadAverageAt: load, machine: machineInfo(tmpdir()), resp, http };
+  mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
+  const file = join(REPO_ROOT, `bench/results/server-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  return { results, file };
 }
-const results = { startedAt: startedAt.toISOString(), seconds: (Date.now() - startedAt.getTime()) / 1000, requests: REQUESTS, quick: QUICK, loadAverageAt: load, machine: machineInfo(tmpdir()), resp, http };
-mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
-const file = join(REPO_ROOT, `bench/results/server-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify(results, null, 2));
-if (!QUICK) writeCharts(resp, http);
-const loads = Object.entries(load).map(([w, l]) => `${w} ${l.toFixed(2)}`).join(', ');
+
+const { results, file } = args.report !== undefined ? { results: JSON.parse(readFileSync(args.report, 'utf8')) as ServerBenchResults, file: args.report } : await runAll();
+const { resp, http } = results;
+if (!results.quick) writeCharts(resp, http);
+const loads = Object.entries(results.loadAverageAt).map(([w, l]) => `${w} ${l.toFixed(2)}`).join(', ');
 console.log(
   [
-    `Run of ${results.startedAt} (${QUICK ? 'quick' : 'full'}, ${Math.round(results.seconds)} s, ${REQUESTS} requests per redis-benchmark run; 1-minute load average at start: ${loads}; results in ${file})`,
+    `Run of ${results.startedAt} (${results.quick ? 'quick' : 'full'}, ${Math.round(results.seconds)} s, ${results.requests} requests per redis-benchmark run; 1-minute load average at start: ${loads}; results in ${file})`,
     '',
     targetsTable(resp, http),
     '',
