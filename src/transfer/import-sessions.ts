@@ -1,4 +1,4 @@
-import { SessiondError, isSessiondError } from '../errors.js';
+import { ERRORS, SessiondError, isSessiondError } from '../errors.js';
 import type { SessionEngine } from '../engine/session-engine.js';
 import { checkRestoredSize, restoredState, type RestoreOutcome } from '../engine/restore-plan.js';
 import { lineBytesMaxFor, lineError, parseImportLine, type ExportedSession } from './export-line.js';
@@ -54,7 +54,8 @@ export async function importSessions(engine: SessionEngine, o: ImportOptions): P
   let failure: { error: unknown; line: number } | undefined;
   const apply = async (s: ExportedSession, line: number): Promise<void> => {
     try {
-      const outcome: RestoreOutcome = await engine.withSession(s.id, () => engine.restore(s.id, s));
+      const { id, ...input } = s;
+      const outcome: RestoreOutcome = await engine.withSession(id, () => engine.restore(id, input));
       summary[outcome]++;
     } catch (e) {
       if (failure === undefined || line < failure.line) failure = { error: e, line };
@@ -73,8 +74,10 @@ export async function importSessions(engine: SessionEngine, o: ImportOptions): P
   await Promise.all(inFlight);
   if (failure !== undefined) {
     const e = failure.error;
-    const detail = `line ${failure.line}: ${(e as Error)?.message ?? String(e)}; the lines before it may be applied, and importing the file again is safe`;
-    throw isSessiondError(e) ? new SessiondError(e.code, detail, { ...e.context, line: failure.line }, { cause: e }) : e;
+    if (!isSessiondError(e)) throw e;
+    const why = e.message.startsWith(ERRORS[e.code].message + ': ') ? e.message.slice(ERRORS[e.code].message.length + 2) : e.message;
+    const detail = `line ${failure.line}: ${why} (lines before it may be applied; importing the file again is safe)`;
+    throw new SessiondError(e.code, detail, { ...e.context, line: failure.line }, { cause: e });
   }
   if (summary.lines !== lines) throw new SessiondError('SESSIOND_IMPORT_LINE_INVALID', `the file changed between the check and the apply (${lines} lines, then ${summary.lines})`, { line: Math.min(lines, summary.lines) + 1, field: 'line' });
   await engine.flush();

@@ -1,0 +1,32 @@
+/**
+ * Progress of a long export or import on stderr: at most one line per PROGRESS_INTERVAL_MS,
+ * and only when asked (`--progress`) or when stderr is a terminal, so that scripts and
+ * logs are not flooded. Clock: performance.now(), read every PROGRESS_CHECK_EVERY counts.
+ */
+
+export const PROGRESS_INTERVAL_MS = 1000;
+const PROGRESS_CHECK_EVERY = 256;
+
+export class Progress {
+  private lastMs = performance.now();
+  private sinceCheck = 0;
+
+  constructor(
+    private readonly enabled: boolean,
+    private readonly write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+  ) {}
+
+  static forCli(flag: boolean): Progress {
+    return new Progress(flag || process.stderr.isTTY === true);
+  }
+
+  /** `describe` is called only when a line is printed. */
+  tick(describe: () => string): void {
+    if (!this.enabled || ++this.sinceCheck < PROGRESS_CHECK_EVERY) return;
+    this.sinceCheck = 0;
+    const now = performance.now();
+    if (now - this.lastMs < PROGRESS_INTERVAL_MS) return;
+    this.lastMs = now;
+    this.write(describe());
+  }
+}
