@@ -1,10 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SessionEngine } from '../engine/session-engine.js';
 import { isSessiondError } from '../errors.js';
@@ -86,11 +86,12 @@ function methodNotAllowed(res: ServerResponse, allow: string): true {
 
 async function sendExport(res: ServerResponse, engine: SessionEngine): Promise<void> {
   res.writeHead(200, { 'content-type': `${TRANSFER_CONTENT_TYPE}; charset=utf-8`, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-  for await (const chunk of exportChunks(engineSessions(engine))) {
-    if (res.destroyed) return; // the client went away
-    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  try {
+    await pipeline(Readable.from(exportChunks(engineSessions(engine))), res);
+  } catch (e) {
+    // The client went away mid-export: nothing to answer, nothing to log.
+    if ((e as { code?: unknown }).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw e;
   }
-  res.end();
 }
 
 async function receiveImport(req: IncomingMessage, res: ServerResponse, engine: SessionEngine): Promise<void> {
