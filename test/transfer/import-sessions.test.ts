@@ -167,6 +167,7 @@ for (const [what, bad, field] of MALFORMED) {
       importSessions(e, { open: async function* () { yield bytes; } }),
       (err: unknown) => isSessiondError(err, 'SESSIOND_IMPORT_LINE_INVALID') && err.context.line === 4 && err.context.field === field && err.message.includes('line 4'),
     );
+    await e.flush(); // anything an import had started would be visible now
     assert.equal(e.count(), 0, 'nothing applied');
     await e.close();
   });
@@ -191,6 +192,7 @@ test('an oversize line is refused by its number before it is buffered whole, and
   const big = exportLine({ id: 'big', createdAtMs: T0, lastAccessAtMs: T0, expiresAtMs: 0, maxInactiveMs: 0, owner: undefined, attributes: { a: JSON.stringify('z'.repeat(5000)) } });
   assert.ok(Buffer.byteLength(big) < max);
   await assert.rejects(run(e, GOOD('one') + '\n' + big), (err: unknown) => isSessiondError(err, 'SESSIOND_IMPORT_LINE_INVALID') && err.context.line === 2 && /sessionBytesMax/.test(err.message));
+  await e.flush();
   assert.equal(e.count(), 0);
   await e.close();
 });
