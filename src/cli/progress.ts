@@ -1,20 +1,23 @@
 /**
  * Progress of a long export or import on stderr: at most one line per PROGRESS_INTERVAL_MS,
  * and only when asked (`--progress`) or when stderr is a terminal, so that scripts and
- * logs are not flooded. Clock: performance.now(), read every PROGRESS_CHECK_EVERY counts.
+ * logs are not flooded. The clock (performance.now() unless given) is read every PROGRESS_CHECK_EVERY counts.
  */
 
 export const PROGRESS_INTERVAL_MS = 1000;
-const PROGRESS_CHECK_EVERY = 256;
+export const PROGRESS_CHECK_EVERY = 256;
 
 export class Progress {
-  private lastMs = performance.now();
+  private lastMs: number;
   private sinceCheck = 0;
 
   constructor(
     private readonly enabled: boolean,
     private readonly write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
-  ) {}
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {
+    this.lastMs = nowMs();
+  }
 
   static forCli(flag: boolean): Progress {
     return new Progress(flag || process.stderr.isTTY === true);
@@ -24,7 +27,7 @@ export class Progress {
   tick(describe: () => string): void {
     if (!this.enabled || ++this.sinceCheck < PROGRESS_CHECK_EVERY) return;
     this.sinceCheck = 0;
-    const now = performance.now();
+    const now = this.nowMs();
     if (now - this.lastMs < PROGRESS_INTERVAL_MS) return;
     this.lastMs = now;
     this.write(describe());
