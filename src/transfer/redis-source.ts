@@ -10,6 +10,7 @@ import { migratedSession, migrationError } from './migration-session.js';
  */
 
 export const REDIS_SCAN_COUNT = 1000;
+export const REDIS_CONNECT_TIMEOUT_MS = 10_000;
 
 /** The few node-redis calls used, typed here so that sessiond does not depend on the package's types. */
 interface RedisClient {
@@ -34,13 +35,14 @@ export interface SourceCounts {
 
 export async function* redisSessions(url: string, prefix: string, now: () => number, counts: SourceCounts): AsyncGenerator<ExportedSession> {
   const source = 'redis';
-  let mod: { createClient(o: { url: string }): unknown };
+  let mod: { createClient(o: { url: string; socket: object }): unknown };
   try {
     mod = (await import('redis')) as unknown as typeof mod;
   } catch (e) {
     throw migrationError(source, `the redis package is not installed (npm install redis): ${(e as Error).message}`);
   }
-  const client = mod.createClient({ url }) as RedisClient;
+  // One attempt: a one-shot export fails fast instead of reconnecting forever.
+  const client = mod.createClient({ url, socket: { reconnectStrategy: false, connectTimeout: REDIS_CONNECT_TIMEOUT_MS } }) as RedisClient;
   let lastError: unknown;
   client.on('error', (e) => (lastError = e));
   try {
