@@ -25,7 +25,7 @@ export function qualifiedTable(table: string): string {
   return parts.map(quoteIdent).join('.');
 }
 
-export async function* pgSessions(url: string, table: string, now: () => number, counts: { skipped: number }): AsyncGenerator<ExportedSession> {
+export async function* pgSessions(url: string, table: string, now: () => number, counts: { skipped: number }, pageRows = PG_PAGE_ROWS): AsyncGenerator<ExportedSession> {
   const source = 'postgres';
   const from = qualifiedTable(table);
   let pg: { default?: { Client: new (o: object) => PgClient }; Client?: new (o: object) => PgClient };
@@ -50,7 +50,7 @@ export async function* pgSessions(url: string, table: string, now: () => number,
       const sql: string = `SELECT sid, sess::text AS sess, (extract(epoch FROM expire::timestamptz) * 1000)::float8 AS expire_ms FROM ${from}
         ${after === null ? '' : 'WHERE sid > $2'} ORDER BY sid LIMIT $1`;
       const { rows }: Awaited<ReturnType<PgClient['query']>> = await client
-        .query(sql, after === null ? [PG_PAGE_ROWS] : [PG_PAGE_ROWS, after])
+        .query(sql, after === null ? [pageRows] : [pageRows, after])
         .catch((e: unknown) => {
           throw migrationError(source, `reading ${table}: ${(e as Error).message}`);
         });
@@ -69,7 +69,7 @@ export async function* pgSessions(url: string, table: string, now: () => number,
         }
         yield migratedSession(source, `row ${r.sid}`, r.sid, value, expireMs, t);
       }
-      if (rows.length < PG_PAGE_ROWS) return;
+      if (rows.length < pageRows) return;
       after = rows[rows.length - 1]!.sid;
     }
   } finally {

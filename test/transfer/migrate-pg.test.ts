@@ -16,6 +16,7 @@ import pg from 'pg';
 import session from 'express-session';
 import { SessionEngine } from '../../src/engine/session-engine.js';
 import { CLI, run } from '../server/server-process.js';
+import { pgSessions } from '../../src/transfer/pg-source.js';
 import { PG_URL, pgMissing } from '../global/pg-harness.js';
 import { assertSameAsOldStore, expressSessions, MIGRATED_COUNT } from './migration-fixtures.js';
 
@@ -61,6 +62,12 @@ test('sessions written by connect-pg-simple read back identically through the ex
     } finally {
       await engine.close();
     }
+    // Pages of 7 rows: every row once, whatever the page boundaries.
+    const counts = { skipped: 0 };
+    const paged: string[] = [];
+    for await (const s of pgSessions(sourceUrl, table, Date.now, counts, 7)) paged.push(s.id);
+    assert.deepEqual(paged.sort(), [...sessions.keys()].sort());
+    assert.equal(counts.skipped, 1);
     const missing = await run(process.execPath, [CLI, 'export', '--from-pg', PG_URL, '--table', `${table}_nope`]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /SESSIOND_MIGRATION_SOURCE: .*postgres: reading .*does not exist/);
