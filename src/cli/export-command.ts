@@ -109,6 +109,10 @@ export async function exportCommand(argv: string[]): Promise<number> {
   try {
     if (values.out === undefined) await write(process.stdout);
     else await toFile(values.out, write);
+  } catch (e) {
+    // `sessiond export <dir> | head`: the reader left; stop quietly, as Unix tools do.
+    if ((e as { code?: unknown }).code === 'EPIPE') return 141;
+    throw e;
   } finally {
     await close();
   }
