@@ -50,11 +50,12 @@ export async function importCommand(argv: string[]): Promise<number> {
     summary = await adminImport(admin, file);
   } else {
     const engine = await openStopped(positionals[0]!, 'import');
-    const progress = Progress.forCli(values.progress);
+    // One per pass, so that each pass shows it has started.
+    const progress = { check: Progress.forCli(values.progress), apply: Progress.forCli(values.progress) };
     try {
       summary = await importSessions(engine, {
         open: () => createReadStream(file),
-        onProgress: (phase, n) => progress.tick(() => `sessiond import: ${phase === 'check' ? 'checked' : 'applied'} ${n} lines`),
+        onProgress: (phase, n) => progress[phase].tick(() => `sessiond import: ${phase === 'check' ? 'checked' : 'applied'} ${n} lines`),
       });
     } finally {
       await engine.close();

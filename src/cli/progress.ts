@@ -8,16 +8,15 @@ export const PROGRESS_INTERVAL_MS = 1000;
 export const PROGRESS_CHECK_EVERY = 256;
 
 export class Progress {
-  private lastMs: number;
+  /** -Infinity: the first check prints, so a run long enough to count shows it has started. */
+  private lastMs = -Infinity;
   private sinceCheck = 0;
 
   constructor(
     private readonly enabled: boolean,
     private readonly write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
     private readonly nowMs: () => number = () => performance.now(),
-  ) {
-    this.lastMs = nowMs();
-  }
+  ) {}
 
   static forCli(flag: boolean): Progress {
     return new Progress(flag || process.stderr.isTTY === true);

@@ -51,13 +51,16 @@ test('a stopped store: export to a file and to stdout, import into another store
     const ex = await cli('export', a, '--out', file);
     assert.equal(ex.code, 0, ex.stderr);
     assert.equal(ex.stdout, '', 'with --out nothing goes to stdout');
-    assert.match(ex.stderr, /sessiond export: 500 sessions written to /);
+    assert.equal(ex.stderr, `sessiond export: 500 sessions written to ${file}\n`, 'no progress: stderr is not a terminal');
+    const withProgress = await cli('export', a, '--out', file, '--progress');
+    assert.match(withProgress.stderr, /^sessiond export: 256 sessions\n/, 'the first check prints');
     assert.deepEqual(readdirSync(root).sort(), ['a', 'out.jsonl'], 'no .partial file left behind');
     const lines = sorted(readFileSync(file, 'utf8'));
     assert.equal(lines.length, 500);
     assert.deepEqual(await storeLines(a), lines, 'stdout holds the same lines');
-    const im = await cli('import', b, file);
+    const im = await cli('import', b, file, '--progress');
     assert.equal(im.code, 0, im.stderr);
+    assert.match(im.stderr, /sessiond import: checked 256 lines\n(.*\n)*sessiond import: applied \d+ lines\n/);
     assert.match(im.stdout, /imported 500 lines: 500 written, 0 already there/);
     assert.deepEqual(await storeLines(b), lines);
     const again = await cli('import', b, file, '--json');
