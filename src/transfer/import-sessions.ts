@@ -1,3 +1,4 @@
+import { assert } from '../assert.js';
 import { ERRORS, SessiondError, isSessiondError } from '../errors.js';
 import type { SessionEngine } from '../engine/session-engine.js';
 import { checkRestoredSize, restoredState, type RestoreOutcome } from '../engine/restore-plan.js';
@@ -80,6 +81,9 @@ export async function importSessions(engine: SessionEngine, o: ImportOptions): P
     throw new SessiondError(e.code, detail, { ...e.context, line: failure.line }, { cause: e });
   }
   if (summary.lines !== lines) throw new SessiondError('SESSIOND_IMPORT_LINE_INVALID', `the file changed between the check and the apply (${lines} lines, then ${summary.lines})`, { line: Math.min(lines, summary.lines) + 1, field: 'line' });
+  // Invariant: every applied line has exactly one outcome.
+  const outcomes = summary.written + summary.unchanged + summary.newer + summary.expired + summary.destroyed;
+  assert(outcomes === summary.lines, `import: ${outcomes} outcomes for ${summary.lines} lines`);
   await engine.flush();
   return summary;
 }
