@@ -96,15 +96,19 @@ async function sendExport(res: ServerResponse, engine: SessionEngine): Promise<v
 
 async function receiveImport(req: IncomingMessage, res: ServerResponse, engine: SessionEngine): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sessiond-import-'));
+  let status: number;
+  let body: unknown;
   try {
     const file = join(dir, 'import.jsonl');
     await pipeline(req, createWriteStream(file, { mode: 0o600 }));
-    const summary = await importSessions(engine, { open: () => createReadStream(file) });
-    jsonBody(res, 200, summary);
+    body = await importSessions(engine, { open: () => createReadStream(file) });
+    status = 200;
   } catch (e) {
     if (!isSessiondError(e)) throw e;
-    jsonBody(res, e.status, { code: e.code, message: e.message, context: e.context });
+    [status, body] = [e.status, { code: e.code, message: e.message, context: e.context }];
   } finally {
+    // Before the answer: a client that reads it may look for (or exit before) the spool's removal.
     await rm(dir, { recursive: true, force: true });
   }
+  jsonBody(res, status, body);
 }

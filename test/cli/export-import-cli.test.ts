@@ -174,8 +174,17 @@ test('the admin export and import answer only on a loopback admin port, to a loo
     assert.equal((await http(loop.port, 'POST', '/admin/export', {})).status, 405);
     assert.equal((await http(loop.port, 'GET', '/admin/import', {})).status, 405);
     assert.equal(engine.get('planted'), undefined);
+    const spools = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('sessiond-import-'));
+    const spoolsBefore = spools();
     const ok = await http(loop.port, 'POST', '/admin/import', { 'content-type': 'application/x-ndjson' }, imported);
     assert.equal(ok.status, 200, ok.body);
+    assert.deepEqual(JSON.parse(ok.body), { lines: 1, written: 1, unchanged: 0, newer: 0, expired: 0, destroyed: 0 });
+    assert.deepEqual(spools(), spoolsBefore, 'the spooled body is deleted');
+    const bad = await http(loop.port, 'POST', '/admin/import', { 'content-type': 'application/x-ndjson; charset=utf-8' }, `${imported}\n{"v":1}\n`);
+    assert.equal(bad.status, 400);
+    // `imported` ends with its newline, so line 2 is empty (skipped, but counted) and the bad one is line 3.
+    assert.deepEqual(JSON.parse(bad.body).context, { line: 3, field: 'id' });
+    assert.deepEqual(spools(), spoolsBefore, 'also after a refused import');
     assert.equal(engine.get('planted')?.attrs.includes('marker-7f3a'), true);
   } finally {
     await loop.close();
