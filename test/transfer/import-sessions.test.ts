@@ -209,3 +209,15 @@ for (const durability of ['interval', 'none'] as const) {
     await after.close();
   });
 }
+
+test('CRLF line ends, blank lines and a last line without a newline are read like the lines of an export', async () => {
+  const clock = new ManualClock(T0);
+  const e = await SessionEngine.open(opts(new SimFileSystem(), clock));
+  const text = `${GOOD('crlf-1')}\r\n\r\n  \r\n${GOOD('crlf-2')}\r\n${GOOD('crlf-3')}`;
+  // One byte at a time: a \r\n split across chunks too.
+  const r = await importSessions(e, { open: source(text, 1) });
+  assert.deepEqual(r, { lines: 3, written: 3, unchanged: 0, newer: 0, expired: 0, destroyed: 0 });
+  assert.deepEqual(e.ids().sort(), ['crlf-1', 'crlf-2', 'crlf-3']);
+  await assert.rejects(run(e, `${GOOD('crlf-4')}\r\n\r\n{"v":1}\r\n`), (err: unknown) => isSessiondError(err, 'SESSIOND_IMPORT_LINE_INVALID') && err.context.line === 3);
+  await e.close();
+});
