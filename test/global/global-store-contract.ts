@@ -15,6 +15,11 @@ export interface ContractHarness {
   expireLease(serverId: string): Promise<void>;
   /** Releases everything the harness made (schema, keys). */
   teardown(): Promise<void>;
+  /**
+   * The backend removes a record by itself at its expiry (Redis PEXPIREAT), so cleanup
+   * finds fewer expired records to remove; the records must be gone either way.
+   */
+  expiresNatively?: boolean;
 }
 
 let seq = 0;
@@ -201,8 +206,10 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       let removed = Math.max(x!, 0) + Math.max(y!, 0);
       assert.ok(x! <= 5 && y! <= 5);
       for (let n = await c.cleanupExpired(5); n > 0; n = await c.cleanupExpired(5)) removed += n;
-      assert.equal(removed, 7);
+      if (h!.expiresNatively === true) assert.ok(removed <= 7);
+      else assert.equal(removed, 7);
       assert.equal(await c.count(), 1);
+      assert.equal((await c.list(100)).length, 1, 'no expired record is listed');
     });
 
     t('keeps applications apart: one app never reads, writes or inherits another\'s sessions', async () => {

@@ -1,0 +1,32 @@
+/**
+ * The little of a Redis client we use, as structural types of our own (as with `pg`, see
+ * src/global/postgres/pg-types.ts), so the contract and the protocol do not depend on the
+ * client library. sessiond opens ioredis clients itself for `{ url }` and `{ rootNodes }`;
+ * an application may pass its own ioredis `Redis` or `Cluster` (anything with these
+ * methods), and tests may pass a wrapper that counts or cuts commands.
+ */
+
+export type RedisArg = string | number | Buffer;
+
+export interface RedisCommander {
+  /** Sends one command; a cluster client routes it by its first key. */
+  call(command: string, ...args: RedisArg[]): Promise<unknown>;
+}
+
+export interface RedisClientLike extends RedisCommander {
+  quit(): Promise<unknown>;
+}
+
+export interface RedisClusterLike extends RedisClientLike {
+  /** The master nodes' own clients (SCAN runs on every master). */
+  nodes(role: 'master'): RedisCommander[];
+}
+
+export function isRedisClient(x: unknown): x is RedisClientLike {
+  const c = x as Partial<RedisClientLike> | null;
+  return typeof c === 'object' && c !== null && typeof c.call === 'function' && typeof c.quit === 'function';
+}
+
+export function isRedisCluster(x: unknown): x is RedisClusterLike {
+  return isRedisClient(x) && typeof (x as Partial<RedisClusterLike>).nodes === 'function';
+}

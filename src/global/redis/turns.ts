@@ -1,0 +1,76 @@
+import type { ServerLease, TurnResult } from '../global-store.js';
+import { leaseLive } from './leases.js';
+import { deadlineOf, evalScript, num, script, type RedisContext } from './redis-context.js';
+import { fenced } from './session-rows.js';
+
+/**
+ * The per-session turn across servers (docs/failover.md §Redis): field `t` of the session
+ * hash, an instant of Redis TIME, taken and given back by one script on the session's key.
+ * Taking it makes the taker the owner (creation time kept). A turn held by another server
+ * is taken only once that holder's epoch is known dead: its lease key lives in another
+ * slot, so the taker reads it first and then passes (owner, epoch) to the script, which
+ * takes the turn only if the record still carries exactly that owner and epoch. A dead
+ * epoch never lives again (leases.ts), so the read cannot go stale in the unsafe direction.
+ */
+
+const TAKE = script(`
+local now = now_ms()
+if now >= tonumber(ARGV[1]) then return {'fenced'} end
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u')
+if not h[1] or not live(h[4], now) then return {'absent'} end
+local mine = h[1] == ARGV[2] and h[2] == ARGV[3]
+local dead = h[1] == ARGV[6] and h[2] == ARGV[7]
+if not (mine or h[3] == '0' or tonumber(h[3]) <= now or dead) then return {'busy', h[1], h[2]} end
+redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', fmt(now + tonumber(ARGV[4])))
+local r = redis.call('HMGET', KEYS[1], 'c', 'l', 'x', 'i', 'v', 'a')
+local omitted = r[5] == ARGV[5]
+local a = r[6]
+if omitted then a = '' end
+local inherited = '0'
+if dead and not mine then inherited = '1' end
+local om = '0'
+if omitted then om = '1' end
+return {'ok', inherited, om, r[1], r[2], r[3], r[4], r[5], a}
+`);
+
+type TakeReply = [string, ...string[]];
+
+async function take(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, dead: [string, string]): Promise<TakeReply> {
+  const args = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, turnMs, knownVersion, ...dead];
+  return (await evalScript(ctx, TAKE, [ctx.k.session(id)], args)) as TakeReply;
+}
+
+export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number): Promise<TurnResult | undefined> {
+  let r = await take(ctx, lease, id, turnMs, knownVersion, ['', '']);
+  if (r[0] === 'busy') {
+    const [, owner, epoch] = r as [string, string, string];
+    if (await leaseLive(ctx, owner, epoch)) return undefined;
+    r = await take(ctx, lease, id, turnMs, knownVersion, [owner, epoch]);
+    if (r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
+  }
+  if (r[0] === 'fenced') throw fenced(lease, 'the server lease lapsed');
+  if (r[0] === 'absent') return { record: undefined, attrsOmitted: false, inherited: false };
+  const [, inherited, omitted, c, l, x, i, v, a] = r as string[];
+  const record = {
+    id,
+    attrs: a!,
+    createdAtMs: num(c),
+    lastAccessAtMs: num(l),
+    expiresAtMs: num(x),
+    maxInactiveMs: num(i),
+    owner: lease.serverId,
+    ownerEpoch: lease.epoch,
+    version: num(v),
+  };
+  return { record, attrsOmitted: omitted === '1', inherited: inherited === '1' };
+}
+
+const RELEASE = script(`
+local h = redis.call('HMGET', KEYS[1], 'o', 'e')
+if h[1] == ARGV[1] and h[2] == ARGV[2] then redis.call('HSET', KEYS[1], 't', '0') end
+return 1
+`);
+
+export async function releaseTurn(ctx: RedisContext, lease: ServerLease, id: string): Promise<void> {
+  await evalScript(ctx, RELEASE, [ctx.k.session(id)], [lease.serverId, lease.epoch]);
+}
