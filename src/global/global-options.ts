@@ -5,6 +5,8 @@ import { SessiondError } from '../errors.js';
 import type { RowAllocation } from './postgres/pg-context.js';
 import { isPgPool } from './postgres/pg-types.js';
 import type { PostgresSource } from './postgres/postgres-global-store.js';
+import type { RedisClusterSource, RedisSource } from './redis/redis-global-store.js';
+import { isRedisClient, isRedisCluster } from './redis/redis-types.js';
 
 /**
  * The `global:` options (docs/failover.md): validated once, unknown keys refused by name,
@@ -15,7 +17,10 @@ import type { PostgresSource } from './postgres/postgres-global-store.js';
 export type GlobalMode = 'through' | 'back';
 
 export interface GlobalOptions {
-  readonly postgres: PostgresSource;
+  /** Exactly one of the three backends: `postgres`, `redis`, `redisCluster`. */
+  readonly postgres?: PostgresSource;
+  readonly redis?: RedisSource;
+  readonly redisCluster?: RedisClusterSource;
   readonly app: string;
   readonly serverId: string;
   readonly mode: GlobalMode;
@@ -30,11 +35,15 @@ export interface GlobalOptions {
   readonly inheritBatchMax: number;
   readonly cleanupIntervalMs: number;
   readonly cleanupBatchMax: number;
+  readonly keyPrefix: string;
 }
 
-export type GlobalOptionsInput = Partial<GlobalOptions> & { postgres: PostgresSource; app: string };
+export type GlobalOptionsInput = Partial<GlobalOptions> & { app: string };
 
-type Kind = 'int' | 'name' | 'postgres' | 'mode' | 'allocation';
+/** The backend keys: exactly one is given. */
+export const GLOBAL_BACKENDS = ['postgres', 'redis', 'redisCluster'] as const;
+
+type Kind = 'int' | 'name' | 'postgres' | 'redis' | 'redisCluster' | 'prefix' | 'mode' | 'allocation';
 interface Spec {
   kind: Kind;
   min?: number;
@@ -45,7 +54,9 @@ interface Spec {
 }
 
 export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = {
-  postgres: { kind: 'postgres', doc: '`{ connectionString }` (sessiond opens its own pool) or an existing pg.Pool', defaultValue: () => undefined, defaultDoc: '(required)' },
+  postgres: { kind: 'postgres', doc: '`{ connectionString }` (sessiond opens its own pool) or an existing pg.Pool', defaultValue: () => undefined, defaultDoc: '(one backend required)' },
+  redis: { kind: 'redis', doc: "`{ url: 'redis://...' }` (sessiond opens its own ioredis client) or an existing ioredis client", defaultValue: () => undefined, defaultDoc: '(one backend required)' },
+  redisCluster: { kind: 'redisCluster', doc: '`{ rootNodes: [{ url }] }` (sessiond opens its own ioredis Cluster) or an existing ioredis Cluster', defaultValue: () => undefined, defaultDoc: '(one backend required)' },
   app: { kind: 'name', doc: "the application's name: its row in the application table; apps never see each other's sessions", defaultValue: () => undefined, defaultDoc: '(required)' },
   serverId: { kind: 'name', doc: 'the owner server ID; stable across restarts of the same server', defaultValue: ({ dir }) => defaultServerId(dir), defaultDoc: 'hostname + hash of dir' },
   mode: { kind: 'mode', doc: "'through': a change is acknowledged once durable locally and committed to PostgreSQL ('back' is not implemented yet)", defaultValue: () => 'through' },
@@ -60,6 +71,7 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   inheritBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most sessions inherited per background batch', defaultValue: () => 500 },
   cleanupIntervalMs: { kind: 'int', min: 10, max: 3_600_000, doc: 'how often expired records are removed (by one elected server at a time)', defaultValue: () => 10_000 },
   cleanupBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most expired records removed per batch', defaultValue: () => 1000 },
+  keyPrefix: { kind: 'prefix', doc: 'Redis: prefix of every key (docs/format.md §7); no `{` or `}`', defaultValue: () => 'sessiond:' },
 };
 
 /** Stable across restarts of one server (same host, same store directory), different for two stores on one host. */
@@ -88,6 +100,27 @@ function check(name: string, spec: Spec, v: unknown): void {
       if (!isPgPool(v)) for (const k of Object.keys(v as object)) if (k !== 'connectionString') throw invalid(`${name}.${k}`, 'unknown option');
       return;
     }
+    case 'redis': {
+      if (isRedisClient(v)) return;
+      const url = (v as { url?: unknown } | null)?.url;
+      if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw invalid(name, "expected { url: 'redis://...' } or an ioredis client");
+      for (const k of Object.keys(v as object)) if (k !== 'url') throw invalid(`${name}.${k}`, 'unknown option');
+      return;
+    }
+    case 'redisCluster': {
+      if (isRedisCluster(v)) return;
+      const nodes = (v as { rootNodes?: unknown } | null)?.rootNodes;
+      if (!Array.isArray(nodes) || nodes.length === 0) throw invalid(name, "expected { rootNodes: [{ url: 'redis://...' }] } or an ioredis Cluster");
+      for (const k of Object.keys(v as object)) if (k !== 'rootNodes') throw invalid(`${name}.${k}`, 'unknown option');
+      nodes.forEach((n: unknown, i) => {
+        const url = (n as { url?: unknown } | null)?.url;
+        if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw invalid(`${name}.rootNodes[${i}]`, "expected { url: 'redis://...' }");
+      });
+      return;
+    }
+    case 'prefix':
+      if (typeof v !== 'string' || Buffer.byteLength(v) > 64 || /[{}]/.test(v)) throw invalid(name, 'expected a string of at most 64 bytes without { or }');
+      return;
     case 'mode':
       if (v === 'back') throw invalid(name, "'back' is not implemented yet; use 'through'");
       if (v !== 'through') throw invalid(name, `expected 'through', got ${JSON.stringify(v)}`);
@@ -105,8 +138,12 @@ export function resolveGlobalOptions(input: unknown, dir: string): GlobalOptions
   const out: Record<string, unknown> = {};
   const leaseMs = given.leaseMs ?? GLOBAL_OPTION_SPECS.leaseMs.defaultValue({ dir, leaseMs: 0 });
   check('leaseMs', GLOBAL_OPTION_SPECS.leaseMs, leaseMs);
+  const backends = GLOBAL_BACKENDS.filter((b) => given[b] !== undefined);
+  if (backends.length === 0) throw invalid('postgres', 'required: one backend, postgres, redis or redisCluster');
+  if (backends.length > 1) throw invalid(backends[1]!, `only one backend may be given, and ${backends[0]} is`);
   for (const [name, spec] of Object.entries(GLOBAL_OPTION_SPECS)) {
     const v = given[name] === undefined ? spec.defaultValue({ dir, leaseMs: leaseMs as number }) : given[name];
+    if (v === undefined && (GLOBAL_BACKENDS as readonly string[]).includes(name)) continue;
     if (v === undefined) throw invalid(name, 'required');
     check(name, spec, v);
     out[name] = v;

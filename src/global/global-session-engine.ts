@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import type { GlobalRecord, GlobalStore, GlobalWrite, TurnResult } from './global-store.js';
 import { resolveGlobalOptions, type GlobalOptions, type GlobalOptionsInput } from './global-options.js';
 import { Ownership, type OwnershipStats } from './ownership.js';
-import { PostgresGlobalStore } from './postgres/postgres-global-store.js';
+import { openGlobalStore } from './open-global-store.js';
 import { KeyedChain } from './keyed-chain.js';
 
 /**
@@ -86,17 +86,7 @@ export class GlobalSessionEngine {
     const { global: globalInput, ...engineInput } = input;
     const options = resolveOptions(engineInput);
     const g = resolveGlobalOptions(globalInput, options.dir);
-    const store = await PostgresGlobalStore.create({
-      postgres: g.postgres,
-      app: g.app,
-      schema: g.schema,
-      rowAllocation: g.rowAllocation,
-      blankBatch: g.blankBatch,
-      poolMax: g.poolMax,
-      sessionTtlMs: options.sessionTtlMs,
-      applicationName: `sessiond:${g.app}:${g.serverId}`.slice(0, 63),
-      timeoutMs: g.leaseMs,
-    });
+    const store = await openGlobalStore(g, options.sessionTtlMs);
     return GlobalSessionEngine.compose(engineInput, g, store).catch(async (e: unknown) => {
       await store.close().catch(() => undefined);
       throw e;

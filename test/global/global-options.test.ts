@@ -39,6 +39,25 @@ test('refuses unknown, missing and out-of-range options by name', () => {
   refused({ ...base, app: '' }, 'global.app');
 });
 
+test('takes exactly one backend: postgres, redis or redisCluster, each checked by name', () => {
+  const redis = { redis: { url: 'redis://127.0.0.1:6379' }, app: 'shop' };
+  const cluster = { redisCluster: { rootNodes: [{ url: 'redis://127.0.0.1:7000' }] }, app: 'shop' };
+  assert.equal(resolveGlobalOptions(redis, '/d').redis?.constructor, Object);
+  assert.equal(resolveGlobalOptions(redis, '/d').keyPrefix, 'sessiond:');
+  assert.equal(resolveGlobalOptions(cluster, '/d').postgres, undefined);
+  refused({ ...base, redis: redis.redis }, 'global.redis');
+  refused({ ...redis, redisCluster: cluster.redisCluster }, 'global.redisCluster');
+  refused({ app: 'x' }, 'global.postgres');
+  refused({ ...redis, redis: { url: 'http://x' } }, 'global.redis');
+  refused({ ...redis, redis: { url: 'redis://x', password: 'p' } }, 'global.redis.password');
+  refused({ ...cluster, redisCluster: { rootNodes: [] } }, 'global.redisCluster');
+  refused({ ...cluster, redisCluster: { rootNodes: [{ host: 'x' }] } }, 'global.redisCluster.rootNodes[0]');
+  refused({ ...redis, keyPrefix: 'a{b}' }, 'global.keyPrefix');
+  const client = { call: async () => null, quit: async () => 'OK' };
+  assert.equal(resolveGlobalOptions({ ...redis, redis: client }, '/d').redis, client, 'an existing client is kept as is');
+  refused({ ...cluster, redisCluster: client }, 'global.redisCluster');
+});
+
 test('a framework store refuses bad global options at construction, before opening anything', () => {
   assert.throws(
     () => new EngineHandle({ dir: '/nonexistent/never-created', global: { ...base, bogus: 1 } as never }),
