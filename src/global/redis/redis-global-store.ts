@@ -42,13 +42,14 @@ async function open(o: RedisStoreOptions): Promise<{ client: RedisClientLike; cl
   const cluster = o.redisCluster !== undefined;
   if (isRedisClient(src)) return { client: src, cluster, owns: false };
   const { Redis, Cluster } = await import('ioredis');
-  const common = { commandTimeout: o.timeoutMs, connectionName: o.connectionName, enableAutoPipelining: true };
+  const common = { commandTimeout: o.timeoutMs, connectionName: o.connectionName };
   let client: RedisClientLike & { on(ev: 'error', f: () => void): unknown };
   if (!cluster) {
-    client = new Redis((src as { url: string }).url, { ...common, maxRetriesPerRequest: 2 });
+    client = new Redis((src as { url: string }).url, { ...common, maxRetriesPerRequest: 2, enableAutoPipelining: true });
   } else {
     const nodes = (src as { rootNodes: ReadonlyArray<{ url: string }> }).rootNodes.map((n) => hostPort(n.url));
-    client = new Cluster(nodes, { redisOptions: common, enableAutoPipelining: true, retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, retryDelayOnTryAgain: 200, maxRedirections: 32 });
+    // No auto-pipelining on a cluster: ioredis 5.9 then fails concurrent commands of different slots.
+    client = new Cluster(nodes, { redisOptions: common, retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, retryDelayOnTryAgain: 200, maxRedirections: 32 });
   }
   // A connection dropping (a master killed, a failover) must not crash the process; commands report it.
   client.on('error', () => undefined);
