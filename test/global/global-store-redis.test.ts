@@ -1,4 +1,7 @@
 /** The global store contract on standalone Redis (kind: contract, the machine's Redis on 127.0.0.1:6379, own key prefix). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isSessiondError } from '../../src/errors.js';
 import { globalStoreContract } from './global-store-contract.js';
 import { redisMissing, RedisTestPrefix } from './redis-harness.js';
 
@@ -11,4 +14,64 @@ globalStoreContract('redis (standalone)', async () => {
     teardown: () => r.drop(),
     expiresNatively: true,
   };
+});
+
+test('a lease that lapses by Redis time alone fences the writer: no heartbeat, no outside help', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const r = RedisTestPrefix.standalone();
+  try {
+    const s = await r.store();
+    await s.migrate();
+    const me = await s.acquireLease('srv-short', 300);
+    const id = 'ShortLeaseSessionxxxxxxxxxx';
+    const now = Date.now();
+    assert.equal(await s.create(me, id, { attrs: 'a', createdAtMs: now, lastAccessAtMs: now, expiresAtMs: now + 60_000, maxInactiveMs: 0 }), true);
+    // Past the lease by Redis's clock: the lease key is gone by its PXAT.
+    while ((await r.admin.call('EXISTS', (await r.keys('*:lease:srv-short'))[0] ?? 'none')) === 1) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(await s.write(me, id, 1, { attrs: 'late', createdAtMs: now, lastAccessAtMs: now, expiresAtMs: now + 60_000, maxInactiveMs: 0 }, false), 'fenced');
+    await assert.rejects(s.takeTurn(me, id, 1000, 0), (e) => isSessiondError(e, 'SESSIOND_FENCED'));
+    assert.equal(await s.renewLease(me, 300), false);
+    assert.equal((await s.load(id))?.attrs, 'a');
+  } finally {
+    await r.drop();
+  }
+});
+
+test('keys escape app names and IDs: "a" and "a:b" never share a session, globs in names match only themselves', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const r = RedisTestPrefix.standalone();
+  try {
+    const a = await r.store({ app: 'a' });
+    const ab = await r.store({ app: 'a:b' });
+    const star = await r.store({ app: '*' });
+    for (const s of [a, ab, star]) await s.migrate();
+    const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
+    const la = await a.acquireLease('srv', 10_000);
+    const lab = await ab.acquireLease('srv', 10_000);
+    assert.equal(await a.create(la, 'b:c}{', w), true);
+    assert.equal(await ab.load('c}{'), undefined, 'app "a:b" does not see app "a"\'s session "b:c}{"');
+    assert.equal(await ab.create(lab, 'c}{', { ...w, attrs: 'y' }), true);
+    assert.equal((await a.load('b:c}{'))?.attrs, 'x');
+    assert.deepEqual((await a.list(10)).map((x) => x.id), ['b:c}{']);
+    assert.equal(await star.count(), 0, 'app "*" is not a glob over every app');
+  } finally {
+    await r.drop();
+  }
+});
+
+test('an epoch is never handed out twice, even when a failover rolls the epoch counter back', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const r = RedisTestPrefix.standalone();
+  try {
+    const s = await r.store();
+    await s.migrate();
+    const first = await s.acquireLease('srv-epoch-loss', 10_000);
+    // What a replica promoted before the last INCRs reached it holds: an older counter.
+    const [epochKey] = await r.keys('*:epoch');
+    await r.admin.call('SET', epochKey!, '1');
+    const second = await s.acquireLease('srv-epoch-other', 10_000);
+    assert.ok(second.epoch > first.epoch, `${second.epoch} > ${first.epoch}`);
+  } finally {
+    await r.drop();
+  }
 });
