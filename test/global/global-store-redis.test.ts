@@ -68,7 +68,8 @@ test('an epoch is never handed out twice, even when a failover rolls the epoch c
     const first = await s.acquireLease('srv-epoch-loss', 10_000);
     // What a replica promoted before the last INCRs reached it holds: an older counter.
     const [epochKey] = await r.keys('*:epoch');
-    await r.admin.call('SET', epochKey!, '1');
+    await r.admin.call('SET', epochKey!, String(first.epoch - 1));
+    await new Promise((res) => setTimeout(res, 5)); // a failover takes seconds; the clock has moved on
     const second = await s.acquireLease('srv-epoch-other', 10_000);
     assert.ok(second.epoch > first.epoch, `${second.epoch} > ${first.epoch}`);
   } finally {
