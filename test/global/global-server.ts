@@ -1,7 +1,9 @@
 /**
  * One app server of the multi-process failover tests: express + express-session +
- * sessiondSerialize + SessiondStore with `global:` on PostgreSQL.
- * argv: <dir> <serverId> <schema> <leaseMs> [port]. Prints `ready <port>` once listening.
+ * sessiondSerialize + SessiondStore with `global:` on PostgreSQL or Redis.
+ * argv: <dir> <serverId> <backend> <leaseMs> [port], where <backend> is a PostgreSQL
+ * schema name or, starting with `{`, the JSON of the backend's global options
+ * (`{"redis":{"url":...},"keyPrefix":...}`). Prints `ready <port>` once listening.
  */
 import express from 'express';
 import session from 'express-session';
@@ -15,11 +17,12 @@ declare module 'express-session' {
   }
 }
 
-const [dir, serverId, schema, leaseMs, port] = process.argv.slice(2);
+const [dir, serverId, backend, leaseMs, port] = process.argv.slice(2);
 const SECRET = 'failover test secret';
+const backendOptions = backend!.startsWith('{') ? (JSON.parse(backend!) as object) : { postgres: { connectionString: PG_URL }, schema: backend!, poolMax: 4 };
 const store = new SessiondStore({
   dir: dir!,
-  global: { postgres: { connectionString: PG_URL }, app: 'failover', serverId: serverId!, schema: schema!, leaseMs: Number(leaseMs), heartbeatMs: Math.floor(Number(leaseMs) / 4), poolMax: 4 },
+  global: { ...backendOptions, app: 'failover', serverId: serverId!, leaseMs: Number(leaseMs), heartbeatMs: Math.floor(Number(leaseMs) / 4) },
 });
 const app = express();
 app.use(sessiondSerialize(store, { secret: SECRET }));

@@ -1,0 +1,142 @@
+/**
+ * The multi-process failover suite, for any backend (kind: integration, real processes):
+ * 3 express servers behind a round-robin proxy, clients doing logins, increments and
+ * logouts while servers are killed with SIGKILL and restarted (and, when the backend
+ * offers it, the backend itself is disturbed: a Redis master killed or paused); and a
+ * zombie server (SIGSTOP past its lease, SIGCONT) that must be fenced.
+ * test/global/failover-processes.test.ts is the PostgreSQL run of the same scenario.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Prng } from '../../src/util/prng.js';
+import { Client, ServerFleet, sleep, startProxy } from './failover-processes.js';
+
+export interface FailoverBackend {
+  /** The <backend> argument of global-server.ts. */
+  readonly arg: string;
+  /** Disturbs the backend once during the chaos (kill -9 of a master...); says what it did. */
+  disturb?(): Promise<string>;
+  teardown(): Promise<void>;
+}
+
+const LEASE_MS = 2000;
+const KILLS = Number(process.env.SESSIOND_FAILOVER_KILLS ?? 3);
+
+export function failoverSuite(name: string, make: () => Promise<FailoverBackend | undefined>): void {
+  describe(`failover across server processes (through mode): ${name}`, () => {
+    let b: FailoverBackend | undefined;
+    let dir = '';
+    let fleet: ServerFleet;
+    before(async () => {
+      b = await make();
+      if (b === undefined) return;
+      dir = mkdtempSync(join(tmpdir(), 'sessiond-failover-'));
+      fleet = new ServerFleet(dir, b.arg, LEASE_MS);
+      await Promise.all([fleet.start(0), fleet.start(1), fleet.start(2)]);
+    });
+    after(async () => {
+      await fleet?.stopAll();
+      await b?.teardown();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('loses no acknowledged increment and resurrects no logout while servers (and the backend) are killed -9', async (t) => {
+      if (b === undefined) return t.skip('backend not reachable');
+      const proxy = await startProxy(() => fleet.ports);
+      const base = `http://127.0.0.1:${proxy.port}`;
+      const prng = new Prng(0x5e55);
+      const problems: string[] = [];
+      const loggedOut: string[] = [];
+      let acked = 0;
+      let kills = 0;
+      const events: string[] = [];
+      let chaosDone = false;
+
+      const user = async (u: number): Promise<void> => {
+        const c = new Client(base);
+        while (!chaosDone) {
+          c.reset();
+          for (let tries = 0; (await c.call('POST', `/login?user=u${u}`)) === undefined; tries++) {
+            if (tries > 1000) throw new Error(`u${u}: no login answered for 1000 tries`);
+            await sleep(20);
+          }
+          let last = 0;
+          for (let k = 0; k < 3 + (u % 5) && !chaosDone; k++) {
+            const r = await c.call('POST', '/increment');
+            if (r === undefined) continue;
+            const n = r.counter as number;
+            if (n <= last) problems.push(`u${u}: increment acknowledged as ${n} after ${last} (an acknowledged increment was lost)`);
+            last = n;
+            acked++;
+          }
+          const state = await c.call('GET', '/state');
+          if (state !== undefined && (state.counter as number) < last) problems.push(`u${u}: state ${String(state.counter)} below acknowledged ${last}`);
+          const cookie = c.currentCookie;
+          let out = false;
+          for (let tries = 0; tries < 100 && !out; tries++) {
+            out = (await c.call('POST', '/logout')) !== undefined;
+            if (!out) await sleep(20);
+          }
+          if (out) loggedOut.push(cookie);
+          const after = out ? await c.call('GET', '/state', cookie) : undefined;
+          if (after !== undefined && after.user !== null) problems.push(`u${u}: logged out session came back`);
+        }
+      };
+      const chaos = async (): Promise<void> => {
+        for (let k = 0; k < KILLS; k++) {
+          await sleep(300 + prng.int(700));
+          if (k === 1 && b!.disturb !== undefined) events.push(await b!.disturb());
+          const i = prng.int(3);
+          await fleet.kill(i);
+          kills++;
+          await sleep(prng.int(300));
+          const t0 = Date.now();
+          await fleet.start(i);
+          events.push(`restart ${Date.now() - t0} ms`);
+        }
+        await sleep(500);
+        chaosDone = true;
+      };
+      await Promise.all([chaos(), ...Array.from({ length: 6 }, (_, u) => user(u))]);
+      for (const cookie of loggedOut) {
+        const r = await new Client(base).call('GET', '/state', cookie);
+        if (r !== undefined && r.user !== null) problems.push('a logged out session came back after the chaos');
+      }
+      await proxy.close();
+      t.diagnostic(`${acked} acknowledged increments, ${loggedOut.length} logouts, ${kills} kills; ${events.join(', ')}`);
+      assert.deepEqual(problems, []);
+      assert.ok(acked >= 20, `only ${acked} increments acknowledged`);
+      assert.equal(kills, KILLS);
+    });
+
+    it('fences a server paused past its lease (SIGSTOP): another inherits, and on SIGCONT its writes are refused', async (t) => {
+      if (b === undefined) return t.skip('backend not reachable');
+      const direct = (i: number): string => `http://127.0.0.1:${fleet.ports[i]}`;
+      const users = [new Client(direct(0)), new Client(direct(0))];
+      for (const u of users) {
+        assert.ok(await u.call('POST', '/login?user=zed'));
+        assert.equal((await u.call('POST', '/increment'))?.counter, 1);
+      }
+      const [explicit, auto] = users.map((u) => u.currentCookie) as [string, string];
+      const zombies = [users[0]!.call('POST', '/increment?slowMs=600', explicit), users[1]!.call('POST', '/increment-auto?slowMs=600', auto)];
+      await sleep(150);
+      fleet.signal(0, 'SIGSTOP');
+      await sleep(LEASE_MS + 1000);
+      const other = new Client(direct(1));
+      for (const cookie of [explicit, auto]) {
+        assert.equal((await other.call('POST', '/increment', cookie))?.counter, 2, 'B inherits the session');
+        assert.equal((await other.call('POST', '/increment', cookie))?.counter, 3);
+      }
+      fleet.signal(0, 'SIGCONT');
+      assert.equal(await zombies[0], undefined, 'the zombie write is not acknowledged');
+      assert.equal(await zombies[1], undefined, 'nor when express-session saves at the end of the response');
+      for (const cookie of [explicit, auto]) {
+        assert.equal((await other.call('GET', '/state', cookie))?.counter, 3, 'nothing overwritten');
+        assert.equal((await users[0]!.call('GET', '/state', cookie))?.counter, 3, 'the woken server serves the current state');
+      }
+    });
+  });
+}
