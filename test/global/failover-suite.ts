@@ -17,8 +17,8 @@ import { Client, ServerFleet, sleep, startProxy } from './failover-processes.js'
 export interface FailoverBackend {
   /** The <backend> argument of global-server.ts. */
   readonly arg: string;
-  /** Disturbs the backend once during the chaos (kill -9 of a master...); says what it did. */
-  disturb?(): Promise<string>;
+  /** Disturbances of the backend, one after each server kill from the second on (kill -9 of a master, CLIENT PAUSE); each says what it did. */
+  readonly disturbances?: ReadonlyArray<() => Promise<string>>;
   teardown(): Promise<void>;
 }
 
@@ -88,7 +88,8 @@ export function failoverSuite(name: string, make: () => Promise<FailoverBackend 
       const chaos = async (): Promise<void> => {
         for (let k = 0; k < KILLS; k++) {
           await sleep(300 + prng.int(700));
-          if (k === 1 && b!.disturb !== undefined) events.push(await b!.disturb());
+          const disturb = b!.disturbances?.[k - 1];
+          if (disturb !== undefined) events.push(await disturb());
           const i = prng.int(3);
           await fleet.kill(i);
           kills++;

@@ -131,6 +131,26 @@ export class TestCluster {
     }
   }
 
+  /** After a master's kill: every live node marks it failed and is ok again (a replica took its slots). */
+  async waitFailover(victim: number, timeoutMs = 30_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      let ok = true;
+      for (const port of this.livePorts()) {
+        try {
+          const line = (await this.nodeInfo(port, 'CLUSTER NODES')).split('\n').find((l) => l.includes(`:${victim}@`)) ?? '';
+          const flags = line.split(' ')[2] ?? '';
+          if (!/(^|,)fail(,|$)/.test(flags) || !/cluster_state:ok/.test(await this.nodeInfo(port, 'CLUSTER INFO'))) ok = false;
+        } catch {
+          ok = false;
+        }
+      }
+      if (ok) return;
+      if (Date.now() > end) throw new Error(`no failover of ${victim}`);
+      await sleep(100);
+    }
+  }
+
   livePorts(): number[] {
     return this.ports.filter((p) => this.procs.has(p));
   }
