@@ -174,7 +174,28 @@ export class GlobalSessionEngine {
       return;
     }
     if (r.attrsOmitted) return;
+    const k = this.known.get(id);
+    if (k !== undefined && rec.version < k.version) return this.repair(id, rec, k);
     await this.mirror(rec);
+  }
+
+  /**
+   * The global record is older than what this server had acknowledged: the backend lost
+   * committed versions (a Redis failover to a replica the last writes had not reached,
+   * docs/failover.md §Redis). The local log still has the acknowledged state: send it again
+   * (this server holds the turn now, so the fenced write lands on the version found).
+   */
+  private async repair(id: string, rec: GlobalRecord, k: Known): Promise<void> {
+    const lease = this.ownership.lease;
+    const s = this.local.get(id);
+    this.known.delete(id);
+    this.options.logger.warn('global_version_lost', { foundVersion: rec.version, knownVersion: k.version });
+    const outcome =
+      s === undefined
+        ? await this.store.destroy(lease, id, rec.version)
+        : await this.store.write(lease, id, rec.version, { attrs: s.attrs, createdAtMs: k.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs }, false);
+    if (outcome !== 'ok') throw this.ownership.refused(outcome);
+    if (s !== undefined) this.known.set(id, { version: rec.version + 1, createdAtMs: k.createdAtMs });
   }
 
   private async mirror(rec: GlobalRecord): Promise<void> {
