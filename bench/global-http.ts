@@ -1,9 +1,12 @@
 /**
  * HTTP through 2 servers sharing PostgreSQL, no sticky routing: sessiond `global` (through
- * mode) beside connect-pg-simple, and the embedded store (one server) for reference.
+ * mode) beside connect-pg-simple; the same on the machine's Redis: sessiond `global: { redis }`
+ * beside connect-redis (own key prefix, deleted after); and the embedded store (one server)
+ * for reference.
  * 32 sessions, each a loop of requests one after another alternating between the servers
- * (fetch, keep-alive), 90% GET /counter, 10% POST /increment. Prints req/s and PostgreSQL statements per request.
- * Run: npx tsc -p tsconfig.json && node dist/bench/global-http.js [seconds]
+ * (fetch, keep-alive), 90% GET /counter, 10% POST /increment. Prints req/s and PostgreSQL
+ * statements (or Redis commands) per request.
+ * Run: npx tsc -p tsconfig.json && node dist/bench/global-http.js [seconds] [kind,kind...]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 const SERVER = fileURLToPath(new URL('./global-http-server.js', import.meta.url));
 const seconds = Number(process.argv[2] ?? 5);
 const CONNECTIONS = 32;
@@ -62,18 +66,35 @@ async function bench(kind: string, servers: number): Promise<void> {
     const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies);
     let statements = 0;
     for (const p of procs) statements += ((await (await fetch(`${p.url}/stats`)).json()) as { statements: number }).statements;
-    console.log(`${kind.padEnd(18)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} PostgreSQL statements/request, ${errors} errors`);
+    const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
+    console.log(`${kind.padEnd(22)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, ${errors} errors`);
   } finally {
     for (const p of procs) p.child.kill('SIGKILL');
     rmSync(base, { recursive: true, force: true });
-    const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await c.query(`DROP TABLE IF EXISTS "${schema}"`);
-    await c.end();
+    if (kind.includes('redis')) await dropRedisPrefix(schema);
+    else await dropPgSchema(schema);
   }
 }
 
-await bench('sessiond-global', 2);
-await bench('connect-pg-simple', 2);
-await bench('sessiond-local', 1);
+/** Deletes the run's keys (the machine's Redis is shared: only keys under our prefix). */
+async function dropRedisPrefix(prefix: string): Promise<void> {
+  const r = new Redis(process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379');
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await Promise.all(keys.map((k) => r.del(k)));
+  } while (cursor !== '0');
+  await r.quit();
+}
+
+async function dropPgSchema(schema: string): Promise<void> {
+  const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await c.query(`DROP TABLE IF EXISTS "${schema}"`);
+  await c.end();
+}
+
+const kinds = (process.argv[3] ?? 'sessiond-global,connect-pg-simple,sessiond-global-redis,connect-redis,sessiond-local').split(',');
+for (const kind of kinds) await bench(kind, kind === 'sessiond-local' ? 1 : 2);
