@@ -22,6 +22,8 @@ const require = createRequire(import.meta.url);
 const [kind, dir, serverId, schema] = process.argv.slice(2) as [string, string, string, string];
 const SECRET = 'bench secret';
 let statements = 0;
+/** Redis commands by name (scripts by SHA1 prefix), for the sessiond Redis kind. */
+const byCommand: Record<string, number> = {};
 const pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', max: 10 });
 pool.on('error', () => undefined);
 const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
@@ -38,6 +40,8 @@ function countedIoredis(): { call: (...a: never[]) => Promise<unknown>; quit: ()
   return {
     call: (...a: never[]) => {
       statements++;
+      const name = String(a[0]) === 'EVALSHA' ? `EVALSHA ${String(a[1]).slice(0, 8)}` : String(a[0]);
+      byCommand[name] = (byCommand[name] ?? 0) + 1;
       return (r.call as (...x: never[]) => Promise<unknown>)(...a);
     },
     quit: () => r.quit(),
@@ -86,9 +90,10 @@ app.post('/increment', (req, res) => {
   req.session.counter = (req.session.counter ?? 0) + 1;
   res.json({ counter: req.session.counter });
 });
-app.get('/stats', (_req, res) => res.json({ statements }));
+app.get('/stats', (_req, res) => res.json({ statements, byCommand }));
 app.post('/stats/reset', (_req, res) => {
   statements = 0;
+  for (const k of Object.keys(byCommand)) delete byCommand[k];
   res.json({ ok: true });
 });
 const server = app.listen(0, '127.0.0.1', () => {

@@ -65,9 +65,15 @@ async function bench(kind: string, servers: number): Promise<void> {
     for (const p of procs) await fetch(`${p.url}/stats/reset`, { method: 'POST' });
     const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies);
     let statements = 0;
-    for (const p of procs) statements += ((await (await fetch(`${p.url}/stats`)).json()) as { statements: number }).statements;
+    const byCommand: Record<string, number> = {};
+    for (const p of procs) {
+      const st = (await (await fetch(`${p.url}/stats`)).json()) as { statements: number; byCommand: Record<string, number> };
+      statements += st.statements;
+      for (const [k, v] of Object.entries(st.byCommand)) byCommand[k] = (byCommand[k] ?? 0) + v;
+    }
     const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
     console.log(`${kind.padEnd(22)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, ${errors} errors`);
+    if (Object.keys(byCommand).length > 0) console.log('  per request: ' + Object.entries(byCommand).map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', '));
   } finally {
     for (const p of procs) p.child.kill('SIGKILL');
     rmSync(base, { recursive: true, force: true });

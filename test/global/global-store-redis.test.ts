@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSessiondError } from '../../src/errors.js';
 import { globalStoreContract } from './global-store-contract.js';
-import { redisMissing, RedisTestPrefix } from './redis-harness.js';
+import { Redis } from 'ioredis';
+import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
 
 globalStoreContract('redis (standalone)', async () => {
   if ((await redisMissing()) !== undefined) return undefined;
@@ -73,6 +74,39 @@ test('an epoch is never handed out twice, even when a failover rolls the epoch c
     const second = await s.acquireLease('srv-epoch-other', 10_000);
     assert.ok(second.epoch > first.epoch, `${second.epoch} > ${first.epoch}`);
   } finally {
+    await r.drop();
+  }
+});
+
+test('background inheritance scans only while a server is dead, and forgets a dead server once swept', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const r = RedisTestPrefix.standalone();
+  const raw = new Redis(REDIS_URL);
+  try {
+    let scans = 0;
+    const counted = {
+      call: (c: string, ...a: Array<string | number | Buffer>) => {
+        if (c === 'SCAN') scans++;
+        return raw.call(c, ...a);
+      },
+      quit: async () => 'OK',
+    };
+    const s = await r.store({ redis: counted });
+    await s.migrate();
+    const dying = await s.acquireLease('srv-sweep-dead', 10_000);
+    const heir = await s.acquireLease('srv-sweep-heir', 10_000);
+    const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
+    for (const id of ['SweepAxxxxxxxxxxxxxxxxxx', 'SweepBxxxxxxxxxxxxxxxxxx']) await s.create(dying, id, w);
+    assert.deepEqual(await s.inheritBatch(heir, 10), []);
+    assert.equal(scans, 0, 'every server alive: no SCAN at all');
+    await r.expireLease('srv-sweep-dead');
+    assert.equal((await s.inheritBatch(heir, 10)).length, 2);
+    assert.ok(scans > 0);
+    const after = scans;
+    assert.deepEqual(await s.inheritBatch(heir, 10), []);
+    assert.equal(scans, after, 'the swept dead server is forgotten: no more SCAN');
+  } finally {
+    raw.disconnect();
     await r.drop();
   }
 });

@@ -17,6 +17,7 @@ local e = redis.call('INCR', KEYS[1])
 if e < now then e = now; redis.call('SET', KEYS[1], fmt(now)) end
 local d = now + tonumber(ARGV[1])
 redis.call('SET', KEYS[2], fmt(e), 'PXAT', fmt(d))
+redis.call('HSET', KEYS[3], ARGV[2], fmt(e))
 return {fmt(e), fmt(d)}
 `);
 
@@ -34,7 +35,7 @@ return 1
 
 /** A new epoch and a lease of `leaseMs` (Redis's clock); older epochs of this server are superseded at once. */
 export async function acquireLease(ctx: RedisContext, serverId: string, leaseMs: number): Promise<ServerLease> {
-  const [e, d] = (await evalScript(ctx, ACQUIRE, [ctx.k.epoch, ctx.k.lease(serverId)], [leaseMs])) as [string, string];
+  const [e, d] = (await evalScript(ctx, ACQUIRE, [ctx.k.epoch, ctx.k.lease(serverId), ctx.k.servers], [leaseMs, serverId])) as [string, string];
   for (const k of ctx.deadlines.keys()) if (k.startsWith(serverId + '\n')) ctx.deadlines.delete(k);
   const lease = Object.freeze({ serverId, epoch: num(e) });
   ctx.deadlines.set(leaseKey(serverId, lease.epoch), num(d));

@@ -20,24 +20,45 @@ redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', '0')
 return 1
 `);
 
-/** Inherits up to `limit` sessions whose owner's lease lapsed (compare-and-set on the dead owner and epoch). */
+/** The registered servers whose latest epoch's lease is gone, as `serverId\nepoch`. */
+async function deadServers(ctx: RedisContext, lease: ServerLease): Promise<Set<string>> {
+  const flat = (await cmd(ctx.client, 'HGETALL', ctx.k.servers)) as string[];
+  const dead = new Set<string>();
+  for (let i = 0; i < flat.length; i += 2) {
+    const [serverId, epoch] = [flat[i]!, flat[i + 1]!];
+    if (serverId === lease.serverId || (await leaseLive(ctx, serverId, epoch))) continue;
+    dead.add(`${serverId}\n${epoch}`);
+  }
+  return dead;
+}
+
+const FORGET = script(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+`);
+
+/**
+ * Inherits up to `limit` sessions whose owner's lease lapsed (compare-and-set on the dead
+ * owner and epoch). Scans only while a registered server is dead; a dead server is
+ * forgotten after a whole pass finds nothing more of it (an older epoch of a server that
+ * restarted is its own to adopt, and a session missed here is taken on its next request).
+ */
 export async function inheritBatch(ctx: RedisContext, lease: ServerLease, limit: number): Promise<string[]> {
+  const dead = await deadServers(ctx, lease);
+  if (dead.size === 0) return [];
   const taken: string[] = [];
-  const liveness = new Map<string, boolean>();
   for await (const keys of scanSessionKeys(ctx)) {
     const owners = (await Promise.all(keys.map((key) => cmd(ctx.client, 'HMGET', key, 'o', 'e')))) as Array<[string | null, string | null]>;
     for (let i = 0; i < keys.length && taken.length < limit; i++) {
       const [o, e] = owners[i]!;
-      if (o === null || e === null || (o === lease.serverId && e === String(lease.epoch))) continue;
-      const who = `${o}\n${e}`;
-      if (!liveness.has(who)) liveness.set(who, await leaseLive(ctx, o, e));
-      if (liveness.get(who) === true) continue;
+      if (o === null || e === null || !dead.has(`${o}\n${e}`)) continue;
       const r = await evalScript(ctx, INHERIT, [keys[i]!], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, o, e]);
       if (r === -1) return taken; // our own lease lapsed: inherit nothing more
       if (r === 1 && !taken.includes(ctx.k.idOf(keys[i]!))) taken.push(ctx.k.idOf(keys[i]!));
     }
-    if (taken.length >= limit) break;
+    if (taken.length >= limit) return taken;
   }
+  for (const d of dead) await evalScript(ctx, FORGET, [ctx.k.servers], d.split('\n'));
   return taken;
 }
 

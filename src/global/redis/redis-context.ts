@@ -27,6 +27,8 @@ export interface RedisKeys {
   readonly meta: string;
   readonly epoch: string;
   readonly cleanup: string;
+  /** Every server that took a lease, with its latest epoch (background inheritance looks only for the dead ones). */
+  readonly servers: string;
   lease(serverId: string): string;
   session(id: string): string;
   /** SCAN MATCH pattern of the app's session keys. */
@@ -42,6 +44,7 @@ export function redisKeys(prefix: string, app: string): RedisKeys {
     meta: `${prefix}{${a}}:meta`,
     epoch: `${prefix}{${a}}:epoch`,
     cleanup: `${prefix}{${a}}:cleanup`,
+    servers: `${prefix}{${a}}:servers`,
     lease: (serverId) => `${prefix}{${a}}:lease:${escapeName(serverId)}`,
     session: (id) => `${sessionHead}${escapeName(id)}}`,
     sessionPattern: `${globLiteral(sessionHead)}*}`,
@@ -82,7 +85,16 @@ export interface RedisContext {
    * not here (released, lost, superseded) has deadline 0: every write is fenced.
    */
   readonly deadlines: Map<string, number>;
+  /**
+   * Other servers' leases seen live, by `serverId\nepoch`: until when (this process's
+   * monotonic clock) a turn they hold is waited for without reading their lease again. Only
+   * ever delays a takeover (by LIVE_CACHE_MS at most), never allows one.
+   */
+  readonly seenLive: Map<string, number>;
 }
+
+/** Longest a lease seen live is trusted without reading it again (turn polling reads it once per this). */
+export const LIVE_CACHE_MS = 100;
 
 export const leaseKey = (serverId: string, epoch: number): string => `${serverId}\n${epoch}`;
 

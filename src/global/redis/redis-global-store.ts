@@ -68,7 +68,7 @@ export class RedisGlobalStore implements GlobalStore {
     const { client, cluster, owns } = await open(o);
     if (cluster && !isRedisCluster(client)) throw new TypeError('redisCluster: the client given has no nodes()');
     const masters = (): RedisCommander[] => (cluster ? (client as RedisClusterLike).nodes('master') : [client]);
-    const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map() };
+    const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map() };
     return new RedisGlobalStore(ctx, owns, o.sessionTtlMs);
   }
 

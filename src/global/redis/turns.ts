@@ -1,6 +1,7 @@
 import type { ServerLease, TurnResult } from '../global-store.js';
 import { leaseLive } from './leases.js';
-import { deadlineOf, evalScript, num, script, type RedisContext } from './redis-context.js';
+import { performance } from 'node:perf_hooks';
+import { deadlineOf, evalScript, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
 import { fenced } from './session-rows.js';
 
 /**
@@ -33,6 +34,20 @@ if omitted then om = '1' end
 return {'ok', inherited, om, r[1], r[2], r[3], r[4], r[5], a}
 `);
 
+/** The holder's lease is live: read from its slot, or seen live less than LIVE_CACHE_MS ago (polling a held turn reads it once per that). */
+async function holderLive(ctx: RedisContext, owner: string, epoch: string): Promise<boolean> {
+  const k = `${owner}\n${epoch}`;
+  const now = performance.now();
+  if ((ctx.seenLive.get(k) ?? 0) > now) return true;
+  if (!(await leaseLive(ctx, owner, epoch))) {
+    ctx.seenLive.delete(k);
+    return false;
+  }
+  if (ctx.seenLive.size >= 10_000) ctx.seenLive.clear();
+  ctx.seenLive.set(k, now + LIVE_CACHE_MS);
+  return true;
+}
+
 type TakeReply = [string, ...string[]];
 
 async function take(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, dead: [string, string]): Promise<TakeReply> {
@@ -44,7 +59,7 @@ export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string
   let r = await take(ctx, lease, id, turnMs, knownVersion, ['', '']);
   if (r[0] === 'busy') {
     const [, owner, epoch] = r as [string, string, string];
-    if (await leaseLive(ctx, owner, epoch)) return undefined;
+    if (await holderLive(ctx, owner, epoch)) return undefined;
     r = await take(ctx, lease, id, turnMs, knownVersion, [owner, epoch]);
     if (r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
   }
