@@ -28,5 +28,6 @@ export function openGlobalStore(g: GlobalOptions, sessionTtlMs: number): Promise
     // CLIENT SETNAME refuses spaces and newlines.
     connectionName: connectionName.replace(/[^\x21-\x7e]/g, '_'),
     timeoutMs: g.leaseMs,
+    replicaAckMs: g.replicaAckMs,
   });
 }

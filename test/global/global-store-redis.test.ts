@@ -110,3 +110,20 @@ test('background inheritance scans only while a server is dead, and forgets a de
     await r.drop();
   }
 });
+
+test('replicaAckMs with no replica to confirm: the change is refused with SESSIOND_GLOBAL_UNAVAILABLE, not acknowledged', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const probe = new Redis(REDIS_URL);
+  const info = (await probe.call('INFO', 'replication').finally(() => probe.disconnect())) as string;
+  if (!/connected_slaves:0/.test(info)) return t.skip('the machine\'s Redis has replicas');
+  const r = RedisTestPrefix.standalone();
+  try {
+    const s = await r.store({ replicaAckMs: 50 });
+    await s.migrate();
+    const me = await s.acquireLease('srv-noack', 10_000);
+    const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
+    await assert.rejects(s.create(me, 'NoAckSessionxxxxxxxxxxxxx', w), (e) => isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE'));
+  } finally {
+    await r.drop();
+  }
+});

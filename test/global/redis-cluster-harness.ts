@@ -121,6 +121,9 @@ export class TestCluster {
           const lines = nodes.trim().split('\n');
           const slaves = lines.filter((l) => / (myself,)?slave /.test(l) && !/fail/.test(l.split(' ')[2]!)).length;
           if (!/cluster_state:ok/.test(info) || slaves < replicas) ok = false;
+          // A replica counts once its link is up (WAIT 1 needs it).
+          const repl = (await run('redis-cli', ['-p', String(port), 'INFO', 'replication'])).stdout;
+          if (/role:slave/.test(repl) && !/master_link_status:up/.test(repl)) ok = false;
         } catch {
           ok = false;
         }

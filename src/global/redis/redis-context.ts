@@ -91,6 +91,8 @@ export interface RedisContext {
    * ever delays a takeover (by LIVE_CACHE_MS at most), never allows one.
    */
   readonly seenLive: Map<string, number>;
+  /** After each change, WAIT until one replica has it, at most this long (0: do not wait). */
+  readonly replicaAckMs: number;
 }
 
 /** Longest a lease seen live is trusted without reading it again (turn polling reads it once per this). */
@@ -133,6 +135,38 @@ export async function evalScript(ctx: RedisContext, s: Script, keys: string[], a
     if (!/^NOSCRIPT/.test(String((e as Error)?.message))) throw classify(e);
   }
   return cmd(ctx.client, 'EVAL', s.src, keys.length, ...keys, ...args);
+}
+
+/**
+ * Runs a script that makes an acknowledged change; with `replicaAckMs`, then `WAIT 1
+ * replicaAckMs` on the same connection (so on the master the script wrote to), and a
+ * change no replica confirmed in time is SESSIOND_GLOBAL_UNAVAILABLE: not acknowledged,
+ * though the master may keep it (the next turn reads whatever survived).
+ */
+export async function evalChange(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
+  if (ctx.replicaAckMs === 0) return evalScript(ctx, s, keys, args);
+  const send = async (first: RedisArg[]): Promise<[unknown, unknown]> => {
+    if (ctx.client.pipeline === undefined) return [await ctx.client.call(...(first as [string, ...RedisArg[]])), await ctx.client.call('WAIT', 1, ctx.replicaAckMs)];
+    // ioredis names a pipeline's commands by their lower-case methods.
+    const r = await ctx.client.pipeline([[String(first[0]).toLowerCase(), ...first.slice(1)], ['wait', 1, ctx.replicaAckMs]]).exec();
+    if (r === null) throw new Error('pipeline aborted');
+    if (r[0]![0] !== null) throw r[0]![0];
+    if (r[1]![0] !== null) throw r[1]![0];
+    return [r[0]![1], r[1]![1]];
+  };
+  let out: [unknown, unknown];
+  try {
+    out = await send(['EVALSHA', s.sha, keys.length, ...keys, ...args]);
+  } catch (e) {
+    if (!/^NOSCRIPT/.test(String((e as Error)?.message))) throw classify(e);
+    out = await send(['EVAL', s.src, keys.length, ...keys, ...args]).catch((e2: unknown) => {
+      throw classify(e2);
+    });
+  }
+  if (Number(out[1]) < 1) {
+    throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', `no replica confirmed the change within replicaAckMs (${ctx.replicaAckMs} ms)`, { backend: 'redis', replicaAckMs: ctx.replicaAckMs });
+  }
+  return out[0];
 }
 
 /** Keys SCAN returns per call on one node. */

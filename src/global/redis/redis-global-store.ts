@@ -29,6 +29,8 @@ export interface RedisStoreOptions {
    * instead of hanging. The engine passes leaseMs.
    */
   readonly timeoutMs?: number;
+  /** After each change, WAIT until one replica has it, at most this long; 0 (default) does not wait. */
+  readonly replicaAckMs?: number;
 }
 
 function hostPort(url: string): { host: string; port: number } {
@@ -68,7 +70,7 @@ export class RedisGlobalStore implements GlobalStore {
     const { client, cluster, owns } = await open(o);
     if (cluster && !isRedisCluster(client)) throw new TypeError('redisCluster: the client given has no nodes()');
     const masters = (): RedisCommander[] => (cluster ? (client as RedisClusterLike).nodes('master') : [client]);
-    const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map() };
+    const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map(), replicaAckMs: o.replicaAckMs ?? 0 };
     return new RedisGlobalStore(ctx, owns, o.sessionTtlMs);
   }
 

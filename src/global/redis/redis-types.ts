@@ -11,6 +11,11 @@ export type RedisArg = string | number | Buffer;
 export interface RedisCommander {
   /** Sends one command; a cluster client routes it by its first key. */
   call(command: string, ...args: RedisArg[]): Promise<unknown>;
+  /**
+   * Sends commands together on one connection (ioredis `pipeline`); on a cluster they go to
+   * the node of their keys, so a keyless `WAIT` lands on the master the script wrote to.
+   */
+  pipeline?(commands: RedisArg[][]): { exec(): Promise<Array<[Error | null, unknown]> | null> };
 }
 
 export interface RedisClientLike extends RedisCommander {

@@ -1,7 +1,7 @@
 import { SessiondError } from '../../errors.js';
 import type { GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
 import { recordUntilMs } from '../record-until.js';
-import { deadlineOf, evalScript, num, script, type RedisContext } from './redis-context.js';
+import { deadlineOf, evalChange, evalScript, num, script, type RedisContext } from './redis-context.js';
 
 /**
  * The session hashes (docs/format.md §7): load, create, and the fenced write, touch and
@@ -67,7 +67,7 @@ function writeArgs(w: GlobalWrite): string[] {
 
 /** Creates the record at version 1 owned by `lease`; false when a live record with this ID exists. */
 export async function create(ctx: RedisContext, lease: ServerLease, id: string, w: GlobalWrite): Promise<boolean> {
-  const r = await evalScript(ctx, CREATE, [ctx.k.session(id)], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w)]);
+  const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w)]);
   if (r === 'fenced') throw fenced(lease, 'the server lease lapsed');
   return r === 'ok';
 }
@@ -105,7 +105,7 @@ const fenceArgs = (ctx: RedisContext, lease: ServerLease, expectedVersion: numbe
 
 export async function write(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
   const args = [...fenceArgs(ctx, lease, expectedVersion), releaseTurn ? '1' : '0', ...writeArgs(w)];
-  return (await evalScript(ctx, WRITE, [ctx.k.session(id)], args)) as WriteOutcome;
+  return (await evalChange(ctx, WRITE, [ctx.k.session(id)], args)) as WriteOutcome;
 }
 
 const TOUCH = script(`${EXPIRE}${FENCE}
@@ -135,7 +135,7 @@ export async function touch(
   releaseTurn: boolean,
 ): Promise<WriteOutcome> {
   const args = [...fenceArgs(ctx, lease, expectedVersion), releaseTurn ? '1' : '0', String(lastAccessAtMs), expiresAtMs === undefined ? '' : String(expiresAtMs)];
-  return (await evalScript(ctx, TOUCH, [ctx.k.session(id)], args)) as WriteOutcome;
+  return (await evalChange(ctx, TOUCH, [ctx.k.session(id)], args)) as WriteOutcome;
 }
 
 const DESTROY = script(`${FENCE}
@@ -146,5 +146,5 @@ return 'ok'
 `);
 
 export async function destroy(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
-  return (await evalScript(ctx, DESTROY, [ctx.k.session(id)], fenceArgs(ctx, lease, expectedVersion))) as WriteOutcome;
+  return (await evalChange(ctx, DESTROY, [ctx.k.session(id)], fenceArgs(ctx, lease, expectedVersion))) as WriteOutcome;
 }
