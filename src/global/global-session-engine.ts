@@ -203,9 +203,9 @@ export class GlobalSessionEngine {
     try {
       await this.local.save(rec.id, { attributes: attributesFromBlob(rec.attrs), expiresAtMs: rec.expiresAtMs, maxInactiveMs: rec.maxInactiveMs });
     } catch (e) {
-      // Destroyed here moments ago, by a destroy the global store refused: it stays gone here.
-      if (isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) return;
-      throw e;
+      // Destroyed here moments ago, by a destroy the global store refused or never got (503):
+      // it stays gone here, and the record's version is kept so a retried destroy reaches it.
+      if (!isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) throw e;
     }
     this.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs });
   }

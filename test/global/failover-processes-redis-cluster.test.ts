@@ -2,7 +2,9 @@
  * The multi-process failover suite on a Redis Cluster of 3 masters + 3 replicas started by
  * the test (kind: integration, real processes): besides the servers' kill -9, a master is
  * killed -9 (a replica takes over after --cluster-node-timeout) and another is paused
- * with CLIENT PAUSE; requests wait or fail with 503, nothing acknowledged is lost.
+ * with CLIENT PAUSE; requests wait or fail with 503, nothing acknowledged is lost. The
+ * servers run with replicaAckMs (WAIT 1), which is what makes "nothing lost" hold under
+ * asynchronous replication; without it the owner's repair covers only what it reaches first.
  */
 import { failoverSuite } from './failover-suite.js';
 import { clusterToolsMissing, TestCluster } from './redis-cluster-harness.js';
@@ -15,7 +17,9 @@ failoverSuite('redis cluster, a master killed -9 and one paused', async () => {
   if ((await clusterToolsMissing()) !== undefined) return undefined;
   const cluster = await TestCluster.start();
   const r = cluster.prefix();
-  const arg = JSON.stringify({ redisCluster: { rootNodes: cluster.urls }, keyPrefix: r.prefix });
+  // WAIT 1 after each change: a change is acknowledged only once a replica has it, so the
+  // replica promoted after the kill has every acknowledged increment and logout.
+  const arg = JSON.stringify({ redisCluster: { rootNodes: cluster.urls }, keyPrefix: r.prefix, replicaAckMs: 1000 });
   const killMaster = async (): Promise<string> => {
     const [victim] = await cluster.masterPorts();
     const t0 = Date.now();

@@ -11,8 +11,9 @@ import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { resolveGlobalOptions } from '../../src/global/global-options.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
 import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
+import { SessiondError, isSessiondError } from '../../src/errors.js';
 
-describe('GlobalSessionEngine on Redis: a lost acknowledged write is sent again', () => {
+describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent again', () => {
   let r: RedisTestPrefix | undefined;
   const engines: GlobalSessionEngine[] = [];
   before(async () => {
@@ -54,5 +55,32 @@ describe('GlobalSessionEngine on Redis: a lost acknowledged write is sent again'
     assert.equal(n((await b.get(id))!.attrs), '2');
     await b.save(id, { attributes: { n: '3' } });
     assert.equal(n((await a.get(id))!.attrs), '3');
+  });
+
+  it('a logout whose global delete failed (503) reaches the record when retried on the same server', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const store = await r.store({ app: 'shop' });
+    let failNext = false;
+    // The backend answers the first destroy with an outage, as a killed or paused master does.
+    const flaky = new Proxy(store, {
+      get(target, k, recv) {
+        const v = Reflect.get(target, k, recv) as unknown;
+        if (k === 'destroy' && failNext) {
+          failNext = false;
+          return () => Promise.reject(new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'master down', { backend: 'redis' }));
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const g = resolveGlobalOptions({ redis: { url: REDIS_URL }, keyPrefix: r.prefix, app: 'shop', serverId: 'web-d', leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000 }, '/s');
+    const a = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, flaky);
+    engines.push(a);
+    const id = 'RepairSessionCCCCCCCCCCCCC';
+    await a.save(id, { attributes: { user: 'u1' } });
+    failNext = true;
+    await assert.rejects(a.destroy(id), (e) => isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE'));
+    assert.notEqual(await store.load(id), undefined, 'the failed logout left the record');
+    assert.equal(await a.destroy(id), true, 'the retried logout is acknowledged');
+    assert.equal(await store.load(id), undefined, '... and the record is gone: no other server can bring it back');
   });
 });
