@@ -292,6 +292,9 @@ export class GlobalSessionEngine {
 
   async destroy(id: string): Promise<boolean> {
     return this.withTurn(id, async () => {
+      // A lease lost mid-request forgot the record's version: take the turn again (under the
+      // new lease) so the destroy reaches the record instead of being acknowledged locally only.
+      if (!this.known.has(id)) await this.takeTurn(id);
       const k = this.known.get(id);
       const here = await this.local.destroy(id);
       this.known.delete(id);

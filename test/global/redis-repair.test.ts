@@ -83,4 +83,23 @@ describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent
     assert.equal(await a.destroy(id), true, 'the retried logout is acknowledged');
     assert.equal(await store.load(id), undefined, '... and the record is gone: no other server can bring it back');
   });
+
+  it('a logout in a request whose server lost its lease meanwhile still deletes the record', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-e');
+    const store = await r.store({ app: 'shop' });
+    const id = 'RepairSessionDDDDDDDDDDDDD';
+    await a.save(id, { attributes: { user: 'u1' } });
+    const release = await a.lock(id);
+    try {
+      // Mid-request the lease is lost (a master holding it was down past leaseMs): the server
+      // forgets what it knew of every session and registers with a new epoch.
+      await r.expireLease('web-e');
+      await a.renewLease();
+      assert.equal(await a.destroy(id), true);
+    } finally {
+      release();
+    }
+    assert.equal(await store.load(id), undefined, 'the acknowledged logout deleted the record');
+  });
 });
