@@ -19,6 +19,8 @@ test('fills the defaults and freezes', () => {
   assert.equal(o.serverId, defaultServerId('/d'));
   assert.ok(Object.isFrozen(o));
   assert.equal(resolveGlobalOptions({ ...base, leaseMs: 3000 }, '/d').heartbeatMs, 1000);
+  assert.equal(resolveGlobalOptions({ ...base, mode: 'back' }, '/d').mode, 'back');
+  assert.equal(o.clockDriftMarginMs, 500);
 });
 
 test('the default server ID is stable for one directory and differs between two', () => {
@@ -34,7 +36,9 @@ test('refuses unknown, missing and out-of-range options by name', () => {
   refused({ ...base, postgres: { connectionString: 'x', ssl: true } }, 'global.postgres.ssl');
   refused({ ...base, leaseMs: 10 }, 'global.leaseMs');
   refused({ ...base, leaseMs: 1000, heartbeatMs: 600 }, 'global.heartbeatMs');
-  refused({ ...base, mode: 'back' }, 'global.mode');
+  refused({ ...base, mode: 'behind' }, 'global.mode');
+  refused({ ...base, leaseMs: 1000, clockDriftMarginMs: 600 }, 'global.clockDriftMarginMs');
+  refused({ ...base, writeBackMs: 0 }, 'global.writeBackMs');
   refused({ ...base, rowAllocation: 'upsert' }, 'global.rowAllocation');
   refused({ ...base, app: '' }, 'global.app');
 });

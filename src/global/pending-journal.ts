@@ -1,0 +1,214 @@
+import { SessiondError, ioError } from '../errors.js';
+import { assert } from '../assert.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
+
+/**
+ * The sessions waiting for write-back to the global store (back mode, or any mode while
+ * the global store is unreachable), kept in a small file beside the store, `global-pending`
+ * (docs/format.md §7). The local log already holds every change itself; what a crash must
+ * not lose is which sessions still have to be written back, and whether the global store
+ * has a record for them yet. A session is added durably (fdatasync, group-committed with
+ * the other additions waiting) before its change is acknowledged; removals and "created"
+ * marks are appended without waiting and made durable with the next sync, and always
+ * before a session is handed to another server (`sync()`).
+ */
+
+export const PENDING_FILE = 'global-pending';
+const HEADER = 'sessiond-pending 1\n';
+/** The file is rewritten (compacted) once it is this much larger than its live entries need. */
+const COMPACT_BYTES_MIN = 1 << 20;
+
+/** `new`: the global store has no record yet (created during an outage); `existing`: it has. */
+export type PendingKind = 'new' | 'existing';
+
+export interface PendingEntry {
+  kind: PendingKind;
+  /** When it became pending (this process's monotonic ms; a replayed entry gets the open time). */
+  sinceMs: number;
+}
+
+const OPS = { n: 'new', p: 'existing', c: 'existing' } as const;
+
+export class PendingJournal {
+  /** Insertion order is write-back order: oldest pending first. */
+  private readonly entries = new Map<string, PendingEntry>();
+  private queued: string[] = [];
+  private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  private writing: Promise<void> | undefined;
+  private size: number;
+  private failed: unknown;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly path: string,
+    private fh: FileHandle,
+    private readonly now: () => number,
+  ) {
+    this.size = 0;
+  }
+
+  /** Replays the file (a torn last line is dropped) and rewrites it compacted. */
+  static async open(fs: FileSystem, dir: string, now: () => number): Promise<PendingJournal> {
+    const path = `${dir}/${PENDING_FILE}`;
+    const entries = new Map<string, PendingKind>();
+    if ((await fs.stat(path)) !== undefined) {
+      const text = await readAll(fs, path);
+      if (text.length > 0 && !text.startsWith(HEADER)) throw corrupt(path, 'bad header');
+      const lines = text.slice(HEADER.length).split('\n');
+      lines.pop(); // the part after the last newline: empty, or a torn line never acknowledged
+      for (const [i, line] of lines.entries()) {
+        const op = line[0];
+        const id = line.slice(2);
+        if (line[1] !== ' ' || id.length === 0 || (op !== 'd' && !(op! in OPS))) throw corrupt(path, `bad line ${i + 1}`);
+        if (op === 'd') entries.delete(id);
+        else if (op === 'c') {
+          if (entries.has(id)) entries.set(id, 'existing');
+        } else entries.set(id, OPS[op as keyof typeof OPS]);
+      }
+    }
+    const body = HEADER + [...entries].map(([id, k]) => `${k === 'new' ? 'n' : 'p'} ${id}\n`).join('');
+    const tmp = `${path}.new`;
+    const step = async <T>(op: string, file: string, f: () => Promise<T>): Promise<T> => f().catch((e: unknown) => Promise.reject(ioError(op, file, e)));
+    const t = await step('open', tmp, () => fs.open(tmp, 'create'));
+    await step('truncate', tmp, () => t.truncate(0));
+    await step('write', tmp, () => t.writev([Buffer.from(body)], 0));
+    await step('datasync', tmp, () => t.datasync());
+    await t.close();
+    await step('rename', tmp, () => fs.rename(tmp, path));
+    await step('syncDir', dir, () => fs.syncDir(dir));
+    const fh = await step('open', path, () => fs.open(path, 'r+'));
+    const j = new PendingJournal(fs, path, fh, now);
+    j.size = Buffer.byteLength(body);
+    const at = now();
+    for (const [id, kind] of entries) j.entries.set(id, { kind, sinceMs: at });
+    return j;
+  }
+
+  get count(): number {
+    return this.entries.size;
+  }
+
+  get(id: string): PendingEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Oldest pending first. */
+  list(): Array<[string, PendingEntry]> {
+    return [...this.entries];
+  }
+
+  /** Marks the session pending; resolves once that is durable (at once when it already was pending). */
+  add(id: string, kind: PendingKind): Promise<void> {
+    const e = this.entries.get(id);
+    if (e !== undefined) return Promise.resolve();
+    this.entries.set(id, { kind, sinceMs: this.now() });
+    this.append(`${kind === 'new' ? 'n' : 'p'} ${id}`);
+    return this.sync();
+  }
+
+  /** The global store has the record now (it may still be pending with later changes). */
+  created(id: string): void {
+    const e = this.entries.get(id);
+    if (e === undefined || e.kind === 'existing') return;
+    e.kind = 'existing';
+    this.append(`c ${id}`);
+    void this.sync().catch(() => undefined);
+  }
+
+  /** Written back (or dropped): no longer pending. Durable with the next sync. */
+  remove(id: string): void {
+    if (!this.entries.delete(id)) return;
+    this.append(`d ${id}`);
+    void this.sync().catch(() => undefined);
+  }
+
+  private append(line: string): void {
+    assert(!/[\s]/.test(line.slice(2)) && line.length > 2, 'pending journal: a session ID without whitespace');
+    this.queued.push(line + '\n');
+  }
+
+  /** Resolves once everything appended so far is durable. */
+  sync(): Promise<void> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    if (this.queued.length === 0 && this.writing === undefined) return Promise.resolve();
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.writing ??= this.writeLoop();
+    return p;
+  }
+
+  private async writeLoop(): Promise<void> {
+    try {
+      while (this.queued.length > 0 || this.waiters.length > 0) {
+        const lines = this.queued;
+        const waiters = this.waiters;
+        this.queued = [];
+        this.waiters = [];
+        try {
+          if (lines.length > 0) {
+            const buf = Buffer.from(lines.join(''));
+            await this.fh.writev([buf], this.size);
+            this.size += buf.length;
+          }
+          await this.fh.datasync();
+          for (const w of waiters) w.resolve();
+        } catch (e) {
+          // A failed fdatasync leaves the file's state unknown: refuse from now on (as the log does).
+          this.failed = ioError('write', this.path, e);
+          for (const w of [...waiters, ...this.waiters]) w.reject(this.failed);
+          this.waiters = [];
+          return;
+        }
+        if (this.size > COMPACT_BYTES_MIN && this.size > 64 * (this.entries.size + 1) * 4) await this.compact();
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  /** Rewrites the file with the live entries only (runs inside the write loop, so no append interleaves). */
+  private async compact(): Promise<void> {
+    const body = HEADER + [...this.entries].map(([id, e]) => `${e.kind === 'new' ? 'n' : 'p'} ${id}\n`).join('');
+    const tmp = `${this.path}.new`;
+    const dir = this.path.slice(0, this.path.lastIndexOf('/'));
+    try {
+      const t = await this.fs.open(tmp, 'create');
+      await t.truncate(0);
+      await t.writev([Buffer.from(body)], 0);
+      await t.datasync();
+      await t.close();
+      await this.fs.rename(tmp, this.path);
+      await this.fs.syncDir(dir);
+      await this.fh.close();
+      this.fh = await this.fs.open(this.path, 'r+');
+      this.size = Buffer.byteLength(body);
+    } catch (e) {
+      this.failed = ioError('compact', this.path, e);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.sync().catch(() => undefined);
+    await this.fh.close().catch(() => undefined);
+  }
+}
+
+async function readAll(fs: FileSystem, path: string): Promise<string> {
+  const fh = await fs.open(path, 'r').catch((e: unknown) => Promise.reject(ioError('open', path, e)));
+  try {
+    const size = await fh.size();
+    const buf = Buffer.alloc(size);
+    let at = 0;
+    while (at < size) {
+      const n = await fh.read(buf, at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buf.subarray(0, at).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+function corrupt(path: string, why: string): SessiondError {
+  return new SessiondError('SESSIOND_RECORD_CORRUPT', `${path}: ${why}`, { file: path });
+}
