@@ -13,7 +13,7 @@ import { fenced, toRecord, type RecordRow } from './session-rows.js';
 const ms = (p: number): string => `($${p}::bigint * interval '1 millisecond')`;
 
 export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
-  const values = [ctx.app, lease.serverId, lease.epoch, id, turnMs, knownVersion];
+  const values = [ctx.app, lease.serverId, lease.epoch, id, turnMs, knownVersion, hold];
   // `cur` locks the row and sees its latest version (READ COMMITTED re-reads after a lock wait).
   const r = await run<RecordRow & { dead: boolean; was_owner: string; was_epoch: string }>(
     ctx,
@@ -21,7 +21,7 @@ export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, t
        SELECT s.slot, s.owner AS was_owner, s.owner_epoch AS was_epoch, s.turn_until AS was_turn, ${ownerDead(ctx, 's')} AS dead
        FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $4 AND ${recordLive('s')} FOR UPDATE OF s
      )
-     UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = ${hold ? HELD : `now() + ${ms(5)}`},
+     UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = CASE WHEN $7::boolean THEN ${HELD} ELSE now() + ${ms(5)} END,
        handover_at = CASE WHEN cur.was_owner = $2 AND cur.was_epoch = $3 THEN s.handover_at END
      FROM cur
      WHERE s.slot = cur.slot AND ${leaseLive(ctx, 2)}
