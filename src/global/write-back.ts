@@ -148,9 +148,12 @@ export class WriteBack {
   private async reclaim(id: string): Promise<void> {
     await this.chain.run(id, async () => {
       if (this.kept.has(id) || this.journal.get(id) === undefined) return;
+      // Registering again (or adopting) is under way: decide once this server's rows carry its epoch.
+      if (this.ownership.exclusiveForMs() === 0) throw unavailable();
       const lease = this.ownership.lease;
       const rec = await this.store.load(id);
       const here = this.local.get(id);
+      if (rec !== undefined && rec.owner === lease.serverId && rec.ownerEpoch < lease.epoch) throw unavailable(); // not adopted yet
       if (rec === undefined || rec.owner !== lease.serverId || rec.ownerEpoch !== lease.epoch) {
         if (rec === undefined && here === undefined) return this.journal.remove(id); // a destroy, done by someone
         this.lost(id, rec === undefined ? 'absent' : 'inherited');
@@ -221,10 +224,11 @@ export class WriteBack {
       snaps.set(id, s);
       if (s === undefined) {
         const outcome = await this.store.destroy(lease, id, k.version);
-        this.known.delete(id);
-        this.kept.delete(id);
-        if (outcome === 'ok' || outcome === 'absent') this.done(id, s);
-        else this.lost(id, outcome);
+        if (outcome === 'ok' || outcome === 'absent') {
+          this.known.delete(id);
+          this.kept.delete(id);
+          this.done(id, s);
+        } else this.unkeep(id);
         continue;
       }
       items.push({ id, expectedVersion: k.version, w: toWrite(s, k) });
@@ -235,8 +239,18 @@ export class WriteBack {
       if (outcome === 'ok') {
         this.known.set(x.id, { version: x.expectedVersion + 1, createdAtMs: x.w.createdAtMs });
         this.done(x.id, snaps.get(x.id));
-      } else this.lost(x.id, outcome);
+      } else if (outcome === 'absent') this.lost(x.id, outcome);
+      else this.unkeep(x.id);
     }
+  }
+
+  /**
+   * Fenced: this server's lease lapsed, or another server took the session. It stays pending;
+   * reclaim() decides which, once this server is registered again (its rows adopted).
+   */
+  private unkeep(id: string): void {
+    this.kept.delete(id);
+    this.known.delete(id);
   }
 
   /** Written back: no longer pending unless the session changed again meanwhile. */
@@ -327,6 +341,10 @@ export class WriteBack {
     await this.listener?.close();
     await this.journal.close();
   }
+}
+
+function unavailable(): SessiondError {
+  return new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'this server is registering again; the write-back waits for it');
 }
 
 export function toWrite(s: SessionState, k: Known | undefined): GlobalWrite {

@@ -168,7 +168,8 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
     await increment(b, id); // b inherits the record as PostgreSQL has it (n = 1) and writes n = 2 later
     await b.writeBack();
     const before = await row(id);
-    await a.writeBack();
+    await a.writeBack(); // fenced: 0 rows; the session stays pending until a knows why
+    await a.writeBack(); // another server has it: the pending change is lost, and reported
     assert.deepEqual(await row(id), before, 'the fenced write-back changed nothing');
     assert.equal(before?.owner, 'back-2');
     assert.equal((await a.stats()).global.writeBackLost, 1);

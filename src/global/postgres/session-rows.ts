@@ -95,7 +95,8 @@ export async function create(ctx: PgContext, lease: ServerLease, id: string, w: 
   if (ctx.allocation === 'insert') {
     const r = await run(
       ctx,
-      `INSERT INTO ${ctx.t.sessions} AS s ${cols} SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1 WHERE ${leaseLive(ctx, 2)}
+      `INSERT INTO ${ctx.t.sessions} AS s ${cols.slice(0, -1)}, turn_until)
+       SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1, ${turn} WHERE ${leaseLive(ctx, 2)}
        ON CONFLICT (app, sid) WHERE sid IS NOT NULL DO UPDATE SET owner = EXCLUDED.owner, owner_epoch = EXCLUDED.owner_epoch, attrs = EXCLUDED.attrs,
          created_ms = EXCLUDED.created_ms, access_ms = EXCLUDED.access_ms, expires_ms = EXCLUDED.expires_ms, inactive_ms = EXCLUDED.inactive_ms,
          until_ms = EXCLUDED.until_ms, version = 1, turn_until = ${turn}, handover_at = NULL
