@@ -228,7 +228,10 @@ export class WriteBack {
           this.known.delete(id);
           this.kept.delete(id);
           this.done(id, s);
-        } else this.unkeep(id);
+        } else {
+          this.logger.warn('global_write_back_fenced', { outcome, expectedVersion: k.version });
+          this.unkeep(id);
+        }
         continue;
       }
       items.push({ id, expectedVersion: k.version, w: toWrite(s, k) });
@@ -240,7 +243,10 @@ export class WriteBack {
         this.known.set(x.id, { version: x.expectedVersion + 1, createdAtMs: x.w.createdAtMs });
         this.done(x.id, snaps.get(x.id));
       } else if (outcome === 'absent') this.lost(x.id, outcome);
-      else this.unkeep(x.id);
+      else {
+        this.logger.warn('global_write_back_fenced', { outcome, expectedVersion: x.expectedVersion });
+        this.unkeep(x.id);
+      }
     }
   }
 
@@ -256,7 +262,8 @@ export class WriteBack {
   /** Written back: no longer pending unless the session changed again meanwhile. */
   private done(id: string, snapshot: SessionState | undefined): void {
     this.counters.writeBackWritten++;
-    if (this.local.get(id) === snapshot) this.journal.remove(id);
+    // By LSN: the cache hands out a new object for the same change once it is durable.
+    if (this.local.get(id)?.lsn === snapshot?.lsn) this.journal.remove(id);
   }
 
   /** Another server asked for the session: write it back, then release its turn (after the requests here). */
@@ -264,8 +271,10 @@ export class WriteBack {
     if (this.handing.has(id) || this.stopped) return;
     this.handing.add(id);
     try {
+      // Held by an older run of this server (restarted, or registered again): its pending change goes first.
+      if (!this.kept.has(id) && this.journal.get(id) !== undefined) await this.reclaim(id);
       if (!this.kept.has(id)) {
-        await this.chain.run(id, () => this.store.releaseTurn(this.ownership.lease, id)); // held by an older run of this server
+        if (this.journal.get(id) === undefined) await this.chain.run(id, () => this.store.releaseTurn(this.ownership.lease, id));
         return;
       }
       const release = await this.local.lock(id);
@@ -273,6 +282,7 @@ export class WriteBack {
         await this.chain.run(id, async () => {
           if (!this.kept.has(id)) return;
           if (this.journal.get(id) !== undefined) await this.writeNow([id]);
+          if (this.journal.get(id) !== undefined) return; // fenced (reclaim() decides) or changed under us: the turn stays
           await this.journal.sync(); // the next owner's changes must never be overwritten by a replayed pending mark
           this.kept.delete(id);
           await this.store.releaseTurn(this.ownership.lease, id);

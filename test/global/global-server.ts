@@ -1,7 +1,8 @@
 /**
  * One app server of the multi-process failover tests: express + express-session +
  * sessiondSerialize + SessiondStore with `global:` on PostgreSQL.
- * argv: <dir> <serverId> <schema> <leaseMs> [port]. Prints `ready <port>` once listening.
+ * argv: <dir> <serverId> <schema> <leaseMs> [port]; SESSIOND_TEST_MODE picks 'through' (default) or
+ * 'back'. Prints `ready <port>` once listening.
  */
 import express from 'express';
 import session from 'express-session';
@@ -17,9 +18,12 @@ declare module 'express-session' {
 
 const [dir, serverId, schema, leaseMs, port] = process.argv.slice(2);
 const SECRET = 'failover test secret';
+const logger = process.env.SESSIOND_TEST_LOG === '1' ? { info: () => undefined, warn: (e: string, x?: object) => console.error(serverId, e, JSON.stringify(x)), error: (e: string, x?: object) => console.error(serverId, e, JSON.stringify(x)) } : undefined;
 const store = new SessiondStore({
   dir: dir!,
-  global: { postgres: { connectionString: PG_URL }, app: 'failover', serverId: serverId!, schema: schema!, leaseMs: Number(leaseMs), heartbeatMs: Math.floor(Number(leaseMs) / 4), poolMax: 4 },
+  ...(logger === undefined ? {} : { logger }),
+  global: { postgres: { connectionString: PG_URL }, app: 'failover', serverId: serverId!, schema: schema!, leaseMs: Number(leaseMs), heartbeatMs: Math.floor(Number(leaseMs) / 4), poolMax: 4,
+    mode: process.env.SESSIOND_TEST_MODE === 'back' ? 'back' : 'through', handoverPollMs: 100 },
 });
 const app = express();
 app.use(sessiondSerialize(store, { secret: SECRET }));
