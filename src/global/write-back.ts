@@ -101,6 +101,8 @@ export class WriteBack {
    * session over and waits (woken by its release, polling as the fallback) up to queueWaitMsMax.
    */
   async acquire(id: string, take: () => Promise<'held' | 'absent' | 'busy'>): Promise<void> {
+    // Woken past the lease (paused, cut off): register again now rather than at the next heartbeat.
+    if (this.ownership.exclusiveForMs() === 0) await this.ownership.renew();
     if (this.journal.get(id) !== undefined && !this.kept.has(id)) await this.reclaim(id);
     if (this.kept.has(id)) return this.checkExclusive();
     const deadline = performance.now() + this.local.options.queueWaitMsMax;
