@@ -1,6 +1,7 @@
 /**
- * HTTP through 2 servers sharing PostgreSQL, no sticky routing: sessiond `global` (through
- * mode) beside connect-pg-simple, and the embedded store (one server) for reference.
+ * HTTP through 2 servers sharing PostgreSQL: sessiond `global` in through mode (no sticky
+ * routing) and in back mode (sticky, as it expects, and alternating, its worst case: every
+ * request a hand-over) beside connect-pg-simple, and the embedded store (one server) for reference.
  * 32 sessions, each a loop of requests one after another alternating between the servers
  * (fetch, keep-alive), 90% GET /counter, 10% POST /increment. Prints req/s and PostgreSQL statements per request.
  * Run: npx tsc -p tsconfig.json && node dist/bench/global-http.js [seconds]
@@ -26,15 +27,15 @@ function start(kind: string, dir: string, serverId: string, schema: string): Pro
   });
 }
 
-/** One loop per session: its requests one after another, alternating between the servers (no sticky routing). */
-async function run(urls: string[], cookies: string[]): Promise<{ total: number; errors: number; p99: number }> {
+/** One loop per session: its requests one after another, alternating between the servers (no sticky routing) or always on one. */
+async function run(urls: string[], cookies: string[], sticky: boolean): Promise<{ total: number; errors: number; p99: number }> {
   const stopAt = Date.now() + seconds * 1000;
   const latencies: number[] = [];
   let errors = 0;
   await Promise.all(
     cookies.map(async (cookie, c) => {
       for (let i = c; Date.now() < stopAt; i++) {
-        const url = urls[i % urls.length]!;
+        const url = urls[(sticky ? c : i) % urls.length]!;
         const t0 = performance.now();
         const r = await fetch(i % 10 === 9 ? `${url}/increment` : `${url}/counter`, { method: i % 10 === 9 ? 'POST' : 'GET', headers: { cookie } }).catch(() => undefined);
         if (r === undefined || r.status !== 200) errors++;
@@ -47,7 +48,7 @@ async function run(urls: string[], cookies: string[]): Promise<{ total: number; 
   return { total: latencies.length, errors, p99: Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0) };
 }
 
-async function bench(kind: string, servers: number): Promise<void> {
+async function bench(kind: string, servers: number, sticky = false): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), 'sessiond-ghttp-'));
   const schema = `sessiond_ghttp_${process.pid}_${kind.replaceAll('-', '_')}`;
   const procs = [];
@@ -55,14 +56,14 @@ async function bench(kind: string, servers: number): Promise<void> {
     for (let s = 0; s < servers; s++) procs.push(await start(kind, join(base, `s${s}`), `bench-${s}`, schema));
     const cookies: string[] = [];
     for (let c = 0; c < CONNECTIONS; c++) {
-      const r = await fetch(`${procs[0]!.url}/login`, { method: 'POST' });
+      const r = await fetch(`${procs[sticky ? c % procs.length : 0]!.url}/login`, { method: 'POST' });
       cookies.push(r.headers.get('set-cookie')!.split(';')[0]!);
     }
     for (const p of procs) await fetch(`${p.url}/stats/reset`, { method: 'POST' });
-    const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies);
+    const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies, sticky);
     let statements = 0;
     for (const p of procs) statements += ((await (await fetch(`${p.url}/stats`)).json()) as { statements: number }).statements;
-    console.log(`${kind.padEnd(18)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} PostgreSQL statements/request, ${errors} errors`);
+    console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} PostgreSQL statements/request, ${errors} errors`);
   } finally {
     for (const p of procs) p.child.kill('SIGKILL');
     rmSync(base, { recursive: true, force: true });
@@ -75,5 +76,7 @@ async function bench(kind: string, servers: number): Promise<void> {
 }
 
 await bench('sessiond-global', 2);
+await bench('sessiond-global-back', 2, true);
+await bench('sessiond-global-back', 2);
 await bench('connect-pg-simple', 2);
 await bench('sessiond-local', 1);

@@ -6,11 +6,10 @@ import type { FileHandle, FileSystem } from '../fs/file-system.js';
  * The sessions waiting for write-back to the global store (back mode, or any mode while
  * the global store is unreachable), kept in a small file beside the store, `global-pending`
  * (docs/format.md §7). The local log already holds every change itself; what a crash must
- * not lose is which sessions still have to be written back, and whether the global store
- * has a record for them yet. A session is added durably (fdatasync, group-committed with
- * the other additions waiting) before its change is acknowledged; removals and "created"
- * marks are appended without waiting and made durable with the next sync, and always
- * before a session is handed to another server (`sync()`).
+ * not lose is which sessions still have to be written back. A session is added durably
+ * (fdatasync, group-committed with the other additions waiting) before its change is
+ * acknowledged; removals are appended without waiting and made durable with the next sync,
+ * and always before a session is handed to another server (`sync()`).
  */
 
 export const PENDING_FILE = 'global-pending';
@@ -18,16 +17,10 @@ const HEADER = 'sessiond-pending 1\n';
 /** The file is rewritten (compacted) once it is this much larger than its live entries need. */
 const COMPACT_BYTES_MIN = 1 << 20;
 
-/** `new`: the global store has no record yet (created during an outage); `existing`: it has. */
-export type PendingKind = 'new' | 'existing';
-
 export interface PendingEntry {
-  kind: PendingKind;
   /** When it became pending (this process's monotonic ms; a replayed entry gets the open time). */
   sinceMs: number;
 }
-
-const OPS = { n: 'new', p: 'existing', c: 'existing' } as const;
 
 export class PendingJournal {
   /** Insertion order is write-back order: oldest pending first. */
@@ -50,7 +43,7 @@ export class PendingJournal {
   /** Replays the file (a torn last line is dropped) and rewrites it compacted. */
   static async open(fs: FileSystem, dir: string, now: () => number): Promise<PendingJournal> {
     const path = `${dir}/${PENDING_FILE}`;
-    const entries = new Map<string, PendingKind>();
+    const entries = new Set<string>();
     if ((await fs.stat(path)) !== undefined) {
       const text = await readAll(fs, path);
       if (text.length > 0 && !text.startsWith(HEADER)) throw corrupt(path, 'bad header');
@@ -59,14 +52,12 @@ export class PendingJournal {
       for (const [i, line] of lines.entries()) {
         const op = line[0];
         const id = line.slice(2);
-        if (line[1] !== ' ' || id.length === 0 || (op !== 'd' && !(op! in OPS))) throw corrupt(path, `bad line ${i + 1}`);
+        if (line[1] !== ' ' || id.length === 0 || (op !== 'p' && op !== 'd')) throw corrupt(path, `bad line ${i + 1}`);
         if (op === 'd') entries.delete(id);
-        else if (op === 'c') {
-          if (entries.has(id)) entries.set(id, 'existing');
-        } else entries.set(id, OPS[op as keyof typeof OPS]);
+        else entries.add(id);
       }
     }
-    const body = HEADER + [...entries].map(([id, k]) => `${k === 'new' ? 'n' : 'p'} ${id}\n`).join('');
+    const body = HEADER + [...entries].map((id) => `p ${id}\n`).join('');
     const tmp = `${path}.new`;
     const step = async <T>(op: string, file: string, f: () => Promise<T>): Promise<T> => f().catch((e: unknown) => Promise.reject(ioError(op, file, e)));
     const t = await step('open', tmp, () => fs.open(tmp, 'create'));
@@ -80,7 +71,7 @@ export class PendingJournal {
     const j = new PendingJournal(fs, path, fh, now);
     j.size = Buffer.byteLength(body);
     const at = now();
-    for (const [id, kind] of entries) j.entries.set(id, { kind, sinceMs: at });
+    for (const id of entries) j.entries.set(id, { sinceMs: at });
     return j;
   }
 
@@ -98,21 +89,11 @@ export class PendingJournal {
   }
 
   /** Marks the session pending; resolves once that is durable (at once when it already was pending). */
-  add(id: string, kind: PendingKind): Promise<void> {
-    const e = this.entries.get(id);
-    if (e !== undefined) return Promise.resolve();
-    this.entries.set(id, { kind, sinceMs: this.now() });
-    this.append(`${kind === 'new' ? 'n' : 'p'} ${id}`);
+  add(id: string): Promise<void> {
+    if (this.entries.has(id)) return Promise.resolve();
+    this.entries.set(id, { sinceMs: this.now() });
+    this.append(`p ${id}`);
     return this.sync();
-  }
-
-  /** The global store has the record now (it may still be pending with later changes). */
-  created(id: string): void {
-    const e = this.entries.get(id);
-    if (e === undefined || e.kind === 'existing') return;
-    e.kind = 'existing';
-    this.append(`c ${id}`);
-    void this.sync().catch(() => undefined);
   }
 
   /** Written back (or dropped): no longer pending. Durable with the next sync. */
@@ -167,7 +148,7 @@ export class PendingJournal {
 
   /** Rewrites the file with the live entries only (runs inside the write loop, so no append interleaves). */
   private async compact(): Promise<void> {
-    const body = HEADER + [...this.entries].map(([id, e]) => `${e.kind === 'new' ? 'n' : 'p'} ${id}\n`).join('');
+    const body = HEADER + [...this.entries.keys()].map((id) => `p ${id}\n`).join('');
     const tmp = `${this.path}.new`;
     const dir = this.path.slice(0, this.path.lastIndexOf('/'));
     try {

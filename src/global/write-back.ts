@@ -92,7 +92,7 @@ export class WriteBack {
     if (this.journal.get(id) === undefined && this.journal.count >= this.g.writeBackPendingMax) {
       throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'too many sessions wait for write-back', { writeBackPendingMax: this.g.writeBackPendingMax });
     }
-    await this.journal.add(id, 'existing');
+    await this.journal.add(id);
     this.checkExclusive(); // paused or cut off past the lease meanwhile: not acknowledged
   }
 
