@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import { globalMetrics } from '../../src/global/global-metrics.js';
 import type { PostgresGlobalStore } from '../../src/global/postgres/postgres-global-store.js';
 import { quoteIdent } from '../../src/global/postgres/pg-context.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
@@ -91,6 +92,9 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
     const st = (await a.stats()).global;
     assert.equal(st.writeBackPending, 1);
     assert.ok(st.writeBackLagMs >= 0);
+    const metrics = await globalMetrics(a).metrics();
+    assert.match(metrics, /^sessiond_global_write_back_pending 1$/m);
+    assert.match(metrics, /^sessiond_global_lease_exclusive_seconds [1-9]/m);
     await a.writeBack();
     assert.deepEqual(await row(id), { n: 10, version: 2, owner: 'back-a' }, 'ten changes, one write');
     assert.equal((await a.stats()).global.writeBackPending, 0);
