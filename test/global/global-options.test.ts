@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isSessiondError } from '../../src/errors.js';
 import { GLOBAL_OPTION_SPECS, defaultServerId, resolveGlobalOptions } from '../../src/global/global-options.js';
 import { EngineHandle } from '../../src/adapters/engine-handle.js';
+import { SessionEngine } from '../../src/engine/session-engine.js';
 
 const base = { postgres: { connectionString: 'postgres://x@127.0.0.1/db' }, app: 'shop' };
 const refused = (input: unknown, option: string): void =>
@@ -54,4 +55,11 @@ test('README documents every global option', () => {
   const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
   const rows = new Set([...readme.matchAll(/^\| `global\.(\w+)` \|/gm)].map((m) => m[1]));
   for (const name of Object.keys(GLOBAL_OPTION_SPECS)) assert.ok(rows.has(name), `README lacks global.${name}`);
+});
+
+test('SessionEngine.open refuses global: and names GlobalSessionEngine.open, which returns the composed engine', async () => {
+  await assert.rejects(
+    SessionEngine.open({ dir: '/nonexistent/never-created', global: base } as never),
+    (e: unknown) => isSessiondError(e, 'SESSIOND_INVALID_OPTION') && e.context.option === 'global' && /GlobalSessionEngine\.open/.test(e.message),
+  );
 });
