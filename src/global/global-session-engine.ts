@@ -375,6 +375,7 @@ export class GlobalSessionEngine {
   async clear(): Promise<number> {
     const n = await this.store.clear();
     this.known.clear();
+    this.wb?.forget(); // pending write-backs of cleared sessions find no record and are dropped
     await this.local.clear();
     return n;
   }
