@@ -75,7 +75,8 @@ if (kind === 'connect-redis') {
   const PgStore = (require('connect-pg-simple') as (s: typeof session) => new (o: object) => session.Store)(session);
   store = new PgStore({ pool, tableName: schema, createTableIfMissing: true, pruneSessionInterval: false });
 } else {
-  const s = new SessiondStore(kind === 'sessiond-global' ? { dir, global: { postgres: pool as never, app: 'bench', serverId, schema } } : { dir });
+  const mode = kind === 'sessiond-global-back' ? 'back' : 'through';
+  const s = new SessiondStore(kind.startsWith('sessiond-global') ? { dir, global: { postgres: pool as never, app: 'bench', serverId, schema, mode } } : { dir });
   await s.engine();
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;

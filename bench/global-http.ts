@@ -1,8 +1,9 @@
 /**
- * HTTP through 2 servers sharing PostgreSQL, no sticky routing: sessiond `global` (through
- * mode) beside connect-pg-simple; the same on the machine's Redis: sessiond `global: { redis }`
- * beside connect-redis (own key prefix, deleted after); and the embedded store (one server)
- * for reference.
+ * HTTP through 2 servers sharing PostgreSQL: sessiond `global` in through mode (no sticky
+ * routing) and in back mode (sticky, as it expects, and alternating, its worst case: every
+ * request a hand-over) beside connect-pg-simple; the same on the machine's Redis: sessiond
+ * `global: { redis }` beside connect-redis (own key prefix, deleted after); and the embedded
+ * store (one server) for reference.
  * 32 sessions, each a loop of requests one after another alternating between the servers
  * (fetch, keep-alive), 90% GET /counter, 10% POST /increment. Prints req/s and PostgreSQL
  * statements (or Redis commands) per request.
@@ -30,15 +31,15 @@ function start(kind: string, dir: string, serverId: string, schema: string): Pro
   });
 }
 
-/** One loop per session: its requests one after another, alternating between the servers (no sticky routing). */
-async function run(urls: string[], cookies: string[]): Promise<{ total: number; errors: number; p99: number }> {
+/** One loop per session: its requests one after another, alternating between the servers (no sticky routing) or always on one. */
+async function run(urls: string[], cookies: string[], sticky: boolean): Promise<{ total: number; errors: number; p99: number }> {
   const stopAt = Date.now() + seconds * 1000;
   const latencies: number[] = [];
   let errors = 0;
   await Promise.all(
     cookies.map(async (cookie, c) => {
       for (let i = c; Date.now() < stopAt; i++) {
-        const url = urls[i % urls.length]!;
+        const url = urls[(sticky ? c : i) % urls.length]!;
         const t0 = performance.now();
         const r = await fetch(i % 10 === 9 ? `${url}/increment` : `${url}/counter`, { method: i % 10 === 9 ? 'POST' : 'GET', headers: { cookie } }).catch(() => undefined);
         if (r === undefined || r.status !== 200) errors++;
@@ -51,7 +52,7 @@ async function run(urls: string[], cookies: string[]): Promise<{ total: number; 
   return { total: latencies.length, errors, p99: Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0) };
 }
 
-async function bench(kind: string, servers: number): Promise<void> {
+async function bench(kind: string, servers: number, sticky = false): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), 'sessiond-ghttp-'));
   const schema = `sessiond_ghttp_${process.pid}_${kind.replaceAll('-', '_')}`;
   const procs = [];
@@ -59,11 +60,11 @@ async function bench(kind: string, servers: number): Promise<void> {
     for (let s = 0; s < servers; s++) procs.push(await start(kind, join(base, `s${s}`), `bench-${s}`, schema));
     const cookies: string[] = [];
     for (let c = 0; c < CONNECTIONS; c++) {
-      const r = await fetch(`${procs[0]!.url}/login`, { method: 'POST' });
+      const r = await fetch(`${procs[sticky ? c % procs.length : 0]!.url}/login`, { method: 'POST' });
       cookies.push(r.headers.get('set-cookie')!.split(';')[0]!);
     }
     for (const p of procs) await fetch(`${p.url}/stats/reset`, { method: 'POST' });
-    const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies);
+    const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies, sticky);
     let statements = 0;
     const byCommand: Record<string, number> = {};
     for (const p of procs) {
@@ -72,7 +73,7 @@ async function bench(kind: string, servers: number): Promise<void> {
       for (const [k, v] of Object.entries(st.byCommand)) byCommand[k] = (byCommand[k] ?? 0) + v;
     }
     const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
-    console.log(`${kind.padEnd(22)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, ${errors} errors`);
+    console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, ${errors} errors`);
     if (Object.keys(byCommand).length > 0) console.log('  per request: ' + Object.entries(byCommand).map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', '));
   } finally {
     for (const p of procs) p.child.kill('SIGKILL');
@@ -102,5 +103,9 @@ async function dropPgSchema(schema: string): Promise<void> {
   await c.end();
 }
 
-const kinds = (process.argv[3] ?? 'sessiond-global,connect-pg-simple,sessiond-global-redis,connect-redis,sessiond-local').split(',');
-for (const kind of kinds) await bench(kind, kind === 'sessiond-local' ? 1 : 2);
+// A kind ending in `:sticky` sends each session's requests to one server (back mode expects it).
+const kinds = (process.argv[3] ?? 'sessiond-global,sessiond-global-back:sticky,sessiond-global-back,connect-pg-simple,sessiond-global-redis,connect-redis,sessiond-local').split(',');
+for (const k of kinds) {
+  const [kind, how] = k.split(':') as [string, string | undefined];
+  await bench(kind, kind === 'sessiond-local' ? 1 : 2, how === 'sticky');
+}

@@ -37,6 +37,11 @@ export interface GlobalOptions {
   readonly cleanupBatchMax: number;
   readonly keyPrefix: string;
   readonly replicaAckMs: number;
+  readonly writeBackMs: number;
+  readonly writeBackBatchMax: number;
+  readonly writeBackPendingMax: number;
+  readonly handoverPollMs: number;
+  readonly clockDriftMarginMs: number;
 }
 
 export type GlobalOptionsInput = Partial<GlobalOptions> & { app: string };
@@ -60,7 +65,7 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   redisCluster: { kind: 'redisCluster', doc: '`{ rootNodes: [{ url }] }` (sessiond opens its own ioredis Cluster) or an existing ioredis Cluster', defaultValue: () => undefined, defaultDoc: '(one backend required)' },
   app: { kind: 'name', doc: "the application's name: its row in the application table; apps never see each other's sessions", defaultValue: () => undefined, defaultDoc: '(required)' },
   serverId: { kind: 'name', doc: 'the owner server ID; stable across restarts of the same server', defaultValue: ({ dir }) => defaultServerId(dir), defaultDoc: 'hostname + hash of dir' },
-  mode: { kind: 'mode', doc: "'through': a change is acknowledged once durable locally and committed to PostgreSQL ('back' is not implemented yet)", defaultValue: () => 'through' },
+  mode: { kind: 'mode', doc: "'through': a change is acknowledged once durable locally and committed to PostgreSQL; 'back': once durable locally, written back within writeBackMs (the server keeps the sessions it serves until another server asks for them)", defaultValue: () => 'through' },
   leaseMs: { kind: 'int', min: 500, max: 3_600_000, doc: 'server lease; a server that cannot renew it for this long loses its sessions to the others', defaultValue: () => 10_000 },
   heartbeatMs: { kind: 'int', min: 50, max: 1_200_000, doc: 'how often the lease is renewed (below leaseMs / 2)', defaultValue: ({ leaseMs }) => Math.max(50, Math.floor(leaseMs / 3)), defaultDoc: 'leaseMs / 3' },
   turnMs: { kind: 'int', min: 100, max: 3_600_000, doc: "longest one request holds its session's turn across servers; then another server may take it", defaultValue: ({ leaseMs }) => leaseMs, defaultDoc: 'leaseMs' },
@@ -74,6 +79,11 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   cleanupBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most expired records removed per batch', defaultValue: () => 1000 },
   replicaAckMs: { kind: 'int', min: 0, max: 60_000, doc: 'Redis: after each change, WAIT until one replica has it, at most this long, or fail the change with 503 (0: do not wait; then a failover can lose the last changes, and the owner repairs what it can)', defaultValue: () => 0 },
   keyPrefix: { kind: 'prefix', doc: 'Redis: prefix of every key (docs/format.md §7); no `{` or `}`', defaultValue: () => 'sessiond:' },
+  writeBackMs: { kind: 'int', min: 1, max: 600_000, doc: "'back' mode: longest a change waits before it is written back to PostgreSQL (changes of one session in that time are coalesced)", defaultValue: () => 100 },
+  writeBackBatchMax: { kind: 'int', min: 1, max: 10_000, doc: 'most sessions written back in one statement', defaultValue: () => 256 },
+  writeBackPendingMax: { kind: 'int', min: 1, max: 100_000_000, doc: 'most sessions waiting for write-back (back mode, or any mode while PostgreSQL is unreachable); past it changes are refused with SESSIOND_GLOBAL_UNAVAILABLE', defaultValue: () => 1_000_000 },
+  handoverPollMs: { kind: 'int', min: 10, max: 600_000, doc: "'back' mode: how often a server looks for hand-over requests of its sessions when a notification was missed (LISTEN/NOTIFY is the fast path)", defaultValue: () => 500 },
+  clockDriftMarginMs: { kind: 'int', min: 0, max: 600_000, doc: 'subtracted from the lease when the server, cut off from PostgreSQL, decides how long it may still serve the sessions it holds', defaultValue: ({ leaseMs }) => Math.max(50, Math.ceil(leaseMs / 20)), defaultDoc: 'leaseMs / 20, at least 50' },
 };
 
 /** Stable across restarts of one server (same host, same store directory), different for two stores on one host. */
@@ -124,8 +134,7 @@ function check(name: string, spec: Spec, v: unknown): void {
       if (typeof v !== 'string' || Buffer.byteLength(v) > 64 || /[{}]/.test(v)) throw invalid(name, 'expected a string of at most 64 bytes without { or }');
       return;
     case 'mode':
-      if (v === 'back') throw invalid(name, "'back' is not implemented yet; use 'through'");
-      if (v !== 'through') throw invalid(name, `expected 'through', got ${JSON.stringify(v)}`);
+      if (v !== 'through' && v !== 'back') throw invalid(name, `expected 'through' or 'back', got ${JSON.stringify(v)}`);
       return;
     case 'allocation':
       if (v !== 'insert' && v !== 'blank-records') throw invalid(name, `expected 'insert' or 'blank-records', got ${JSON.stringify(v)}`);
@@ -151,5 +160,6 @@ export function resolveGlobalOptions(input: unknown, dir: string): GlobalOptions
     out[name] = v;
   }
   if ((out.heartbeatMs as number) * 2 > (out.leaseMs as number)) throw invalid('heartbeatMs', `${String(out.heartbeatMs)} must be at most leaseMs / 2 so one lost heartbeat does not lose the lease`);
+  if ((out.clockDriftMarginMs as number) * 2 > (out.leaseMs as number)) throw invalid('clockDriftMarginMs', `${String(out.clockDriftMarginMs)} must be at most leaseMs / 2`);
   return Object.freeze(out) as unknown as GlobalOptions;
 }

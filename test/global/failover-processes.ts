@@ -21,6 +21,7 @@ export class ServerFleet {
     /** A PostgreSQL schema name, or the JSON of the backend's global options (global-server.ts). */
     private readonly backend: string,
     private readonly leaseMs: number,
+    private readonly mode: 'through' | 'back' = 'through',
   ) {}
 
   /** Starts server `i` (on its former port after a restart) and resolves once it listens. */
@@ -28,7 +29,7 @@ export class ServerFleet {
     return new Promise((resolve, reject) => {
       const args = [SERVER, join(this.baseDir, `web-${i}`), `web-${i}`, this.backend, String(this.leaseMs)];
       if (this.ports[i] !== undefined) args.push(String(this.ports[i]));
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SESSIOND_TEST_MODE: this.mode } });
       this.procs[i] = child;
       let out = '';
       child.stderr!.on('data', (d: Buffer) => (this.stderr[i] = ((this.stderr[i] ?? '') + d.toString()).slice(-4000)));

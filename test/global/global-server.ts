@@ -3,7 +3,8 @@
  * sessiondSerialize + SessiondStore with `global:` on PostgreSQL or Redis.
  * argv: <dir> <serverId> <backend> <leaseMs> [port], where <backend> is a PostgreSQL
  * schema name or, starting with `{`, the JSON of the backend's global options
- * (`{"redis":{"url":...},"keyPrefix":...}`). Prints `ready <port>` once listening.
+ * (`{"redis":{"url":...},"keyPrefix":...}`). SESSIOND_TEST_MODE picks 'through' (default)
+ * or 'back'. Prints `ready <port>` once listening.
  */
 import express from 'express';
 import session from 'express-session';
@@ -20,9 +21,12 @@ declare module 'express-session' {
 const [dir, serverId, backend, leaseMs, port] = process.argv.slice(2);
 const SECRET = 'failover test secret';
 const backendOptions = backend!.startsWith('{') ? (JSON.parse(backend!) as object) : { postgres: { connectionString: PG_URL }, schema: backend!, poolMax: 4 };
+const logger = process.env.SESSIOND_TEST_LOG === '1' ? { info: () => undefined, warn: (e: string, x?: object) => console.error(serverId, e, JSON.stringify(x)), error: (e: string, x?: object) => console.error(serverId, e, JSON.stringify(x)) } : undefined;
 const store = new SessiondStore({
   dir: dir!,
-  global: { ...backendOptions, app: 'failover', serverId: serverId!, leaseMs: Number(leaseMs), heartbeatMs: Math.floor(Number(leaseMs) / 4) },
+  ...(logger === undefined ? {} : { logger }),
+  global: { ...backendOptions, app: 'failover', serverId: serverId!, leaseMs: Number(leaseMs), heartbeatMs: Math.floor(Number(leaseMs) / 4),
+    mode: process.env.SESSIOND_TEST_MODE === 'back' ? 'back' : 'through', handoverPollMs: 100 },
 });
 const app = express();
 app.use(sessiondSerialize(store, { secret: SECRET }));
