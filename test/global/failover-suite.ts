@@ -4,7 +4,9 @@
  * logouts while servers are killed with SIGKILL and restarted (and, when the backend
  * offers it, the backend itself is disturbed: a Redis master killed or paused); and a
  * zombie server (SIGSTOP past its lease, SIGCONT) that must be fenced.
- * test/global/failover-processes.test.ts is the PostgreSQL run of the same scenario.
+ * Runs once per mode given: back mode acknowledges before the backend has the change, so a
+ * killed server must be back within its lease for nothing to be lost (guarantee 5): its
+ * lease is longer than a restart there.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,11 +24,19 @@ export interface FailoverBackend {
   teardown(): Promise<void>;
 }
 
-const LEASE_MS = 2000;
 const KILLS = Number(process.env.SESSIOND_FAILOVER_KILLS ?? 3);
 
-export function failoverSuite(name: string, make: () => Promise<FailoverBackend | undefined>): void {
-  describe(`failover across server processes (through mode): ${name}`, () => {
+export type FailoverMode = readonly ['through' | 'back', number];
+/** Each mode with its lease (ms): through mode's short; back mode's longer than a restart on a loaded machine. */
+export const THROUGH: FailoverMode = ['through', 2000];
+export const BACK: FailoverMode = ['back', 7000];
+
+export function failoverSuite(name: string, make: () => Promise<FailoverBackend | undefined>, modes: readonly FailoverMode[] = [THROUGH]): void {
+  for (const [mode, LEASE_MS] of modes) suite(name, make, mode, LEASE_MS);
+}
+
+function suite(name: string, make: () => Promise<FailoverBackend | undefined>, mode: 'through' | 'back', LEASE_MS: number): void {
+  describe(`failover across server processes (${mode} mode): ${name}`, () => {
     let b: FailoverBackend | undefined;
     let dir = '';
     let fleet: ServerFleet;
@@ -34,7 +44,7 @@ export function failoverSuite(name: string, make: () => Promise<FailoverBackend 
       b = await make();
       if (b === undefined) return;
       dir = mkdtempSync(join(tmpdir(), 'sessiond-failover-'));
-      fleet = new ServerFleet(dir, b.arg, LEASE_MS);
+      fleet = new ServerFleet(dir, b.arg, LEASE_MS, mode);
       await Promise.all([fleet.start(0), fleet.start(1), fleet.start(2)]);
     });
     after(async () => {
@@ -108,6 +118,7 @@ export function failoverSuite(name: string, make: () => Promise<FailoverBackend 
       }
       await proxy.close();
       t.diagnostic(`${acked} acknowledged increments, ${loggedOut.length} logouts, ${kills} kills; ${events.join(', ')}`);
+      if (problems.length > 0) for (const e of fleet.stderr) t.diagnostic(e ?? '');
       assert.deepEqual(problems, []);
       assert.ok(acked >= 20, `only ${acked} increments acknowledged`);
       assert.equal(kills, KILLS);

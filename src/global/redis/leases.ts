@@ -60,6 +60,11 @@ export async function leaseLive(ctx: RedisContext, serverId: string, epoch: stri
   return (await cmd(ctx.client, 'GET', ctx.k.lease(serverId))) === String(epoch);
 }
 
+/** True while `serverId` has a live lease under any epoch (its lease key exists until its deadline). */
+export async function serverLive(ctx: RedisContext, serverId: string): Promise<boolean> {
+  return (await cmd(ctx.client, 'EXISTS', ctx.k.lease(serverId))) === 1;
+}
+
 /** Re-reads the leases this store holds and forgets the ones gone (revoked from outside): their writes are fenced from now on. */
 export async function checkLeases(ctx: RedisContext): Promise<void> {
   for (const k of [...ctx.deadlines.keys()]) {
@@ -72,7 +77,8 @@ const ADOPT = script(`
 if now_ms() >= tonumber(ARGV[1]) then return -1 end
 local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'u')
 if h[1] ~= ARGV[2] or not live(h[3], now_ms()) or tonumber(h[2]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], 'e', ARGV[3], 't', '0')
+-- Turns held for good (back mode) stay held: the restarted server may still have their changes to write back.
+if redis.call('HGET', KEYS[1], 't') == HELD then redis.call('HSET', KEYS[1], 'e', ARGV[3]) else redis.call('HSET', KEYS[1], 'e', ARGV[3], 't', '0') end
 return 1
 `);
 

@@ -17,6 +17,7 @@ if now >= tonumber(ARGV[1]) then return -1 end
 local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'u')
 if h[1] ~= ARGV[4] or h[2] ~= ARGV[5] or not live(h[3], now) then return 0 end
 redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', '0')
+redis.call('HDEL', KEYS[1], 'h')
 return 1
 `);
 

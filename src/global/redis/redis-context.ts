@@ -29,6 +29,10 @@ export interface RedisKeys {
   readonly cleanup: string;
   /** Every server that took a lease, with its latest epoch (background inheritance looks only for the dead ones). */
   readonly servers: string;
+  /** Pub/sub channel of the app: hand-over requests and released turns (back mode; handovers.ts). */
+  readonly events: string;
+  /** Sorted set of the sessions another server asked `serverId` to hand over, by request time (the polling fallback). */
+  handovers(serverId: string): string;
   lease(serverId: string): string;
   session(id: string): string;
   /** SCAN MATCH pattern of the app's session keys. */
@@ -45,6 +49,8 @@ export function redisKeys(prefix: string, app: string): RedisKeys {
     epoch: `${prefix}{${a}}:epoch`,
     cleanup: `${prefix}{${a}}:cleanup`,
     servers: `${prefix}{${a}}:servers`,
+    events: `${prefix}{${a}}:events`,
+    handovers: (serverId) => `${prefix}{${a}}:handover:${escapeName(serverId)}`,
     lease: (serverId) => `${prefix}{${a}}:lease:${escapeName(serverId)}`,
     session: (id) => `${sessionHead}${escapeName(id)}}`,
     sessionPattern: `${globLiteral(sessionHead)}*}`,
@@ -58,6 +64,12 @@ export interface Script {
   readonly sha: string;
 }
 
+/**
+ * Field `t` of a turn held for good (back mode): later than any Redis TIME, so it ends only
+ * when released or when its holder's lease is gone (docs/format.md §7).
+ */
+export const HELD_TURN = '9007199254740992';
+
 /** Shared by every script: Redis's clock in ms, and integers printed without exponent. */
 const PRELUDE = `
 local function now_ms()
@@ -66,6 +78,7 @@ local function now_ms()
 end
 local function fmt(n) return string.format('%.0f', n) end
 local function live(u, now) return u == '0' or tonumber(u) > now end
+local HELD = '${HELD_TURN}'
 `;
 
 export function script(body: string): Script {

@@ -20,6 +20,19 @@ export interface RedisCommander {
 
 export interface RedisClientLike extends RedisCommander {
   quit(): Promise<unknown>;
+  /**
+   * A new connection with the same options (ioredis `duplicate`), for SUBSCRIBE; without it
+   * back mode's hand-over runs on polling alone.
+   */
+  duplicate?(): RedisSubscriber;
+}
+
+/** A connection in subscriber mode (ioredis `Redis` or `Cluster`). */
+export interface RedisSubscriber {
+  subscribe(channel: string): Promise<unknown>;
+  on(event: 'message', cb: (channel: string, message: string) => void): unknown;
+  on(event: 'error' | 'end' | 'close', cb: (e?: unknown) => void): unknown;
+  disconnect(): void;
 }
 
 export interface RedisClusterLike extends RedisClientLike {

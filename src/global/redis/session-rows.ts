@@ -1,5 +1,5 @@
 import { SessiondError } from '../../errors.js';
-import type { GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
+import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
 import { recordUntilMs } from '../record-until.js';
 import { deadlineOf, evalChange, evalScript, num, script, type RedisContext } from './redis-context.js';
 
@@ -56,7 +56,9 @@ if now >= tonumber(ARGV[1]) then return 'fenced' end
 local u = redis.call('HGET', KEYS[1], 'u')
 if u and redis.call('HEXISTS', KEYS[1], 'o') == 1 and live(u, now) then return 'exists' end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'a', ARGV[4], 'c', ARGV[5], 'l', ARGV[6], 'x', ARGV[7], 'i', ARGV[8], 'u', ARGV[9], 'o', ARGV[2], 'e', ARGV[3], 'v', '1', 't', '0')
+local t = '0'
+if ARGV[10] == '1' then t = HELD end
+redis.call('HSET', KEYS[1], 'a', ARGV[4], 'c', ARGV[5], 'l', ARGV[6], 'x', ARGV[7], 'i', ARGV[8], 'u', ARGV[9], 'o', ARGV[2], 'e', ARGV[3], 'v', '1', 't', t)
 expire(ARGV[9])
 return 'ok'
 `);
@@ -65,9 +67,9 @@ function writeArgs(w: GlobalWrite): string[] {
   return [w.attrs, String(w.createdAtMs), String(w.lastAccessAtMs), String(w.expiresAtMs), String(w.maxInactiveMs), String(recordUntilMs(w) ?? 0)];
 }
 
-/** Creates the record at version 1 owned by `lease`; false when a live record with this ID exists. */
-export async function create(ctx: RedisContext, lease: ServerLease, id: string, w: GlobalWrite): Promise<boolean> {
-  const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w)]);
+/** Creates the record at version 1 owned by `lease` (its turn held for good with `hold`); false when a live record with this ID exists. */
+export async function create(ctx: RedisContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean): Promise<boolean> {
+  const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w), hold ? '1' : '0']);
   if (r === 'fenced') throw fenced(lease, 'the server lease lapsed');
   return r === 'ok';
 }
@@ -147,4 +149,13 @@ return 'ok'
 
 export async function destroy(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
   return (await evalChange(ctx, DESTROY, [ctx.k.session(id)], fenceArgs(ctx, lease, expectedVersion))) as WriteOutcome;
+}
+
+/**
+ * Back mode's write-back: fenced replaces that keep the turn. The sessions live in different
+ * slots, so each is its own script; they are sent together (one round trip with the
+ * client's pipelining) and each answers for itself.
+ */
+export function writeBatch(ctx: RedisContext, lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]> {
+  return Promise.all(items.map((x) => write(ctx, lease, x.id, x.expectedVersion, x.w, false)));
 }

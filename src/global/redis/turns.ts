@@ -1,7 +1,7 @@
 import type { ServerLease, TurnResult } from '../global-store.js';
-import { leaseLive } from './leases.js';
+import { serverLive } from './leases.js';
 import { performance } from 'node:perf_hooks';
-import { deadlineOf, evalScript, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
+import { cmd, deadlineOf, evalScript, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
 import { fenced } from './session-rows.js';
 
 /**
@@ -22,7 +22,10 @@ if not h[1] or not live(h[4], now) then return {'absent'} end
 local mine = h[1] == ARGV[2] and h[2] == ARGV[3]
 local dead = h[1] == ARGV[6] and h[2] == ARGV[7]
 if not (mine or h[3] == '0' or tonumber(h[3]) <= now or dead) then return {'busy', h[1], h[2]} end
-redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', fmt(now + tonumber(ARGV[4])))
+local t = fmt(now + tonumber(ARGV[4]))
+if ARGV[8] == '1' then t = HELD end
+redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', t)
+if not mine then redis.call('HDEL', KEYS[1], 'h') end
 local r = redis.call('HMGET', KEYS[1], 'c', 'l', 'x', 'i', 'v', 'a')
 local omitted = r[5] == ARGV[5]
 local a = r[6]
@@ -34,12 +37,19 @@ if omitted then om = '1' end
 return {'ok', inherited, om, r[1], r[2], r[3], r[4], r[5], a}
 `);
 
-/** The holder's lease is live: read from its slot, or seen live less than LIVE_CACHE_MS ago (polling a held turn reads it once per that). */
+/**
+ * The holder's server is alive: it has a live lease under any epoch (read from its slot, or
+ * seen live less than LIVE_CACHE_MS ago: polling a held turn reads it once per that). A
+ * server that restarted is alive: the sessions of its older epochs are its own to adopt,
+ * never another's to inherit, so a write-back backlog it still has cannot be overtaken
+ * (back mode, docs/failover.md §Outage). Its new epoch makes the CAS below safe either way:
+ * once it adopts a session, the record no longer carries the epoch passed as dead.
+ */
 async function holderLive(ctx: RedisContext, owner: string, epoch: string): Promise<boolean> {
   const k = `${owner}\n${epoch}`;
   const now = performance.now();
   if ((ctx.seenLive.get(k) ?? 0) > now) return true;
-  if (!(await leaseLive(ctx, owner, epoch))) {
+  if (!(await serverLive(ctx, owner))) {
     ctx.seenLive.delete(k);
     return false;
   }
@@ -50,17 +60,18 @@ async function holderLive(ctx: RedisContext, owner: string, epoch: string): Prom
 
 type TakeReply = [string, ...string[]];
 
-async function take(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, dead: [string, string]): Promise<TakeReply> {
-  const args = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, turnMs, knownVersion, ...dead];
+async function take(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, dead: [string, string], hold: boolean): Promise<TakeReply> {
+  const args = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, turnMs, knownVersion, ...dead, hold ? '1' : '0'];
   return (await evalScript(ctx, TAKE, [ctx.k.session(id)], args)) as TakeReply;
 }
 
-export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number): Promise<TurnResult | undefined> {
-  let r = await take(ctx, lease, id, turnMs, knownVersion, ['', '']);
+/** With `hold` (back mode) the turn is HELD_TURN: it ends when released or when the holder's server is gone. */
+export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
+  let r = await take(ctx, lease, id, turnMs, knownVersion, ['', ''], hold);
   if (r[0] === 'busy') {
     const [, owner, epoch] = r as [string, string, string];
     if (await holderLive(ctx, owner, epoch)) return undefined;
-    r = await take(ctx, lease, id, turnMs, knownVersion, [owner, epoch]);
+    r = await take(ctx, lease, id, turnMs, knownVersion, [owner, epoch], hold);
     if (r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
   }
   if (r[0] === 'fenced') throw fenced(lease, 'the server lease lapsed');
@@ -80,12 +91,21 @@ export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string
   return { record, attrsOmitted: omitted === '1', inherited: inherited === '1' };
 }
 
+/** Gives the turn back; when a server asked for it (field `h`), tells the waiters on the app's channel in the same script. */
 const RELEASE = script(`
-local h = redis.call('HMGET', KEYS[1], 'o', 'e')
-if h[1] == ARGV[1] and h[2] == ARGV[2] then redis.call('HSET', KEYS[1], 't', '0') end
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'h')
+if h[1] ~= ARGV[1] or h[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 't', '0')
+if h[3] then
+  redis.call('HDEL', KEYS[1], 'h')
+  redis.call('PUBLISH', ARGV[3], cjson.encode({'r', ARGV[4]}))
+  return 2
+end
 return 1
 `);
 
 export async function releaseTurn(ctx: RedisContext, lease: ServerLease, id: string): Promise<void> {
-  await evalScript(ctx, RELEASE, [ctx.k.session(id)], [lease.serverId, lease.epoch]);
+  const r = await evalScript(ctx, RELEASE, [ctx.k.session(id)], [lease.serverId, lease.epoch, ctx.k.events, id]);
+  // The request is answered: off the holder's list (a hint for its polling fallback only).
+  if (r === 2) await cmd(ctx.client, 'ZREM', ctx.k.handovers(lease.serverId), id);
 }
