@@ -22,6 +22,16 @@ export interface PendingEntry {
   sinceMs: number;
 }
 
+/** The ID of a line's JSON string, or undefined when it is not one (or empty). */
+function parseId(text: string): string | undefined {
+  try {
+    const id: unknown = JSON.parse(text);
+    return typeof id === 'string' && id.length > 0 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class PendingJournal {
   /** Insertion order is write-back order: oldest pending first. */
   private readonly entries = new Map<string, PendingEntry>();
@@ -51,13 +61,13 @@ export class PendingJournal {
       lines.pop(); // the part after the last newline: empty, or a torn line never acknowledged
       for (const [i, line] of lines.entries()) {
         const op = line[0];
-        const id = line.slice(2);
-        if (line[1] !== ' ' || id.length === 0 || (op !== 'p' && op !== 'd')) throw corrupt(path, `bad line ${i + 1}`);
+        const id = parseId(line.slice(2));
+        if (line[1] !== ' ' || id === undefined || (op !== 'p' && op !== 'd')) throw corrupt(path, `bad line ${i + 1}`);
         if (op === 'd') entries.delete(id);
         else entries.add(id);
       }
     }
-    const body = HEADER + [...entries].map((id) => `p ${id}\n`).join('');
+    const body = HEADER + [...entries].map((id) => `p ${JSON.stringify(id)}\n`).join('');
     const tmp = `${path}.new`;
     const step = async <T>(op: string, file: string, f: () => Promise<T>): Promise<T> => f().catch((e: unknown) => Promise.reject(ioError(op, file, e)));
     const t = await step('open', tmp, () => fs.open(tmp, 'create'));
@@ -92,20 +102,21 @@ export class PendingJournal {
   add(id: string): Promise<void> {
     if (this.entries.has(id)) return Promise.resolve();
     this.entries.set(id, { sinceMs: this.now() });
-    this.append(`p ${id}`);
+    this.append('p', id);
     return this.sync();
   }
 
   /** Written back (or dropped): no longer pending. Durable with the next sync. */
   remove(id: string): void {
     if (!this.entries.delete(id)) return;
-    this.append(`d ${id}`);
+    this.append('d', id);
     void this.sync().catch(() => undefined);
   }
 
-  private append(line: string): void {
-    assert(!/[\s]/.test(line.slice(2)) && line.length > 2, 'pending journal: a session ID without whitespace');
-    this.queued.push(line + '\n');
+  /** One line: the op and the ID as a JSON string (IDs may hold any character, newlines included). */
+  private append(op: 'p' | 'd', id: string): void {
+    assert(id.length > 0, 'pending journal: an empty session ID');
+    this.queued.push(`${op} ${JSON.stringify(id)}\n`);
   }
 
   /** Resolves once everything appended so far is durable. */

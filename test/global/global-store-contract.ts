@@ -260,7 +260,7 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
     t('a hand-over request reaches the holder (notification and the polled mark); its release wakes the server that asked', async () => {
       const a = await s.acquireLease('srv-handover', 10_000);
       const b = await s.acquireLease('srv-handover-b', 10_000);
-      const id = sid();
+      const id = `${sid()} with space\nand "newline"`; // any characters: the messages must not split it
       const seen: string[] = [];
       const la = await s.subscribe('srv-handover', { handover: (x) => seen.push(`h ${x}`), released: () => undefined });
       const lb = await s.subscribe('srv-handover-b', { handover: (x) => seen.push(`wrong ${x}`), released: (x) => seen.push(`r ${x}`) });

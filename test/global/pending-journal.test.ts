@@ -40,12 +40,12 @@ test('a removal is durable after the next sync; before it, a power loss may keep
 
 test('a torn last line is dropped; a bad line before it is corruption, refused with a typed error', async () => {
   const fs = await fresh();
-  fs.writeFileSync(`/s/${PENDING_FILE}`, Buffer.from('sessiond-pending 1\np aaaa\np bb'));
+  fs.writeFileSync(`/s/${PENDING_FILE}`, Buffer.from('sessiond-pending 1\np "aaaa"\np "bb'));
   const j = await PendingJournal.open(fs, '/s', now);
   assert.deepEqual(j.list().map(([id]) => id), ['aaaa']);
   await j.close();
   const bad = await fresh();
-  bad.writeFileSync(`/s/${PENDING_FILE}`, Buffer.from('sessiond-pending 1\nx aaaa\np bbbb\n'));
+  bad.writeFileSync(`/s/${PENDING_FILE}`, Buffer.from('sessiond-pending 1\nx "aaaa"\np "bbbb"\n'));
   await assert.rejects(PendingJournal.open(bad, '/s', now), (e: unknown) => isSessiondError(e, 'SESSIOND_RECORD_CORRUPT'));
   const foreign = await fresh();
   foreign.writeFileSync(`/s/${PENDING_FILE}`, Buffer.from('something else\n'));
@@ -59,5 +59,19 @@ test('opening rewrites the file with the live entries only', async () => {
   for (let i = 0; i < 49; i++) j.remove(`id${i}`);
   await j.sync();
   await PendingJournal.open(fs, '/s', now);
-  assert.equal(Buffer.from(fs.readFileSync(`/s/${PENDING_FILE}`)).toString(), 'sessiond-pending 1\np id49\n');
+  assert.equal(Buffer.from(fs.readFileSync(`/s/${PENDING_FILE}`)).toString(), 'sessiond-pending 1\np "id49"\n');
+});
+
+test('an ID may hold any character: spaces, newlines, quotes and backslashes survive a reopen', async () => {
+  const fs = await fresh();
+  const j = await PendingJournal.open(fs, '/s', now);
+  const ids = ['a b', 'line\nbreak', 'q"uo\\te', 'tab\there', 'é ü 😀'];
+  for (const id of ids) await j.add(id);
+  j.remove('a b');
+  await j.sync();
+  const after = await PendingJournal.open(fs.crash(3), '/s', now);
+  assert.deepEqual(after.list().map(([id]) => id), ids.slice(1));
+  const bare = await fresh();
+  bare.writeFileSync(`/s/${PENDING_FILE}`, Buffer.from('sessiond-pending 1\np aaaa\n'));
+  await assert.rejects(PendingJournal.open(bare, '/s', now), (e: unknown) => isSessiondError(e, 'SESSIOND_RECORD_CORRUPT'), 'an ID not in JSON form is corruption');
 });

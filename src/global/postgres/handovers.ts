@@ -8,7 +8,8 @@ import type { PgPoolClient } from './pg-types.js';
  * in the same statement; the holder writes the session back and releases its turn, which
  * notifies the waiters. LISTEN/NOTIFY is the fast path; the mark is what the holder's
  * polling fallback finds when a notification was missed (its listening connection was
- * down, or it subscribed late). Payloads: `h <owner> <sid>` and `r <sid>`.
+ * down, or it subscribed late). Payloads are JSON arrays (IDs may hold any character):
+ * `["h", owner, sid]` and `["r", sid]`.
  */
 
 /** Asks the live holder of the session's turn to hand it over. */
@@ -17,7 +18,7 @@ export async function requestHandover(ctx: PgContext, lease: ServerLease, id: st
     ctx,
     `UPDATE ${ctx.t.sessions} s SET handover_at = COALESCE(s.handover_at, now())
      WHERE s.app = $1 AND s.sid = $2 AND s.turn_until IS NOT NULL AND NOT (s.owner = $3 AND s.owner_epoch = $4)
-     RETURNING pg_notify($5, 'h ' || s.owner || ' ' || s.sid)`,
+     RETURNING pg_notify($5, json_build_array('h', s.owner, s.sid)::text)`,
     [ctx.app, id, lease.serverId, lease.epoch, ctx.channel],
   );
 }
@@ -52,9 +53,15 @@ export async function subscribe(ctx: PgContext, serverId: string, on: HandoverEv
   };
   client.on?.('notification', (m: { channel: string; payload?: string }) => {
     if (m.channel !== ctx.channel || m.payload === undefined) return;
-    const [kind, a, b] = m.payload.split(' ');
-    if (kind === 'h' && a === serverId && b !== undefined) on.handover(b);
-    else if (kind === 'r' && a !== undefined) on.released(a);
+    let msg: unknown;
+    try {
+      msg = JSON.parse(m.payload);
+    } catch {
+      return;
+    }
+    if (!Array.isArray(msg)) return;
+    if (msg[0] === 'h' && msg[1] === serverId && typeof msg[2] === 'string') on.handover(msg[2]);
+    else if (msg[0] === 'r' && typeof msg[1] === 'string') on.released(msg[1]);
   });
   client.on?.('error', () => void listener.close());
   client.on?.('end', () => void listener.close());

@@ -57,7 +57,7 @@ export async function releaseTurn(ctx: PgContext, lease: ServerLease, id: string
        SELECT slot, handover_at FROM ${ctx.t.sessions} WHERE app = $1 AND sid = $2 AND owner = $3 AND owner_epoch = $4 AND turn_until IS NOT NULL FOR UPDATE
      )
      UPDATE ${ctx.t.sessions} s SET turn_until = NULL, handover_at = NULL FROM old WHERE s.slot = old.slot
-     RETURNING CASE WHEN old.handover_at IS NOT NULL THEN pg_notify($5, 'r ' || s.sid) END`,
+     RETURNING CASE WHEN old.handover_at IS NOT NULL THEN pg_notify($5, json_build_array('r', s.sid)::text) END`,
     [ctx.app, id, lease.serverId, lease.epoch, ctx.channel],
   );
 }
