@@ -6,7 +6,7 @@
  * servers run with replicaAckMs (WAIT 1), which is what makes "nothing lost" hold under
  * asynchronous replication; without it the owner's repair covers only what it reaches first.
  */
-import { failoverSuite } from './failover-suite.js';
+import { BACK, failoverSuite, THROUGH } from './failover-suite.js';
 import { clusterToolsMissing, TestCluster } from './redis-cluster-harness.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -41,4 +41,4 @@ failoverSuite('redis cluster, a master killed -9 and one paused', async () => {
       await cluster.stop();
     },
   };
-});
+}, [THROUGH, BACK]);

@@ -129,7 +129,14 @@ function suite(name: string, make: () => Promise<FailoverBackend | undefined>, m
       const direct = (i: number): string => `http://127.0.0.1:${fleet.ports[i]}`;
       const users = [new Client(direct(0)), new Client(direct(0))];
       for (const u of users) {
-        assert.ok(await u.call('POST', '/login?user=zed'));
+        // Right after the chaos test the fleet may still be settling (a restarted server, a failed-over master): retry the login.
+        let in_ = false;
+        for (let tries = 0; tries < 200 && !in_; tries++) {
+          u.reset();
+          in_ = (await u.call('POST', '/login?user=zed')) !== undefined;
+          if (!in_) await sleep(50);
+        }
+        assert.ok(in_, 'login answered');
         assert.equal((await u.call('POST', '/increment'))?.counter, 1);
       }
       const [explicit, auto] = users.map((u) => u.currentCookie) as [string, string];

@@ -1,5 +1,5 @@
 import type { ServerLease, TurnResult } from '../global-store.js';
-import { serverLive } from './leases.js';
+import { leaseLive, serverLive } from './leases.js';
 import { performance } from 'node:perf_hooks';
 import { cmd, deadlineOf, evalScript, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
 import { fenced } from './session-rows.js';
@@ -21,7 +21,11 @@ local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u')
 if not h[1] or not live(h[4], now) then return {'absent'} end
 local mine = h[1] == ARGV[2] and h[2] == ARGV[3]
 local dead = h[1] == ARGV[6] and h[2] == ARGV[7]
-if not (mine or h[3] == '0' or tonumber(h[3]) <= now or dead) then return {'busy', h[1], h[2]} end
+if not (mine or h[3] == '0' or tonumber(h[3]) <= now or dead) then
+  local held = '0'
+  if h[3] == HELD then held = '1' end
+  return {'busy', h[1], h[2], held}
+end
 local t = fmt(now + tonumber(ARGV[4]))
 if ARGV[8] == '1' then t = HELD end
 redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', t)
@@ -38,18 +42,20 @@ return {'ok', inherited, om, r[1], r[2], r[3], r[4], r[5], a}
 `);
 
 /**
- * The holder's server is alive: it has a live lease under any epoch (read from its slot, or
- * seen live less than LIVE_CACHE_MS ago: polling a held turn reads it once per that). A
- * server that restarted is alive: the sessions of its older epochs are its own to adopt,
- * never another's to inherit, so a write-back backlog it still has cannot be overtaken
- * (back mode, docs/failover.md §Outage). Its new epoch makes the CAS below safe either way:
- * once it adopts a session, the record no longer carries the epoch passed as dead.
+ * The holder is alive (read from its slot, or seen live less than LIVE_CACHE_MS ago:
+ * polling a held turn reads it once per that). A turn held for a request is the holder
+ * epoch's: once that epoch's lease is gone the turn can be taken. A turn held for good
+ * (back mode) is the holder server's: a server that restarted under a new epoch is alive,
+ * and the sessions of its older epochs are its own to adopt, never another's to inherit,
+ * so a write-back backlog it still has cannot be overtaken (docs/failover.md §Outage). The
+ * CAS below stays safe either way: once it adopts a session, the record no longer carries
+ * the epoch passed as dead.
  */
-async function holderLive(ctx: RedisContext, owner: string, epoch: string): Promise<boolean> {
-  const k = `${owner}\n${epoch}`;
+async function holderLive(ctx: RedisContext, owner: string, epoch: string, held: boolean): Promise<boolean> {
+  const k = `${owner}\n${held ? '*' : epoch}`;
   const now = performance.now();
   if ((ctx.seenLive.get(k) ?? 0) > now) return true;
-  if (!(await serverLive(ctx, owner))) {
+  if (!(await (held ? serverLive(ctx, owner) : leaseLive(ctx, owner, epoch)))) {
     ctx.seenLive.delete(k);
     return false;
   }
@@ -69,8 +75,8 @@ async function take(ctx: RedisContext, lease: ServerLease, id: string, turnMs: n
 export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
   let r = await take(ctx, lease, id, turnMs, knownVersion, ['', ''], hold);
   if (r[0] === 'busy') {
-    const [, owner, epoch] = r as [string, string, string];
-    if (await holderLive(ctx, owner, epoch)) return undefined;
+    const [, owner, epoch, held] = r as [string, string, string, string];
+    if (await holderLive(ctx, owner, epoch, held === '1')) return undefined;
     r = await take(ctx, lease, id, turnMs, knownVersion, [owner, epoch], hold);
     if (r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
   }
