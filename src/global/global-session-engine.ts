@@ -48,6 +48,13 @@ export class GlobalSessionEngine {
    * statement instead of two); a further change in the same request takes it again first.
    */
   private readonly given = new Set<string>();
+  /**
+   * Sessions whose turn this server holds and found no global record: a save creates one.
+   * Any other session without a known version (forgotten when the lease was lost
+   * mid-request) takes its turn again before it is written, so a late save can never
+   * re-create a record another server destroyed meanwhile.
+   */
+  private readonly absent = new Set<string>();
   /** The global statements of one session, in the order this server issues them. */
   private readonly chain = new KeyedChain();
   private closing: Promise<void> | undefined;
@@ -111,6 +118,12 @@ export class GlobalSessionEngine {
   /** The lease was lost: nothing this server knew of any session can be trusted now. */
   private forgetAll(): void {
     this.known.clear();
+    this.absent.clear();
+  }
+
+  /** Before a change: the version is known, or the turn found no record; otherwise take the turn again. */
+  private async knowVersion(id: string): Promise<void> {
+    if (!this.known.has(id) && !this.absent.has(id)) await this.takeTurn(id);
   }
 
   generateId(): string {
@@ -135,7 +148,10 @@ export class GlobalSessionEngine {
       if (done) return;
       done = true;
       const n = (this.held.get(id) ?? 1) - 1;
-      if (n === 0) this.held.delete(id);
+      if (n === 0) {
+        this.held.delete(id);
+        this.absent.delete(id);
+      }
       else this.held.set(id, n);
       // Given back after this request's last statement (a touch may still be on its way).
       this.chain
@@ -167,8 +183,10 @@ export class GlobalSessionEngine {
   /** Brings the local copy to the global record the turn returned. */
   private async sync(id: string, r: TurnResult): Promise<void> {
     const rec = r.record;
+    this.absent.delete(id);
     if (rec === undefined) {
       this.known.delete(id);
+      this.absent.add(id);
       // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
       if (this.local.get(id) !== undefined) await this.local.destroy(id);
       return;
@@ -252,6 +270,7 @@ export class GlobalSessionEngine {
 
   save(id: string, input: SaveInput): Promise<SessionState> {
     return this.withTurn(id, async () => {
+      await this.knowVersion(id);
       const before = this.local.get(id);
       const state = await this.local.save(id, input);
       const k = this.known.get(id);
@@ -268,6 +287,7 @@ export class GlobalSessionEngine {
     this.known.delete(id);
     if (k === undefined) {
       if (!(await this.store.create(lease, id, w))) throw this.ownership.refused('conflict');
+      this.absent.delete(id);
     } else {
       const outcome = await this.store.write(lease, id, k.version, w, true);
       if (outcome !== 'ok') throw this.ownership.refused(outcome);
@@ -294,7 +314,7 @@ export class GlobalSessionEngine {
     return this.withTurn(id, async () => {
       // A lease lost mid-request forgot the record's version: take the turn again (under the
       // new lease) so the destroy reaches the record instead of being acknowledged locally only.
-      if (!this.known.has(id)) await this.takeTurn(id);
+      await this.knowVersion(id);
       const k = this.known.get(id);
       const here = await this.local.destroy(id);
       this.known.delete(id);
