@@ -96,7 +96,7 @@ export interface RedisContext {
 }
 
 /** Longest a lease seen live is trusted without reading it again (turn polling reads it once per this). */
-export const LIVE_CACHE_MS = 100;
+export const LIVE_CACHE_MS = 500;
 
 export const leaseKey = (serverId: string, epoch: number): string => `${serverId}\n${epoch}`;
 
