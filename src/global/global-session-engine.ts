@@ -151,8 +151,7 @@ export class GlobalSessionEngine {
       if (n === 0) {
         this.held.delete(id);
         this.absent.delete(id);
-      }
-      else this.held.set(id, n);
+      } else this.held.set(id, n);
       // Given back after this request's last statement (a touch may still be on its way).
       this.chain
         .run(id, () => (this.held.has(id) || this.given.delete(id) ? undefined : this.store.releaseTurn(this.ownership.lease, id)))
