@@ -73,7 +73,7 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   cleanupIntervalMs: { kind: 'int', min: 10, max: 3_600_000, doc: 'how often expired records are removed (by one elected server at a time)', defaultValue: () => 10_000 },
   cleanupBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most expired records removed per batch', defaultValue: () => 1000 },
   replicaAckMs: { kind: 'int', min: 0, max: 60_000, doc: 'Redis: after each change, WAIT until one replica has it, at most this long, or fail the change with 503 (0: do not wait; then a failover can lose the last changes, and the owner repairs what it can)', defaultValue: () => 0 },
-  keyPrefix: { kind: 'prefix', doc: 'Redis: prefix of every key (docs/format.md §7); no `{` or `}`', defaultValue: () => 'sessiond:' },
+  keyPrefix: { kind: 'prefix', doc: 'Redis: prefix of every key (docs/format.md §8); no `{` or `}`', defaultValue: () => 'sessiond:' },
 };
 
 /** Stable across restarts of one server (same host, same store directory), different for two stores on one host. */

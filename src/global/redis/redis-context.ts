@@ -4,7 +4,7 @@ import type { RedisArg, RedisClientLike, RedisCommander } from './redis-types.js
 
 /**
  * What every command of the Redis backend shares: the client, the key names of one app
- * (docs/format.md §7), the Lua scripts and how failures are classified. Times of the
+ * (docs/format.md §8), the Lua scripts and how failures are classified. Times of the
  * protocol (leases, turns, "is this record live") are Redis `TIME` read inside the
  * scripts, never a server's clock.
  */
