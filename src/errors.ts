@@ -30,6 +30,8 @@ export const ERRORS = {
   SESSIOND_GLOBAL_UNAVAILABLE: { status: 503, message: 'the global session store is unreachable' },
   SESSIOND_PROTOCOL: { status: 400, message: 'a client sent bytes that are not the Redis protocol' },
   SESSIOND_INSECURE_BIND: { status: 500, message: 'refusing to serve a non-loopback address without a password' },
+  SESSIOND_IMPORT_LINE_INVALID: { status: 400, message: 'a line of the import file is malformed; nothing was imported' },
+  SESSIOND_MIGRATION_SOURCE: { status: 500, message: 'the store being migrated from cannot be read' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

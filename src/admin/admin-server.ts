@@ -9,6 +9,7 @@ import { ADMIN_SCRIPT } from './admin-page-script.js';
 import { AdminSampler } from './admin-sampler.js';
 import { lookUpSession } from './session-lookup.js';
 import { listStoreFiles } from './store-files.js';
+import { routeTransfer } from './admin-transfer.js';
 
 /**
  * The admin port (SPEC S3): `/metrics` for Prometheus, and an admin page at `/` with its
@@ -65,6 +66,7 @@ export async function startAdminServer(input: AdminServerOptionsInput): Promise<
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    if (await routeTransfer(req, res, url.pathname, engine, o.host)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');

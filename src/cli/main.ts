@@ -8,6 +8,8 @@ import { formatStats } from './format-stats.js';
 import { fetchAdminStats } from './admin-stats.js';
 import { PostgresGlobalStore } from '../global/postgres/postgres-global-store.js';
 import { serveCommand } from './serve-command.js';
+import { exportCommand } from './export-command.js';
+import { importCommand } from './import-command.js';
 
 const USAGE = `usage: sessiond <command> <dir> [--json]
 
@@ -19,10 +21,16 @@ commands:
   compact <dir>   recover, then return the database file's free space to the file system
   migrate --print [--schema <name>]
                   print the SQL that creates the global store's tables (docs/failover.md); changes nothing
-  serve <dir>     serve the store over the Redis protocol (sessiond serve --help)`;
+  serve <dir>     serve the store over the Redis protocol (sessiond serve --help)
+  export <dir>    write the live sessions as JSON lines; also from a running server or
+                  from connect-redis / connect-pg-simple (sessiond export --help)
+  import <dir> <file.jsonl>
+                  load an export into a store, or into a running server (sessiond import --help)`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'serve') return serveCommand(argv.slice(1));
+  if (argv[0] === 'export') return exportCommand(argv.slice(1));
+  if (argv[0] === 'import') return importCommand(argv.slice(1));
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' }, 'admin-url': { type: 'string' }, print: { type: 'boolean', default: false }, schema: { type: 'string', default: 'sessiond' } } });
   const [command, dir] = positionals;
   if (values.help || command === undefined) {

@@ -53,6 +53,13 @@ export class GlobalSessionEngine {
    * statement instead of two); a further change in the same request takes it again first.
    */
   private readonly given = new Set<string>();
+  /**
+   * Sessions whose turn this server holds and found no global record: a save creates one.
+   * Any other session without a known version (forgotten when the lease was lost
+   * mid-request) takes its turn again before it is written, so a late save can never
+   * re-create a record another server destroyed meanwhile.
+   */
+  private readonly absent = new Set<string>();
   /** The global statements of one session, in the order this server issues them. */
   private readonly chain = new KeyedChain();
   private closing: Promise<void> | undefined;
@@ -139,7 +146,16 @@ export class GlobalSessionEngine {
   /** The lease was lost: nothing this server knew of any session can be trusted now. */
   private forgetAll(): void {
     this.known.clear();
+    this.absent.clear();
     this.wb?.forget();
+  }
+
+  /** Before a change: the version is known, or the turn found no record; otherwise take the turn again (held for good in back mode). */
+  private async knowVersion(id: string): Promise<void> {
+    if (this.known.has(id) || this.absent.has(id)) return;
+    const wb = this.wb;
+    if (wb !== undefined) await wb.acquire(id, () => this.chain.run(id, () => this.attempt(id, true)));
+    else await this.takeTurn(id);
   }
 
   generateId(): string {
@@ -166,8 +182,10 @@ export class GlobalSessionEngine {
       if (done) return;
       done = true;
       const n = (this.held.get(id) ?? 1) - 1;
-      if (n === 0) this.held.delete(id);
-      else this.held.set(id, n);
+      if (n === 0) {
+        this.held.delete(id);
+        this.absent.delete(id);
+      } else this.held.set(id, n);
       if (this.wb !== undefined) return release(); // back mode keeps the turn until another server asks
       // Given back after this request's last statement (a touch may still be on its way).
       this.chain
@@ -206,8 +224,10 @@ export class GlobalSessionEngine {
   /** Brings the local copy to the global record the turn returned. */
   private async sync(id: string, r: TurnResult): Promise<void> {
     const rec = r.record;
+    this.absent.delete(id);
     if (rec === undefined) {
       this.known.delete(id);
+      this.absent.add(id);
       // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
       if (this.local.get(id) !== undefined) await this.local.destroy(id);
       return;
@@ -303,6 +323,7 @@ export class GlobalSessionEngine {
 
   save(id: string, input: SaveInput): Promise<SessionState> {
     return this.withTurn(id, async () => {
+      await this.knowVersion(id);
       const before = this.local.get(id);
       const state = await this.local.save(id, input);
       const k = this.known.get(id);
@@ -321,6 +342,7 @@ export class GlobalSessionEngine {
     if (k === undefined) {
       // A new session: created at once in both modes, so that every server can find it (back mode holds its turn).
       if (!(await this.store.create(lease, id, w, this.wb !== undefined))) throw this.ownership.refused('conflict');
+      this.absent.delete(id);
       if (this.wb !== undefined) {
         this.wb.kept.add(id);
         this.known.set(id, { version: 1, createdAtMs: w.createdAtMs });
@@ -356,7 +378,7 @@ export class GlobalSessionEngine {
     return this.withTurn(id, async () => {
       // A lease lost mid-request forgot the record's version: take the turn again (under the
       // new lease) so the destroy reaches the record instead of being acknowledged locally only.
-      if (!this.known.has(id)) await this.takeTurn(id);
+      await this.knowVersion(id);
       const k = this.known.get(id);
       const here = await this.local.destroy(id);
       if (this.wb !== undefined && k !== undefined) {

@@ -5,7 +5,7 @@ import type { FileHandle, FileSystem } from '../fs/file-system.js';
 /**
  * The sessions waiting for write-back to the global store (back mode, or any mode while
  * the global store is unreachable), kept in a small file beside the store, `global-pending`
- * (docs/format.md §8). The local log already holds every change itself; what a crash must
+ * (docs/format.md §9). The local log already holds every change itself; what a crash must
  * not lose is which sessions still have to be written back. A session is added durably
  * (fdatasync, group-committed with the other additions waiting) before its change is
  * acknowledged; removals are appended without waiting and made durable with the next sync,

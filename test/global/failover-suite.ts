@@ -85,14 +85,14 @@ function suite(name: string, make: () => Promise<FailoverBackend | undefined>, m
           const state = await c.call('GET', '/state');
           if (state !== undefined && (state.counter as number) < last) problems.push(`u${u}: state ${String(state.counter)} below acknowledged ${last}`);
           const cookie = c.currentCookie;
-          let out = false;
-          for (let tries = 0; tries < 100 && !out; tries++) {
-            out = (await c.call('POST', '/logout')) !== undefined;
-            if (!out) await sleep(20);
+          let out: Record<string, unknown> | undefined;
+          for (let tries = 0; tries < 100 && out === undefined; tries++) {
+            out = await c.call('POST', '/logout');
+            if (out === undefined) await sleep(20);
           }
-          if (out) loggedOut.push(cookie);
-          const after = out ? await c.call('GET', '/state', cookie) : undefined;
-          if (after !== undefined && after.user !== null) problems.push(`u${u}: logged out session came back`);
+          if (out !== undefined) loggedOut.push(cookie);
+          const after = out !== undefined ? await c.call('GET', '/state', cookie) : undefined;
+          if (after !== undefined && after.user !== null) problems.push(`u${u}: logged out session came back (logout by ${String(out!.server)}, then ${JSON.stringify(after)})`);
         }
       };
       const chaos = async (): Promise<void> => {
@@ -128,16 +128,18 @@ function suite(name: string, make: () => Promise<FailoverBackend | undefined>, m
       if (b === undefined) return t.skip('backend not reachable');
       const direct = (i: number): string => `http://127.0.0.1:${fleet.ports[i]}`;
       const users = [new Client(direct(0)), new Client(direct(0))];
-      for (const u of users) {
-        // Right after the chaos test the fleet may still be settling (a restarted server, a failed-over master): retry the login.
-        let in_ = false;
-        for (let tries = 0; tries < 200 && !in_; tries++) {
-          u.reset();
-          in_ = (await u.call('POST', '/login?user=zed')) !== undefined;
-          if (!in_) await sleep(50);
+      // Set-up calls are retried: right after the chaos a server may still be reconnecting (503).
+      const retried = async (f: () => Promise<Record<string, unknown> | undefined>): Promise<Record<string, unknown> | undefined> => {
+        for (let i = 0; i < 50; i++) {
+          const r = await f();
+          if (r !== undefined) return r;
+          await sleep(100);
         }
-        assert.ok(in_, 'login answered');
-        assert.equal((await u.call('POST', '/increment'))?.counter, 1);
+        return undefined;
+      };
+      for (const u of users) {
+        assert.ok(await retried(() => u.call('POST', '/login?user=zed')));
+        assert.equal((await retried(() => u.call('POST', '/increment')))?.counter, 1);
       }
       const [explicit, auto] = users.map((u) => u.currentCookie) as [string, string];
       const zombies = [users[0]!.call('POST', '/increment?slowMs=600', explicit), users[1]!.call('POST', '/increment-auto?slowMs=600', auto)];

@@ -60,7 +60,7 @@ app.get('/state', (req, res) => {
   res.json({ user: req.session.user ?? null, counter: req.session.counter ?? null, server: serverId });
 });
 app.post('/logout', (req, res, next) => {
-  req.session.destroy((err) => (err ? next(err) : res.json({ ok: true })));
+  req.session.destroy((err) => (err ? next(err) : res.json({ ok: true, server: serverId })));
 });
 app.use(sessiondErrorHandler());
 await store.engine();

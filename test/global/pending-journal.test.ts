@@ -1,4 +1,4 @@
-/** The write-back journal `global-pending` (kind: unit, simulated file layer with power loss; docs/format.md §8). */
+/** The write-back journal `global-pending` (kind: unit, simulated file layer with power loss; docs/format.md §9). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';

@@ -102,4 +102,25 @@ describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent
     }
     assert.equal(await store.load(id), undefined, 'the acknowledged logout deleted the record');
   });
+
+  it('a save in a request whose server lost its lease meanwhile never re-creates a session another server destroyed', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-f');
+    const b = await server('web-g');
+    const store = await r.store({ app: 'shop' });
+    const id = 'RepairSessionEEEEEEEEEEEEE';
+    await a.save(id, { attributes: { user: 'u1', n: '1' } });
+    const release = await a.lock(id);
+    try {
+      // A's request stalls past its lease (a master down); B serves the logout meanwhile.
+      await r.expireLease('web-f');
+      assert.equal(await b.destroy(id), true);
+      await a.renewLease();
+      // The stalled request's save must not bring the session back.
+      await a.save(id, { attributes: { user: 'u1', n: '2' } }).catch(() => undefined);
+    } finally {
+      release();
+    }
+    assert.equal(await store.load(id), undefined, 'the logout stays a logout');
+  });
 });

@@ -4,7 +4,7 @@ import type { RedisArg, RedisClientLike, RedisCommander } from './redis-types.js
 
 /**
  * What every command of the Redis backend shares: the client, the key names of one app
- * (docs/format.md §7), the Lua scripts and how failures are classified. Times of the
+ * (docs/format.md §8), the Lua scripts and how failures are classified. Times of the
  * protocol (leases, turns, "is this record live") are Redis `TIME` read inside the
  * scripts, never a server's clock.
  */
@@ -66,7 +66,7 @@ export interface Script {
 
 /**
  * Field `t` of a turn held for good (back mode): later than any Redis TIME, so it ends only
- * when released or when its holder's lease is gone (docs/format.md §7).
+ * when released or when its holder's lease is gone (docs/format.md §8).
  */
 export const HELD_TURN = '9007199254740992';
 
@@ -109,7 +109,7 @@ export interface RedisContext {
 }
 
 /** Longest a lease seen live is trusted without reading it again (turn polling reads it once per this). */
-export const LIVE_CACHE_MS = 100;
+export const LIVE_CACHE_MS = 500;
 
 export const leaseKey = (serverId: string, epoch: number): string => `${serverId}\n${epoch}`;
 

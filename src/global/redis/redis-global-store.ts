@@ -18,7 +18,7 @@ export interface RedisStoreOptions {
   readonly redis?: RedisSource;
   readonly redisCluster?: RedisClusterSource;
   readonly app: string;
-  /** Prefix of every key (docs/format.md §7); tests use one per run. */
+  /** Prefix of every key (docs/format.md §8); tests use one per run. */
   readonly keyPrefix: string;
   /** Recorded in the app's meta key. */
   readonly sessionTtlMs: number;

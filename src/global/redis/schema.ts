@@ -2,7 +2,7 @@ import { SessiondError } from '../../errors.js';
 import { evalScript, num, script, type RedisContext } from './redis-context.js';
 
 /**
- * The app's registration (docs/format.md §7): Redis has no tables to create, only the
+ * The app's registration (docs/format.md §8): Redis has no tables to create, only the
  * layout's version and the app's settings in `<prefix>{<app>}:meta`. One script, so
  * servers starting together agree; a layout newer than this code is refused.
  */

@@ -4,7 +4,7 @@ import { recordUntilMs } from '../record-until.js';
 import { deadlineOf, evalChange, evalScript, num, script, type RedisContext } from './redis-context.js';
 
 /**
- * The session hashes (docs/format.md §7): load, create, and the fenced write, touch and
+ * The session hashes (docs/format.md §8): load, create, and the fenced write, touch and
  * destroy. Every change is one script on the session's own key (one slot, also on a
  * cluster) that checks, against Redis's TIME: the writer's lease deadline, that the
  * record is live, that the writer is its owner with this epoch, and the version (CAS).
