@@ -303,7 +303,8 @@ export class WriteBack {
   /** The polling fallback, and (re)subscribing to notifications when the connection was lost. */
   private async poll(): Promise<void> {
     if (this.stopped) return;
-    if (this.listener?.live !== true) this.subscribing ??= this.subscribe().finally(() => (this.subscribing = undefined));
+    // The listener keeps one pool connection for good: never the only one (then polling alone).
+    if (this.listener?.live !== true && this.g.poolMax > 1) this.subscribing ??= this.subscribe().finally(() => (this.subscribing = undefined));
     try {
       const ids = await this.store.handoverRequests(this.ownership.lease, HANDOVER_POLL_MAX);
       for (const id of ids) void this.handover(id);

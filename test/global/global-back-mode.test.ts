@@ -123,6 +123,25 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
     assert.equal((await row(id))?.n, 100);
   });
 
+  it('hands over by polling alone when no notification can arrive (poolMax 1: no listening connection)', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const g = (name: string): ReturnType<typeof resolveGlobalOptions> =>
+      resolveGlobalOptions({ postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, mode: 'back', leaseMs: 60_000, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 50, poolMax: 1 }, '/s');
+    const open = async (name: string): Promise<GlobalSessionEngine> => {
+      const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, queueWaitMsMax: 5000 }, g(name), await db!.store({ app: 'shop', poolMax: 1 }));
+      engines.push(e);
+      return e;
+    };
+    const [a, b] = [await open('back-poll-a'), await open('back-poll-b')];
+    const id = fresh();
+    await a.save(id, { attributes: { n: '1' } });
+    await increment(a, id);
+    await increment(b, id);
+    await increment(a, id);
+    assert.equal(await count(b, id), 4);
+    assert.ok((await a.stats()).global.handoversGiven >= 1);
+  });
+
   it('a logout on the holder is handed over as a destroy; a read elsewhere sees it gone and a late save there cannot revive it', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
     const [a, b] = [engines[0]!, engines[2]!];
