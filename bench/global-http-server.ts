@@ -1,12 +1,15 @@
 /**
  * One app server of bench/global-http.ts: express + express-session on a store of `kind`,
- * counting the PostgreSQL statements it sends (GET /stats). argv: <kind> <dir> <serverId> <schema>.
+ * counting the PostgreSQL statements or Redis commands it sends (GET /stats).
+ * argv: <kind> <dir> <serverId> <schema> (for the Redis kinds: the key prefix).
  * Prints `ready <port>`.
  */
 import { createRequire } from 'node:module';
 import express from 'express';
 import session from 'express-session';
 import pg from 'pg';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import { SessiondStore, sessiondSerialize } from '../src/adapters/express.js';
 
 declare module 'express-session' {
@@ -19,6 +22,8 @@ const require = createRequire(import.meta.url);
 const [kind, dir, serverId, schema] = process.argv.slice(2) as [string, string, string, string];
 const SECRET = 'bench secret';
 let statements = 0;
+/** Redis commands by name (scripts by SHA1 prefix), for the sessiond Redis kind. */
+const byCommand: Record<string, number> = {};
 const pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', max: 10 });
 pool.on('error', () => undefined);
 const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
@@ -27,13 +32,51 @@ const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
   return query(...a);
 };
 
+const REDIS_URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
+/** sessiond's own Redis client, its commands counted (EVALSHA counts one). */
+function countedIoredis(): { call: (...a: never[]) => Promise<unknown>; quit: () => Promise<unknown> } {
+  const r = new Redis(REDIS_URL, { enableAutoPipelining: true });
+  r.on('error', () => undefined);
+  return {
+    call: (...a: never[]) => {
+      statements++;
+      const name = String(a[0]) === 'EVALSHA' ? `EVALSHA ${String(a[1]).slice(0, 8)}` : String(a[0]);
+      byCommand[name] = (byCommand[name] ?? 0) + 1;
+      return (r.call as (...x: never[]) => Promise<unknown>)(...a);
+    },
+    quit: () => r.quit(),
+  };
+}
+
 const app = express();
 let store: session.Store;
-if (kind === 'connect-pg-simple') {
+if (kind === 'connect-redis') {
+  const client = createClient({ url: REDIS_URL });
+  await client.connect();
+  // Every method connect-redis calls on the client is one command (get, set, expire, del, mGet).
+  const counted = new Proxy(client, {
+    get(t, k, r) {
+      const v = Reflect.get(t, k, r) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...a: unknown[]) => {
+        if (['get', 'set', 'expire', 'del', 'mGet'].includes(String(k))) statements++;
+        return (v as (...x: unknown[]) => unknown).apply(t, a);
+      };
+    },
+  });
+  const { RedisStore } = (await import('connect-redis')) as unknown as { RedisStore: new (o: object) => session.Store };
+  store = new RedisStore({ client: counted, prefix: schema });
+} else if (kind === 'sessiond-global-redis') {
+  const s = new SessiondStore({ dir, global: { redis: countedIoredis() as never, keyPrefix: schema, app: 'bench', serverId } });
+  await s.engine();
+  app.use(sessiondSerialize(s, { secret: SECRET }));
+  store = s;
+} else if (kind === 'connect-pg-simple') {
   const PgStore = (require('connect-pg-simple') as (s: typeof session) => new (o: object) => session.Store)(session);
   store = new PgStore({ pool, tableName: schema, createTableIfMissing: true, pruneSessionInterval: false });
 } else {
-  const s = new SessiondStore(kind === 'sessiond-global' ? { dir, global: { postgres: pool as never, app: 'bench', serverId, schema } } : { dir });
+  const mode = kind === 'sessiond-global-back' ? 'back' : 'through';
+  const s = new SessiondStore(kind.startsWith('sessiond-global') ? { dir, global: { postgres: pool as never, app: 'bench', serverId, schema, mode } } : { dir });
   await s.engine();
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;
@@ -48,9 +91,10 @@ app.post('/increment', (req, res) => {
   req.session.counter = (req.session.counter ?? 0) + 1;
   res.json({ counter: req.session.counter });
 });
-app.get('/stats', (_req, res) => res.json({ statements }));
+app.get('/stats', (_req, res) => res.json({ statements, byCommand }));
 app.post('/stats/reset', (_req, res) => {
   statements = 0;
+  for (const k of Object.keys(byCommand)) delete byCommand[k];
   res.json({ ok: true });
 });
 const server = app.listen(0, '127.0.0.1', () => {

@@ -1,9 +1,13 @@
 /**
- * HTTP through 2 servers sharing PostgreSQL, no sticky routing: sessiond `global` (through
- * mode) beside connect-pg-simple, and the embedded store (one server) for reference.
+ * HTTP through 2 servers sharing PostgreSQL: sessiond `global` in through mode (no sticky
+ * routing) and in back mode (sticky, as it expects, and alternating, its worst case: every
+ * request a hand-over) beside connect-pg-simple; the same on the machine's Redis: sessiond
+ * `global: { redis }` beside connect-redis (own key prefix, deleted after); and the embedded
+ * store (one server) for reference.
  * 32 sessions, each a loop of requests one after another alternating between the servers
- * (fetch, keep-alive), 90% GET /counter, 10% POST /increment. Prints req/s and PostgreSQL statements per request.
- * Run: npx tsc -p tsconfig.json && node dist/bench/global-http.js [seconds]
+ * (fetch, keep-alive), 90% GET /counter, 10% POST /increment. Prints req/s and PostgreSQL
+ * statements (or Redis commands) per request.
+ * Run: npx tsc -p tsconfig.json && node dist/bench/global-http.js [seconds] [kind,kind...]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 const SERVER = fileURLToPath(new URL('./global-http-server.js', import.meta.url));
 const seconds = Number(process.argv[2] ?? 5);
 const CONNECTIONS = 32;
@@ -26,15 +31,15 @@ function start(kind: string, dir: string, serverId: string, schema: string): Pro
   });
 }
 
-/** One loop per session: its requests one after another, alternating between the servers (no sticky routing). */
-async function run(urls: string[], cookies: string[]): Promise<{ total: number; errors: number; p99: number }> {
+/** One loop per session: its requests one after another, alternating between the servers (no sticky routing) or always on one. */
+async function run(urls: string[], cookies: string[], sticky: boolean): Promise<{ total: number; errors: number; p99: number }> {
   const stopAt = Date.now() + seconds * 1000;
   const latencies: number[] = [];
   let errors = 0;
   await Promise.all(
     cookies.map(async (cookie, c) => {
       for (let i = c; Date.now() < stopAt; i++) {
-        const url = urls[i % urls.length]!;
+        const url = urls[(sticky ? c : i) % urls.length]!;
         const t0 = performance.now();
         const r = await fetch(i % 10 === 9 ? `${url}/increment` : `${url}/counter`, { method: i % 10 === 9 ? 'POST' : 'GET', headers: { cookie } }).catch(() => undefined);
         if (r === undefined || r.status !== 200) errors++;
@@ -47,7 +52,7 @@ async function run(urls: string[], cookies: string[]): Promise<{ total: number; 
   return { total: latencies.length, errors, p99: Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0) };
 }
 
-async function bench(kind: string, servers: number): Promise<void> {
+async function bench(kind: string, servers: number, sticky = false): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), 'sessiond-ghttp-'));
   const schema = `sessiond_ghttp_${process.pid}_${kind.replaceAll('-', '_')}`;
   const procs = [];
@@ -55,25 +60,52 @@ async function bench(kind: string, servers: number): Promise<void> {
     for (let s = 0; s < servers; s++) procs.push(await start(kind, join(base, `s${s}`), `bench-${s}`, schema));
     const cookies: string[] = [];
     for (let c = 0; c < CONNECTIONS; c++) {
-      const r = await fetch(`${procs[0]!.url}/login`, { method: 'POST' });
+      const r = await fetch(`${procs[sticky ? c % procs.length : 0]!.url}/login`, { method: 'POST' });
       cookies.push(r.headers.get('set-cookie')!.split(';')[0]!);
     }
     for (const p of procs) await fetch(`${p.url}/stats/reset`, { method: 'POST' });
-    const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies);
+    const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies, sticky);
     let statements = 0;
-    for (const p of procs) statements += ((await (await fetch(`${p.url}/stats`)).json()) as { statements: number }).statements;
-    console.log(`${kind.padEnd(18)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} PostgreSQL statements/request, ${errors} errors`);
+    const byCommand: Record<string, number> = {};
+    for (const p of procs) {
+      const st = (await (await fetch(`${p.url}/stats`)).json()) as { statements: number; byCommand: Record<string, number> };
+      statements += st.statements;
+      for (const [k, v] of Object.entries(st.byCommand)) byCommand[k] = (byCommand[k] ?? 0) + v;
+    }
+    const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
+    console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, ${errors} errors`);
+    if (Object.keys(byCommand).length > 0) console.log('  per request: ' + Object.entries(byCommand).map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', '));
   } finally {
     for (const p of procs) p.child.kill('SIGKILL');
     rmSync(base, { recursive: true, force: true });
-    const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await c.query(`DROP TABLE IF EXISTS "${schema}"`);
-    await c.end();
+    if (kind.includes('redis')) await dropRedisPrefix(schema);
+    else await dropPgSchema(schema);
   }
 }
 
-await bench('sessiond-global', 2);
-await bench('connect-pg-simple', 2);
-await bench('sessiond-local', 1);
+/** Deletes the run's keys (the machine's Redis is shared: only keys under our prefix). */
+async function dropRedisPrefix(prefix: string): Promise<void> {
+  const r = new Redis(process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379');
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await Promise.all(keys.map((k) => r.del(k)));
+  } while (cursor !== '0');
+  await r.quit();
+}
+
+async function dropPgSchema(schema: string): Promise<void> {
+  const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await c.query(`DROP TABLE IF EXISTS "${schema}"`);
+  await c.end();
+}
+
+// A kind ending in `:sticky` sends each session's requests to one server (back mode expects it).
+const kinds = (process.argv[3] ?? 'sessiond-global,sessiond-global-back:sticky,sessiond-global-back,connect-pg-simple,sessiond-global-redis,connect-redis,sessiond-local').split(',');
+for (const k of kinds) {
+  const [kind, how] = k.split(':') as [string, string | undefined];
+  await bench(kind, kind === 'sessiond-local' ? 1 : 2, how === 'sticky');
+}

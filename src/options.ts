@@ -137,6 +137,9 @@ export function resolveOptions(input: EngineOptionsInput, extraKeys: readonly st
   if (typeof input !== 'object' || input === null) throw invalid('options', 'expected an object');
   for (const key of Object.keys(input)) {
     // hasOwn, not `in`: 'constructor' or '__proto__' must be refused like any unknown key.
+    if (key === 'global' && !extraKeys.includes(key)) {
+      throw invalid(key, 'SessionEngine.open keeps sessions in this process; use GlobalSessionEngine.open({ dir, global }) or pass global: to a framework store (docs/failover.md)');
+    }
     if (!Object.hasOwn(OPTION_SPECS, key) && !extraKeys.includes(key)) throw invalid(key, 'unknown option');
   }
   const out: Record<string, unknown> = {};

@@ -5,6 +5,8 @@ import { SessiondError } from '../errors.js';
 import type { RowAllocation } from './postgres/pg-context.js';
 import { isPgPool } from './postgres/pg-types.js';
 import type { PostgresSource } from './postgres/postgres-global-store.js';
+import type { RedisClusterSource, RedisSource } from './redis/redis-global-store.js';
+import { isRedisClient, isRedisCluster } from './redis/redis-types.js';
 
 /**
  * The `global:` options (docs/failover.md): validated once, unknown keys refused by name,
@@ -15,7 +17,10 @@ import type { PostgresSource } from './postgres/postgres-global-store.js';
 export type GlobalMode = 'through' | 'back';
 
 export interface GlobalOptions {
-  readonly postgres: PostgresSource;
+  /** Exactly one of the three backends: `postgres`, `redis`, `redisCluster`. */
+  readonly postgres?: PostgresSource;
+  readonly redis?: RedisSource;
+  readonly redisCluster?: RedisClusterSource;
   readonly app: string;
   readonly serverId: string;
   readonly mode: GlobalMode;
@@ -30,11 +35,21 @@ export interface GlobalOptions {
   readonly inheritBatchMax: number;
   readonly cleanupIntervalMs: number;
   readonly cleanupBatchMax: number;
+  readonly keyPrefix: string;
+  readonly replicaAckMs: number;
+  readonly writeBackMs: number;
+  readonly writeBackBatchMax: number;
+  readonly writeBackPendingMax: number;
+  readonly handoverPollMs: number;
+  readonly clockDriftMarginMs: number;
 }
 
-export type GlobalOptionsInput = Partial<GlobalOptions> & { postgres: PostgresSource; app: string };
+export type GlobalOptionsInput = Partial<GlobalOptions> & { app: string };
 
-type Kind = 'int' | 'name' | 'postgres' | 'mode' | 'allocation';
+/** The backend keys: exactly one is given. */
+export const GLOBAL_BACKENDS = ['postgres', 'redis', 'redisCluster'] as const;
+
+type Kind = 'int' | 'name' | 'postgres' | 'redis' | 'redisCluster' | 'prefix' | 'mode' | 'allocation';
 interface Spec {
   kind: Kind;
   min?: number;
@@ -45,10 +60,12 @@ interface Spec {
 }
 
 export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = {
-  postgres: { kind: 'postgres', doc: '`{ connectionString }` (sessiond opens its own pool) or an existing pg.Pool', defaultValue: () => undefined, defaultDoc: '(required)' },
+  postgres: { kind: 'postgres', doc: '`{ connectionString }` (sessiond opens its own pool) or an existing pg.Pool', defaultValue: () => undefined, defaultDoc: '(one backend required)' },
+  redis: { kind: 'redis', doc: "`{ url: 'redis://...' }` (sessiond opens its own ioredis client) or an existing ioredis client", defaultValue: () => undefined, defaultDoc: '(one backend required)' },
+  redisCluster: { kind: 'redisCluster', doc: '`{ rootNodes: [{ url }] }` (sessiond opens its own ioredis Cluster) or an existing ioredis Cluster', defaultValue: () => undefined, defaultDoc: '(one backend required)' },
   app: { kind: 'name', doc: "the application's name: its row in the application table; apps never see each other's sessions", defaultValue: () => undefined, defaultDoc: '(required)' },
   serverId: { kind: 'name', doc: 'the owner server ID; stable across restarts of the same server', defaultValue: ({ dir }) => defaultServerId(dir), defaultDoc: 'hostname + hash of dir' },
-  mode: { kind: 'mode', doc: "'through': a change is acknowledged once durable locally and committed to PostgreSQL ('back' is not implemented yet)", defaultValue: () => 'through' },
+  mode: { kind: 'mode', doc: "'through': a change is acknowledged once durable locally and committed to PostgreSQL; 'back': once durable locally, written back within writeBackMs (the server keeps the sessions it serves until another server asks for them)", defaultValue: () => 'through' },
   leaseMs: { kind: 'int', min: 500, max: 3_600_000, doc: 'server lease; a server that cannot renew it for this long loses its sessions to the others', defaultValue: () => 10_000 },
   heartbeatMs: { kind: 'int', min: 50, max: 1_200_000, doc: 'how often the lease is renewed (below leaseMs / 2)', defaultValue: ({ leaseMs }) => Math.max(50, Math.floor(leaseMs / 3)), defaultDoc: 'leaseMs / 3' },
   turnMs: { kind: 'int', min: 100, max: 3_600_000, doc: "longest one request holds its session's turn across servers; then another server may take it", defaultValue: ({ leaseMs }) => leaseMs, defaultDoc: 'leaseMs' },
@@ -60,6 +77,13 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   inheritBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most sessions inherited per background batch', defaultValue: () => 500 },
   cleanupIntervalMs: { kind: 'int', min: 10, max: 3_600_000, doc: 'how often expired records are removed (by one elected server at a time)', defaultValue: () => 10_000 },
   cleanupBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most expired records removed per batch', defaultValue: () => 1000 },
+  replicaAckMs: { kind: 'int', min: 0, max: 60_000, doc: 'Redis: after each change, WAIT until one replica has it, at most this long, or fail the change with 503 (0: do not wait; then a failover can lose the last changes, and the owner repairs what it can)', defaultValue: () => 0 },
+  keyPrefix: { kind: 'prefix', doc: 'Redis: prefix of every key (docs/format.md §8); no `{` or `}`', defaultValue: () => 'sessiond:' },
+  writeBackMs: { kind: 'int', min: 1, max: 600_000, doc: "'back' mode: longest a change waits before it is written back to PostgreSQL (changes of one session in that time are coalesced)", defaultValue: () => 100 },
+  writeBackBatchMax: { kind: 'int', min: 1, max: 10_000, doc: 'most sessions written back in one statement', defaultValue: () => 256 },
+  writeBackPendingMax: { kind: 'int', min: 1, max: 100_000_000, doc: 'most sessions waiting for write-back (back mode, or any mode while PostgreSQL is unreachable); past it changes are refused with SESSIOND_GLOBAL_UNAVAILABLE', defaultValue: () => 1_000_000 },
+  handoverPollMs: { kind: 'int', min: 10, max: 600_000, doc: "'back' mode: how often a server looks for hand-over requests of its sessions when a notification was missed (LISTEN/NOTIFY is the fast path)", defaultValue: () => 500 },
+  clockDriftMarginMs: { kind: 'int', min: 0, max: 600_000, doc: 'subtracted from the lease when the server, cut off from PostgreSQL, decides how long it may still serve the sessions it holds', defaultValue: ({ leaseMs }) => Math.max(50, Math.ceil(leaseMs / 20)), defaultDoc: 'leaseMs / 20, at least 50' },
 };
 
 /** Stable across restarts of one server (same host, same store directory), different for two stores on one host. */
@@ -88,9 +112,29 @@ function check(name: string, spec: Spec, v: unknown): void {
       if (!isPgPool(v)) for (const k of Object.keys(v as object)) if (k !== 'connectionString') throw invalid(`${name}.${k}`, 'unknown option');
       return;
     }
+    case 'redis': {
+      if (isRedisClient(v)) return;
+      const url = (v as { url?: unknown } | null)?.url;
+      if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw invalid(name, "expected { url: 'redis://...' } or an ioredis client");
+      for (const k of Object.keys(v as object)) if (k !== 'url') throw invalid(`${name}.${k}`, 'unknown option');
+      return;
+    }
+    case 'redisCluster': {
+      if (isRedisCluster(v)) return;
+      const nodes = (v as { rootNodes?: unknown } | null)?.rootNodes;
+      if (!Array.isArray(nodes) || nodes.length === 0) throw invalid(name, "expected { rootNodes: [{ url: 'redis://...' }] } or an ioredis Cluster");
+      for (const k of Object.keys(v as object)) if (k !== 'rootNodes') throw invalid(`${name}.${k}`, 'unknown option');
+      nodes.forEach((n: unknown, i) => {
+        const url = (n as { url?: unknown } | null)?.url;
+        if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw invalid(`${name}.rootNodes[${i}]`, "expected { url: 'redis://...' }");
+      });
+      return;
+    }
+    case 'prefix':
+      if (typeof v !== 'string' || Buffer.byteLength(v) > 64 || /[{}]/.test(v)) throw invalid(name, 'expected a string of at most 64 bytes without { or }');
+      return;
     case 'mode':
-      if (v === 'back') throw invalid(name, "'back' is not implemented yet; use 'through'");
-      if (v !== 'through') throw invalid(name, `expected 'through', got ${JSON.stringify(v)}`);
+      if (v !== 'through' && v !== 'back') throw invalid(name, `expected 'through' or 'back', got ${JSON.stringify(v)}`);
       return;
     case 'allocation':
       if (v !== 'insert' && v !== 'blank-records') throw invalid(name, `expected 'insert' or 'blank-records', got ${JSON.stringify(v)}`);
@@ -105,12 +149,17 @@ export function resolveGlobalOptions(input: unknown, dir: string): GlobalOptions
   const out: Record<string, unknown> = {};
   const leaseMs = given.leaseMs ?? GLOBAL_OPTION_SPECS.leaseMs.defaultValue({ dir, leaseMs: 0 });
   check('leaseMs', GLOBAL_OPTION_SPECS.leaseMs, leaseMs);
+  const backends = GLOBAL_BACKENDS.filter((b) => given[b] !== undefined);
+  if (backends.length === 0) throw invalid('postgres', 'required: one backend, postgres, redis or redisCluster');
+  if (backends.length > 1) throw invalid(backends[1]!, `only one backend may be given, and ${backends[0]} is`);
   for (const [name, spec] of Object.entries(GLOBAL_OPTION_SPECS)) {
     const v = given[name] === undefined ? spec.defaultValue({ dir, leaseMs: leaseMs as number }) : given[name];
+    if (v === undefined && (GLOBAL_BACKENDS as readonly string[]).includes(name)) continue;
     if (v === undefined) throw invalid(name, 'required');
     check(name, spec, v);
     out[name] = v;
   }
   if ((out.heartbeatMs as number) * 2 > (out.leaseMs as number)) throw invalid('heartbeatMs', `${String(out.heartbeatMs)} must be at most leaseMs / 2 so one lost heartbeat does not lose the lease`);
+  if ((out.clockDriftMarginMs as number) * 2 > (out.leaseMs as number)) throw invalid('clockDriftMarginMs', `${String(out.clockDriftMarginMs)} must be at most leaseMs / 2`);
   return Object.freeze(out) as unknown as GlobalOptions;
 }

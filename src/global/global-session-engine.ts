@@ -9,13 +9,18 @@ import type { Clock } from '../clock.js';
 import type { GlobalRecord, GlobalStore, GlobalWrite, TurnResult } from './global-store.js';
 import { resolveGlobalOptions, type GlobalOptions, type GlobalOptionsInput } from './global-options.js';
 import { Ownership, type OwnershipStats } from './ownership.js';
-import { PostgresGlobalStore } from './postgres/postgres-global-store.js';
+import { openGlobalStore } from './open-global-store.js';
 import { KeyedChain } from './keyed-chain.js';
+import { PendingJournal } from './pending-journal.js';
+import { WriteBack, toWrite, type Known, type WriteBackStats } from './write-back.js';
 
 /**
- * The local engine composed with a global store (SPEC G1, G3; docs/failover.md), in
- * `through` mode: a change is acknowledged once durable in the local log AND committed to
- * the global store with a fenced statement, so any server can serve any request.
+ * The local engine composed with a global store (SPEC G1, G3, G4; docs/failover.md). In
+ * `through` mode a change is acknowledged once durable in the local log AND committed to
+ * the global store with a fenced statement, so any server can serve any request. In `back`
+ * mode (write-back.ts) the server keeps the turn of the sessions it serves, acknowledges
+ * once durable locally, and writes back within writeBackMs; it hands a session over when
+ * another server asks, and serves what it holds through an outage of the global store.
  *
  * A request flows: lock(id) → the local turn (SessionEngine queue) → the session's turn
  * across servers (a lease on its global record, which also makes this server the owner)
@@ -27,11 +32,11 @@ import { KeyedChain } from './keyed-chain.js';
 
 export type GlobalEngineOptionsInput = EngineOptionsInput & { global: GlobalOptionsInput };
 
-/** What this server knows of a session's global record: the version its local copy mirrors. */
-interface Known {
-  version: number;
-  createdAtMs: number;
-}
+/** `stats().global`: the mode, this server's lease and the write-back's counters. */
+export type GlobalStats = { mode: GlobalOptions['mode'] } & OwnershipStats & WriteBackStats;
+
+/** How a turn attempt ended: held (here now), absent (no live record), busy (another live server has it). */
+type Attempt = 'held' | 'absent' | 'busy';
 
 /** Most records `all()` and `ids()` return. */
 const LIST_MAX = 100_000;
@@ -48,19 +53,33 @@ export class GlobalSessionEngine {
    * statement instead of two); a further change in the same request takes it again first.
    */
   private readonly given = new Set<string>();
+  /**
+   * Sessions whose turn this server holds and found no global record: a save creates one.
+   * Any other session without a known version (forgotten when the lease was lost
+   * mid-request) takes its turn again before it is written, so a late save can never
+   * re-create a record another server destroyed meanwhile.
+   */
+  private readonly absent = new Set<string>();
   /** The global statements of one session, in the order this server issues them. */
   private readonly chain = new KeyedChain();
   private closing: Promise<void> | undefined;
   private readonly pruneTimer: NodeJS.Timeout;
   private pruneCursor: Iterator<string> | undefined;
 
+  /** Back mode's write-back and hand-over (also, briefly, a through-mode server draining what a back-mode run left). */
+  private wb: WriteBack | undefined;
+
   private constructor(
     readonly local: SessionEngine,
     readonly global: GlobalOptions,
     private readonly store: GlobalStore,
     private readonly ownership: Ownership,
+    journal: PendingJournal,
   ) {
     this.options = local.options;
+    if (global.mode === 'back' || journal.count > 0) {
+      this.wb = new WriteBack(local, store, ownership, global, journal, this.known, this.chain, local.options.logger);
+    }
     this.clock = local.clock;
     this.pruneTimer = setInterval(() => this.pruneKnown(), local.options.expiryIntervalMs).unref();
   }
@@ -86,17 +105,7 @@ export class GlobalSessionEngine {
     const { global: globalInput, ...engineInput } = input;
     const options = resolveOptions(engineInput);
     const g = resolveGlobalOptions(globalInput, options.dir);
-    const store = await PostgresGlobalStore.create({
-      postgres: g.postgres,
-      app: g.app,
-      schema: g.schema,
-      rowAllocation: g.rowAllocation,
-      blankBatch: g.blankBatch,
-      poolMax: g.poolMax,
-      sessionTtlMs: options.sessionTtlMs,
-      applicationName: `sessiond:${g.app}:${g.serverId}`.slice(0, 63),
-      timeoutMs: g.leaseMs,
-    });
+    const store = await openGlobalStore(g, options.sessionTtlMs);
     return GlobalSessionEngine.compose(engineInput, g, store).catch(async (e: unknown) => {
       await store.close().catch(() => undefined);
       throw e;
@@ -107,20 +116,46 @@ export class GlobalSessionEngine {
   static async compose(engineInput: EngineOptionsInput, g: GlobalOptions, store: GlobalStore): Promise<GlobalSessionEngine> {
     await store.migrate();
     const local = await SessionEngine.open(engineInput);
+    let journal: PendingJournal | undefined;
     try {
+      journal = await PendingJournal.open(local.options.fs, local.options.dir, () => performance.now());
+      if (g.mode === 'through' && journal.count === 0) await journal.close();
       const self: { engine?: GlobalSessionEngine } = {};
       const ownership = await Ownership.start(store, g, local.options.logger, () => self.engine?.forgetAll());
-      self.engine = new GlobalSessionEngine(local, g, store, ownership);
+      self.engine = new GlobalSessionEngine(local, g, store, ownership, journal);
+      if (g.mode === 'through') await self.engine.drainBackLeftovers();
       return self.engine;
     } catch (e) {
+      await journal?.close().catch(() => undefined);
       await local.close().catch(() => undefined);
       throw e;
     }
   }
 
+  /** A through-mode server writes back what a back-mode run of it left pending before it serves. */
+  private async drainBackLeftovers(): Promise<void> {
+    const wb = this.wb;
+    if (wb === undefined) return;
+    await wb.flush();
+    const left = wb.pending.count;
+    await wb.stop(true);
+    this.wb = undefined;
+    if (left > 0) throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', `${left} sessions changed in back mode are still waiting for write-back`, { pending: left });
+  }
+
   /** The lease was lost: nothing this server knew of any session can be trusted now. */
   private forgetAll(): void {
     this.known.clear();
+    this.absent.clear();
+    this.wb?.forget();
+  }
+
+  /** Before a change: the version is known, or the turn found no record; otherwise take the turn again (held for good in back mode). */
+  private async knowVersion(id: string): Promise<void> {
+    if (this.known.has(id) || this.absent.has(id)) return;
+    const wb = this.wb;
+    if (wb !== undefined) await wb.acquire(id, () => this.chain.run(id, () => this.attempt(id, true)));
+    else await this.takeTurn(id);
   }
 
   generateId(): string {
@@ -134,7 +169,9 @@ export class GlobalSessionEngine {
   async lock(id: string): Promise<Release> {
     const release = await this.local.lock(id);
     try {
-      await this.chain.run(id, () => this.takeTurn(id));
+      const wb = this.wb;
+      if (wb !== undefined) await wb.acquire(id, () => this.chain.run(id, () => this.attempt(id, true)));
+      else await this.chain.run(id, () => this.takeTurn(id));
     } catch (e) {
       release();
       throw e;
@@ -145,8 +182,11 @@ export class GlobalSessionEngine {
       if (done) return;
       done = true;
       const n = (this.held.get(id) ?? 1) - 1;
-      if (n === 0) this.held.delete(id);
-      else this.held.set(id, n);
+      if (n === 0) {
+        this.held.delete(id);
+        this.absent.delete(id);
+      } else this.held.set(id, n);
+      if (this.wb !== undefined) return release(); // back mode keeps the turn until another server asks
       // Given back after this request's last statement (a touch may still be on its way).
       this.chain
         .run(id, () => (this.held.has(id) || this.given.delete(id) ? undefined : this.store.releaseTurn(this.ownership.lease, id)))
@@ -155,18 +195,25 @@ export class GlobalSessionEngine {
     };
   }
 
+  /** One try at the session's turn across servers; the local copy is brought up to the record when taken. */
+  private async attempt(id: string, hold: boolean): Promise<Attempt> {
+    const k = this.known.get(id);
+    const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, k?.version ?? 0, hold).catch(async (e: unknown) => {
+      // This server's lease lapsed (it was paused or cut off): register again now rather
+      // than fail every request until the next heartbeat; a second refusal is final.
+      if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
+      await this.ownership.renew();
+      return this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, 0, hold);
+    });
+    if (r === undefined) return 'busy';
+    await this.sync(id, r);
+    return r.record === undefined ? 'absent' : 'held';
+  }
+
   private async takeTurn(id: string): Promise<void> {
     const deadline = performance.now() + this.options.queueWaitMsMax;
     for (let pause = 1; ; pause = Math.min(pause * 2, TURN_POLL_MS_MAX)) {
-      const k = this.known.get(id);
-      const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, k?.version ?? 0).catch(async (e: unknown) => {
-        // This server's lease lapsed (it was paused or cut off): register again now rather
-        // than fail every request until the next heartbeat; a second refusal is final.
-        if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
-        await this.ownership.renew();
-        return this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, 0);
-      });
-      if (r !== undefined) return this.sync(id, r);
+      if ((await this.attempt(id, false)) !== 'busy') return;
       if (performance.now() + pause > deadline) {
         throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session', { queueWaitMsMax: this.options.queueWaitMsMax });
       }
@@ -177,14 +224,37 @@ export class GlobalSessionEngine {
   /** Brings the local copy to the global record the turn returned. */
   private async sync(id: string, r: TurnResult): Promise<void> {
     const rec = r.record;
+    this.absent.delete(id);
     if (rec === undefined) {
       this.known.delete(id);
+      this.absent.add(id);
       // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
       if (this.local.get(id) !== undefined) await this.local.destroy(id);
       return;
     }
     if (r.attrsOmitted) return;
+    const k = this.known.get(id);
+    if (k !== undefined && rec.version < k.version) return this.repair(id, rec, k);
     await this.mirror(rec);
+  }
+
+  /**
+   * The global record is older than what this server had acknowledged: the backend lost
+   * committed versions (a Redis failover to a replica the last writes had not reached,
+   * docs/failover.md §Redis). The local log still has the acknowledged state: send it again
+   * (this server holds the turn now, so the fenced write lands on the version found).
+   */
+  private async repair(id: string, rec: GlobalRecord, k: Known): Promise<void> {
+    const lease = this.ownership.lease;
+    const s = this.local.get(id);
+    this.known.delete(id);
+    this.options.logger.warn('global_version_lost', { foundVersion: rec.version, knownVersion: k.version });
+    const outcome =
+      s === undefined
+        ? await this.store.destroy(lease, id, rec.version)
+        : await this.store.write(lease, id, rec.version, { attrs: s.attrs, createdAtMs: k.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs }, false);
+    if (outcome !== 'ok') throw this.ownership.refused(outcome);
+    if (s !== undefined) this.known.set(id, { version: rec.version + 1, createdAtMs: k.createdAtMs });
   }
 
   private async mirror(rec: GlobalRecord): Promise<void> {
@@ -192,9 +262,9 @@ export class GlobalSessionEngine {
     try {
       await this.local.save(rec.id, { attributes: attributesFromBlob(rec.attrs), expiresAtMs: rec.expiresAtMs, maxInactiveMs: rec.maxInactiveMs });
     } catch (e) {
-      // Destroyed here moments ago, by a destroy the global store refused: it stays gone here.
-      if (isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) return;
-      throw e;
+      // Destroyed here moments ago, by a destroy the global store refused or never got (503):
+      // it stays gone here, and the record's version is kept so a retried destroy reaches it.
+      if (!isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) throw e;
     }
     this.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs });
   }
@@ -205,6 +275,8 @@ export class GlobalSessionEngine {
    */
   async get(id: string): Promise<SessionState | undefined> {
     if (this.held.has(id)) return this.view(this.local.get(id));
+    // Back mode: the holder's copy may be newer than the record, so a read takes the session too.
+    if (this.wb !== undefined) return this.withTurn(id, () => Promise.resolve(this.view(this.local.get(id))));
     const rec = await this.store.load(id);
     if (rec === undefined) return undefined;
     const k = this.known.get(id);
@@ -225,6 +297,16 @@ export class GlobalSessionEngine {
 
   /** Runs `fn` holding the session's turn here and across servers (taking it when the caller did not). */
   private async withTurn<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.wb !== undefined) {
+      // Back mode: only local writes and the pending mark; nothing to order with global statements.
+      if (this.held.has(id)) return fn();
+      const release = await this.lock(id);
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    }
     if (this.held.has(id)) {
       return this.chain.run(id, async () => {
         if (this.given.delete(id)) await this.takeTurn(id);
@@ -241,11 +323,13 @@ export class GlobalSessionEngine {
 
   save(id: string, input: SaveInput): Promise<SessionState> {
     return this.withTurn(id, async () => {
+      await this.knowVersion(id);
       const before = this.local.get(id);
       const state = await this.local.save(id, input);
       const k = this.known.get(id);
       if (k !== undefined && state === before) return this.view(state)!;
-      await this.commit(id, k, state);
+      if (this.wb !== undefined && k !== undefined) await this.wb.changed(id);
+      else await this.commit(id, k, state);
       return this.view(state)!;
     });
   }
@@ -253,10 +337,17 @@ export class GlobalSessionEngine {
   /** Writes the local state to the global record with the fence (or creates the record). */
   private async commit(id: string, k: Known | undefined, s: SessionState): Promise<void> {
     const lease = this.ownership.lease;
-    const w: GlobalWrite = { attrs: s.attrs, createdAtMs: k?.createdAtMs ?? s.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs };
+    const w: GlobalWrite = toWrite(s, k);
     this.known.delete(id);
     if (k === undefined) {
-      if (!(await this.store.create(lease, id, w))) throw this.ownership.refused('conflict');
+      // A new session: created at once in both modes, so that every server can find it (back mode holds its turn).
+      if (!(await this.store.create(lease, id, w, this.wb !== undefined))) throw this.ownership.refused('conflict');
+      this.absent.delete(id);
+      if (this.wb !== undefined) {
+        this.wb.kept.add(id);
+        this.known.set(id, { version: 1, createdAtMs: w.createdAtMs });
+        return;
+      }
     } else {
       const outcome = await this.store.write(lease, id, k.version, w, true);
       if (outcome !== 'ok') throw this.ownership.refused(outcome);
@@ -270,6 +361,10 @@ export class GlobalSessionEngine {
       const k = this.known.get(id);
       const state = await this.local.touch(id, input);
       if (state === undefined || k === undefined) return state;
+      if (this.wb !== undefined) {
+        await this.wb.changed(id);
+        return this.view(state);
+      }
       this.known.delete(id);
       const outcome = await this.store.touch(this.ownership.lease, id, k.version, state.lastAccessAtMs, input.expiresAtMs, true);
       if (outcome !== 'ok') throw this.ownership.refused(outcome);
@@ -281,8 +376,15 @@ export class GlobalSessionEngine {
 
   async destroy(id: string): Promise<boolean> {
     return this.withTurn(id, async () => {
+      // A lease lost mid-request forgot the record's version: take the turn again (under the
+      // new lease) so the destroy reaches the record instead of being acknowledged locally only.
+      await this.knowVersion(id);
       const k = this.known.get(id);
       const here = await this.local.destroy(id);
+      if (this.wb !== undefined && k !== undefined) {
+        await this.wb.changed(id); // written back as a destroy (the local copy is gone)
+        return true;
+      }
       this.known.delete(id);
       if (k === undefined) return here;
       const outcome = await this.store.destroy(this.ownership.lease, id, k.version);
@@ -309,12 +411,19 @@ export class GlobalSessionEngine {
   async clear(): Promise<number> {
     const n = await this.store.clear();
     this.known.clear();
+    this.wb?.forget(); // pending write-backs of cleared sessions find no record and are dropped
     await this.local.clear();
     return n;
   }
 
-  async stats(): Promise<Awaited<ReturnType<SessionEngine['stats']>> & { global: OwnershipStats }> {
-    return { ...(await this.local.stats()), global: this.ownership.stats() };
+  async stats(): Promise<Awaited<ReturnType<SessionEngine['stats']>> & { global: GlobalStats }> {
+    const wb = this.wb?.stats() ?? { writeBackPending: 0, writeBackLagMs: 0, writeBackWritten: 0, writeBackLost: 0, writeBackFailures: 0, handoversGiven: 0, handoversAsked: 0 };
+    return { ...(await this.local.stats()), global: { mode: this.global.mode, ...this.ownership.stats(), ...wb } };
+  }
+
+  /** Writes back everything pending now (tests; the write-back runs every writeBackMs). */
+  async writeBack(): Promise<void> {
+    await this.wb?.flush();
   }
 
   /** Renews the lease now (tests; the heartbeat does it every heartbeatMs). */
@@ -330,8 +439,9 @@ export class GlobalSessionEngine {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.pruneTimer);
+      await this.wb?.stop(true); // written back and handed back, so the others take over at once
       await this.chain.idle(); // the last writes still carry the lease
-      await this.ownership.stop();
+      await this.ownership.stop(this.wb !== undefined && this.wb.pending.count > 0);
       await this.local.close();
       await this.store.close();
     })();

@@ -58,6 +58,27 @@ export interface TurnResult {
  */
 export type WriteOutcome = 'ok' | 'absent' | 'fenced' | 'conflict';
 
+/** One fenced replace of a write-back batch. */
+export interface BatchWrite {
+  readonly id: string;
+  readonly expectedVersion: number;
+  readonly w: GlobalWrite;
+}
+
+/** What a hand-over subscription delivers (back mode). */
+export interface HandoverEvents {
+  /** Another server asks this one to write the session back and release it. */
+  handover(id: string): void;
+  /** The holder of the session's turn released it while a server waited for it. */
+  released(id: string): void;
+}
+
+export interface HandoverListener {
+  /** False once its connection is gone: subscribe again (the polling fallback covers the gap). */
+  readonly live: boolean;
+  close(): Promise<void>;
+}
+
 export interface GlobalStore {
   /** Creates or migrates the schema (idempotent; safe when several servers start at once) and registers the app. */
   migrate(): Promise<void>;
@@ -68,7 +89,11 @@ export interface GlobalStore {
   renewLease(lease: ServerLease, leaseMs: number): Promise<boolean>;
   /** Ends the lease now: the server's sessions can be inherited at once. */
   releaseLease(lease: ServerLease): Promise<void>;
-  /** Gives the sessions still carrying an older epoch of this server to `lease` (a restart); returns how many. */
+  /**
+   * Gives the sessions still carrying an older epoch of this server to `lease` (a restart);
+   * returns how many. Turns held for good (back mode) stay held. A server with a live lease
+   * under any epoch is alive: its older epochs' sessions are never inherited by others.
+   */
   adopt(lease: ServerLease): Promise<number>;
 
   /** The live record, or undefined when absent or expired (by the backend's clock). */
@@ -79,14 +104,24 @@ export interface GlobalStore {
    * open): succeeds when the turn is free, already this server's, or held by a server whose
    * lease lapsed. Taking it makes this server the owner (keeping the creation time).
    * Returns undefined when another live server holds the turn (retry later), and
-   * `{ record: undefined }` when there is no live record.
+   * `{ record: undefined }` when there is no live record. With `hold` (back mode) the turn
+   * has no end of its own: it lasts until released or until the holder's lease lapses.
    */
-  takeTurn(lease: ServerLease, id: string, turnMs: number, knownVersion: number): Promise<TurnResult | undefined>;
-  /** Gives the turn back early (fenced: only the holder's release counts). */
+  takeTurn(lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold?: boolean): Promise<TurnResult | undefined>;
+  /** Gives the turn back early (fenced: only the holder's release counts); wakes the servers that asked for it. */
   releaseTurn(lease: ServerLease, id: string): Promise<void>;
 
-  /** Creates the record owned by `lease` at version 1; false when a live record with that ID exists. */
-  create(lease: ServerLease, id: string, w: GlobalWrite): Promise<boolean>;
+  /** Back mode: asks the live server holding the session's turn to write it back and release it (no-op when nobody holds it). */
+  requestHandover(lease: ServerLease, id: string): Promise<void>;
+  /** Back mode: sessions held by `lease` that another server asked for, oldest request first (the fallback when a notification was missed). */
+  handoverRequests(lease: ServerLease, limit: number): Promise<string[]>;
+  /** Back mode: delivers hand-over requests addressed to `serverId` and released turns, as they happen. */
+  subscribe(serverId: string, on: HandoverEvents): Promise<HandoverListener>;
+  /** Back mode's write-back: fenced replaces like `write` (the turn is kept), many in one round trip; one outcome per item. */
+  writeBatch(lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]>;
+
+  /** Creates the record owned by `lease` at version 1; false when a live record with that ID exists. With `hold`, its turn is held as by `takeTurn(..., hold)`. */
+  create(lease: ServerLease, id: string, w: GlobalWrite, hold?: boolean): Promise<boolean>;
   /** Fenced replace: version `expectedVersion` becomes `expectedVersion + 1`. `releaseTurn` ends the turn in the same statement. */
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome>;
   /** Fenced expiry move (a new version too, so every change is ordered by version); `expiresAtMs` undefined keeps it. */

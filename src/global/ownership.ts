@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { SessiondError, isSessiondError } from '../errors.js';
 import type { Logger } from '../options.js';
 import type { GlobalStore, ServerLease, WriteOutcome } from './global-store.js';
@@ -20,6 +21,8 @@ export interface OwnershipStats {
   inherited: number;
   cleaned: number;
   fenced: number;
+  /** How much longer this server may serve the sessions it holds without hearing from the global store (ms; 0 = not at all). */
+  exclusiveForMs: number;
 }
 
 export class Ownership {
@@ -29,6 +32,10 @@ export class Ownership {
   private cleanupTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private stopped = false;
+  /** Monotonic ms at which the last statement that confirmed the lease was sent. */
+  private confirmedAtMs: number;
+  /** The epochs' rows are not adopted yet (adopt failed after a new lease was taken). */
+  private adoptPending = false;
   readonly counters = { leasesLost: 0, adopted: 0, inherited: 0, cleaned: 0, fenced: 0 };
 
   private constructor(
@@ -36,16 +43,19 @@ export class Ownership {
     private readonly o: GlobalOptions,
     private readonly logger: Logger,
     lease: ServerLease,
+    confirmedAtMs: number,
     /** Called when the lease was lost: the server forgets what it knew of every session. */
     private readonly onLeaseLost: () => void,
   ) {
     this.current = lease;
+    this.confirmedAtMs = confirmedAtMs;
   }
 
   /** Registers the server (a new epoch) and adopts what its previous run still owns. */
   static async start(store: GlobalStore, o: GlobalOptions, logger: Logger, onLeaseLost: () => void): Promise<Ownership> {
+    const sentAt = performance.now();
     const lease = await store.acquireLease(o.serverId, o.leaseMs);
-    const own = new Ownership(store, o, logger, lease, onLeaseLost);
+    const own = new Ownership(store, o, logger, lease, sentAt, onLeaseLost);
     own.counters.adopted += await store.adopt(lease);
     logger.info('global_lease_acquired', { serverId: o.serverId, epoch: lease.epoch, adopted: own.counters.adopted });
     own.heartbeat = setInterval(() => void own.renew(), o.heartbeatMs).unref();
@@ -58,6 +68,19 @@ export class Ownership {
     return this.current;
   }
 
+  /**
+   * How much longer (ms) this server may act as the only holder of its sessions without
+   * hearing from the global store. The lease ends leaseMs after the database ran the last
+   * statement that confirmed it, which is after that statement was sent: so it lasts at
+   * least until sentAt + leaseMs on this server's monotonic clock, less clockDriftMarginMs
+   * for the two clocks' rates. Until then no other server can inherit (docs/failover.md
+   * §Outage); 0 once that time has passed, however the server got there (cut off, paused).
+   */
+  exclusiveForMs(): number {
+    if (this.adoptPending) return 0;
+    return Math.max(0, this.confirmedAtMs + this.o.leaseMs - this.o.clockDriftMarginMs - performance.now());
+  }
+
   /** Renews the lease; on loss, takes a new one. One renewal at a time. */
   renew(): Promise<void> {
     this.renewing ??= this.doRenew().finally(() => (this.renewing = undefined));
@@ -67,18 +90,33 @@ export class Ownership {
   private async doRenew(): Promise<void> {
     if (this.stopped) return;
     try {
-      if (await this.store.renewLease(this.current, this.o.leaseMs)) return;
+      const sentAt = performance.now();
+      if (await this.store.renewLease(this.current, this.o.leaseMs)) {
+        this.confirmedAtMs = sentAt;
+        if (this.adoptPending) await this.adoptOlder();
+        return;
+      }
       this.counters.leasesLost++;
       this.logger.warn('global_lease_lost', { serverId: this.o.serverId, epoch: this.current.epoch });
+      this.confirmedAtMs = -Infinity;
       this.onLeaseLost();
+      const again = performance.now();
       const lease = await this.store.acquireLease(this.o.serverId, this.o.leaseMs);
       this.current = lease;
-      const adopted = await this.store.adopt(lease);
-      this.counters.adopted += adopted;
-      this.logger.info('global_lease_acquired', { serverId: this.o.serverId, epoch: lease.epoch, adopted });
+      this.confirmedAtMs = again;
+      this.adoptPending = true;
+      await this.adoptOlder();
     } catch (e) {
       this.logger.warn('global_heartbeat_failed', { code: isSessiondError(e) ? e.code : 'unknown' });
     }
+  }
+
+  /** Takes back the rows of this server's older epochs; until done, nothing held is served. */
+  private async adoptOlder(): Promise<void> {
+    const adopted = await this.store.adopt(this.current);
+    this.adoptPending = false;
+    this.counters.adopted += adopted;
+    this.logger.info('global_lease_acquired', { serverId: this.o.serverId, epoch: this.current.epoch, adopted });
   }
 
   private async inheritSome(): Promise<void> {
@@ -108,7 +146,7 @@ export class Ownership {
   }
 
   stats(): OwnershipStats {
-    return { serverId: this.o.serverId, epoch: this.current.epoch, ...this.counters };
+    return { serverId: this.o.serverId, epoch: this.current.epoch, ...this.counters, exclusiveForMs: Math.floor(this.exclusiveForMs()) };
   }
 
   /** Stops the timers and, unless `keepLease`, ends the lease so the others inherit at once. */

@@ -1,129 +1,19 @@
 /**
  * Failover between real server processes sharing PostgreSQL (kind: integration, real
- * processes, real PostgreSQL): 3 express servers behind a round-robin proxy, clients doing
- * logins, increments and logouts while servers are killed with SIGKILL and restarted; and
- * a zombie server (SIGSTOP past its lease, SIGCONT) that must be fenced.
+ * processes, real PostgreSQL), in both modes: 3 express servers behind a round-robin proxy,
+ * clients doing logins, increments and logouts while servers are killed with SIGKILL and
+ * restarted; and a zombie server (SIGSTOP past its lease, SIGCONT) that must be fenced.
+ * The scenario is test/global/failover-suite.ts, shared with the Redis backends.
  */
-import { describe, it, before, after } from 'node:test';
-import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Prng } from '../../src/util/prng.js';
+import { BACK, failoverSuite, THROUGH } from './failover-suite.js';
 import { pgMissing, PgTestSchema } from './pg-harness.js';
-import { Client, ServerFleet, sleep, startProxy } from './failover-processes.js';
 
-const LEASE_MS = 2000;
-/** kill -9 / restart cycles; the clients run until they are done (restarts take 1-6 s on a loaded machine). */
-const KILLS = Number(process.env.SESSIOND_FAILOVER_KILLS ?? 3);
-
-describe('failover across server processes (through mode)', () => {
-  let db: PgTestSchema | undefined;
-  let dir = '';
-  let fleet: ServerFleet;
-  before(async () => {
-    if ((await pgMissing()) !== undefined) return;
-    db = new PgTestSchema();
-    dir = mkdtempSync(join(tmpdir(), 'sessiond-failover-'));
-    fleet = new ServerFleet(dir, db.schema, LEASE_MS);
-    await Promise.all([fleet.start(0), fleet.start(1), fleet.start(2)]);
-  });
-  after(async () => {
-    await fleet?.stopAll();
-    await db?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('loses no acknowledged increment and resurrects no logout while servers are killed -9 and restarted', async (t) => {
-    if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const proxy = await startProxy(() => fleet.ports);
-    const base = `http://127.0.0.1:${proxy.port}`;
-    const prng = new Prng(0x5e55);
-    const problems: string[] = [];
-    const loggedOut: string[] = [];
-    let acked = 0;
-    let kills = 0;
-    const startMs: number[] = [];
-    let chaosDone = false;
-
-    const user = async (u: number): Promise<void> => {
-      const c = new Client(base);
-      while (!chaosDone) {
-        c.reset();
-        for (let tries = 0; (await c.call('POST', `/login?user=u${u}`)) === undefined; tries++) {
-          if (tries > 500) throw new Error(`u${u}: no login answered for 500 tries`);
-          await sleep(20);
-        }
-        let last = 0;
-        for (let k = 0; k < 3 + (u % 5) && !chaosDone; k++) {
-          const r = await c.call('POST', '/increment');
-          if (r === undefined) continue;
-          const n = r.counter as number;
-          if (n <= last) problems.push(`u${u}: increment acknowledged as ${n} after ${last} (an acknowledged increment was lost)`);
-          last = n;
-          acked++;
-        }
-        const state = await c.call('GET', '/state');
-        if (state !== undefined && (state.counter as number) < last) problems.push(`u${u}: state ${String(state.counter)} below acknowledged ${last}`);
-        const cookie = c.currentCookie;
-        for (let tries = 0; tries < 50 && (await c.call('POST', '/logout')) === undefined; tries++) await sleep(20);
-        loggedOut.push(cookie);
-        const after = await c.call('GET', '/state', cookie);
-        if (after !== undefined && after.user !== null) problems.push(`u${u}: logged out session came back`);
-      }
-    };
-    const chaos = async (): Promise<void> => {
-      for (let k = 0; k < KILLS; k++) {
-        await sleep(300 + prng.int(700));
-        const i = prng.int(3);
-        await fleet.kill(i);
-        kills++;
-        await sleep(prng.int(300));
-        const t0 = Date.now();
-        await fleet.start(i);
-        startMs.push(Date.now() - t0);
-      }
-      await sleep(500);
-      chaosDone = true;
-    };
-    await Promise.all([chaos(), ...Array.from({ length: 6 }, (_, u) => user(u))]);
-    for (const cookie of loggedOut) {
-      const r = await new Client(base).call('GET', '/state', cookie);
-      if (r !== undefined && r.user !== null) problems.push('a logged out session came back after the chaos');
-    }
-    await proxy.close();
-    t.diagnostic(`${acked} acknowledged increments, ${loggedOut.length} logouts, ${kills} kills, restarts took ${startMs.join(', ')} ms`);
-    assert.deepEqual(problems, []);
-    assert.ok(acked >= 20, `only ${acked} increments acknowledged`);
-    assert.equal(kills, KILLS);
-  });
-
-  it('fences a server paused past its lease (SIGSTOP): another inherits, and on SIGCONT its writes are refused', async (t) => {
-    if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const direct = (i: number): string => `http://127.0.0.1:${fleet.ports[i]}`;
-    // Two sessions on A: one saved by the route before answering, one by express-session at the end.
-    const users = [new Client(direct(0)), new Client(direct(0))];
-    for (const u of users) {
-      assert.ok(await u.call('POST', '/login?user=zed'));
-      assert.equal((await u.call('POST', '/increment'))?.counter, 1);
-    }
-    const [explicit, auto] = users.map((u) => u.currentCookie) as [string, string];
-    // A's requests read counter 1, then A is paused mid-request past its lease.
-    const zombies = [users[0]!.call('POST', '/increment?slowMs=600', explicit), users[1]!.call('POST', '/increment-auto?slowMs=600', auto)];
-    await sleep(150);
-    fleet.signal(0, 'SIGSTOP');
-    await sleep(LEASE_MS + 1000);
-    const b = new Client(direct(1));
-    for (const cookie of [explicit, auto]) {
-      assert.equal((await b.call('POST', '/increment', cookie))?.counter, 2, 'B inherits the session');
-      assert.equal((await b.call('POST', '/increment', cookie))?.counter, 3);
-    }
-    fleet.signal(0, 'SIGCONT');
-    assert.equal(await zombies[0], undefined, 'the zombie write is not acknowledged');
-    assert.equal(await zombies[1], undefined, 'nor when express-session saves at the end of the response');
-    for (const cookie of [explicit, auto]) {
-      assert.equal((await b.call('GET', '/state', cookie))?.counter, 3, 'nothing overwritten');
-      assert.equal((await users[0]!.call('GET', '/state', cookie))?.counter, 3, 'the woken server serves the current state');
-    }
-  });
-});
+failoverSuite(
+  'postgres',
+  async () => {
+    if ((await pgMissing()) !== undefined) return undefined;
+    const db = new PgTestSchema();
+    return { arg: db.schema, teardown: () => db.drop() };
+  },
+  [THROUGH, BACK],
+);

@@ -18,16 +18,18 @@ export class ServerFleet {
 
   constructor(
     private readonly baseDir: string,
-    private readonly schema: string,
+    /** A PostgreSQL schema name, or the JSON of the backend's global options (global-server.ts). */
+    private readonly backend: string,
     private readonly leaseMs: number,
+    private readonly mode: 'through' | 'back' = 'through',
   ) {}
 
   /** Starts server `i` (on its former port after a restart) and resolves once it listens. */
   start(i: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const args = [SERVER, join(this.baseDir, `web-${i}`), `web-${i}`, this.schema, String(this.leaseMs)];
+      const args = [SERVER, join(this.baseDir, `web-${i}`), `web-${i}`, this.backend, String(this.leaseMs)];
       if (this.ports[i] !== undefined) args.push(String(this.ports[i]));
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SESSIOND_TEST_MODE: this.mode } });
       this.procs[i] = child;
       let out = '';
       child.stderr!.on('data', (d: Buffer) => (this.stderr[i] = ((this.stderr[i] ?? '') + d.toString()).slice(-4000)));

@@ -1,7 +1,10 @@
 /**
  * One app server of the multi-process failover tests: express + express-session +
- * sessiondSerialize + SessiondStore with `global:` on PostgreSQL.
- * argv: <dir> <serverId> <schema> <leaseMs> [port]. Prints `ready <port>` once listening.
+ * sessiondSerialize + SessiondStore with `global:` on PostgreSQL or Redis.
+ * argv: <dir> <serverId> <backend> <leaseMs> [port], where <backend> is a PostgreSQL
+ * schema name or, starting with `{`, the JSON of the backend's global options
+ * (`{"redis":{"url":...},"keyPrefix":...}`). SESSIOND_TEST_MODE picks 'through' (default)
+ * or 'back'. Prints `ready <port>` once listening.
  */
 import express from 'express';
 import session from 'express-session';
@@ -15,11 +18,15 @@ declare module 'express-session' {
   }
 }
 
-const [dir, serverId, schema, leaseMs, port] = process.argv.slice(2);
+const [dir, serverId, backend, leaseMs, port] = process.argv.slice(2);
 const SECRET = 'failover test secret';
+const backendOptions = backend!.startsWith('{') ? (JSON.parse(backend!) as object) : { postgres: { connectionString: PG_URL }, schema: backend!, poolMax: 4 };
+const logger = process.env.SESSIOND_TEST_LOG === '1' ? { info: () => undefined, warn: (e: string, x?: object) => console.error(serverId, e, JSON.stringify(x)), error: (e: string, x?: object) => console.error(serverId, e, JSON.stringify(x)) } : undefined;
 const store = new SessiondStore({
   dir: dir!,
-  global: { postgres: { connectionString: PG_URL }, app: 'failover', serverId: serverId!, schema: schema!, leaseMs: Number(leaseMs), heartbeatMs: Math.floor(Number(leaseMs) / 4), poolMax: 4 },
+  ...(logger === undefined ? {} : { logger }),
+  global: { ...backendOptions, app: 'failover', serverId: serverId!, leaseMs: Number(leaseMs), heartbeatMs: Math.floor(Number(leaseMs) / 4),
+    mode: process.env.SESSIOND_TEST_MODE === 'back' ? 'back' : 'through', handoverPollMs: 100 },
 });
 const app = express();
 app.use(sessiondSerialize(store, { secret: SECRET }));
@@ -53,7 +60,7 @@ app.get('/state', (req, res) => {
   res.json({ user: req.session.user ?? null, counter: req.session.counter ?? null, server: serverId });
 });
 app.post('/logout', (req, res, next) => {
-  req.session.destroy((err) => (err ? next(err) : res.json({ ok: true })));
+  req.session.destroy((err) => (err ? next(err) : res.json({ ok: true, server: serverId })));
 });
 app.use(sessiondErrorHandler());
 await store.engine();

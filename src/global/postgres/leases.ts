@@ -1,4 +1,4 @@
-import { leaseLive, num, run, type PgContext } from './pg-context.js';
+import { HELD, leaseLive, num, run, type PgContext } from './pg-context.js';
 import type { ServerLease } from '../global-store.js';
 
 /**
@@ -36,11 +36,15 @@ export async function releaseLease(ctx: PgContext, lease: ServerLease): Promise<
   await run(ctx, `UPDATE ${ctx.t.leases} SET expires_at = now() WHERE app = $1 AND server_id = $2 AND epoch = $3`, [ctx.app, lease.serverId, lease.epoch]);
 }
 
-/** A restarted server takes back the sessions still carrying one of its older epochs (the others were inherited). */
+/**
+ * A restarted server takes back the sessions still carrying one of its older epochs (the
+ * others were inherited). Turns its older self held for good (back mode) stay held: the
+ * restarted server may still have their changes to write back.
+ */
 export async function adopt(ctx: PgContext, lease: ServerLease): Promise<number> {
   const r = await run(
     ctx,
-    `UPDATE ${ctx.t.sessions} SET owner_epoch = $3, turn_until = NULL
+    `UPDATE ${ctx.t.sessions} SET owner_epoch = $3, turn_until = CASE WHEN turn_until = ${HELD} THEN turn_until END
      WHERE app = $1 AND sid IS NOT NULL AND owner = $2 AND owner_epoch < $3 AND ${leaseLive(ctx, 2)}`,
     [ctx.app, lease.serverId, lease.epoch],
   );

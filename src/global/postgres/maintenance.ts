@@ -18,7 +18,7 @@ export async function inheritBatch(ctx: PgContext, lease: ServerLease, limit: nu
        WHERE s.app = $1 AND s.sid IS NOT NULL AND NOT (s.owner = $2 AND s.owner_epoch = $3) AND ${ownerDead(ctx, 's')} AND ${leaseLive(ctx, 2)}
        LIMIT $4 FOR UPDATE OF s SKIP LOCKED
      )
-     UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = NULL FROM dead WHERE s.slot = dead.slot RETURNING s.sid`,
+     UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = NULL, handover_at = NULL FROM dead WHERE s.slot = dead.slot RETURNING s.sid`,
     [ctx.app, lease.serverId, lease.epoch, limit],
   );
   return r.rows.map((x) => x.sid);

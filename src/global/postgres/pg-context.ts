@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SessiondError } from '../../errors.js';
 import type { PgPool, PgResult } from './pg-types.js';
 
@@ -48,16 +49,31 @@ export interface PgContext {
   readonly allocation: RowAllocation;
   /** Blank rows added at once when none is left. */
   readonly blankBatch: number;
+  /** The LISTEN/NOTIFY channel of this schema and app (hand-over requests, released turns). */
+  readonly channel: string;
 }
+
+/** One channel per (schema, app): a hash, since channel names are identifiers of at most 63 bytes. */
+export function channelName(schema: string, app: string): string {
+  return 'sessiond_' + createHash('sha256').update(`${schema}\0${app}`).digest('hex').slice(0, 24);
+}
+
+/** Turns held by a back-mode owner end only when released or when the owner's lease lapses. */
+export const HELD = `'infinity'::timestamptz`;
 
 /** `$me`/`$epoch` at parameter positions `m` and `m+1`: this server's lease is live by the database's clock. */
 export function leaseLive(ctx: PgContext, m: number): string {
   return `EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = $1 AND l.server_id = $${m} AND l.epoch = $${m + 1} AND l.expires_at > now())`;
 }
 
-/** The record's owner has no live lease (it died, paused past its lease, or restarted with a new epoch). */
+/**
+ * The record's owner server has no live lease under any epoch (it died, or is paused or cut
+ * off past its lease). A server that restarted or registered again is alive: the rows of
+ * its older epochs are its own to adopt, never another's to inherit, so a backlog it still
+ * has to write back cannot be overtaken by an heir (docs/failover.md §Outage).
+ */
 export function ownerDead(ctx: PgContext, alias: string): string {
-  return `NOT EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = ${alias}.app AND l.server_id = ${alias}.owner AND l.epoch = ${alias}.owner_epoch AND l.expires_at > now())`;
+  return `NOT EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = ${alias}.app AND l.server_id = ${alias}.owner AND l.expires_at > now())`;
 }
 
 export function recordLive(alias: string): string {

@@ -15,6 +15,9 @@ export interface PgQueryable {
 
 export interface PgPoolClient extends PgQueryable {
   release(err?: Error | boolean): void;
+  /** node-postgres clients are EventEmitters: 'notification' (LISTEN), 'error', 'end'. */
+  on?(event: 'notification', cb: (m: { channel: string; payload?: string }) => void): unknown;
+  on?(event: 'error' | 'end', cb: (e?: unknown) => void): unknown;
 }
 
 export interface PgPool extends PgQueryable {

@@ -1,5 +1,6 @@
-import type { GlobalRecord, GlobalStore, GlobalWrite, ServerLease, TurnResult, WriteOutcome } from '../global-store.js';
-import { tableNames, type PgContext, type RowAllocation } from './pg-context.js';
+import type { BatchWrite, GlobalRecord, GlobalStore, GlobalWrite, HandoverEvents, HandoverListener, ServerLease, TurnResult, WriteOutcome } from '../global-store.js';
+import { channelName, tableNames, type PgContext, type RowAllocation } from './pg-context.js';
+import * as handovers from './handovers.js';
 import { isPgPool, type PgPool } from './pg-types.js';
 import { migrate, migrationSql } from './schema.js';
 import { acquireLease, adopt, releaseLease, renewLease } from './leases.js';
@@ -57,7 +58,7 @@ export class PostgresGlobalStore implements GlobalStore {
       p.on('error', () => undefined);
       pool = p as unknown as PgPool;
     }
-    const ctx: PgContext = { pool, t: tableNames(o.schema), app: o.app, allocation: o.rowAllocation, blankBatch: o.blankBatch };
+    const ctx: PgContext = { pool, t: tableNames(o.schema), app: o.app, allocation: o.rowAllocation, blankBatch: o.blankBatch, channel: channelName(o.schema, o.app) };
     return new PostgresGlobalStore(ctx, owns, o.sessionTtlMs);
   }
 
@@ -84,14 +85,26 @@ export class PostgresGlobalStore implements GlobalStore {
   load(id: string): Promise<GlobalRecord | undefined> {
     return rows.load(this.ctx, id);
   }
-  takeTurn(lease: ServerLease, id: string, turnMs: number, knownVersion: number): Promise<TurnResult | undefined> {
-    return takeTurn(this.ctx, lease, id, turnMs, knownVersion);
+  takeTurn(lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold = false): Promise<TurnResult | undefined> {
+    return takeTurn(this.ctx, lease, id, turnMs, knownVersion, hold);
+  }
+  requestHandover(lease: ServerLease, id: string): Promise<void> {
+    return handovers.requestHandover(this.ctx, lease, id);
+  }
+  handoverRequests(lease: ServerLease, limit: number): Promise<string[]> {
+    return handovers.handoverRequests(this.ctx, lease, limit);
+  }
+  subscribe(serverId: string, on: HandoverEvents): Promise<HandoverListener> {
+    return handovers.subscribe(this.ctx, serverId, on);
+  }
+  writeBatch(lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]> {
+    return rows.writeBatch(this.ctx, lease, items);
   }
   releaseTurn(lease: ServerLease, id: string): Promise<void> {
     return releaseTurn(this.ctx, lease, id);
   }
-  create(lease: ServerLease, id: string, w: GlobalWrite): Promise<boolean> {
-    return rows.create(this.ctx, lease, id, w);
+  create(lease: ServerLease, id: string, w: GlobalWrite, hold = false): Promise<boolean> {
+    return rows.create(this.ctx, lease, id, w, hold);
   }
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
     return rows.write(this.ctx, lease, id, expectedVersion, w, releaseTurn);

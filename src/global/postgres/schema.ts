@@ -9,7 +9,7 @@ import { classify, type PgContext, type TableNames } from './pg-context.js';
  * prints the same SQL.
  */
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export function migrations(t: TableNames): readonly string[] {
   return [
@@ -50,6 +50,10 @@ CREATE INDEX sessions_app_owner ON ${t.sessions} (app, owner, owner_epoch) WHERE
 CREATE TABLE ${t.blanks} (
   slot bigint PRIMARY KEY
 );`,
+    // 2: back mode's hand-over: another server asked the owner (which holds the turn until
+    // its lease lapses) to write the session back and let go of it.
+    `ALTER TABLE ${t.sessions} ADD COLUMN handover_at timestamptz;
+CREATE INDEX sessions_app_handover ON ${t.sessions} (app, owner) WHERE handover_at IS NOT NULL;`,
   ];
 }
 

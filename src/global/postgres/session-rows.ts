@@ -1,6 +1,6 @@
 import { SessiondError } from '../../errors.js';
-import type { GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
-import { leaseLive, num, recordLive, run, sqlState, type PgContext } from './pg-context.js';
+import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
+import { HELD, leaseLive, num, recordLive, run, sqlState, type PgContext } from './pg-context.js';
 
 /**
  * The session information storage table: load, create, and the fenced write, touch and
@@ -14,7 +14,7 @@ export const RECORD_COLUMNS = 's.sid, s.attrs, s.created_ms, s.access_ms, s.expi
 
 /** What a row looks like to a blank record: no app, no ID, nothing in it. */
 export const BLANK_SET = `app = NULL, sid = NULL, attrs = ''::bytea, created_ms = 0, access_ms = 0, expires_ms = 0, inactive_ms = 0,
-  until_ms = NULL, owner = NULL, owner_epoch = 0, version = 0, turn_until = NULL`;
+  until_ms = NULL, owner = NULL, owner_epoch = 0, version = 0, turn_until = NULL, handover_at = NULL`;
 
 export interface RecordRow {
   sid: string;
@@ -88,16 +88,18 @@ async function addBlanks(ctx: PgContext): Promise<void> {
 }
 
 /** Creates the record at version 1 owned by `lease`; false when a live record with this ID exists. */
-export async function create(ctx: PgContext, lease: ServerLease, id: string, w: GlobalWrite): Promise<boolean> {
+export async function create(ctx: PgContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean): Promise<boolean> {
+  const turn = hold ? HELD : 'NULL';
   const values = [ctx.app, lease.serverId, lease.epoch, id, ...writeValues(w)];
   const cols = '(app, owner, owner_epoch, sid, attrs, created_ms, access_ms, expires_ms, inactive_ms, until_ms, version)';
   if (ctx.allocation === 'insert') {
     const r = await run(
       ctx,
-      `INSERT INTO ${ctx.t.sessions} AS s ${cols} SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1 WHERE ${leaseLive(ctx, 2)}
+      `INSERT INTO ${ctx.t.sessions} AS s ${cols.slice(0, -1)}, turn_until)
+       SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1, ${turn} WHERE ${leaseLive(ctx, 2)}
        ON CONFLICT (app, sid) WHERE sid IS NOT NULL DO UPDATE SET owner = EXCLUDED.owner, owner_epoch = EXCLUDED.owner_epoch, attrs = EXCLUDED.attrs,
          created_ms = EXCLUDED.created_ms, access_ms = EXCLUDED.access_ms, expires_ms = EXCLUDED.expires_ms, inactive_ms = EXCLUDED.inactive_ms,
-         until_ms = EXCLUDED.until_ms, version = 1, turn_until = NULL
+         until_ms = EXCLUDED.until_ms, version = 1, turn_until = ${turn}, handover_at = NULL
        WHERE NOT ${recordLive('s')}`,
       values,
     );
@@ -112,7 +114,7 @@ export async function create(ctx: PgContext, lease: ServerLease, id: string, w: 
       r = await run(
         ctx,
         `WITH b AS (DELETE FROM ${ctx.t.blanks} WHERE slot = (SELECT slot FROM ${ctx.t.blanks} WHERE ${leaseLive(ctx, 2)} LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING slot)
-         UPDATE ${ctx.t.sessions} s SET ${cols} = ($1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1), turn_until = NULL FROM b WHERE s.slot = b.slot`,
+         UPDATE ${ctx.t.sessions} s SET ${cols} = ($1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1), turn_until = ${turn} FROM b WHERE s.slot = b.slot`,
         values,
       );
     } catch (e) {
@@ -187,4 +189,39 @@ export async function destroy(ctx: PgContext, lease: ServerLease, id: string, ex
       ? await run(ctx, `DELETE FROM ${ctx.t.sessions} s WHERE ${FENCE(ctx)}`, values)
       : await run(ctx, `WITH d AS (UPDATE ${ctx.t.sessions} s SET ${BLANK_SET} WHERE ${FENCE(ctx)} RETURNING s.slot) INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d`, values);
   return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, expectedVersion);
+}
+
+/**
+ * Back mode's write-back: many fenced replaces in one statement (each row with its own
+ * expected version). The rows it did not change are classified one by one (rare).
+ */
+export async function writeBatch(ctx: PgContext, lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]> {
+  if (items.length === 0) return [];
+  const col = (f: (x: BatchWrite) => unknown): unknown[] => items.map(f);
+  const r = await run<{ sid: string }>(
+    ctx,
+    `UPDATE ${ctx.t.sessions} s SET attrs = v.attrs, created_ms = v.created, access_ms = v.access, expires_ms = v.expires, inactive_ms = v.inactive,
+       until_ms = v.until, version = s.version + 1
+     FROM unnest($4::text[], $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
+       AS v(sid, expected, attrs, created, access, expires, inactive, until)
+     WHERE s.app = $1 AND s.sid = v.sid AND s.owner = $2 AND s.owner_epoch = $3 AND s.version = v.expected AND ${leaseLive(ctx, 2)} AND ${recordLive('s')}
+     RETURNING s.sid`,
+    [
+      ctx.app,
+      lease.serverId,
+      lease.epoch,
+      col((x) => x.id),
+      col((x) => x.expectedVersion),
+      col((x) => Buffer.from(x.w.attrs, 'utf8')),
+      col((x) => x.w.createdAtMs),
+      col((x) => x.w.lastAccessAtMs),
+      col((x) => x.w.expiresAtMs),
+      col((x) => x.w.maxInactiveMs),
+      col((x) => untilMs(x.w)),
+    ],
+  );
+  const done = new Set(r.rows.map((x) => x.sid));
+  const out: WriteOutcome[] = [];
+  for (const x of items) out.push(done.has(x.id) ? 'ok' : await outcome(ctx, lease, x.id, x.expectedVersion));
+  return out;
 }

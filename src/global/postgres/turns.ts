@@ -1,5 +1,5 @@
 import type { ServerLease, TurnResult } from '../global-store.js';
-import { leaseLive, ownerDead, recordLive, run, type PgContext } from './pg-context.js';
+import { HELD, leaseLive, ownerDead, recordLive, run, type PgContext } from './pg-context.js';
 import { fenced, toRecord, type RecordRow } from './session-rows.js';
 
 /**
@@ -12,8 +12,8 @@ import { fenced, toRecord, type RecordRow } from './session-rows.js';
 
 const ms = (p: number): string => `($${p}::bigint * interval '1 millisecond')`;
 
-export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number): Promise<TurnResult | undefined> {
-  const values = [ctx.app, lease.serverId, lease.epoch, id, turnMs, knownVersion];
+export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
+  const values = [ctx.app, lease.serverId, lease.epoch, id, turnMs, knownVersion, hold];
   // `cur` locks the row and sees its latest version (READ COMMITTED re-reads after a lock wait).
   const r = await run<RecordRow & { dead: boolean; was_owner: string; was_epoch: string }>(
     ctx,
@@ -21,7 +21,8 @@ export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, t
        SELECT s.slot, s.owner AS was_owner, s.owner_epoch AS was_epoch, s.turn_until AS was_turn, ${ownerDead(ctx, 's')} AS dead
        FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $4 AND ${recordLive('s')} FOR UPDATE OF s
      )
-     UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = now() + ${ms(5)}
+     UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = CASE WHEN $7::boolean THEN ${HELD} ELSE now() + ${ms(5)} END,
+       handover_at = CASE WHEN cur.was_owner = $2 AND cur.was_epoch = $3 THEN s.handover_at END
      FROM cur
      WHERE s.slot = cur.slot AND ${leaseLive(ctx, 2)}
        AND ((cur.was_owner = $2 AND cur.was_epoch = $3) OR cur.was_turn IS NULL OR cur.was_turn <= now() OR cur.dead)
@@ -45,11 +46,18 @@ export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, t
   return c.present ? undefined : { record: undefined, attrsOmitted: false, inherited: false };
 }
 
+/**
+ * Gives the turn back (only the holder's release counts). When a server waits for it
+ * (a hand-over was asked), the same statement notifies the waiters, so they do not poll.
+ */
 export async function releaseTurn(ctx: PgContext, lease: ServerLease, id: string): Promise<void> {
-  await run(ctx, `UPDATE ${ctx.t.sessions} SET turn_until = NULL WHERE app = $1 AND sid = $2 AND owner = $3 AND owner_epoch = $4 AND turn_until IS NOT NULL`, [
-    ctx.app,
-    id,
-    lease.serverId,
-    lease.epoch,
-  ]);
+  await run(
+    ctx,
+    `WITH old AS (
+       SELECT slot, handover_at FROM ${ctx.t.sessions} WHERE app = $1 AND sid = $2 AND owner = $3 AND owner_epoch = $4 AND turn_until IS NOT NULL FOR UPDATE
+     )
+     UPDATE ${ctx.t.sessions} s SET turn_until = NULL, handover_at = NULL FROM old WHERE s.slot = old.slot
+     RETURNING CASE WHEN old.handover_at IS NOT NULL THEN pg_notify($5, json_build_array('r', s.sid)::text) END`,
+    [ctx.app, id, lease.serverId, lease.epoch, ctx.channel],
+  );
 }

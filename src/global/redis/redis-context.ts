@@ -1,0 +1,206 @@
+import { createHash } from 'node:crypto';
+import { SessiondError } from '../../errors.js';
+import type { RedisArg, RedisClientLike, RedisCommander } from './redis-types.js';
+
+/**
+ * What every command of the Redis backend shares: the client, the key names of one app
+ * (docs/format.md §8), the Lua scripts and how failures are classified. Times of the
+ * protocol (leases, turns, "is this record live") are Redis `TIME` read inside the
+ * scripts, never a server's clock.
+ */
+
+/** `% { } : * ? [ ] \` escaped as %XX: a name never ends a hash tag, joins another app's keys, or globs in SCAN MATCH. */
+export function escapeName(s: string): string {
+  return s.replace(/[%{}:*?[\]\\]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+}
+
+export function unescapeName(s: string): string {
+  return s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** A glob pattern that matches `s` literally. */
+function globLiteral(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => '\\' + c);
+}
+
+export interface RedisKeys {
+  readonly meta: string;
+  readonly epoch: string;
+  readonly cleanup: string;
+  /** Every server that took a lease, with its latest epoch (background inheritance looks only for the dead ones). */
+  readonly servers: string;
+  /** Pub/sub channel of the app: hand-over requests and released turns (back mode; handovers.ts). */
+  readonly events: string;
+  /** Sorted set of the sessions another server asked `serverId` to hand over, by request time (the polling fallback). */
+  handovers(serverId: string): string;
+  lease(serverId: string): string;
+  session(id: string): string;
+  /** SCAN MATCH pattern of the app's session keys. */
+  readonly sessionPattern: string;
+  /** The session ID of a key the pattern matched. */
+  idOf(key: string): string;
+}
+
+export function redisKeys(prefix: string, app: string): RedisKeys {
+  const a = escapeName(app);
+  const sessionHead = `${prefix}{${a}:`;
+  return {
+    meta: `${prefix}{${a}}:meta`,
+    epoch: `${prefix}{${a}}:epoch`,
+    cleanup: `${prefix}{${a}}:cleanup`,
+    servers: `${prefix}{${a}}:servers`,
+    events: `${prefix}{${a}}:events`,
+    handovers: (serverId) => `${prefix}{${a}}:handover:${escapeName(serverId)}`,
+    lease: (serverId) => `${prefix}{${a}}:lease:${escapeName(serverId)}`,
+    session: (id) => `${sessionHead}${escapeName(id)}}`,
+    sessionPattern: `${globLiteral(sessionHead)}*}`,
+    idOf: (key) => unescapeName(key.slice(sessionHead.length, -1)),
+  };
+}
+
+/** One Lua script: its source (with the shared prelude) and its SHA1 for EVALSHA. */
+export interface Script {
+  readonly src: string;
+  readonly sha: string;
+}
+
+/**
+ * Field `t` of a turn held for good (back mode): later than any Redis TIME, so it ends only
+ * when released or when its holder's lease is gone (docs/format.md §8).
+ */
+export const HELD_TURN = '9007199254740992';
+
+/** Shared by every script: Redis's clock in ms, and integers printed without exponent. */
+const PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function fmt(n) return string.format('%.0f', n) end
+local function live(u, now) return u == '0' or tonumber(u) > now end
+local HELD = '${HELD_TURN}'
+`;
+
+export function script(body: string): Script {
+  const src = PRELUDE + body;
+  return Object.freeze({ src, sha: createHash('sha1').update(src).digest('hex') });
+}
+
+export interface RedisContext {
+  readonly client: RedisClientLike;
+  /** The clients SCAN runs on: every master of a cluster, or the one server. */
+  masters(): RedisCommander[];
+  readonly app: string;
+  readonly k: RedisKeys;
+  /**
+   * The deadline (Redis TIME, ms) of each lease this store holds, by `serverId\nepoch`,
+   * learnt from the lease's own script; session scripts refuse to write past it. A lease
+   * not here (released, lost, superseded) has deadline 0: every write is fenced.
+   */
+  readonly deadlines: Map<string, number>;
+  /**
+   * Other servers' leases seen live, by `serverId\nepoch`: until when (this process's
+   * monotonic clock) a turn they hold is waited for without reading their lease again. Only
+   * ever delays a takeover (by LIVE_CACHE_MS at most), never allows one.
+   */
+  readonly seenLive: Map<string, number>;
+  /** After each change, WAIT until one replica has it, at most this long (0: do not wait). */
+  readonly replicaAckMs: number;
+}
+
+/** Longest a lease seen live is trusted without reading it again (turn polling reads it once per this). */
+export const LIVE_CACHE_MS = 500;
+
+export const leaseKey = (serverId: string, epoch: number): string => `${serverId}\n${epoch}`;
+
+/** The deadline a session script checks for `lease` (0 when this store does not hold it). */
+export function deadlineOf(ctx: RedisContext, lease: { serverId: string; epoch: number }): number {
+  return ctx.deadlines.get(leaseKey(lease.serverId, lease.epoch)) ?? 0;
+}
+
+const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN|BUSY|NOREPLICAS|MOVED|ASK)\b/;
+
+/**
+ * A failure to reach Redis (refused, reset, timed out, the cluster down or failing over)
+ * is SESSIOND_GLOBAL_UNAVAILABLE; any other error reply (a bug in a script) is left as is.
+ */
+export function classify(e: unknown): unknown {
+  if (e instanceof SessiondError) return e;
+  const err = e as { name?: unknown; message?: unknown; code?: unknown } | null;
+  const msg = String(err?.message ?? e);
+  if (err?.name === 'ReplyError' && !UNAVAILABLE_REPLY.test(msg)) return e;
+  return new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', msg, { backend: 'redis', errno: typeof err?.code === 'string' ? err.code : undefined }, { cause: e });
+}
+
+export async function cmd(c: RedisCommander, command: string, ...args: RedisArg[]): Promise<unknown> {
+  try {
+    return await c.call(command, ...args);
+  } catch (e) {
+    throw classify(e);
+  }
+}
+
+/** Runs a script by SHA1, loading it on the node that lacks it (a new or failed-over master). */
+export async function evalScript(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
+  try {
+    return await ctx.client.call('EVALSHA', s.sha, keys.length, ...keys, ...args);
+  } catch (e) {
+    if (!/^NOSCRIPT/.test(String((e as Error)?.message))) throw classify(e);
+  }
+  return cmd(ctx.client, 'EVAL', s.src, keys.length, ...keys, ...args);
+}
+
+/**
+ * Runs a script that makes an acknowledged change; with `replicaAckMs`, then `WAIT 1
+ * replicaAckMs` on the same connection (so on the master the script wrote to), and a
+ * change no replica confirmed in time is SESSIOND_GLOBAL_UNAVAILABLE: not acknowledged,
+ * though the master may keep it (the next turn reads whatever survived).
+ */
+export async function evalChange(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
+  if (ctx.replicaAckMs === 0) return evalScript(ctx, s, keys, args);
+  const send = async (first: RedisArg[]): Promise<[unknown, unknown]> => {
+    if (ctx.client.pipeline === undefined) return [await ctx.client.call(...(first as [string, ...RedisArg[]])), await ctx.client.call('WAIT', 1, ctx.replicaAckMs)];
+    // ioredis names a pipeline's commands by their lower-case methods.
+    const r = await ctx.client.pipeline([[String(first[0]).toLowerCase(), ...first.slice(1)], ['wait', 1, ctx.replicaAckMs]]).exec();
+    if (r === null) throw new Error('pipeline aborted');
+    if (r[0]![0] !== null) throw r[0]![0];
+    if (r[1]![0] !== null) throw r[1]![0];
+    return [r[0]![1], r[1]![1]];
+  };
+  let out: [unknown, unknown];
+  try {
+    out = await send(['EVALSHA', s.sha, keys.length, ...keys, ...args]);
+  } catch (e) {
+    if (!/^NOSCRIPT/.test(String((e as Error)?.message))) throw classify(e);
+    out = await send(['EVAL', s.src, keys.length, ...keys, ...args]).catch((e2: unknown) => {
+      throw classify(e2);
+    });
+  }
+  if (Number(out[1]) < 1) {
+    throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', `no replica confirmed the change within replicaAckMs (${ctx.replicaAckMs} ms)`, { backend: 'redis', replicaAckMs: ctx.replicaAckMs });
+  }
+  return out[0];
+}
+
+/** Keys SCAN returns per call on one node. */
+export const SCAN_COUNT = 500;
+
+/**
+ * Every session key of the app, in batches of about SCAN_COUNT per node, from every master
+ * (no keyspace notifications: on a cluster they reach only the node holding the key). A key
+ * may come twice (SCAN's guarantee); callers that count dedupe.
+ */
+export async function* scanSessionKeys(ctx: RedisContext): AsyncGenerator<string[]> {
+  for (const node of ctx.masters()) {
+    let cursor = '0';
+    do {
+      const r = (await cmd(node, 'SCAN', cursor, 'MATCH', ctx.k.sessionPattern, 'COUNT', SCAN_COUNT)) as [string, string[]];
+      cursor = r[0];
+      if (r[1].length > 0) yield r[1];
+    } while (cursor !== '0');
+  }
+}
+
+export function num(v: unknown): number {
+  return v === null || v === undefined || v === false ? 0 : Number(v);
+}

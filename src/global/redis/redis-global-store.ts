@@ -1,0 +1,152 @@
+import type { BatchWrite, GlobalRecord, GlobalStore, GlobalWrite, HandoverEvents, HandoverListener, ServerLease, TurnResult, WriteOutcome } from '../global-store.js';
+import * as handovers from './handovers.js';
+import { acquireLease, adopt, checkLeases, releaseLease, renewLease } from './leases.js';
+import * as maintenance from './maintenance.js';
+import { redisKeys, type RedisContext } from './redis-context.js';
+import { isRedisClient, isRedisCluster, type RedisClientLike, type RedisClusterLike, type RedisCommander } from './redis-types.js';
+import { migrate } from './schema.js';
+import * as rows from './session-rows.js';
+import { releaseTurn, takeTurn } from './turns.js';
+
+/** Standalone Redis: a URL (the store opens and closes its own ioredis client) or the application's client. */
+export type RedisSource = { url: string } | RedisClientLike;
+/** Redis Cluster: seed nodes (the store opens its own ioredis Cluster) or the application's Cluster client. */
+export type RedisClusterSource = { rootNodes: ReadonlyArray<{ url: string }> } | RedisClusterLike;
+
+export interface RedisStoreOptions {
+  /** Exactly one of `redis` and `redisCluster`. */
+  readonly redis?: RedisSource;
+  readonly redisCluster?: RedisClusterSource;
+  readonly app: string;
+  /** Prefix of every key (docs/format.md §8); tests use one per run. */
+  readonly keyPrefix: string;
+  /** Recorded in the app's meta key. */
+  readonly sessionTtlMs: number;
+  /** CLIENT SETNAME of the connections the store opens. */
+  readonly connectionName?: string;
+  /**
+   * Longest wait for a command's answer on the clients the store opens (also while a
+   * cluster fails over): past it the request fails with SESSIOND_GLOBAL_UNAVAILABLE
+   * instead of hanging. The engine passes leaseMs.
+   */
+  readonly timeoutMs?: number;
+  /** After each change, WAIT until one replica has it, at most this long; 0 (default) does not wait. */
+  readonly replicaAckMs?: number;
+}
+
+function hostPort(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379) };
+}
+
+/** Opens the ioredis client (loaded only now: `ioredis` is needed only by apps that use this backend). */
+async function open(o: RedisStoreOptions): Promise<{ client: RedisClientLike; cluster: boolean; owns: boolean }> {
+  const src = o.redis ?? o.redisCluster;
+  const cluster = o.redisCluster !== undefined;
+  if (isRedisClient(src)) return { client: src, cluster, owns: false };
+  const { Redis, Cluster } = await import('ioredis');
+  const common = { commandTimeout: o.timeoutMs, connectionName: o.connectionName };
+  let client: RedisClientLike & { on(ev: 'error', f: () => void): unknown };
+  if (!cluster) {
+    client = new Redis((src as { url: string }).url, { ...common, maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  } else {
+    const nodes = (src as { rootNodes: ReadonlyArray<{ url: string }> }).rootNodes.map((n) => hostPort(n.url));
+    // No auto-pipelining on a cluster: ioredis 5.9 then fails concurrent commands of different slots.
+    client = new Cluster(nodes, { redisOptions: common, retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, retryDelayOnTryAgain: 200, maxRedirections: 32 });
+  }
+  // A connection dropping (a master killed, a failover) must not crash the process; commands report it.
+  client.on('error', () => undefined);
+  return { client, cluster, owns: true };
+}
+
+/** The GlobalStore contract on Redis and Redis Cluster (docs/failover.md §Redis). */
+export class RedisGlobalStore implements GlobalStore {
+  private constructor(
+    private readonly ctx: RedisContext,
+    private readonly owns: boolean,
+    private readonly sessionTtlMs: number,
+  ) {}
+
+  static async create(o: RedisStoreOptions): Promise<RedisGlobalStore> {
+    const { client, cluster, owns } = await open(o);
+    if (cluster && !isRedisCluster(client)) throw new TypeError('redisCluster: the client given has no nodes()');
+    const masters = (): RedisCommander[] => (cluster ? (client as RedisClusterLike).nodes('master') : [client]);
+    const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map(), replicaAckMs: o.replicaAckMs ?? 0 };
+    return new RedisGlobalStore(ctx, owns, o.sessionTtlMs);
+  }
+
+  migrate(): Promise<void> {
+    return migrate(this.ctx, this.sessionTtlMs);
+  }
+  acquireLease(serverId: string, leaseMs: number): Promise<ServerLease> {
+    return acquireLease(this.ctx, serverId, leaseMs);
+  }
+  renewLease(lease: ServerLease, leaseMs: number): Promise<boolean> {
+    return renewLease(this.ctx, lease, leaseMs);
+  }
+  releaseLease(lease: ServerLease): Promise<void> {
+    return releaseLease(this.ctx, lease);
+  }
+  adopt(lease: ServerLease): Promise<number> {
+    return adopt(this.ctx, lease);
+  }
+  /**
+   * Re-reads the leases this store holds and drops those revoked from outside (an
+   * operator deleting a lease key): their writes are fenced at once rather than at the
+   * next heartbeat. Leases that lapse by time need nothing: the deadline does it.
+   */
+  checkLeases(): Promise<void> {
+    return checkLeases(this.ctx);
+  }
+  load(id: string): Promise<GlobalRecord | undefined> {
+    return rows.load(this.ctx, id);
+  }
+  takeTurn(lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold = false): Promise<TurnResult | undefined> {
+    return takeTurn(this.ctx, lease, id, turnMs, knownVersion, hold);
+  }
+  requestHandover(lease: ServerLease, id: string): Promise<void> {
+    return handovers.requestHandover(this.ctx, lease, id);
+  }
+  handoverRequests(lease: ServerLease, limit: number): Promise<string[]> {
+    return handovers.handoverRequests(this.ctx, lease, limit);
+  }
+  subscribe(serverId: string, on: HandoverEvents): Promise<HandoverListener> {
+    return handovers.subscribe(this.ctx, serverId, on);
+  }
+  writeBatch(lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]> {
+    return rows.writeBatch(this.ctx, lease, items);
+  }
+  releaseTurn(lease: ServerLease, id: string): Promise<void> {
+    return releaseTurn(this.ctx, lease, id);
+  }
+  create(lease: ServerLease, id: string, w: GlobalWrite, hold = false): Promise<boolean> {
+    return rows.create(this.ctx, lease, id, w, hold);
+  }
+  write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
+    return rows.write(this.ctx, lease, id, expectedVersion, w, releaseTurn);
+  }
+  touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean): Promise<WriteOutcome> {
+    return rows.touch(this.ctx, lease, id, expectedVersion, lastAccessAtMs, expiresAtMs, releaseTurn);
+  }
+  destroy(lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
+    return rows.destroy(this.ctx, lease, id, expectedVersion);
+  }
+  inheritBatch(lease: ServerLease, limit: number): Promise<string[]> {
+    return maintenance.inheritBatch(this.ctx, lease, limit);
+  }
+  cleanupExpired(limit: number): Promise<number> {
+    return maintenance.cleanupExpired(this.ctx, limit);
+  }
+  list(limit: number): Promise<GlobalRecord[]> {
+    return maintenance.list(this.ctx, limit);
+  }
+  count(): Promise<number> {
+    return maintenance.count(this.ctx);
+  }
+  clear(): Promise<number> {
+    return maintenance.clear(this.ctx);
+  }
+  async close(): Promise<void> {
+    if (this.owns) await this.ctx.client.quit().catch(() => undefined);
+  }
+}

@@ -1,0 +1,161 @@
+import { SessiondError } from '../../errors.js';
+import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
+import { recordUntilMs } from '../record-until.js';
+import { deadlineOf, evalChange, evalScript, num, script, type RedisContext } from './redis-context.js';
+
+/**
+ * The session hashes (docs/format.md §8): load, create, and the fenced write, touch and
+ * destroy. Every change is one script on the session's own key (one slot, also on a
+ * cluster) that checks, against Redis's TIME: the writer's lease deadline, that the
+ * record is live, that the writer is its owner with this epoch, and the version (CAS).
+ * Why the deadline stands in for reading the lease key: docs/failover.md §Redis.
+ */
+
+/** Fields of a record, in the order LOAD returns them. */
+const FIELDS = "'a', 'c', 'l', 'x', 'i', 'o', 'e', 'v', 'u'";
+
+const LOAD = script(`
+local h = redis.call('HMGET', KEYS[1], ${FIELDS})
+if not h[6] or not live(h[9], now_ms()) then return false end
+return h
+`);
+
+export function toRecord(id: string, h: Array<string | null>): GlobalRecord {
+  return {
+    id,
+    attrs: h[0] ?? '',
+    createdAtMs: num(h[1]),
+    lastAccessAtMs: num(h[2]),
+    expiresAtMs: num(h[3]),
+    maxInactiveMs: num(h[4]),
+    owner: h[5]!,
+    ownerEpoch: num(h[6]),
+    version: num(h[7]),
+  };
+}
+
+export async function load(ctx: RedisContext, id: string): Promise<GlobalRecord | undefined> {
+  const h = (await evalScript(ctx, LOAD, [ctx.k.session(id)], [])) as Array<string | null> | null;
+  return h === null ? undefined : toRecord(id, h);
+}
+
+export function fenced(lease: ServerLease, why: string): SessiondError {
+  return new SessiondError('SESSIOND_FENCED', why, { serverId: lease.serverId, epoch: lease.epoch });
+}
+
+/** Sets the key's expiry to the record's end (`u`), or none. */
+const EXPIRE = `
+local function expire(u)
+  if u == '0' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIREAT', KEYS[1], u) end
+end
+`;
+
+const CREATE = script(`${EXPIRE}
+local now = now_ms()
+if now >= tonumber(ARGV[1]) then return 'fenced' end
+local u = redis.call('HGET', KEYS[1], 'u')
+if u and redis.call('HEXISTS', KEYS[1], 'o') == 1 and live(u, now) then return 'exists' end
+redis.call('DEL', KEYS[1])
+local t = '0'
+if ARGV[10] == '1' then t = HELD end
+redis.call('HSET', KEYS[1], 'a', ARGV[4], 'c', ARGV[5], 'l', ARGV[6], 'x', ARGV[7], 'i', ARGV[8], 'u', ARGV[9], 'o', ARGV[2], 'e', ARGV[3], 'v', '1', 't', t)
+expire(ARGV[9])
+return 'ok'
+`);
+
+function writeArgs(w: GlobalWrite): string[] {
+  return [w.attrs, String(w.createdAtMs), String(w.lastAccessAtMs), String(w.expiresAtMs), String(w.maxInactiveMs), String(recordUntilMs(w) ?? 0)];
+}
+
+/** Creates the record at version 1 owned by `lease` (its turn held for good with `hold`); false when a live record with this ID exists. */
+export async function create(ctx: RedisContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean): Promise<boolean> {
+  const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w), hold ? '1' : '0']);
+  if (r === 'fenced') throw fenced(lease, 'the server lease lapsed');
+  return r === 'ok';
+}
+
+/**
+ * The fence, first in every change: ARGV[1] the writer's lease deadline, ARGV[2] and [3]
+ * its server ID and epoch, ARGV[4] the version it read. Returns why it refuses, or nil.
+ */
+const FENCE = `
+local function fence(now)
+  if now >= tonumber(ARGV[1]) then return 'fenced' end
+  local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'v', 'u')
+  if not h[1] or not live(h[4], now) then return 'absent' end
+  if h[1] ~= ARGV[2] or h[2] ~= ARGV[3] then return 'fenced' end
+  if h[3] ~= ARGV[4] then return 'conflict' end
+  return nil
+end
+`;
+
+const WRITE = script(`${EXPIRE}${FENCE}
+local f = fence(now_ms())
+if f then return f end
+redis.call('HSET', KEYS[1], 'a', ARGV[6], 'c', ARGV[7], 'l', ARGV[8], 'x', ARGV[9], 'i', ARGV[10], 'u', ARGV[11], 'v', fmt(tonumber(ARGV[4]) + 1))
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
+expire(ARGV[11])
+return 'ok'
+`);
+
+const fenceArgs = (ctx: RedisContext, lease: ServerLease, expectedVersion: number): string[] => [
+  String(deadlineOf(ctx, lease)),
+  lease.serverId,
+  String(lease.epoch),
+  String(expectedVersion),
+];
+
+export async function write(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
+  const args = [...fenceArgs(ctx, lease, expectedVersion), releaseTurn ? '1' : '0', ...writeArgs(w)];
+  return (await evalChange(ctx, WRITE, [ctx.k.session(id)], args)) as WriteOutcome;
+}
+
+const TOUCH = script(`${EXPIRE}${FENCE}
+local f = fence(now_ms())
+if f then return f end
+local h = redis.call('HMGET', KEYS[1], 'x', 'i')
+local x = ARGV[7] ~= '' and ARGV[7] or h[1]
+local l = tonumber(ARGV[6])
+local u = math.huge
+if tonumber(x) > 0 then u = tonumber(x) end
+if tonumber(h[2]) > 0 and l + tonumber(h[2]) < u then u = l + tonumber(h[2]) end
+local us = '0'
+if u ~= math.huge then us = fmt(u) end
+redis.call('HSET', KEYS[1], 'l', ARGV[6], 'x', x, 'u', us, 'v', fmt(tonumber(ARGV[4]) + 1))
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
+expire(us)
+return 'ok'
+`);
+
+export async function touch(
+  ctx: RedisContext,
+  lease: ServerLease,
+  id: string,
+  expectedVersion: number,
+  lastAccessAtMs: number,
+  expiresAtMs: number | undefined,
+  releaseTurn: boolean,
+): Promise<WriteOutcome> {
+  const args = [...fenceArgs(ctx, lease, expectedVersion), releaseTurn ? '1' : '0', String(lastAccessAtMs), expiresAtMs === undefined ? '' : String(expiresAtMs)];
+  return (await evalChange(ctx, TOUCH, [ctx.k.session(id)], args)) as WriteOutcome;
+}
+
+const DESTROY = script(`${FENCE}
+local f = fence(now_ms())
+if f then return f end
+redis.call('DEL', KEYS[1])
+return 'ok'
+`);
+
+export async function destroy(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
+  return (await evalChange(ctx, DESTROY, [ctx.k.session(id)], fenceArgs(ctx, lease, expectedVersion))) as WriteOutcome;
+}
+
+/**
+ * Back mode's write-back: fenced replaces that keep the turn. The sessions live in different
+ * slots, so each is its own script; they are sent together (one round trip with the
+ * client's pipelining) and each answers for itself.
+ */
+export function writeBatch(ctx: RedisContext, lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]> {
+  return Promise.all(items.map((x) => write(ctx, lease, x.id, x.expectedVersion, x.w, false)));
+}

@@ -1,0 +1,117 @@
+import type { ServerLease, TurnResult } from '../global-store.js';
+import { leaseLive, serverLive } from './leases.js';
+import { performance } from 'node:perf_hooks';
+import { cmd, deadlineOf, evalScript, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
+import { fenced } from './session-rows.js';
+
+/**
+ * The per-session turn across servers (docs/failover.md §Redis): field `t` of the session
+ * hash, an instant of Redis TIME, taken and given back by one script on the session's key.
+ * Taking it makes the taker the owner (creation time kept). A turn held by another server
+ * is taken only once that holder's epoch is known dead: its lease key lives in another
+ * slot, so the taker reads it first and then passes (owner, epoch) to the script, which
+ * takes the turn only if the record still carries exactly that owner and epoch. A dead
+ * epoch never lives again (leases.ts), so the read cannot go stale in the unsafe direction.
+ */
+
+const TAKE = script(`
+local now = now_ms()
+if now >= tonumber(ARGV[1]) then return {'fenced'} end
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u')
+if not h[1] or not live(h[4], now) then return {'absent'} end
+local mine = h[1] == ARGV[2] and h[2] == ARGV[3]
+local dead = h[1] == ARGV[6] and h[2] == ARGV[7]
+if not (mine or h[3] == '0' or tonumber(h[3]) <= now or dead) then
+  local held = '0'
+  if h[3] == HELD then held = '1' end
+  return {'busy', h[1], h[2], held}
+end
+local t = fmt(now + tonumber(ARGV[4]))
+if ARGV[8] == '1' then t = HELD end
+redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', t)
+if not mine then redis.call('HDEL', KEYS[1], 'h') end
+local r = redis.call('HMGET', KEYS[1], 'c', 'l', 'x', 'i', 'v', 'a')
+local omitted = r[5] == ARGV[5]
+local a = r[6]
+if omitted then a = '' end
+local inherited = '0'
+if dead and not mine then inherited = '1' end
+local om = '0'
+if omitted then om = '1' end
+return {'ok', inherited, om, r[1], r[2], r[3], r[4], r[5], a}
+`);
+
+/**
+ * The holder is alive (read from its slot, or seen live less than LIVE_CACHE_MS ago:
+ * polling a held turn reads it once per that). A turn held for a request is the holder
+ * epoch's: once that epoch's lease is gone the turn can be taken. A turn held for good
+ * (back mode) is the holder server's: a server that restarted under a new epoch is alive,
+ * and the sessions of its older epochs are its own to adopt, never another's to inherit,
+ * so a write-back backlog it still has cannot be overtaken (docs/failover.md §Outage). The
+ * CAS below stays safe either way: once it adopts a session, the record no longer carries
+ * the epoch passed as dead.
+ */
+async function holderLive(ctx: RedisContext, owner: string, epoch: string, held: boolean): Promise<boolean> {
+  const k = `${owner}\n${held ? '*' : epoch}`;
+  const now = performance.now();
+  if ((ctx.seenLive.get(k) ?? 0) > now) return true;
+  if (!(await (held ? serverLive(ctx, owner) : leaseLive(ctx, owner, epoch)))) {
+    ctx.seenLive.delete(k);
+    return false;
+  }
+  if (ctx.seenLive.size >= 10_000) ctx.seenLive.clear();
+  ctx.seenLive.set(k, now + LIVE_CACHE_MS);
+  return true;
+}
+
+type TakeReply = [string, ...string[]];
+
+async function take(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, dead: [string, string], hold: boolean): Promise<TakeReply> {
+  const args = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, turnMs, knownVersion, ...dead, hold ? '1' : '0'];
+  return (await evalScript(ctx, TAKE, [ctx.k.session(id)], args)) as TakeReply;
+}
+
+/** With `hold` (back mode) the turn is HELD_TURN: it ends when released or when the holder's server is gone. */
+export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
+  let r = await take(ctx, lease, id, turnMs, knownVersion, ['', ''], hold);
+  if (r[0] === 'busy') {
+    const [, owner, epoch, held] = r as [string, string, string, string];
+    if (await holderLive(ctx, owner, epoch, held === '1')) return undefined;
+    r = await take(ctx, lease, id, turnMs, knownVersion, [owner, epoch], hold);
+    if (r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
+  }
+  if (r[0] === 'fenced') throw fenced(lease, 'the server lease lapsed');
+  if (r[0] === 'absent') return { record: undefined, attrsOmitted: false, inherited: false };
+  const [, inherited, omitted, c, l, x, i, v, a] = r as string[];
+  const record = {
+    id,
+    attrs: a!,
+    createdAtMs: num(c),
+    lastAccessAtMs: num(l),
+    expiresAtMs: num(x),
+    maxInactiveMs: num(i),
+    owner: lease.serverId,
+    ownerEpoch: lease.epoch,
+    version: num(v),
+  };
+  return { record, attrsOmitted: omitted === '1', inherited: inherited === '1' };
+}
+
+/** Gives the turn back; when a server asked for it (field `h`), tells the waiters on the app's channel in the same script. */
+const RELEASE = script(`
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'h')
+if h[1] ~= ARGV[1] or h[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 't', '0')
+if h[3] then
+  redis.call('HDEL', KEYS[1], 'h')
+  redis.call('PUBLISH', ARGV[3], cjson.encode({'r', ARGV[4]}))
+  return 2
+end
+return 1
+`);
+
+export async function releaseTurn(ctx: RedisContext, lease: ServerLease, id: string): Promise<void> {
+  const r = await evalScript(ctx, RELEASE, [ctx.k.session(id)], [lease.serverId, lease.epoch, ctx.k.events, id]);
+  // The request is answered: off the holder's list (a hint for its polling fallback only).
+  if (r === 2) await cmd(ctx.client, 'ZREM', ctx.k.handovers(lease.serverId), id);
+}

@@ -1,0 +1,365 @@
+import { performance } from 'node:perf_hooks';
+import type { SessionEngine } from '../engine/session-engine.js';
+import { SessiondError, isSessiondError } from '../errors.js';
+import type { Logger } from '../options.js';
+import type { SessionState } from '../session/session-state.js';
+import type { BatchWrite, GlobalStore, GlobalWrite, HandoverListener } from './global-store.js';
+import type { GlobalOptions } from './global-options.js';
+import type { KeyedChain } from './keyed-chain.js';
+import type { Ownership } from './ownership.js';
+import type { PendingJournal } from './pending-journal.js';
+
+/**
+ * Back mode (docs/failover.md §Back mode): this server holds the turn of every session it
+ * serves until another server asks for it, acknowledges a change once it is durable in
+ * the local log and the session is durably marked pending (pending-journal.ts), and writes
+ * pending sessions back within writeBackMs, oldest first, many per statement, fenced. While
+ * the global store is unreachable it goes on serving what it holds for as long as its lease
+ * provably lasts (Ownership.exclusiveForMs) and drains the backlog when the store returns.
+ */
+
+/** What the engine knows of a session's global record: the version its local copy mirrors. */
+export interface Known {
+  version: number;
+  createdAtMs: number;
+}
+
+export interface WriteBackStats {
+  writeBackPending: number;
+  /** Age of the oldest change not yet written back (ms; 0 = none). */
+  writeBackLagMs: number;
+  writeBackWritten: number;
+  /** Pending changes dropped because another server inherited or removed the session first. */
+  writeBackLost: number;
+  writeBackFailures: number;
+  handoversGiven: number;
+  handoversAsked: number;
+}
+
+/** Hand-over requests served per poll of the fallback. */
+const HANDOVER_POLL_MAX = 256;
+
+export class WriteBack {
+  /** Sessions whose turn this server holds for good (until it hands them over or loses its lease). */
+  readonly kept = new Set<string>();
+  private readonly handing = new Set<string>();
+  private flushing: Promise<void> | undefined;
+  private readonly flushTimer: NodeJS.Timeout;
+  private readonly pollTimer: NodeJS.Timeout;
+  private listener: HandoverListener | undefined;
+  private subscribing: Promise<void> | undefined;
+  private readonly wakers = new Map<string, Set<() => void>>();
+  private stopped = false;
+  readonly counters = { writeBackWritten: 0, writeBackLost: 0, writeBackFailures: 0, handoversGiven: 0, handoversAsked: 0 };
+
+  constructor(
+    private readonly local: SessionEngine,
+    private readonly store: GlobalStore,
+    private readonly ownership: Ownership,
+    private readonly g: GlobalOptions,
+    private readonly journal: PendingJournal,
+    private readonly known: Map<string, Known>,
+    private readonly chain: KeyedChain,
+    private readonly logger: Logger,
+  ) {
+    this.flushTimer = setInterval(() => void this.flush(), g.writeBackMs).unref();
+    this.pollTimer = setInterval(() => void this.poll(), g.handoverPollMs).unref();
+    void this.poll();
+  }
+
+  get pending(): PendingJournal {
+    return this.journal;
+  }
+
+  /** The lease was lost: nothing held can be trusted (the pending set stays: it is reclaimed once registered again). */
+  forget(): void {
+    this.kept.clear();
+  }
+
+  /** Throws unless this server may still serve the sessions it holds (its lease provably lasts). */
+  checkExclusive(): void {
+    if (this.ownership.exclusiveForMs() > 0) return;
+    throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'this server cannot confirm its lease, so another server may hold the session', {
+      serverId: this.g.serverId,
+    });
+  }
+
+  /**
+   * Records a change of a held session made durable locally: the session is pending (durably)
+   * before the caller acknowledges it, and only while the lease still provably lasts.
+   */
+  async changed(id: string): Promise<void> {
+    if (this.journal.get(id) === undefined && this.journal.count >= this.g.writeBackPendingMax) {
+      throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'too many sessions wait for write-back', { writeBackPendingMax: this.g.writeBackPendingMax });
+    }
+    await this.journal.add(id);
+    this.checkExclusive(); // paused or cut off past the lease meanwhile: not acknowledged
+  }
+
+  /**
+   * Takes the session's turn for good. When another live server holds it, asks it to hand the
+   * session over and waits (woken by its release, polling as the fallback) up to queueWaitMsMax.
+   */
+  async acquire(id: string, take: () => Promise<'held' | 'absent' | 'busy'>): Promise<void> {
+    // Woken past the lease (paused, cut off): register again now rather than at the next heartbeat.
+    if (this.ownership.exclusiveForMs() === 0) await this.ownership.renew();
+    if (this.journal.get(id) !== undefined && !this.kept.has(id)) await this.reclaim(id);
+    if (this.kept.has(id)) return this.checkExclusive();
+    const deadline = performance.now() + this.local.options.queueWaitMsMax;
+    let askedAt = -Infinity;
+    for (let pause = 1; ; pause = Math.min(pause * 2, this.g.handoverPollMs)) {
+      const got = await take();
+      if (got === 'absent') return; // nothing to hold: a save creates the record, held
+      if (got === 'held') {
+        this.kept.add(id);
+        return;
+      }
+      if (performance.now() - askedAt >= this.g.handoverPollMs) {
+        askedAt = performance.now();
+        this.counters.handoversAsked++;
+        await this.store.requestHandover(this.ownership.lease, id);
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session and did not hand it over', { queueWaitMsMax: this.local.options.queueWaitMsMax });
+      await this.wake(id, Math.min(pause, left));
+    }
+  }
+
+  /** Resolves when the session's turn is released elsewhere, or after `ms`. */
+  private wake(id: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.wakers.get(id) ?? new Set();
+      this.wakers.set(id, set);
+      const done = (): void => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0 && this.wakers.get(id) === set) this.wakers.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  /**
+   * A session pending write-back that this server does not hold (it registered again after
+   * losing its lease, or restarted): it may write it back only when the record still
+   * carries this server (adopted), so nobody else changed it meanwhile. Otherwise the
+   * pending change is lost to the other server's, and reported.
+   */
+  private async reclaim(id: string): Promise<void> {
+    await this.chain.run(id, async () => {
+      if (this.kept.has(id) || this.journal.get(id) === undefined) return;
+      // Registering again (or adopting) is under way: decide once this server's rows carry its epoch.
+      if (this.ownership.exclusiveForMs() === 0) throw unavailable();
+      const lease = this.ownership.lease;
+      const rec = await this.store.load(id);
+      const here = this.local.get(id);
+      if (rec !== undefined && rec.owner === lease.serverId && rec.ownerEpoch < lease.epoch) throw unavailable(); // not adopted yet
+      if (rec === undefined || rec.owner !== lease.serverId || rec.ownerEpoch !== lease.epoch) {
+        if (rec === undefined && here === undefined) return this.journal.remove(id); // a destroy, done by someone
+        this.lost(id, rec === undefined ? 'absent' : 'inherited');
+        return;
+      }
+      const r = await this.store.takeTurn(lease, id, this.g.turnMs, rec.version, true);
+      if (r?.record === undefined || r.record.version !== rec.version) return this.lost(id, 'changed');
+      this.known.set(id, { version: rec.version, createdAtMs: rec.createdAtMs });
+      this.kept.add(id);
+    });
+  }
+
+  private lost(id: string, why: string): void {
+    this.counters.writeBackLost++;
+    this.journal.remove(id);
+    this.kept.delete(id);
+    this.known.delete(id); // the next turn reloads the global record over the local copy
+    this.logger.warn('global_write_back_lost', { why });
+  }
+
+  /** Writes pending sessions back, oldest first, writeBackBatchMax per statement. One flush at a time. */
+  flush(): Promise<void> {
+    this.flushing ??= this.doFlush().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      for (const [id] of this.journal.list()) if (!this.kept.has(id)) await this.reclaim(id);
+      let batch: string[];
+      do {
+        batch = this.journal
+          .list()
+          .map(([id]) => id)
+          .filter((id) => this.kept.has(id) && !this.handing.has(id))
+          .slice(0, this.g.writeBackBatchMax);
+        if (batch.length > 0) await this.writeIds(batch);
+      } while (batch.length === this.g.writeBackBatchMax);
+    } catch (e) {
+      this.counters.writeBackFailures++;
+      if (!isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE')) this.logger.warn('global_write_back_failed', { code: isSessiondError(e) ? e.code : 'unknown' });
+    }
+  }
+
+  /** Writes the local state of held sessions back (in their chains, so no hand-over interleaves). */
+  private async writeIds(ids: readonly string[]): Promise<void> {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const inside = ids.map((id) => new Promise<void>((entered) => void this.chain.run(id, () => (entered(), gate))));
+    await Promise.all(inside);
+    try {
+      await this.writeNow(ids.filter((id) => this.kept.has(id) && this.journal.get(id) !== undefined));
+    } finally {
+      open();
+    }
+  }
+
+  /** The write-back itself; the caller is inside the sessions' chains. */
+  private async writeNow(ids: readonly string[]): Promise<void> {
+    const lease = this.ownership.lease;
+    const snaps = new Map<string, SessionState | undefined>();
+    const items: BatchWrite[] = [];
+    for (const id of ids) {
+      const k = this.known.get(id);
+      if (k === undefined) continue; // cannot happen for a held session; reclaimed next time
+      const s = this.local.get(id);
+      snaps.set(id, s);
+      if (s === undefined) {
+        const outcome = await this.store.destroy(lease, id, k.version);
+        if (outcome === 'ok' || outcome === 'absent') {
+          this.known.delete(id);
+          this.kept.delete(id);
+          this.done(id, s);
+        } else {
+          this.logger.warn('global_write_back_fenced', { outcome, expectedVersion: k.version });
+          this.unkeep(id);
+        }
+        continue;
+      }
+      items.push({ id, expectedVersion: k.version, w: toWrite(s, k) });
+    }
+    const outcomes = await this.store.writeBatch(lease, items);
+    for (const [i, x] of items.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome === 'ok') {
+        this.known.set(x.id, { version: x.expectedVersion + 1, createdAtMs: x.w.createdAtMs });
+        this.done(x.id, snaps.get(x.id));
+      } else if (outcome === 'absent') this.lost(x.id, outcome);
+      else {
+        this.logger.warn('global_write_back_fenced', { outcome, expectedVersion: x.expectedVersion });
+        this.unkeep(x.id);
+      }
+    }
+  }
+
+  /**
+   * Fenced: this server's lease lapsed, or another server took the session. It stays pending;
+   * reclaim() decides which, once this server is registered again (its rows adopted).
+   */
+  private unkeep(id: string): void {
+    this.kept.delete(id);
+    this.known.delete(id);
+  }
+
+  /** Written back: no longer pending unless the session changed again meanwhile. */
+  private done(id: string, snapshot: SessionState | undefined): void {
+    this.counters.writeBackWritten++;
+    // By LSN: the cache hands out a new object for the same change once it is durable.
+    if (this.local.get(id)?.lsn === snapshot?.lsn) this.journal.remove(id);
+  }
+
+  /** Another server asked for the session: write it back, then release its turn (after the requests here). */
+  async handover(id: string): Promise<void> {
+    if (this.handing.has(id) || this.stopped) return;
+    this.handing.add(id);
+    try {
+      // Held by an older run of this server (restarted, or registered again): its pending change goes first.
+      if (!this.kept.has(id) && this.journal.get(id) !== undefined) await this.reclaim(id);
+      if (!this.kept.has(id)) {
+        if (this.journal.get(id) === undefined) await this.chain.run(id, () => this.store.releaseTurn(this.ownership.lease, id));
+        return;
+      }
+      const release = await this.local.lock(id);
+      try {
+        await this.chain.run(id, async () => {
+          if (!this.kept.has(id)) return;
+          if (this.journal.get(id) !== undefined) await this.writeNow([id]);
+          if (this.journal.get(id) !== undefined) return; // fenced (reclaim() decides) or changed under us: the turn stays
+          await this.journal.sync(); // the next owner's changes must never be overwritten by a replayed pending mark
+          this.kept.delete(id);
+          await this.store.releaseTurn(this.ownership.lease, id);
+          this.counters.handoversGiven++;
+        });
+      } finally {
+        release();
+      }
+    } catch (e) {
+      this.logger.warn('global_handover_failed', { code: isSessiondError(e) ? e.code : 'unknown' });
+    } finally {
+      this.handing.delete(id);
+    }
+  }
+
+  /** The polling fallback, and (re)subscribing to notifications when the connection was lost. */
+  private async poll(): Promise<void> {
+    if (this.stopped) return;
+    // The listener keeps one pool connection for good: never the only one (then polling alone).
+    if (this.listener?.live !== true && this.g.poolMax > 1) this.subscribing ??= this.subscribe().finally(() => (this.subscribing = undefined));
+    try {
+      const ids = await this.store.handoverRequests(this.ownership.lease, HANDOVER_POLL_MAX);
+      for (const id of ids) void this.handover(id);
+    } catch (e) {
+      if (!isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE')) this.logger.warn('global_handover_poll_failed', { code: isSessiondError(e) ? e.code : 'unknown' });
+    }
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      const l = await this.store.subscribe(this.g.serverId, {
+        handover: (id) => void this.handover(id),
+        released: (id) => {
+          for (const wake of [...(this.wakers.get(id) ?? [])]) wake();
+        },
+      });
+      if (this.stopped) await l.close();
+      else this.listener = l;
+    } catch {
+      // Unreachable now: polling covers it, and the next poll subscribes again.
+    }
+  }
+
+  stats(): WriteBackStats {
+    const oldest = this.journal.list()[0]?.[1].sinceMs;
+    return {
+      writeBackPending: this.journal.count,
+      writeBackLagMs: oldest === undefined ? 0 : Math.floor(performance.now() - oldest),
+      ...this.counters,
+    };
+  }
+
+  /** Stops the timers; with `drain`, writes back what is pending and releases every held session first. */
+  async stop(drain: boolean): Promise<void> {
+    clearInterval(this.flushTimer);
+    clearInterval(this.pollTimer);
+    if (drain) {
+      await this.flush().catch(() => undefined);
+      if (this.journal.count === 0) {
+        for (const id of [...this.kept]) await this.chain.run(id, () => this.store.releaseTurn(this.ownership.lease, id)).catch(() => undefined);
+        this.kept.clear();
+      }
+    }
+    this.stopped = true;
+    await this.flushing;
+    await this.subscribing;
+    await this.listener?.close();
+    await this.journal.close();
+  }
+}
+
+function unavailable(): SessiondError {
+  return new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'this server is registering again; the write-back waits for it');
+}
+
+export function toWrite(s: SessionState, k: Known | undefined): GlobalWrite {
+  return { attrs: s.attrs, createdAtMs: k?.createdAtMs ?? s.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs };
+}

@@ -1,0 +1,202 @@
+/**
+ * The composed engine in `back` mode (kind: integration, real PostgreSQL; local engines on
+ * the simulated file layer, so a power loss can be injected): acknowledged once durable
+ * locally, written back coalesced and fenced, handed over between live servers, and a
+ * crashed server's pending write-backs survive its restart.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimFileSystem } from '../../src/fs/sim-file-system.js';
+import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
+import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import { globalMetrics } from '../../src/global/global-metrics.js';
+import type { PostgresGlobalStore } from '../../src/global/postgres/postgres-global-store.js';
+import { quoteIdent } from '../../src/global/postgres/pg-context.js';
+import { attributesFromBlob } from '../../src/session/attributes.js';
+import { PG_URL, pgMissing, PgTestSchema } from './pg-harness.js';
+import type { PgPool, PgPoolClient, PgResult } from '../../src/global/postgres/pg-types.js';
+import pg from 'pg';
+
+/** A pool whose statements fail once cut, as a killed process's would (its listening connection stays until closed). */
+class CutPool implements PgPool {
+  cut = false;
+  readonly pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
+  private readonly gone = (): Promise<never> => Promise.reject(Object.assign(new Error('connection cut by the test'), { code: 'ECONNRESET' }));
+  query<R>(text: string, values?: unknown[]): Promise<PgResult<R>> {
+    return this.cut ? this.gone() : (this.pool.query(text, values) as unknown as Promise<PgResult<R>>);
+  }
+  connect(): Promise<PgPoolClient> {
+    return this.cut ? this.gone() : (this.pool.connect() as unknown as Promise<PgPoolClient>);
+  }
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+let n = 0;
+const fresh = (): string => `BackSession${String(++n).padStart(4, '0')}xxxxxxxxxx`;
+const HOUR = 3_600_000;
+
+describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
+  let db: PgTestSchema | undefined;
+  const engines: GlobalSessionEngine[] = [];
+  const pools: CutPool[] = [];
+
+  async function server(name: string, fs = new SimFileSystem(), over: Record<string, unknown> = {}, pool?: PgPool): Promise<{ e: GlobalSessionEngine; store: PostgresGlobalStore }> {
+    const g = resolveGlobalOptions(
+      { postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, mode: 'back', leaseMs: 60_000, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 200, ...over },
+      '/s',
+    );
+    const store = await db!.store({ app: 'shop', poolMax: 4, ...(pool === undefined ? {} : { postgres: pool }) });
+    const e = await GlobalSessionEngine.compose({ dir: '/s', fs, flushIntervalMs: HOUR, expiryIntervalMs: HOUR, queueWaitMsMax: 5000 }, g, store);
+    engines.push(e);
+    return { e, store };
+  }
+
+  before(async () => {
+    if ((await pgMissing()) === undefined) db = new PgTestSchema();
+  });
+  after(async () => {
+    for (const e of engines) await e.close().catch(() => undefined);
+    for (const p of pools) await p.end();
+    await db?.drop();
+  });
+
+  const count = async (e: GlobalSessionEngine, id: string): Promise<number> => {
+    const s = await e.get(id);
+    return s === undefined ? 0 : Number(attributesFromBlob(s.attrs).get('n') ?? '0');
+  };
+  const row = async (id: string): Promise<{ n: number; version: number; owner: string } | undefined> => {
+    const r = await db!.admin.query<{ attrs: Buffer; version: string; owner: string }>(`SELECT attrs, version, owner FROM ${quoteIdent(db!.schema)}.sessions WHERE app = 'shop' AND sid = $1`, [id]);
+    const x = r.rows[0];
+    return x === undefined ? undefined : { n: Number(attributesFromBlob(x.attrs.toString('utf8')).get('n') ?? '0'), version: Number(x.version), owner: x.owner };
+  };
+  const increment = async (e: GlobalSessionEngine, id: string): Promise<void> => {
+    const release = await e.lock(id);
+    try {
+      await e.save(id, { attributes: { n: String((await count(e, id)) + 1) } });
+    } finally {
+      release();
+    }
+  };
+
+  it('acknowledges once durable locally and writes back later, many changes of a session coalesced into one write', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const { e: a } = await server('back-a');
+    const id = fresh();
+    await a.save(id, { attributes: { n: '0' } }); // a new session is created at once, held
+    assert.deepEqual(await row(id), { n: 0, version: 1, owner: 'back-a' });
+    for (let i = 0; i < 10; i++) await increment(a, id);
+    assert.equal(await count(a, id), 10);
+    assert.deepEqual(await row(id), { n: 0, version: 1, owner: 'back-a' }, 'nothing written back yet (writeBackMs is long)');
+    const st = (await a.stats()).global;
+    assert.equal(st.writeBackPending, 1);
+    assert.ok(st.writeBackLagMs >= 0);
+    const metrics = await globalMetrics(a).metrics();
+    assert.match(metrics, /^sessiond_global_write_back_pending 1$/m);
+    assert.match(metrics, /^sessiond_global_lease_exclusive_seconds [1-9]/m);
+    await a.writeBack();
+    assert.deepEqual(await row(id), { n: 10, version: 2, owner: 'back-a' }, 'ten changes, one write');
+    assert.equal((await a.stats()).global.writeBackPending, 0);
+  });
+
+  it('writes back within writeBackMs on its own', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const { e } = await server('back-timer', new SimFileSystem(), { writeBackMs: 50 });
+    const id = fresh();
+    await e.save(id, { attributes: { n: '1' } });
+    await increment(e, id);
+    for (let i = 0; i < 200 && (await row(id))?.n !== 2; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal((await row(id))?.n, 2);
+  });
+
+  it('100 parallel increments of one session sent round-robin to 3 servers end at 100: every request on another server gets it handed over', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const servers = [(await server('back-1')).e, (await server('back-2')).e, (await server('back-3')).e];
+    const id = fresh();
+    await servers[0]!.save(id, { attributes: { n: '0' } });
+    await Promise.all(Array.from({ length: 100 }, (_, i) => increment(servers[i % 3]!, id)));
+    for (const e of servers) assert.equal(await count(e, id), 100);
+    const given = (await Promise.all(servers.map((e) => e.stats()))).reduce((s, x) => s + x.global.handoversGiven, 0);
+    assert.ok(given >= 2, `hand-overs: ${given}`);
+    for (const e of servers) await e.writeBack();
+    assert.equal((await row(id))?.n, 100);
+  });
+
+  it('hands over by polling alone when no notification can arrive (poolMax 1: no listening connection)', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const g = (name: string): ReturnType<typeof resolveGlobalOptions> =>
+      resolveGlobalOptions({ postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, mode: 'back', leaseMs: 60_000, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 50, poolMax: 1 }, '/s');
+    const open = async (name: string): Promise<GlobalSessionEngine> => {
+      const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, queueWaitMsMax: 5000 }, g(name), await db!.store({ app: 'shop', poolMax: 1 }));
+      engines.push(e);
+      return e;
+    };
+    const [a, b] = [await open('back-poll-a'), await open('back-poll-b')];
+    const id = fresh();
+    await a.save(id, { attributes: { n: '1' } });
+    await increment(a, id);
+    await increment(b, id);
+    await increment(a, id);
+    assert.equal(await count(b, id), 4);
+    assert.ok((await a.stats()).global.handoversGiven >= 1);
+  });
+
+  it('a logout on the holder is handed over as a destroy; a read elsewhere sees it gone and a late save there cannot revive it', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const [a, b] = [engines[0]!, engines[2]!];
+    const id = fresh();
+    await a.save(id, { attributes: { n: '5' } });
+    assert.equal(await a.destroy(id), true);
+    assert.ok((await row(id)) !== undefined, 'the destroy waits for write-back');
+    assert.equal(await b.get(id), undefined, 'b asked a for it: a wrote the destroy back');
+    assert.equal(await row(id), undefined);
+    const release = await b.lock(id);
+    try {
+      await b.save(id, { attributes: { n: '6' } }).catch(() => undefined);
+    } finally {
+      release();
+    }
+    assert.equal(await a.get(id), undefined, 'a does not serve its own destroyed copy');
+  });
+
+  it('a server that loses power after acknowledging replays its log and pending journal and writes the change back (restart within the lease)', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const fs = new SimFileSystem(7);
+    const cut = new CutPool();
+    pools.push(cut);
+    const { e: a } = await server('back-crash', fs, {}, cut);
+    const id = fresh();
+    await a.save(id, { attributes: { n: '1' } });
+    await increment(a, id);
+    await increment(a, id);
+    assert.equal((await row(id))?.n, 1, 'acknowledged, not written back');
+    const survivor = fs.crash(99); // power loss: only what was synced survives
+    cut.cut = true; // the process is gone: its connections too
+    const { e: again } = await server('back-crash', survivor);
+    await again.writeBack();
+    assert.equal((await row(id))?.n, 3, 'the acknowledged increments reach PostgreSQL after the restart');
+    assert.equal((await again.stats()).global.writeBackLost, 0);
+    assert.equal(await count(engines[0]!, id), 3, 'another server is handed the current state');
+  });
+
+  it('a write-back after the lease lapsed and another server took the session changes nothing and is reported lost', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const { e: a } = await server('back-zombie');
+    const b = engines.find((e) => e.global.serverId === 'back-2')!;
+    const id = fresh();
+    await a.save(id, { attributes: { n: '1' } });
+    await increment(a, id); // pending: n = 2 on a only
+    await db.expireLease('back-zombie'); // as if a had been paused past its lease
+    await increment(b, id); // b inherits the record as PostgreSQL has it (n = 1) and writes n = 2 later
+    await b.writeBack();
+    const before = await row(id);
+    await a.writeBack(); // fenced: 0 rows; the session stays pending until a knows why
+    await a.writeBack(); // another server has it: the pending change is lost, and reported
+    assert.deepEqual(await row(id), before, 'the fenced write-back changed nothing');
+    assert.equal(before?.owner, 'back-2');
+    assert.equal((await a.stats()).global.writeBackLost, 1);
+    await a.renewLease(); // a learns its lease is gone and registers again
+    assert.equal(await count(a, id), before?.n, 'a is handed the current state, not its lost change');
+  });
+});

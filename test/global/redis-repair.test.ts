@@ -1,0 +1,126 @@
+/**
+ * Repair after a Redis failover lost acknowledged writes (kind: integration, the machine's
+ * Redis, own key prefix). The loss is made deterministic: the session's hash is rolled back
+ * to an older version with direct commands, as a replica promoted before the last writes
+ * reached it would have it; the owner's next access must put its acknowledged state back.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimFileSystem } from '../../src/fs/sim-file-system.js';
+import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
+import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import { attributesFromBlob } from '../../src/session/attributes.js';
+import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
+import { SessiondError, isSessiondError } from '../../src/errors.js';
+
+describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent again', () => {
+  let r: RedisTestPrefix | undefined;
+  const engines: GlobalSessionEngine[] = [];
+  before(async () => {
+    if ((await redisMissing()) === undefined) r = RedisTestPrefix.standalone();
+  });
+  after(async () => {
+    for (const e of engines) await e.close().catch(() => undefined);
+    await r?.drop();
+  });
+
+  async function server(name: string): Promise<GlobalSessionEngine> {
+    const g = resolveGlobalOptions({ redis: { url: REDIS_URL }, keyPrefix: r!.prefix, app: 'shop', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000 }, '/s');
+    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, await r!.store({ app: 'shop' }));
+    engines.push(e);
+    return e;
+  }
+
+  const n = (attrs: string): string | undefined => attributesFromBlob(attrs).get('n');
+
+  it('rolls the hash back one version; the next access on the owner restores the acknowledged state', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-a');
+    const id = 'RepairSessionAAAAAAAAAAAAA';
+    await a.save(id, { attributes: { n: '1' } });
+    const [key] = await r.keys(`*shop:${id}}`);
+    const v1 = (await r.admin.call('HGETALL', key!)) as string[];
+    await a.save(id, { attributes: { n: '2' } });
+    // The failover: the promoted replica has only version 1.
+    await r.admin.call('HSET', key!, ...v1);
+    const lost = await (await r.store({ app: 'shop' })).load(id);
+    assert.equal(lost?.version, 1);
+    assert.equal(n(lost!.attrs), '1');
+    const release = await a.lock(id);
+    release();
+    const back = await (await r.store({ app: 'shop' })).load(id);
+    assert.equal(n(back!.attrs), '2', 'the acknowledged n=2 is in Redis again');
+    // Another server now sees the acknowledged state, and the owner goes on from it.
+    const b = await server('web-b');
+    assert.equal(n((await b.get(id))!.attrs), '2');
+    await b.save(id, { attributes: { n: '3' } });
+    assert.equal(n((await a.get(id))!.attrs), '3');
+  });
+
+  it('a logout whose global delete failed (503) reaches the record when retried on the same server', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const store = await r.store({ app: 'shop' });
+    let failNext = false;
+    // The backend answers the first destroy with an outage, as a killed or paused master does.
+    const flaky = new Proxy(store, {
+      get(target, k, recv) {
+        const v = Reflect.get(target, k, recv) as unknown;
+        if (k === 'destroy' && failNext) {
+          failNext = false;
+          return () => Promise.reject(new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'master down', { backend: 'redis' }));
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const g = resolveGlobalOptions({ redis: { url: REDIS_URL }, keyPrefix: r.prefix, app: 'shop', serverId: 'web-d', leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000 }, '/s');
+    const a = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, flaky);
+    engines.push(a);
+    const id = 'RepairSessionCCCCCCCCCCCCC';
+    await a.save(id, { attributes: { user: 'u1' } });
+    failNext = true;
+    await assert.rejects(a.destroy(id), (e) => isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE'));
+    assert.notEqual(await store.load(id), undefined, 'the failed logout left the record');
+    assert.equal(await a.destroy(id), true, 'the retried logout is acknowledged');
+    assert.equal(await store.load(id), undefined, '... and the record is gone: no other server can bring it back');
+  });
+
+  it('a logout in a request whose server lost its lease meanwhile still deletes the record', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-e');
+    const store = await r.store({ app: 'shop' });
+    const id = 'RepairSessionDDDDDDDDDDDDD';
+    await a.save(id, { attributes: { user: 'u1' } });
+    const release = await a.lock(id);
+    try {
+      // Mid-request the lease is lost (a master holding it was down past leaseMs): the server
+      // forgets what it knew of every session and registers with a new epoch.
+      await r.expireLease('web-e');
+      await a.renewLease();
+      assert.equal(await a.destroy(id), true);
+    } finally {
+      release();
+    }
+    assert.equal(await store.load(id), undefined, 'the acknowledged logout deleted the record');
+  });
+
+  it('a save in a request whose server lost its lease meanwhile never re-creates a session another server destroyed', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-f');
+    const b = await server('web-g');
+    const store = await r.store({ app: 'shop' });
+    const id = 'RepairSessionEEEEEEEEEEEEE';
+    await a.save(id, { attributes: { user: 'u1', n: '1' } });
+    const release = await a.lock(id);
+    try {
+      // A's request stalls past its lease (a master down); B serves the logout meanwhile.
+      await r.expireLease('web-f');
+      assert.equal(await b.destroy(id), true);
+      await a.renewLease();
+      // The stalled request's save must not bring the session back.
+      await a.save(id, { attributes: { user: 'u1', n: '2' } }).catch(() => undefined);
+    } finally {
+      release();
+    }
+    assert.equal(await store.load(id), undefined, 'the logout stays a logout');
+  });
+});
