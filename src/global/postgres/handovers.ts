@@ -1,4 +1,5 @@
 import type { HandoverListener, HandoverEvents, ServerLease } from '../global-store.js';
+import { deliverHandoverMessage, handoverListener } from '../handover-message.js';
 import { classify, HELD, run, type PgContext } from './pg-context.js';
 import type { PgPoolClient } from './pg-types.js';
 
@@ -40,28 +41,9 @@ export async function subscribe(ctx: PgContext, serverId: string, on: HandoverEv
   const client: PgPoolClient = await ctx.pool.connect().catch((e: unknown) => {
     throw classify(e);
   });
-  let closed = false;
-  const listener: HandoverListener = {
-    get live() {
-      return !closed;
-    },
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      client.release(true); // never back to the pool: it is still LISTENing
-    },
-  };
+  const listener = handoverListener(() => client.release(true)); // never back to the pool: it is still LISTENing
   client.on?.('notification', (m: { channel: string; payload?: string }) => {
-    if (m.channel !== ctx.channel || m.payload === undefined) return;
-    let msg: unknown;
-    try {
-      msg = JSON.parse(m.payload);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(msg)) return;
-    if (msg[0] === 'h' && msg[1] === serverId && typeof msg[2] === 'string') on.handover(msg[2]);
-    else if (msg[0] === 'r' && typeof msg[1] === 'string') on.released(msg[1]);
+    if (m.channel === ctx.channel && m.payload !== undefined) deliverHandoverMessage(m.payload, serverId, on);
   });
   client.on?.('error', () => void listener.close());
   client.on?.('end', () => void listener.close());

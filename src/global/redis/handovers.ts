@@ -1,4 +1,5 @@
 import type { HandoverEvents, HandoverListener, ServerLease } from '../global-store.js';
+import { deliverHandoverMessage, handoverListener } from '../handover-message.js';
 import { classify, cmd, evalScript, script, type RedisContext } from './redis-context.js';
 import type { RedisSubscriber } from './redis-types.js';
 
@@ -46,29 +47,9 @@ export async function handoverRequests(ctx: RedisContext, lease: ServerLease, li
 export async function subscribe(ctx: RedisContext, serverId: string, on: HandoverEvents): Promise<HandoverListener> {
   if (ctx.client.duplicate === undefined) throw new TypeError('this Redis client has no duplicate(): hand-over runs on polling alone');
   const sub: RedisSubscriber = ctx.client.duplicate();
-  let closed = false;
-  const listener: HandoverListener = {
-    get live() {
-      return !closed;
-    },
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      sub.disconnect();
-      await Promise.resolve();
-    },
-  };
+  const listener = handoverListener(() => sub.disconnect());
   sub.on('message', (channel, message) => {
-    if (channel !== ctx.k.events) return;
-    let m: unknown;
-    try {
-      m = JSON.parse(message);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(m)) return;
-    if (m[0] === 'h' && m[1] === serverId && typeof m[2] === 'string') on.handover(m[2]);
-    else if (m[0] === 'r' && typeof m[1] === 'string') on.released(m[1]);
+    if (channel === ctx.k.events) deliverHandoverMessage(message, serverId, on);
   });
   sub.on('error', () => void listener.close());
   sub.on('end', () => void listener.close());
