@@ -29,6 +29,7 @@ export const ERRORS = {
   SESSIOND_FENCED: { status: 503, message: 'this server no longer owns the session (its lease lapsed or another server took it over)' },
   SESSIOND_GLOBAL_UNAVAILABLE: { status: 503, message: 'the global session store is unreachable' },
   SESSIOND_PROTOCOL: { status: 400, message: 'a client sent bytes that are not the Redis protocol' },
+  SESSIOND_KEY_MISSING: { status: 500, message: 'a sealed record names an encryption key that is not configured' },
   SESSIOND_INSECURE_BIND: { status: 500, message: 'refusing to serve a non-loopback address without a password' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

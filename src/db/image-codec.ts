@@ -13,7 +13,10 @@ import {
   IMAGE_HEAD_BYTES,
   IMAGE_LIVE_MAGIC,
   IMAGE_OVERHEAD_BYTES,
+  PAYLOAD_LAYOUT_V2,
+  PAYLOAD_LAYOUT_V3,
   U64_MAX_SAFE,
+  type PayloadLayout,
 } from '../format/constants.js';
 import { idAt } from '../session/session-codec.js';
 import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
@@ -25,6 +28,8 @@ export interface ImageHead {
   extentBlocks: number;
   dataBytes: number;
   lsn: number;
+  /** How the payload is laid out (docs/format.md §2.2): v3, or v2 in images older writers made. */
+  layout: PayloadLayout;
 }
 
 /** Whole bytes of an image: head, data, crc. */
@@ -49,6 +54,7 @@ export function encodeImage(salt: number, lsn: number, data: Uint8Array): { buff
   writeU32(head, IMAGE.magic, IMAGE_LIVE_MAGIC);
   writeU32(head, IMAGE.extentBlocks, blocks);
   writeU32(head, IMAGE.dataBytes, data.byteLength);
+  head[IMAGE.payloadLayout] = PAYLOAD_LAYOUT_V3; // writers only write v3 payloads
   writeU64(head, IMAGE.lsn, lsn);
   const pad = blocks * DB_BLOCK_BYTES - imageBytes(data.byteLength);
   const tail = new Uint8Array(4 + pad);
@@ -76,9 +82,11 @@ export function readImageHead(b: Uint8Array, at: number): ImageHead | undefined 
   const extentBlocks = readU32(b, at + IMAGE.extentBlocks);
   const dataBytes = readU32(b, at + IMAGE.dataBytes);
   const lsn = readU64(b, at + IMAGE.lsn);
+  const layout = b[at + IMAGE.payloadLayout];
+  if (layout !== PAYLOAD_LAYOUT_V3 && layout !== PAYLOAD_LAYOUT_V2) return undefined;
   if (extentBlocks === 0 || lsn < 0 || lsn > U64_MAX_SAFE) return undefined;
   if (imageBytes(dataBytes) > extentBlocks * DB_BLOCK_BYTES) return undefined;
-  return { extentBlocks, dataBytes, lsn };
+  return { extentBlocks, dataBytes, lsn, layout };
 }
 
 /** Whether the image at `at` (all of it inside `b`) carries the crc that `salt` gives. */

@@ -3,6 +3,7 @@ import type { SessionDatabase } from './session-database.js';
 import type { SessiondError } from '../errors.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
 import { writeSessions } from './write-sessions.js';
+import type { Encryption } from '../session/attr-seal.js';
 import type { SessionCache } from './session-cache.js';
 
 /**
@@ -30,6 +31,8 @@ export interface FlusherDeps {
   onFatal: (err: SessiondError) => void;
   /** Told the duration of each completed cycle (performance.now() milliseconds), for the latency histogram. */
   onCycle?: (ms: number) => void;
+  /** Seals the images' attributes (docs/format.md §3.8); undefined: clear. */
+  encryption?: Encryption;
 }
 
 export interface FlushStats {
@@ -120,7 +123,7 @@ export class Flusher {
       assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);
       // Resolves only once every image it wrote has read back as written: the release below
       // relies on it (a failed read-back throws and keeps the logs).
-      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog);
+      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, this.deps.encryption);
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
       this.stats.imagesRewritten += rewritten;

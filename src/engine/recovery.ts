@@ -14,7 +14,10 @@ import { writeSessions } from './write-sessions.js';
 import { redoableSessions } from './redoable-sessions.js';
 import { applyPatch, decodeNames } from '../session/attributes.js';
 import { isExpired, makeState, type SessionState } from '../session/session-state.js';
-import type { Logger } from '../options.js';
+import type { Logger, PrincipalOption } from '../options.js';
+import { PAYLOAD_LAYOUT_V2, PAYLOAD_LAYOUT_V3, type PayloadLayout } from '../format/constants.js';
+import type { Encryption } from '../session/attr-seal.js';
+import { withComputedPrincipal } from './v2-migration.js';
 
 /**
  * Recovery (SPEC E7, claims 1d, 11, 12): rebuild the cache from the database file and the
@@ -66,6 +69,10 @@ export interface RecoveryOptions {
   flushBatchBytesMax: number;
   now: () => number;
   logger: Logger;
+  /** Opens sealed attributes (docs/format.md §3.8) and seals the images recovery writes. */
+  encryption?: Encryption;
+  /** Gives v2 sessions their principal (format.md §4, migration). */
+  principal?: PrincipalOption;
 }
 
 /** Applies log records to the cache by the replay rules of docs/format.md §4. */
@@ -82,9 +89,11 @@ class Replayer {
     private readonly appliedLsn: number,
     /** Sessions whose image is damaged: their records are replayed even at or below appliedLsn (format.md §4). */
     private readonly redo: ReadonlySet<string> = new Set(),
+    private readonly opts: Pick<RecoveryOptions, 'encryption' | 'principal' | 'logger'> = { logger: { info() {}, warn() {}, error() {} } },
   ) {}
 
-  apply(rec: LogRecord): void {
+  /** `layout`: the payload layout of the record's log (v2 logs, format.md §3.9). */
+  apply(rec: LogRecord, layout: PayloadLayout = PAYLOAD_LAYOUT_V3): void {
     // Invariant: the logs, read oldest generation first, hold strictly growing LSNs.
     assert(rec.lsn > this.maxLsn, `replayed lsn ${rec.lsn} after ${this.maxLsn}`);
     this.maxLsn = rec.lsn;
@@ -94,7 +103,7 @@ class Replayer {
       return;
     }
     const folded = rec.lsn <= this.appliedLsn;
-    const p = folded ? tryDecode(rec) : decodePayload(rec.type, rec.data);
+    const p = folded ? tryDecode(rec, layout, this.opts.encryption) : decodePayload(rec.type, rec.data, layout, this.opts.encryption);
     const id = p === undefined ? undefined : p.type === RecordType.PUT ? p.state.id : p.id;
     if (p === undefined || id === undefined || (folded && !this.redo.has(id))) {
       this.skipped++;
@@ -106,9 +115,11 @@ class Replayer {
       return;
     }
     switch (p.type) {
-      case RecordType.PUT:
-        this.sessions.set(id, { ...p.state, lsn: rec.lsn });
+      case RecordType.PUT: {
+        const s = { ...p.state, lsn: rec.lsn };
+        this.sessions.set(id, layout === PAYLOAD_LAYOUT_V2 ? withComputedPrincipal(s, this.opts.principal, this.opts.logger) : s);
         break;
+      }
       case RecordType.DELETE:
       case RecordType.TOMBSTONE:
         this.sessions.delete(id);
@@ -121,12 +132,13 @@ class Replayer {
           return;
         }
         this.newestTimeMs = Math.max(this.newestTimeMs, p.lastAccessAtMs);
-        this.sessions.set(
-          id,
-          p.type === RecordType.PATCH
-            ? makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, p.maxInactiveMs, cur.owner, applyPatch(cur.attrs, p.set, decodeNames(p.removed)))
-            : makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, cur.maxInactiveMs, cur.owner, cur.attrs),
-        );
+        if (p.type === RecordType.PATCH) {
+          const s = makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, p.maxInactiveMs, cur.owner, applyPatch(cur.attrs, p.set, decodeNames(p.removed)), p.principal ?? '');
+          // A v2 PATCH carries no principal: compute it (format.md §4, migration).
+          this.sessions.set(id, p.principal === undefined ? withComputedPrincipal(s, this.opts.principal, this.opts.logger) : s);
+        } else {
+          this.sessions.set(id, makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, cur.maxInactiveMs, cur.owner, cur.attrs, cur.principal));
+        }
         break;
     }
     this.touched.add(id);
@@ -144,9 +156,9 @@ class Replayer {
 }
 
 /** A folded record is read only to redo a damaged image: one that does not decode is not this open's concern. */
-function tryDecode(rec: LogRecord): ReturnType<typeof decodePayload> | undefined {
+function tryDecode(rec: LogRecord, layout: PayloadLayout, enc: Encryption | undefined): ReturnType<typeof decodePayload> | undefined {
   try {
-    return decodePayload(rec.type, rec.data);
+    return decodePayload(rec.type, rec.data, layout, enc);
   } catch {
     return undefined;
   }
@@ -164,16 +176,21 @@ export async function recover(opts: RecoveryOptions, sessions: Map<string, Sessi
   const { fs, dir } = opts;
   const dbPath = join(dir, DB_FILE_NAME);
   const redoable = (damaged: ReadonlyArray<{ id: string; lsn: number }>): Promise<string[]> => redoableSessions(fs, dir, opts.recordBytesMax, damaged);
+  const migrated = new Set<string>();
   const db = await opts.database.open({ fs, dir, salvage: opts.salvage, redoable }, (img) => {
     try {
-      sessions.set(img.id, decodeImageState(img.data, img.id, img.lsn));
+      const s = decodeImageState(img.data, img.id, img.lsn, img.layout ?? PAYLOAD_LAYOUT_V3, opts.encryption);
+      if (img.layout === PAYLOAD_LAYOUT_V2) migrated.add(img.id);
+      else migrated.delete(img.id); // a later copy of it won the scan
+      sessions.set(img.id, img.layout === PAYLOAD_LAYOUT_V2 ? withComputedPrincipal(s, opts.principal, opts.logger) : s);
     } catch (e) {
+      if (isSessiondError(e, 'SESSIOND_KEY_MISSING')) throw e;
       throw new SessiondError('SESSIOND_DB_CORRUPT', `${dbPath} at byte ${img.offset}: ${(e as Error).message}`, { file: dbPath, offset: img.offset }, { cause: e });
     }
   });
 
   try {
-    return await replayAndFold(opts, sessions, db, started);
+    return await replayAndFold(opts, sessions, db, started, migrated);
   } catch (e) {
     // A refused open (corruption, I/O) must not leave the database file's handle behind.
     await db.close().catch(() => undefined);
@@ -181,7 +198,7 @@ export async function recover(opts: RecoveryOptions, sessions: Map<string, Sessi
   }
 }
 
-async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, SessionState>, db: SessionDatabase, started: number): Promise<RecoveryResult> {
+async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, SessionState>, db: SessionDatabase, started: number, migrated: ReadonlySet<string>): Promise<RecoveryResult> {
   const { fs, dir } = opts;
   const readOpts = { salvage: opts.salvage, recordBytesMax: opts.recordBytesMax, appliedLsn: db.appliedLsn };
   const logs: Array<{ path: string; header: LogHeader | undefined }> = [];
@@ -192,7 +209,9 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   logs.sort((a, b) => (a.header?.generation ?? -1) - (b.header?.generation ?? -1));
 
   const redo = db.scanReport.redo ?? [];
-  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo));
+  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo), opts);
+  // v2 images are written again as v3 in step 4 (format.md §4, migration).
+  for (const id of migrated) if (sessions.has(id)) replayer.touched.add(id);
   const results: LogReadResult[] = [];
   const dropped: RecoveryReport['corruption'] = [];
   const chain = new LsnChain(db.appliedLsn);
@@ -204,12 +223,14 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   };
   for (const log of logs) {
     if (log.header !== undefined) onGap(chain.logStarts(log.path, log.header.firstLsn));
+    const layout = log.header?.formatVersion === 2 ? PAYLOAD_LAYOUT_V2 : PAYLOAD_LAYOUT_V3;
     const onRecord = (rec: LogRecord, offset: number): void => {
       onGap(chain.record(log.path, rec.lsn));
       try {
-        replayer.apply(rec);
+        replayer.apply(rec, layout);
       } catch (e) {
-        if (!opts.salvage) throw wrapCorrupt(e, log.path, offset);
+        // A missing key is configuration, not damage: salvage never drops what it would open.
+        if (!opts.salvage || isSessiondError(e, 'SESSIOND_KEY_MISSING')) throw wrapCorrupt(e, log.path, offset);
         // salvage: a record whose payload does not decode is dropped and reported
         const bytes = rec.data.length + RECORD_OVERHEAD_BYTES;
         dropped.push({ file: log.path, offset, bytes });
@@ -245,7 +266,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   // Claim 11c: the replayed sessions go into the database file before the logs are reset.
   // The header then says every LSN below nextLsn is folded, so the new logs (firstLsn =
   // nextLsn) continue the database without a gap (lsn-chain.ts).
-  await writeSessions(db, replayer.touched, (id) => sessions.get(id), nextLsn - 1, opts.flushBatchBytesMax);
+  await writeSessions(db, replayer.touched, (id) => sessions.get(id), nextLsn - 1, opts.flushBatchBytesMax, undefined, opts.encryption);
 
   const corruption = [...results.flatMap((r) => r.corruption.map((c) => ({ file: r.path, ...lsnDetail(c) }))), ...dropped];
   if (dbDamage !== undefined) corruption.push({ file: join(dir, DB_FILE_NAME), offset: dbDamage.offset, bytes: dbDamage.bytes, detail: dbDamage.detail });

@@ -1,5 +1,6 @@
 import { assert } from '../assert.js';
 import type { SessionState } from '../session/session-state.js';
+import { PrincipalIndex } from './principal-index.js';
 
 /**
  * The database cache (SPEC E5, claim 13e): every live session in memory, indexed by ID.
@@ -17,6 +18,8 @@ export class SessionCache {
   private dirtySinceMs = 0;
   /** Highest LSN applied to `visible`; acknowledgements arrive in LSN order. */
   appliedLsn = 0;
+  /** principal → IDs of `visible`; every change of `visible` below moves it (principal-index.ts). */
+  readonly principals = new PrincipalIndex();
 
   /** The latest logged state (pending or durable), or undefined when absent or deleted. */
   head(id: string): SessionState | undefined {
@@ -32,6 +35,7 @@ export class SessionCache {
   /** A logged change is durable: make it visible. */
   apply(state: SessionState, nowMs: number): void {
     this.advance(state.lsn);
+    this.principals.move(state.id, this.visible.get(state.id)?.principal ?? '', state.principal);
     this.visible.set(state.id, state);
     if (this.heads.get(state.id) === state) this.heads.delete(state.id);
     this.markDirty(state.id, nowMs);
@@ -40,6 +44,7 @@ export class SessionCache {
   /** A logged delete is durable. */
   applyDelete(id: string, lsn: number, nowMs: number): void {
     this.advance(lsn);
+    this.principals.move(id, this.visible.get(id)?.principal ?? '', '');
     this.visible.delete(id);
     if (this.heads.get(id) === null) this.heads.delete(id);
     this.markDirty(id, nowMs);
@@ -54,12 +59,18 @@ export class SessionCache {
     this.heads.clear();
   }
 
+  /** States logged but not durable yet (bounded by the write queue). */
+  *pendingStates(): IterableIterator<SessionState> {
+    for (const h of this.heads.values()) if (h !== null) yield h;
+  }
+
   get pendingCount(): number {
     return this.heads.size;
   }
 
   /** Removes an expired session without a log record: expiry is a pure function of the state. */
   reclaim(id: string, nowMs: number): void {
+    this.principals.move(id, this.visible.get(id)?.principal ?? '', '');
     this.visible.delete(id);
     this.markDirty(id, nowMs);
   }

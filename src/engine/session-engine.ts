@@ -23,6 +23,12 @@ import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type Save
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
 
+function checkPrincipal(principal: unknown): asserts principal is string {
+  if (typeof principal !== 'string' || principal === '') {
+    throw new SessiondError('SESSIOND_INVALID_ARGUMENT', 'principal must be a non-empty string', { argument: 'principal' });
+  }
+}
+
 /**
  * The embedded session store (SPEC E1-E10): every session in memory, every change durable
  * in the write-ahead log before it is acknowledged and visible, sessions moved into the
@@ -86,9 +92,10 @@ export class SessionEngine {
       clock.raise(saved?.savedAtMs ?? 0);
       const recordBytesMax = options.sessionBytesMax + RECORD_OVERHEAD_BYTES + 1024;
       const r = await recover(
-        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => clock.now(), logger },
+        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => clock.now(), logger, encryption: options.encryption, principal: options.principal },
         cache.visible,
       );
+      cache.principals.rebuild(cache.visible.values());
       // Invariant: the next LSN is above every LSN the database file holds.
       assert(r.nextLsn > r.db.appliedLsn && r.nextLsn > r.db.maxImageLsn, `next lsn ${r.nextLsn} not above the database's (${r.db.appliedLsn}, ${r.db.maxImageLsn})`);
       clock.raise(r.newestTimeMs);
@@ -142,6 +149,7 @@ export class SessionEngine {
       releaseLog: (i) => this.releaseLog(i),
       onFatal: (err) => this.setFatal(err),
       onCycle: (ms) => this.latency.addMs('flush', ms),
+      encryption: o.encryption,
     });
     this.flusher.start();
     this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax, (fn, ms) => startInterval(this.clock, fn, ms));
@@ -351,6 +359,49 @@ export class SessionEngine {
     checkFunction(fn, 'fn');
     if (this.closed) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
     return this.queue.run(id, fn);
+  }
+
+  /** The live sessions of a principal (SPEC B5, the `principal` option). Never touches the disk. */
+  sessionsOf(principal: string): SessionState[] {
+    checkPrincipal(principal);
+    const now = this.clock.now();
+    const out: SessionState[] = [];
+    for (const id of this.cache.principals.ids(principal)) {
+      const l = this.live(this.cache.visible.get(id)!, now);
+      if (l !== undefined) out.push(l);
+    }
+    return out;
+  }
+
+  /**
+   * Destroys every session of a principal but those in `except` ("log out everywhere else");
+   * resolves the number of live sessions destroyed. Atomic with respect to concurrent saves:
+   * every target's tombstone is set and its TOMBSTONE record appended before this yields,
+   * so a save appended earlier (its pending state is a target too) is deleted after it in
+   * log order, and a later one is refused for tombstoneMs (docs/operations.md).
+   */
+  async destroyAllOf(principal: string, options: { except?: string | readonly string[] } = {}): Promise<number> {
+    checkPrincipal(principal);
+    this.checkWritable();
+    const keep = new Set(typeof options.except === 'string' ? [options.except] : (options.except ?? []));
+    const targets = new Set(this.cache.principals.ids(principal));
+    for (const s of this.cache.pendingStates()) if (s.principal === principal) targets.add(s.id);
+    const destroyed = [...targets].filter((id) => !keep.has(id)).map((id) => this.destroy(id));
+    return (await Promise.all(destroyed)).filter(Boolean).length;
+  }
+
+  /**
+   * Rewrites every session's image under the current encryption key (docs/operations.md,
+   * key rotation); resolves the number rewritten. Records already in the logs keep their
+   * key until the logs are reset: on a stopped store (`sessiond rekey`) the open has reset them.
+   */
+  async rekey(): Promise<number> {
+    this.checkWritable();
+    const now = this.clock.now();
+    for (const id of this.cache.visible.keys()) this.cache.markDirty(id, now);
+    const n = this.cache.visible.size;
+    await this.flush();
+    return n;
   }
 
   /** IDs of live (unexpired) sessions. */

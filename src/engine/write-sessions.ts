@@ -2,6 +2,7 @@ import type { SessionDatabase } from './session-database.js';
 import { SessiondError } from '../errors.js';
 import { encodePut } from '../session/session-codec.js';
 import type { SessionState } from '../session/session-state.js';
+import type { Encryption } from '../session/attr-seal.js';
 
 type Put = { id: string; lsn: number; data: Uint8Array };
 
@@ -21,6 +22,7 @@ export async function writeSessions(
   appliedLsn: number,
   batchBytesMax: number,
   beforeBatch: () => Promise<void> = () => Promise.resolve(),
+  encryption?: Encryption,
 ): Promise<{ written: number; freed: number; rewritten: number }> {
   let puts: Put[] = [];
   let deletes: string[] = [];
@@ -31,7 +33,7 @@ export async function writeSessions(
   for (const id of ids) {
     const s = lookup(id);
     if (s !== undefined) {
-      const data = encodePut(s);
+      const data = encodePut(s, encryption);
       puts.push({ id, lsn: s.lsn, data });
       bytes += data.length;
       written++;

@@ -63,7 +63,7 @@ test('image: round trip through head and crc; another salt does not validate it'
   const raw = rawImage(42, 99, data);
   assert.equal(raw.byteLength, extentBlocksFor(data.byteLength) * DB_BLOCK_BYTES);
   const head = readImageHead(raw, 0)!;
-  assert.deepEqual(head, { extentBlocks: 3, dataBytes: data.byteLength, lsn: 99 });
+  assert.deepEqual(head, { extentBlocks: 3, dataBytes: data.byteLength, lsn: 99, layout: 3 });
   assert.ok(imageCrcMatches(raw, 0, head, 42));
   assert.ok(!imageCrcMatches(raw, 0, head, 43));
   assert.equal(parsePayloadId(raw, 24, head.dataBytes), sid('abc'));
