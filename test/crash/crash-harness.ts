@@ -19,7 +19,7 @@ import { isSessiondError } from '../../src/errors.js';
 import { SimFileSystem, type CrashMode } from '../../src/fs/sim-file-system.js';
 import type { Durability } from '../../src/log/log-writer.js';
 import { Prng } from '../../src/util/prng.js';
-import { actualStore, matchPrefix, type EpochOracle, type Store } from './crash-oracle.js';
+import { actualStore, matchPrefix, principalIndexError, type EpochOracle, type Store } from './crash-oracle.js';
 import { engineOptions, runWorkload } from './crash-workload.js';
 
 export { STORE_DIR, engineOptions, runWorkload, type WorkloadRun } from './crash-workload.js';
@@ -53,6 +53,11 @@ function crashMode(seed: number, epoch: number, op: number): CrashMode {
   return new Prng(seed * 31 + epoch * 7 + op).int(8) === 0 ? 'keep-all' : 'tear';
 }
 
+/** Odd seeds seal attributes, under a key that rotates with the clock across epochs (and crashes). */
+function encrypts(seed: number): boolean {
+  return Math.floor(seed / 2) % 2 === 1;
+}
+
 /** The seed of epoch `epoch`'s workload. */
 function epochSeed(seed: number, epoch: number): number {
   return seed * 1_000 + epoch;
@@ -68,6 +73,8 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
   /** Checks what the last crash left; the epoch then builds on the store as opened. */
   const check = (epoch: number) => (engine: SessionEngine): string | undefined => {
     atOpen = actualStore(engine);
+    const indexError = principalIndexError(engine);
+    if (indexError !== undefined) return `${where(epoch)}: ${indexError}`;
     if (pending === undefined) return undefined;
     const m = matchPrefix(pending, atOpen, clock.now());
     return 'error' in m ? `${where(epoch)}: ${m.error}` : undefined;
@@ -76,7 +83,7 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
     const op = c.crashOps[epoch]!;
     const mode = crashMode(c.seed, epoch, op);
     if (op > 0) fs.crashAtOp(op, c.seed * 7919 + epoch * 104_729 + op, { mode });
-    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, onOpen: check(epoch) });
+    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, onOpen: check(epoch), encrypt: encrypts(c.seed) });
     if (run.openError !== undefined) return run.openError;
     const survivor = fs.crashed ?? fs.crash(c.seed + epoch, { mode });
     await run.engine?.close().catch(() => undefined); // on the dead file layer: only stops its timers
@@ -91,7 +98,7 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
   }
   let engine: SessionEngine;
   try {
-    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability));
+    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability, undefined, encrypts(c.seed)));
   } catch (e) {
     return `${where(c.crashOps.length)}: the final open failed: ${String(e)}`;
   }
@@ -104,7 +111,7 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
 
 /** Opens the store on `fs` and returns its sessions, closing it again. */
 export async function reopenStore(fs: SimFileSystem, clock = new ManualClock(CLOCK_START_MS)): Promise<Store> {
-  const engine = await SessionEngine.open(engineOptions(fs, clock));
+  const engine = await SessionEngine.open(engineOptions(fs, clock, 'fsync', undefined, true));
   try {
     return actualStore(engine);
   } finally {
@@ -115,7 +122,7 @@ export async function reopenStore(fs: SimFileSystem, clock = new ManualClock(CLO
 /** Counts the file-system operations of a crash-free epoch (its open included). */
 export async function countOps(seed: number, durability: Durability, steps = EPOCH_STEPS): Promise<number> {
   const fs = new SimFileSystem(seed);
-  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability });
+  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability, encrypt: encrypts(seed) });
   await run.engine?.close();
   return fs.opCount;
 }

@@ -16,7 +16,26 @@ export interface Change {
 
 /** What a session must look like after recovery (the fields recovery must restore). */
 export function fingerprint(s: SessionState): string {
-  return `${s.version}|${s.createdAtMs}|${s.expiresAtMs}|${s.maxInactiveMs}|${s.attrs}`;
+  return `${s.version}|${s.createdAtMs}|${s.expiresAtMs}|${s.maxInactiveMs}|${s.principal}|${s.attrs}`;
+}
+
+/**
+ * The principal index against the sessions (SPEC B5): every live session with a principal
+ * is found by sessionsOf(principal), and sessionsOf finds nothing else. undefined when right.
+ */
+export function principalIndexError(engine: SessionEngine): string | undefined {
+  const want = new Map<string, Set<string>>();
+  for (const s of engine.all()) {
+    if (s.principal === '') continue;
+    if (!want.has(s.principal)) want.set(s.principal, new Set());
+    want.get(s.principal)!.add(s.id);
+  }
+  for (const p of new Set([...want.keys(), 'p0', 'p1', 'p2', 'p3'])) {
+    const got = engine.sessionsOf(p).map((s) => s.id).sort().join(',');
+    const expected = [...(want.get(p) ?? [])].sort().join(',');
+    if (got !== expected) return `principal index: sessionsOf(${p}) = [${got.slice(0, 80)}], the sessions say [${expected.slice(0, 80)}]`;
+  }
+  return undefined;
 }
 
 export type Store = Map<string, SessionState>;

@@ -15,8 +15,22 @@ import type { Change } from './crash-oracle.js';
 
 export const STORE_DIR = '/store';
 
-export function engineOptions(fs: SimFileSystem, clock: ManualClock, durability: Durability = 'fsync', observer?: (c: Change) => void): EngineOptionsInput {
+/** Fixed test keys: the crash cases that encrypt rotate between them epoch by epoch (by the clock). */
+const KEYS = { k1: Buffer.alloc(32, 1), k2: Buffer.alloc(32, 2) };
+
+/**
+ * The principal of a workload session: derived from its `a0` attribute (saves and patches
+ * move it, some sessions have none) without drawing from the workload's prng.
+ */
+export function workloadPrincipal(session: { readonly attributes: ReadonlyMap<string, string> }): string | undefined {
+  const v = session.attributes.get('a0');
+  return v === undefined ? undefined : `p${v.length % 4}`;
+}
+
+export function engineOptions(fs: SimFileSystem, clock: ManualClock, durability: Durability = 'fsync', observer?: (c: Change) => void, encrypt = false): EngineOptionsInput {
   return {
+    principal: workloadPrincipal,
+    ...(encrypt ? { encryption: { keys: KEYS, current: clock.now() % 2 === 0 ? 'k1' : 'k2' } } : {}),
     dir: STORE_DIR,
     fs,
     clock,
@@ -53,6 +67,8 @@ export interface WorkloadOptions {
   durability?: Durability;
   /** Checks the store right after it opened, before any change; a string stops the run. */
   onOpen?: (engine: SessionEngine) => string | undefined;
+  /** Seal attributes (docs/format.md §3.8) under a key that changes with the clock. */
+  encrypt?: boolean;
 }
 
 function makeId(prng: Prng): string {
@@ -104,7 +120,7 @@ export async function runWorkload(fs: SimFileSystem, w: WorkloadOptions): Promis
     return undefined;
   };
   try {
-    run.engine = await SessionEngine.open(engineOptions(fs, clock, w.durability, (c) => changes.push(c)));
+    run.engine = await SessionEngine.open(engineOptions(fs, clock, w.durability, (c) => changes.push(c), w.encrypt));
   } catch (e) {
     failed(e);
     return run;
@@ -151,7 +167,10 @@ export async function runWorkload(fs: SimFileSystem, w: WorkloadOptions): Promis
         turn.push(track(engine.touch(id, { expiresAtMs: now + lifetimeMs(prng) }), before));
       } else if (r < 88) {
         const id = live.splice(prng.int(live.length), 1)[0]!;
-        turn.push(track(engine.destroy(id), before));
+        const principal = r >= 85 ? engine.get(id)?.principal : undefined;
+        // Now and then "log out everywhere else": every session of the principal but this one.
+        if (principal !== undefined && principal !== '') turn.push(track(engine.destroyAllOf(principal, { except: id }), before));
+        else turn.push(track(engine.destroy(id), before));
       } else if (r < 97) {
         turn.push(durably(() => engine.flush()));
       } else {
