@@ -135,6 +135,25 @@ export class EngineHandle {
     await (await this.backend()).destroy(id);
   }
 
+  /** IDs of the live sessions of a principal (the engine's `principal` option, SPEC B5). */
+  async sessionsOf(principal: string): Promise<string[]> {
+    const b = await this.backend();
+    return (b instanceof GlobalSessionEngine ? b.local : b).sessionsOf(principal).map((s) => s.id);
+  }
+
+  /**
+   * Logs a principal out everywhere (but `except`): SessionEngine.destroyAllOf. With `global:`,
+   * the sessions this server's index knows are destroyed one by one (not atomically; sessions
+   * only another server holds are not found, docs/operations.md).
+   */
+  async destroyAllOf(principal: string, options: { except?: string | readonly string[] } = {}): Promise<number> {
+    const b = await this.backend();
+    if (!(b instanceof GlobalSessionEngine)) return b.destroyAllOf(principal, options);
+    const keep = new Set(typeof options.except === 'string' ? [options.except] : (options.except ?? []));
+    const ids = b.local.sessionsOf(principal).map((s) => s.id).filter((id) => !keep.has(id));
+    return (await Promise.all(ids.map((id) => b.destroy(id)))).filter(Boolean).length;
+  }
+
   async entries(): Promise<Array<[string, LoadedSession]>> {
     return (await (await this.backend()).all()).map((s) => [s.id, loaded(s)]);
   }

@@ -100,6 +100,16 @@ export class SessiondStore extends session.Store {
     callbackValue(this.handle.ids(), cb);
   }
 
+  /** IDs of the live sessions of a principal (the `principal` option, docs/operations.md). */
+  sessionsOf(principal: string): Promise<string[]> {
+    return this.handle.sessionsOf(principal);
+  }
+
+  /** Logs a principal out everywhere but `except` (e.g. the current session ID); resolves the number destroyed. */
+  destroyAllOf(principal: string, options?: { except?: string | readonly string[] }): Promise<number> {
+    return this.handle.destroyAllOf(principal, options);
+  }
+
   /** A fresh 144-bit ID; pass as express-session's `genid`. */
   generateId(): string {
     return this.handle.generateId();

@@ -45,6 +45,16 @@ export class SessiondFastifyStore implements SessionStore {
     callbackDone(this.handle.destroy(sessionId), cb);
   }
 
+  /** IDs of the live sessions of a principal (the `principal` option, docs/operations.md). */
+  sessionsOf(principal: string): Promise<string[]> {
+    return this.handle.sessionsOf(principal);
+  }
+
+  /** Logs a principal out everywhere but `except` (e.g. the current session ID); resolves the number destroyed. */
+  destroyAllOf(principal: string, options?: { except?: string | readonly string[] }): Promise<number> {
+    return this.handle.destroyAllOf(principal, options);
+  }
+
   /** A fresh 144-bit ID; pass as @fastify/session's `idGenerator`. */
   generateId(): string {
     return this.handle.generateId();
