@@ -9,6 +9,7 @@ import { ADMIN_SCRIPT } from './admin-page-script.js';
 import { AdminSampler } from './admin-sampler.js';
 import { lookUpSession } from './session-lookup.js';
 import { listStoreFiles } from './store-files.js';
+import { runAction } from './admin-actions.js';
 
 /**
  * The admin port (SPEC S3): `/metrics` for Prometheus, and an admin page at `/` with its
@@ -65,6 +66,11 @@ export async function startAdminServer(input: AdminServerOptionsInput): Promise<
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    if (req.method === 'POST' && url.pathname.startsWith('/api/') && (url.pathname === '/api/revoke' || url.pathname === '/api/rekey')) {
+      const r = await runAction(engine, url.pathname.slice(5), req);
+      logger.info('admin_action', { action: url.pathname.slice(5), status: r.status });
+      return send(res, r.status, 'application/json; charset=utf-8', JSON.stringify(r.body));
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');

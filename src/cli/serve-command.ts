@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serve } from '../server/server.js';
+import { loadKeys } from './keys-file.js';
 
 export const SERVE_USAGE = `usage: sessiond serve <dir> [--port 6390] [--host 127.0.0.1] [--socket PATH] [--password-file FILE]
-                      [--admin-port 9464] [--admin-host 127.0.0.1]
+                      [--admin-port 9464] [--admin-host 127.0.0.1] [--keys-file FILE] [--principal ATTRIBUTE]
 
   Serves the store in <dir> over the Redis protocol (docs/server.md). Without
   --password-file only loopback or a Unix socket is served. --admin-port serves /metrics
-  and the admin page (docs/operations.md), on loopback unless --admin-host says otherwise. SIGTERM/SIGINT stop it cleanly.`;
+  and the admin page (docs/operations.md), on loopback unless --admin-host says otherwise; its actions
+  (sessiond revoke/rekey --admin-url) answer loopback only. --keys-file (or SESSIOND_KEYS) seals
+  attributes at rest; --principal names the attribute holding whose session it is. SIGTERM/SIGINT stop it cleanly.`;
 
 /**
  * `sessiond serve`: parses the arguments and calls serve(). Prints exactly one line once
@@ -25,6 +28,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'password-file': { type: 'string' },
       'admin-port': { type: 'string' },
       'admin-host': { type: 'string' },
+      'keys-file': { type: 'string' },
+      principal: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,7 +51,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.error('sessiond serve: the password file is empty');
     return 2;
   }
-  const server = await serve({ dir, port, host: values.host, socket: values.socket, password, adminPort, adminHost: values['admin-host'] });
+  const encryption = loadKeys(values['keys-file']);
+  const engine = { ...(encryption === undefined ? {} : { encryption }), ...(values.principal === undefined ? {} : { principal: values.principal }) };
+  const server = await serve({ dir, port, host: values.host, socket: values.socket, password, adminPort, adminHost: values['admin-host'], engine });
   console.log(`sessiond serving ${dir} on ${server.address}`);
   if (server.admin !== undefined) console.error(`sessiond admin page and /metrics on ${server.admin.url}`);
   return new Promise((resolve) => {
