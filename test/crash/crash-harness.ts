@@ -85,6 +85,9 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
     if (op > 0) fs.crashAtOp(op, c.seed * 7919 + epoch * 104_729 + op, { mode });
     const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, onOpen: check(epoch), encrypt: encrypts(c.seed) });
     if (run.openError !== undefined) return run.openError;
+    // The live index too (expiry and flushes ran under the workload), not only the rebuilt one.
+    const liveIndexError = run.engine === undefined ? undefined : principalIndexError(run.engine);
+    if (liveIndexError !== undefined) return `${where(epoch)}: live ${liveIndexError}`;
     const survivor = fs.crashed ?? fs.crash(c.seed + epoch, { mode });
     await run.engine?.close().catch(() => undefined); // on the dead file layer: only stops its timers
     const bug = untyped(run.errors);
