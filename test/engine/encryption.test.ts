@@ -178,6 +178,23 @@ describe('encryption at rest', () => {
     await ok.close();
   });
 
+  it('salvage never drops a log record sealed under a missing key (clear images, sealed log)', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const fs0 = new SimFileSystem(16);
+    const clear = await SessionEngine.open(opts(fs0, clock, { encryption: undefined }));
+    await clear.save('a', { attributes: { v: '1' } });
+    await clear.close();
+    const sealed = await SessionEngine.open(opts(fs0, clock));
+    await sealed.save('b', { attributes: { v: '2' } });
+    const fs = fs0.crash(3, { mode: 'keep-all' });
+    await sealed.close().catch(() => undefined);
+    const err = await rejectsWith(SessionEngine.open(opts(fs, clock, { encryption: undefined, salvage: true })), 'SESSIOND_KEY_MISSING');
+    assert.equal((err as { context: { keyId: string } }).context.keyId, 'k1');
+    const ok = await SessionEngine.open(opts(fs, clock));
+    assert.deepEqual(ok.ids().sort(), ['a', 'b']);
+    await ok.close();
+  });
+
   it('validates the option: key length, key ID characters, current key present, unknown fields', async () => {
     const fs = new SimFileSystem(14);
     const clock = new ManualClock(0);
