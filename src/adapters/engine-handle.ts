@@ -91,7 +91,9 @@ export class EngineHandle {
    */
   async load(id: unknown): Promise<LoadedSession | undefined> {
     if (!isValidSessionId(id)) return undefined;
-    const state = await (await this.backend()).get(id);
+    const b = await this.backend();
+    // read(): with cacheBytesMax a session may be on disk only, and must be waited for, never "absent".
+    const state = b instanceof SessionEngine ? await b.read(id) : await b.get(id);
     return state === undefined ? undefined : loaded(state);
   }
 
@@ -136,7 +138,8 @@ export class EngineHandle {
   }
 
   async entries(): Promise<Array<[string, LoadedSession]>> {
-    return (await (await this.backend()).all()).map((s) => [s.id, loaded(s)]);
+    const b = await this.backend();
+    return (b instanceof SessionEngine ? await b.readAll() : await b.all()).map((s) => [s.id, loaded(s)]);
   }
 
   async ids(): Promise<string[]> {

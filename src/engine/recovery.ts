@@ -9,10 +9,13 @@ import type { LogHeader } from '../log/log-header.js';
 import { readLog, readLogHeader, type LogDamage, type LogReadResult } from '../log/log-reader.js';
 import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
 import type { LogRecord } from '../log/record-codec.js';
-import { decodeImageState, decodePayload } from '../session/session-codec.js';
+import { decodeImageState, decodePayload, type PatchPayload, type TouchPayload } from '../session/session-codec.js';
+import { summarizeImage } from '../session/image-summary.js';
+import type { ColdSessions } from './cold-sessions.js';
+import type { LoadedSessions } from './loaded-sessions.js';
 import { writeSessions } from './write-sessions.js';
 import { redoableSessions } from './redoable-sessions.js';
-import { applyPatch, decodeNames } from '../session/attributes.js';
+import { applyPatch, attributesFromBlob, decodeNames } from '../session/attributes.js';
 import { isExpired, makeState, type SessionState } from '../session/session-state.js';
 import type { Logger } from '../options.js';
 
@@ -66,6 +69,23 @@ export interface RecoveryOptions {
   flushBatchBytesMax: number;
   now: () => number;
   logger: Logger;
+  /**
+   * 0: every session is decoded into the cache. Otherwise images are decoded while the
+   * loaded states count less than this, and the rest stay on disk, summarized in `cold`
+   * (docs/memory.md); log records of a cold session load it once the logs are read.
+   */
+  cacheBytesMax: number;
+}
+
+/** A PATCH or TOUCH of a cold session, applied once its image is loaded (removed names decoded). */
+type Deferred = { lsn: number; p: PatchPayload | TouchPayload; removed: string[] };
+
+/** A PATCH or TOUCH folded into the state it applies to. */
+function fold(cur: SessionState, p: PatchPayload | TouchPayload, lsn: number, removed: readonly string[]): SessionState {
+  const id = cur.id;
+  return p.type === RecordType.PATCH
+    ? makeState(id, p.version, lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, p.maxInactiveMs, cur.owner, applyPatch(cur.attrs, p.set, removed))
+    : makeState(id, p.version, lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, cur.maxInactiveMs, cur.owner, cur.attrs);
 }
 
 /** Applies log records to the cache by the replay rules of docs/format.md §4. */
@@ -76,12 +96,15 @@ class Replayer {
   readonly touched = new Set<string>();
   readonly tombstones = new Map<string, number>();
   newestTimeMs = 0;
+  /** Records of cold sessions, in LSN order per session, applied once the logs are read. */
+  readonly deferred = new Map<string, Deferred[]>();
 
   constructor(
     private readonly sessions: Map<string, SessionState>,
     private readonly appliedLsn: number,
     /** Sessions whose image is damaged: their records are replayed even at or below appliedLsn (format.md §4). */
     private readonly redo: ReadonlySet<string> = new Set(),
+    private readonly cold?: ColdSessions,
   ) {}
 
   apply(rec: LogRecord): void {
@@ -101,36 +124,52 @@ class Replayer {
       return;
     }
     const cur = this.sessions.get(id);
-    if (cur !== undefined && rec.lsn <= cur.lsn) {
+    const coldLsn = cur === undefined ? this.cold?.lsnOf(id) : undefined;
+    const curLsn = cur?.lsn ?? coldLsn;
+    if (curLsn !== undefined && rec.lsn <= curLsn) {
       this.skipped++;
       return;
     }
     switch (p.type) {
       case RecordType.PUT:
         this.sessions.set(id, { ...p.state, lsn: rec.lsn });
+        this.forgetCold(id);
         break;
       case RecordType.DELETE:
       case RecordType.TOMBSTONE:
         this.sessions.delete(id);
+        this.forgetCold(id);
         break;
       case RecordType.PATCH:
-      case RecordType.TOUCH:
+      case RecordType.TOUCH: {
         // No base: the session was deleted or expired later; its records are moot.
-        if (cur === undefined) {
+        if (cur === undefined && coldLsn === undefined) {
           this.skipped++;
           return;
         }
         this.newestTimeMs = Math.max(this.newestTimeMs, p.lastAccessAtMs);
-        this.sessions.set(
-          id,
-          p.type === RecordType.PATCH
-            ? makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, p.maxInactiveMs, cur.owner, applyPatch(cur.attrs, p.set, decodeNames(p.removed)))
-            : makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, cur.maxInactiveMs, cur.owner, cur.attrs),
-        );
+        const removed = p.type === RecordType.PATCH ? decodeNames(p.removed) : [];
+        if (cur === undefined) {
+          // A cold base: load it once the logs are read. Decode what fold() will, so a corrupt record fails here, at its offset.
+          if (p.type === RecordType.PATCH) attributesFromBlob(p.set);
+          const list = this.deferred.get(id);
+          if (list === undefined) this.deferred.set(id, [{ lsn: rec.lsn, p, removed }]);
+          else list.push({ lsn: rec.lsn, p, removed });
+          break;
+        }
+        this.sessions.set(id, fold(cur, p, rec.lsn, removed));
         break;
+      }
     }
     this.touched.add(id);
     this.replayed++;
+  }
+
+  /** A PUT or a delete replaces whatever the database file holds of `id`. */
+  private forgetCold(id: string): void {
+    if (this.cold === undefined) return;
+    this.cold.delete(id);
+    this.deferred.delete(id);
   }
 
   /** A destroy's tombstone outlives the database's copy of the delete: read it even when the record is folded. */
@@ -159,21 +198,29 @@ function wrapCorrupt(e: unknown, file: string, offset: number): unknown {
   return e;
 }
 
-export async function recover(opts: RecoveryOptions, sessions: Map<string, SessionState>): Promise<RecoveryResult> {
+export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, cold?: ColdSessions): Promise<RecoveryResult> {
   const started = opts.now();
   const { fs, dir } = opts;
   const dbPath = join(dir, DB_FILE_NAME);
   const redoable = (damaged: ReadonlyArray<{ id: string; lsn: number }>): Promise<string[]> => redoableSessions(fs, dir, opts.recordBytesMax, damaged);
+  const bounded = opts.cacheBytesMax > 0 ? cold : undefined;
   const db = await opts.database.open({ fs, dir, salvage: opts.salvage, redoable }, (img) => {
     try {
-      sessions.set(img.id, decodeImageState(img.data, img.id, img.lsn));
+      if (bounded !== undefined && sessions.bytes >= opts.cacheBytesMax) {
+        // Over the bound: summarize without decoding the attributes (no string is made).
+        sessions.delete(img.id); // an older copy found earlier in the file
+        bounded.set(img.id, summarizeImage(img.data, img.id, img.lsn));
+      } else {
+        bounded?.delete(img.id);
+        sessions.set(img.id, decodeImageState(img.data, img.id, img.lsn));
+      }
     } catch (e) {
       throw new SessiondError('SESSIOND_DB_CORRUPT', `${dbPath} at byte ${img.offset}: ${(e as Error).message}`, { file: dbPath, offset: img.offset }, { cause: e });
     }
   });
 
   try {
-    return await replayAndFold(opts, sessions, db, started);
+    return await replayAndFold(opts, sessions, db, started, bounded);
   } catch (e) {
     // A refused open (corruption, I/O) must not leave the database file's handle behind.
     await db.close().catch(() => undefined);
@@ -181,7 +228,7 @@ export async function recover(opts: RecoveryOptions, sessions: Map<string, Sessi
   }
 }
 
-async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, SessionState>, db: SessionDatabase, started: number): Promise<RecoveryResult> {
+async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, SessionState>, db: SessionDatabase, started: number, cold: ColdSessions | undefined): Promise<RecoveryResult> {
   const { fs, dir } = opts;
   const readOpts = { salvage: opts.salvage, recordBytesMax: opts.recordBytesMax, appliedLsn: db.appliedLsn };
   const logs: Array<{ path: string; header: LogHeader | undefined }> = [];
@@ -192,7 +239,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   logs.sort((a, b) => (a.header?.generation ?? -1) - (b.header?.generation ?? -1));
 
   const redo = db.scanReport.redo ?? [];
-  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo));
+  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo), cold);
   const results: LogReadResult[] = [];
   const dropped: RecoveryReport['corruption'] = [];
   const chain = new LsnChain(db.appliedLsn);
@@ -221,6 +268,8 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     if (r.fileBytes > 0) chain.logEnds(r.path, r.endOffset, r.fileBytes - r.endOffset);
   }
 
+  if (cold !== undefined) await loadDeferred(db, sessions, cold, replayer.deferred);
+
   // Damage the logs redid is repaired; what remains is there only with salvage (else the open refused).
   const redone = redo.filter((id) => replayer.touched.has(id));
   const rawDamage = db.scanReport.damage;
@@ -230,6 +279,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   let newestTimeMs = replayer.newestTimeMs;
   for (const r of results) newestTimeMs = Math.max(newestTimeMs, r.header?.createdAtMs ?? 0);
   for (const s of sessions.values()) newestTimeMs = Math.max(newestTimeMs, s.lastAccessAtMs);
+  newestTimeMs = Math.max(newestTimeMs, cold?.lastAccessMaxMs ?? 0);
   const now = Math.max(opts.now(), newestTimeMs);
   let expired = 0;
   for (const [id, s] of sessions) {
@@ -239,13 +289,29 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
       expired++;
     }
   }
+  if (cold !== undefined) {
+    const gone: string[] = [];
+    cold.forEach((id, expiryMs) => {
+      if (expiryMs <= now) gone.push(id);
+    });
+    for (const id of gone) {
+      cold.delete(id);
+      replayer.touched.add(id);
+    }
+    expired += gone.length;
+  }
 
   const generation = Math.max(0, ...results.map((r) => r.header?.generation ?? 0));
   const nextLsn = Math.max(db.appliedLsn, db.maxImageLsn, replayer.maxLsn) + 1;
   // Claim 11c: the replayed sessions go into the database file before the logs are reset.
   // The header then says every LSN below nextLsn is folded, so the new logs (firstLsn =
   // nextLsn) continue the database without a gap (lsn-chain.ts).
-  await writeSessions(db, replayer.touched, (id) => sessions.get(id), nextLsn - 1, opts.flushBatchBytesMax);
+  const lookup = (id: string): SessionState | undefined => {
+    // Invariant: every session a record touched is loaded (loadDeferred) or gone.
+    assert(cold?.has(id) !== true, `recovery would write ${id} while it is cold`);
+    return sessions.get(id);
+  };
+  await writeSessions(db, replayer.touched, lookup, nextLsn - 1, opts.flushBatchBytesMax);
 
   const corruption = [...results.flatMap((r) => r.corruption.map((c) => ({ file: r.path, ...lsnDetail(c) }))), ...dropped];
   if (dbDamage !== undefined) corruption.push({ file: join(dir, DB_FILE_NAME), offset: dbDamage.offset, bytes: dbDamage.bytes, detail: dbDamage.detail });
@@ -261,7 +327,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   for (const w of warnings) opts.logger.warn('recovery_folded_damage', { ...w });
   for (const w of repaired) opts.logger.warn('recovery_repaired', { ...w });
   const report: RecoveryReport = {
-    sessionsRecovered: sessions.size,
+    sessionsRecovered: sessions.size + (cold?.size ?? 0),
     recordsReplayed: replayer.replayed,
     recordsSkipped: replayer.skipped,
     sessionsExpired: expired,
@@ -276,6 +342,23 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     ms: opts.now() - started,
   };
   return { report, db, nextLsn, generation, tombstones: replayer.tombstones, newestTimeMs };
+}
+
+/**
+ * Loads the cold sessions the logs changed (one positioned read each, no scan) and applies
+ * their records in LSN order: recovery then writes them back like any replayed session.
+ */
+async function loadDeferred(db: SessionDatabase, sessions: Map<string, SessionState>, cold: ColdSessions, deferred: ReadonlyMap<string, Deferred[]>): Promise<void> {
+  for (const [id, recs] of deferred) {
+    // Invariant: a session with deferred records is still cold (a PUT or delete drops them).
+    assert(cold.has(id) && db.readImage !== undefined, `deferred records of ${id}, which is not cold`);
+    const img = await db.readImage(id);
+    assert(img !== undefined && img.lsn === cold.lsnOf(id), `cold session ${id} has no image at its lsn`);
+    let cur = decodeImageState(img.data, id, img.lsn);
+    for (const d of recs) cur = fold(cur, d.p, d.lsn, d.removed);
+    cold.delete(id);
+    sessions.set(id, cur);
+  }
 }
 
 function lsnDetail(c: LogDamage): { offset: number; bytes: number; detail?: string } {

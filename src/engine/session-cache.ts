@@ -1,5 +1,7 @@
 import { assert } from '../assert.js';
 import type { SessionState } from '../session/session-state.js';
+import { ColdSessions } from './cold-sessions.js';
+import { LoadedSessions } from './loaded-sessions.js';
 
 /**
  * The database cache (SPEC E5, claim 13e): every live session in memory, indexed by ID.
@@ -10,7 +12,12 @@ import type { SessionState } from '../session/session-state.js';
  * log order. `null` in heads is a delete waiting for its fsync.
  */
 export class SessionCache {
-  readonly visible = new Map<string, SessionState>();
+  readonly visible = new LoadedSessions();
+  /**
+   * Sessions durable in the database file but not loaded (cacheBytesMax, docs/memory.md).
+   * A cold session has no head and is never dirty: every change loads it first.
+   */
+  readonly cold = new ColdSessions();
   private readonly heads = new Map<string, SessionState | null>();
   /** Sessions whose visible state changed since the flusher last took them. */
   private dirty = new Set<string>();
@@ -18,11 +25,21 @@ export class SessionCache {
   /** Highest LSN applied to `visible`; acknowledgements arrive in LSN order. */
   appliedLsn = 0;
 
+  /** Whether the session exists, loaded or cold (expired ones included until reclaimed). */
+  has(id: string): boolean {
+    return this.visible.has(id) || this.cold.has(id);
+  }
+
   /** The latest logged state (pending or durable), or undefined when absent or deleted. */
   head(id: string): SessionState | undefined {
     const h = this.heads.get(id);
     if (h === null) return undefined;
     return h ?? this.visible.get(id);
+  }
+
+  /** Whether a change of `id` waits for its fsync. */
+  hasPending(id: string): boolean {
+    return this.heads.has(id);
   }
 
   setHead(id: string, state: SessionState | null): void {
@@ -61,6 +78,7 @@ export class SessionCache {
   /** Removes an expired session without a log record: expiry is a pure function of the state. */
   reclaim(id: string, nowMs: number): void {
     this.visible.delete(id);
+    this.cold.delete(id);
     this.markDirty(id, nowMs);
   }
 

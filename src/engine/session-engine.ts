@@ -17,6 +17,8 @@ import { StoreLock } from './store-lock.js';
 import { Tombstones } from './tombstones.js';
 import { carryTombstones, readTombstones, writeTombstoneFile } from './tombstone-file.js';
 import { ExpiryReaper } from './expiry-reaper.js';
+import { CacheBound, type LoadWait } from './cache-bound.js';
+import { checkBoundedDatabase, readAllStates } from './bounded-reads.js';
 import { buildStats, type EngineStats } from './engine-stats.js';
 import { checkFunction, checkId, checkPatchInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
 import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
@@ -43,6 +45,8 @@ export class SessionEngine {
   private writer!: LogWriter;
   private flusher!: Flusher;
   private reaper!: ExpiryReaper;
+  /** The cache's memory bound; undefined when cacheBytesMax is 0 (every session loaded). */
+  private bound: CacheBound | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
   private fatal: SessiondError | undefined;
@@ -86,18 +90,20 @@ export class SessionEngine {
       clock.raise(saved?.savedAtMs ?? 0);
       const recordBytesMax = options.sessionBytesMax + RECORD_OVERHEAD_BYTES + 1024;
       const r = await recover(
-        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => clock.now(), logger },
+        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => clock.now(), logger, cacheBytesMax: options.cacheBytesMax },
         cache.visible,
+        cache.cold,
       );
       // Invariant: the next LSN is above every LSN the database file holds.
       assert(r.nextLsn > r.db.appliedLsn && r.nextLsn > r.db.maxImageLsn, `next lsn ${r.nextLsn} not above the database's (${r.db.appliedLsn}, ${r.db.maxImageLsn})`);
       clock.raise(r.newestTimeMs);
       cache.appliedLsn = r.nextLsn - 1;
-      const tombstones = await carryTombstones(options, clock.now(), saved, r.tombstones, cache.visible).catch(async (e: unknown) => {
+      const tombstones = await carryTombstones(options, clock.now(), saved, r.tombstones, cache).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
       });
       const engine = new SessionEngine(options, lock, r.db, cache, r.report, clock, tombstones);
+      if (options.cacheBytesMax > 0) engine.bound = new CacheBound(cache, checkBoundedDatabase(r.db), options.cacheBytesMax);
       await engine.start(r.nextLsn, r.generation).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
@@ -141,9 +147,13 @@ export class SessionEngine {
       syncLog: () => this.writer.syncWritten(),
       releaseLog: (i) => this.releaseLog(i),
       onFatal: (err) => this.setFatal(err),
-      onCycle: (ms) => this.latency.addMs('flush', ms),
+      onCycle: (ms) => {
+        this.latency.addMs('flush', ms);
+        this.bound?.schedule(); // what the cycle wrote can leave the cache now
+      },
     });
     this.flusher.start();
+    this.bound?.schedule();
     this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax, (fn, ms) => startInterval(this.clock, fn, ms));
     this.reaper.start();
   }
@@ -181,14 +191,57 @@ export class SessionEngine {
     return generateSessionId();
   }
 
-  /** The durable state of a session; undefined when absent, expired or the ID is malformed. Never touches the disk. */
+  /**
+   * The durable state of a session; undefined when absent, expired or the ID is malformed.
+   * Never touches the disk: with `cacheBytesMax`, a session that is only on disk throws
+   * SESSIOND_SESSION_NOT_LOADED (never "absent"); `read` waits for it.
+   */
   get(id: string): SessionState | undefined {
     checkId(id);
     const t0 = this.latency.startGet();
     const s = this.cache.visible.get(id);
+    if (s === undefined && this.bound !== undefined) this.checkLoaded(id);
     const out = s === undefined ? undefined : this.live(s, this.clock.now());
+    if (out !== undefined) this.cache.visible.used(id, s!);
     this.latency.endGet(t0);
     return out;
+  }
+
+  /**
+   * Like `get`, but a session the cache bound left on disk is read back (one positioned
+   * read) instead of refused. Resolves at once for a loaded session.
+   */
+  async read(id: string): Promise<SessionState | undefined> {
+    checkId(id);
+    if (!isValidSessionId(id)) return undefined;
+    const expiry = this.cache.cold.expiryOf(id);
+    if (expiry !== undefined && expiry <= this.clock.now()) return undefined; // expired: no need to load it
+    const w = this.bound?.ensure(id);
+    if (w !== undefined) await this.waitLoaded(w);
+    return this.get(id);
+  }
+
+  /** Every live session, cold ones read back from disk one at a time (not kept loaded). */
+  async readAll(): Promise<SessionState[]> {
+    if (this.cache.cold.size === 0) return this.all();
+    return readAllStates(this.all(true), this.cache.cold, this.db, this.clock.now(), (id) => {
+      const s = this.cache.visible.get(id);
+      return s === undefined ? undefined : this.live(s, this.clock.now());
+    });
+  }
+
+  /** A cold session (or one being loaded) is not "absent": refuse to answer synchronously. */
+  private checkLoaded(id: string): void {
+    if (isValidSessionId(id) && this.cache.cold.has(id)) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
+  }
+
+  /** Waits for a cold session's load; resumes in call order (cache-bound.ts). */
+  private async waitLoaded(w: LoadWait): Promise<void> {
+    try {
+      await w.promise;
+    } finally {
+      w.done();
+    }
   }
 
   /**
@@ -258,6 +311,15 @@ export class SessionEngine {
     checkId(id);
     checkTouchInput(input);
     if (!isValidSessionId(id)) return undefined;
+    // Inline, not in a helper: a waiter must append in the same turn it resumes (cache-bound.ts).
+    const w = this.bound?.ensure(id);
+    if (w !== undefined) {
+      try {
+        await w.promise;
+      } finally {
+        w.done();
+      }
+    }
     const now = this.clock.now();
     if (this.base(id, now) === undefined) return undefined;
     return this.commit(id, 'touch', (t) => planTouch(this.base(id, t)!, input, t, this.options));
@@ -268,6 +330,15 @@ export class SessionEngine {
     checkId(id);
     if (!isValidSessionId(id)) return false;
     this.checkWritable();
+    const w = this.bound?.ensure(id);
+    if (w !== undefined) {
+      try {
+        await w.promise;
+      } finally {
+        w.done();
+      }
+      this.checkWritable();
+    }
     const t0 = performance.now();
     const now = this.clock.now();
     this.tombstones.add(id, now);
@@ -299,6 +370,15 @@ export class SessionEngine {
     const t0 = performance.now();
     this.checkWritable();
     if (!isValidSessionId(id)) throw invalidSessionIdError();
+    const w = this.bound?.ensure(id);
+    if (w !== undefined) {
+      try {
+        await w.promise;
+      } finally {
+        w.done();
+      }
+      this.checkWritable();
+    }
     const now = this.clock.now();
     if (this.tombstones.has(id, now)) throw new SessiondError('SESSIOND_SESSION_DESTROYED');
     const p = plan(now);
@@ -308,6 +388,7 @@ export class SessionEngine {
     }
     const { head } = await this.logChange(id, p.type, p.data, (lsn) => ({ ...p.state, lsn }));
     this.cache.apply(head!, this.clock.now());
+    this.bound?.schedule();
     this.latency.since(kind, t0);
     return head!;
   }
@@ -353,12 +434,22 @@ export class SessionEngine {
     return this.queue.run(id, fn);
   }
 
-  /** IDs of live (unexpired) sessions. */
+  /** IDs of live (unexpired) sessions, cold ones included (without loading them). */
   ids(): string[] {
-    return this.all().map((s) => s.id);
+    const ids = this.all(true).map((s) => s.id);
+    const now = this.clock.now();
+    this.cache.cold.forEach((id, expiryMs) => {
+      if (expiryMs > now) ids.push(id);
+    });
+    return ids;
   }
 
-  all(): SessionState[] {
+  /**
+   * Every live session. With `cacheBytesMax`, sessions left on disk make it throw
+   * SESSIOND_SESSION_NOT_LOADED unless `loadedOnly`; `readAll` reads them back.
+   */
+  all(loadedOnly = false): SessionState[] {
+    if (!loadedOnly && this.cache.cold.size > 0) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
     const now = this.clock.now();
     const out: SessionState[] = [];
     for (const s of this.cache.visible.values()) {
@@ -369,7 +460,7 @@ export class SessionEngine {
   }
 
   count(): number {
-    return this.all().length;
+    return this.ids().length;
   }
 
   /** Destroys every session; resolves the number destroyed. */
@@ -391,6 +482,7 @@ export class SessionEngine {
       recovery: this.recovery,
       readOnly: this.fatal,
       durability: this.options.durability,
+      bound: this.bound,
     });
   }
 
@@ -417,6 +509,7 @@ export class SessionEngine {
     this.closed = true;
     this.queue.rejectAll(new SessiondError('SESSIOND_CLOSED'));
     this.reaper.stop();
+    this.bound?.stop();
     this.flusher.stop();
     try {
       if (this.fatal === undefined) {
