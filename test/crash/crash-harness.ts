@@ -19,7 +19,7 @@ import { isSessiondError } from '../../src/errors.js';
 import { SimFileSystem, type CrashMode } from '../../src/fs/sim-file-system.js';
 import type { Durability } from '../../src/log/log-writer.js';
 import { Prng } from '../../src/util/prng.js';
-import { actualStore, matchPrefix, type EpochOracle, type Store } from './crash-oracle.js';
+import { actualStore, actualStoreRead, matchPrefix, type EpochOracle, type Store } from './crash-oracle.js';
 import { engineOptions, runWorkload } from './crash-workload.js';
 
 export { STORE_DIR, engineOptions, runWorkload, type WorkloadRun } from './crash-workload.js';
@@ -34,6 +34,8 @@ export interface CrashCase {
   durability: Durability;
   /** Per epoch, the operation (from the epoch's open) the crash hits; 0: after the epoch's last turn. */
   crashOps: readonly number[];
+  /** The engine's cacheBytesMax (absent: no bound): a tiny one makes every read and write meet evicted sessions. */
+  cacheBytesMax?: number;
 }
 
 /** A simulated crash tears only unsynced writes: a store it leaves is never corrupt. */
@@ -66,8 +68,8 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
   let atOpen: Store = new Map();
   const where = (epoch: number): string => `${JSON.stringify(c)} epoch ${epoch + 1}`;
   /** Checks what the last crash left; the epoch then builds on the store as opened. */
-  const check = (epoch: number) => (engine: SessionEngine): string | undefined => {
-    atOpen = actualStore(engine);
+  const check = (epoch: number) => async (engine: SessionEngine): Promise<string | undefined> => {
+    atOpen = await actualStoreRead(engine);
     if (pending === undefined) return undefined;
     const m = matchPrefix(pending, atOpen, clock.now());
     return 'error' in m ? `${where(epoch)}: ${m.error}` : undefined;
@@ -76,7 +78,7 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
     const op = c.crashOps[epoch]!;
     const mode = crashMode(c.seed, epoch, op);
     if (op > 0) fs.crashAtOp(op, c.seed * 7919 + epoch * 104_729 + op, { mode });
-    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, onOpen: check(epoch) });
+    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, cacheBytesMax: c.cacheBytesMax, onOpen: check(epoch) });
     if (run.openError !== undefined) return run.openError;
     const survivor = fs.crashed ?? fs.crash(c.seed + epoch, { mode });
     await run.engine?.close().catch(() => undefined); // on the dead file layer: only stops its timers
@@ -91,12 +93,12 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
   }
   let engine: SessionEngine;
   try {
-    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability));
+    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability, undefined, c.cacheBytesMax));
   } catch (e) {
     return `${where(c.crashOps.length)}: the final open failed: ${String(e)}`;
   }
   try {
-    return check(c.crashOps.length)(engine);
+    return await check(c.crashOps.length)(engine);
   } finally {
     await engine.close();
   }
@@ -113,9 +115,9 @@ export async function reopenStore(fs: SimFileSystem, clock = new ManualClock(CLO
 }
 
 /** Counts the file-system operations of a crash-free epoch (its open included). */
-export async function countOps(seed: number, durability: Durability, steps = EPOCH_STEPS): Promise<number> {
+export async function countOps(seed: number, durability: Durability, steps = EPOCH_STEPS, cacheBytesMax?: number): Promise<number> {
   const fs = new SimFileSystem(seed);
-  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability });
+  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability, cacheBytesMax });
   await run.engine?.close();
   return fs.opCount;
 }

@@ -26,6 +26,11 @@ export function actualStore(engine: SessionEngine): Store {
   return new Map(engine.all().map((s) => [s.id, s]));
 }
 
+/** The live sessions of an open engine, those the cache bound left on disk read back (cacheBytesMax). */
+export async function actualStoreRead(engine: SessionEngine): Promise<Store> {
+  return new Map((await engine.readAll()).map((s) => [s.id, s]));
+}
+
 /** What a crash must leave of one epoch. */
 export interface EpochOracle {
   /** The store the epoch started from (already checked). */

@@ -15,8 +15,9 @@ import type { Change } from './crash-oracle.js';
 
 export const STORE_DIR = '/store';
 
-export function engineOptions(fs: SimFileSystem, clock: ManualClock, durability: Durability = 'fsync', observer?: (c: Change) => void): EngineOptionsInput {
+export function engineOptions(fs: SimFileSystem, clock: ManualClock, durability: Durability = 'fsync', observer?: (c: Change) => void, cacheBytesMax = 0): EngineOptionsInput {
   return {
+    ...(cacheBytesMax > 0 ? { cacheBytesMax } : {}),
     dir: STORE_DIR,
     fs,
     clock,
@@ -51,8 +52,10 @@ export interface WorkloadOptions {
   steps: number;
   clock: ManualClock;
   durability?: Durability;
+  /** The cache bound (0: none); a small one evicts every session the database file holds. */
+  cacheBytesMax?: number;
   /** Checks the store right after it opened, before any change; a string stops the run. */
-  onOpen?: (engine: SessionEngine) => string | undefined;
+  onOpen?: (engine: SessionEngine) => string | undefined | Promise<string | undefined>;
 }
 
 function makeId(prng: Prng): string {
@@ -104,14 +107,21 @@ export async function runWorkload(fs: SimFileSystem, w: WorkloadOptions): Promis
     return undefined;
   };
   try {
-    run.engine = await SessionEngine.open(engineOptions(fs, clock, w.durability, (c) => changes.push(c)));
+    run.engine = await SessionEngine.open(engineOptions(fs, clock, w.durability, (c) => changes.push(c), w.cacheBytesMax));
   } catch (e) {
     failed(e);
     return run;
   }
   run.opened = true;
   const engine = run.engine;
-  run.openError = w.onOpen?.(engine);
+  try {
+    run.openError = await w.onOpen?.(engine);
+  } catch (e) {
+    // Under cacheBytesMax the check reads evicted sessions back: a crash there is a crash
+    // during the open (no change was made), so the last oracle stands.
+    run.opened = false;
+    return failed(e) ?? run;
+  }
   if (run.openError !== undefined) return run;
   const live: string[] = engine.ids();
   const lastLsn = (before: number): number => (changes.length > before ? changes[changes.length - 1]!.lsn : 0);
