@@ -1,8 +1,11 @@
 import { assert } from '../assert.js';
+import { SessionArena } from './session-arena.js';
 
 /**
- * Sessions that are durable in the database file but not loaded in the cache (docs/memory.md):
- * evicted by the cache bound, or left on disk by an open under `cacheBytesMax`. What expiry,
+ * Sessions not decoded in the cache (docs/memory.md), each in one of two places: on disk
+ * only (evicted by the cache bound, or left there by an open under `cacheBytesMax`), or
+ * packed: its image payload copied into the off-heap arena by an open without a bound, to
+ * be decoded on first access (synchronously: reads never wait for it). What expiry,
  * the statistics and recovery need about them is kept here without their attributes, in
  * parallel typed arrays (about 40 bytes a session on top of the Map entry and its ID string),
  * so none of them has to be read back to be counted, expired or reported.
@@ -32,6 +35,12 @@ export class ColdSessions {
   private expiry = new Float64Array(INITIAL_SLOTS);
   private chars = new Uint32Array(INITIAL_SLOTS);
   private ownerOf = new Uint16Array(INITIAL_SLOTS);
+  /** Arena chunk of a packed session's payload; -1 when it is on disk only. */
+  private chunkOf = new Int32Array(INITIAL_SLOTS);
+  private offsetOf = new Uint32Array(INITIAL_SLOTS);
+  private lengthOf = new Uint32Array(INITIAL_SLOTS);
+  /** Where packed payloads live. */
+  readonly arena = new SessionArena();
   private readonly owners: string[] = [];
   private readonly ownerIndex = new Map<string, number>();
   private readonly freeSlots: number[] = [];
@@ -47,12 +56,21 @@ export class ColdSessions {
     return this.slots.has(id);
   }
 
-  /** Adds or replaces the summary of `id`. */
-  set(id: string, s: ColdSummary): void {
+  /** Adds or replaces the summary of `id`; with `payload`, a copy of it is packed in the arena. */
+  set(id: string, s: ColdSummary, payload?: Uint8Array): void {
     let slot = this.slots.get(id);
     if (slot === undefined) {
       slot = this.takeSlot();
       this.slots.set(id, slot);
+    } else {
+      this.unpackSlot(slot);
+    }
+    if (payload !== undefined) {
+      this.chunkOf[slot] = this.arena.add(payload);
+      this.offsetOf[slot] = this.arena.lastOffset;
+      this.lengthOf[slot] = payload.byteLength;
+    } else {
+      this.chunkOf[slot] = -1;
     }
     this.lsns[slot] = s.lsn;
     this.created[slot] = s.createdAtMs;
@@ -66,9 +84,27 @@ export class ColdSessions {
   delete(id: string): boolean {
     const slot = this.slots.get(id);
     if (slot === undefined) return false;
+    this.unpackSlot(slot);
     this.slots.delete(id);
     this.freeSlots.push(slot);
     return true;
+  }
+
+  /**
+   * The packed payload of `id` (a PUT payload) and its lsn, or undefined when it is on disk
+   * only or not cold. A view into the arena: decode it before deleting the entry.
+   */
+  packed(id: string): { data: Buffer; lsn: number } | undefined {
+    const slot = this.slots.get(id);
+    if (slot === undefined || this.chunkOf[slot] === -1) return undefined;
+    return { data: this.arena.view(this.chunkOf[slot]!, this.offsetOf[slot]!, this.lengthOf[slot]!), lsn: this.lsns[slot]! };
+  }
+
+  private unpackSlot(slot: number): void {
+    const c = this.chunkOf[slot]!;
+    if (c === -1) return;
+    this.arena.release(c, this.lengthOf[slot]!);
+    this.chunkOf[slot] = -1;
   }
 
   /** The summary of `id`, or undefined when it is not cold. */
@@ -143,10 +179,13 @@ export class ColdSessions {
     this.expiry = grown(this.expiry, n);
     this.chars = grown(this.chars, n);
     this.ownerOf = grown(this.ownerOf, n);
+    this.chunkOf = grown(this.chunkOf, n);
+    this.offsetOf = grown(this.offsetOf, n);
+    this.lengthOf = grown(this.lengthOf, n);
   }
 }
 
-function grown<T extends Float64Array | Uint32Array | Uint16Array>(from: T, n: number): T {
+function grown<T extends Float64Array | Uint32Array | Uint16Array | Int32Array>(from: T, n: number): T {
   const to = new (from.constructor as new (n: number) => T)(n);
   to.set(from);
   return to;

@@ -70,9 +70,10 @@ export interface RecoveryOptions {
   now: () => number;
   logger: Logger;
   /**
-   * 0: every session is decoded into the cache. Otherwise images are decoded while the
-   * loaded states count less than this, and the rest stay on disk, summarized in `cold`
-   * (docs/memory.md); log records of a cold session load it once the logs are read.
+   * 0: no image is decoded: each payload is packed into the cold sessions' arena and decoded
+   * on first access (a log record of it decodes it now). Otherwise images are decoded while
+   * the loaded states count less than this, and the rest stay on disk, summarized in `cold`
+   * (docs/memory.md); log records of such a session load it once the logs are read.
    */
   cacheBytesMax: number;
 }
@@ -105,6 +106,8 @@ class Replayer {
     /** Sessions whose image is damaged: their records are replayed even at or below appliedLsn (format.md §4). */
     private readonly redo: ReadonlySet<string> = new Set(),
     private readonly cold?: ColdSessions,
+    /** Decodes a packed cold session into `sessions` (SessionCache.unpack). */
+    private readonly unpack: (id: string) => SessionState | undefined = () => undefined,
   ) {}
 
   apply(rec: LogRecord): void {
@@ -149,7 +152,8 @@ class Replayer {
         }
         this.newestTimeMs = Math.max(this.newestTimeMs, p.lastAccessAtMs);
         const removed = p.type === RecordType.PATCH ? decodeNames(p.removed) : [];
-        if (cur === undefined) {
+        const base = cur ?? this.unpack(id);
+        if (base === undefined) {
           // A cold base: load it once the logs are read. Decode what fold() will, so a corrupt record fails here, at its offset.
           if (p.type === RecordType.PATCH) attributesFromBlob(p.set);
           const list = this.deferred.get(id);
@@ -157,7 +161,7 @@ class Replayer {
           else list.push({ lsn: rec.lsn, p, removed });
           break;
         }
-        this.sessions.set(id, fold(cur, p, rec.lsn, removed));
+        this.sessions.set(id, fold(base, p, rec.lsn, removed));
         break;
       }
     }
@@ -198,7 +202,7 @@ function wrapCorrupt(e: unknown, file: string, offset: number): unknown {
   return e;
 }
 
-export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, cold?: ColdSessions): Promise<RecoveryResult> {
+export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, cold?: ColdSessions, unpack?: (id: string) => SessionState | undefined): Promise<RecoveryResult> {
   const started = opts.now();
   const { fs, dir } = opts;
   const dbPath = join(dir, DB_FILE_NAME);
@@ -206,12 +210,13 @@ export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, c
   const bounded = opts.cacheBytesMax > 0 ? cold : undefined;
   const db = await opts.database.open({ fs, dir, salvage: opts.salvage, redoable }, (img) => {
     try {
-      if (bounded !== undefined && sessions.bytes >= opts.cacheBytesMax) {
-        // Over the bound: summarize without decoding the attributes (no string is made).
+      if (cold !== undefined && (bounded === undefined || sessions.bytes >= opts.cacheBytesMax)) {
+        // Summarized without decoding the attributes (no string is made): packed when there
+        // is no bound, on disk only when the bound is reached.
         sessions.delete(img.id); // an older copy found earlier in the file
-        bounded.set(img.id, summarizeImage(img.data, img.id, img.lsn));
+        cold.set(img.id, summarizeImage(img.data, img.id, img.lsn), bounded === undefined ? img.data : undefined);
       } else {
-        bounded?.delete(img.id);
+        cold?.delete(img.id);
         sessions.set(img.id, decodeImageState(img.data, img.id, img.lsn));
       }
     } catch (e) {
@@ -220,7 +225,7 @@ export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, c
   });
 
   try {
-    return await replayAndFold(opts, sessions, db, started, bounded);
+    return await replayAndFold(opts, sessions, db, started, cold, unpack);
   } catch (e) {
     // A refused open (corruption, I/O) must not leave the database file's handle behind.
     await db.close().catch(() => undefined);
@@ -228,7 +233,14 @@ export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, c
   }
 }
 
-async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, SessionState>, db: SessionDatabase, started: number, cold: ColdSessions | undefined): Promise<RecoveryResult> {
+async function replayAndFold(
+  opts: RecoveryOptions,
+  sessions: Map<string, SessionState>,
+  db: SessionDatabase,
+  started: number,
+  cold: ColdSessions | undefined,
+  unpack: ((id: string) => SessionState | undefined) | undefined,
+): Promise<RecoveryResult> {
   const { fs, dir } = opts;
   const readOpts = { salvage: opts.salvage, recordBytesMax: opts.recordBytesMax, appliedLsn: db.appliedLsn };
   const logs: Array<{ path: string; header: LogHeader | undefined }> = [];
@@ -239,7 +251,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   logs.sort((a, b) => (a.header?.generation ?? -1) - (b.header?.generation ?? -1));
 
   const redo = db.scanReport.redo ?? [];
-  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo), cold);
+  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo), cold, unpack);
   const results: LogReadResult[] = [];
   const dropped: RecoveryReport['corruption'] = [];
   const chain = new LsnChain(db.appliedLsn);

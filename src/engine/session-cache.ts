@@ -1,5 +1,6 @@
 import { assert } from '../assert.js';
 import type { SessionState } from '../session/session-state.js';
+import { decodeImageState } from '../session/session-codec.js';
 import { ColdSessions } from './cold-sessions.js';
 import { LoadedSessions } from './loaded-sessions.js';
 
@@ -34,7 +35,25 @@ export class SessionCache {
   head(id: string): SessionState | undefined {
     const h = this.heads.get(id);
     if (h === null) return undefined;
-    return h ?? this.visible.get(id);
+    return h ?? this.visible.get(id) ?? this.unpack(id);
+  }
+
+  /** The durable state, decoding it from the arena on first access (cold-sessions.ts). */
+  durable(id: string): SessionState | undefined {
+    return this.visible.get(id) ?? this.unpack(id);
+  }
+
+  /**
+   * Decodes a packed session into `visible`; undefined when `id` is not packed. Its image
+   * passed the crc check of the open scan, so a decode failure is a broken invariant.
+   */
+  unpack(id: string): SessionState | undefined {
+    const p = this.cold.packed(id);
+    if (p === undefined) return undefined;
+    const s = decodeImageState(p.data, id, p.lsn);
+    this.cold.delete(id);
+    this.visible.set(id, s);
+    return s;
   }
 
   /** Whether a change of `id` waits for its fsync. */

@@ -93,6 +93,7 @@ export class SessionEngine {
         { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => clock.now(), logger, cacheBytesMax: options.cacheBytesMax },
         cache.visible,
         cache.cold,
+        (id) => cache.unpack(id),
       );
       // Invariant: the next LSN is above every LSN the database file holds.
       assert(r.nextLsn > r.db.appliedLsn && r.nextLsn > r.db.maxImageLsn, `next lsn ${r.nextLsn} not above the database's (${r.db.appliedLsn}, ${r.db.maxImageLsn})`);
@@ -199,7 +200,7 @@ export class SessionEngine {
   get(id: string): SessionState | undefined {
     checkId(id);
     const t0 = this.latency.startGet();
-    const s = this.cache.visible.get(id);
+    const s = this.cache.durable(id);
     if (s === undefined && this.bound !== undefined) this.checkLoaded(id);
     const out = s === undefined ? undefined : this.live(s, this.clock.now());
     if (out !== undefined) this.cache.visible.used(id, s!);
@@ -223,7 +224,7 @@ export class SessionEngine {
 
   /** Every live session, cold ones read back from disk one at a time (not kept loaded). */
   async readAll(): Promise<SessionState[]> {
-    if (this.cache.cold.size === 0) return this.all();
+    if (this.cache.cold.size === 0 || this.bound === undefined) return this.all();
     return readAllStates(this.all(true), this.cache.cold, this.db, this.clock.now(), (id) => {
       const s = this.cache.visible.get(id);
       return s === undefined ? undefined : this.live(s, this.clock.now());
@@ -449,7 +450,10 @@ export class SessionEngine {
    * SESSIOND_SESSION_NOT_LOADED unless `loadedOnly`; `readAll` reads them back.
    */
   all(loadedOnly = false): SessionState[] {
-    if (!loadedOnly && this.cache.cold.size > 0) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
+    if (!loadedOnly && this.cache.cold.size > 0) {
+      if (this.bound !== undefined) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
+      for (const id of [...this.cache.cold.ids()]) this.cache.unpack(id); // packed: decoded now
+    }
     const now = this.clock.now();
     const out: SessionState[] = [];
     for (const s of this.cache.visible.values()) {
