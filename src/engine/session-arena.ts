@@ -26,7 +26,7 @@ export class SessionArena {
     if (n > ARENA_CHUNK_BYTES) return this.newChunk(n, data);
     if (this.pos + n > ARENA_CHUNK_BYTES || this.chunks[this.chunks.length - 1] === undefined) this.newChunk(ARENA_CHUNK_BYTES);
     const c = this.chunks.length - 1;
-    this.chunks[c]!.set(data, this.pos);
+    copyInto(this.chunks[c]!, data, this.pos);
     this.lastOffset = this.pos;
     this.pos += n;
     this.live[c]! += n;
@@ -58,7 +58,7 @@ export class SessionArena {
     const c = this.chunks.length - 1;
     if (data !== undefined) {
       // A payload bigger than a chunk gets its own; the next add() starts a fresh one.
-      b.set(data, 0);
+      copyInto(b, data, 0);
       this.live[c] = data.byteLength;
       this.lastOffset = 0;
       this.pos = ARENA_CHUNK_BYTES;
@@ -67,4 +67,10 @@ export class SessionArena {
     this.pos = 0;
     return c;
   }
+}
+
+/** Buffer#copy when `data` is a Buffer (the scan hands out Buffer views): a plain memcpy. */
+function copyInto(to: Buffer, data: Uint8Array, at: number): void {
+  if (Buffer.isBuffer(data)) data.copy(to, at);
+  else to.set(data, at);
 }
