@@ -213,7 +213,7 @@ export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, c
       if (cold !== undefined && (bounded === undefined || sessions.bytes >= opts.cacheBytesMax)) {
         // Summarized without decoding the attributes (no string is made): packed when there
         // is no bound, on disk only when the bound is reached.
-        sessions.delete(img.id); // an older copy found earlier in the file
+        if (sessions.size > 0) sessions.delete(img.id); // an older copy found earlier in the file (no lookup while none is loaded)
         cold.set(img.id, summarizeImage(img.data, img.id, img.lsn), bounded === undefined ? img.data : undefined);
       } else {
         cold?.delete(img.id);
