@@ -264,3 +264,23 @@ test('cacheBytesMax is validated like every limit', async () => {
     await assert.rejects(SessionEngine.open(opts(fs, new ManualClock(), { cacheBytesMax: bad as number })), (err: unknown) => isSessiondError(err, 'SESSIOND_INVALID_OPTION'));
   }
 });
+
+test('an evicted session whose image is damaged on disk fails its read with SESSIOND_DB_CORRUPT, never "absent"', async () => {
+  const fs = new SimFileSystem(10);
+  const e = await SessionEngine.open(opts(fs, new ManualClock()));
+  await populate(e, 20);
+  await e.flush();
+  await settle();
+  const id = idOf(13);
+  assert.throws(() => e.get(id), isNotLoaded);
+  const path = `${DIR}/sessions.db`;
+  const bytes = fs.readFileSync(path);
+  const at = Buffer.from(bytes).indexOf(`user-13`);
+  assert.ok(at > 0, 'the image holds the attribute text');
+  bytes[at] = bytes[at]! ^ 0x20; // a flipped bit inside the payload: the crc no longer matches
+  fs.writeFileSync(path, bytes);
+  await assert.rejects(e.read(id), (err: unknown) => isSessiondError(err, 'SESSIOND_DB_CORRUPT'));
+  await assert.rejects(e.save(id, { attributes: attrsOf(13, 1) }), (err: unknown) => isSessiondError(err, 'SESSIOND_DB_CORRUPT'));
+  assert.equal(attributesFromBlob((await e.read(idOf(12)))!.attrs).get('user'), JSON.stringify('user-12'), 'other sessions still read back');
+  await e.close();
+});
