@@ -13,6 +13,7 @@ export const ERRORS = {
   SESSIOND_ATTRIBUTE_NOT_SERIALIZABLE: { status: 500, message: 'session attribute cannot be serialized' },
   SESSIOND_SESSION_NOT_FOUND: { status: 404, message: 'no such session' },
   SESSIOND_SESSION_DESTROYED: { status: 410, message: 'session was destroyed; a late save cannot bring it back' },
+  SESSIOND_SESSION_NOT_LOADED: { status: 500, message: 'the session is on disk, not in the cache: read it with engine.read()' },
   SESSIOND_QUEUE_FULL: { status: 503, message: 'too many requests are waiting for this session' },
   SESSIOND_QUEUE_TIMEOUT: { status: 503, message: 'waited too long for this session' },
   SESSIOND_OVERLOADED: { status: 503, message: 'the log writer queue is full' },

@@ -91,7 +91,9 @@ export class EngineHandle {
    */
   async load(id: unknown): Promise<LoadedSession | undefined> {
     if (!isValidSessionId(id)) return undefined;
-    const state = await (await this.backend()).get(id);
+    const b = await this.backend();
+    // read(): with cacheBytesMax a session may be on disk only, and must be waited for, never "absent".
+    const state = b instanceof SessionEngine ? await b.read(id) : await b.get(id);
     return state === undefined ? undefined : loaded(state);
   }
 
@@ -135,10 +137,13 @@ export class EngineHandle {
     await (await this.backend()).destroy(id);
   }
 
-  /** IDs of the live sessions of a principal (the engine's `principal` option, SPEC B5). */
+  /**
+   * IDs of the live sessions of a principal (the engine's `principal` option, SPEC B5),
+   * sessions the cache bound left on disk included, without loading them (engine.idsOf).
+   */
   async sessionsOf(principal: string): Promise<string[]> {
     const b = await this.backend();
-    return (b instanceof GlobalSessionEngine ? b.local : b).sessionsOf(principal).map((s) => s.id);
+    return (b instanceof GlobalSessionEngine ? b.local : b).idsOf(principal);
   }
 
   /**
@@ -150,12 +155,13 @@ export class EngineHandle {
     const b = await this.backend();
     if (!(b instanceof GlobalSessionEngine)) return b.destroyAllOf(principal, options);
     const keep = new Set(typeof options.except === 'string' ? [options.except] : (options.except ?? []));
-    const ids = b.local.sessionsOf(principal).map((s) => s.id).filter((id) => !keep.has(id));
+    const ids = b.local.idsOf(principal).filter((id) => !keep.has(id));
     return (await Promise.all(ids.map((id) => b.destroy(id)))).filter(Boolean).length;
   }
 
   async entries(): Promise<Array<[string, LoadedSession]>> {
-    return (await (await this.backend()).all()).map((s) => [s.id, loaded(s)]);
+    const b = await this.backend();
+    return (b instanceof SessionEngine ? await b.readAll() : await b.all()).map((s) => [s.id, loaded(s)]);
   }
 
   async ids(): Promise<string[]> {

@@ -106,7 +106,7 @@ export class Flusher {
     const started = this.deps.now();
     const t0 = performance.now();
     const snapshotLsn = cache.appliedLsn;
-    const ids = cache.takeDirty();
+    const dirty = cache.takeDirty();
     try {
       const now = this.deps.now();
       const live = (id: string): SessionState | undefined => {
@@ -115,9 +115,15 @@ export class Flusher {
         // A change waiting for its fsync (a touch) may extend it: keep the image, or its
         // record would find no base after a crash. Recovery drops it if it stays expired.
         if (cache.head(id) !== s) return s;
-        cache.visible.delete(id); // expired since it changed
+        cache.dropExpired(id); // expired since it changed
         return undefined;
       };
+      // A session evicted (cacheBytesMax) after it was taken here is in the database file at
+      // its lsn (the evictor's condition): skipped, never mistaken for a delete.
+      const taken = dirty;
+      const ids = (function* notCold(): Generator<string> {
+        for (const id of taken) if (!cache.cold.has(id)) yield id;
+      })();
       // Invariant: the cache is never behind the database file (recovery starts it at the
       // file's appliedLsn). A snapshot below it would claim less than the logs' firstLsn vouches for.
       assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);

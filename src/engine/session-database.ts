@@ -17,6 +17,13 @@ export interface SessionDatabase {
   has(id: string): boolean;
   /** Where the session is stored, for the log record's dbOffset field (DB_OFFSET_NONE if nowhere). */
   offsetOf(id: string): number;
+  /**
+   * LSN of the stored copy of `id`, -1 when there is none. With readImage, lets the engine
+   * evict sessions under `cacheBytesMax` (docs/memory.md); a backend without them cannot.
+   */
+  imageLsnOf?(id: string): number;
+  /** The stored copy of `id` (a PUT payload) and its lsn, read back on demand; undefined when there is none. */
+  readImage?(id: string): Promise<{ data: Uint8Array; lsn: number } | undefined>;
   /** Durable when it resolves; appliedLsn advances only then. */
   writeBatch(batch: DbWriteBatch): Promise<void>;
   /**

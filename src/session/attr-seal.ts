@@ -136,3 +136,24 @@ export function readSealable(payload: Buffer, pos: number, type: number, enc: En
     throw new SessiondError('SESSIOND_RECORD_CORRUPT', `sealed field under key ${keyId} fails its authentication tag`, { keyId }, { cause: e });
   }
 }
+
+/**
+ * Bytes of X in the sealable field at `pos` (running to the end of `payload`) without
+ * opening it: what a cold session's summary needs (engine/cold-sessions.ts). Checks the
+ * framing as readSealable does and that `enc` holds the key (SESSIOND_KEY_MISSING, at the
+ * open rather than at a later load); the tag is checked when the session is loaded.
+ */
+export function sealableLength(payload: Buffer, pos: number, enc: Encryption | undefined): number {
+  if (pos >= payload.length) throw corrupt(`sealable field runs past the end at byte ${pos}`);
+  const idBytes = payload[pos]!;
+  if (idBytes === 0) return payload.length - pos - 1;
+  const nonceAt = pos + 1 + idBytes;
+  const dataAt = nonceAt + SEAL_NONCE_BYTES + 4;
+  if (dataAt > payload.length) throw corrupt(`sealed field head runs past the end at byte ${pos}`);
+  const keyId = payload.toString('latin1', pos + 1, nonceAt);
+  if (!KEY_ID_PATTERN.test(keyId)) throw corrupt('sealed field has a malformed key ID');
+  const sealedBytes = payload.readUInt32LE(nonceAt + SEAL_NONCE_BYTES);
+  if (dataAt + sealedBytes + SEAL_TAG_BYTES !== payload.length) throw corrupt(`sealed field of ${sealedBytes} bytes does not end the payload`);
+  if (enc?.keys.has(keyId) !== true) throw new SessiondError('SESSIOND_KEY_MISSING', `key ${keyId} is not in the encryption option's keys`, { keyId });
+  return sealedBytes;
+}

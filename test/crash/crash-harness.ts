@@ -19,7 +19,7 @@ import { isSessiondError } from '../../src/errors.js';
 import { SimFileSystem, type CrashMode } from '../../src/fs/sim-file-system.js';
 import type { Durability } from '../../src/log/log-writer.js';
 import { Prng } from '../../src/util/prng.js';
-import { actualStore, matchPrefix, principalIndexError, type EpochOracle, type Store } from './crash-oracle.js';
+import { actualStore, actualStoreRead, matchPrefix, principalIndexError, type EpochOracle, type Store } from './crash-oracle.js';
 import { engineOptions, runWorkload } from './crash-workload.js';
 
 export { STORE_DIR, engineOptions, runWorkload, type WorkloadRun } from './crash-workload.js';
@@ -34,6 +34,8 @@ export interface CrashCase {
   durability: Durability;
   /** Per epoch, the operation (from the epoch's open) the crash hits; 0: after the epoch's last turn. */
   crashOps: readonly number[];
+  /** The engine's cacheBytesMax (absent: no bound): a tiny one makes every read and write meet evicted sessions. */
+  cacheBytesMax?: number;
 }
 
 /** A simulated crash tears only unsynced writes: a store it leaves is never corrupt. */
@@ -71,9 +73,9 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
   let atOpen: Store = new Map();
   const where = (epoch: number): string => `${JSON.stringify(c)} epoch ${epoch + 1}`;
   /** Checks what the last crash left; the epoch then builds on the store as opened. */
-  const check = (epoch: number) => (engine: SessionEngine): string | undefined => {
-    atOpen = actualStore(engine);
-    const indexError = principalIndexError(engine);
+  const check = (epoch: number) => async (engine: SessionEngine): Promise<string | undefined> => {
+    atOpen = await actualStoreRead(engine);
+    const indexError = await principalIndexError(engine);
     if (indexError !== undefined) return `${where(epoch)}: ${indexError}`;
     if (pending === undefined) return undefined;
     const m = matchPrefix(pending, atOpen, clock.now());
@@ -83,10 +85,10 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
     const op = c.crashOps[epoch]!;
     const mode = crashMode(c.seed, epoch, op);
     if (op > 0) fs.crashAtOp(op, c.seed * 7919 + epoch * 104_729 + op, { mode });
-    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, onOpen: check(epoch), encrypt: encrypts(c.seed) });
+    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, cacheBytesMax: c.cacheBytesMax, onOpen: check(epoch), encrypt: encrypts(c.seed) });
     if (run.openError !== undefined) return run.openError;
     // The live index too (expiry and flushes ran under the workload), not only the rebuilt one.
-    const liveIndexError = run.engine === undefined ? undefined : principalIndexError(run.engine);
+    const liveIndexError = run.engine === undefined ? undefined : await principalIndexError(run.engine);
     if (liveIndexError !== undefined) return `${where(epoch)}: live ${liveIndexError}`;
     const survivor = fs.crashed ?? fs.crash(c.seed + epoch, { mode });
     await run.engine?.close().catch(() => undefined); // on the dead file layer: only stops its timers
@@ -101,12 +103,12 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
   }
   let engine: SessionEngine;
   try {
-    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability, undefined, encrypts(c.seed)));
+    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability, undefined, encrypts(c.seed), c.cacheBytesMax));
   } catch (e) {
     return `${where(c.crashOps.length)}: the final open failed: ${String(e)}`;
   }
   try {
-    return check(c.crashOps.length)(engine);
+    return await check(c.crashOps.length)(engine);
   } finally {
     await engine.close();
   }
@@ -123,9 +125,9 @@ export async function reopenStore(fs: SimFileSystem, clock = new ManualClock(CLO
 }
 
 /** Counts the file-system operations of a crash-free epoch (its open included). */
-export async function countOps(seed: number, durability: Durability, steps = EPOCH_STEPS): Promise<number> {
+export async function countOps(seed: number, durability: Durability, steps = EPOCH_STEPS, cacheBytesMax?: number): Promise<number> {
   const fs = new SimFileSystem(seed);
-  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability, encrypt: encrypts(seed) });
+  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability, cacheBytesMax, encrypt: encrypts(seed) });
   await run.engine?.close();
   return fs.opCount;
 }

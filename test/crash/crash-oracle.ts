@@ -23,17 +23,19 @@ export function fingerprint(s: SessionState): string {
  * The principal index against the sessions (SPEC B5): every live session with a principal
  * is found by sessionsOf(principal), and sessionsOf finds nothing else. undefined when right.
  */
-export function principalIndexError(engine: SessionEngine): string | undefined {
+export async function principalIndexError(engine: SessionEngine): Promise<string | undefined> {
   const want = new Map<string, Set<string>>();
-  for (const s of engine.all()) {
+  // readAll: sessions the cache bound left on disk are read back (not loaded) and counted too.
+  for (const s of await engine.readAll()) {
     if (s.principal === '') continue;
     if (!want.has(s.principal)) want.set(s.principal, new Set());
     want.get(s.principal)!.add(s.id);
   }
   for (const p of new Set([...want.keys(), 'p0', 'p1', 'p2', 'p3'])) {
-    const got = engine.sessionsOf(p).map((s) => s.id).sort().join(',');
+    // idsOf: cold sessions from their summaries' principal, without loading them.
+    const got = engine.idsOf(p).sort().join(',');
     const expected = [...(want.get(p) ?? [])].sort().join(',');
-    if (got !== expected) return `principal index: sessionsOf(${p}) = [${got.slice(0, 80)}], the sessions say [${expected.slice(0, 80)}]`;
+    if (got !== expected) return `principal index: idsOf(${p}) = [${got.slice(0, 80)}], the sessions say [${expected.slice(0, 80)}]`;
   }
   return undefined;
 }
@@ -43,6 +45,11 @@ export type Store = Map<string, SessionState>;
 /** The live sessions of an open engine. */
 export function actualStore(engine: SessionEngine): Store {
   return new Map(engine.all().map((s) => [s.id, s]));
+}
+
+/** The live sessions of an open engine, those the cache bound left on disk read back (cacheBytesMax). */
+export async function actualStoreRead(engine: SessionEngine): Promise<Store> {
+  return new Map((await engine.readAll()).map((s) => [s.id, s]));
 }
 
 /** What a crash must leave of one epoch. */

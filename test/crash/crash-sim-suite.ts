@@ -18,27 +18,32 @@ const DURABILITIES: readonly Durability[] = ['fsync', 'interval', 'fsync', 'none
  * the seed's crash-free first epoch (and the point after its last one); the later epochs
  * crash at operations drawn from the seed, sometimes only after their last turn.
  */
-function casesOfSeed(seed: number, durability: Durability, ops: number): CrashCase[] {
+function casesOfSeed(seed: number, durability: Durability, ops: number, cacheBytesMax: number | undefined): CrashCase[] {
   const out: CrashCase[] = [];
   for (let op = 1; op <= ops + 1; op++) {
     const prng = new Prng(seed * 1_000_003 + op);
     const later = Array.from({ length: EPOCHS - 1 }, () => (prng.int(10) === 0 ? 0 : 1 + prng.int(ops)));
-    out.push({ seed, durability, crashOps: [op > ops ? 0 : op, ...later] });
+    out.push({ seed, durability, crashOps: [op > ops ? 0 : op, ...later], ...(cacheBytesMax === undefined ? {} : { cacheBytesMax }) });
   }
   return out;
 }
 
-/** Runs half `half` (0 or 1) of the crash points: seeds alternate between the halves. */
-export function crashSimTest(half: number): void {
-  const points = Math.ceil(POINTS / HALVES);
-  test(`no acknowledged change is lost, no destroyed session returns, no hole, across ${points} enumerated crash points in ${EPOCHS}-epoch cases under every durability level (half ${half + 1} of ${HALVES})`, { timeout: Infinity }, async () => {
+/**
+ * Runs half `half` (0 or 1) of the crash points: seeds alternate between the halves. With
+ * `evict`, the engine runs under a tiny cacheBytesMax and `points` crash points in all.
+ */
+export function crashSimTest(half: number, evict?: { cacheBytesMax: number; points: number }): void {
+  const points = Math.ceil((evict?.points ?? POINTS) / HALVES);
+  const cacheBytesMax = evict?.cacheBytesMax;
+  const what = evict === undefined ? '' : ` with cacheBytesMax ${evict.cacheBytesMax} (every session the database file holds is evicted)`;
+  test(`no acknowledged change is lost, no destroyed session returns, no hole, across ${points} enumerated crash points in ${EPOCHS}-epoch cases under every durability level${what} (half ${half + 1} of ${HALVES})`, { timeout: Infinity }, async () => {
     const failures: string[] = [];
     let done = 0;
     for (let s = half; done < points && failures.length < FAILURES_MAX; s += HALVES) {
       const seed = BASE_SEED + s;
       const durability = DURABILITIES[seed % DURABILITIES.length]!;
-      const ops = await countOps(seed, durability);
-      for (const c of casesOfSeed(seed, durability, ops)) {
+      const ops = await countOps(seed, durability, undefined, cacheBytesMax);
+      for (const c of casesOfSeed(seed, durability, ops, cacheBytesMax)) {
         if (done >= points || failures.length >= FAILURES_MAX) break;
         const err = await runCrashCase(c);
         if (err !== undefined) failures.push(err);
