@@ -1,15 +1,16 @@
 import { readU64 } from '../format/bytes.js';
 import { SessiondError } from '../errors.js';
 import { idFieldBytes } from './session-codec.js';
-import { sealableLength, type Encryption } from './attr-seal.js';
+import { readSealable, sealableLength, type Encryption } from './attr-seal.js';
+import { RecordType } from '../format/constants.js';
 import { effectiveExpiryMs, type SessionState } from './session-state.js';
 import type { ColdSummary } from '../engine/cold-sessions.js';
 
 /**
  * What the cache keeps of a session it does not load (engine/cold-sessions.ts), read from a
  * v3 database image (a PUT payload, docs/format.md §3.1) without decoding its attributes:
- * the open makes no string of them and opens no seal (the principal is a clear field, and
- * a sealed field's length is clear too). Checks the same lengths as decodeImageState, so an
+ * the open makes no string of them (the principal is a clear field, and a sealed field's
+ * length is clear too; its tag is checked). Checks the same lengths as decodeImageState, so an
  * image it accepts decodes later (its crc was checked by the scan; a sealed field's tag is
  * checked at that decode). A v2 image has no principal: recovery decodes it instead.
  */
@@ -40,6 +41,9 @@ export function summarizeImage(data: Uint8Array, id: string, lsn: number, enc?: 
   const plainBytes = sealableLength(b, pos, enc);
   if (plainBytes < 4) throw corrupt('attribute field shorter than its length');
   const attrBytes = plainBytes - 4;
+  // A sealed field's tag is checked now, as a decode at the open would (one AES-GCM pass, no
+  // string made): a sealed image changed under a valid crc is refused at the open, not at a later read.
+  if (b[pos] !== 0) readSealable(b, pos, RecordType.PUT, enc);
   if (b[pos] === 0 && b.readUInt32LE(pos + 1) !== attrBytes) throw corrupt('attribute length does not match the image');
   // Attribute text is JSON: its UTF-16 length is its UTF-8 length for ASCII, close otherwise.
   const sliding = maxInactiveMs > 0 ? lastAccessAtMs + maxInactiveMs : Infinity;
