@@ -17,6 +17,7 @@ import { openDbState } from './db-open.js';
 import { readBackImages, type ImageMismatch } from './image-readback.js';
 import type { DbState } from './db-state.js';
 import type { DbOpenOptions, DbScanReport, DbStats, DbWriteBatch, StoredImage } from './db-types.js';
+import type { LoopSlice } from '../util/loop-slice.js';
 
 export type { DbOpenOptions, DbScanReport, DbStats, DbWriteBatch, StoredImage } from './db-types.js';
 export { verifyDatabaseFile } from './verify-database.js';
@@ -66,8 +67,8 @@ export class DatabaseFile {
   }
 
   /** Writes a flush batch (format.md §2.3). Calls queue: one batch at a time. */
-  writeBatch(batch: DbWriteBatch): Promise<void> {
-    return this.exclusive(() => applyBatch(this.st, batch));
+  writeBatch(batch: DbWriteBatch, slice?: LoopSlice): Promise<void> {
+    return this.exclusive(() => applyBatch(this.st, batch, slice));
   }
 
   /**

@@ -4,6 +4,7 @@ import type { SessiondError } from '../errors.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
 import { writeSessions } from './write-sessions.js';
 import type { SessionCache } from './session-cache.js';
+import { LoopSlice } from '../util/loop-slice.js';
 
 /**
  * The flushing task (claim 14i): moves changed sessions from the cache into the database
@@ -19,6 +20,8 @@ export interface FlusherDeps {
   every: (fn: () => void, ms: number) => () => void;
   flushIntervalMs: number;
   flushBatchBytesMax: number;
+  /** CPU slice of the encoding loops between event-loop turns (LoopSlice). */
+  flushSliceMsMax: number;
   /**
    * Makes every log record written so far durable. Runs before each database batch, whose
    * images may come from records acknowledged but not yet synced ('interval', 'none'):
@@ -120,7 +123,7 @@ export class Flusher {
       assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);
       // Resolves only once every image it wrote has read back as written: the release below
       // relies on it (a failed read-back throws and keeps the logs).
-      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog);
+      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, new LoopSlice(this.deps.flushSliceMsMax));
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
       this.stats.imagesRewritten += rewritten;

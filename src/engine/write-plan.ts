@@ -8,7 +8,7 @@ import {
   encodeNames,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodePatch, encodePut, encodeTombstone, encodeTouch, putPayloadBytes } from '../session/session-codec.js';
+import { encodePatch, encodePut, encodeTombstone, encodeTouch, patchPayloadBytes, putPayloadBytes } from '../session/session-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 
 /**
@@ -60,20 +60,25 @@ export function putBytes(s: SessionState): number {
   return putPayloadBytes(s);
 }
 
-function checkSize(s: SessionState, limits: Limits): void {
+/** Returns the PUT payload's bytes. */
+function checkSize(s: SessionState, limits: Limits): number {
   const bytes = putBytes(s);
   if (bytes > limits.sessionBytesMax) {
     throw new SessiondError('SESSIOND_SESSION_TOO_LARGE', `${bytes} bytes, limit ${limits.sessionBytesMax}`, { bytes, sessionBytesMax: limits.sessionBytesMax });
   }
+  return bytes;
 }
 
 function putPlan(state: SessionState): WritePlan {
   return { type: RecordType.PUT, data: encodePut(state), state };
 }
 
-/** A PATCH unless the whole session is smaller, then a PUT. `removedNames`: JSON names joined by \x00. */
-function patchPlan(state: SessionState, set: string, removedNames: string): WritePlan {
-  const data = encodePatch({
+/**
+ * A PATCH unless the whole session is smaller, then a PUT; only the chosen one is encoded.
+ * `removedNames`: JSON names joined by \x00; `putPayload`: bytes of the state's PUT payload.
+ */
+function patchPlan(state: SessionState, set: string, removedNames: string, putPayload: number): WritePlan {
+  const patch = {
     id: state.id,
     version: state.version,
     lastAccessAtMs: state.lastAccessAtMs,
@@ -81,8 +86,8 @@ function patchPlan(state: SessionState, set: string, removedNames: string): Writ
     maxInactiveMs: state.maxInactiveMs,
     set,
     removed: removedNames,
-  });
-  return data.length < putBytes(state) ? { type: RecordType.PATCH, data, state } : putPlan(state);
+  };
+  return patchPayloadBytes(patch) < putPayload ? { type: RecordType.PATCH, data: encodePatch(patch), state } : putPlan(state);
 }
 
 export function planSave(base: SessionState | undefined, id: string, input: SaveInput, now: number, limits: Limits): WritePlan | SessionState {
@@ -105,8 +110,7 @@ export function planSave(base: SessionState | undefined, id: string, input: Save
   const attrs = diff.changed ? diff.merged : base.attrs;
   const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, expiresAtMs, maxInactiveMs, base.owner, attrs);
   if (!diff.changed && maxInactiveMs === base.maxInactiveMs) return touchPlan(state);
-  checkSize(state, limits);
-  return patchPlan(state, diff.set, diff.removedNames);
+  return patchPlan(state, diff.set, diff.removedNames, checkSize(state, limits));
 }
 
 export function planPatch(base: SessionState | undefined, id: string, input: PatchInput, now: number, limits: Limits): WritePlan {
@@ -117,8 +121,7 @@ export function planPatch(base: SessionState | undefined, id: string, input: Pat
   const removed = input.remove ?? [];
   const attrs = applyPatch(base.attrs, set, removed);
   const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, input.expiresAtMs ?? base.expiresAtMs, input.maxInactiveMs ?? base.maxInactiveMs, base.owner, attrs);
-  checkSize(state, limits);
-  return patchPlan(state, set, encodeNames(removed));
+  return patchPlan(state, set, encodeNames(removed), checkSize(state, limits));
 }
 
 function touchPlan(state: SessionState): WritePlan {

@@ -104,10 +104,15 @@ export function encodePut(s: SessionState): Buffer {
   return w.buf;
 }
 
+/** Bytes of a PATCH payload (docs/format.md §3.2), without encoding it. */
+export function patchPayloadBytes(p: Omit<PatchPayload, 'type'>): number {
+  return idFieldBytes(p.id) + 8 * 3 + 4 + 4 + Buffer.byteLength(p.set, 'utf8') + 4 + Buffer.byteLength(p.removed, 'utf8');
+}
+
 export function encodePatch(p: Omit<PatchPayload, 'type'>): Buffer {
   const setBytes = Buffer.byteLength(p.set, 'utf8');
   const removedBytes = Buffer.byteLength(p.removed, 'utf8');
-  const w = new Writer(idFieldBytes(p.id) + 8 * 3 + 4 + 4 + setBytes + 4 + removedBytes);
+  const w = new Writer(patchPayloadBytes(p));
   w.id(p.id);
   w.u64(p.version);
   w.u64(p.lastAccessAtMs);

@@ -12,7 +12,9 @@ import {
   encodePatch,
   encodePut,
   encodeTouch,
+  patchPayloadBytes,
   payloadId,
+  putPayloadBytes,
   type Payload,
 } from '../../src/session/session-codec.js';
 import { makeState, type SessionState } from '../../src/session/session-state.js';
@@ -87,6 +89,15 @@ describe('session payload codec', () => {
         const expected = payload.type === RecordType.PUT ? { ...payload, state: { ...payload.state, lsn: 0 } } : payload;
         assert.deepEqual(decodePayload(payload.type, bytes), expected);
       }),
+    );
+  });
+
+  it('counts the bytes of a PUT and a PATCH without encoding them, exactly (property)', () => {
+    fc.assert(fc.property(arbState, (s) => assert.equal(putPayloadBytes(s), encodePut(s).length)));
+    fc.assert(
+      fc.property(fc.record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, set: arbText, removed: arbText }), (p) =>
+        assert.equal(patchPayloadBytes(p), encodePatch(p).length),
+      ),
     );
   });
 
