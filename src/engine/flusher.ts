@@ -20,7 +20,7 @@ export interface FlusherDeps {
   every: (fn: () => void, ms: number) => () => void;
   flushIntervalMs: number;
   flushBatchBytesMax: number;
-  /** CPU slice of the encoding loops between event-loop turns (LoopSlice). */
+  /** Longest the encoding loops run, on `now`'s clock, before yielding an event-loop turn (LoopSlice). */
   flushSliceMsMax: number;
   /**
    * Makes every log record written so far durable. Runs before each database batch, whose
@@ -123,7 +123,7 @@ export class Flusher {
       assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);
       // Resolves only once every image it wrote has read back as written: the release below
       // relies on it (a failed read-back throws and keeps the logs).
-      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, new LoopSlice(this.deps.flushSliceMsMax));
+      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, new LoopSlice(this.deps.flushSliceMsMax, this.deps.now));
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
       this.stats.imagesRewritten += rewritten;

@@ -2,10 +2,7 @@ import type { SessionDatabase } from './session-database.js';
 import { SessiondError } from '../errors.js';
 import { encodePut } from '../session/session-codec.js';
 import type { SessionState } from '../session/session-state.js';
-import { LoopSlice } from '../util/loop-slice.js';
-
-/** Default CPU slice of a flush's encoding loops between two event-loop turns (the flusher passes flushSliceMsMax). */
-export const WRITE_SLICE_MS_MAX = 2;
+import type { LoopSlice } from '../util/loop-slice.js';
 
 type Put = { id: string; lsn: number; data: Uint8Array };
 
@@ -17,8 +14,8 @@ type Put = { id: string; lsn: number; data: Uint8Array };
  * before each batch is written (the flusher makes the log durable there, see flusher.ts).
  * Every batch's images are read back once durable (verifyBatch): a caller releases a log
  * only after this resolves, so a damaged image can always be redone from a log.
- * The encoding runs in slices of `slice.sliceMsMax` (also inside db.writeBatch), so a big
- * flush never holds the event loop for long; a session changed between two slices is
+ * With `slice` (the flusher's) the encoding runs in slices between event-loop turns (also
+ * inside db.writeBatch), so a big flush never holds the event loop for long; a session changed between two slices is
  * written with its newer state, which is allowed (an image newer than appliedLsn).
  */
 export async function writeSessions(
@@ -28,7 +25,7 @@ export async function writeSessions(
   appliedLsn: number,
   batchBytesMax: number,
   beforeBatch: () => Promise<void> = () => Promise.resolve(),
-  slice: LoopSlice = new LoopSlice(WRITE_SLICE_MS_MAX),
+  slice?: LoopSlice,
 ): Promise<{ written: number; freed: number; rewritten: number }> {
   let puts: Put[] = [];
   let deletes: string[] = [];
@@ -37,7 +34,7 @@ export async function writeSessions(
   let freed = 0;
   let rewritten = 0;
   for (const id of ids) {
-    if (slice.due()) await slice.next();
+    if (slice?.due() === true) await slice.next();
     const s = lookup(id);
     if (s !== undefined) {
       const data = encodePut(s);

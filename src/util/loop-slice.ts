@@ -3,6 +3,9 @@
  * event-loop turn between them, so requests and timers wait at most about one slice
  * behind background work (the flusher encoding thousands of images; docs/benchmarks.md,
  * "The tail"). Use: `if (slice.due()) await slice.next();` once per item.
+ *
+ * `nowMs` is the engine's clock, passed in: under the simulator's manual clock a slice
+ * ends only when the test moves time, so a seeded run replays exactly.
  */
 export class LoopSlice {
   /** Turns yielded so far (tests and stats). */
@@ -11,7 +14,7 @@ export class LoopSlice {
 
   constructor(
     readonly sliceMsMax: number,
-    private readonly nowMs: () => number = () => performance.now(),
+    private readonly nowMs: () => number,
   ) {
     this.startedAtMs = nowMs();
   }
