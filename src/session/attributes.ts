@@ -30,11 +30,29 @@ function checkValue(name: string, value: string): void {
   }
 }
 
+/** Most attribute names whose JSON form is remembered; the memo starts over when full. */
+const ENCODED_NAMES_MAX = 1024;
+const encodedNames = new Map<string, string>();
+
+/**
+ * JSON.stringify(name), remembered: a store sees the same few names (cookie, user, cart...)
+ * in every session, and a Map hit costs a fraction of the stringify.
+ */
+function encodeName(name: string): string {
+  let enc = encodedNames.get(name);
+  if (enc === undefined) {
+    if (encodedNames.size >= ENCODED_NAMES_MAX) encodedNames.clear();
+    enc = JSON.stringify(name);
+    encodedNames.set(name, enc);
+  }
+  return enc;
+}
+
 export function blobFromAttributes(input: AttributeInput): AttributeBlob {
   const parts: string[] = [];
   for (const [name, value] of entriesOf(input)) {
     checkValue(name, value);
-    parts.push(JSON.stringify(name) + ATTR_NAME_SEP + value);
+    parts.push(encodeName(name) + ATTR_NAME_SEP + value);
   }
   return parts.join(ATTR_SEP);
 }
@@ -119,7 +137,7 @@ function diffInPlace(oldBlob: AttributeBlob, next: AttributeInput): AttributeDif
   for (const [name, value] of entriesOf(next)) {
     checkValue(name, value);
     if (at > oldBlob.length) return undefined; // more names than the old blob has
-    const encName = JSON.stringify(name);
+    const encName = encodeName(name);
     const valueAt = at + encName.length + 1;
     if (oldBlob.charCodeAt(valueAt - 1) !== NAME_SEP_CODE || !oldBlob.startsWith(encName, at)) return undefined;
     let end = oldBlob.indexOf(ATTR_SEP, valueAt);
@@ -142,7 +160,7 @@ function diffAnyOrder(oldBlob: AttributeBlob, next: AttributeInput): AttributeDi
   const incoming = new Map<string, string>();
   for (const [name, value] of entriesOf(next)) {
     checkValue(name, value);
-    incoming.set(JSON.stringify(name), value);
+    incoming.set(encodeName(name), value);
   }
   const merged: string[] = [];
   const setParts: string[] = [];
