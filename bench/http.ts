@@ -55,7 +55,7 @@ export async function runHttp(cfg: BenchConfig, peers: string[], dataDir: string
       try {
         const r = await httpRound(cfg, peer, join(dataDir, `http-${peer}-${round}`), execArgv);
         rounds.set(peer, [...(rounds.get(peer) ?? []), r]);
-        log(`  http ${peer} round ${round + 1}/${cfg.http.rounds}: ${Math.round(r.reqPerSec)} req/s, server CPU ${r.serverCpuMsPerRequest.toFixed(3)} ms/req, loop delay p99 ${r.loopDelay?.p99Ms} max ${r.loopDelay?.maxMs} ms, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors + r.timeouts + r.non2xx}, lost updates ${r.increments.lost}`);
+        log(`  http ${peer} round ${round + 1}/${cfg.http.rounds}: ${Math.round(r.reqPerSec)} req/s, server CPU ${r.serverCpuMsPerRequest.toFixed(3)} ms/req, loop delay p99 ${r.loopDelay?.p99Ms.toFixed(1)} max ${r.loopDelay?.maxMs.toFixed(1)} ms, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors + r.timeouts + r.non2xx}, lost updates ${r.increments.lost}`);
       } catch (e) {
         failures.push({ peer, error: (e as Error).message });
         log(`  http ${peer}: FAILED ${(e as Error).message.split('\n')[0]}`);

@@ -106,8 +106,10 @@ function httpTable(r: BenchResults): string {
 }
 
 /** Event-loop delay p99 / max; results from before it was measured show a dash. */
-function loopCell(d: { p99Ms: number; maxMs: number } | undefined): string {
-  return d === undefined ? '–' : `${fmtMs(d.p99Ms)} / ${fmtMs(d.maxMs)}`;
+function loopCell(d: { samples?: number; p99Ms: number; maxMs: number } | undefined): string {
+  if (d === undefined) return '–';
+  // No tick at all: the loop was blocked for the whole phase (a store that calls back synchronously).
+  return d.samples === 0 ? `blocked ${fmtMs(d.maxMs)}` : `${fmtMs(d.p99Ms)} / ${fmtMs(d.maxMs)}`;
 }
 
 function recoveryTable(r: BenchResults): string {

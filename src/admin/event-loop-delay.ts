@@ -7,8 +7,8 @@ export const EVENT_LOOP_RESOLUTION_MS = 10;
  * Node records the time between two ticks of its sampling timer (an idle loop shows about
  * EVENT_LOOP_RESOLUTION_MS, not 0): the delay is what exceeds the period.
  */
-function delayMs(ns: number, resolutionMs: number): number {
-  return Math.max(0, Math.round(ns / 1e3) / 1e3 - resolutionMs); // whole microseconds
+function delayMs(ns: number): number {
+  return Math.max(0, Math.round(ns / 1e3) / 1e3 - EVENT_LOOP_RESOLUTION_MS); // whole microseconds
 }
 
 export interface LoopDelayWindow {
@@ -23,24 +23,18 @@ export interface LoopDelayWindow {
  * shows the stalls of its own interval rather than the worst since start.
  */
 export class EventLoopDelay {
-  private readonly h: IntervalHistogram;
+  private readonly h: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
 
-  /** `resolutionMs`: the sampling period; the bench uses 1 ms to see short stalls too. */
-  constructor(private readonly resolutionMs = EVENT_LOOP_RESOLUTION_MS) {
-    this.h = monitorEventLoopDelay({ resolution: resolutionMs });
+  constructor() {
     this.h.enable();
   }
 
   take(): LoopDelayWindow {
     const h = this.h;
     // After reset() Node reports a percentile above zero with no samples: no samples, no delay.
-    const w = h.count === 0 ? { p50Ms: 0, p99Ms: 0, maxMs: 0 } : { p50Ms: this.delayMs(h.percentile(50)), p99Ms: this.delayMs(h.percentile(99)), maxMs: this.delayMs(h.max) };
+    const w = h.count === 0 ? { p50Ms: 0, p99Ms: 0, maxMs: 0 } : { p50Ms: delayMs(h.percentile(50)), p99Ms: delayMs(h.percentile(99)), maxMs: delayMs(h.max) };
     h.reset();
     return w;
-  }
-
-  private delayMs(ns: number): number {
-    return delayMs(ns, this.resolutionMs);
   }
 
   stop(): void {
