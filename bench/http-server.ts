@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
 import { childMain, nextParentMessage } from './lib/child-main.js';
+import { watchLoopDelay, type LoopDelaySummary } from './lib/loop-delay.js';
 import { processRss, rssPeakBytes } from './lib/rss.js';
 import { SESSION_MAX_AGE_MS, sessionBody } from './lib/session-data.js';
 import { peerFactory } from './peers/peer-registry.js';
@@ -28,6 +29,8 @@ export interface HttpServerResult {
   /** CPU time of the server process (all its threads) from listening to stop */
   cpuUserMs: number;
   cpuSystemMs: number;
+  /** the server's event-loop delay from listening to stop */
+  loopDelay: LoopDelaySummary;
   serverRssPeakBytes?: number;
 }
 
@@ -77,9 +80,11 @@ childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const cpu0 = process.cpuUsage();
+  const loopDelay = watchLoopDelay();
   send({ type: 'listening', port: (server.address() as AddressInfo).port });
   await nextParentMessage('stop');
   const cpu = process.cpuUsage(cpu0);
+  const delay = loopDelay();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const serverRss = peer.serverPid === undefined ? undefined : processRss(peer.serverPid);
@@ -91,6 +96,7 @@ childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
     rssPeakBytes: rssPeakBytes(),
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,
+    loopDelay: delay,
     ...(serverRss !== undefined ? { serverRssPeakBytes: serverRss.peakBytes } : {}),
   };
 });

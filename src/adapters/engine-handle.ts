@@ -98,6 +98,20 @@ export class EngineHandle {
   }
 
   /**
+   * The session read at once, with no promise and no await, when the local engine is open:
+   * `{ session }` (undefined when absent, expired or the ID is malformed). Undefined when
+   * the answer needs a wait (still opening, closing, or a global store): use load() then.
+   * Throws SESSIOND_SESSION_NOT_JSON where load() rejects with it.
+   */
+  loadNow(id: unknown): { session: LoadedSession | undefined } | undefined {
+    const engine = this.engine;
+    if (this.closing !== undefined || !(engine instanceof SessionEngine)) return undefined;
+    if (!isValidSessionId(id)) return { session: undefined };
+    const state = engine.get(id);
+    return { session: state === undefined ? undefined : loaded(state) };
+  }
+
+  /**
    * Creates or replaces a session from its attributes (JSON text, session-json.ts).
    * The engine writes only the attributes that changed, or a TOUCH when only the expiry did.
    * `expiresAtMs` undefined: no absolute expiry, the engine's sessionTtlMs as an idle timeout.

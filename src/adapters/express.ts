@@ -58,8 +58,23 @@ export class SessiondStore extends session.Store {
     });
   }
 
-  /** `cb(null, session)`, or `cb(null, undefined)` when absent, expired or the ID is malformed. */
+  /**
+   * `cb(null, session)`, or `cb(null, undefined)` when absent, expired or the ID is malformed.
+   * Once the engine is open the session is read at once and `cb` runs on the next tick,
+   * without a promise chain in between (a read is most of express-session's traffic).
+   */
   override get(sid: string, cb: Cb<Data | null>): void {
+    let now: ReturnType<EngineHandle['loadNow']>;
+    try {
+      now = this.handle.loadNow(sid);
+    } catch (e) {
+      process.nextTick(cb, e);
+      return;
+    }
+    if (now !== undefined) {
+      process.nextTick(cb, null, now.session === undefined ? undefined : toExpress(now.session));
+      return;
+    }
     callbackValue(this.handle.load(sid).then((s) => (s === undefined ? undefined : toExpress(s))), cb);
   }
 

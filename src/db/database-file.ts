@@ -18,6 +18,7 @@ import { readBackImages, type ImageMismatch } from './image-readback.js';
 import { readImageOf } from './image-read.js';
 import type { DbState } from './db-state.js';
 import type { DbOpenOptions, DbScanReport, DbStats, DbWriteBatch, StoredImage } from './db-types.js';
+import type { LoopSlice } from '../util/loop-slice.js';
 
 export type { DbOpenOptions, DbScanReport, DbStats, DbWriteBatch, StoredImage } from './db-types.js';
 export { verifyDatabaseFile } from './verify-database.js';
@@ -88,8 +89,8 @@ export class DatabaseFile {
   }
 
   /** Writes a flush batch (format.md §2.3). Calls queue: one batch at a time. */
-  writeBatch(batch: DbWriteBatch): Promise<void> {
-    return this.exclusive(() => applyBatch(this.st, batch));
+  writeBatch(batch: DbWriteBatch, slice?: LoopSlice): Promise<void> {
+    return this.exclusive(() => applyBatch(this.st, batch, slice));
   }
 
   /**

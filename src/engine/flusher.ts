@@ -5,6 +5,7 @@ import { isExpired, type SessionState } from '../session/session-state.js';
 import { writeSessions } from './write-sessions.js';
 import type { Encryption } from '../session/attr-seal.js';
 import type { SessionCache } from './session-cache.js';
+import { LoopSlice } from '../util/loop-slice.js';
 
 /**
  * The flushing task (claim 14i): moves changed sessions from the cache into the database
@@ -20,6 +21,8 @@ export interface FlusherDeps {
   every: (fn: () => void, ms: number) => () => void;
   flushIntervalMs: number;
   flushBatchBytesMax: number;
+  /** Longest the encoding loops run, on `now`'s clock, before yielding an event-loop turn (LoopSlice). */
+  flushSliceMsMax: number;
   /**
    * Makes every log record written so far durable. Runs before each database batch, whose
    * images may come from records acknowledged but not yet synced ('interval', 'none'):
@@ -129,7 +132,7 @@ export class Flusher {
       assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);
       // Resolves only once every image it wrote has read back as written: the release below
       // relies on it (a failed read-back throws and keeps the logs).
-      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, this.deps.encryption);
+      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, this.deps.encryption, new LoopSlice(this.deps.flushSliceMsMax, this.deps.now));
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
       this.stats.imagesRewritten += rewritten;

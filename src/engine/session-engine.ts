@@ -168,6 +168,7 @@ export class SessionEngine {
       every: (fn, ms) => startInterval(this.clock, fn, ms),
       flushIntervalMs: o.flushIntervalMs,
       flushBatchBytesMax: o.flushBatchBytesMax,
+      flushSliceMsMax: o.flushSliceMsMax,
       syncLog: () => this.writer.syncWritten(),
       releaseLog: (i) => this.releaseLog(i),
       onFatal: (err) => this.setFatal(err),

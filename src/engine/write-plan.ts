@@ -8,7 +8,7 @@ import {
   encodeNames,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodePatch, encodePut, encodeTombstone, encodeTouch, putPayloadBytes } from '../session/session-codec.js';
+import { encodePatch, encodePut, encodeTombstone, encodeTouch, patchPayloadBytes, putPayloadBytes } from '../session/session-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import { principalOf } from './principal-of.js';
 
@@ -61,33 +61,36 @@ export function putBytes(s: SessionState): number {
   return putPayloadBytes(s);
 }
 
-function checkSize(s: SessionState, limits: Limits): void {
+/** Returns the PUT payload's bytes. */
+function checkSize(s: SessionState, limits: Limits): number {
   const bytes = putBytes(s);
   if (bytes > limits.sessionBytesMax) {
     throw new SessiondError('SESSIOND_SESSION_TOO_LARGE', `${bytes} bytes, limit ${limits.sessionBytesMax}`, { bytes, sessionBytesMax: limits.sessionBytesMax });
   }
+  return bytes;
 }
 
 function putPlan(state: SessionState, limits: Limits): WritePlan {
   return { type: RecordType.PUT, data: encodePut(state, limits.encryption), state };
 }
 
-/** A PATCH unless the whole session is smaller, then a PUT. `removedNames`: JSON names joined by \x00. */
-function patchPlan(state: SessionState, set: string, removedNames: string, limits: Limits): WritePlan {
-  const data = encodePatch(
-    {
-      id: state.id,
-      version: state.version,
-      lastAccessAtMs: state.lastAccessAtMs,
-      expiresAtMs: state.expiresAtMs,
-      maxInactiveMs: state.maxInactiveMs,
-      principal: state.principal,
-      set,
-      removed: removedNames,
-    },
-    limits.encryption,
-  );
-  return data.length < putBytes(state) ? { type: RecordType.PATCH, data, state } : putPlan(state, limits);
+/**
+ * A PATCH unless the whole session is smaller, then a PUT; only the chosen one is encoded
+ * (sealed, with its own fresh nonce, when encryption is on). `removedNames`: JSON names
+ * joined by \x00; `putPayload`: bytes of the state's clear PUT payload (checkSize).
+ */
+function patchPlan(state: SessionState, set: string, removedNames: string, putPayload: number, limits: Limits): WritePlan {
+  const patch = {
+    id: state.id,
+    version: state.version,
+    lastAccessAtMs: state.lastAccessAtMs,
+    expiresAtMs: state.expiresAtMs,
+    maxInactiveMs: state.maxInactiveMs,
+    principal: state.principal,
+    set,
+    removed: removedNames,
+  };
+  return patchPayloadBytes(patch, limits.encryption) < putPayload ? { type: RecordType.PATCH, data: encodePatch(patch, limits.encryption), state } : putPlan(state, limits);
 }
 
 export function planSave(base: SessionState | undefined, id: string, input: SaveInput, now: number, limits: Limits): WritePlan | SessionState {
@@ -111,8 +114,7 @@ export function planSave(base: SessionState | undefined, id: string, input: Save
   const principal = diff.changed ? principalOf(limits.principal, id, attrs) : base.principal;
   const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, expiresAtMs, maxInactiveMs, base.owner, attrs, principal);
   if (!diff.changed && maxInactiveMs === base.maxInactiveMs) return touchPlan(state);
-  checkSize(state, limits);
-  return patchPlan(state, diff.set, diff.removedNames, limits);
+  return patchPlan(state, diff.set, diff.removedNames, checkSize(state, limits), limits);
 }
 
 export function planPatch(base: SessionState | undefined, id: string, input: PatchInput, now: number, limits: Limits): WritePlan {
@@ -124,8 +126,7 @@ export function planPatch(base: SessionState | undefined, id: string, input: Pat
   const attrs = applyPatch(base.attrs, set, removed);
   const principal = principalOf(limits.principal, id, attrs);
   const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, input.expiresAtMs ?? base.expiresAtMs, input.maxInactiveMs ?? base.maxInactiveMs, base.owner, attrs, principal);
-  checkSize(state, limits);
-  return patchPlan(state, set, encodeNames(removed), limits);
+  return patchPlan(state, set, encodeNames(removed), checkSize(state, limits), limits);
 }
 
 function touchPlan(state: SessionState): WritePlan {

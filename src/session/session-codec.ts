@@ -124,6 +124,12 @@ export function encodePut(s: SessionState, enc?: Encryption): Buffer {
   return w.buf;
 }
 
+/** Bytes of the v3 PATCH payload (docs/format.md §3.2) `encodePatch(p, enc)` makes, without encoding it. */
+export function patchPayloadBytes(p: Omit<PatchPayload, 'type'>, enc?: Encryption): number {
+  const plainBytes = 4 + Buffer.byteLength(p.set, 'utf8') + 4 + Buffer.byteLength(p.removed, 'utf8');
+  return idFieldBytes(p.id) + 8 * 3 + 4 + 1 + Buffer.byteLength(p.principal ?? '', 'utf8') + sealableBytes(enc, plainBytes);
+}
+
 export function encodePatch(p: Omit<PatchPayload, 'type'>, enc?: Encryption): Buffer {
   const principal = p.principal ?? '';
   const principalBytes = Buffer.byteLength(principal, 'utf8');

@@ -12,11 +12,16 @@ import {
   encodePatch,
   encodePut,
   encodeTouch,
+  patchPayloadBytes,
   payloadId,
+  putPayloadBytes,
   type Payload,
 } from '../../src/session/session-codec.js';
 import { makeState, type SessionState } from '../../src/session/session-state.js';
 import { Prng } from '../../src/util/prng.js';
+import { resolveEncryption } from '../../src/session/attr-seal.js';
+
+const SEAL = resolveEncryption({ keys: { 'key-1': Buffer.alloc(32, 7) }, current: 'key-1' });
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-'.split('');
 const ID = 'AbCdEfGhIjKlMnOpQrStUvWx';
@@ -86,6 +91,17 @@ describe('session payload codec', () => {
       fc.property(arbEncoded, ({ payload, bytes }) => {
         const expected = payload.type === RecordType.PUT ? { ...payload, state: { ...payload.state, lsn: 0 } } : payload;
         assert.deepEqual(decodePayload(payload.type, bytes), expected);
+      }),
+    );
+  });
+
+  it('counts the bytes of a PUT and a PATCH without encoding them, exactly (property)', () => {
+    fc.assert(fc.property(arbState, (s) => assert.equal(putPayloadBytes(s), encodePut(s).length)));
+    fc.assert(
+      fc.property(fc.record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, principal: arbOwner, set: arbText, removed: arbText }), (p) => {
+        assert.equal(patchPayloadBytes(p), encodePatch(p).length);
+        // Sealed (format v3 §3.8): the count the write plan compares is the encoded size too.
+        assert.equal(patchPayloadBytes(p, SEAL), encodePatch(p, SEAL).length);
       }),
     );
   });
