@@ -531,23 +531,23 @@ export class SessionEngine {
    */
   async rekey(): Promise<number> {
     this.checkWritable();
-    let n = 0;
-    if (this.bound === undefined) {
-      for (const id of [...this.cache.cold.ids()]) this.cache.unpack(id);
-    } else {
-      n += await this.rekeyCold(this.bound);
-    }
+    if (this.bound === undefined) for (const id of [...this.cache.cold.ids()]) this.cache.unpack(id);
+    const rewritten = new Set<string>();
+    // The loaded ones first: dirty, they cannot be evicted before this flush rewrites them.
     const now = this.clock.now();
-    for (const id of this.cache.visible.keys()) this.cache.markDirty(id, now);
-    n += this.cache.visible.size;
+    for (const id of this.cache.visible.keys()) {
+      this.cache.markDirty(id, now);
+      rewritten.add(id);
+    }
     await this.flush();
-    return n;
+    // Then those on disk, the ones evicted meanwhile included (already rewritten: again, harmless).
+    if (this.bound !== undefined) await this.rekeyCold(this.bound, rewritten);
+    return rewritten.size;
   }
 
   /** Rekey of the sessions the bound left on disk: loaded, pinned, flushed, a slice at a time. */
-  private async rekeyCold(bound: CacheBound): Promise<number> {
+  private async rekeyCold(bound: CacheBound, rewritten: Set<string>): Promise<void> {
     const sliceBytesMax = Math.max(1, bound.cacheBytesMax * REKEY_SLICE_BYTES_FRACTION);
-    let n = 0;
     const ids = [...this.cache.cold.ids()];
     let at = 0;
     while (at < ids.length) {
@@ -567,14 +567,13 @@ export class SessionEngine {
         for (const id of slice) {
           if (!this.cache.visible.has(id)) continue; // expired or destroyed meanwhile
           this.cache.markDirty(id, now);
-          n++;
+          rewritten.add(id);
         }
         await this.flush();
       } finally {
         for (const id of slice) bound.unpin(id);
       }
     }
-    return n;
   }
 
   /** IDs of live (unexpired) sessions, cold ones included (without loading them). */
