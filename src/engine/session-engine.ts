@@ -525,55 +525,51 @@ export class SessionEngine {
    * Rewrites every session's image under the current encryption key (docs/operations.md,
    * key rotation); resolves the number rewritten. Records already in the logs keep their
    * key until the logs are reset: on a stopped store (`sessiond rekey`) the open has reset them.
-   * Cold sessions are reached too: packed ones are decoded; under `cacheBytesMax` the ones on
-   * disk are loaded a slice at a time (REKEY_SLICE_BYTES_FRACTION of the bound), pinned until the
-   * flush that rewrites them, then left to the evictor.
+   * Cold sessions are reached too (docs/memory.md): packed ones are decoded; under
+   * `cacheBytesMax` the sessions are taken a slice at a time (REKEY_SLICE_BYTES_FRACTION of
+   * the bound), loaded if on disk, and pinned against eviction until the flush that rewrites
+   * them, then left to the evictor.
    */
   async rekey(): Promise<number> {
     this.checkWritable();
-    if (this.bound === undefined) for (const id of [...this.cache.cold.ids()]) this.cache.unpack(id);
-    const rewritten = new Set<string>();
-    // The loaded ones first: dirty, they cannot be evicted before this flush rewrites them.
-    const now = this.clock.now();
-    for (const id of this.cache.visible.keys()) {
-      this.cache.markDirty(id, now);
-      rewritten.add(id);
+    const bound = this.bound;
+    if (bound === undefined) {
+      for (const id of [...this.cache.cold.ids()]) this.cache.unpack(id);
+      const now = this.clock.now();
+      for (const id of this.cache.visible.keys()) this.cache.markDirty(id, now);
+      const n = this.cache.visible.size;
+      await this.flush();
+      return n;
     }
-    await this.flush();
-    // Then those on disk, the ones evicted meanwhile included (already rewritten: again, harmless).
-    if (this.bound !== undefined) await this.rekeyCold(this.bound, rewritten);
-    return rewritten.size;
-  }
-
-  /** Rekey of the sessions the bound left on disk: loaded, pinned, flushed, a slice at a time. */
-  private async rekeyCold(bound: CacheBound, rewritten: Set<string>): Promise<void> {
+    // Every session there is now, loaded or on disk; later ones are written under the current key anyway.
+    const ids = [...this.cache.visible.keys(), ...this.cache.cold.ids()];
     const sliceBytesMax = Math.max(1, bound.cacheBytesMax * REKEY_SLICE_BYTES_FRACTION);
-    const ids = [...this.cache.cold.ids()];
-    let at = 0;
-    while (at < ids.length) {
+    let n = 0;
+    for (let at = 0; at < ids.length; ) {
       const slice: string[] = [];
-      let bytes = 0;
-      for (; at < ids.length && bytes < sliceBytesMax; at++) {
+      for (let bytes = 0; at < ids.length && bytes < sliceBytesMax; at++) {
         const id = ids[at]!;
-        const c = this.cache.cold.get(id);
-        if (c === undefined) continue; // loaded, destroyed or reclaimed meanwhile
-        bytes += STATE_BYTES_FIXED + id.length + c.attrChars;
+        const loaded = this.cache.visible.get(id);
+        const chars = loaded?.attrs.length ?? this.cache.cold.get(id)?.attrChars;
+        if (chars === undefined) continue; // destroyed or reclaimed meanwhile
+        bytes += STATE_BYTES_FIXED + id.length + chars;
         slice.push(id);
       }
       for (const id of slice) bound.pin(id);
       try {
-        for (const id of slice) await this.read(id);
+        for (const id of slice) await this.read(id); // loads the ones on disk; pinned, none leaves again
         const now = this.clock.now();
         for (const id of slice) {
           if (!this.cache.visible.has(id)) continue; // expired or destroyed meanwhile
           this.cache.markDirty(id, now);
-          rewritten.add(id);
+          n++;
         }
         await this.flush();
       } finally {
         for (const id of slice) bound.unpin(id);
       }
     }
+    return n;
   }
 
   /** IDs of live (unexpired) sessions, cold ones included (without loading them). */

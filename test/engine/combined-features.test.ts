@@ -207,6 +207,28 @@ describe('encryption at rest with cacheBytesMax', () => {
     await after.close();
   });
 
+  it('rekey racing saves that push the cache over its bound: sessions evicted mid-flush are neither lost nor left under the old key', async () => {
+    const fs = new SimFileSystem(44);
+    const clock = new ManualClock(1_700_000_000_000);
+    // Room for about 30 of the sessions; batches of a few images, so the flush awaits between them.
+    const more = { encryption: ONLY_K1, cacheBytesMax: 30 * (STATE_BYTES_FIXED + 24 + 300), flushBatchBytesMax: 4096 };
+    await (await populated(fs, clock, more)).close();
+    const e = await SessionEngine.open(opts(fs, clock, { ...more, encryption: K1_K2 }));
+    assert.ok((await e.stats()).cache.loaded >= 20, 'the open loaded sessions up to the bound');
+    const rekey = e.rekey();
+    // New sessions arrive while the rekey's flush writes the loaded ones: the evictor runs between its batches.
+    const saves = Array.from({ length: 40 }, (_, j) => e.save(idOf(N + j), { attributes: attrsOf(N + j) }));
+    // Reads of sessions on disk load them (one read each) and push the cache over its bound too.
+    const reads = Array.from({ length: N }, (_, i) => e.read(idOf(i)));
+    await Promise.all([...saves, ...reads]);
+    await rekey;
+    await e.close();
+    const after = await SessionEngine.open(opts(fs, clock, { ...more, encryption: ONLY_K2 }));
+    assert.equal((await after.readAll()).length, N + 40, 'no session lost');
+    for (let i = 0; i < N + 40; i++) assert.ok((await after.read(idOf(i)))!.attrs.includes(`${MARKER}-${i}`), idOf(i));
+    await after.close();
+  });
+
   it('a packed store (no bound) keeps sealed bytes in memory and rekeys every session', async () => {
     const fs = new SimFileSystem(43);
     const clock = new ManualClock(1_700_000_000_000);
