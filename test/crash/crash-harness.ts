@@ -36,6 +36,8 @@ export interface CrashCase {
   crashOps: readonly number[];
   /** The engine's cacheBytesMax (absent: no bound): a tiny one makes every read and write meet evicted sessions. */
   cacheBytesMax?: number;
+  /** Seal attributes in every epoch (absent: odd seed pairs do, `encrypts`). */
+  encrypt?: boolean;
 }
 
 /** A simulated crash tears only unsynced writes: a store it leaves is never corrupt. */
@@ -85,10 +87,10 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
     const op = c.crashOps[epoch]!;
     const mode = crashMode(c.seed, epoch, op);
     if (op > 0) fs.crashAtOp(op, c.seed * 7919 + epoch * 104_729 + op, { mode });
-    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, cacheBytesMax: c.cacheBytesMax, onOpen: check(epoch), encrypt: encrypts(c.seed) });
+    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, cacheBytesMax: c.cacheBytesMax, onOpen: check(epoch), encrypt: c.encrypt ?? encrypts(c.seed) });
     if (run.openError !== undefined) return run.openError;
     // The live index too (expiry and flushes ran under the workload), not only the rebuilt one.
-    const liveIndexError = run.engine === undefined ? undefined : await principalIndexError(run.engine);
+    const liveIndexError = run.engine === undefined ? undefined : await principalIndexError(run.engine, 'memory');
     if (liveIndexError !== undefined) return `${where(epoch)}: live ${liveIndexError}`;
     const survivor = fs.crashed ?? fs.crash(c.seed + epoch, { mode });
     await run.engine?.close().catch(() => undefined); // on the dead file layer: only stops its timers
@@ -103,7 +105,7 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
   }
   let engine: SessionEngine;
   try {
-    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability, undefined, encrypts(c.seed), c.cacheBytesMax));
+    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability, undefined, c.encrypt ?? encrypts(c.seed), c.cacheBytesMax));
   } catch (e) {
     return `${where(c.crashOps.length)}: the final open failed: ${String(e)}`;
   }
@@ -125,9 +127,9 @@ export async function reopenStore(fs: SimFileSystem, clock = new ManualClock(CLO
 }
 
 /** Counts the file-system operations of a crash-free epoch (its open included). */
-export async function countOps(seed: number, durability: Durability, steps = EPOCH_STEPS, cacheBytesMax?: number): Promise<number> {
+export async function countOps(seed: number, durability: Durability, steps = EPOCH_STEPS, cacheBytesMax?: number, encrypt?: boolean): Promise<number> {
   const fs = new SimFileSystem(seed);
-  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability, cacheBytesMax, encrypt: encrypts(seed) });
+  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability, cacheBytesMax, encrypt: encrypt ?? encrypts(seed) });
   await run.engine?.close();
   return fs.opCount;
 }
