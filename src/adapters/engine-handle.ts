@@ -101,13 +101,21 @@ export class EngineHandle {
    * The session read at once, with no promise and no await, when the local engine is open:
    * `{ session }` (undefined when absent, expired or the ID is malformed). Undefined when
    * the answer needs a wait (still opening, closing, or a global store): use load() then.
-   * Throws SESSIOND_SESSION_NOT_JSON where load() rejects with it.
+   * Throws SESSIOND_SESSION_NOT_JSON where load() rejects with it. Undefined as well for a
+   * session the cache bound left on disk (it needs a read).
    */
   loadNow(id: unknown): { session: LoadedSession | undefined } | undefined {
     const engine = this.engine;
     if (this.closing !== undefined || !(engine instanceof SessionEngine)) return undefined;
     if (!isValidSessionId(id)) return { session: undefined };
-    const state = engine.get(id);
+    let state: SessionState | undefined;
+    try {
+      state = engine.get(id);
+    } catch (e) {
+      // cacheBytesMax: a session on disk is read back by load() (engine.read), never "absent".
+      if (isSessiondError(e, 'SESSIOND_SESSION_NOT_LOADED')) return undefined;
+      throw e;
+    }
     return { session: state === undefined ? undefined : loaded(state) };
   }
 
