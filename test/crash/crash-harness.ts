@@ -40,8 +40,12 @@ export interface CrashCase {
   encrypt?: boolean;
 }
 
-/** A simulated crash tears only unsynced writes: a store it leaves is never corrupt. */
-const CORRUPT_CODES: ReadonlySet<string> = new Set(['SESSIOND_LOG_CORRUPT', 'SESSIOND_DB_CORRUPT', 'SESSIOND_RECORD_CORRUPT']);
+/**
+ * A simulated crash tears only unsynced writes: a store it leaves is never corrupt. And the
+ * harness gives every key it ever sealed under, so a missing key is a bug too (a cold
+ * session read back without the keys, say).
+ */
+const CORRUPT_CODES: ReadonlySet<string> = new Set(['SESSIOND_LOG_CORRUPT', 'SESSIOND_DB_CORRUPT', 'SESSIOND_RECORD_CORRUPT', 'SESSIOND_KEY_MISSING']);
 
 /**
  * Errors a crash legitimately causes are typed; anything else (an assertion, a TypeError)
