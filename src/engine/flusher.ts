@@ -115,7 +115,7 @@ export class Flusher {
         // A change waiting for its fsync (a touch) may extend it: keep the image, or its
         // record would find no base after a crash. Recovery drops it if it stays expired.
         if (cache.head(id) !== s) return s;
-        cache.visible.delete(id); // expired since it changed
+        cache.dropExpired(id); // expired since it changed
         return undefined;
       };
       // Invariant: the cache is never behind the database file (recovery starts it at the

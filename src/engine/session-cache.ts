@@ -75,6 +75,12 @@ export class SessionCache {
     this.markDirty(id, nowMs);
   }
 
+  /** The flusher found it expired: gone from memory (its image is freed by the batch in progress). */
+  dropExpired(id: string): void {
+    this.principals.move(id, this.visible.get(id)?.principal ?? '', '');
+    this.visible.delete(id);
+  }
+
   markDirty(id: string, nowMs: number): void {
     if (this.dirty.size === 0) this.dirtySinceMs = nowMs;
     this.dirty.add(id);

@@ -367,7 +367,10 @@ export class SessionEngine {
     const now = this.clock.now();
     const out: SessionState[] = [];
     for (const id of this.cache.principals.ids(principal)) {
-      const l = this.live(this.cache.visible.get(id)!, now);
+      const s = this.cache.visible.get(id);
+      // Invariant: every change of the cache moves the index (session-cache.ts).
+      assert(s !== undefined, 'the principal index names a session the cache does not hold');
+      const l = this.live(s, now);
       if (l !== undefined) out.push(l);
     }
     return out;
