@@ -1,5 +1,5 @@
 /**
- * Cost of encryption at rest (docs/format.md §3.8) beside the clear store: per payload
+ * Cost of encryption at rest (docs/format.md §3.7) beside the clear store: per payload
  * (seal and open one session), per save through the engine, per read (reads come from the
  * cache: the same), and per session at recovery (every image opened). Prints a markdown
  * table (docs/benchmarks.md, "Encryption at rest"). `npm run bench:encryption [-- --quick]`.

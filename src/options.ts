@@ -53,7 +53,7 @@ export interface EngineOptions {
   readonly database: SessionDatabaseFactory;
   /** undefined: no principal index entries (sessionsOf finds nothing). */
   readonly principal: PrincipalOption | undefined;
-  /** undefined: attributes are written in clear (docs/format.md §3.8). */
+  /** undefined: attributes are written in clear (docs/format.md §3.7). */
   readonly encryption: Encryption | undefined;
 }
 
@@ -121,7 +121,7 @@ export const OPTION_SPECS: Readonly<Record<keyof EngineOptions, OptionSpec>> = {
   database: { kind: 'object', doc: 'where the flusher moves sessions: the block file in `dir`, or a shared backend implementing SessionDatabaseFactory', defaultValue: () => blockFileDatabase, defaultDoc: 'sessions.db in dir' },
   observer: { kind: 'object', doc: 'test hook: `appended(lsn, id, state)` for every change, in log order', defaultValue: () => noObserver, defaultDoc: 'none' },
   principal: { kind: 'principal', doc: "whose session it is: an attribute name or `(session) => string \\| undefined`; indexes sessions by principal for `sessionsOf` / `destroyAllOf` (at most 255 UTF-8 bytes)", defaultValue: () => undefined, defaultDoc: 'none' },
-  encryption: { kind: 'encryption', doc: 'encryption at rest: `{ keys: { [id]: 32-byte key or its base64 }, current: id }`; attributes sealed with AES-256-GCM (docs/format.md §3.8)', defaultValue: () => undefined, defaultDoc: 'none (clear)' },
+  encryption: { kind: 'encryption', doc: 'encryption at rest: `{ keys: { [id]: 32-byte key or its base64 }, current: id }`; attributes sealed with AES-256-GCM (docs/format.md §3.7)', defaultValue: () => undefined, defaultDoc: 'none (clear)' },
 };
 
 function invalid(option: string, reason: string): SessiondError {

@@ -39,7 +39,7 @@ export class CacheBound {
     private readonly cache: SessionCache,
     private readonly db: Required<Pick<SessionDatabase, 'imageLsnOf' | 'readImage'>>,
     readonly cacheBytesMax: number,
-    /** Opens sealed attributes of the images read back (docs/format.md §3.8). */
+    /** Opens sealed attributes of the images read back (docs/format.md §3.7). */
     private readonly encryption?: Encryption,
   ) {
     assert(cacheBytesMax > 0, 'CacheBound needs a bound');

@@ -34,7 +34,7 @@ export interface FlusherDeps {
   onFatal: (err: SessiondError) => void;
   /** Told the duration of each completed cycle (performance.now() milliseconds), for the latency histogram. */
   onCycle?: (ms: number) => void;
-  /** Seals the images' attributes (docs/format.md §3.8); undefined: clear. */
+  /** Seals the images' attributes (docs/format.md §3.7); undefined: clear. */
   encryption?: Encryption;
 }
 

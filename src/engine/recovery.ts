@@ -72,7 +72,7 @@ export interface RecoveryOptions {
   flushBatchBytesMax: number;
   now: () => number;
   logger: Logger;
-  /** Opens sealed attributes (docs/format.md §3.8) and seals the images recovery writes. */
+  /** Opens sealed attributes (docs/format.md §3.7) and seals the images recovery writes. */
   encryption?: Encryption;
   /** Gives v2 sessions their principal (format.md §4, migration). */
   principal?: PrincipalOption;
@@ -122,7 +122,7 @@ class Replayer {
     private readonly unpack: (id: string) => SessionState | undefined = () => undefined,
   ) {}
 
-  /** `layout`: the payload layout of the record's log (v2 logs, format.md §3.9). */
+  /** `layout`: the payload layout of the record's log (v2 logs, format.md §3.8). */
   apply(rec: LogRecord, layout: PayloadLayout = PAYLOAD_LAYOUT_V3): void {
     // Invariant: the logs, read oldest generation first, hold strictly growing LSNs.
     assert(rec.lsn > this.maxLsn, `replayed lsn ${rec.lsn} after ${this.maxLsn}`);

@@ -35,7 +35,7 @@ export class SessionCache {
    */
   readonly principals = new PrincipalIndex();
 
-  /** `encryption`: opens the sealed attributes of packed images (docs/format.md §3.8). */
+  /** `encryption`: opens the sealed attributes of packed images (docs/format.md §3.7). */
   constructor(private readonly encryption?: Encryption) {}
 
   /** The principal of a session, loaded or cold; '' when none or absent. */

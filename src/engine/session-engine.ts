@@ -484,7 +484,9 @@ export class SessionEngine {
     const out: SessionState[] = [];
     for (const id of this.idsOf(principal)) {
       const s = this.cache.durable(id); // a packed one is decoded here
-      if (s === undefined) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
+      if (s === undefined && this.cache.cold.has(id)) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
+      // Invariant: every change of the cache moves the index (session-cache.ts).
+      assert(s !== undefined, 'the principal index names a session the cache does not hold');
       const l = this.live(s, this.clock.now());
       if (l !== undefined) out.push(l);
     }

@@ -15,7 +15,7 @@ export const LOG_MAGIC = 'SESSDLOG';
  * 3: PUT and PATCH carry the principal and a sealable attribute field (docs/format.md §3).
  */
 export const LOG_FORMAT_VERSION = 3;
-/** Versions a reader accepts: a v2 log's records are decoded in the v2 layout (format.md §3.9). */
+/** Versions a reader accepts: a v2 log's records are decoded in the v2 layout (format.md §3.8). */
 export const LOG_FORMAT_VERSIONS_READ: readonly number[] = [2, 3];
 export const LOG_HEADER_BYTES = 512;
 export const LOG_HEADER = {
@@ -102,7 +102,7 @@ export const IMAGE = {
   data: 24,
 } as const;
 
-/** Payload layouts (docs/format.md §3, §3.9): the value of an image's payloadLayout byte. */
+/** Payload layouts (docs/format.md §3, §3.8): the value of an image's payloadLayout byte. */
 export const PAYLOAD_LAYOUT_V2 = 0;
 export const PAYLOAD_LAYOUT_V3 = 3;
 export type PayloadLayout = typeof PAYLOAD_LAYOUT_V2 | typeof PAYLOAD_LAYOUT_V3;
@@ -151,7 +151,7 @@ export const OWNER_BYTES_MAX = 255;
 /** The principal is a str8 in PUT and PATCH payloads (format v3); empty = none. */
 export const PRINCIPAL_BYTES_MAX = 255;
 
-// ---- sealed fields (docs/format.md §3.8) ----
+// ---- sealed fields (docs/format.md §3.7) ----
 /** A key ID is 1 to this many bytes of [A-Za-z0-9._-]. */
 export const KEY_ID_BYTES_MAX = 64;
 export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;

@@ -3,7 +3,7 @@ import { KEY_ID_PATTERN, SEAL_KEY_BYTES, SEAL_NONCE_BYTES, SEAL_TAG_BYTES } from
 import { SessiondError } from '../errors.js';
 
 /**
- * Sealable payload fields (docs/format.md §3.8): the attribute bytes of PUT and PATCH
+ * Sealable payload fields (docs/format.md §3.7): the attribute bytes of PUT and PATCH
  * payloads, in clear or sealed with AES-256-GCM under a key ID and a fresh nonce, the
  * record type and every clear byte before the nonce bound as additional authenticated data.
  */

@@ -37,7 +37,7 @@ export function summarizeImage(data: Uint8Array, id: string, lsn: number, enc?: 
   const principal = principalBytes === 0 ? '' : b.toString('utf8', pos, pos + principalBytes);
   if (principalBytes > 0 && !Buffer.from(principal, 'utf8').equals(b.subarray(pos, pos + principalBytes))) throw corrupt('principal is not UTF-8');
   pos += principalBytes;
-  // X of the sealable field is `str32 attributes` (docs/format.md §3.8).
+  // X of the sealable field is `str32 attributes` (docs/format.md §3.7).
   const plainBytes = sealableLength(b, pos, enc);
   if (plainBytes < 4) throw corrupt('attribute field shorter than its length');
   const attrBytes = plainBytes - 4;

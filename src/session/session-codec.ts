@@ -283,7 +283,7 @@ class Reader {
     this.pos += bytes;
     return p;
   }
-  /** The rest of the payload as a sealable field (format.md §3.8), opened. */
+  /** The rest of the payload as a sealable field (format.md §3.7), opened. */
   sealed(type: number, enc: Encryption | undefined): Reader {
     const plain = readSealable(this.buf, this.pos, type, enc);
     this.pos = this.buf.length;

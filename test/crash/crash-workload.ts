@@ -71,7 +71,7 @@ export interface WorkloadOptions {
   cacheBytesMax?: number;
   /** Checks the store right after it opened, before any change; a string stops the run. */
   onOpen?: (engine: SessionEngine) => string | undefined | Promise<string | undefined>;
-  /** Seal attributes (docs/format.md §3.8) under a key that changes with the clock. */
+  /** Seal attributes (docs/format.md §3.7) under a key that changes with the clock. */
   encrypt?: boolean;
 }
 

@@ -1,4 +1,4 @@
-// Encryption at rest (SPEC B6, docs/format.md §3.8): unit and crash-simulation tests on
+// Encryption at rest (SPEC B6, docs/format.md §3.7): unit and crash-simulation tests on
 // the simulated file layer. No attribute byte in clear in any file, a changed sealed or
 // bound byte is caught by the GCM tag (and handled like any corrupt record), a missing key
 // is a typed error naming it, and key rotation survives crashes.

@@ -1,4 +1,4 @@
-// Unit tests of sealable payload fields (src/session/attr-seal.ts, docs/format.md §3.8).
+// Unit tests of sealable payload fields (src/session/attr-seal.ts, docs/format.md §3.7).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -100,7 +100,7 @@ describe('session payload codec', () => {
     fc.assert(
       fc.property(fc.record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, principal: arbOwner, set: arbText, removed: arbText }), (p) => {
         assert.equal(patchPayloadBytes(p), encodePatch(p).length);
-        // Sealed (format v3 §3.8): the count the write plan compares is the encoded size too.
+        // Sealed (format v3 §3.7): the count the write plan compares is the encoded size too.
         assert.equal(patchPayloadBytes(p, SEAL), encodePatch(p, SEAL).length);
       }),
     );
