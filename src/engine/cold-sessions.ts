@@ -134,6 +134,19 @@ export class ColdSessions {
     for (const [id, slot] of this.slots) fn(id, this.expiry[slot]!, this.created[slot]!, this.chars[slot]!, this.owners[this.ownerOf[slot]!]!);
   }
 
+  /**
+   * forEach in slices of `sliceMax` entries, yielding to the event loop between them (the
+   * statistics scan must never block requests). Entries added or deleted meanwhile may or
+   * may not be visited, as with any Map iterator.
+   */
+  async forEachSliced(sliceMax: number, fn: (id: string, expiryMs: number, createdAtMs: number, attrChars: number, owner: string) => void): Promise<void> {
+    let n = 0;
+    for (const [id, slot] of this.slots) {
+      if (++n % sliceMax === 0) await new Promise<void>((r) => setImmediate(r));
+      fn(id, this.expiry[slot]!, this.created[slot]!, this.chars[slot]!, this.owners[this.ownerOf[slot]!]!);
+    }
+  }
+
   checkInvariants(): void {
     const free = new Set(this.freeSlots);
     for (const [id, slot] of this.slots) assert(slot < this.nextSlot && !free.has(slot), `cold slot ${slot} of ${id} is not in use`);
