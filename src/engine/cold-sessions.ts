@@ -7,7 +7,7 @@ import { SessionArena } from './session-arena.js';
  * packed: its image payload copied into the off-heap arena by an open without a bound, to
  * be decoded on first access (synchronously: reads never wait for it). What expiry,
  * the statistics and recovery need about them is kept here without their attributes, in
- * parallel typed arrays (about 40 bytes a session on top of the Map entry and its ID string),
+ * parallel typed arrays (50 bytes a session on top of the Map entry and its ID string),
  * so none of them has to be read back to be counted, expired or reported.
  */
 
