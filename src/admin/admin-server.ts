@@ -85,7 +85,7 @@ export async function startAdminServer(input: AdminServerOptionsInput): Promise<
       case '/api/series':
         return json(res, sampler.series());
       case '/api/session':
-        return json(res, lookUpSession(engine, url.searchParams.get('id') ?? ''));
+        return json(res, await lookUpSession(engine, url.searchParams.get('id') ?? ''));
       default:
         return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     }

@@ -7,7 +7,8 @@ import { SessionArena } from './session-arena.js';
  * packed: its image payload copied into the off-heap arena by an open without a bound, to
  * be decoded on first access (synchronously: reads never wait for it). What expiry,
  * the statistics and recovery need about them is kept here without their attributes, in
- * parallel typed arrays (about 40 bytes a session on top of the Map entry and its ID string),
+ * parallel typed arrays (50 bytes a session on top of the Map entry and its ID string, plus a
+ * reference to its principal string),
  * so none of them has to be read back to be counted, expired or reported.
  */
 
@@ -155,6 +156,19 @@ export class ColdSessions {
   /** Every entry, without allocating per entry. Do not add to the set from `fn`. */
   forEach(fn: (id: string, expiryMs: number, createdAtMs: number, attrChars: number, owner: string) => void): void {
     for (const [id, slot] of this.slots) fn(id, this.expiry[slot]!, this.created[slot]!, this.chars[slot]!, this.owners[this.ownerOf[slot]!]!);
+  }
+
+  /**
+   * forEach in slices of `sliceMax` entries, yielding to the event loop between them (the
+   * statistics scan must never block requests). Entries added or deleted meanwhile may or
+   * may not be visited, as with any Map iterator.
+   */
+  async forEachSliced(sliceMax: number, fn: (id: string, expiryMs: number, createdAtMs: number, attrChars: number, owner: string) => void): Promise<void> {
+    let n = 0;
+    for (const [id, slot] of this.slots) {
+      if (++n % sliceMax === 0) await new Promise<void>((r) => setImmediate(r));
+      fn(id, this.expiry[slot]!, this.created[slot]!, this.chars[slot]!, this.owners[this.ownerOf[slot]!]!);
+    }
   }
 
   checkInvariants(): void {

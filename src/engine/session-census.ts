@@ -51,9 +51,8 @@ export async function takeCensus(sessions: ReadonlyMap<string, SessionState>, no
     c.byAge[bucketOf(nowMs - s.createdAtMs)]!++;
     c.byTimeToExpiry[bucketOf(expiry - nowMs)]!++;
   }
-  // Sessions left on disk (cacheBytesMax) count from their summaries, without being read back.
-  // One pass without yielding: a summary is a few typed-array reads (~20 ns each).
-  cold?.forEach((_id, expiry, createdAtMs, attrChars, owner) => {
+  // Sessions packed or on disk count from their summaries, without being decoded or read back.
+  await cold?.forEachSliced(CENSUS_SLICE_SESSIONS, (_id, expiry, createdAtMs, attrChars, owner) => {
     if (expiry <= nowMs) return;
     c.count++;
     c.attributeBytes += attrChars;
