@@ -245,6 +245,23 @@ export function callbackValue<T>(p: Promise<T | undefined>, cb: (err: unknown, v
   );
 }
 
+/**
+ * A read for a callback store: once the local engine is open the session is read at once
+ * and `cb` runs on the next tick, with no promise chain in between (reads are most of a
+ * framework's traffic); before that, and for a global store, through load().
+ */
+export function callbackLoad<T>(handle: EngineHandle, id: unknown, map: (s: LoadedSession) => T, cb: (err: unknown, value?: T) => void): void {
+  let now: ReturnType<EngineHandle['loadNow']>;
+  try {
+    now = handle.loadNow(id);
+  } catch (e) {
+    process.nextTick(cb, e);
+    return;
+  }
+  if (now === undefined) callbackValue(handle.load(id).then((s) => (s === undefined ? undefined : map(s))), cb);
+  else process.nextTick(cb, null, now.session === undefined ? undefined : map(now.session));
+}
+
 export function callbackDone(p: Promise<unknown>, cb: ((err?: unknown) => void) | undefined): void {
   p.then(
     () => cb !== undefined && process.nextTick(cb, null),

@@ -5,7 +5,7 @@ import type { SessionEngine } from '../engine/session-engine.js';
 import { isSessiondError } from '../errors.js';
 import type { ServerResponse } from 'node:http';
 import { storedFromCookieSession, touchedExpiryMs } from './connect-cookie.js';
-import { EngineHandle, callbackDone, callbackValue, type EngineSource, type LoadedSession, type Release } from './engine-handle.js';
+import { EngineHandle, callbackDone, callbackLoad, callbackValue, type EngineSource, type LoadedSession, type Release } from './engine-handle.js';
 import { RequestTurn, isQueueError, retryAfterOf, type TurnSource } from './request-turn.js';
 import { readCookie, sessionIdFromSigned, unsignWithAny, type Unsign } from './session-cookie.js';
 
@@ -58,24 +58,9 @@ export class SessiondStore extends session.Store {
     });
   }
 
-  /**
-   * `cb(null, session)`, or `cb(null, undefined)` when absent, expired or the ID is malformed.
-   * Once the engine is open the session is read at once and `cb` runs on the next tick,
-   * without a promise chain in between (a read is most of express-session's traffic).
-   */
+  /** `cb(null, session)`, or `cb(null, undefined)` when absent, expired or the ID is malformed (callbackLoad: no promise chain once open). */
   override get(sid: string, cb: Cb<Data | null>): void {
-    let now: ReturnType<EngineHandle['loadNow']>;
-    try {
-      now = this.handle.loadNow(sid);
-    } catch (e) {
-      process.nextTick(cb, e);
-      return;
-    }
-    if (now !== undefined) {
-      process.nextTick(cb, null, now.session === undefined ? undefined : toExpress(now.session));
-      return;
-    }
-    callbackValue(this.handle.load(sid).then((s) => (s === undefined ? undefined : toExpress(s))), cb);
+    callbackLoad(this.handle, sid, toExpress, cb);
   }
 
   /** Writes only the changed attributes; a save after destroy is a silent no-op (tombstone). */

@@ -3,7 +3,7 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest, Session } fro
 import type { SessionStore } from '@fastify/session';
 import type { SessionEngine } from '../engine/session-engine.js';
 import { storedFromCookieSession } from './connect-cookie.js';
-import { EngineHandle, callbackDone, callbackValue, type EngineSource, type Release } from './engine-handle.js';
+import { EngineHandle, callbackDone, callbackLoad, type EngineSource, type Release } from './engine-handle.js';
 import { RequestTurn, isQueueError, retryAfterOf, type TurnSource } from './request-turn.js';
 import { readCookie, sessionIdFromSigned, type Unsign } from './session-cookie.js';
 
@@ -28,8 +28,7 @@ export class SessiondFastifyStore implements SessionStore {
   }
 
   get(sessionId: string, cb: SessionCb): void {
-    const p = this.handle.load(sessionId).then((s) => (s === undefined ? undefined : (s.data as unknown as Session)));
-    callbackValue(p, cb);
+    callbackLoad(this.handle, sessionId, (s) => s.data as unknown as Session, cb);
   }
 
   /** Writes only the changed attributes; a save after destroy is a silent no-op (tombstone). */

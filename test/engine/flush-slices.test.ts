@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseFile } from '../../src/db/database-file.js';
+import { SessionEngine } from '../../src/engine/session-engine.js';
 import { writeSessions } from '../../src/engine/write-sessions.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { encodePut } from '../../src/session/session-codec.js';
@@ -69,4 +70,28 @@ test('a slice with time left does not yield', async () => {
   const slice = new LoopSlice(1000, () => 0);
   await flushAndReopen(slice);
   assert.equal(slice.yields, 0);
+});
+
+test("the engine's flusher slices on the engine's clock: a flush lets the event loop turn between sessions", async () => {
+  // A clock that moves 1 ms per reading, so every slice check finds flushSliceMsMax (1) used up.
+  let ms = 1_700_000_000_000;
+  const clock = { now: () => ms++ };
+  const e = await SessionEngine.open({ dir: DIR, fs: new SimFileSystem(), clock, flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000, flushSliceMsMax: 1 });
+  try {
+    for (let i = 0; i < SESSIONS; i++) await e.save(`engine-${String(i).padStart(4, '0')}-${'y'.repeat(12)}`, { attributes: { n: String(i) } });
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await e.flush();
+    ticking = false;
+    // The simulated file layer answers in microtasks: without slices a flush takes no turn at all.
+    assert.ok(turns >= SESSIONS, `${turns} event-loop turns during a flush of ${SESSIONS} sessions`);
+    assert.equal((await e.stats()).flush.sessionsWritten, SESSIONS);
+  } finally {
+    await e.close();
+  }
 });
