@@ -13,6 +13,11 @@ import { isSessiondError } from '../../src/errors.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { STATE_BYTES_FIXED } from '../../src/engine/loaded-sessions.js';
 import type { EngineOptionsInput } from '../../src/options.js';
+import { RecordType } from '../../src/format/constants.js';
+import { resolveEncryption } from '../../src/session/attr-seal.js';
+import { decodePayload } from '../../src/session/session-codec.js';
+import type { SessionState } from '../../src/session/session-state.js';
+import { planSave } from '../../src/engine/write-plan.js';
 
 const DIR = '/combined';
 const N = 60;
@@ -244,3 +249,43 @@ describe('encryption at rest with cacheBytesMax', () => {
     await after.close();
   });
 });
+
+describe('write plans under encryption (the encode-once path of issue 8 with format v3)', () => {
+  const enc = resolveEncryption(ONLY_K1);
+  const limits = { sessionBytesMax: 1 << 20, sessionTtlMs: 3_600_000, owner: 't', principal: 'user', encryption: enc } as const;
+  const NONCE_AT_KEY = 1 + 'k1'.length; // keyIdBytes, keyId, then the nonce (docs/format.md §3.7)
+
+  /** The nonce of a sealed PUT or PATCH payload: after the clear fields and the key ID. */
+  function nonceOf(data: Uint8Array, clearBytes: number): string {
+    return Buffer.from(data).subarray(clearBytes + NONCE_AT_KEY, clearBytes + NONCE_AT_KEY + 12).toString('hex');
+  }
+
+  it('every plan seals its one record with a fresh nonce, and the record decodes to the planned state', () => {
+    const nonces = new Set<string>();
+    let base: SessionState | undefined;
+    for (let v = 0; v < 40; v++) {
+      // The same attributes over and over: identical plaintexts must still never share a nonce.
+      const p = planSave(base, 'sess-nonce', { attributes: v % 2 === 0 ? attrsOf(1) : attrsOf(1, v) }, 1_700_000_000_000 + v, limits);
+      assert.ok('type' in p, 'a change');
+      const clear = p.type === RecordType.PUT ? putClearBytes(p.state) : patchClearBytes(p.state);
+      const decoded = decodePayload(p.type, p.data, undefined, enc);
+      if (decoded.type === RecordType.PUT) assert.equal(decoded.state.attrs, p.state.attrs);
+      else assert.equal(decoded.type, RecordType.PATCH);
+      assert.ok(!Buffer.from(p.data).includes(MARKER), 'sealed');
+      const n = nonceOf(p.data, clear);
+      assert.ok(!nonces.has(n), `nonce reused at version ${v + 1}`);
+      nonces.add(n);
+      base = { ...p.state, lsn: v + 1 };
+    }
+  });
+});
+
+/** Bytes of the clear fields of a v3 PUT payload before its sealable field (format.md §3.1). */
+function putClearBytes(s: SessionState): number {
+  return 2 + Buffer.byteLength(s.id) + 8 * 4 + 4 + 1 + Buffer.byteLength(s.owner) + 1 + Buffer.byteLength(s.principal);
+}
+
+/** Same for a v3 PATCH (format.md §3.2). */
+function patchClearBytes(s: SessionState): number {
+  return 2 + Buffer.byteLength(s.id) + 8 * 3 + 4 + 1 + Buffer.byteLength(s.principal);
+}
