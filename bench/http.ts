@@ -30,6 +30,8 @@ export interface HttpResult {
   /** the system (kernel) part of it: syscalls, fdatasync, socket I/O */
   serverCpuSystemMsPerRequest?: number;
   storeServerRssPeakBytes?: number;
+  /** the peer's own server process's CPU time (redis-server, sessiond serve) per request */
+  storeServerCpuMsPerRequest?: number;
 }
 
 export interface HttpRun {
@@ -86,6 +88,7 @@ function mergeRounds(rs: HttpResult[]): HttpResult {
     serverRssPeakBytes: Math.max(...rs.map((r) => r.serverRssPeakBytes)),
     serverCpuMsPerRequest: sum((r) => r.serverCpuMsPerRequest) / rs.length,
     serverCpuSystemMsPerRequest: sum((r) => r.serverCpuSystemMsPerRequest ?? 0) / rs.length,
+    ...(rs.every((r) => r.storeServerCpuMsPerRequest !== undefined) ? { storeServerCpuMsPerRequest: sum((r) => r.storeServerCpuMsPerRequest!) / rs.length } : {}),
   };
 }
 
@@ -126,6 +129,7 @@ async function httpRound(cfg: BenchConfig, peer: string, dir: string, execArgv: 
       serverCpuMsPerRequest: (server.cpuUserMs + server.cpuSystemMs) / (result.requests.total + 2 * cookies.length),
       serverCpuSystemMsPerRequest: server.cpuSystemMs / (result.requests.total + 2 * cookies.length),
       ...(server.serverRssPeakBytes !== undefined ? { storeServerRssPeakBytes: server.serverRssPeakBytes } : {}),
+      ...(server.storeServerCpuMs !== undefined ? { storeServerCpuMsPerRequest: server.storeServerCpuMs / (result.requests.total + 2 * cookies.length) } : {}),
     };
   } finally {
     await child.kill();
