@@ -4,6 +4,7 @@ import express from 'express';
 import session from 'express-session';
 import { childMain, nextParentMessage } from './lib/child-main.js';
 import { watchLoopDelay, type LoopDelaySummary } from './lib/loop-delay.js';
+import { processCpuMs } from './lib/process-cpu.js';
 import { processRss, rssPeakBytes } from './lib/rss.js';
 import { SESSION_MAX_AGE_MS, sessionBody } from './lib/session-data.js';
 import { peerFactory } from './peers/peer-registry.js';
@@ -32,6 +33,8 @@ export interface HttpServerResult {
   /** the server's event-loop delay from listening to stop */
   loopDelay: LoopDelaySummary;
   serverRssPeakBytes?: number;
+  /** CPU time of the peer's own server process (redis-server, sessiond serve) over the same span */
+  storeServerCpuMs?: number;
 }
 
 /** The bench's field on the session (typed here, not by augmenting SessionData for the whole build). */
@@ -81,10 +84,13 @@ childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const cpu0 = process.cpuUsage();
   const loopDelay = watchLoopDelay();
+  const storeCpu0 = peer.serverPid === undefined ? undefined : processCpuMs(peer.serverPid);
   send({ type: 'listening', port: (server.address() as AddressInfo).port });
   await nextParentMessage('stop');
   const cpu = process.cpuUsage(cpu0);
   const delay = loopDelay();
+  const storeCpu1 = peer.serverPid === undefined ? undefined : processCpuMs(peer.serverPid);
+  const storeServerCpuMs = storeCpu0 !== undefined && storeCpu1 !== undefined ? storeCpu1.userMs + storeCpu1.systemMs - storeCpu0.userMs - storeCpu0.systemMs : undefined;
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const serverRss = peer.serverPid === undefined ? undefined : processRss(peer.serverPid);
@@ -98,5 +104,6 @@ childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
     cpuSystemMs: cpu.system / 1000,
     loopDelay: delay,
     ...(serverRss !== undefined ? { serverRssPeakBytes: serverRss.peakBytes } : {}),
+    ...(storeServerCpuMs !== undefined ? { storeServerCpuMs } : {}),
   };
 });

@@ -33,6 +33,8 @@ export interface HttpResult {
   storeServerRssPeakBytes?: number;
   /** the server's event-loop delay over the round (the median round's after merging; maxMs is the largest of all rounds) */
   loopDelay?: LoopDelaySummary;
+  /** the peer's own server process's CPU time (redis-server, sessiond serve) per request */
+  storeServerCpuMsPerRequest?: number;
 }
 
 export interface HttpRun {
@@ -90,6 +92,7 @@ function mergeRounds(rs: HttpResult[]): HttpResult {
     serverCpuMsPerRequest: sum((r) => r.serverCpuMsPerRequest) / rs.length,
     serverCpuSystemMsPerRequest: sum((r) => r.serverCpuSystemMsPerRequest ?? 0) / rs.length,
     ...(median.loopDelay !== undefined ? { loopDelay: { ...median.loopDelay, maxMs: Math.max(...rs.map((r) => r.loopDelay?.maxMs ?? 0)) } } : {}),
+    ...(rs.every((r) => r.storeServerCpuMsPerRequest !== undefined) ? { storeServerCpuMsPerRequest: sum((r) => r.storeServerCpuMsPerRequest!) / rs.length } : {}),
   };
 }
 
@@ -131,6 +134,7 @@ async function httpRound(cfg: BenchConfig, peer: string, dir: string, execArgv: 
       serverCpuSystemMsPerRequest: server.cpuSystemMs / (result.requests.total + 2 * cookies.length),
       loopDelay: server.loopDelay,
       ...(server.serverRssPeakBytes !== undefined ? { storeServerRssPeakBytes: server.serverRssPeakBytes } : {}),
+      ...(server.storeServerCpuMs !== undefined ? { storeServerCpuMsPerRequest: server.storeServerCpuMs / (result.requests.total + 2 * cookies.length) } : {}),
     };
   } finally {
     await child.kill();

@@ -32,6 +32,9 @@ export const ERRORS = {
   SESSIOND_PROTOCOL: { status: 400, message: 'a client sent bytes that are not the Redis protocol' },
   SESSIOND_KEY_MISSING: { status: 500, message: 'a sealed record names an encryption key that is not configured' },
   SESSIOND_INSECURE_BIND: { status: 500, message: 'refusing to serve a non-loopback address without a password' },
+  SESSIOND_IMPORT_LINE_INVALID: { status: 400, message: 'a line of the import file is malformed; nothing was imported' },
+  SESSIOND_MIGRATION_SOURCE: { status: 500, message: 'the store being migrated from cannot be read' },
+  SESSIOND_KEY_MAPPING: { status: 500, message: 'the store was written by sessiond serve with another key mapping' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -17,3 +17,7 @@ export type { AdminServerOptionsInput, MetricsSource } from './admin/admin-optio
 export * from './global/index.js';
 export { serve, type SessiondServer } from './server/server.js';
 export type { ServerOptions, ServerOptionsInput } from './server/server-options.js';
+export type { RestoreInput, RestoreOutcome } from './engine/session-engine.js';
+export { importSessions, type ImportOptions, type ImportSummary } from './transfer/import-sessions.js';
+export { engineSessions, exportChunks } from './transfer/export-sessions.js';
+export { exportLine, parseImportLine, type ExportedSession } from './transfer/export-line.js';

@@ -15,14 +15,23 @@ export interface RedisServer {
 
 const READY_MS_MAX = 10_000;
 
+/** How the bench's redis-server persists: an append-only file fsynced every write or every second, or nothing. */
+export type RedisPersistence = 'always' | 'everysec' | 'none';
+
+const PERSISTENCE: Record<RedisPersistence, { args: string[]; config: string }> = {
+  always: { args: ['--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], config: 'appendonly yes, appendfsync always, no RDB snapshots' },
+  everysec: { args: ['--appendonly', 'yes', '--appendfsync', 'everysec'], config: 'appendonly yes, appendfsync everysec (RDB snapshots at the defaults)' },
+  none: { args: ['--appendonly', 'no', '--save', ''], config: 'no persistence (appendonly no, no RDB snapshots)' },
+};
+
 /**
- * Starts the bench's own redis-server on a free loopback port with an append-only file
- * synced every second (the durable setting people run), its files in `dir`.
+ * Starts the bench's own redis-server on a free loopback port, its files in `dir`; by
+ * default with an append-only file synced every second (the durable setting people run).
  */
-export async function startRedisServer(dir: string): Promise<RedisServer> {
+export async function startRedisServer(dir: string, persistence: RedisPersistence = 'everysec'): Promise<RedisServer> {
   mkdirSync(dir, { recursive: true });
   const port = await freeLoopbackPort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes', ...PERSISTENCE[persistence].args, '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
@@ -38,7 +47,7 @@ export async function startRedisServer(dir: string): Promise<RedisServer> {
   return {
     port,
     pid,
-    config: 'appendonly yes, appendfsync everysec (RDB snapshots at the defaults)',
+    config: PERSISTENCE[persistence].config,
     version: await redisVersion(),
     stop: () => stopProcess(pid),
   };

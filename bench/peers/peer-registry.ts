@@ -3,7 +3,8 @@ import { createMemorystorePeer } from './memorystore-peer.js';
 import { createNoopPeer } from './noop-store.js';
 import type { PeerFactory } from './peer.js';
 import { createPgPeer } from './pg-peer.js';
-import { createRedisPeer } from './redis-peer.js';
+import { createRedisPeer, redisPeer } from './redis-peer.js';
+import { createSessiondServePeer } from './sessiond-serve-peer.js';
 import { sessiondAvailable, sessiondPeer } from './sessiond-peer.js';
 import { createSqlitePeer } from './sqlite-peer.js';
 
@@ -20,6 +21,18 @@ export const PEERS: Readonly<Record<string, PeerFactory>> = {
   'sessiond-none': sessiondPeer('none'),
 };
 
+/**
+ * The stores of `npm run bench:server`'s HTTP workload (bench/server-protocol.ts): connect-redis
+ * against `sessiond serve` and against redis-server at three persistence settings. Not in
+ * `npm run bench`'s default set.
+ */
+export const SERVER_PEERS: Readonly<Record<string, PeerFactory>> = {
+  'serve-sessiond': createSessiondServePeer,
+  'serve-redis-always': redisPeer('always', 'connect-redis → redis-server appendfsync always'),
+  'serve-redis-everysec': redisPeer('everysec', 'connect-redis → redis-server appendfsync everysec'),
+  'serve-redis-none': redisPeer('none', 'connect-redis → redis-server no persistence'),
+};
+
 export const SESSIOND_PEERS = ['sessiond-fsync', 'sessiond-interval', 'sessiond-none'] as const;
 
 /** The stores this build can run: all peers, plus sessiond once its adapter exists. */
@@ -28,7 +41,7 @@ export function availablePeers(): string[] {
 }
 
 export function peerFactory(key: string): PeerFactory {
-  const f = PEERS[key];
-  if (f === undefined) throw new Error(`unknown store '${key}'; known: ${Object.keys(PEERS).join(', ')}`);
+  const f = PEERS[key] ?? SERVER_PEERS[key];
+  if (f === undefined) throw new Error(`unknown store '${key}'; known: ${[...Object.keys(PEERS), ...Object.keys(SERVER_PEERS)].join(', ')}`);
   return f;
 }

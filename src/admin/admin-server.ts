@@ -10,6 +10,7 @@ import { AdminSampler } from './admin-sampler.js';
 import { lookUpSession } from './session-lookup.js';
 import { listStoreFiles } from './store-files.js';
 import { runAction } from './admin-actions.js';
+import { routeTransfer } from './admin-transfer.js';
 
 /**
  * The admin port (SPEC S3): `/metrics` for Prometheus, and an admin page at `/` with its
@@ -66,6 +67,7 @@ export async function startAdminServer(input: AdminServerOptionsInput): Promise<
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    if (await routeTransfer(req, res, url.pathname, engine, o.host)) return;
     if (req.method === 'POST' && url.pathname.startsWith('/api/') && (url.pathname === '/api/revoke' || url.pathname === '/api/rekey')) {
       const r = await runAction(engine, url.pathname.slice(5), req);
       logger.info('admin_action', { action: url.pathname.slice(5), status: r.status });

@@ -11,6 +11,8 @@ import { serveCommand } from './serve-command.js';
 import { loadKeys } from './keys-file.js';
 import { postAdminAction } from './admin-actions.js';
 import { resolveEncryption } from '../session/attr-seal.js';
+import { exportCommand } from './export-command.js';
+import { importCommand } from './import-command.js';
 
 const USAGE = `usage: sessiond <command> <dir> [--json]
 
@@ -28,6 +30,10 @@ commands:
                   with --admin-url URL, on a running sessiond serve through its admin port
   rekey <dir>     rewrite every session under the current encryption key (stopped store; or
                   --admin-url URL: running, the logs keep older keys until they are reset)
+  export <dir>    write the live sessions as JSON lines; also from a running server or
+                  from connect-redis / connect-pg-simple (sessiond export --help)
+  import <dir> <file.jsonl>
+                  load an export into a store, or into a running server (sessiond import --help)
 
   --keys-file FILE   encryption keys, JSON { "current": id, "keys": { id: base64 } }
                      (default: the SESSIOND_KEYS environment variable), for every command
@@ -35,6 +41,8 @@ commands:
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'serve') return serveCommand(argv.slice(1));
+  if (argv[0] === 'export') return exportCommand(argv.slice(1));
+  if (argv[0] === 'import') return importCommand(argv.slice(1));
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' }, 'admin-url': { type: 'string' }, print: { type: 'boolean', default: false }, schema: { type: 'string', default: 'sessiond' }, 'keys-file': { type: 'string' }, except: { type: 'string', multiple: true } } });
   const [command, dir] = positionals;
   if (values.help || command === undefined) {

@@ -1,5 +1,7 @@
 import { SessiondError } from '../errors.js';
+import { OWNER_BYTES_MAX } from '../format/constants.js';
 import type { PatchInput, SaveInput, TouchInput } from './write-plan.js';
+import type { RestoreInput } from './restore-plan.js';
 
 /**
  * Checks of the public engine methods' arguments, so that a malformed call (a JavaScript
@@ -64,6 +66,22 @@ export function checkPatchInput(input: unknown): asserts input is PatchInput {
   }
   checkOptionalNumber(input.expiresAtMs, 'input.expiresAtMs');
   checkOptionalNumber(input.maxInactiveMs, 'input.maxInactiveMs');
+}
+
+const RESTORE_KEYS = ['attributes', 'createdAtMs', 'lastAccessAtMs', 'expiresAtMs', 'maxInactiveMs', 'owner'] as const satisfies ReadonlyArray<keyof RestoreInput>;
+const U32_MAX = 0xffff_ffff;
+
+/** Every time of a restore is required: an import keeps the exported ones. */
+export function checkRestoreInput(input: unknown): asserts input is RestoreInput {
+  checkInput(input, 'input', RESTORE_KEYS);
+  checkAttributes(input.attributes, 'input.attributes');
+  for (const [name, max] of [['createdAtMs', Number.MAX_SAFE_INTEGER], ['lastAccessAtMs', Number.MAX_SAFE_INTEGER], ['expiresAtMs', Number.MAX_SAFE_INTEGER], ['maxInactiveMs', U32_MAX]] as const) {
+    const v = input[name];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw invalid(`input.${name}`, `must be an integer from 0 to ${max}, got ${describe(v)}`);
+  }
+  if (input.owner !== undefined && (typeof input.owner !== 'string' || Buffer.byteLength(input.owner) > OWNER_BYTES_MAX)) {
+    throw invalid('input.owner', `must be a string of at most ${OWNER_BYTES_MAX} UTF-8 bytes`);
+  }
 }
 
 export function checkTouchInput(input: unknown): asserts input is TouchInput {

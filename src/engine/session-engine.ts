@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { assert } from '../assert.js';
 import { RECORD_OVERHEAD_BYTES, type RecordType } from '../format/constants.js';
-import { SessiondError, ioError } from '../errors.js';
+import { SessiondError, ioError, isSessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
 import { MonotonicClock, startInterval, type Clock } from '../clock.js';
 import type { SessionDatabase } from './session-database.js';
@@ -21,10 +21,12 @@ import { CacheBound, type LoadWait } from './cache-bound.js';
 import { STATE_BYTES_FIXED } from './loaded-sessions.js';
 import { checkBoundedDatabase, readAllStates } from './bounded-reads.js';
 import { buildStats, type EngineStats } from './engine-stats.js';
-import { checkFunction, checkId, checkPatchInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
+import { checkFunction, checkId, checkPatchInput, checkRestoreInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
 import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
+import { planRestore, type RestoreInput, type RestoreOutcome } from './restore-plan.js';
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
+export type { RestoreInput, RestoreOutcome } from './restore-plan.js';
 
 /** Rekey under cacheBytesMax loads cold sessions in slices of this fraction of the bound. */
 const REKEY_SLICE_BYTES_FRACTION = 0.25;
@@ -349,6 +351,28 @@ export class SessionEngine {
     const now = this.clock.now();
     if (this.base(id, now) === undefined) return undefined;
     return this.commit(id, 'touch', (t) => planTouch(this.base(id, t)!, input, t, this.options));
+  }
+
+  /**
+   * Writes an imported session whole, with its own times and owner (sessiond import), unless
+   * the store's copy was accessed later, the import has expired, or the ID was destroyed
+   * (restore-plan.ts says which). Resolves once the change is durable, like a save.
+   */
+  async restore(id: string, input: RestoreInput): Promise<RestoreOutcome> {
+    checkId(id);
+    checkRestoreInput(input);
+    let outcome: RestoreOutcome = 'written';
+    try {
+      await this.commit(id, 'save', (now) => {
+        const r = planRestore(this.base(id, now), id, input, now, this.options);
+        outcome = r.outcome;
+        return r.plan;
+      });
+    } catch (e) {
+      if (isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) return 'destroyed';
+      throw e;
+    }
+    return outcome;
   }
 
   /** Deletes a session and leaves a tombstone so late saves cannot bring it back. */

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { isSessiondError } from '../errors.js';
-import type { ClientInfo, CommandCall, ServerContext } from './command-context.js';
+import type { ClientInfo, CommandCall, CommandKind, ServerContext } from './command-context.js';
 import { dispatch } from './command-table.js';
 import { engineErrorReply } from './key-commands.js';
 import { RespParser } from './resp-parser.js';
@@ -11,6 +11,13 @@ interface Slot {
   reply: Reply | undefined;
   /** Bytes of the command's arguments, counted against pipelineBytesMax until answered. */
   readonly bytes: number;
+}
+
+/** A command read while earlier writes of its connection run, and that must wait for them. */
+interface Waiting {
+  readonly kind: CommandKind;
+  readonly run: () => Reply | Promise<Reply>;
+  readonly settle: (r: Reply) => void;
 }
 
 const noop = (): void => {};
@@ -27,15 +34,18 @@ export class Connection {
   private readonly slots: Slot[] = [];
   private out: (Buffer | string)[] = [];
   private flushScheduled = false;
+  /** True while a read is parsed: replies ready by its end are written then, without a tick. */
+  private inData = false;
   private unansweredBytes = 0;
   private paused = false;
   /** No more commands are read: QUIT, a protocol error, or the server is stopping. */
   private ending = false;
   private closed = false;
-  /** Settles once every earlier write and deferred command of this connection has. */
-  private barrier: Promise<void> = Promise.resolve();
-  private inFlight = 0;
-  private deferred = 0;
+  /** Write and read-write commands started and not yet answered. */
+  private running = 0;
+  private readWritesRunning = 0;
+  /** Commands waiting, in order, for earlier writes (docs/server.md "Pipelines"). */
+  private readonly waiting: Waiting[] = [];
   private drainedWaiters: (() => void)[] = [];
 
   constructor(
@@ -72,6 +82,17 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.ending) return;
+    this.inData = true;
+    try {
+      this.read(chunk);
+    } finally {
+      this.inData = false;
+      // Every reply of this read that is ready (reads, PING, errors ...) goes out in one write now.
+      if (this.flushScheduled) this.flush();
+    }
+  }
+
+  private read(chunk: Buffer): void {
     try {
       this.parser.feed(chunk);
     } catch (e) {
@@ -102,23 +123,28 @@ export class Connection {
       slot.reply = r;
       this.scheduleFlush();
     };
-    if (kind === 'meta') {
-      this.runNow(run, 'none', settle);
-    } else if (kind === 'write' && this.deferred === 0) {
-      this.runNow(run, 'write', settle);
-    } else if (this.inFlight === 0 && kind === 'read') {
-      this.runNow(run, 'none', settle);
-    } else if (this.inFlight === 0) {
-      // read-write: it reads, then appends; later writes must wait for it.
-      this.runNow(run, 'deferred', settle);
-    } else {
-      // Wait for every earlier write and deferred command of this connection.
-      const p = this.barrier.then(run).then(settle, (e: unknown) => settle(engineErrorReply(e)));
-      this.track(p, true);
+    if (kind === 'meta') this.runNow(run, 'meta', settle);
+    else if (this.waiting.length === 0 && this.canStart(kind)) this.runNow(run, kind, settle);
+    else this.waiting.push({ kind, run, settle });
+  }
+
+  /**
+   * docs/server.md "Pipelines": a plain write starts unless a read-write command is running;
+   * a read or a read-write command starts once no earlier write or read-write command is.
+   */
+  private canStart(kind: CommandKind): boolean {
+    return kind === 'write' ? this.readWritesRunning === 0 : this.running === 0;
+  }
+
+  /** Starts the waiting commands, in order, as far as canStart allows. */
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && this.canStart(this.waiting[0]!.kind)) {
+      const w = this.waiting.shift()!;
+      this.runNow(w.run, w.kind, w.settle);
     }
   }
 
-  private runNow(run: () => Reply | Promise<Reply>, trackAs: 'none' | 'write' | 'deferred', settle: (r: Reply) => void): void {
+  private runNow(run: () => Reply | Promise<Reply>, kind: CommandKind, settle: (r: Reply) => void): void {
     let r: Reply | Promise<Reply>;
     try {
       r = run();
@@ -130,19 +156,28 @@ export class Connection {
       settle(r);
       return;
     }
-    const p = r.then(settle, (e: unknown) => settle(engineErrorReply(e)));
-    if (trackAs !== 'none') this.track(p, trackAs === 'deferred');
-  }
-
-  private track(p: Promise<void>, deferred: boolean): void {
-    this.inFlight++;
-    if (deferred) this.deferred++;
-    const done = p.then(() => {
-      this.inFlight--;
-      if (deferred) this.deferred--;
-    });
-    const prev = this.barrier;
-    this.barrier = prev.then(() => done);
+    if (kind === 'meta' || kind === 'read') {
+      void r.then(settle, (e: unknown) => settle(engineErrorReply(e)));
+      return;
+    }
+    // A write or read-write command: later commands may wait for it (canStart).
+    this.running++;
+    if (kind === 'read-write') this.readWritesRunning++;
+    const done = (): void => {
+      this.running--;
+      if (kind === 'read-write') this.readWritesRunning--;
+      this.startWaiting();
+    };
+    void r.then(
+      (reply) => {
+        settle(reply);
+        done();
+      },
+      (e: unknown) => {
+        settle(engineErrorReply(e));
+        done();
+      },
+    );
   }
 
   private pushSlot(bytes: number, reply: Reply | undefined): Slot {
@@ -157,7 +192,11 @@ export class Connection {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(() => this.flush());
+    if (!this.inData) process.nextTick(() => this.flushTick());
+  }
+
+  private flushTick(): void {
+    if (this.flushScheduled) this.flush();
   }
 
   private flush(): void {
@@ -172,9 +211,11 @@ export class Connection {
     }
     if (n > 0) this.slots.splice(0, n);
     if (this.out.length > 0) {
-      const bytes = concatParts(this.out);
+      // One write per flush: a lone string (PONG, OK, an integer) as it is, else one Buffer.
+      const out = this.out;
       this.out = [];
-      this.socket.write(bytes);
+      if (out.length === 1 && typeof out[0] === 'string') this.socket.write(out[0], 'latin1');
+      else this.socket.write(concatParts(out));
       if (this.socket.writableLength > this.server.options.outputBufferBytesMax) {
         // A client that does not read its replies would make us buffer without bound.
         this.server.stats.slowClientsClosed++;

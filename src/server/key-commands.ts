@@ -2,7 +2,7 @@ import type { SessionEngine } from '../engine/session-engine.js';
 import { isSessiondError } from '../errors.js';
 import { effectiveExpiryMs, type SessionState } from '../session/session-state.js';
 import type { CommandCall, CommandSpec } from './command-context.js';
-import { NOT_INTEGER, parseGetexArgs, parseInteger, parseSetArgs, type Expiry, type SetArgs } from './expire-args.js';
+import { expireAllowed, expireAt, parseExpireFlags, parseGetexArgs, parseSetArgs, type Expiry, type SetArgs } from './expire-args.js';
 import { attributesOf, idOfKey, valueOf } from './key-value.js';
 import { NULL, OK, ONE, ZERO, array, bulk, error, int, type Reply } from './resp-serializer.js';
 
@@ -25,7 +25,7 @@ function valueReply(s: SessionState | undefined): Reply {
  * wrote the same bytes a moment ago): then wait for the log.
  */
 async function store(engine: SessionEngine, id: string, key: Buffer, value: Buffer, expiresAtMs: number | undefined): Promise<void> {
-  const saved = await engine.save(id, { attributes: attributesOf(key, value), expiresAtMs });
+  const saved = await engine.save(id, { attributes: attributesOf(id, key, value), expiresAtMs });
   if (engine.get(id) !== saved) await engine.whenDurable();
 }
 
@@ -141,23 +141,32 @@ async function del(call: CommandCall): Promise<Reply> {
 const delSpec: CommandSpec = { name: 'del', arity: -2, kind: 'write', run: del };
 const unlink: CommandSpec = { name: 'unlink', arity: -2, kind: 'write', run: del };
 
-/** EXPIRE/PEXPIRE without options: a TOUCH record; a time in the past expires the key now. */
+/**
+ * EXPIRE/PEXPIRE key n [NX|XX|GT|LT] (Redis 7). Without a condition: a blind TOUCH record,
+ * issued at once like SET. With one: it reads the expiry first, one at a time per key (the
+ * engine's per-session queue). A time at or before now expires the key at once, as
+ * redis-server deletes it.
+ */
 function expireSpec(name: string, unitMs: number): CommandSpec {
   return {
     name,
     arity: -3,
-    kind: 'write',
-    async run(call) {
-      if (call.args.length > 3) return error(`ERR Unsupported option ${call.args[3]!.toString('latin1')}`);
-      const n = parseInteger(call.args[2]!);
-      if (n === undefined) return error(NOT_INTEGER);
+    kind: (args) => (args.length > 3 ? 'read-write' : 'write'),
+    run(call) {
+      // redis-server's order: the option words, then the number, then the key.
+      const flags = parseExpireFlags(call.args.slice(3));
+      if (typeof flags === 'string') return error(flags);
       const { engine } = call.server;
-      const now = engine.clock.now();
-      const at = now + n * unitMs;
-      if (!Number.isSafeInteger(at)) return error(`ERR invalid expire time in '${name}' command`);
-      // expiresAtMs 0 means "none" to the engine; a past time is any time up to now.
-      const s = await engine.touch(idOfKey(call.args[1]!), { expiresAtMs: Math.max(1, Math.min(at, Number.MAX_SAFE_INTEGER)) });
-      return s === undefined ? ZERO : ONE;
+      const at = expireAt(call.args[2]!, unitMs, engine.clock.now(), name);
+      if (typeof at === 'string') return error(at);
+      const id = idOfKey(call.args[1]!);
+      const touch = async (): Promise<Reply> => ((await engine.touch(id, { expiresAtMs: at })) === undefined ? ZERO : ONE);
+      if (!flags.nx && !flags.xx && !flags.gt && !flags.lt) return touch();
+      return engine.withSession(id, () => {
+        const s = engine.get(id);
+        if (s === undefined || !expireAllowed(flags, effectiveExpiryMs(s), at)) return ZERO;
+        return touch();
+      });
     },
   };
 }
@@ -183,14 +192,18 @@ const getex: CommandSpec = {
   kind: (args) => (args.length > 2 ? 'read-write' : 'read'),
   run(call) {
     const { engine } = call.server;
-    const expiry = parseGetexArgs(call.args.slice(2), engine.clock.now());
-    if (typeof expiry === 'string') return error(expiry);
+    // redis-server's order: the option words, then the key (a missing key is nil), then the number.
+    const parsed = parseGetexArgs(call.args.slice(2));
+    if (typeof parsed === 'string') return error(parsed);
     const id = idOfKey(call.args[1]!);
-    if (expiry.kind === 'keep') return valueReply(engine.get(id));
+    if (call.args.length === 2) return valueReply(engine.get(id));
     return engine.withSession(id, async () => {
       const s = engine.get(id);
       if (s === undefined) return NULL;
-      await engine.touch(id, { expiresAtMs: expiry.kind === 'at' ? expiry.atMs : 0 });
+      const expiry = parsed.resolve(engine.clock.now());
+      if (typeof expiry === 'string') return error(expiry);
+      // A past EXAT/PXAT expires the key at once; the value is still the reply.
+      if (expiry.kind !== 'keep') await engine.touch(id, { expiresAtMs: expiry.kind === 'at' ? expiry.atMs : 0 });
       return bulk(valueOf(s));
     });
   },

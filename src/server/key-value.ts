@@ -1,25 +1,50 @@
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import { ATTR_NAME_SEP, ATTR_SEP, SESSION_ID_BYTES_MAX } from '../format/constants.js';
 import { attributesFromBlob } from '../session/attributes.js';
 import type { SessionState } from '../session/session-state.js';
 
 /**
  * How a Redis key and value live in the engine (docs/server.md "Keys and values").
- * Keys are any bytes ("sess:" + an express-session ID, "key:000000000042"), but engine IDs
- * are 16-128 URL-safe characters: the ID is the base64url SHA-256 of the key (43 chars),
- * and the key itself is kept as attribute `k` so SCAN can return it. The value is opaque
- * bytes: attribute `v` holds it as a JSON string when it is UTF-8 (readable in exports),
- * attribute `b` as a JSON base64 string otherwise. JSON strings never hold the blob's
- * separator characters, whatever the bytes.
+ *
+ * Key mapping 2: a key that is valid UTF-8 of 1-512 bytes and does not start with a NUL
+ * byte is its own engine ID, so `sessiond export`, the admin look-up and an embedded open
+ * of the directory show the session IDs the clients use ("sess:" + an express-session ID).
+ * Any other key (binary, empty, longer, or starting with NUL) gets the ID NUL + the
+ * base64url SHA-256 of its bytes (44 characters), and keeps its bytes in attribute `k`
+ * (a JSON latin1 string) so SCAN can return it. No direct ID starts with NUL and every
+ * hashed one does, so two keys never share an ID (short of a SHA-256 collision).
+ * Mapping 1 (before) hashed every key; serve-key-mapping.ts finds and migrates such stores.
+ *
+ * The value is opaque bytes: attribute `v` holds it as a JSON string when it is UTF-8
+ * (readable in exports), attribute `b` as a JSON base64 string otherwise. JSON strings
+ * never hold the blob's separator characters, whatever the bytes.
  */
 
+export const HASHED_ID_PREFIX = '\u0000';
+
+/** The engine ID of a key under mapping 2. */
 export function idOfKey(key: Buffer): string {
-  return createHash('sha256').update(key).digest('base64url');
+  if (key.length > 0 && key.length <= SESSION_ID_BYTES_MAX && key[0] !== 0 && isUtf8(key)) return key.toString('utf8');
+  return HASHED_ID_PREFIX + createHash('sha256').update(key).digest('base64url');
 }
 
-export function attributesOf(key: Buffer, value: Buffer): Record<string, string> {
+/** True when `id` is a key's own bytes (not a hash). */
+export function isDirectId(id: string): boolean {
+  return !id.startsWith(HASHED_ID_PREFIX);
+}
+
+/** The value as attribute v (a JSON string of its UTF-8) or b (a JSON string of its base64). */
+function valueAttribute(value: Buffer): ['v' | 'b', string] {
+  return isUtf8(value) ? ['v', JSON.stringify(value.toString('utf8'))] : ['b', JSON.stringify(value.toString('base64'))];
+}
+
+/** The session attributes of `key` = `value`; `id` is idOfKey(key). */
+export function attributesOf(id: string, key: Buffer, value: Buffer): Record<string, string> {
+  const [name, text] = valueAttribute(value);
+  if (isDirectId(id)) return name === 'v' ? { v: text } : { b: text };
   const k = JSON.stringify(key.toString('latin1'));
-  return isUtf8(value) ? { k, v: JSON.stringify(value.toString('utf8')) } : { k, b: JSON.stringify(value.toString('base64')) };
+  return name === 'v' ? { k, v: text } : { k, b: text };
 }
 
 interface Decoded {
@@ -30,15 +55,22 @@ interface Decoded {
 // States are immutable, so each is decoded at most once: a GET of a hot key is a map lookup.
 const decoded = new WeakMap<SessionState, Decoded>();
 
+/** The blob of a directly mapped key with a UTF-8 value (`{ v }`), the common case: parsed without a Map. */
+const V_ONLY = `"v"${ATTR_NAME_SEP}`;
+
 function decode(s: SessionState): Decoded {
   let d = decoded.get(s);
+  if (d === undefined && s.attrs.startsWith(V_ONLY) && !s.attrs.includes(ATTR_SEP)) {
+    d = { key: Buffer.from(s.id, 'utf8'), value: Buffer.from(JSON.parse(s.attrs.slice(V_ONLY.length)) as string, 'utf8') };
+    decoded.set(s, d);
+  }
   if (d === undefined) {
     const attrs = attributesFromBlob(s.attrs);
     const k = attrs.get('k');
     const v = attrs.get('v');
     const b = attrs.get('b');
     d = {
-      key: k === undefined ? Buffer.from(s.id, 'latin1') : Buffer.from(JSON.parse(k) as string, 'latin1'),
+      key: k === undefined ? Buffer.from(s.id, 'utf8') : Buffer.from(JSON.parse(k) as string, 'latin1'),
       value: v !== undefined ? Buffer.from(JSON.parse(v) as string, 'utf8') : b !== undefined ? Buffer.from(JSON.parse(b) as string, 'base64') : Buffer.alloc(0),
     };
     decoded.set(s, d);
@@ -54,17 +86,18 @@ export function keyOf(s: SessionState): Buffer {
   return decode(s).key;
 }
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const B64URL_VALUE = new Map([...B64URL].map((c, i) => [c, i]));
-
 /**
- * The SCAN position of an ID: its first 5 base64url characters as a 30-bit number. IDs are
- * hashes, so positions are uniform, and a key keeps its position for as long as it exists.
+ * The SCAN position of an ID: a 30-bit FNV-1a hash of it. Positions are spread evenly
+ * whatever the keys look like ("sess:..." share a prefix), and a key keeps its position
+ * for as long as it exists.
  */
 export function scanPosition(id: string): number {
-  let n = 0;
-  for (let i = 0; i < 5; i++) n = n * 64 + (B64URL_VALUE.get(id[i]!) ?? 0);
-  return n;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 2) & (SCAN_POSITIONS - 1);
 }
 
 export const SCAN_POSITIONS = 2 ** 30;

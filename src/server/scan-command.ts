@@ -6,8 +6,8 @@ import { array, bulk, error, type Reply } from './resp-serializer.js';
 
 /**
  * SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] (docs/server.md "SCAN"). The cursor is a
- * position in a fixed hash order of the keys (scanPosition: the first 30 bits of the key's
- * SHA-256), and each call returns the keys from that position on: a key that exists for
+ * position in a fixed hash order of the keys (scanPosition: a 30-bit FNV-1a hash of the
+ * key's engine ID), and each call returns the keys from that position on: a key that exists for
  * the whole iteration is returned exactly once, whatever is written or deleted meanwhile,
  * and keys sharing a position are always returned together. MATCH filters after COUNT,
  * as in redis-server, so a call may return no key and a non-zero cursor.

@@ -26,6 +26,8 @@ export interface ServerOptions {
   readonly adminPort: number | undefined;
   /** Address of the admin port: loopback unless given explicitly. */
   readonly adminHost: string;
+  /** Rewrite sessions written with key mapping 1 (hashed IDs) under their keys at open (docs/server.md "Keys and values"). */
+  readonly migrateKeys: boolean;
   /** Engine options other than dir (durability, sessionBytesMax, tombstoneMs, fs, clock ...). */
   readonly engine: Omit<EngineOptionsInput, 'dir'>;
 }
@@ -36,7 +38,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 interface Spec {
-  kind: 'int' | 'optionalInt' | 'string' | 'optionalString' | 'object';
+  kind: 'int' | 'optionalInt' | 'string' | 'optionalString' | 'object' | 'boolean';
   min?: number;
   max?: number;
   defaultValue: unknown;
@@ -57,6 +59,7 @@ export const SERVER_OPTION_SPECS: Readonly<Record<keyof ServerOptions, Spec>> = 
   idleTimeoutMs: { kind: 'int', min: 0, max: 30 * 24 * 3600_000, defaultValue: 0 },
   adminPort: { kind: 'optionalInt', min: 0, max: 65535, defaultValue: undefined },
   adminHost: { kind: 'string', defaultValue: '127.0.0.1' },
+  migrateKeys: { kind: 'boolean', defaultValue: false },
   engine: { kind: 'object', defaultValue: {} },
 };
 
@@ -90,6 +93,9 @@ export function resolveServerOptions(input: ServerOptionsInput): ServerOptions {
         break;
       case 'optionalString':
         if (v !== undefined && (typeof v !== 'string' || v === '')) throw invalid(name, 'expected a non-empty string');
+        break;
+      case 'boolean':
+        if (typeof v !== 'boolean') throw invalid(name, `expected a boolean, got ${typeof v}`);
         break;
       case 'object':
         if (typeof v !== 'object' || v === null) throw invalid(name, 'expected an object');

@@ -9,6 +9,7 @@ import type { ServerContext, ServerStats } from './command-context.js';
 import { Connection } from './connection.js';
 import { resolveServerOptions, type ServerOptions, type ServerOptionsInput } from './server-options.js';
 import { serverMetrics } from './server-metrics.js';
+import { checkKeyMapping } from './serve-key-mapping.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 
 /** A running `sessiond serve` (docs/server.md). */
@@ -51,19 +52,20 @@ export async function serve(input: ServerOptionsInput): Promise<SessiondServer> 
   const early = resolveOptions(engineInput);
   // The command handlers read sessions synchronously (engine.get): they must stay loaded.
   if (early.cacheBytesMax > 0) throw new SessiondError('SESSIOND_INVALID_OPTION', 'cacheBytesMax: not supported by sessiond serve yet (its commands read the cache synchronously)', { option: 'cacheBytesMax' });
-  let engine: SessionEngine | undefined;
+  /** The open store, set once its key mapping is checked; undefined while loading. */
+  const store: { engine?: SessionEngine } = {};
   const connections = new Set<Connection>();
   const stats: ServerStats = { connectionsTotal: 0, connectionsRejected: 0, commandsTotal: 0, protocolErrors: 0, slowClientsClosed: 0, idleClientsClosed: 0 };
   let address = '';
   let port: number | undefined;
   const context: ServerContext = {
     get engine(): SessionEngine {
-      assert(engine !== undefined, 'a data command ran while the store was loading');
-      return engine;
+      assert(store.engine !== undefined, 'a data command ran while the store was loading');
+      return store.engine;
     },
-    loading: () => engine === undefined,
+    loading: () => store.engine === undefined,
     get clock(): Clock {
-      return engine?.clock ?? early.clock;
+      return store.engine?.clock ?? early.clock;
     },
     durability: early.durability,
     options,
@@ -107,11 +109,20 @@ export async function serve(input: ServerOptionsInput): Promise<SessiondServer> 
   };
   let open: SessionEngine;
   try {
-    open = engine = await SessionEngine.open(engineInput);
+    open = await SessionEngine.open(engineInput);
   } catch (e) {
     await stopListening();
     throw e;
   }
+  try {
+    // Still loading: data commands wait until the store's key mapping is known (and migrated).
+    await checkKeyMapping(open, early.fs, options.dir, options.migrateKeys);
+  } catch (e) {
+    await stopListening();
+    await open.close();
+    throw e;
+  }
+  store.engine = open;
   let admin: AdminServer | undefined;
   if (options.adminPort !== undefined) {
     admin = await startAdminServer({ engine: open, host: options.adminHost, port: options.adminPort, extraMetrics: serverMetrics(stats, () => connections.size) }).catch(async (e: unknown) => {

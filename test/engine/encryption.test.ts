@@ -195,6 +195,19 @@ describe('encryption at rest', () => {
     await ok.close();
   });
 
+  it('an imported session (engine.restore) is sealed and indexed by its principal like a save', async () => {
+    const fs = new SimFileSystem(17);
+    const clock = new ManualClock(1_700_000_000_000);
+    const e = await SessionEngine.open(opts(fs, clock, { principal: 'user' }));
+    const t = clock.now();
+    const input = { attributes: { user: JSON.stringify('alice'), v: JSON.stringify(MARKER) }, createdAtMs: t - 10, lastAccessAtMs: t, expiresAtMs: t + 3_600_000, maxInactiveMs: 0 };
+    assert.equal(await e.restore('imported', input), 'written');
+    assert.deepEqual(e.sessionsOf('alice').map((s) => s.id), ['imported']);
+    assert.deepEqual(everyFileHolds(fs, MARKER), [], 'the restore record');
+    await e.close();
+    assert.deepEqual(everyFileHolds(fs, MARKER), [], 'the image');
+  });
+
   it('validates the option: key length, key ID characters, current key present, unknown fields', async () => {
     const fs = new SimFileSystem(14);
     const clock = new ManualClock(0);

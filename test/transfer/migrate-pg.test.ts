@@ -1,0 +1,80 @@
+/**
+ * Moving from connect-pg-simple (kind: integration with the machine's PostgreSQL on
+ * 127.0.0.1:5432, database `test`, a table of this run's own, dropped at the end). Sessions
+ * are written by connect-pg-simple 10, exported with `sessiond export --from-pg`, imported
+ * with `sessiond import`, and read through sessiond's express store. Under CI=true a
+ * missing PostgreSQL fails the test; elsewhere it is skipped with a loud message.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import session from 'express-session';
+import { SessionEngine } from '../../src/engine/session-engine.js';
+import { CLI, run } from '../server/server-process.js';
+import { pgSessions } from '../../src/transfer/pg-source.js';
+import { PG_URL, pgMissing } from '../global/pg-harness.js';
+import { assertSameAsOldStore, expressSessions, MIGRATED_COUNT } from './migration-fixtures.js';
+
+const require = createRequire(import.meta.url);
+const TZ = 'Asia/Tokyo';
+type PgStoreClass = new (o: object) => session.Store & { close(): Promise<void> };
+const connectPgSimple = require('connect-pg-simple') as (s: typeof session) => PgStoreClass;
+
+function set(store: session.Store, sid: string, s: session.SessionData): Promise<void> {
+  return new Promise((resolve, reject) => store.set(sid, s, (err) => (err ? reject(err as Error) : resolve())));
+}
+
+test('sessions written by connect-pg-simple read back identically through the express store after export --from-pg and import, expiry within a second of the expire column', { timeout: 120_000 }, async (t) => {
+  if ((await pgMissing()) !== undefined) return t.skip('no PostgreSQL');
+  // Mixed case: the table name must be quoted wherever it is used.
+  const table = `Export_Test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  // Writer and exporter in a time zone far from UTC: the expire column (a timestamp without
+  // time zone) must be read back in the zone it was written in.
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 2, options: `-c TimeZone=${TZ}` });
+  const sourceUrl = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c TimeZone=${TZ}`)}`;
+  const PgStore = connectPgSimple(session);
+  const store = new PgStore({ pool, tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
+  const root = mkdtempSync(join(tmpdir(), 'export-pg-'));
+  try {
+    const sessions = expressSessions();
+    for (const [sid, s] of sessions) await set(store, sid, s);
+    // A row already past its expire: skipped, as connect-pg-simple would no longer return it.
+    await pool.query(`INSERT INTO "${table}" (sid, sess, expire) VALUES ('stale', '{"cookie":{}}', now() - interval '1 minute')`);
+    const file = join(root, 'from-pg.jsonl');
+    const ex = await run(process.execPath, [CLI, 'export', '--from-pg', sourceUrl, '--table', table, '--out', file]);
+    assert.equal(ex.code, 0, ex.stderr);
+    assert.match(ex.stderr, /1 expired or vanished/);
+    assert.equal(readFileSync(file, 'utf8').trimEnd().split('\n').length, MIGRATED_COUNT);
+    const dir = join(root, 'store');
+    const im = await run(process.execPath, [CLI, 'import', dir, file]);
+    assert.equal(im.code, 0, im.stderr);
+    const engine = await SessionEngine.open({ dir });
+    try {
+      await assertSameAsOldStore(engine, store, sessions.keys(), async (sid) => {
+        const r = await pool.query<{ ms: number }>(`SELECT (extract(epoch FROM expire::timestamptz) * 1000)::float8 AS ms FROM "${table}" WHERE sid = $1`, [sid]);
+        return r.rows[0]!.ms;
+      });
+    } finally {
+      await engine.close();
+    }
+    // Pages of 7 rows: every row once, whatever the page boundaries.
+    const counts = { skipped: 0 };
+    const paged: string[] = [];
+    for await (const s of pgSessions(sourceUrl, table, Date.now, counts, 7)) paged.push(s.id);
+    assert.deepEqual(paged.sort(), [...sessions.keys()].sort());
+    assert.equal(counts.skipped, 1);
+    const missing = await run(process.execPath, [CLI, 'export', '--from-pg', PG_URL, '--table', `${table}_nope`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /SESSIOND_MIGRATION_SOURCE: .*postgres: reading .*does not exist/);
+  } finally {
+    await pool.query(`DROP TABLE IF EXISTS "${table}"`);
+    await store.close();
+    await pool.end();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
