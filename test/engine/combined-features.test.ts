@@ -18,6 +18,8 @@ import { resolveEncryption } from '../../src/session/attr-seal.js';
 import { decodePayload } from '../../src/session/session-codec.js';
 import type { SessionState } from '../../src/session/session-state.js';
 import { planSave } from '../../src/engine/write-plan.js';
+import { engineSessions, exportChunks } from '../../src/transfer/export-sessions.js';
+import { importSessions } from '../../src/transfer/import-sessions.js';
 
 const DIR = '/combined';
 const N = 60;
@@ -247,6 +249,35 @@ describe('encryption at rest with cacheBytesMax', () => {
     const after = await SessionEngine.open(opts(fs, clock, { encryption: ONLY_K2, cacheBytesMax: 0 }));
     assert.ok(after.get(idOf(5))!.attrs.includes(`${MARKER}-5`));
     await after.close();
+  });
+});
+
+describe('export and import (issue 12 part 3) with the three features on', () => {
+  it('a bounded, sealed store exports its sessions on disk too, and an import into another one keeps principals and seals', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const fs = new SimFileSystem(51);
+    const e = await populated(fs, clock, { encryption: ONLY_K1 });
+    assert.ok((await coldCount(e)) >= N - 8);
+    let text = '';
+    for await (const chunk of exportChunks(engineSessions(e))) text += chunk;
+    await e.close();
+    assert.equal(text.split('\n').filter((l) => l !== '').length, N, 'every session, on disk or loaded');
+    assert.ok(text.includes(`${MARKER}-7`), 'the export holds the opened attributes');
+
+    const fs2 = new SimFileSystem(52);
+    const target = await SessionEngine.open(opts(fs2, clock, { dir: DIR, encryption: ONLY_K2 }));
+    const bytes = Buffer.from(text, 'utf8');
+    await importSessions(target, {
+      open: async function* () {
+        yield bytes;
+      },
+    });
+    await target.flush();
+    await settle();
+    assert.deepEqual(target.idsOf('u2').sort(), idsOfUser(2), 'restore computed the principal');
+    assert.deepEqual(filesHolding(fs2, MARKER), [], 'restore sealed what it wrote');
+    assert.ok((await target.read(idOf(11)))!.attrs.includes(`${MARKER}-11`));
+    await target.close();
   });
 });
 
