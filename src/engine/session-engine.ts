@@ -494,7 +494,14 @@ export class SessionEngine {
     const out: string[] = [];
     for (const id of this.cache.principals.ids(principal)) {
       const expiry = this.cache.cold.expiryOf(id);
-      if (expiry !== undefined ? expiry > now : this.live(this.cache.visible.get(id)!, now) !== undefined) out.push(id);
+      if (expiry !== undefined) {
+        if (expiry > now) out.push(id);
+        continue;
+      }
+      const s = this.cache.visible.get(id);
+      // Invariant: every change of the cache moves the index (session-cache.ts).
+      assert(s !== undefined, 'the principal index names a session the cache does not hold');
+      if (this.live(s, now) !== undefined) out.push(id);
     }
     return out;
   }
