@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
 import { childMain, nextParentMessage } from './lib/child-main.js';
+import { watchLoopDelay, type LoopDelaySummary } from './lib/loop-delay.js';
 import { processCpuMs } from './lib/process-cpu.js';
 import { processRss, rssPeakBytes } from './lib/rss.js';
 import { SESSION_MAX_AGE_MS, sessionBody } from './lib/session-data.js';
@@ -29,6 +30,8 @@ export interface HttpServerResult {
   /** CPU time of the server process (all its threads) from listening to stop */
   cpuUserMs: number;
   cpuSystemMs: number;
+  /** the server's event-loop delay from listening to stop */
+  loopDelay: LoopDelaySummary;
   serverRssPeakBytes?: number;
   /** CPU time of the peer's own server process (redis-server, sessiond serve) over the same span */
   storeServerCpuMs?: number;
@@ -80,10 +83,12 @@ childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const cpu0 = process.cpuUsage();
+  const loopDelay = watchLoopDelay();
   const storeCpu0 = peer.serverPid === undefined ? undefined : processCpuMs(peer.serverPid);
   send({ type: 'listening', port: (server.address() as AddressInfo).port });
   await nextParentMessage('stop');
   const cpu = process.cpuUsage(cpu0);
+  const delay = loopDelay();
   const storeCpu1 = peer.serverPid === undefined ? undefined : processCpuMs(peer.serverPid);
   const storeServerCpuMs = storeCpu0 !== undefined && storeCpu1 !== undefined ? storeCpu1.userMs + storeCpu1.systemMs - storeCpu0.userMs - storeCpu0.systemMs : undefined;
   server.closeAllConnections();
@@ -97,6 +102,7 @@ childMain<HttpServerPayload, HttpServerResult>(async (p, send) => {
     rssPeakBytes: rssPeakBytes(),
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,
+    loopDelay: delay,
     ...(serverRss !== undefined ? { serverRssPeakBytes: serverRss.peakBytes } : {}),
     ...(storeServerCpuMs !== undefined ? { storeServerCpuMs } : {}),
   };

@@ -4,6 +4,7 @@ import type { BenchConfig } from './bench-config.js';
 import type { HttpServerPayload, HttpServerResult } from './http-server.js';
 import type { Autocannon, AutocannonClient, AutocannonResult } from './lib/autocannon-types.js';
 import { BenchChild } from './lib/bench-child.js';
+import type { LoopDelaySummary } from './lib/loop-delay.js';
 import { Prng } from '../src/util/prng.js';
 
 const require = createRequire(import.meta.url);
@@ -30,6 +31,8 @@ export interface HttpResult {
   /** the system (kernel) part of it: syscalls, fdatasync, socket I/O */
   serverCpuSystemMsPerRequest?: number;
   storeServerRssPeakBytes?: number;
+  /** the server's event-loop delay over the round (the median round's after merging; maxMs is the largest of all rounds) */
+  loopDelay?: LoopDelaySummary;
   /** the peer's own server process's CPU time (redis-server, sessiond serve) per request */
   storeServerCpuMsPerRequest?: number;
 }
@@ -54,7 +57,7 @@ export async function runHttp(cfg: BenchConfig, peers: string[], dataDir: string
       try {
         const r = await httpRound(cfg, peer, join(dataDir, `http-${peer}-${round}`), execArgv);
         rounds.set(peer, [...(rounds.get(peer) ?? []), r]);
-        log(`  http ${peer} round ${round + 1}/${cfg.http.rounds}: ${Math.round(r.reqPerSec)} req/s, server CPU ${r.serverCpuMsPerRequest.toFixed(3)} ms/req, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors + r.timeouts + r.non2xx}, lost updates ${r.increments.lost}`);
+        log(`  http ${peer} round ${round + 1}/${cfg.http.rounds}: ${Math.round(r.reqPerSec)} req/s, server CPU ${r.serverCpuMsPerRequest.toFixed(3)} ms/req, loop delay p99 ${r.loopDelay?.p99Ms.toFixed(1)} max ${r.loopDelay?.maxMs.toFixed(1)} ms, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors + r.timeouts + r.non2xx}, lost updates ${r.increments.lost}`);
       } catch (e) {
         failures.push({ peer, error: (e as Error).message });
         log(`  http ${peer}: FAILED ${(e as Error).message.split('\n')[0]}`);
@@ -88,6 +91,7 @@ function mergeRounds(rs: HttpResult[]): HttpResult {
     serverRssPeakBytes: Math.max(...rs.map((r) => r.serverRssPeakBytes)),
     serverCpuMsPerRequest: sum((r) => r.serverCpuMsPerRequest) / rs.length,
     serverCpuSystemMsPerRequest: sum((r) => r.serverCpuSystemMsPerRequest ?? 0) / rs.length,
+    ...(median.loopDelay !== undefined ? { loopDelay: { ...median.loopDelay, maxMs: Math.max(...rs.map((r) => r.loopDelay?.maxMs ?? 0)) } } : {}),
     ...(rs.every((r) => r.storeServerCpuMsPerRequest !== undefined) ? { storeServerCpuMsPerRequest: sum((r) => r.storeServerCpuMsPerRequest!) / rs.length } : {}),
   };
 }
@@ -128,6 +132,7 @@ async function httpRound(cfg: BenchConfig, peer: string, dir: string, execArgv: 
       serverRssPeakBytes: server.rssPeakBytes,
       serverCpuMsPerRequest: (server.cpuUserMs + server.cpuSystemMs) / (result.requests.total + 2 * cookies.length),
       serverCpuSystemMsPerRequest: server.cpuSystemMs / (result.requests.total + 2 * cookies.length),
+      loopDelay: server.loopDelay,
       ...(server.serverRssPeakBytes !== undefined ? { storeServerRssPeakBytes: server.serverRssPeakBytes } : {}),
       ...(server.storeServerCpuMs !== undefined ? { storeServerCpuMsPerRequest: server.storeServerCpuMs / (result.requests.total + 2 * cookies.length) } : {}),
     };

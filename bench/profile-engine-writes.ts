@@ -27,7 +27,7 @@ try {
     const i = (w + n * writers) % sessions;
     return engine.save(ids[i]!, { attributes: versions[(current[i]! ^= 1)]![i]! });
   });
-  console.log(`${writers} writers: ${Math.round(r.opsPerSec)} saves/s, p50 ${r.latency.p50Ms.toFixed(3)} ms, p99 ${r.latency.p99Ms.toFixed(3)} ms`);
+  console.log(`${writers} writers: ${Math.round(r.opsPerSec)} saves/s, p50 ${r.latency.p50Ms.toFixed(3)} ms, p99 ${r.latency.p99Ms.toFixed(3)} ms, event-loop delay p99 ${r.loopDelay.p99Ms.toFixed(1)} ms, max ${r.loopDelay.maxMs.toFixed(1)} ms`);
 } finally {
   await engine.close();
   rmSync(dir, { recursive: true, force: true });

@@ -16,7 +16,7 @@ try {
   const w = new StoreWorkload(peer.store, 10_000, 42);
   await w.populate(256);
   const r = await w.run({ name: 'profiled', depth: Number(depthArg), readFraction: Number(readArg), durationMs: Number(secondsArg) * 1000 });
-  console.log(`${peer.name} depth ${depthArg}, reads ${readArg}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50Ms.toFixed(3)} ms, p99 ${r.latency.p99Ms.toFixed(3)} ms, check failures ${r.checkFailures}`);
+  console.log(`${peer.name} depth ${depthArg}, reads ${readArg}: ${Math.round(r.opsPerSec)} ops/s, p50 ${r.latency.p50Ms.toFixed(3)} ms, p99 ${r.latency.p99Ms.toFixed(3)} ms, event-loop delay p99 ${r.loopDelay.p99Ms.toFixed(1)} ms, max ${r.loopDelay.maxMs.toFixed(1)} ms, check failures ${r.checkFailures}`);
 } finally {
   await peer.close();
   rmSync(dir, { recursive: true, force: true });

@@ -81,12 +81,13 @@ childMain<RecoveryPayload, ReopenResult | undefined>(async (p, send) => {
     const sessionsFound = engine.count();
     const ids = sessionIds(Math.min(SPOT_CHECKS, p.sessions), p.seed);
     const templates = Array.from({ length: TEMPLATES }, (_, k) => serializeObject(makeSession(sessionBody(p.seed, k), 1, 0, 0)));
-    ids.forEach((id, i) => {
-      const s = engine.get(id);
+    for (const [i, id] of ids.entries()) {
+      // read, not get: under --sessiond-options '{"cacheBytesMax":...}' a session may be on disk.
+      const s = await engine.read(id);
       const want = blobToJsonObject(blobFromAttributes(attributesOf(templates, i)));
       const got = s === undefined ? 'nothing' : blobToJsonObject(s.attrs);
       if (comparable(got) !== comparable(want)) throw new Error(`session ${i} came back as ${got.slice(0, 200)}`);
-    });
+    }
     await settleHeap();
     return { openMs, sessionsFound, spotChecked: ids.length, rssBeforeBytes, rssAfterBytes: rssBytes(), report: { ...engine.recovery } };
   } finally {

@@ -35,7 +35,7 @@ export async function runStoreApi(cfg: BenchConfig, peers: string[], dataDir: st
       const result = await child.result<StoreApiResult>();
       out.results.push(result);
       const mixed = result.phases[0];
-      log(`  store-api ${peer}: populate ${Math.round(result.populate.opsPerSec)}/s, mixed ${Math.round(mixed?.opsPerSec ?? 0)} ops/s, ` +
+      log(`  store-api ${peer}: populate ${Math.round(result.populate.opsPerSec)}/s, mixed ${Math.round(mixed?.opsPerSec ?? 0)} ops/s (loop delay p99 ${mixed?.loopDelay.p99Ms.toFixed(1)} max ${mixed?.loopDelay.maxMs.toFixed(1)} ms), ` +
         result.phases.slice(1).map((p) => `${p.name} ${Math.round(p.opsPerSec)}/s`).join(', ') +
         `, check failures ${result.phases.reduce((n, p) => n + p.checkFailures, 0) + result.verify.failures}`);
     } catch (e) {

@@ -2,7 +2,8 @@
 export { SessionEngine, type SaveInput, type PatchInput, type TouchInput } from './engine/session-engine.js';
 export type { EngineStats } from './engine/engine-stats.js';
 export type { RecoveryReport } from './engine/recovery.js';
-export { resolveOptions, OPTION_SPECS, type EngineOptions, type EngineOptionsInput, type Durability, type Logger } from './options.js';
+export { resolveOptions, OPTION_SPECS, type EngineOptions, type EngineOptionsInput, type Durability, type Logger, type PrincipalOption } from './options.js';
+export type { EncryptionInput, Encryption } from './session/attr-seal.js';
 export { SessiondError, isSessiondError, ERRORS, type ErrorCode } from './errors.js';
 export type { SessionState } from './session/session-state.js';
 export { effectiveExpiryMs, isExpired } from './session/session-state.js';

@@ -6,6 +6,14 @@ import { nodeFileSystem } from './fs/node-file-system.js';
 import type { FileSystem } from './fs/file-system.js';
 import type { SessionState } from './session/session-state.js';
 import { blockFileDatabase, type SessionDatabaseFactory } from './engine/session-database.js';
+import { resolveEncryption, type Encryption, type EncryptionInput } from './session/attr-seal.js';
+
+/**
+ * Whose session it is (SPEC B5): an attribute name (its value, the JSON string's text or the
+ * JSON text itself) or a function of the session's id and serialized attributes. undefined
+ * or '' = none. Computed at every save and patch; docs/operations.md, "Sessions of a user".
+ */
+export type PrincipalOption = string | ((session: { readonly id: string; readonly attributes: ReadonlyMap<string, string> }) => string | undefined);
 
 /**
  * Engine options: one table, validated once, unknown keys refused by name, then frozen.
@@ -26,7 +34,9 @@ export interface EngineOptions {
   readonly writeQueueBytesMax: number;
   readonly flushIntervalMs: number;
   readonly flushBatchBytesMax: number;
+  readonly flushSliceMsMax: number;
   readonly sessionBytesMax: number;
+  readonly cacheBytesMax: number;
   readonly sessionTtlMs: number;
   readonly tombstoneMs: number;
   readonly tombstonesMax: number;
@@ -41,6 +51,10 @@ export interface EngineOptions {
   readonly logger: Logger;
   readonly observer: EngineObserver;
   readonly database: SessionDatabaseFactory;
+  /** undefined: no principal index entries (sessionsOf finds nothing). */
+  readonly principal: PrincipalOption | undefined;
+  /** undefined: attributes are written in clear (docs/format.md §3.7). */
+  readonly encryption: Encryption | undefined;
 }
 
 /**
@@ -53,7 +67,7 @@ export interface EngineObserver {
 
 const noObserver: EngineObserver = Object.freeze({ appended() {} });
 
-export type EngineOptionsInput = Partial<EngineOptions> & { dir: string };
+export type EngineOptionsInput = Partial<Omit<EngineOptions, 'encryption'>> & { dir: string; encryption?: EncryptionInput | Encryption | undefined };
 
 /** Structured logs; never given session IDs or attribute values. */
 export interface Logger {
@@ -68,7 +82,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
-type Kind = 'int' | 'bool' | 'string' | 'durability' | 'object';
+type Kind = 'int' | 'bool' | 'string' | 'durability' | 'object' | 'principal' | 'encryption';
 interface OptionSpec {
   kind: Kind;
   min?: number;
@@ -89,7 +103,9 @@ export const OPTION_SPECS: Readonly<Record<keyof EngineOptions, OptionSpec>> = {
   writeQueueBytesMax: { kind: 'int', min: 64 * KiB, max: 4 * GiB, doc: 'writes waiting for the log beyond this are refused with SESSIOND_OVERLOADED', defaultValue: () => 64 * MiB },
   flushIntervalMs: { kind: 'int', min: 10, max: 3600_000, doc: 'how often changed sessions move from the cache to the database file', defaultValue: () => 1000 },
   flushBatchBytesMax: { kind: 'int', min: 4 * KiB, max: 1 * GiB, doc: 'most image bytes the flusher writes in one database batch', defaultValue: () => 16 * MiB },
+  flushSliceMsMax: { kind: 'int', min: 1, max: 1000, doc: 'longest the flusher encodes images before it yields one event-loop turn (bounds the event-loop delay a big flush causes)', defaultValue: () => 2 },
   sessionBytesMax: { kind: 'int', min: 1 * KiB, max: 64 * MiB, doc: 'largest encoded session; a larger save fails with SESSIOND_SESSION_TOO_LARGE (HTTP 413)', defaultValue: () => 1 * MiB },
+  cacheBytesMax: { kind: 'int', min: 0, max: 2 ** 50, doc: 'bound on the loaded sessions (attribute text + ID + 160 B each); the least recently used ones that the database file holds are evicted and read back on access. 0: every session stays loaded', defaultValue: () => 0, defaultDoc: '0 (no bound)' },
   sessionTtlMs: { kind: 'int', min: 1, max: 10 * 365 * 24 * 3600_000, doc: 'expiry given to a session saved without one', defaultValue: () => 24 * 3600_000 },
   tombstoneMs: { kind: 'int', min: 0, max: 7 * 24 * 3600_000, doc: 'how long a destroyed session ID refuses late saves', defaultValue: () => 10 * 60_000 },
   tombstonesMax: { kind: 'int', min: 0, max: 100_000_000, doc: 'most destroyed IDs remembered; the oldest are forgotten first', defaultValue: () => 100_000 },
@@ -104,6 +120,8 @@ export const OPTION_SPECS: Readonly<Record<keyof EngineOptions, OptionSpec>> = {
   logger: { kind: 'object', doc: 'structured logger ({ info, warn, error }); never given session IDs or values', defaultValue: () => silentLogger, defaultDoc: 'silent' },
   database: { kind: 'object', doc: 'where the flusher moves sessions: the block file in `dir`, or a shared backend implementing SessionDatabaseFactory', defaultValue: () => blockFileDatabase, defaultDoc: 'sessions.db in dir' },
   observer: { kind: 'object', doc: 'test hook: `appended(lsn, id, state)` for every change, in log order', defaultValue: () => noObserver, defaultDoc: 'none' },
+  principal: { kind: 'principal', doc: "whose session it is: an attribute name or `(session) => string \\| undefined`; indexes sessions by principal for `sessionsOf` / `destroyAllOf` (at most 255 UTF-8 bytes)", defaultValue: () => undefined, defaultDoc: 'none' },
+  encryption: { kind: 'encryption', doc: 'encryption at rest: `{ keys: { [id]: 32-byte key or its base64 }, current: id }`; attributes sealed with AES-256-GCM (docs/format.md §3.7)', defaultValue: () => undefined, defaultDoc: 'none (clear)' },
 };
 
 function invalid(option: string, reason: string): SessiondError {
@@ -129,6 +147,13 @@ function checkValue(name: string, spec: OptionSpec, value: unknown): void {
     case 'object':
       if (typeof value !== 'object' || value === null) throw invalid(name, 'expected an object');
       return;
+    case 'principal':
+      if (value !== undefined && typeof value !== 'function' && (typeof value !== 'string' || value.length === 0)) {
+        throw invalid(name, 'expected an attribute name or a function');
+      }
+      return;
+    case 'encryption':
+      return; // resolveEncryption checks it field by field
   }
 }
 
@@ -146,10 +171,11 @@ export function resolveOptions(input: EngineOptionsInput, extraKeys: readonly st
   for (const [name, spec] of Object.entries(OPTION_SPECS)) {
     const given = (input as Record<string, unknown>)[name];
     const value = given === undefined ? spec.defaultValue() : given;
-    if (value === undefined) throw invalid(name, 'required');
+    if (value === undefined && spec.kind !== 'principal' && spec.kind !== 'encryption') throw invalid(name, 'required');
     checkValue(name, spec, value);
     out[name] = value;
   }
+  if (out.encryption !== undefined && !isResolvedEncryption(out.encryption)) out.encryption = resolveEncryption(out.encryption);
   if (Buffer.byteLength(out.owner as string) > OWNER_BYTES_MAX) throw invalid('owner', `longer than ${OWNER_BYTES_MAX} bytes`);
   // One record of the largest session must fit the write queue, or it could never be written.
   const largestRecordBytes = (out.sessionBytesMax as number) + RECORD_OVERHEAD_BYTES;
@@ -157,4 +183,9 @@ export function resolveOptions(input: EngineOptionsInput, extraKeys: readonly st
     throw invalid('writeQueueBytesMax', `${String(out.writeQueueBytesMax)} is below one record of sessionBytesMax (${largestRecordBytes} bytes)`);
   }
   return Object.freeze(out) as unknown as EngineOptions;
+}
+
+/** An Encryption resolveEncryption made (options resolved twice, e.g. by an adapter and the engine). */
+function isResolvedEncryption(e: unknown): e is Encryption {
+  return typeof e === 'object' && e !== null && (e as Encryption).keys instanceof Map && Object.isFrozen(e);
 }

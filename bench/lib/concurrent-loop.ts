@@ -1,4 +1,5 @@
 import { LatencyRecorder, type LatencySummary } from './latency-recorder.js';
+import { watchLoopDelay, type LoopDelaySummary } from './loop-delay.js';
 
 export interface ConcurrentResult {
   workers: number;
@@ -6,6 +7,8 @@ export interface ConcurrentResult {
   seconds: number;
   opsPerSec: number;
   latency: LatencySummary;
+  /** event-loop delay while the loop ran */
+  loopDelay: LoopDelaySummary;
 }
 
 /**
@@ -19,6 +22,7 @@ export async function concurrentLoop(
   opsMax = Number.MAX_SAFE_INTEGER,
 ): Promise<ConcurrentResult> {
   const rec = new LatencyRecorder(1 << 20);
+  const loopDelay = watchLoopDelay();
   let ops = 0;
   let started = 0;
   const t0 = performance.now();
@@ -34,7 +38,7 @@ export async function concurrentLoop(
   };
   await Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
   const seconds = (performance.now() - t0) / 1000;
-  return { workers, ops, seconds, opsPerSec: ops / seconds, latency: rec.summary() };
+  return { workers, ops, seconds, opsPerSec: ops / seconds, latency: rec.summary(), loopDelay: loopDelay() };
 }
 
 /** Runs `op(i)` for every i below `count`, `depth` at a time; resolves the seconds it took. */

@@ -1,6 +1,7 @@
 import { close, fdatasync, open, writev } from 'node:fs';
 import { promisify } from 'node:util';
 import { LatencyRecorder, type LatencySummary } from './latency-recorder.js';
+import { watchLoopDelay, type LoopDelaySummary } from './loop-delay.js';
 
 const openAsync = promisify(open);
 const writevAsync = promisify(writev);
@@ -16,6 +17,8 @@ export interface RawLoopResult {
   /** fdatasyncs issued: ops / groups is the mean group size */
   groups: number;
   latency: LatencySummary;
+  /** event-loop delay while the loop ran */
+  loopDelay: LoopDelaySummary;
 }
 
 /**
@@ -55,6 +58,7 @@ export async function rawLogLoop(path: string, writers: number, recordBytes: num
       waiting.push({ resolve });
       wake?.();
     });
+  const loopDelay = watchLoopDelay();
   const t0 = performance.now();
   const endAt = t0 + durationMs;
   const writer = async (): Promise<void> => {
@@ -68,9 +72,10 @@ export async function rawLogLoop(path: string, writers: number, recordBytes: num
   const looping = loop();
   await Promise.all(Array.from({ length: writers }, writer));
   const seconds = (performance.now() - t0) / 1000;
+  const delay = loopDelay();
   stop = true;
   wake?.();
   await looping;
   await closeAsync(fd);
-  return { writers, recordBytes, ops, seconds, opsPerSec: ops / seconds, groups, latency: rec.summary() };
+  return { writers, recordBytes, ops, seconds, opsPerSec: ops / seconds, groups, latency: rec.summary(), loopDelay: delay };
 }

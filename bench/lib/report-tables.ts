@@ -45,11 +45,13 @@ function engineTable(r: BenchResults): string {
     fmtMs(d.fullSave.latency.p99Ms),
     fmtInt(d.smallSave.opsPerSec),
     fmtMs(d.smallSave.latency.p50Ms),
+    loopCell(d.raw.loopDelay),
+    loopCell(d.fullSave.loopDelay),
   ]);
   return (
     `### Engine: durable writes (durability fsync) beside a raw writev+fdatasync loop\n\n` +
     `${fmtInt(e.sessions)} sessions of ${e.sessionJsonBytes} B JSON; raw records of ${e.rawRecordBytes} B; mean raw group at 256 writers: ${fmtInt(e.depths.at(-1)!.raw.ops / Math.max(1, e.depths.at(-1)!.raw.groups))} records.\n\n` +
-    mdTable(['Writers', 'raw writes/s', 'raw p50 ms', 'full save/s', '% of raw', 'p50 ms', 'p99 ms', 'small save/s', 'p50 ms'], rows) +
+    mdTable(['Writers', 'raw writes/s', 'raw p50 ms', 'full save/s', '% of raw', 'p50 ms', 'p99 ms', 'small save/s', 'p50 ms', 'loop delay p99 / max ms, raw', 'same, full save'], rows) +
     `\n\nCache reads (\`engine.get\`): **${fmtInt(e.cacheReads.opsPerSec)}/s**; with the adapter's JSON.parse of the session: ${fmtInt(e.cacheReadsParsed.opsPerSec)}/s.`
   );
 }
@@ -60,6 +62,7 @@ function storeApiTables(r: BenchResults): string {
   const phases = s.results[0]?.phases.map((p) => p.name) ?? [];
   const thr = s.results.map((x) => [x.name, ...x.phases.map((p) => fmtInt(p.opsPerSec)), fmtMiB(x.rssPeakBytes) + (x.serverRssPeakBytes !== undefined ? ` + server ${fmtMiB(x.serverRssPeakBytes)}` : '')]);
   const lat = s.results.map((x) => [x.name, ...x.phases.map((p) => `${fmtMs(p.latency.p50Ms)} / ${fmtMs(p.latency.p99Ms)}`)]);
+  const loop = s.results.map((x) => [x.name, ...x.phases.map((p) => loopCell(p.loopDelay))]);
   const chk = s.results.map((x) => {
     const checks = x.phases.reduce((n, p) => n + p.checks, 0);
     const fails = x.phases.reduce((n, p) => n + p.checkFailures, 0);
@@ -71,6 +74,7 @@ function storeApiTables(r: BenchResults): string {
   return (
     `### 2. Store API (${fmtInt(n)} sessions, each store in its own process)\n\nOperations per second:\n\n${mdTable(['Store', ...phases, 'peak RSS'], thr)}\n\n` +
     `Latency p50 / p99 in ms:\n\n${mdTable(['Store', ...phases], lat)}\n\n` +
+    `Event-loop delay of the store's process, p99 / max in ms (perf_hooks.monitorEventLoopDelay, 1 ms sampling):\n\n${mdTable(['Store', ...phases], loop)}\n\n` +
     `Last-write check (every get compared with the last acknowledged write of its session; then every session read back whole):\n\n${mdTable(['Store', 'gets checked', 'wrong', 'read back / wrong', 'errors'], chk)}` +
     (failed ? `\n\n${failed}` : '')
   );
@@ -89,15 +93,23 @@ function httpTable(r: BenchResults): string {
     `${fmtInt(x.increments.acknowledged)} / ${x.increments.lost}`,
     x.serverCpuSystemMsPerRequest === undefined ? fmtMs(x.serverCpuMsPerRequest) : `${fmtMs(x.serverCpuMsPerRequest)} (${fmtMs(x.serverCpuSystemMsPerRequest)})`,
     fmtMiB(x.serverRssPeakBytes) + (x.storeServerRssPeakBytes !== undefined ? ` + ${fmtMiB(x.storeServerRssPeakBytes)}` : ''),
+    loopCell(x.loopDelay),
   ]);
   const failed = h.failures.map((f) => `- ${f.peer}: failed: ${f.error.split('\n')[0]}`).join('\n');
   const c = h.results[0];
   return (
     `### 3. HTTP (express 5 + express-session, ${c?.connections ?? '?'} connections, ${r.config.http.rounds} rounds of ${r.config.http.durationSec} s, 90% GET /counter, 10% POST /increment)\n\n` +
     'Rounds go round-robin over the stores in a rotated order; the median round stands for each store, errors and lost updates add up over all rounds.\n\n' +
-    mdTable(['Store', 'req/s (median round)', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'increments acked / lost', 'server CPU ms/req (system)', 'server peak RSS'], rows) +
+    mdTable(['Store', 'req/s (median round)', 'rounds', 'p50 ms', 'p99 ms', 'errors', 'increments acked / lost', 'server CPU ms/req (system)', 'server peak RSS', 'server loop delay p99 / max ms'], rows) +
     (failed ? `\n\n${failed}` : '')
   );
+}
+
+/** Event-loop delay p99 / max; results from before it was measured show a dash. */
+function loopCell(d: { samples?: number; p99Ms: number; maxMs: number } | undefined): string {
+  if (d === undefined) return '–';
+  // No tick at all: the loop was blocked for the whole phase (a store that calls back synchronously).
+  return d.samples === 0 ? `blocked ${fmtMs(d.maxMs)}` : `${fmtMs(d.p99Ms)} / ${fmtMs(d.maxMs)}`;
 }
 
 function recoveryTable(r: BenchResults): string {

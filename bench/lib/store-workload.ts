@@ -1,6 +1,7 @@
 import type { SessionData, Store } from 'express-session';
 import { Prng } from '../../src/util/prng.js';
 import { LatencyRecorder, type LatencySummary } from './latency-recorder.js';
+import { watchLoopDelay, type LoopDelaySummary } from './loop-delay.js';
 import { makeSession, sessionBody, type BenchSession } from './session-data.js';
 import { randomSessionId, sessionIds } from './session-ids.js';
 
@@ -21,6 +22,8 @@ export interface PhaseResult {
   seconds: number;
   opsPerSec: number;
   latency: LatencySummary;
+  /** event-loop delay of the process during the phase (the store runs in it) */
+  loopDelay: LoopDelaySummary;
   counts: { get: number; set: number; touch: number; destroy: number };
   errors: number;
   firstError?: string;
@@ -198,6 +201,7 @@ export class StoreWorkload {
    */
   private drive(spec: PhaseSpec, issue: (done: Done, counts: PhaseResult['counts']) => boolean): Promise<PhaseResult> {
     const recorder = new LatencyRecorder(1 << 20, this.seed);
+    const loopDelay = watchLoopDelay();
     const counts = { get: 0, set: 0, touch: 0, destroy: 0 };
     this.checkState = { checks: 0, failures: 0, first: undefined };
     let inflight = 0;
@@ -223,6 +227,7 @@ export class StoreWorkload {
           seconds,
           opsPerSec: completed / seconds,
           latency: recorder.summary(),
+          loopDelay: loopDelay(),
           counts,
           errors,
           ...(firstError !== undefined ? { firstError } : {}),

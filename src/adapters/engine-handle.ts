@@ -91,8 +91,32 @@ export class EngineHandle {
    */
   async load(id: unknown): Promise<LoadedSession | undefined> {
     if (!isValidSessionId(id)) return undefined;
-    const state = await (await this.backend()).get(id);
+    const b = await this.backend();
+    // read(): with cacheBytesMax a session may be on disk only, and must be waited for, never "absent".
+    const state = b instanceof SessionEngine ? await b.read(id) : await b.get(id);
     return state === undefined ? undefined : loaded(state);
+  }
+
+  /**
+   * The session read at once, with no promise and no await, when the local engine is open:
+   * `{ session }` (undefined when absent, expired or the ID is malformed). Undefined when
+   * the answer needs a wait (still opening, closing, or a global store): use load() then.
+   * Throws SESSIOND_SESSION_NOT_JSON where load() rejects with it. Undefined as well for a
+   * session the cache bound left on disk (it needs a read).
+   */
+  loadNow(id: unknown): { session: LoadedSession | undefined } | undefined {
+    const engine = this.engine;
+    if (this.closing !== undefined || !(engine instanceof SessionEngine)) return undefined;
+    if (!isValidSessionId(id)) return { session: undefined };
+    let state: SessionState | undefined;
+    try {
+      state = engine.get(id);
+    } catch (e) {
+      // cacheBytesMax: a session on disk is read back by load() (engine.read), never "absent".
+      if (isSessiondError(e, 'SESSIOND_SESSION_NOT_LOADED')) return undefined;
+      throw e;
+    }
+    return { session: state === undefined ? undefined : loaded(state) };
   }
 
   /**
@@ -135,8 +159,31 @@ export class EngineHandle {
     await (await this.backend()).destroy(id);
   }
 
+  /**
+   * IDs of the live sessions of a principal (the engine's `principal` option, SPEC B5),
+   * sessions the cache bound left on disk included, without loading them (engine.idsOf).
+   */
+  async sessionsOf(principal: string): Promise<string[]> {
+    const b = await this.backend();
+    return (b instanceof GlobalSessionEngine ? b.local : b).idsOf(principal);
+  }
+
+  /**
+   * Logs a principal out everywhere (but `except`): SessionEngine.destroyAllOf. With `global:`,
+   * the sessions this server's index knows are destroyed one by one (not atomically; sessions
+   * only another server holds are not found, docs/operations.md).
+   */
+  async destroyAllOf(principal: string, options: { except?: string | readonly string[] } = {}): Promise<number> {
+    const b = await this.backend();
+    if (!(b instanceof GlobalSessionEngine)) return b.destroyAllOf(principal, options);
+    const keep = new Set(typeof options.except === 'string' ? [options.except] : (options.except ?? []));
+    const ids = b.local.idsOf(principal).filter((id) => !keep.has(id));
+    return (await Promise.all(ids.map((id) => b.destroy(id)))).filter(Boolean).length;
+  }
+
   async entries(): Promise<Array<[string, LoadedSession]>> {
-    return (await (await this.backend()).all()).map((s) => [s.id, loaded(s)]);
+    const b = await this.backend();
+    return (b instanceof SessionEngine ? await b.readAll() : await b.all()).map((s) => [s.id, loaded(s)]);
   }
 
   async ids(): Promise<string[]> {
@@ -196,6 +243,23 @@ export function callbackValue<T>(p: Promise<T | undefined>, cb: (err: unknown, v
     (v) => process.nextTick(cb, null, v),
     (e: unknown) => process.nextTick(cb, e),
   );
+}
+
+/**
+ * A read for a callback store: once the local engine is open the session is read at once
+ * and `cb` runs on the next tick, with no promise chain in between (reads are most of a
+ * framework's traffic); before that, and for a global store, through load().
+ */
+export function callbackLoad<T>(handle: EngineHandle, id: unknown, map: (s: LoadedSession) => T, cb: (err: unknown, value?: T) => void): void {
+  let now: ReturnType<EngineHandle['loadNow']>;
+  try {
+    now = handle.loadNow(id);
+  } catch (e) {
+    process.nextTick(cb, e);
+    return;
+  }
+  if (now === undefined) callbackValue(handle.load(id).then((s) => (s === undefined ? undefined : map(s))), cb);
+  else process.nextTick(cb, null, now.session === undefined ? undefined : map(now.session));
 }
 
 export function callbackDone(p: Promise<unknown>, cb: ((err?: unknown) => void) | undefined): void {

@@ -5,7 +5,7 @@ import type { SessionEngine } from '../engine/session-engine.js';
 import { isSessiondError } from '../errors.js';
 import type { ServerResponse } from 'node:http';
 import { storedFromCookieSession, touchedExpiryMs } from './connect-cookie.js';
-import { EngineHandle, callbackDone, callbackValue, type EngineSource, type LoadedSession, type Release } from './engine-handle.js';
+import { EngineHandle, callbackDone, callbackLoad, callbackValue, type EngineSource, type LoadedSession, type Release } from './engine-handle.js';
 import { RequestTurn, isQueueError, retryAfterOf, type TurnSource } from './request-turn.js';
 import { readCookie, sessionIdFromSigned, unsignWithAny, type Unsign } from './session-cookie.js';
 
@@ -58,9 +58,9 @@ export class SessiondStore extends session.Store {
     });
   }
 
-  /** `cb(null, session)`, or `cb(null, undefined)` when absent, expired or the ID is malformed. */
+  /** `cb(null, session)`, or `cb(null, undefined)` when absent, expired or the ID is malformed (callbackLoad: no promise chain once open). */
   override get(sid: string, cb: Cb<Data | null>): void {
-    callbackValue(this.handle.load(sid).then((s) => (s === undefined ? undefined : toExpress(s))), cb);
+    callbackLoad(this.handle, sid, toExpress, cb);
   }
 
   /** Writes only the changed attributes; a save after destroy is a silent no-op (tombstone). */
@@ -98,6 +98,16 @@ export class SessiondStore extends session.Store {
 
   ids(cb: Cb<string[]>): void {
     callbackValue(this.handle.ids(), cb);
+  }
+
+  /** IDs of the live sessions of a principal (the `principal` option, docs/operations.md). */
+  sessionsOf(principal: string): Promise<string[]> {
+    return this.handle.sessionsOf(principal);
+  }
+
+  /** Logs a principal out everywhere but `except` (e.g. the current session ID); resolves the number destroyed. */
+  destroyAllOf(principal: string, options?: { except?: string | readonly string[] }): Promise<number> {
+    return this.handle.destroyAllOf(principal, options);
   }
 
   /** A fresh 144-bit ID; pass as express-session's `genid`. */

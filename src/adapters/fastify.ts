@@ -3,7 +3,7 @@ import type { FastifyPluginCallback, FastifyReply, FastifyRequest, Session } fro
 import type { SessionStore } from '@fastify/session';
 import type { SessionEngine } from '../engine/session-engine.js';
 import { storedFromCookieSession } from './connect-cookie.js';
-import { EngineHandle, callbackDone, callbackValue, type EngineSource, type Release } from './engine-handle.js';
+import { EngineHandle, callbackDone, callbackLoad, type EngineSource, type Release } from './engine-handle.js';
 import { RequestTurn, isQueueError, retryAfterOf, type TurnSource } from './request-turn.js';
 import { readCookie, sessionIdFromSigned, type Unsign } from './session-cookie.js';
 
@@ -28,8 +28,7 @@ export class SessiondFastifyStore implements SessionStore {
   }
 
   get(sessionId: string, cb: SessionCb): void {
-    const p = this.handle.load(sessionId).then((s) => (s === undefined ? undefined : (s.data as unknown as Session)));
-    callbackValue(p, cb);
+    callbackLoad(this.handle, sessionId, (s) => s.data as unknown as Session, cb);
   }
 
   /** Writes only the changed attributes; a save after destroy is a silent no-op (tombstone). */
@@ -43,6 +42,16 @@ export class SessiondFastifyStore implements SessionStore {
 
   destroy(sessionId: string, cb: DoneCb): void {
     callbackDone(this.handle.destroy(sessionId), cb);
+  }
+
+  /** IDs of the live sessions of a principal (the `principal` option, docs/operations.md). */
+  sessionsOf(principal: string): Promise<string[]> {
+    return this.handle.sessionsOf(principal);
+  }
+
+  /** Logs a principal out everywhere but `except` (e.g. the current session ID); resolves the number destroyed. */
+  destroyAllOf(principal: string, options?: { except?: string | readonly string[] }): Promise<number> {
+    return this.handle.destroyAllOf(principal, options);
   }
 
   /** A fresh 144-bit ID; pass as @fastify/session's `idGenerator`. */

@@ -28,6 +28,10 @@ export interface SessiondKoaStore {
   generateId(): string;
   lock(id: string): Promise<Release>;
   engine(): Promise<SessionEngine>;
+  /** IDs of the live sessions of a principal (the `principal` option, docs/operations.md). */
+  sessionsOf(principal: string): Promise<string[]>;
+  /** Logs a principal out everywhere but `except`; resolves the number destroyed. */
+  destroyAllOf(principal: string, options?: { except?: string | readonly string[] }): Promise<number>;
   /** Releases every handle and timer; closes the engine only if this store opened it. */
   close(): Promise<void>;
 }
@@ -58,6 +62,8 @@ export function sessiondKoaStore(options: SessiondKoaStoreOptions): SessiondKoaS
     generateId: () => handle.generateId(),
     lock: (id) => handle.lock(id),
     engine: () => handle.ready(),
+    sessionsOf: (principal) => handle.sessionsOf(principal),
+    destroyAllOf: (principal, options) => handle.destroyAllOf(principal, options),
     close: () => handle.close(),
   };
 }

@@ -44,8 +44,10 @@ export function attributesOf(entries: Array<[string, unknown]>, encode: (name: s
   const out: Record<string, string> = {};
   for (const [name, value] of entries) {
     const text = encode(name, value);
+    if (text === undefined) continue;
     // defineProperty: a plain assignment to '__proto__' would hit the setter and drop it.
-    if (text !== undefined) Object.defineProperty(out, name, { value: text, enumerable: true, writable: true, configurable: true });
+    if (name === '__proto__') Object.defineProperty(out, name, { value: text, enumerable: true, writable: true, configurable: true });
+    else out[name] = text;
   }
   return out;
 }
@@ -71,7 +73,8 @@ export function toEpochMs(v: unknown): number | undefined {
 /** The ISO text a slot stands for: what JSON.stringify writes for a Date at `ms`. */
 function isoJson(ms: number): string | undefined {
   const d = new Date(ms);
-  return Number.isFinite(d.getTime()) ? JSON.stringify(d.toISOString()) : undefined;
+  // toISOString writes digits, '-', ':', '.', 'T', 'Z' and a sign: nothing JSON escapes.
+  return Number.isFinite(d.getTime()) ? '"' + d.toISOString() + '"' : undefined;
 }
 
 /** The slot for a value whose JSON text is exactly the ISO form of `ms`, else its own JSON text. */

@@ -9,6 +9,7 @@ import { ADMIN_SCRIPT } from './admin-page-script.js';
 import { AdminSampler } from './admin-sampler.js';
 import { lookUpSession } from './session-lookup.js';
 import { listStoreFiles } from './store-files.js';
+import { runAction } from './admin-actions.js';
 import { routeTransfer } from './admin-transfer.js';
 
 /**
@@ -67,6 +68,11 @@ export async function startAdminServer(input: AdminServerOptionsInput): Promise<
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     if (await routeTransfer(req, res, url.pathname, engine, o.host)) return;
+    if (req.method === 'POST' && url.pathname.startsWith('/api/') && (url.pathname === '/api/revoke' || url.pathname === '/api/rekey')) {
+      const r = await runAction(engine, url.pathname.slice(5), req);
+      logger.info('admin_action', { action: url.pathname.slice(5), status: r.status });
+      return send(res, r.status, 'application/json; charset=utf-8', JSON.stringify(r.body));
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
@@ -81,7 +87,7 @@ export async function startAdminServer(input: AdminServerOptionsInput): Promise<
       case '/api/series':
         return json(res, sampler.series());
       case '/api/session':
-        return json(res, lookUpSession(engine, url.searchParams.get('id') ?? ''));
+        return json(res, await lookUpSession(engine, url.searchParams.get('id') ?? ''));
       default:
         return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     }

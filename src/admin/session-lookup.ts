@@ -20,8 +20,8 @@ export interface SessionMetadata {
  * state), so a field added to SessionState later cannot leak values here by accident.
  * The ID is not echoed back. A malformed or unknown ID is simply not found.
  */
-export function lookUpSession(engine: SessionEngine, id: string): SessionMetadata {
-  const s = engine.get(id);
+export async function lookUpSession(engine: SessionEngine, id: string): Promise<SessionMetadata> {
+  const s = await engine.read(id); // read: under cacheBytesMax the session may be on disk only
   if (s === undefined) return { found: false };
   const expiry = effectiveExpiryMs(s);
   return {

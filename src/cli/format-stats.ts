@@ -18,6 +18,8 @@ export function formatStats(s: EngineStats): string {
     `logs            ${s.log.logBytes.join(' + ')} bytes (active log-${s.log.activeLog}), ${s.log.groups} group commits`,
     `group commit    records p50 ${s.log.groupRecords.p50}  p99 ${s.log.groupRecords.p99}  max ${s.log.groupRecords.max}`,
     `database        ${s.db.fileBytes} bytes, ${s.db.liveImages} images, ${s.db.freeBytes} free inside (${(s.db.fragmentation * 100).toFixed(1)}% fragmentation)`,
+    // Absent from the stats of a store older than cacheBytesMax (docs/memory.md).
+    ...(s.cache === undefined ? [] : [`cache           ${s.cache.loaded} decoded (${s.cache.bytes} bytes, bound ${s.cache.bytesMax || 'none'}), ${s.cache.cold} not decoded or on disk, ${s.cache.loads} read back, ${s.cache.evictions} evicted`]),
     `flush lag       ${s.flush.dirtySessions} sessions, ${s.flush.lagMs} ms, ${s.flush.lsnLag} records`,
     `last recovery   ${r.sessionsRecovered} sessions, ${r.recordsReplayed} records replayed, ${r.bytesDiscarded} bytes discarded, ${r.ms} ms`,
     ...latencyTable(s.latencyMs),

@@ -8,6 +8,9 @@ import { formatStats } from './format-stats.js';
 import { fetchAdminStats } from './admin-stats.js';
 import { PostgresGlobalStore } from '../global/postgres/postgres-global-store.js';
 import { serveCommand } from './serve-command.js';
+import { loadKeys } from './keys-file.js';
+import { postAdminAction } from './admin-actions.js';
+import { resolveEncryption } from '../session/attr-seal.js';
 import { exportCommand } from './export-command.js';
 import { importCommand } from './import-command.js';
 
@@ -22,16 +25,25 @@ commands:
   migrate --print [--schema <name>]
                   print the SQL that creates the global store's tables (docs/failover.md); changes nothing
   serve <dir>     serve the store over the Redis protocol (sessiond serve --help)
+  revoke <dir> <principal> [--except ID]...
+                  destroy every session of a principal (log out everywhere) on a stopped store;
+                  with --admin-url URL, on a running sessiond serve through its admin port
+  rekey <dir>     rewrite every session under the current encryption key (stopped store; or
+                  --admin-url URL: running, the logs keep older keys until they are reset)
   export <dir>    write the live sessions as JSON lines; also from a running server or
                   from connect-redis / connect-pg-simple (sessiond export --help)
   import <dir> <file.jsonl>
-                  load an export into a store, or into a running server (sessiond import --help)`;
+                  load an export into a store, or into a running server (sessiond import --help)
+
+  --keys-file FILE   encryption keys, JSON { "current": id, "keys": { id: base64 } }
+                     (default: the SESSIOND_KEYS environment variable), for every command
+                     that opens a store`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'serve') return serveCommand(argv.slice(1));
   if (argv[0] === 'export') return exportCommand(argv.slice(1));
   if (argv[0] === 'import') return importCommand(argv.slice(1));
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' }, 'admin-url': { type: 'string' }, print: { type: 'boolean', default: false }, schema: { type: 'string', default: 'sessiond' } } });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' }, 'admin-url': { type: 'string' }, print: { type: 'boolean', default: false }, schema: { type: 'string', default: 'sessiond' }, 'keys-file': { type: 'string' }, except: { type: 'string', multiple: true } } });
   const [command, dir] = positionals;
   if (values.help || command === undefined) {
     console.log(USAGE);
@@ -46,6 +58,16 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const print = (human: string, data: unknown): void => console.log(values.json ? JSON.stringify(data, null, 2) : human);
+  if ((command === 'revoke' || command === 'rekey') && values['admin-url'] !== undefined) {
+    const principal = command === 'revoke' ? positionals[2] ?? positionals[1] : undefined;
+    if (command === 'revoke' && principal === undefined) {
+      console.error(`sessiond revoke: missing <principal>\n\n${USAGE}`);
+      return 2;
+    }
+    const r = await postAdminAction(values['admin-url'], command, command === 'revoke' ? { principal, except: values.except ?? [] } : {});
+    print(command === 'revoke' ? `destroyed ${String(r.destroyed)} sessions` : `rewrote ${String(r.rewritten)} sessions under the current key`, r);
+    return 0;
+  }
   if (command === 'stats' && values['admin-url'] !== undefined) {
     const s = await fetchAdminStats(values['admin-url']);
     print(formatStats(s), s);
@@ -57,22 +79,47 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'verify': {
-      const r = await verifyStore(nodeFileSystem, dir);
+      const keys = loadKeys(values['keys-file']);
+      const r = await verifyStore(nodeFileSystem, dir, keys === undefined ? undefined : resolveEncryption(keys));
       const lines = [
         ...r.logs.map(
           (l) =>
             `${l.file}: generation ${l.generation ?? '-'}, ${l.records} records, ${l.tornBytes} torn tail bytes${l.problems.map((p) => `\n  PROBLEM ${p}`).join('')}${l.warnings.map((w) => `\n  WARNING ${w}`).join('')}`,
         ),
         `${r.database.file}: ${r.database.images} images${r.database.problems.map((p) => `\n  PROBLEM ${p}`).join('')}${r.database.warnings.map((w) => `\n  WARNING ${w}`).join('')}`,
+        ...(r.keysNotGiven.length === 0 ? [] : [`sealed under ${r.keysNotGiven.join(', ')}: authentication tags not checked (give --keys-file)`]),
         r.ok ? 'ok: no corruption found' : 'CORRUPT: see the problems above (open with salvage: true to keep what is readable)',
       ];
       print(lines.join('\n'), r);
       return r.ok ? 0 : 1;
     }
+    case 'revoke':
+    case 'rekey': {
+      const principal = positionals[2];
+      if (command === 'revoke' && principal === undefined) {
+        console.error(`sessiond revoke: missing <principal>\n\n${USAGE}`);
+        return 2;
+      }
+      const encryption = loadKeys(values['keys-file']);
+      const engine = await SessionEngine.open({ dir, ...(encryption === undefined ? {} : { encryption }) });
+      try {
+        if (command === 'revoke') {
+          const n = await engine.destroyAllOf(principal!, { except: values.except ?? [] });
+          print(`destroyed ${n} sessions of the principal`, { destroyed: n });
+        } else {
+          const n = await engine.rekey();
+          print(`rewrote ${n} sessions under key ${engine.options.encryption?.current ?? '(none: clear)'}`, { rewritten: n, key: engine.options.encryption?.current });
+        }
+      } finally {
+        await engine.close();
+      }
+      return 0;
+    }
     case 'stats':
     case 'recover':
     case 'compact': {
-      const engine = await SessionEngine.open({ dir });
+      const encryption = loadKeys(values['keys-file']);
+      const engine = await SessionEngine.open({ dir, ...(encryption === undefined ? {} : { encryption }) });
       try {
         if (command === 'stats') {
           const s = await engine.stats();

@@ -1,14 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serve } from '../server/server.js';
+import { loadKeys } from './keys-file.js';
+import { valuePrincipal } from '../server/value-principal.js';
 
 export const SERVE_USAGE = `usage: sessiond serve <dir> [--port 6390] [--host 127.0.0.1] [--socket PATH] [--password-file FILE]
-                      [--admin-port 9464] [--admin-host 127.0.0.1] [--migrate-keys]
+                      [--admin-port 9464] [--admin-host 127.0.0.1] [--migrate-keys] [--keys-file FILE] [--principal PATH]
 
   Serves the store in <dir> over the Redis protocol (docs/server.md). Without
   --password-file only loopback or a Unix socket is served. --admin-port serves /metrics
-  and the admin page (docs/operations.md), on loopback unless --admin-host says otherwise. SIGTERM/SIGINT stop it cleanly.
-  --migrate-keys rewrites a store written by an older sessiond serve (keys hashed into IDs) under its keys.`;
+  and the admin page (docs/operations.md), on loopback unless --admin-host says otherwise; its actions
+  (sessiond revoke/rekey --admin-url) answer loopback only. SIGTERM/SIGINT stop it cleanly.
+  --migrate-keys rewrites a store written by an older sessiond serve (keys hashed into IDs) under its keys.
+  --keys-file (or SESSIOND_KEYS) seals attributes at rest; --principal is the dotted path, in a
+  JSON value, of whose session it is (userId, passport.user).`;
 
 /**
  * `sessiond serve`: parses the arguments and calls serve(). Prints exactly one line once
@@ -26,6 +31,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'password-file': { type: 'string' },
       'admin-port': { type: 'string' },
       'admin-host': { type: 'string' },
+      'keys-file': { type: 'string' },
+      principal: { type: 'string' },
       'migrate-keys': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -48,7 +55,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.error('sessiond serve: the password file is empty');
     return 2;
   }
-  const server = await serve({ dir, port, host: values.host, socket: values.socket, password, adminPort, adminHost: values['admin-host'], migrateKeys: values['migrate-keys'] === true });
+  const encryption = loadKeys(values['keys-file']);
+  const engine = { ...(encryption === undefined ? {} : { encryption }), ...(values.principal === undefined ? {} : { principal: valuePrincipal(values.principal) }) };
+  const server = await serve({ dir, port, host: values.host, socket: values.socket, password, adminPort, adminHost: values['admin-host'], migrateKeys: values['migrate-keys'] === true, engine });
   console.log(`sessiond serving ${dir} on ${server.address}`);
   if (server.admin !== undefined) console.error(`sessiond admin page and /metrics on ${server.admin.url}`);
   return new Promise((resolve) => {

@@ -8,6 +8,25 @@ import { verifyDatabaseFile } from '../db/verify-database.js';
 import { decodeImageState, decodePayload } from '../session/session-codec.js';
 import { isSessiondError } from '../errors.js';
 import { redoableSessions } from '../engine/redoable-sessions.js';
+import { PAYLOAD_LAYOUT_V2, PAYLOAD_LAYOUT_V3 } from '../format/constants.js';
+import type { Encryption } from '../session/attr-seal.js';
+
+/**
+ * Runs a payload check: its error message, or undefined. A seal under a key not given is
+ * not damage: it is counted in `sealedKeys` (verify without keys checks everything but the tags).
+ */
+function check(fn: () => void, sealedKeys: Set<string>): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    if (isSessiondError(e, 'SESSIOND_KEY_MISSING')) {
+      sealedKeys.add(String(e.context.keyId));
+      return undefined;
+    }
+    return (e as Error).message;
+  }
+}
 
 /**
  * A read-only check of a store directory (`sessiond verify`): changes nothing. It judges
@@ -20,21 +39,17 @@ export interface VerifyReport {
   logs: Array<{ file: string; generation: number | undefined; records: number; tornBytes: number; problems: string[]; warnings: string[] }>;
   /** A missing-images problem is `damaged` (refused) or, when the logs can redo it, a `repairable` warning. */
   database: { file: string; images: number; problems: string[]; warnings: string[] };
+  /** Key IDs of sealed payloads that could not be opened because their key was not given (their tags are unchecked). */
+  keysNotGiven: string[];
 }
 
 const RECORD_BYTES_MAX = 64 * 1024 * 1024 + RECORD_OVERHEAD_BYTES + 1024;
 
-export async function verifyStore(fs: FileSystem, dir: string): Promise<VerifyReport> {
+export async function verifyStore(fs: FileSystem, dir: string, encryption?: Encryption): Promise<VerifyReport> {
   const dbFile = join(dir, DB_FILE_NAME);
+  const sealedKeys = new Set<string>();
   const v = await verifyDatabaseFile(fs, dbFile, {
-    checkImage: (img) => {
-      try {
-        decodeImageState(img.data, img.id, img.lsn);
-        return undefined;
-      } catch (e) {
-        return (e as Error).message;
-      }
-    },
+    checkImage: (img) => check(() => decodeImageState(img.data, img.id, img.lsn, img.layout ?? PAYLOAD_LAYOUT_V3, encryption), sealedKeys),
   });
   const d = v.damage;
   const redo = d === undefined ? [] : await redoableSessions(fs, dir, RECORD_BYTES_MAX, d.damaged);
@@ -49,12 +64,12 @@ export async function verifyStore(fs: FileSystem, dir: string): Promise<VerifyRe
     warnings: v.problems.filter((p) => repairable && missing(p)).map(text),
   };
   const appliedLsn = v.header?.appliedLsn ?? 0;
-  const logs = await verifyLogs(fs, dir, appliedLsn);
+  const logs = await verifyLogs(fs, dir, appliedLsn, encryption, sealedKeys);
   const ok = database.problems.length === 0 && logs.every((l) => l.problems.length === 0);
-  return { ok, logs, database };
+  return { ok, logs, database, keysNotGiven: [...sealedKeys].sort() };
 }
 
-async function verifyLogs(fs: FileSystem, dir: string, appliedLsn: number): Promise<VerifyReport['logs']> {
+async function verifyLogs(fs: FileSystem, dir: string, appliedLsn: number, encryption: Encryption | undefined, sealedKeys: Set<string>): Promise<VerifyReport['logs']> {
   const opts = { salvage: true, recordBytesMax: RECORD_BYTES_MAX, appliedLsn };
   const heads: Array<{ file: string; header: LogHeader | undefined; error?: string }> = [];
   for (const name of LOG_FILE_NAMES) {
@@ -77,13 +92,11 @@ async function verifyLogs(fs: FileSystem, dir: string, appliedLsn: number): Prom
     };
     if (header !== undefined) gap(chain.logStarts(file, header.firstLsn));
     try {
+      const layout = header?.formatVersion === 2 ? PAYLOAD_LAYOUT_V2 : PAYLOAD_LAYOUT_V3;
       const r = await readLog(fs, file, opts, (rec, offset) => {
         gap(chain.record(file, rec.lsn));
-        try {
-          decodePayload(rec.type, rec.data);
-        } catch (e) {
-          problems.push(`record at offset ${offset}: ${(e as Error).message}`);
-        }
+        const bad = check(() => decodePayload(rec.type, rec.data, layout, encryption), sealedKeys);
+        if (bad !== undefined) problems.push(`record at offset ${offset}: ${bad}`);
       });
       if (r.fileBytes > 0) chain.logEnds(file, r.endOffset, r.fileBytes - r.endOffset);
       for (const c of r.corruption) {

@@ -17,17 +17,25 @@ import type { DbWriteBatch } from './db-types.js';
 import type { Extent } from './extent-allocator.js';
 import { isValidSessionId } from '../session/session-id.js';
 import { encodeImage, imageBytes, parsePayloadId } from './image-codec.js';
+import type { LoopSlice } from '../util/loop-slice.js';
 
-export async function applyBatch(st: DbState, batch: DbWriteBatch): Promise<void> {
-  checkBatch(st, batch);
+/**
+ * `slice`: the checks and the image encoding (crc) run in slices between event-loop turns.
+ * Nothing else changes the file's state meanwhile (DatabaseFile runs one write at a time),
+ * and the blocks are allocated after the last slice, in one synchronous pass.
+ */
+export async function applyBatch(st: DbState, batch: DbWriteBatch, slice?: LoopSlice): Promise<void> {
+  await checkBatch(st, batch, slice);
   const deletes = [...new Set(batch.deletes)].filter((id) => st.index.has(id));
   if (batch.puts.length === 0 && deletes.length === 0 && batch.appliedLsn === st.header.appliedLsn) return;
 
   // 1. Images. Blocks freed by this batch are not in the free list yet, so never reused here.
-  const writes: ExtentWrite[] = batch.puts.map((p) => {
-    const { buffers, blocks } = encodeImage(st.salt, p.lsn, p.data);
-    return { start: st.alloc.allocate(blocks), blocks, buffers };
-  });
+  const encoded: Array<{ buffers: Uint8Array[]; blocks: number }> = [];
+  for (const p of batch.puts) {
+    if (slice?.due() === true) await slice.next();
+    encoded.push(encodeImage(st.salt, p.lsn, p.data));
+  }
+  const writes: ExtentWrite[] = encoded.map(({ buffers, blocks }) => ({ start: st.alloc.allocate(blocks), blocks, buffers }));
   try {
     await st.writeExtents(writes);
     // Sessions this batch frees lose their image at step 2, before the header counts them
@@ -83,12 +91,13 @@ function releaseReplaced(st: DbState, freed: readonly Extent[], deleted: number)
 }
 
 /** Programmer errors in a batch are assertion failures, raised before any I/O. */
-function checkBatch(st: DbState, batch: DbWriteBatch): void {
+async function checkBatch(st: DbState, batch: DbWriteBatch, slice: LoopSlice | undefined): Promise<void> {
   const { appliedLsn } = batch;
   assert(Number.isSafeInteger(appliedLsn), `batch appliedLsn must be a safe integer, got ${appliedLsn}`);
   assert(appliedLsn >= st.header.appliedLsn, `batch appliedLsn ${appliedLsn} < current ${st.header.appliedLsn}`);
   const ids = new Set<string>();
   for (const p of batch.puts) {
+    if (slice?.due() === true) await slice.next();
     assert(isValidSessionId(p.id), `batch put has an invalid id ${JSON.stringify(p.id)}`);
     assert(!ids.has(p.id), `batch puts ${p.id} twice`);
     ids.add(p.id);

@@ -15,8 +15,10 @@ import { applyBatch } from './batch-writer.js';
 import { compactionCandidates, compactStep, trimTail } from './db-compactor.js';
 import { openDbState } from './db-open.js';
 import { readBackImages, type ImageMismatch } from './image-readback.js';
+import { readImageOf } from './image-read.js';
 import type { DbState } from './db-state.js';
 import type { DbOpenOptions, DbScanReport, DbStats, DbWriteBatch, StoredImage } from './db-types.js';
+import type { LoopSlice } from '../util/loop-slice.js';
 
 export type { DbOpenOptions, DbScanReport, DbStats, DbWriteBatch, StoredImage } from './db-types.js';
 export { verifyDatabaseFile } from './verify-database.js';
@@ -65,9 +67,30 @@ export class DatabaseFile {
     return this.st.index.has(id);
   }
 
+  /** LSN of the session's image, -1 when it has none (the cache evicts only what this holds). */
+  imageLsnOf(id: string): number {
+    const slot = this.st.index.slotOf(id);
+    return slot < 0 ? -1 : this.st.index.lsnAt(slot);
+  }
+
+  /**
+   * The payload and lsn of the session's current image, read back with one positioned read
+   * (image-read.ts); undefined when it has none. Not queued behind writes: a read that
+   * raced a flush or compaction step moving the image is retried once, queued, and a second
+   * mismatch is SESSIOND_DB_CORRUPT.
+   */
+  async readImage(id: string): Promise<{ data: Uint8Array; lsn: number } | undefined> {
+    if (this.closed) throw new SessiondError('SESSIOND_CLOSED', `${this.st.path} is closed`, { file: this.st.path });
+    const first = await readImageOf(this.st, id);
+    if (first === undefined || 'data' in first) return first;
+    const again = await this.exclusive(() => readImageOf(this.st, id));
+    if (again === undefined || 'data' in again) return again;
+    throw new SessiondError('SESSIOND_DB_CORRUPT', `${this.st.path} at byte ${again.offset}: the image of a session read back damaged (${again.bad})`, { file: this.st.path, offset: again.offset });
+  }
+
   /** Writes a flush batch (format.md §2.3). Calls queue: one batch at a time. */
-  writeBatch(batch: DbWriteBatch): Promise<void> {
-    return this.exclusive(() => applyBatch(this.st, batch));
+  writeBatch(batch: DbWriteBatch, slice?: LoopSlice): Promise<void> {
+    return this.exclusive(() => applyBatch(this.st, batch, slice));
   }
 
   /**

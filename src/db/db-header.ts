@@ -10,6 +10,7 @@ import {
   DB_BLOCK_BYTES,
   DB_FIRST_DATA_OFFSET,
   DB_FORMAT_VERSION,
+  DB_FORMAT_VERSIONS_READ,
   DB_HEADER,
   DB_MAGIC,
   U64_MAX_SAFE,
@@ -68,7 +69,7 @@ export function decodeDbHeader(b: Uint8Array): HeaderSlot {
     return { kind: 'invalid', reason: 'bad crc' };
   }
   const version = readU32(b, DB_HEADER.formatVersion);
-  if (version !== DB_FORMAT_VERSION) return { kind: 'unsupported', reason: `format version ${version}` };
+  if (!DB_FORMAT_VERSIONS_READ.includes(version)) return { kind: 'unsupported', reason: `format version ${version}` };
   const blockBytes = readU32(b, DB_HEADER.blockBytes);
   if (blockBytes !== DB_BLOCK_BYTES) return { kind: 'unsupported', reason: `block size ${blockBytes}` };
   const header: DbHeader = {

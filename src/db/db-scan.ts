@@ -89,7 +89,7 @@ export async function scanImages(
       r.corruptImages++;
       r.toFree.push(extent);
     } else if (record(r, id, extent, head)) {
-      onImage({ id, lsn: head.lsn, data: await imageData(reader, pos, head), offset: pos });
+      onImage({ id, lsn: head.lsn, data: await imageData(reader, pos, head), offset: pos, layout: head.layout });
     }
     pos += head.extentBlocks * DB_BLOCK_BYTES;
   }

@@ -12,7 +12,7 @@ import type { DbHeader } from './db-header.js';
 import { encodeDbHeader } from './db-header.js';
 import type { Extent, ExtentAllocator } from './extent-allocator.js';
 import { FIRST_DATA_BLOCK } from './extent-allocator.js';
-import { encodeFreedMarker } from './image-codec.js';
+import { freedMarkerBuffers } from './image-codec.js';
 import type { SessionIndex } from './session-index.js';
 
 /** An image write: `buffers` fill the extent that starts at block `start`. */
@@ -67,7 +67,7 @@ export class DbState {
 
   /** A freed marker over the first block of each extent (format.md §2.2); adjacent ones share a writev. */
   async writeMarkers(extents: readonly Extent[]): Promise<void> {
-    await this.writeExtents(extents.map((e) => ({ start: e.start, blocks: 1, buffers: [encodeFreedMarker(this.salt, e.blocks)] })));
+    await this.writeExtents(extents.map((e) => ({ start: e.start, blocks: 1, buffers: freedMarkerBuffers(this.salt, e.blocks) })));
   }
 
   async sync(): Promise<void> {

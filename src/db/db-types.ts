@@ -1,6 +1,7 @@
 /** The public shapes of the database file API (database-file.ts re-exports them). */
 
 import type { Clock } from '../clock.js';
+import type { PayloadLayout } from '../format/constants.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { DbCensus, DbDamage } from './db-census.js';
 
@@ -15,6 +16,8 @@ export interface StoredImage {
   data: Uint8Array;
   /** Byte offset of the image in sessions.db. */
   offset: number;
+  /** The payload's layout (docs/format.md §2.2); absent: v3 (backends other than the block file). */
+  layout?: PayloadLayout;
 }
 
 export interface DbWriteBatch {

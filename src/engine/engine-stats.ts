@@ -11,12 +11,15 @@ import { takeCensus, type Census } from './session-census.js';
 import type { SessionCache } from './session-cache.js';
 import type { SessionQueue } from './session-queue.js';
 import type { Tombstones } from './tombstones.js';
+import type { CacheBound } from './cache-bound.js';
 
 /** Everything `stats()` and `sessiond stats` report (SPEC E9). */
 export interface EngineStats {
   atMs: number;
   durability: Durability;
   sessions: Census & { pendingWrites: number };
+  /** The loaded sessions against cacheBytesMax (docs/memory.md); cold ones are on disk only. */
+  cache: { loaded: number; cold: number; bytes: number; bytesMax: number; loads: number; evictions: number };
   tombstones: number;
   queue: { sessionsHeld: number; requestsWaiting: number };
   log: ReturnType<LogWriter['stats']> & {
@@ -56,10 +59,12 @@ export interface StatsSources {
   recovery: RecoveryReport;
   readOnly: SessiondError | undefined;
   durability: Durability;
+  bound?: CacheBound | undefined;
 }
 
 export async function buildStats(src: StatsSources): Promise<EngineStats> {
-  const census = await takeCensus(src.cache.visible, src.now);
+  const census = await takeCensus(src.cache.visible, src.now, src.cache.cold);
+  const b = src.bound;
   const oldest = src.cache.oldestDirtyMs;
   const q = src.queue.counts();
   const latencyMs = src.latency.summaryMs();
@@ -67,6 +72,14 @@ export async function buildStats(src: StatsSources): Promise<EngineStats> {
     atMs: src.now,
     durability: src.durability,
     sessions: { ...census, pendingWrites: src.cache.pendingCount },
+    cache: {
+      loaded: src.cache.visible.size,
+      cold: src.cache.cold.size,
+      bytes: src.cache.visible.bytes,
+      bytesMax: b?.cacheBytesMax ?? 0,
+      loads: b?.loaded ?? 0,
+      evictions: b?.evicted ?? 0,
+    },
     tombstones: src.tombstones.size,
     queue: { sessionsHeld: q.held, requestsWaiting: q.waiting },
     log: { ...src.writer.stats(), fsyncMs: fsyncSummary(latencyMs.fsync), groupRecords: src.latency.groupRecords.summary() },

@@ -10,6 +10,8 @@ import type { Tombstones } from './tombstones.js';
 export class ExpiryReaper {
   private stopTimer: (() => void) | undefined;
   private cursor: Iterator<SessionState> | undefined;
+  /** Over the sessions left on disk (cacheBytesMax): expired without being read back. */
+  private coldCursor: Iterator<string> | undefined;
   reclaimed = 0;
 
   constructor(
@@ -48,6 +50,20 @@ export class ExpiryReaper {
       // A change still waiting for its fsync will replace this state; leave it to the writer.
       if (isExpired(s, now) && this.cache.head(s.id) === s) {
         this.cache.reclaim(s.id, now);
+        n++;
+      }
+    }
+    while (examined < this.scanMax && this.cache.cold.size > 0) {
+      this.coldCursor ??= this.cache.cold.ids();
+      const next = this.coldCursor.next();
+      if (next.done) {
+        this.coldCursor = undefined;
+        break;
+      }
+      examined++;
+      const expiry = this.cache.cold.expiryOf(next.value);
+      if (expiry !== undefined && expiry <= now) {
+        this.cache.reclaim(next.value, now);
         n++;
       }
     }

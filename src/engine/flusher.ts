@@ -3,7 +3,9 @@ import type { SessionDatabase } from './session-database.js';
 import type { SessiondError } from '../errors.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
 import { writeSessions } from './write-sessions.js';
+import type { Encryption } from '../session/attr-seal.js';
 import type { SessionCache } from './session-cache.js';
+import { LoopSlice } from '../util/loop-slice.js';
 
 /**
  * The flushing task (claim 14i): moves changed sessions from the cache into the database
@@ -19,6 +21,8 @@ export interface FlusherDeps {
   every: (fn: () => void, ms: number) => () => void;
   flushIntervalMs: number;
   flushBatchBytesMax: number;
+  /** Longest the encoding loops run, on `now`'s clock, before yielding an event-loop turn (LoopSlice). */
+  flushSliceMsMax: number;
   /**
    * Makes every log record written so far durable. Runs before each database batch, whose
    * images may come from records acknowledged but not yet synced ('interval', 'none'):
@@ -30,6 +34,8 @@ export interface FlusherDeps {
   onFatal: (err: SessiondError) => void;
   /** Told the duration of each completed cycle (performance.now() milliseconds), for the latency histogram. */
   onCycle?: (ms: number) => void;
+  /** Seals the images' attributes (docs/format.md §3.7); undefined: clear. */
+  encryption?: Encryption;
 }
 
 export interface FlushStats {
@@ -103,7 +109,7 @@ export class Flusher {
     const started = this.deps.now();
     const t0 = performance.now();
     const snapshotLsn = cache.appliedLsn;
-    const ids = cache.takeDirty();
+    const dirty = cache.takeDirty();
     try {
       const now = this.deps.now();
       const live = (id: string): SessionState | undefined => {
@@ -112,15 +118,21 @@ export class Flusher {
         // A change waiting for its fsync (a touch) may extend it: keep the image, or its
         // record would find no base after a crash. Recovery drops it if it stays expired.
         if (cache.head(id) !== s) return s;
-        cache.visible.delete(id); // expired since it changed
+        cache.dropExpired(id); // expired since it changed
         return undefined;
       };
+      // A session evicted (cacheBytesMax) after it was taken here is in the database file at
+      // its lsn (the evictor's condition): skipped, never mistaken for a delete.
+      const taken = dirty;
+      const ids = (function* notCold(): Generator<string> {
+        for (const id of taken) if (!cache.cold.has(id)) yield id;
+      })();
       // Invariant: the cache is never behind the database file (recovery starts it at the
       // file's appliedLsn). A snapshot below it would claim less than the logs' firstLsn vouches for.
       assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);
       // Resolves only once every image it wrote has read back as written: the release below
       // relies on it (a failed read-back throws and keeps the logs).
-      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog);
+      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, this.deps.encryption, new LoopSlice(this.deps.flushSliceMsMax, this.deps.now));
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
       this.stats.imagesRewritten += rewritten;

@@ -9,12 +9,18 @@ import type { LogHeader } from '../log/log-header.js';
 import { readLog, readLogHeader, type LogDamage, type LogReadResult } from '../log/log-reader.js';
 import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
 import type { LogRecord } from '../log/record-codec.js';
-import { decodeImageState, decodePayload } from '../session/session-codec.js';
+import { decodeImageState, decodePayload, type PatchPayload, type TouchPayload } from '../session/session-codec.js';
+import { summarizeImage } from '../session/image-summary.js';
+import type { ColdSessions } from './cold-sessions.js';
+import type { LoadedSessions } from './loaded-sessions.js';
 import { writeSessions } from './write-sessions.js';
 import { redoableSessions } from './redoable-sessions.js';
-import { applyPatch, decodeNames } from '../session/attributes.js';
+import { applyPatch, attributesFromBlob, decodeNames } from '../session/attributes.js';
 import { isExpired, makeState, type SessionState } from '../session/session-state.js';
-import type { Logger } from '../options.js';
+import type { Logger, PrincipalOption } from '../options.js';
+import { PAYLOAD_LAYOUT_V2, PAYLOAD_LAYOUT_V3, type PayloadLayout } from '../format/constants.js';
+import type { Encryption } from '../session/attr-seal.js';
+import { withComputedPrincipal } from './v2-migration.js';
 
 /**
  * Recovery (SPEC E7, claims 1d, 11, 12): rebuild the cache from the database file and the
@@ -66,6 +72,32 @@ export interface RecoveryOptions {
   flushBatchBytesMax: number;
   now: () => number;
   logger: Logger;
+  /** Opens sealed attributes (docs/format.md §3.7) and seals the images recovery writes. */
+  encryption?: Encryption;
+  /** Gives v2 sessions their principal (format.md §4, migration). */
+  principal?: PrincipalOption;
+  /**
+   * 0: no v3 image is decoded: each payload is packed into the cold sessions' arena and decoded
+   * on first access (a log record of it decodes it now). Otherwise images are decoded while
+   * the loaded states count less than this, and the rest stay on disk, summarized in `cold`
+   * (docs/memory.md); log records of such a session load it once the logs are read.
+   * v2 images are always decoded: their principal is computed from the attributes (migration).
+   */
+  cacheBytesMax: number;
+}
+
+/** A PATCH or TOUCH of a cold session, applied once its image is loaded (removed names decoded). */
+type Deferred = { lsn: number; p: PatchPayload | TouchPayload; removed: string[] };
+
+/**
+ * A PATCH or TOUCH folded into the state it applies to. A v3 PATCH carries the principal
+ * after it; a v2 PATCH (principal undefined) gets the one the option computes (`migrate`).
+ */
+function fold(cur: SessionState, p: PatchPayload | TouchPayload, lsn: number, removed: readonly string[], migrate: (s: SessionState) => SessionState): SessionState {
+  const id = cur.id;
+  if (p.type === RecordType.TOUCH) return makeState(id, p.version, lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, cur.maxInactiveMs, cur.owner, cur.attrs, cur.principal);
+  const s = makeState(id, p.version, lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, p.maxInactiveMs, cur.owner, applyPatch(cur.attrs, p.set, removed), p.principal ?? '');
+  return p.principal === undefined ? migrate(s) : s;
 }
 
 /** Applies log records to the cache by the replay rules of docs/format.md §4. */
@@ -76,15 +108,22 @@ class Replayer {
   readonly touched = new Set<string>();
   readonly tombstones = new Map<string, number>();
   newestTimeMs = 0;
+  /** Records of cold sessions, in LSN order per session, applied once the logs are read. */
+  readonly deferred = new Map<string, Deferred[]>();
 
   constructor(
     private readonly sessions: Map<string, SessionState>,
     private readonly appliedLsn: number,
     /** Sessions whose image is damaged: their records are replayed even at or below appliedLsn (format.md §4). */
     private readonly redo: ReadonlySet<string> = new Set(),
+    private readonly opts: Pick<RecoveryOptions, 'encryption' | 'principal' | 'logger'> = { logger: { info() {}, warn() {}, error() {} } },
+    private readonly cold?: ColdSessions,
+    /** Decodes a packed cold session into `sessions` (SessionCache.unpack). */
+    private readonly unpack: (id: string) => SessionState | undefined = () => undefined,
   ) {}
 
-  apply(rec: LogRecord): void {
+  /** `layout`: the payload layout of the record's log (v2 logs, format.md §3.8). */
+  apply(rec: LogRecord, layout: PayloadLayout = PAYLOAD_LAYOUT_V3): void {
     // Invariant: the logs, read oldest generation first, hold strictly growing LSNs.
     assert(rec.lsn > this.maxLsn, `replayed lsn ${rec.lsn} after ${this.maxLsn}`);
     this.maxLsn = rec.lsn;
@@ -94,43 +133,65 @@ class Replayer {
       return;
     }
     const folded = rec.lsn <= this.appliedLsn;
-    const p = folded ? tryDecode(rec) : decodePayload(rec.type, rec.data);
+    const p = folded ? tryDecode(rec, layout, this.opts.encryption) : decodePayload(rec.type, rec.data, layout, this.opts.encryption);
     const id = p === undefined ? undefined : p.type === RecordType.PUT ? p.state.id : p.id;
     if (p === undefined || id === undefined || (folded && !this.redo.has(id))) {
       this.skipped++;
       return;
     }
     const cur = this.sessions.get(id);
-    if (cur !== undefined && rec.lsn <= cur.lsn) {
+    const coldLsn = cur === undefined ? this.cold?.lsnOf(id) : undefined;
+    const curLsn = cur?.lsn ?? coldLsn;
+    if (curLsn !== undefined && rec.lsn <= curLsn) {
       this.skipped++;
       return;
     }
     switch (p.type) {
-      case RecordType.PUT:
-        this.sessions.set(id, { ...p.state, lsn: rec.lsn });
+      case RecordType.PUT: {
+        const s = { ...p.state, lsn: rec.lsn };
+        this.sessions.set(id, layout === PAYLOAD_LAYOUT_V2 ? this.migrate(s) : s);
+        this.forgetCold(id);
         break;
+      }
       case RecordType.DELETE:
       case RecordType.TOMBSTONE:
         this.sessions.delete(id);
+        this.forgetCold(id);
         break;
       case RecordType.PATCH:
-      case RecordType.TOUCH:
+      case RecordType.TOUCH: {
         // No base: the session was deleted or expired later; its records are moot.
-        if (cur === undefined) {
+        if (cur === undefined && coldLsn === undefined) {
           this.skipped++;
           return;
         }
         this.newestTimeMs = Math.max(this.newestTimeMs, p.lastAccessAtMs);
-        this.sessions.set(
-          id,
-          p.type === RecordType.PATCH
-            ? makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, p.maxInactiveMs, cur.owner, applyPatch(cur.attrs, p.set, decodeNames(p.removed)))
-            : makeState(id, p.version, rec.lsn, cur.createdAtMs, p.lastAccessAtMs, p.expiresAtMs, cur.maxInactiveMs, cur.owner, cur.attrs),
-        );
+        const removed = p.type === RecordType.PATCH ? decodeNames(p.removed) : [];
+        const base = cur ?? this.unpack(id);
+        if (base === undefined) {
+          // A cold base: load it once the logs are read. Decode what fold() will, so a corrupt record fails here, at its offset.
+          if (p.type === RecordType.PATCH) attributesFromBlob(p.set);
+          const list = this.deferred.get(id);
+          if (list === undefined) this.deferred.set(id, [{ lsn: rec.lsn, p, removed }]);
+          else list.push({ lsn: rec.lsn, p, removed });
+          break;
+        }
+        this.sessions.set(id, fold(base, p, rec.lsn, removed, this.migrate));
         break;
+      }
     }
     this.touched.add(id);
     this.replayed++;
+  }
+
+  /** A v2 session's principal, computed by the option (format.md §4, migration). */
+  readonly migrate = (s: SessionState): SessionState => withComputedPrincipal(s, this.opts.principal, this.opts.logger);
+
+  /** A PUT or a delete replaces whatever the database file holds of `id`. */
+  private forgetCold(id: string): void {
+    if (this.cold === undefined) return;
+    this.cold.delete(id);
+    this.deferred.delete(id);
   }
 
   /** A destroy's tombstone outlives the database's copy of the delete: read it even when the record is folded. */
@@ -144,9 +205,9 @@ class Replayer {
 }
 
 /** A folded record is read only to redo a damaged image: one that does not decode is not this open's concern. */
-function tryDecode(rec: LogRecord): ReturnType<typeof decodePayload> | undefined {
+function tryDecode(rec: LogRecord, layout: PayloadLayout, enc: Encryption | undefined): ReturnType<typeof decodePayload> | undefined {
   try {
-    return decodePayload(rec.type, rec.data);
+    return decodePayload(rec.type, rec.data, layout, enc);
   } catch {
     return undefined;
   }
@@ -159,21 +220,38 @@ function wrapCorrupt(e: unknown, file: string, offset: number): unknown {
   return e;
 }
 
-export async function recover(opts: RecoveryOptions, sessions: Map<string, SessionState>): Promise<RecoveryResult> {
+export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, cold?: ColdSessions, unpack?: (id: string) => SessionState | undefined): Promise<RecoveryResult> {
   const started = opts.now();
   const { fs, dir } = opts;
   const dbPath = join(dir, DB_FILE_NAME);
   const redoable = (damaged: ReadonlyArray<{ id: string; lsn: number }>): Promise<string[]> => redoableSessions(fs, dir, opts.recordBytesMax, damaged);
+  const bounded = opts.cacheBytesMax > 0 ? cold : undefined;
+  const migrated = new Set<string>();
   const db = await opts.database.open({ fs, dir, salvage: opts.salvage, redoable }, (img) => {
     try {
-      sessions.set(img.id, decodeImageState(img.data, img.id, img.lsn));
+      const layout = img.layout ?? PAYLOAD_LAYOUT_V3;
+      if (layout === PAYLOAD_LAYOUT_V3 && cold !== undefined && (bounded === undefined || sessions.bytes >= opts.cacheBytesMax)) {
+        // Summarized without decoding the attributes (no string is made, no seal opened):
+        // packed when there is no bound, on disk only when the bound is reached.
+        if (sessions.size > 0) sessions.delete(img.id); // an older copy found earlier in the file (no lookup while none is loaded)
+        migrated.delete(img.id); // a later copy of it won the scan
+        cold.set(img.id, summarizeImage(img.data, img.id, img.lsn, opts.encryption), bounded === undefined ? img.data : undefined);
+      } else {
+        // A v2 image has no principal field: decoded to compute it, and written again as v3.
+        cold?.delete(img.id);
+        const s = decodeImageState(img.data, img.id, img.lsn, layout, opts.encryption);
+        if (layout === PAYLOAD_LAYOUT_V2) migrated.add(img.id);
+        else migrated.delete(img.id); // a later copy of it won the scan
+        sessions.set(img.id, layout === PAYLOAD_LAYOUT_V2 ? withComputedPrincipal(s, opts.principal, opts.logger) : s);
+      }
     } catch (e) {
+      if (isSessiondError(e, 'SESSIOND_KEY_MISSING')) throw e;
       throw new SessiondError('SESSIOND_DB_CORRUPT', `${dbPath} at byte ${img.offset}: ${(e as Error).message}`, { file: dbPath, offset: img.offset }, { cause: e });
     }
   });
 
   try {
-    return await replayAndFold(opts, sessions, db, started);
+    return await replayAndFold(opts, sessions, db, started, migrated, cold, unpack);
   } catch (e) {
     // A refused open (corruption, I/O) must not leave the database file's handle behind.
     await db.close().catch(() => undefined);
@@ -181,7 +259,15 @@ export async function recover(opts: RecoveryOptions, sessions: Map<string, Sessi
   }
 }
 
-async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, SessionState>, db: SessionDatabase, started: number): Promise<RecoveryResult> {
+async function replayAndFold(
+  opts: RecoveryOptions,
+  sessions: Map<string, SessionState>,
+  db: SessionDatabase,
+  started: number,
+  migrated: ReadonlySet<string>,
+  cold: ColdSessions | undefined,
+  unpack: ((id: string) => SessionState | undefined) | undefined,
+): Promise<RecoveryResult> {
   const { fs, dir } = opts;
   const readOpts = { salvage: opts.salvage, recordBytesMax: opts.recordBytesMax, appliedLsn: db.appliedLsn };
   const logs: Array<{ path: string; header: LogHeader | undefined }> = [];
@@ -192,7 +278,9 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   logs.sort((a, b) => (a.header?.generation ?? -1) - (b.header?.generation ?? -1));
 
   const redo = db.scanReport.redo ?? [];
-  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo));
+  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo), opts, cold, unpack);
+  // v2 images are written again as v3 in step 4 (format.md §4, migration).
+  for (const id of migrated) if (sessions.has(id)) replayer.touched.add(id);
   const results: LogReadResult[] = [];
   const dropped: RecoveryReport['corruption'] = [];
   const chain = new LsnChain(db.appliedLsn);
@@ -204,12 +292,14 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   };
   for (const log of logs) {
     if (log.header !== undefined) onGap(chain.logStarts(log.path, log.header.firstLsn));
+    const layout = log.header?.formatVersion === 2 ? PAYLOAD_LAYOUT_V2 : PAYLOAD_LAYOUT_V3;
     const onRecord = (rec: LogRecord, offset: number): void => {
       onGap(chain.record(log.path, rec.lsn));
       try {
-        replayer.apply(rec);
+        replayer.apply(rec, layout);
       } catch (e) {
-        if (!opts.salvage) throw wrapCorrupt(e, log.path, offset);
+        // A missing key is configuration, not damage: salvage never drops what it would open.
+        if (!opts.salvage || isSessiondError(e, 'SESSIOND_KEY_MISSING')) throw wrapCorrupt(e, log.path, offset);
         // salvage: a record whose payload does not decode is dropped and reported
         const bytes = rec.data.length + RECORD_OVERHEAD_BYTES;
         dropped.push({ file: log.path, offset, bytes });
@@ -221,6 +311,8 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     if (r.fileBytes > 0) chain.logEnds(r.path, r.endOffset, r.fileBytes - r.endOffset);
   }
 
+  if (cold !== undefined) await loadDeferred(db, sessions, cold, replayer.deferred, opts.encryption, replayer.migrate);
+
   // Damage the logs redid is repaired; what remains is there only with salvage (else the open refused).
   const redone = redo.filter((id) => replayer.touched.has(id));
   const rawDamage = db.scanReport.damage;
@@ -230,6 +322,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   let newestTimeMs = replayer.newestTimeMs;
   for (const r of results) newestTimeMs = Math.max(newestTimeMs, r.header?.createdAtMs ?? 0);
   for (const s of sessions.values()) newestTimeMs = Math.max(newestTimeMs, s.lastAccessAtMs);
+  newestTimeMs = Math.max(newestTimeMs, cold?.lastAccessMaxMs ?? 0);
   const now = Math.max(opts.now(), newestTimeMs);
   let expired = 0;
   for (const [id, s] of sessions) {
@@ -239,13 +332,29 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
       expired++;
     }
   }
+  if (cold !== undefined) {
+    const gone: string[] = [];
+    cold.forEach((id, expiryMs) => {
+      if (expiryMs <= now) gone.push(id);
+    });
+    for (const id of gone) {
+      cold.delete(id);
+      replayer.touched.add(id);
+    }
+    expired += gone.length;
+  }
 
   const generation = Math.max(0, ...results.map((r) => r.header?.generation ?? 0));
   const nextLsn = Math.max(db.appliedLsn, db.maxImageLsn, replayer.maxLsn) + 1;
   // Claim 11c: the replayed sessions go into the database file before the logs are reset.
   // The header then says every LSN below nextLsn is folded, so the new logs (firstLsn =
   // nextLsn) continue the database without a gap (lsn-chain.ts).
-  await writeSessions(db, replayer.touched, (id) => sessions.get(id), nextLsn - 1, opts.flushBatchBytesMax);
+  const lookup = (id: string): SessionState | undefined => {
+    // Invariant: every session a record touched is loaded (loadDeferred) or gone.
+    assert(cold?.has(id) !== true, `recovery would write ${id} while it is cold`);
+    return sessions.get(id);
+  };
+  await writeSessions(db, replayer.touched, lookup, nextLsn - 1, opts.flushBatchBytesMax, undefined, opts.encryption);
 
   const corruption = [...results.flatMap((r) => r.corruption.map((c) => ({ file: r.path, ...lsnDetail(c) }))), ...dropped];
   if (dbDamage !== undefined) corruption.push({ file: join(dir, DB_FILE_NAME), offset: dbDamage.offset, bytes: dbDamage.bytes, detail: dbDamage.detail });
@@ -261,7 +370,7 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
   for (const w of warnings) opts.logger.warn('recovery_folded_damage', { ...w });
   for (const w of repaired) opts.logger.warn('recovery_repaired', { ...w });
   const report: RecoveryReport = {
-    sessionsRecovered: sessions.size,
+    sessionsRecovered: sessions.size + (cold?.size ?? 0),
     recordsReplayed: replayer.replayed,
     recordsSkipped: replayer.skipped,
     sessionsExpired: expired,
@@ -276,6 +385,31 @@ async function replayAndFold(opts: RecoveryOptions, sessions: Map<string, Sessio
     ms: opts.now() - started,
   };
   return { report, db, nextLsn, generation, tombstones: replayer.tombstones, newestTimeMs };
+}
+
+/**
+ * Loads the cold sessions the logs changed (one positioned read each, no scan) and applies
+ * their records in LSN order: recovery then writes them back like any replayed session.
+ */
+async function loadDeferred(
+  db: SessionDatabase,
+  sessions: Map<string, SessionState>,
+  cold: ColdSessions,
+  deferred: ReadonlyMap<string, Deferred[]>,
+  encryption: Encryption | undefined,
+  migrate: (s: SessionState) => SessionState,
+): Promise<void> {
+  for (const [id, recs] of deferred) {
+    // Invariant: a session with deferred records is still cold (a PUT or delete drops them).
+    assert(cold.has(id) && db.readImage !== undefined, `deferred records of ${id}, which is not cold`);
+    const img = await db.readImage(id);
+    assert(img !== undefined && img.lsn === cold.lsnOf(id), `cold session ${id} has no image at its lsn`);
+    // A cold session's image is v3 (recovery decodes v2 images): opened with the keys.
+    let cur = decodeImageState(img.data, id, img.lsn, PAYLOAD_LAYOUT_V3, encryption);
+    for (const d of recs) cur = fold(cur, d.p, d.lsn, d.removed, migrate);
+    cold.delete(id);
+    sessions.set(id, cur);
+  }
 }
 
 function lsnDetail(c: LogDamage): { offset: number; bytes: number; detail?: string } {

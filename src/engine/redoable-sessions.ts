@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { LOG_FILE_NAMES, RecordType } from '../format/constants.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { readLog } from '../log/log-reader.js';
-import { decodePayload } from '../session/session-codec.js';
+import { payloadId } from '../session/session-codec.js';
 
 /**
  * Which damaged images the logs can redo (docs/format.md §4, "Redo of damaged images").
@@ -25,13 +25,9 @@ export async function redoableSessions(
   for (const name of LOG_FILE_NAMES) {
     // Damage in the logs is recovery's to judge: here it only means fewer records vouch.
     await readLog(fs, join(dir, name), { salvage: true, recordBytesMax }, (rec) => {
-      let id: string;
-      try {
-        const p = decodePayload(rec.type, rec.data);
-        id = p.type === RecordType.PUT ? p.state.id : p.id;
-      } catch {
-        return;
-      }
+      // The id leads every payload of every layout, in clear: no key needed to find it.
+      const id = payloadId(rec.data);
+      if (id === undefined) return;
       const lsn = want.get(id);
       if (lsn === undefined) return;
       if (rec.type === RecordType.PUT && rec.lsn <= lsn) putAtOrBelow.add(id);

@@ -4,6 +4,7 @@ import type { EngineOptions } from '../options.js';
 import { blobFromAttributes, type AttributeInput } from '../session/attributes.js';
 import { encodePut, putPayloadBytes } from '../session/session-codec.js';
 import { isExpired, makeState, type SessionState } from '../session/session-state.js';
+import { principalOf } from './principal-of.js';
 import type { WritePlan } from './write-plan.js';
 
 /**
@@ -32,12 +33,12 @@ export interface RestoreInput {
  */
 export type RestoreOutcome = 'written' | 'unchanged' | 'newer' | 'expired' | 'destroyed';
 
-type Limits = Pick<EngineOptions, 'sessionBytesMax' | 'owner'>;
+type Limits = Pick<EngineOptions, 'sessionBytesMax' | 'owner'> & Partial<Pick<EngineOptions, 'principal' | 'encryption'>>;
 
 /** The state an import would write (version and lsn filled in by planRestore and the append). */
 export function restoredState(id: string, input: RestoreInput, version: number, limits: Limits): SessionState {
   const attrs = blobFromAttributes(input.attributes);
-  return makeState(id, version, 0, input.createdAtMs, input.lastAccessAtMs, input.expiresAtMs, input.maxInactiveMs, input.owner ?? limits.owner, attrs);
+  return makeState(id, version, 0, input.createdAtMs, input.lastAccessAtMs, input.expiresAtMs, input.maxInactiveMs, input.owner ?? limits.owner, attrs, principalOf(limits.principal, id, attrs));
 }
 
 /** Refuses a state that would encode larger than sessionBytesMax, as a save does. */
@@ -72,5 +73,5 @@ export function planRestore(
   if (base !== undefined && base.lastAccessAtMs > state.lastAccessAtMs) return { plan: base, outcome: 'newer' };
   if (base !== undefined && sameContent(base, state)) return { plan: base, outcome: 'unchanged' };
   checkRestoredSize(state, limits);
-  return { plan: { type: RecordType.PUT, data: encodePut(state), state }, outcome: 'written' };
+  return { plan: { type: RecordType.PUT, data: encodePut(state, limits.encryption), state }, outcome: 'written' };
 }

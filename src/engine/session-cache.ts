@@ -1,5 +1,11 @@
 import { assert } from '../assert.js';
 import type { SessionState } from '../session/session-state.js';
+import { decodeImageState } from '../session/session-codec.js';
+import type { Encryption } from '../session/attr-seal.js';
+import { PAYLOAD_LAYOUT_V3 } from '../format/constants.js';
+import { PrincipalIndex } from './principal-index.js';
+import { ColdSessions } from './cold-sessions.js';
+import { LoadedSessions } from './loaded-sessions.js';
 
 /**
  * The database cache (SPEC E5, claim 13e): every live session in memory, indexed by ID.
@@ -10,19 +16,72 @@ import type { SessionState } from '../session/session-state.js';
  * log order. `null` in heads is a delete waiting for its fsync.
  */
 export class SessionCache {
-  readonly visible = new Map<string, SessionState>();
+  readonly visible = new LoadedSessions();
+  /**
+   * Sessions durable in the database file but not loaded (cacheBytesMax, docs/memory.md).
+   * A cold session has no head and is never dirty: every change loads it first.
+   */
+  readonly cold = new ColdSessions();
   private readonly heads = new Map<string, SessionState | null>();
   /** Sessions whose visible state changed since the flusher last took them. */
   private dirty = new Set<string>();
   private dirtySinceMs = 0;
   /** Highest LSN applied to `visible`; acknowledgements arrive in LSN order. */
   appliedLsn = 0;
+  /**
+   * principal → IDs of the sessions, loaded or cold (a cold one keeps its principal in its
+   * summary, cold-sessions.ts); every change below moves it (principal-index.ts). Loading
+   * and evicting do not change it: a session keeps its principal across both.
+   */
+  readonly principals = new PrincipalIndex();
+
+  /** `encryption`: opens the sealed attributes of packed images (docs/format.md §3.7). */
+  constructor(private readonly encryption?: Encryption) {}
+
+  /** The principal of a session, loaded or cold; '' when none or absent. */
+  principalOf(id: string): string {
+    return this.visible.get(id)?.principal ?? this.cold.principalOf(id) ?? '';
+  }
+
+  /** Rebuilds the principal index from every loaded and cold session (after recovery). */
+  rebuildPrincipals(): void {
+    this.principals.rebuild(this.visible.values());
+    this.cold.forEachPrincipal((id, principal) => this.principals.move(id, '', principal));
+  }
+
+  /** Whether the session exists, loaded or cold (expired ones included until reclaimed). */
+  has(id: string): boolean {
+    return this.visible.has(id) || this.cold.has(id);
+  }
 
   /** The latest logged state (pending or durable), or undefined when absent or deleted. */
   head(id: string): SessionState | undefined {
     const h = this.heads.get(id);
     if (h === null) return undefined;
-    return h ?? this.visible.get(id);
+    return h ?? this.visible.get(id) ?? this.unpack(id);
+  }
+
+  /** The durable state, decoding it from the arena on first access (cold-sessions.ts). */
+  durable(id: string): SessionState | undefined {
+    return this.visible.get(id) ?? this.unpack(id);
+  }
+
+  /**
+   * Decodes a packed session into `visible`; undefined when `id` is not packed. Its image
+   * passed the crc check of the open scan, so a decode failure is a broken invariant.
+   */
+  unpack(id: string): SessionState | undefined {
+    const p = this.cold.packed(id);
+    if (p === undefined) return undefined;
+    const s = decodeImageState(p.data, id, p.lsn, PAYLOAD_LAYOUT_V3, this.encryption);
+    this.cold.delete(id);
+    this.visible.set(id, s);
+    return s;
+  }
+
+  /** Whether a change of `id` waits for its fsync. */
+  hasPending(id: string): boolean {
+    return this.heads.has(id);
   }
 
   setHead(id: string, state: SessionState | null): void {
@@ -32,6 +91,7 @@ export class SessionCache {
   /** A logged change is durable: make it visible. */
   apply(state: SessionState, nowMs: number): void {
     this.advance(state.lsn);
+    this.principals.move(state.id, this.principalOf(state.id), state.principal);
     this.visible.set(state.id, state);
     if (this.heads.get(state.id) === state) this.heads.delete(state.id);
     this.markDirty(state.id, nowMs);
@@ -40,6 +100,7 @@ export class SessionCache {
   /** A logged delete is durable. */
   applyDelete(id: string, lsn: number, nowMs: number): void {
     this.advance(lsn);
+    this.principals.move(id, this.principalOf(id), '');
     this.visible.delete(id);
     if (this.heads.get(id) === null) this.heads.delete(id);
     this.markDirty(id, nowMs);
@@ -54,14 +115,32 @@ export class SessionCache {
     this.heads.clear();
   }
 
+  /** States logged but not durable yet (bounded by the write queue). */
+  *pendingStates(): IterableIterator<SessionState> {
+    for (const h of this.heads.values()) if (h !== null) yield h;
+  }
+
   get pendingCount(): number {
     return this.heads.size;
   }
 
   /** Removes an expired session without a log record: expiry is a pure function of the state. */
   reclaim(id: string, nowMs: number): void {
+    this.principals.move(id, this.principalOf(id), '');
     this.visible.delete(id);
+    this.cold.delete(id);
     this.markDirty(id, nowMs);
+  }
+
+  /** Drops an expired loaded session the flusher found (no log record, no new dirty mark). */
+  dropExpired(id: string): void {
+    this.principals.move(id, this.principalOf(id), '');
+    this.visible.delete(id);
+  }
+
+  /** Whether the flusher has yet to take `id` (an evicted session must not be). */
+  isDirty(id: string): boolean {
+    return this.dirty.has(id);
   }
 
   markDirty(id: string, nowMs: number): void {

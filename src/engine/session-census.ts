@@ -1,4 +1,5 @@
 import { effectiveExpiryMs, type SessionState } from '../session/session-state.js';
+import type { ColdSessions } from './cold-sessions.js';
 
 /**
  * The statistics scan (SPEC E9, claim 3): counts and sizes of sessions by owner, by age and
@@ -35,7 +36,7 @@ function emptyBuckets(): Record<string, number> {
   return Object.fromEntries(BUCKET_LABELS.map((l) => [l, 0]));
 }
 
-export async function takeCensus(sessions: ReadonlyMap<string, SessionState>, nowMs: number): Promise<Census> {
+export async function takeCensus(sessions: ReadonlyMap<string, SessionState>, nowMs: number, cold?: ColdSessions): Promise<Census> {
   const c: Census = { count: 0, attributeBytes: 0, attributeBytesMax: 0, byOwner: {}, byAge: emptyBuckets(), byTimeToExpiry: emptyBuckets() };
   let n = 0;
   // Map iterators survive inserts and deletes made while we yield.
@@ -50,5 +51,15 @@ export async function takeCensus(sessions: ReadonlyMap<string, SessionState>, no
     c.byAge[bucketOf(nowMs - s.createdAtMs)]!++;
     c.byTimeToExpiry[bucketOf(expiry - nowMs)]!++;
   }
+  // Sessions packed or on disk count from their summaries, without being decoded or read back.
+  await cold?.forEachSliced(CENSUS_SLICE_SESSIONS, (_id, expiry, createdAtMs, attrChars, owner) => {
+    if (expiry <= nowMs) return;
+    c.count++;
+    c.attributeBytes += attrChars;
+    if (attrChars > c.attributeBytesMax) c.attributeBytesMax = attrChars;
+    c.byOwner[owner] = (c.byOwner[owner] ?? 0) + 1;
+    c.byAge[bucketOf(nowMs - createdAtMs)]!++;
+    c.byTimeToExpiry[bucketOf(expiry - nowMs)]!++;
+  });
   return c;
 }

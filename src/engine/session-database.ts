@@ -1,6 +1,7 @@
 import type { DbScanReport, DbStats, DbWriteBatch, StoredImage } from '../db/db-types.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { DatabaseFile } from '../db/database-file.js';
+import type { LoopSlice } from '../util/loop-slice.js';
 
 /**
  * What the engine needs of its database (claims 8, 14h): the place the flusher moves
@@ -17,8 +18,18 @@ export interface SessionDatabase {
   has(id: string): boolean;
   /** Where the session is stored, for the log record's dbOffset field (DB_OFFSET_NONE if nowhere). */
   offsetOf(id: string): number;
-  /** Durable when it resolves; appliedLsn advances only then. */
-  writeBatch(batch: DbWriteBatch): Promise<void>;
+  /**
+   * LSN of the stored copy of `id`, -1 when there is none. With readImage, lets the engine
+   * evict sessions under `cacheBytesMax` (docs/memory.md); a backend without them cannot.
+   */
+  imageLsnOf?(id: string): number;
+  /** The stored copy of `id` (a PUT payload) and its lsn, read back on demand; undefined when there is none. */
+  readImage?(id: string): Promise<{ data: Uint8Array; lsn: number } | undefined>;
+  /**
+   * Durable when it resolves; appliedLsn advances only then. `slice`: cut the CPU work
+   * before the I/O into slices between event-loop turns (a backend may ignore it).
+   */
+  writeBatch(batch: DbWriteBatch, slice?: LoopSlice): Promise<void>;
   /**
    * Reads the stored copies of `ids` back and returns those that do not check out, with the
    * file and offset to name (docs/durability.md "Corruption"). Optional: a backend whose

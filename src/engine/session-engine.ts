@@ -17,6 +17,9 @@ import { StoreLock } from './store-lock.js';
 import { Tombstones } from './tombstones.js';
 import { carryTombstones, readTombstones, writeTombstoneFile } from './tombstone-file.js';
 import { ExpiryReaper } from './expiry-reaper.js';
+import { CacheBound, type LoadWait } from './cache-bound.js';
+import { STATE_BYTES_FIXED } from './loaded-sessions.js';
+import { checkBoundedDatabase, readAllStates } from './bounded-reads.js';
 import { buildStats, type EngineStats } from './engine-stats.js';
 import { checkFunction, checkId, checkPatchInput, checkRestoreInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
 import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
@@ -24,6 +27,15 @@ import { planRestore, type RestoreInput, type RestoreOutcome } from './restore-p
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
 export type { RestoreInput, RestoreOutcome } from './restore-plan.js';
+
+/** Rekey under cacheBytesMax loads cold sessions in slices of this fraction of the bound. */
+const REKEY_SLICE_BYTES_FRACTION = 0.25;
+
+function checkPrincipal(principal: unknown): asserts principal is string {
+  if (typeof principal !== 'string' || principal === '') {
+    throw new SessiondError('SESSIOND_INVALID_ARGUMENT', 'principal must be a non-empty string', { argument: 'principal' });
+  }
+}
 
 /**
  * The embedded session store (SPEC E1-E10): every session in memory, every change durable
@@ -45,6 +57,8 @@ export class SessionEngine {
   private writer!: LogWriter;
   private flusher!: Flusher;
   private reaper!: ExpiryReaper;
+  /** The cache's memory bound; undefined when cacheBytesMax is 0 (every session loaded). */
+  private bound: CacheBound | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
   private fatal: SessiondError | undefined;
@@ -82,24 +96,40 @@ export class SessionEngine {
     });
     const lock = await StoreLock.acquire(fs, dir);
     try {
-      const cache = new SessionCache();
+      const cache = new SessionCache(options.encryption);
       const clock = new MonotonicClock(options.clock);
       const saved = await readTombstones(options);
       clock.raise(saved?.savedAtMs ?? 0);
       const recordBytesMax = options.sessionBytesMax + RECORD_OVERHEAD_BYTES + 1024;
       const r = await recover(
-        { database: options.database, fs, dir, salvage: options.salvage, recordBytesMax, flushBatchBytesMax: options.flushBatchBytesMax, now: () => clock.now(), logger },
+        {
+          database: options.database,
+          fs,
+          dir,
+          salvage: options.salvage,
+          recordBytesMax,
+          flushBatchBytesMax: options.flushBatchBytesMax,
+          now: () => clock.now(),
+          logger,
+          encryption: options.encryption,
+          principal: options.principal,
+          cacheBytesMax: options.cacheBytesMax,
+        },
         cache.visible,
+        cache.cold,
+        (id) => cache.unpack(id),
       );
+      cache.rebuildPrincipals(); // loaded and cold sessions alike
       // Invariant: the next LSN is above every LSN the database file holds.
       assert(r.nextLsn > r.db.appliedLsn && r.nextLsn > r.db.maxImageLsn, `next lsn ${r.nextLsn} not above the database's (${r.db.appliedLsn}, ${r.db.maxImageLsn})`);
       clock.raise(r.newestTimeMs);
       cache.appliedLsn = r.nextLsn - 1;
-      const tombstones = await carryTombstones(options, clock.now(), saved, r.tombstones, cache.visible).catch(async (e: unknown) => {
+      const tombstones = await carryTombstones(options, clock.now(), saved, r.tombstones, cache).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
       });
       const engine = new SessionEngine(options, lock, r.db, cache, r.report, clock, tombstones);
+      if (options.cacheBytesMax > 0) engine.bound = new CacheBound(cache, checkBoundedDatabase(r.db), options.cacheBytesMax, options.encryption);
       await engine.start(r.nextLsn, r.generation).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
@@ -140,12 +170,18 @@ export class SessionEngine {
       every: (fn, ms) => startInterval(this.clock, fn, ms),
       flushIntervalMs: o.flushIntervalMs,
       flushBatchBytesMax: o.flushBatchBytesMax,
+      flushSliceMsMax: o.flushSliceMsMax,
       syncLog: () => this.writer.syncWritten(),
       releaseLog: (i) => this.releaseLog(i),
       onFatal: (err) => this.setFatal(err),
-      onCycle: (ms) => this.latency.addMs('flush', ms),
+      onCycle: (ms) => {
+        this.latency.addMs('flush', ms);
+        this.bound?.schedule(); // what the cycle wrote can leave the cache now
+      },
+      encryption: o.encryption,
     });
     this.flusher.start();
+    this.bound?.schedule();
     this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax, (fn, ms) => startInterval(this.clock, fn, ms));
     this.reaper.start();
   }
@@ -183,14 +219,57 @@ export class SessionEngine {
     return generateSessionId();
   }
 
-  /** The durable state of a session; undefined when absent, expired or the ID is malformed. Never touches the disk. */
+  /**
+   * The durable state of a session; undefined when absent, expired or the ID is malformed.
+   * Never touches the disk: with `cacheBytesMax`, a session that is only on disk throws
+   * SESSIOND_SESSION_NOT_LOADED (never "absent"); `read` waits for it.
+   */
   get(id: string): SessionState | undefined {
     checkId(id);
     const t0 = this.latency.startGet();
-    const s = this.cache.visible.get(id);
+    const s = this.cache.durable(id);
+    if (s === undefined && this.bound !== undefined) this.checkLoaded(id);
     const out = s === undefined ? undefined : this.live(s, this.clock.now());
+    if (out !== undefined) this.cache.visible.used(id, s!);
     this.latency.endGet(t0);
     return out;
+  }
+
+  /**
+   * Like `get`, but a session the cache bound left on disk is read back (one positioned
+   * read) instead of refused. Resolves at once for a loaded session.
+   */
+  async read(id: string): Promise<SessionState | undefined> {
+    checkId(id);
+    if (!isValidSessionId(id)) return undefined;
+    const expiry = this.cache.cold.expiryOf(id);
+    if (expiry !== undefined && expiry <= this.clock.now()) return undefined; // expired: no need to load it
+    const w = this.bound?.ensure(id);
+    if (w !== undefined) await this.waitLoaded(w);
+    return this.get(id);
+  }
+
+  /** Every live session, cold ones read back from disk one at a time (not kept loaded). */
+  async readAll(): Promise<SessionState[]> {
+    if (this.cache.cold.size === 0 || this.bound === undefined) return this.all();
+    return readAllStates(this.all(true), this.cache.cold, this.db, this.clock.now(), (id) => {
+      const s = this.cache.visible.get(id);
+      return s === undefined ? undefined : this.live(s, this.clock.now());
+    }, this.options.encryption);
+  }
+
+  /** A cold session (or one being loaded) is not "absent": refuse to answer synchronously. */
+  private checkLoaded(id: string): void {
+    if (isValidSessionId(id) && this.cache.cold.has(id)) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
+  }
+
+  /** Waits for a cold session's load; resumes in call order (cache-bound.ts). */
+  private async waitLoaded(w: LoadWait): Promise<void> {
+    try {
+      await w.promise;
+    } finally {
+      w.done();
+    }
   }
 
   /**
@@ -260,6 +339,15 @@ export class SessionEngine {
     checkId(id);
     checkTouchInput(input);
     if (!isValidSessionId(id)) return undefined;
+    // Inline, not in a helper: a waiter must append in the same turn it resumes (cache-bound.ts).
+    const w = this.bound?.ensure(id);
+    if (w !== undefined) {
+      try {
+        await w.promise;
+      } finally {
+        w.done();
+      }
+    }
     const now = this.clock.now();
     if (this.base(id, now) === undefined) return undefined;
     return this.commit(id, 'touch', (t) => planTouch(this.base(id, t)!, input, t, this.options));
@@ -292,6 +380,15 @@ export class SessionEngine {
     checkId(id);
     if (!isValidSessionId(id)) return false;
     this.checkWritable();
+    const w = this.bound?.ensure(id);
+    if (w !== undefined) {
+      try {
+        await w.promise;
+      } finally {
+        w.done();
+      }
+      this.checkWritable();
+    }
     const t0 = performance.now();
     const now = this.clock.now();
     this.tombstones.add(id, now);
@@ -323,6 +420,15 @@ export class SessionEngine {
     const t0 = performance.now();
     this.checkWritable();
     if (!isValidSessionId(id)) throw invalidSessionIdError();
+    const w = this.bound?.ensure(id);
+    if (w !== undefined) {
+      try {
+        await w.promise;
+      } finally {
+        w.done();
+      }
+      this.checkWritable();
+    }
     const now = this.clock.now();
     if (this.tombstones.has(id, now)) throw new SessiondError('SESSIOND_SESSION_DESTROYED');
     const p = plan(now);
@@ -332,6 +438,7 @@ export class SessionEngine {
     }
     const { head } = await this.logChange(id, p.type, p.data, (lsn) => ({ ...p.state, lsn }));
     this.cache.apply(head!, this.clock.now());
+    this.bound?.schedule();
     this.latency.since(kind, t0);
     return head!;
   }
@@ -377,12 +484,146 @@ export class SessionEngine {
     return this.queue.run(id, fn);
   }
 
-  /** IDs of live (unexpired) sessions. */
-  ids(): string[] {
-    return this.all().map((s) => s.id);
+  /**
+   * IDs of the live sessions of a principal (SPEC B5, the `principal` option), cold ones
+   * included from their summaries: never touches the disk, never loads a session.
+   */
+  idsOf(principal: string): string[] {
+    checkPrincipal(principal);
+    const now = this.clock.now();
+    const out: string[] = [];
+    for (const id of this.cache.principals.ids(principal)) {
+      const expiry = this.cache.cold.expiryOf(id);
+      if (expiry !== undefined) {
+        if (expiry > now) out.push(id);
+        continue;
+      }
+      const s = this.cache.visible.get(id);
+      // Invariant: every change of the cache moves the index (session-cache.ts).
+      assert(s !== undefined, 'the principal index names a session the cache does not hold');
+      if (this.live(s, now) !== undefined) out.push(id);
+    }
+    return out;
   }
 
-  all(): SessionState[] {
+  /**
+   * The live sessions of a principal (SPEC B5, the `principal` option). Never touches the
+   * disk: with `cacheBytesMax`, one left on disk makes it throw SESSIOND_SESSION_NOT_LOADED
+   * (never a shorter list); `readSessionsOf` reads them back.
+   */
+  sessionsOf(principal: string): SessionState[] {
+    const out: SessionState[] = [];
+    for (const id of this.idsOf(principal)) {
+      const s = this.cache.durable(id); // a packed one is decoded here
+      if (s === undefined && this.cache.cold.has(id)) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
+      // Invariant: every change of the cache moves the index (session-cache.ts).
+      assert(s !== undefined, 'the principal index names a session the cache does not hold');
+      const l = this.live(s, this.clock.now());
+      if (l !== undefined) out.push(l);
+    }
+    return out;
+  }
+
+  /** Like `sessionsOf`, but the sessions the cache bound left on disk are read back (and loaded). */
+  async readSessionsOf(principal: string): Promise<SessionState[]> {
+    const out: SessionState[] = [];
+    for (const id of this.idsOf(principal)) {
+      const s = await this.read(id);
+      if (s !== undefined && s.principal === principal) out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * Destroys every session of a principal but those in `except` ("log out everywhere else");
+   * resolves the number of live sessions destroyed. Atomic with respect to concurrent saves:
+   * every loaded target's tombstone is set and its TOMBSTONE record appended before this
+   * yields, so a save appended earlier (its pending state is a target too) is deleted after
+   * it in log order, and a later one is refused for tombstoneMs (docs/operations.md). A cold
+   * target (cacheBytesMax) is found by its summary's principal and loaded first; operations
+   * on it resume in call order after the load (cache-bound.ts), so a save called after this
+   * finds the tombstone and one called before is deleted after it.
+   */
+  async destroyAllOf(principal: string, options: { except?: string | readonly string[] } = {}): Promise<number> {
+    checkPrincipal(principal);
+    this.checkWritable();
+    const keep = new Set(typeof options.except === 'string' ? [options.except] : (options.except ?? []));
+    const targets = new Set(this.cache.principals.ids(principal));
+    for (const s of this.cache.pendingStates()) if (s.principal === principal) targets.add(s.id);
+    const destroyed = [...targets].filter((id) => !keep.has(id)).map((id) => this.destroy(id));
+    return (await Promise.all(destroyed)).filter(Boolean).length;
+  }
+
+  /**
+   * Rewrites every session's image under the current encryption key (docs/operations.md,
+   * key rotation); resolves the number rewritten. Records already in the logs keep their
+   * key until the logs are reset: on a stopped store (`sessiond rekey`) the open has reset them.
+   * Cold sessions are reached too (docs/memory.md): packed ones are decoded; under
+   * `cacheBytesMax` the sessions are taken a slice at a time (REKEY_SLICE_BYTES_FRACTION of
+   * the bound), loaded if on disk, and pinned against eviction until the flush that rewrites
+   * them, then left to the evictor.
+   */
+  async rekey(): Promise<number> {
+    this.checkWritable();
+    const bound = this.bound;
+    if (bound === undefined) {
+      for (const id of [...this.cache.cold.ids()]) this.cache.unpack(id);
+      const now = this.clock.now();
+      for (const id of this.cache.visible.keys()) this.cache.markDirty(id, now);
+      const n = this.cache.visible.size;
+      await this.flush();
+      return n;
+    }
+    // Every session there is now, loaded or on disk; later ones are written under the current key anyway.
+    const ids = [...this.cache.visible.keys(), ...this.cache.cold.ids()];
+    const sliceBytesMax = Math.max(1, bound.cacheBytesMax * REKEY_SLICE_BYTES_FRACTION);
+    let n = 0;
+    for (let at = 0; at < ids.length; ) {
+      const slice: string[] = [];
+      for (let bytes = 0; at < ids.length && bytes < sliceBytesMax; at++) {
+        const id = ids[at]!;
+        const loaded = this.cache.visible.get(id);
+        const chars = loaded?.attrs.length ?? this.cache.cold.get(id)?.attrChars;
+        if (chars === undefined) continue; // destroyed or reclaimed meanwhile
+        bytes += STATE_BYTES_FIXED + id.length + chars;
+        slice.push(id);
+      }
+      for (const id of slice) bound.pin(id);
+      try {
+        for (const id of slice) await this.read(id); // loads the ones on disk; pinned, none leaves again
+        const now = this.clock.now();
+        for (const id of slice) {
+          if (!this.cache.visible.has(id)) continue; // expired or destroyed meanwhile
+          this.cache.markDirty(id, now);
+          n++;
+        }
+        await this.flush();
+      } finally {
+        for (const id of slice) bound.unpin(id);
+      }
+    }
+    return n;
+  }
+
+  /** IDs of live (unexpired) sessions, cold ones included (without loading them). */
+  ids(): string[] {
+    const ids = this.all(true).map((s) => s.id);
+    const now = this.clock.now();
+    this.cache.cold.forEach((id, expiryMs) => {
+      if (expiryMs > now) ids.push(id);
+    });
+    return ids;
+  }
+
+  /**
+   * Every live session. With `cacheBytesMax`, sessions left on disk make it throw
+   * SESSIOND_SESSION_NOT_LOADED unless `loadedOnly`; `readAll` reads them back.
+   */
+  all(loadedOnly = false): SessionState[] {
+    if (!loadedOnly && this.cache.cold.size > 0) {
+      if (this.bound !== undefined) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
+      for (const id of [...this.cache.cold.ids()]) this.cache.unpack(id); // packed: decoded now
+    }
     const now = this.clock.now();
     const out: SessionState[] = [];
     for (const s of this.cache.visible.values()) {
@@ -393,7 +634,7 @@ export class SessionEngine {
   }
 
   count(): number {
-    return this.all().length;
+    return this.ids().length;
   }
 
   /** Destroys every session; resolves the number destroyed. */
@@ -415,6 +656,7 @@ export class SessionEngine {
       recovery: this.recovery,
       readOnly: this.fatal,
       durability: this.options.durability,
+      bound: this.bound,
     });
   }
 
@@ -441,6 +683,7 @@ export class SessionEngine {
     this.closed = true;
     this.queue.rejectAll(new SessiondError('SESSIOND_CLOSED'));
     this.reaper.stop();
+    this.bound?.stop();
     this.flusher.stop();
     try {
       if (this.fatal === undefined) {

@@ -155,7 +155,7 @@ export async function carryTombstones(
   now: number,
   saved: TombstoneFileContent | undefined,
   fromLogs: Map<string, number>,
-  sessions: ReadonlyMap<string, unknown>,
+  sessions: { has(id: string): boolean },
 ): Promise<Tombstones> {
   const t = new Tombstones(options.tombstoneMs, options.tombstonesMax);
   const all = new Map(saved?.entries ?? []);

@@ -8,8 +8,9 @@ import {
   encodeNames,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodePatch, encodePut, encodeTombstone, encodeTouch, putPayloadBytes } from '../session/session-codec.js';
+import { encodePatch, encodePut, encodeTombstone, encodeTouch, patchPayloadBytes, putPayloadBytes } from '../session/session-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
+import { principalOf } from './principal-of.js';
 
 /**
  * Turns a request to change a session into the smallest log record that does it
@@ -45,7 +46,7 @@ export interface WritePlan {
   state: SessionState;
 }
 
-type Limits = Pick<EngineOptions, 'sessionBytesMax' | 'sessionTtlMs' | 'owner'>;
+type Limits = Pick<EngineOptions, 'sessionBytesMax' | 'sessionTtlMs' | 'owner'> & Partial<Pick<EngineOptions, 'principal' | 'encryption'>>;
 
 const U32_MAX = 0xffff_ffff;
 
@@ -60,29 +61,36 @@ export function putBytes(s: SessionState): number {
   return putPayloadBytes(s);
 }
 
-function checkSize(s: SessionState, limits: Limits): void {
+/** Returns the PUT payload's bytes. */
+function checkSize(s: SessionState, limits: Limits): number {
   const bytes = putBytes(s);
   if (bytes > limits.sessionBytesMax) {
     throw new SessiondError('SESSIOND_SESSION_TOO_LARGE', `${bytes} bytes, limit ${limits.sessionBytesMax}`, { bytes, sessionBytesMax: limits.sessionBytesMax });
   }
+  return bytes;
 }
 
-function putPlan(state: SessionState): WritePlan {
-  return { type: RecordType.PUT, data: encodePut(state), state };
+function putPlan(state: SessionState, limits: Limits): WritePlan {
+  return { type: RecordType.PUT, data: encodePut(state, limits.encryption), state };
 }
 
-/** A PATCH unless the whole session is smaller, then a PUT. `removedNames`: JSON names joined by \x00. */
-function patchPlan(state: SessionState, set: string, removedNames: string): WritePlan {
-  const data = encodePatch({
+/**
+ * A PATCH unless the whole session is smaller, then a PUT; only the chosen one is encoded
+ * (sealed, with its own fresh nonce, when encryption is on). `removedNames`: JSON names
+ * joined by \x00; `putPayload`: bytes of the state's clear PUT payload (checkSize).
+ */
+function patchPlan(state: SessionState, set: string, removedNames: string, putPayload: number, limits: Limits): WritePlan {
+  const patch = {
     id: state.id,
     version: state.version,
     lastAccessAtMs: state.lastAccessAtMs,
     expiresAtMs: state.expiresAtMs,
     maxInactiveMs: state.maxInactiveMs,
+    principal: state.principal,
     set,
     removed: removedNames,
-  });
-  return data.length < putBytes(state) ? { type: RecordType.PATCH, data, state } : putPlan(state);
+  };
+  return patchPayloadBytes(patch, limits.encryption) < putPayload ? { type: RecordType.PATCH, data: encodePatch(patch, limits.encryption), state } : putPlan(state, limits);
 }
 
 export function planSave(base: SessionState | undefined, id: string, input: SaveInput, now: number, limits: Limits): WritePlan | SessionState {
@@ -90,9 +98,9 @@ export function planSave(base: SessionState | undefined, id: string, input: Save
   checkTime('maxInactiveMs', input.maxInactiveMs, U32_MAX);
   if (base === undefined) {
     const attrs = blobFromAttributes(input.attributes);
-    const state = makeState(id, 1, 0, now, now, input.expiresAtMs ?? now + limits.sessionTtlMs, input.maxInactiveMs ?? 0, limits.owner, attrs);
+    const state = makeState(id, 1, 0, now, now, input.expiresAtMs ?? now + limits.sessionTtlMs, input.maxInactiveMs ?? 0, limits.owner, attrs, principalOf(limits.principal, id, attrs));
     checkSize(state, limits);
-    return putPlan(state);
+    return putPlan(state, limits);
   }
   const diff = diffAttributes(base.attrs, input.attributes);
   const expiresAtMs = input.expiresAtMs ?? base.expiresAtMs;
@@ -103,10 +111,10 @@ export function planSave(base: SessionState | undefined, id: string, input: Save
   // diff.merged is built in applyPatch's order, the function recovery replays the PATCH
   // with, so the live state and the recovered one are identical to the byte.
   const attrs = diff.changed ? diff.merged : base.attrs;
-  const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, expiresAtMs, maxInactiveMs, base.owner, attrs);
+  const principal = diff.changed ? principalOf(limits.principal, id, attrs) : base.principal;
+  const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, expiresAtMs, maxInactiveMs, base.owner, attrs, principal);
   if (!diff.changed && maxInactiveMs === base.maxInactiveMs) return touchPlan(state);
-  checkSize(state, limits);
-  return patchPlan(state, diff.set, diff.removedNames);
+  return patchPlan(state, diff.set, diff.removedNames, checkSize(state, limits), limits);
 }
 
 export function planPatch(base: SessionState | undefined, id: string, input: PatchInput, now: number, limits: Limits): WritePlan {
@@ -116,9 +124,9 @@ export function planPatch(base: SessionState | undefined, id: string, input: Pat
   const set = blobFromAttributes(input.set ?? {});
   const removed = input.remove ?? [];
   const attrs = applyPatch(base.attrs, set, removed);
-  const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, input.expiresAtMs ?? base.expiresAtMs, input.maxInactiveMs ?? base.maxInactiveMs, base.owner, attrs);
-  checkSize(state, limits);
-  return patchPlan(state, set, encodeNames(removed));
+  const principal = principalOf(limits.principal, id, attrs);
+  const state = makeState(id, base.version + 1, 0, base.createdAtMs, now, input.expiresAtMs ?? base.expiresAtMs, input.maxInactiveMs ?? base.maxInactiveMs, base.owner, attrs, principal);
+  return patchPlan(state, set, encodeNames(removed), checkSize(state, limits), limits);
 }
 
 function touchPlan(state: SessionState): WritePlan {
@@ -128,7 +136,7 @@ function touchPlan(state: SessionState): WritePlan {
 
 export function planTouch(base: SessionState, input: TouchInput, now: number, _limits: Limits): WritePlan {
   checkTime('expiresAtMs', input.expiresAtMs, Number.MAX_SAFE_INTEGER);
-  const state = makeState(base.id, base.version + 1, 0, base.createdAtMs, now, input.expiresAtMs ?? base.expiresAtMs, base.maxInactiveMs, base.owner, base.attrs);
+  const state = makeState(base.id, base.version + 1, 0, base.createdAtMs, now, input.expiresAtMs ?? base.expiresAtMs, base.maxInactiveMs, base.owner, base.attrs, base.principal);
   return touchPlan(state);
 }
 

@@ -2,6 +2,8 @@ import type { SessionDatabase } from './session-database.js';
 import { SessiondError } from '../errors.js';
 import { encodePut } from '../session/session-codec.js';
 import type { SessionState } from '../session/session-state.js';
+import type { Encryption } from '../session/attr-seal.js';
+import type { LoopSlice } from '../util/loop-slice.js';
 
 type Put = { id: string; lsn: number; data: Uint8Array };
 
@@ -13,6 +15,9 @@ type Put = { id: string; lsn: number; data: Uint8Array };
  * before each batch is written (the flusher makes the log durable there, see flusher.ts).
  * Every batch's images are read back once durable (verifyBatch): a caller releases a log
  * only after this resolves, so a damaged image can always be redone from a log.
+ * With `slice` (the flusher's) the encoding runs in slices between event-loop turns (also
+ * inside db.writeBatch), so a big flush never holds the event loop for long; a session changed between two slices is
+ * written with its newer state, which is allowed (an image newer than appliedLsn).
  */
 export async function writeSessions(
   db: SessionDatabase,
@@ -21,6 +26,8 @@ export async function writeSessions(
   appliedLsn: number,
   batchBytesMax: number,
   beforeBatch: () => Promise<void> = () => Promise.resolve(),
+  encryption?: Encryption,
+  slice?: LoopSlice,
 ): Promise<{ written: number; freed: number; rewritten: number }> {
   let puts: Put[] = [];
   let deletes: string[] = [];
@@ -29,9 +36,10 @@ export async function writeSessions(
   let freed = 0;
   let rewritten = 0;
   for (const id of ids) {
+    if (slice?.due() === true) await slice.next();
     const s = lookup(id);
     if (s !== undefined) {
-      const data = encodePut(s);
+      const data = encodePut(s, encryption);
       puts.push({ id, lsn: s.lsn, data });
       bytes += data.length;
       written++;
@@ -41,7 +49,7 @@ export async function writeSessions(
     }
     if (bytes >= batchBytesMax) {
       await beforeBatch();
-      await db.writeBatch({ puts, deletes, appliedLsn: db.appliedLsn });
+      await db.writeBatch({ puts, deletes, appliedLsn: db.appliedLsn }, slice);
       rewritten += await verifyBatch(db, puts);
       puts = [];
       deletes = [];
@@ -50,7 +58,7 @@ export async function writeSessions(
   }
   if (puts.length > 0 || deletes.length > 0 || appliedLsn > db.appliedLsn) {
     await beforeBatch();
-    await db.writeBatch({ puts, deletes, appliedLsn: Math.max(appliedLsn, db.appliedLsn) });
+    await db.writeBatch({ puts, deletes, appliedLsn: Math.max(appliedLsn, db.appliedLsn) }, slice);
     rewritten += await verifyBatch(db, puts);
   }
   return { written, freed, rewritten };

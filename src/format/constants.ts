@@ -10,8 +10,13 @@ export const DB_OFFSET_NONE = Number.MAX_SAFE_INTEGER;
 
 // ---- log file (docs/format.md §1) ----
 export const LOG_MAGIC = 'SESSDLOG';
-/** 2: the session id in payloads became `str16` (was `str8`, at most 255 bytes). */
-export const LOG_FORMAT_VERSION = 2;
+/**
+ * 2: the session id in payloads became `str16` (was `str8`, at most 255 bytes).
+ * 3: PUT and PATCH carry the principal and a sealable attribute field (docs/format.md §3).
+ */
+export const LOG_FORMAT_VERSION = 3;
+/** Versions a reader accepts: a v2 log's records are decoded in the v2 layout (format.md §3.8). */
+export const LOG_FORMAT_VERSIONS_READ: readonly number[] = [2, 3];
 export const LOG_HEADER_BYTES = 512;
 export const LOG_HEADER = {
   magic: 0,
@@ -58,8 +63,10 @@ export const DB_FILE_NAME = 'sessions.db';
 /** Where a new database file is built before it is renamed to DB_FILE_NAME. */
 export const DB_CREATE_SUFFIX = '.new';
 export const DB_MAGIC = 'SESSDDB1';
-/** 2: the session id in image payloads became `str16` (was `str8`). */
-export const DB_FORMAT_VERSION = 2;
+/** 2: the session id in image payloads became `str16` (was `str8`). 3: images say their payload layout. */
+export const DB_FORMAT_VERSION = 3;
+/** Versions a reader accepts: a v2 file's images all have payloadLayout 0 (format.md §2.2). */
+export const DB_FORMAT_VERSIONS_READ: readonly number[] = [2, 3];
 export const DB_BLOCK_BYTES = 512;
 /** Blocks 0 and 1 are the two header slots; images start at block 2. */
 export const DB_HEADER_SLOTS = 2;
@@ -89,9 +96,16 @@ export const IMAGE = {
   magic: 0,
   extentBlocks: 4,
   dataBytes: 8,
+  /** u8: PAYLOAD_LAYOUT_V3, or PAYLOAD_LAYOUT_V2 in images written before format v3. */
+  payloadLayout: 12,
   lsn: 16,
   data: 24,
 } as const;
+
+/** Payload layouts (docs/format.md §3, §3.8): the value of an image's payloadLayout byte. */
+export const PAYLOAD_LAYOUT_V2 = 0;
+export const PAYLOAD_LAYOUT_V3 = 3;
+export type PayloadLayout = typeof PAYLOAD_LAYOUT_V2 | typeof PAYLOAD_LAYOUT_V3;
 
 export const LOCK_FILE_NAME = 'LOCK';
 /** LOCK holds one line, `sessiond pid <pid>[ netns <inode> pidns <inode>]\n` (docs/format.md, LOCK). */
@@ -134,3 +148,14 @@ export const EXPIRY_MS_SLOT = '\u0003';
 export const SESSION_ID_BYTES_MAX = 512;
 /** The owner is a str8 in every payload. */
 export const OWNER_BYTES_MAX = 255;
+/** The principal is a str8 in PUT and PATCH payloads (format v3); empty = none. */
+export const PRINCIPAL_BYTES_MAX = 255;
+
+// ---- sealed fields (docs/format.md §3.7) ----
+/** A key ID is 1 to this many bytes of [A-Za-z0-9._-]. */
+export const KEY_ID_BYTES_MAX = 64;
+export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** AES-256: a key is 32 bytes. */
+export const SEAL_KEY_BYTES = 32;
+export const SEAL_NONCE_BYTES = 12;
+export const SEAL_TAG_BYTES = 16;

@@ -104,6 +104,8 @@ export class GlobalSessionEngine {
   static async open(input: GlobalEngineOptionsInput): Promise<GlobalSessionEngine> {
     const { global: globalInput, ...engineInput } = input;
     const options = resolveOptions(engineInput);
+    // The global tier reads its local copies synchronously (engine.get): they must stay loaded.
+    if (options.cacheBytesMax > 0) throw new SessiondError('SESSIOND_INVALID_OPTION', 'cacheBytesMax: not supported with global (the local tier keeps every session loaded)', { option: 'cacheBytesMax' });
     const g = resolveGlobalOptions(globalInput, options.dir);
     const store = await openGlobalStore(g, options.sessionTtlMs);
     return GlobalSessionEngine.compose(engineInput, g, store).catch(async (e: unknown) => {

@@ -6,7 +6,7 @@
 import { crc32 } from 'node:zlib';
 import { assert } from '../assert.js';
 import { SessiondError } from '../errors.js';
-import { LOG_FORMAT_VERSION, LOG_HEADER, LOG_HEADER_BYTES, LOG_MAGIC } from '../format/constants.js';
+import { LOG_FORMAT_VERSION, LOG_FORMAT_VERSIONS_READ, LOG_HEADER, LOG_HEADER_BYTES, LOG_MAGIC } from '../format/constants.js';
 import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
 
 export interface LogHeader {
@@ -14,6 +14,8 @@ export interface LogHeader {
   firstLsn: number;
   salt: number;
   createdAtMs: number;
+  /** 2 or 3 as read (docs/format.md §1.1); absent: written by this version (3). */
+  formatVersion?: number;
 }
 
 const MAGIC_BYTES = new TextEncoder().encode(LOG_MAGIC);
@@ -48,7 +50,7 @@ export function decodeLogHeader(buf: Uint8Array, file?: string): LogHeader | und
   for (let i = 0; i < MAGIC_BYTES.length; i++) if (buf[LOG_HEADER.magic + i] !== MAGIC_BYTES[i]) return undefined;
   if (readU32(buf, LOG_HEADER.crc) !== crc32(buf.subarray(0, LOG_HEADER.crc), 0)) return undefined;
   const version = readU32(buf, LOG_HEADER.formatVersion);
-  if (version !== LOG_FORMAT_VERSION) unsupported(file, `log format version ${version}`, version);
+  if (!LOG_FORMAT_VERSIONS_READ.includes(version)) unsupported(file, `log format version ${version}`, version);
   if (readU32(buf, LOG_HEADER.headerBytes) !== LOG_HEADER_BYTES) unsupported(file, 'log header size', version);
   for (const [from, to] of RESERVED_RANGES) {
     for (let i = from; i < to; i++) if (buf[i] !== 0) unsupported(file, `reserved header byte ${i} set`, version);
@@ -58,6 +60,7 @@ export function decodeLogHeader(buf: Uint8Array, file?: string): LogHeader | und
     firstLsn: readU64(buf, LOG_HEADER.firstLsn),
     salt: readU32(buf, LOG_HEADER.salt),
     createdAtMs: readU64(buf, LOG_HEADER.createdAtMs),
+    ...(version === LOG_FORMAT_VERSION ? {} : { formatVersion: version }),
   };
   // readU64 gives -1 for a value above 2^53 - 1.
   if (h.generation < 0 || h.firstLsn < 0 || h.createdAtMs < 0) {

@@ -50,6 +50,8 @@ export async function serve(input: ServerOptionsInput): Promise<SessiondServer> 
   const engineInput = { ...options.engine, dir: options.dir };
   // Resolved here as well for what INFO shows while loading (and to refuse bad options before binding).
   const early = resolveOptions(engineInput);
+  // The command handlers read sessions synchronously (engine.get): they must stay loaded.
+  if (early.cacheBytesMax > 0) throw new SessiondError('SESSIOND_INVALID_OPTION', 'cacheBytesMax: not supported by sessiond serve yet (its commands read the cache synchronously)', { option: 'cacheBytesMax' });
   /** The open store, set once its key mapping is checked; undefined while loading. */
   const store: { engine?: SessionEngine } = {};
   const connections = new Set<Connection>();

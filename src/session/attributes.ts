@@ -30,11 +30,29 @@ function checkValue(name: string, value: string): void {
   }
 }
 
+/** Most attribute names whose JSON form is remembered; the memo starts over when full. */
+const ENCODED_NAMES_MAX = 1024;
+const encodedNames = new Map<string, string>();
+
+/**
+ * JSON.stringify(name), remembered: a store sees the same few names (cookie, user, cart...)
+ * in every session, and a Map hit costs a fraction of the stringify.
+ */
+function encodeName(name: string): string {
+  let enc = encodedNames.get(name);
+  if (enc === undefined) {
+    if (encodedNames.size >= ENCODED_NAMES_MAX) encodedNames.clear();
+    enc = JSON.stringify(name);
+    encodedNames.set(name, enc);
+  }
+  return enc;
+}
+
 export function blobFromAttributes(input: AttributeInput): AttributeBlob {
   const parts: string[] = [];
   for (const [name, value] of entriesOf(input)) {
     checkValue(name, value);
-    parts.push(JSON.stringify(name) + ATTR_NAME_SEP + value);
+    parts.push(encodeName(name) + ATTR_NAME_SEP + value);
   }
   return parts.join(ATTR_SEP);
 }
@@ -98,10 +116,51 @@ export interface AttributeDiff {
  * applyPatch, and the live state must be the same to the byte.
  */
 export function diffAttributes(oldBlob: AttributeBlob, next: AttributeInput): AttributeDiff {
+  return diffInPlace(oldBlob, next) ?? diffAnyOrder(oldBlob, next);
+}
+
+const NAME_SEP_CODE = ATTR_NAME_SEP.charCodeAt(0);
+
+/**
+ * The common case without a Map or a split: `next` has exactly the old names in the old
+ * order (a framework saving the whole session object), so the merged blob is the old one
+ * with the changed values swapped in place. Undefined when the names differ in any way;
+ * diffAnyOrder then handles it. Values hold no separator (checkValue) and names are JSON
+ * text (no raw \x01), so the next separator always ends the part.
+ */
+function diffInPlace(oldBlob: AttributeBlob, next: AttributeInput): AttributeDiff | undefined {
+  if (oldBlob === '') return undefined;
+  const setParts: string[] = [];
+  const mergedParts: string[] = [];
+  let at = 0; // start of the current old part
+  let copiedTo = 0; // oldBlob before this is in mergedParts
+  for (const [name, value] of entriesOf(next)) {
+    checkValue(name, value);
+    if (at > oldBlob.length) return undefined; // more names than the old blob has
+    const encName = encodeName(name);
+    const valueAt = at + encName.length + 1;
+    if (oldBlob.charCodeAt(valueAt - 1) !== NAME_SEP_CODE || !oldBlob.startsWith(encName, at)) return undefined;
+    let end = oldBlob.indexOf(ATTR_SEP, valueAt);
+    if (end === -1) end = oldBlob.length;
+    if (end - valueAt !== value.length || !oldBlob.startsWith(value, valueAt)) {
+      setParts.push(encName + ATTR_NAME_SEP + value);
+      mergedParts.push(oldBlob.slice(copiedTo, valueAt), value);
+      copiedTo = end;
+    }
+    at = end + 1;
+  }
+  if (at <= oldBlob.length) return undefined; // old names left over: removals
+  const changed = setParts.length > 0;
+  if (changed) mergedParts.push(oldBlob.slice(copiedTo));
+  return { set: setParts.join(ATTR_SEP), removedNames: '', changed, merged: changed ? mergedParts.join('') : oldBlob };
+}
+
+/** Any names in any order: a Map of the incoming attributes against the old blob's parts. */
+function diffAnyOrder(oldBlob: AttributeBlob, next: AttributeInput): AttributeDiff {
   const incoming = new Map<string, string>();
   for (const [name, value] of entriesOf(next)) {
     checkValue(name, value);
-    incoming.set(JSON.stringify(name), value);
+    incoming.set(encodeName(name), value);
   }
   const merged: string[] = [];
   const setParts: string[] = [];

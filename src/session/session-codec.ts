@@ -1,6 +1,8 @@
-import { RecordType } from '../format/constants.js';
+import { PAYLOAD_LAYOUT_V2, PAYLOAD_LAYOUT_V3, RecordType, type PayloadLayout } from '../format/constants.js';
+import { readSealable, sealableBytes, writeSealable, type Encryption } from './attr-seal.js';
 import { readU64, writeU64 } from '../format/bytes.js';
 import { SessiondError } from '../errors.js';
+import { assert } from '../assert.js';
 import { isValidSessionId } from './session-id.js';
 import { makeState, type SessionState } from './session-state.js';
 
@@ -16,6 +18,8 @@ export interface PatchPayload {
   lastAccessAtMs: number;
   expiresAtMs: number;
   maxInactiveMs: number;
+  /** The principal after the change ('' = none; v2 records: undefined, computed by recovery). */
+  principal?: string;
   /** blob of changed attributes */
   set: string;
   /** JSON names joined by \x00 */
@@ -84,15 +88,29 @@ export function idFieldBytes(id: string): number {
   return 2 + Buffer.byteLength(id, 'utf8');
 }
 
-/** Bytes of the PUT payload of `s` (docs/format.md §3.1), without encoding it. */
+/**
+ * Bytes of the clear PUT payload of `s` (docs/format.md §3.1), without encoding it: the
+ * size sessionBytesMax limits, the same with or without encryption.
+ */
 export function putPayloadBytes(s: SessionState): number {
-  return idFieldBytes(s.id) + 8 * 4 + 4 + 1 + Buffer.byteLength(s.owner, 'utf8') + 4 + Buffer.byteLength(s.attrs, 'utf8');
+  return idFieldBytes(s.id) + 8 * 4 + 4 + 1 + Buffer.byteLength(s.owner, 'utf8') + 1 + Buffer.byteLength(s.principal, 'utf8') + 1 + 4 + Buffer.byteLength(s.attrs, 'utf8');
 }
 
-export function encodePut(s: SessionState): Buffer {
+/** X of a sealable field: `str32` strings back to back, encoded into their own buffer. */
+function plainOf(...parts: string[]): Buffer {
+  let bytes = 0;
+  for (const p of parts) bytes += 4 + Buffer.byteLength(p, 'utf8');
+  const w = new Writer(bytes);
+  for (const p of parts) w.str32(p, Buffer.byteLength(p, 'utf8'));
+  return w.buf;
+}
+
+/** The v3 PUT payload (and database image payload), its attributes sealed when `enc` is given. */
+export function encodePut(s: SessionState, enc?: Encryption): Buffer {
   const ownerBytes = Buffer.byteLength(s.owner, 'utf8');
-  const attrBytes = Buffer.byteLength(s.attrs, 'utf8');
-  const w = new Writer(idFieldBytes(s.id) + 8 * 4 + 4 + 1 + ownerBytes + 4 + attrBytes);
+  const principalBytes = Buffer.byteLength(s.principal, 'utf8');
+  const plain = plainOf(s.attrs);
+  const w = new Writer(idFieldBytes(s.id) + 8 * 4 + 4 + 1 + ownerBytes + 1 + principalBytes + sealableBytes(enc, plain.length));
   w.id(s.id);
   w.u64(s.version);
   w.u64(s.createdAtMs);
@@ -100,21 +118,31 @@ export function encodePut(s: SessionState): Buffer {
   w.u64(s.expiresAtMs);
   w.u32(s.maxInactiveMs);
   w.str8(s.owner, ownerBytes);
-  w.str32(s.attrs, attrBytes);
+  w.str8(s.principal, principalBytes);
+  w.pos = writeSealable(w.buf, w.pos, RecordType.PUT, plain, enc);
+  assert(w.pos === w.buf.length, `PUT payload of ${w.buf.length} bytes filled to ${w.pos}`);
   return w.buf;
 }
 
-export function encodePatch(p: Omit<PatchPayload, 'type'>): Buffer {
-  const setBytes = Buffer.byteLength(p.set, 'utf8');
-  const removedBytes = Buffer.byteLength(p.removed, 'utf8');
-  const w = new Writer(idFieldBytes(p.id) + 8 * 3 + 4 + 4 + setBytes + 4 + removedBytes);
+/** Bytes of the v3 PATCH payload (docs/format.md §3.2) `encodePatch(p, enc)` makes, without encoding it. */
+export function patchPayloadBytes(p: Omit<PatchPayload, 'type'>, enc?: Encryption): number {
+  const plainBytes = 4 + Buffer.byteLength(p.set, 'utf8') + 4 + Buffer.byteLength(p.removed, 'utf8');
+  return idFieldBytes(p.id) + 8 * 3 + 4 + 1 + Buffer.byteLength(p.principal ?? '', 'utf8') + sealableBytes(enc, plainBytes);
+}
+
+export function encodePatch(p: Omit<PatchPayload, 'type'>, enc?: Encryption): Buffer {
+  const principal = p.principal ?? '';
+  const principalBytes = Buffer.byteLength(principal, 'utf8');
+  const plain = plainOf(p.set, p.removed);
+  const w = new Writer(idFieldBytes(p.id) + 8 * 3 + 4 + 1 + principalBytes + sealableBytes(enc, plain.length));
   w.id(p.id);
   w.u64(p.version);
   w.u64(p.lastAccessAtMs);
   w.u64(p.expiresAtMs);
   w.u32(p.maxInactiveMs);
-  w.str32(p.set, setBytes);
-  w.str32(p.removed, removedBytes);
+  w.str8(principal, principalBytes);
+  w.pos = writeSealable(w.buf, w.pos, RecordType.PATCH, plain, enc);
+  assert(w.pos === w.buf.length, `PATCH payload of ${w.buf.length} bytes filled to ${w.pos}`);
   return w.buf;
 }
 
@@ -147,7 +175,7 @@ export function encodeTombstone(p: Omit<TombstonePayload, 'type'>): Buffer {
  * validated, straight into a state: the id string is shared with the database's index and
  * nothing is allocated but the state and its strings (recovery decodes millions of these).
  */
-export function decodeImageState(data: Uint8Array, id: string, lsn: number): SessionState {
+export function decodeImageState(data: Uint8Array, id: string, lsn: number, layout: PayloadLayout = PAYLOAD_LAYOUT_V3, enc?: Encryption): SessionState {
   const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const idBytes = idFieldBytes(id);
   if (b.length < 2 || b.readUInt16LE(0) !== idBytes - 2) throw corrupt('image id length does not match the index');
@@ -167,12 +195,21 @@ export function decodeImageState(data: Uint8Array, id: string, lsn: number): Ses
   need(ownerBytes + 4);
   const owner = ownerAt(b, pos, ownerBytes);
   pos += ownerBytes;
-  const attrBytes = b.readUInt32LE(pos);
-  pos += 4;
-  need(attrBytes);
-  const attrs = b.toString('utf8', pos, pos + attrBytes);
-  if (pos + attrBytes !== b.length) throw corrupt(`${b.length - pos - attrBytes} trailing bytes`);
-  return makeState(id, version, lsn, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs);
+  if (layout === PAYLOAD_LAYOUT_V2) {
+    const attrBytes = b.readUInt32LE(pos);
+    pos += 4;
+    need(attrBytes);
+    const attrs = b.toString('utf8', pos, pos + attrBytes);
+    if (pos + attrBytes !== b.length) throw corrupt(`${b.length - pos - attrBytes} trailing bytes`);
+    return makeState(id, version, lsn, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs);
+  }
+  const r = new Reader(b);
+  r.pos = pos;
+  const principal = r.principal();
+  const x = new Reader(readSealable(b, r.pos, RecordType.PUT, enc));
+  const attrs = x.str(x.u32());
+  x.end();
+  return makeState(id, version, lsn, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs, principal);
 }
 
 /** Reads the session ID at the start of any payload, or undefined if it is malformed. */
@@ -237,6 +274,21 @@ class Reader {
     if (v === 0) throw corrupt('version 0');
     return v;
   }
+  /** `str8 principal`: UTF-8 that re-encodes to the same bytes. */
+  principal(): string {
+    const bytes = this.u8();
+    this.need(bytes);
+    const p = this.buf.toString('utf8', this.pos, this.pos + bytes);
+    if (!Buffer.from(p, 'utf8').equals(this.buf.subarray(this.pos, this.pos + bytes))) throw corrupt('principal is not UTF-8');
+    this.pos += bytes;
+    return p;
+  }
+  /** The rest of the payload as a sealable field (format.md §3.7), opened. */
+  sealed(type: number, enc: Encryption | undefined): Reader {
+    const plain = readSealable(this.buf, this.pos, type, enc);
+    this.pos = this.buf.length;
+    return new Reader(plain);
+  }
   end(): void {
     if (this.pos !== this.buf.length) throw corrupt(`${this.buf.length - this.pos} trailing bytes`);
   }
@@ -266,9 +318,14 @@ function corrupt(detail: string): SessiondError {
   return new SessiondError('SESSIOND_RECORD_CORRUPT', detail);
 }
 
-/** Decodes a payload of the given record type; throws SESSIOND_RECORD_CORRUPT on any bad field. */
-export function decodePayload(type: number, data: Uint8Array): Payload {
+/**
+ * Decodes a payload of the given record type in the given layout (a v2 log's records: v2);
+ * throws SESSIOND_RECORD_CORRUPT on any bad field, SESSIOND_KEY_MISSING for a seal under a
+ * key `enc` does not hold.
+ */
+export function decodePayload(type: number, data: Uint8Array, layout: PayloadLayout = PAYLOAD_LAYOUT_V3, enc?: Encryption): Payload {
   const r = new Reader(data);
+  const v2 = layout === PAYLOAD_LAYOUT_V2;
   let p: Payload;
   switch (type) {
     case RecordType.PUT: {
@@ -279,22 +336,27 @@ export function decodePayload(type: number, data: Uint8Array): Payload {
       const expiresAtMs = r.u64();
       const maxInactiveMs = r.u32();
       const owner = internOwner(r.str(r.u8()));
-      const attrs = r.str(r.u32());
-      p = { type, state: makeState(id, version, 0, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs) };
+      const principal = v2 ? '' : r.principal();
+      const x = v2 ? r : r.sealed(type, enc);
+      const attrs = x.str(x.u32());
+      x.end();
+      p = { type, state: makeState(id, version, 0, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs, principal) };
       break;
     }
-    case RecordType.PATCH:
-      p = {
-        type,
-        id: r.id(),
-        version: r.version(),
-        lastAccessAtMs: r.u64(),
-        expiresAtMs: r.u64(),
-        maxInactiveMs: r.u32(),
-        set: r.str(r.u32()),
-        removed: r.str(r.u32()),
-      };
+    case RecordType.PATCH: {
+      const id = r.id();
+      const version = r.version();
+      const lastAccessAtMs = r.u64();
+      const expiresAtMs = r.u64();
+      const maxInactiveMs = r.u32();
+      const principal = v2 ? undefined : r.principal();
+      const x = v2 ? r : r.sealed(type, enc);
+      const set = x.str(x.u32());
+      const removed = x.str(x.u32());
+      x.end();
+      p = { type, id, version, lastAccessAtMs, expiresAtMs, maxInactiveMs, set, removed, ...(principal === undefined ? {} : { principal }) };
       break;
+    }
     case RecordType.TOUCH:
       p = { type, id: r.id(), version: r.version(), lastAccessAtMs: r.u64(), expiresAtMs: r.u64() };
       break;

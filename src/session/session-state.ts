@@ -21,6 +21,8 @@ export interface SessionState {
   /** ID of the server that owns the session. */
   readonly owner: string;
   readonly attrs: AttributeBlob;
+  /** Whose session it is (SPEC B5), from the `principal` option at the last save; '' = none. */
+  readonly principal: string;
 }
 
 /** When the session stops existing: the earlier of its absolute and its sliding expiry. */
@@ -45,6 +47,7 @@ export function makeState(
   maxInactiveMs: number,
   owner: string,
   attrs: AttributeBlob,
+  principal = '',
 ): SessionState {
-  return { id, version, lsn, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs };
+  return { id, version, lsn, createdAtMs, lastAccessAtMs, expiresAtMs, maxInactiveMs, owner, attrs, principal };
 }

@@ -26,7 +26,12 @@ export async function* exportChunks(sessions: Iterable<ExportedSession> | AsyncI
   if (chunk !== '') yield chunk;
 }
 
-/** The live sessions of `engine`, as of now. */
-export function* engineSessions(engine: SessionEngine): Generator<ExportedSession> {
-  for (const s of engine.all()) yield exportedFromState(s);
+/**
+ * The live sessions of `engine`, as of now. Under `cacheBytesMax` (docs/memory.md) the
+ * sessions on disk are read back one at a time without being loaded (engine.readAll), so a
+ * live export of a bounded store is a snapshot of the loaded ones plus each on-disk one as
+ * of its read; without a bound it is one instant, as above.
+ */
+export async function* engineSessions(engine: SessionEngine): AsyncGenerator<ExportedSession> {
+  for (const s of await engine.readAll()) yield exportedFromState(s);
 }

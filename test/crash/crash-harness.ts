@@ -19,7 +19,7 @@ import { isSessiondError } from '../../src/errors.js';
 import { SimFileSystem, type CrashMode } from '../../src/fs/sim-file-system.js';
 import type { Durability } from '../../src/log/log-writer.js';
 import { Prng } from '../../src/util/prng.js';
-import { actualStore, matchPrefix, type EpochOracle, type Store } from './crash-oracle.js';
+import { actualStore, actualStoreRead, matchPrefix, principalIndexError, type EpochOracle, type Store } from './crash-oracle.js';
 import { engineOptions, runWorkload } from './crash-workload.js';
 
 export { STORE_DIR, engineOptions, runWorkload, type WorkloadRun } from './crash-workload.js';
@@ -34,10 +34,18 @@ export interface CrashCase {
   durability: Durability;
   /** Per epoch, the operation (from the epoch's open) the crash hits; 0: after the epoch's last turn. */
   crashOps: readonly number[];
+  /** The engine's cacheBytesMax (absent: no bound): a tiny one makes every read and write meet evicted sessions. */
+  cacheBytesMax?: number;
+  /** Seal attributes in every epoch (absent: odd seed pairs do, `encrypts`). */
+  encrypt?: boolean;
 }
 
-/** A simulated crash tears only unsynced writes: a store it leaves is never corrupt. */
-const CORRUPT_CODES: ReadonlySet<string> = new Set(['SESSIOND_LOG_CORRUPT', 'SESSIOND_DB_CORRUPT', 'SESSIOND_RECORD_CORRUPT']);
+/**
+ * A simulated crash tears only unsynced writes: a store it leaves is never corrupt. And the
+ * harness gives every key it ever sealed under, so a missing key is a bug too (a cold
+ * session read back without the keys, say).
+ */
+const CORRUPT_CODES: ReadonlySet<string> = new Set(['SESSIOND_LOG_CORRUPT', 'SESSIOND_DB_CORRUPT', 'SESSIOND_RECORD_CORRUPT', 'SESSIOND_KEY_MISSING']);
 
 /**
  * Errors a crash legitimately causes are typed; anything else (an assertion, a TypeError)
@@ -53,6 +61,11 @@ function crashMode(seed: number, epoch: number, op: number): CrashMode {
   return new Prng(seed * 31 + epoch * 7 + op).int(8) === 0 ? 'keep-all' : 'tear';
 }
 
+/** Odd seeds seal attributes, under a key that rotates with the clock across epochs (and crashes). */
+function encrypts(seed: number): boolean {
+  return Math.floor(seed / 2) % 2 === 1;
+}
+
 /** The seed of epoch `epoch`'s workload. */
 function epochSeed(seed: number, epoch: number): number {
   return seed * 1_000 + epoch;
@@ -66,8 +79,10 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
   let atOpen: Store = new Map();
   const where = (epoch: number): string => `${JSON.stringify(c)} epoch ${epoch + 1}`;
   /** Checks what the last crash left; the epoch then builds on the store as opened. */
-  const check = (epoch: number) => (engine: SessionEngine): string | undefined => {
-    atOpen = actualStore(engine);
+  const check = (epoch: number) => async (engine: SessionEngine): Promise<string | undefined> => {
+    atOpen = await actualStoreRead(engine);
+    const indexError = await principalIndexError(engine);
+    if (indexError !== undefined) return `${where(epoch)}: ${indexError}`;
     if (pending === undefined) return undefined;
     const m = matchPrefix(pending, atOpen, clock.now());
     return 'error' in m ? `${where(epoch)}: ${m.error}` : undefined;
@@ -76,8 +91,11 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
     const op = c.crashOps[epoch]!;
     const mode = crashMode(c.seed, epoch, op);
     if (op > 0) fs.crashAtOp(op, c.seed * 7919 + epoch * 104_729 + op, { mode });
-    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, onOpen: check(epoch) });
+    const run = await runWorkload(fs, { seed: epochSeed(c.seed, epoch), steps, clock, durability: c.durability, cacheBytesMax: c.cacheBytesMax, onOpen: check(epoch), encrypt: c.encrypt ?? encrypts(c.seed) });
     if (run.openError !== undefined) return run.openError;
+    // The live index too (expiry and flushes ran under the workload), not only the rebuilt one.
+    const liveIndexError = run.engine === undefined ? undefined : await principalIndexError(run.engine, 'memory');
+    if (liveIndexError !== undefined) return `${where(epoch)}: live ${liveIndexError}`;
     const survivor = fs.crashed ?? fs.crash(c.seed + epoch, { mode });
     await run.engine?.close().catch(() => undefined); // on the dead file layer: only stops its timers
     const bug = untyped(run.errors);
@@ -91,12 +109,12 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
   }
   let engine: SessionEngine;
   try {
-    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability));
+    engine = await SessionEngine.open(engineOptions(fs, clock, c.durability, undefined, c.encrypt ?? encrypts(c.seed), c.cacheBytesMax));
   } catch (e) {
     return `${where(c.crashOps.length)}: the final open failed: ${String(e)}`;
   }
   try {
-    return check(c.crashOps.length)(engine);
+    return await check(c.crashOps.length)(engine);
   } finally {
     await engine.close();
   }
@@ -104,7 +122,7 @@ export async function runCrashCase(c: CrashCase, steps = EPOCH_STEPS): Promise<s
 
 /** Opens the store on `fs` and returns its sessions, closing it again. */
 export async function reopenStore(fs: SimFileSystem, clock = new ManualClock(CLOCK_START_MS)): Promise<Store> {
-  const engine = await SessionEngine.open(engineOptions(fs, clock));
+  const engine = await SessionEngine.open(engineOptions(fs, clock, 'fsync', undefined, true));
   try {
     return actualStore(engine);
   } finally {
@@ -113,9 +131,9 @@ export async function reopenStore(fs: SimFileSystem, clock = new ManualClock(CLO
 }
 
 /** Counts the file-system operations of a crash-free epoch (its open included). */
-export async function countOps(seed: number, durability: Durability, steps = EPOCH_STEPS): Promise<number> {
+export async function countOps(seed: number, durability: Durability, steps = EPOCH_STEPS, cacheBytesMax?: number, encrypt?: boolean): Promise<number> {
   const fs = new SimFileSystem(seed);
-  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability });
+  const run = await runWorkload(fs, { seed: epochSeed(seed, 0), steps, clock: new ManualClock(CLOCK_START_MS, { timers: true }), durability, cacheBytesMax, encrypt: encrypt ?? encrypts(seed) });
   await run.engine?.close();
   return fs.opCount;
 }

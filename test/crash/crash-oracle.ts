@@ -16,7 +16,34 @@ export interface Change {
 
 /** What a session must look like after recovery (the fields recovery must restore). */
 export function fingerprint(s: SessionState): string {
-  return `${s.version}|${s.createdAtMs}|${s.expiresAtMs}|${s.maxInactiveMs}|${s.attrs}`;
+  return `${s.version}|${s.createdAtMs}|${s.expiresAtMs}|${s.maxInactiveMs}|${s.principal}|${s.attrs}`;
+}
+
+/**
+ * The principal index against the sessions (SPEC B5): every live session with a principal
+ * is found by sessionsOf(principal), and sessionsOf finds nothing else. undefined when right.
+ */
+export async function principalIndexError(engine: SessionEngine, io: 'read' | 'memory' = 'read'): Promise<string | undefined> {
+  const want = new Map<string, Set<string>>();
+  // 'read': sessions the cache bound left on disk are read back (not loaded) and counted too.
+  // 'memory' (an engine whose file layer may have crashed): the loaded sessions only, and
+  // every ID the index lists must be a loaded session of that principal or a cold one.
+  const states = io === 'read' ? await engine.readAll() : engine.all(true);
+  const loaded = new Map(states.map((s) => [s.id, s]));
+  for (const s of states) {
+    if (s.principal === '') continue;
+    if (!want.has(s.principal)) want.set(s.principal, new Set());
+    want.get(s.principal)!.add(s.id);
+  }
+  const cold = new Set(io === 'read' ? [] : engine.ids().filter((id) => !loaded.has(id)));
+  for (const p of new Set([...want.keys(), 'p0', 'p1', 'p2', 'p3'])) {
+    // idsOf: cold sessions from their summaries' principal, without loading them.
+    const listed = engine.idsOf(p);
+    const got = listed.filter((id) => !cold.has(id)).sort().join(',');
+    const expected = [...(want.get(p) ?? [])].sort().join(',');
+    if (got !== expected) return `principal index: idsOf(${p}) = [${got.slice(0, 80)}], the sessions say [${expected.slice(0, 80)}]`;
+  }
+  return undefined;
 }
 
 export type Store = Map<string, SessionState>;
@@ -24,6 +51,11 @@ export type Store = Map<string, SessionState>;
 /** The live sessions of an open engine. */
 export function actualStore(engine: SessionEngine): Store {
   return new Map(engine.all().map((s) => [s.id, s]));
+}
+
+/** The live sessions of an open engine, those the cache bound left on disk read back (cacheBytesMax). */
+export async function actualStoreRead(engine: SessionEngine): Promise<Store> {
+  return new Map((await engine.readAll()).map((s) => [s.id, s]));
 }
 
 /** What a crash must leave of one epoch. */

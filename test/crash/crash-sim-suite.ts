@@ -18,27 +18,36 @@ const DURABILITIES: readonly Durability[] = ['fsync', 'interval', 'fsync', 'none
  * the seed's crash-free first epoch (and the point after its last one); the later epochs
  * crash at operations drawn from the seed, sometimes only after their last turn.
  */
-function casesOfSeed(seed: number, durability: Durability, ops: number): CrashCase[] {
+function casesOfSeed(seed: number, durability: Durability, ops: number, cacheBytesMax: number | undefined, encrypt: boolean | undefined): CrashCase[] {
   const out: CrashCase[] = [];
   for (let op = 1; op <= ops + 1; op++) {
     const prng = new Prng(seed * 1_000_003 + op);
     const later = Array.from({ length: EPOCHS - 1 }, () => (prng.int(10) === 0 ? 0 : 1 + prng.int(ops)));
-    out.push({ seed, durability, crashOps: [op > ops ? 0 : op, ...later] });
+    out.push({ seed, durability, crashOps: [op > ops ? 0 : op, ...later], ...(cacheBytesMax === undefined ? {} : { cacheBytesMax }), ...(encrypt === undefined ? {} : { encrypt }) });
   }
   return out;
 }
 
-/** Runs half `half` (0 or 1) of the crash points: seeds alternate between the halves. */
-export function crashSimTest(half: number): void {
-  const points = Math.ceil(POINTS / HALVES);
-  test(`no acknowledged change is lost, no destroyed session returns, no hole, across ${points} enumerated crash points in ${EPOCHS}-epoch cases under every durability level (half ${half + 1} of ${HALVES})`, { timeout: Infinity }, async () => {
+/**
+ * Runs half `half` (0 or 1) of the crash points: seeds alternate between the halves. With
+ * `evict`, the engine runs under that cacheBytesMax and `points` crash points in all;
+ * `encrypt` seals in every case (else odd seed pairs do), `seedOffset` starts the seeds
+ * there (after BASE_SEED) so a configuration explores seeds of its own.
+ */
+export function crashSimTest(half: number, evict?: { cacheBytesMax: number; points: number; encrypt?: boolean; seedOffset?: number; what?: string }): void {
+  const points = Math.ceil((evict?.points ?? POINTS) / HALVES);
+  const cacheBytesMax = evict?.cacheBytesMax;
+  const encrypt = evict?.encrypt;
+  const firstSeed = BASE_SEED + (evict?.seedOffset ?? 0);
+  const what = evict === undefined ? '' : ` with cacheBytesMax ${evict.cacheBytesMax} (${evict.what ?? 'every session the database file holds is evicted'}), seeds from ${firstSeed}`;
+  test(`no acknowledged change is lost, no destroyed session returns, no hole, across ${points} enumerated crash points in ${EPOCHS}-epoch cases under every durability level${what} (half ${half + 1} of ${HALVES})`, { timeout: Infinity }, async () => {
     const failures: string[] = [];
     let done = 0;
     for (let s = half; done < points && failures.length < FAILURES_MAX; s += HALVES) {
-      const seed = BASE_SEED + s;
+      const seed = firstSeed + s;
       const durability = DURABILITIES[seed % DURABILITIES.length]!;
-      const ops = await countOps(seed, durability);
-      for (const c of casesOfSeed(seed, durability, ops)) {
+      const ops = await countOps(seed, durability, undefined, cacheBytesMax, encrypt);
+      for (const c of casesOfSeed(seed, durability, ops, cacheBytesMax, encrypt)) {
         if (done >= points || failures.length >= FAILURES_MAX) break;
         const err = await runCrashCase(c);
         if (err !== undefined) failures.push(err);

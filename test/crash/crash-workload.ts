@@ -11,12 +11,28 @@ import type { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import type { Durability } from '../../src/log/log-writer.js';
 import type { EngineOptionsInput } from '../../src/options.js';
 import { Prng } from '../../src/util/prng.js';
+import { isSessiondError } from '../../src/errors.js';
 import type { Change } from './crash-oracle.js';
 
 export const STORE_DIR = '/store';
 
-export function engineOptions(fs: SimFileSystem, clock: ManualClock, durability: Durability = 'fsync', observer?: (c: Change) => void): EngineOptionsInput {
+/** Fixed test keys: the crash cases that encrypt rotate between them epoch by epoch (by the clock). */
+const KEYS = { k1: Buffer.alloc(32, 1), k2: Buffer.alloc(32, 2) };
+
+/**
+ * The principal of a workload session: derived from its `a0` attribute (saves and patches
+ * move it, some sessions have none) without drawing from the workload's prng.
+ */
+export function workloadPrincipal(session: { readonly attributes: ReadonlyMap<string, string> }): string | undefined {
+  const v = session.attributes.get('a0');
+  return v === undefined ? undefined : `p${v.length % 4}`;
+}
+
+export function engineOptions(fs: SimFileSystem, clock: ManualClock, durability: Durability = 'fsync', observer?: (c: Change) => void, encrypt = false, cacheBytesMax = 0): EngineOptionsInput {
   return {
+    principal: workloadPrincipal,
+    ...(encrypt ? { encryption: { keys: KEYS, current: clock.now() % 2 === 0 ? 'k1' : 'k2' } } : {}),
+    ...(cacheBytesMax > 0 ? { cacheBytesMax } : {}),
     dir: STORE_DIR,
     fs,
     clock,
@@ -51,8 +67,25 @@ export interface WorkloadOptions {
   steps: number;
   clock: ManualClock;
   durability?: Durability;
+  /** The cache bound (0: none); a small one evicts every session the database file holds. */
+  cacheBytesMax?: number;
   /** Checks the store right after it opened, before any change; a string stops the run. */
-  onOpen?: (engine: SessionEngine) => string | undefined;
+  onOpen?: (engine: SessionEngine) => string | undefined | Promise<string | undefined>;
+  /** Seal attributes (docs/format.md §3.7) under a key that changes with the clock. */
+  encrypt?: boolean;
+}
+
+/**
+ * The principal of a session without loading it: a cold one (cacheBytesMax) is found by
+ * idsOf, from its summary (the workload's principals are p0..p3).
+ */
+function principalOf(engine: SessionEngine, id: string): string | undefined {
+  try {
+    return engine.get(id)?.principal;
+  } catch (e) {
+    if (!isSessiondError(e, 'SESSIOND_SESSION_NOT_LOADED')) throw e;
+    return ['p0', 'p1', 'p2', 'p3'].find((p) => engine.idsOf(p).includes(id)) ?? '';
+  }
 }
 
 function makeId(prng: Prng): string {
@@ -104,14 +137,21 @@ export async function runWorkload(fs: SimFileSystem, w: WorkloadOptions): Promis
     return undefined;
   };
   try {
-    run.engine = await SessionEngine.open(engineOptions(fs, clock, w.durability, (c) => changes.push(c)));
+    run.engine = await SessionEngine.open(engineOptions(fs, clock, w.durability, (c) => changes.push(c), w.encrypt, w.cacheBytesMax));
   } catch (e) {
     failed(e);
     return run;
   }
   run.opened = true;
   const engine = run.engine;
-  run.openError = w.onOpen?.(engine);
+  try {
+    run.openError = await w.onOpen?.(engine);
+  } catch (e) {
+    // Under cacheBytesMax the check reads evicted sessions back: a crash there is a crash
+    // during the open (no change was made), so the last oracle stands.
+    run.opened = false;
+    return failed(e) ?? run;
+  }
   if (run.openError !== undefined) return run;
   const live: string[] = engine.ids();
   const lastLsn = (before: number): number => (changes.length > before ? changes[changes.length - 1]!.lsn : 0);
@@ -151,7 +191,10 @@ export async function runWorkload(fs: SimFileSystem, w: WorkloadOptions): Promis
         turn.push(track(engine.touch(id, { expiresAtMs: now + lifetimeMs(prng) }), before));
       } else if (r < 88) {
         const id = live.splice(prng.int(live.length), 1)[0]!;
-        turn.push(track(engine.destroy(id), before));
+        const principal = r >= 85 ? principalOf(engine, id) : undefined;
+        // Now and then "log out everywhere else": every session of the principal but this one.
+        if (principal !== undefined && principal !== '') turn.push(track(engine.destroyAllOf(principal, { except: id }), before));
+        else turn.push(track(engine.destroy(id), before));
       } else if (r < 97) {
         turn.push(durably(() => engine.flush()));
       } else {

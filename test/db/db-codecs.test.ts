@@ -8,6 +8,8 @@ import { chooseHeader, decodeDbHeader, encodeDbHeader } from '../../src/db/db-he
 import type { DbHeader } from '../../src/db/db-header.js';
 import {
   encodeFreedMarker,
+  encodeImage,
+  freedMarkerBuffers,
   extentBlocksFor,
   imageCrcMatches,
   isFreedMarker,
@@ -63,7 +65,7 @@ test('image: round trip through head and crc; another salt does not validate it'
   const raw = rawImage(42, 99, data);
   assert.equal(raw.byteLength, extentBlocksFor(data.byteLength) * DB_BLOCK_BYTES);
   const head = readImageHead(raw, 0)!;
-  assert.deepEqual(head, { extentBlocks: 3, dataBytes: data.byteLength, lsn: 99 });
+  assert.deepEqual(head, { extentBlocks: 3, dataBytes: data.byteLength, lsn: 99, layout: 3 });
   assert.ok(imageCrcMatches(raw, 0, head, 42));
   assert.ok(!imageCrcMatches(raw, 0, head, 43));
   assert.equal(parsePayloadId(raw, 24, head.dataBytes), sid('abc'));
@@ -81,6 +83,27 @@ test('freed marker: recognized only with the right salt', () => {
   assert.ok(isFreedMarker(m, 0, 5));
   assert.ok(!isFreedMarker(m, 0, 6));
   assert.equal(readImageHead(m, 0), undefined);
+});
+
+test('freed marker as iovecs: the same block as encodeFreedMarker, and the shared zeros stay zero', () => {
+  for (const blocks of [1, 2, 12, 0xffff_ffff]) {
+    assert.deepEqual(Buffer.concat(freedMarkerBuffers(7, blocks)), Buffer.from(encodeFreedMarker(7, blocks)));
+  }
+  const zeros = freedMarkerBuffers(7, 3)[1]!;
+  assert.ok(zeros.every((b) => b === 0));
+});
+
+test('image iovecs fill the extent exactly: head, data, crc, zero padding (property)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 3 * DB_BLOCK_BYTES }), fc.integer({ min: 0, max: 2 ** 40 }), (data, lsn) => {
+      const { buffers, blocks } = encodeImage(9, lsn, data);
+      const bytes = Buffer.concat(buffers);
+      assert.equal(bytes.byteLength, blocks * DB_BLOCK_BYTES);
+      const end = 24 + data.byteLength + 4;
+      assert.ok(bytes.subarray(end).every((b) => b === 0));
+      assert.deepEqual(bytes.subarray(24, 24 + data.byteLength), Buffer.from(data));
+    }),
+  );
 });
 
 test('payload id: the engine\'s E1 check decides; empty, running past the data, over 512 bytes or not UTF-8 is invalid', () => {

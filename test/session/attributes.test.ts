@@ -169,6 +169,44 @@ describe('diffAttributes', () => {
     );
   });
 
+  it('with the old names in the old order: sets exactly the changed values, merges in place, shares the old blob when unchanged (property)', () => {
+    fc.assert(
+      fc.property(
+        arbEntries.chain((old) => fc.tuple(fc.constant(old), fc.array(fc.option(arbValue, { nil: undefined }), { minLength: old.length, maxLength: old.length }))),
+        ([old, changes]) => {
+          const oldAttrs = new Map(old);
+          const newAttrs = new Map(old.map(([n, v], i) => [n, changes[i] ?? v]));
+          const oldBlob = blobFromAttributes(oldAttrs);
+          const d = diffAttributes(oldBlob, newAttrs);
+          const expectedSet = new Map([...newAttrs].filter(([n, v]) => oldAttrs.get(n) !== v));
+          assert.deepEqual(attributesFromBlob(d.set), expectedSet);
+          assert.equal(d.removedNames, '');
+          assert.equal(d.changed, expectedSet.size > 0);
+          assert.equal(d.merged, blobFromAttributes(newAttrs));
+          assert.equal(d.merged, applyPatch(oldBlob, d.set, []));
+          if (!d.changed) assert.equal(d.merged, oldBlob);
+        },
+      ),
+    );
+  });
+
+  it('falls back to a full diff when a name is added, dropped, renamed or moved', () => {
+    const old = blobFromAttributes({ a: '1', b: '2', c: '3' });
+    const cases: Array<[Record<string, string>, string[]]> = [
+      [{ a: '1', b: '2', c: '3', d: '4' }, []],
+      [{ a: '1', b: '2' }, ['c']],
+      [{ a: '1', bb: '2', c: '3' }, ['b']],
+      [{ a: '1', c: '3', b: '9' }, []],
+      [{ a: '1', b: '2', c: '3', '': '5' }, []],
+    ];
+    for (const [next, removed] of cases) {
+      const d = diffAttributes(old, next);
+      assert.deepEqual(decodeNames(d.removedNames), removed, JSON.stringify(next));
+      assert.deepEqual(attributesFromBlob(applyPatch(old, d.set, decodeNames(d.removedNames))), new Map(Object.entries(next)));
+      assert.equal(d.merged, applyPatch(old, d.set, decodeNames(d.removedNames)));
+    }
+  });
+
   it('says unchanged for the same attributes in another order', () => {
     const d = diffAttributes(blobFromAttributes(new Map([['a', '1'], ['b', '2']])), new Map([['b', '2'], ['a', '1']]));
     assert.deepEqual({ set: d.set, removedNames: d.removedNames, changed: d.changed }, { set: '', removedNames: '', changed: false });

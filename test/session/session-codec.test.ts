@@ -12,11 +12,16 @@ import {
   encodePatch,
   encodePut,
   encodeTouch,
+  patchPayloadBytes,
   payloadId,
+  putPayloadBytes,
   type Payload,
 } from '../../src/session/session-codec.js';
 import { makeState, type SessionState } from '../../src/session/session-state.js';
 import { Prng } from '../../src/util/prng.js';
+import { resolveEncryption } from '../../src/session/attr-seal.js';
+
+const SEAL = resolveEncryption({ keys: { 'key-1': Buffer.alloc(32, 7) }, current: 'key-1' });
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-'.split('');
 const ID = 'AbCdEfGhIjKlMnOpQrStUvWx';
@@ -40,14 +45,14 @@ const arbText = fc.oneof(
 );
 
 const arbState: fc.Arbitrary<SessionState> = fc
-  .tuple(arbId, version, u64, u64, u64, u32, arbOwner, arbText)
-  .map(([id, v, created, access, expires, inactive, owner, attrs]) => makeState(id, v, 0, created, access, expires, inactive, owner, attrs));
+  .tuple(arbId, version, u64, u64, u64, u32, arbOwner, arbText, arbOwner)
+  .map(([id, v, created, access, expires, inactive, owner, attrs, principal]) => makeState(id, v, 0, created, access, expires, inactive, owner, attrs, principal));
 
 /** Any payload together with its encoding. */
 const arbEncoded: fc.Arbitrary<{ payload: Payload; bytes: Buffer }> = fc.oneof(
   arbState.map((state) => ({ payload: { type: RecordType.PUT, state } as Payload, bytes: encodePut(state) })),
   fc
-    .record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, set: arbText, removed: arbText })
+    .record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, principal: arbOwner, set: arbText, removed: arbText })
     .map((p) => ({ payload: { type: RecordType.PATCH, ...p } as Payload, bytes: encodePatch(p) })),
   fc
     .record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64 })
@@ -58,10 +63,10 @@ const arbEncoded: fc.Arbitrary<{ payload: Payload; bytes: Buffer }> = fc.oneof(
 
 /** One fixed payload of each type, with multi-byte UTF-8 in every string. */
 function samples(id = ID, v = 7): Array<{ type: number; bytes: Buffer }> {
-  const state = makeState(id, v, 0, 1_700_000_000_000, 1_700_000_000_500, 1_700_086_400_000, 3_600_000, 'höst-1', '"k"\u0001"välue"');
+  const state = makeState(id, v, 0, 1_700_000_000_000, 1_700_000_000_500, 1_700_086_400_000, 3_600_000, 'höst-1', '"k"\u0001"välue"', 'ålice');
   return [
     { type: RecordType.PUT, bytes: encodePut(state) },
-    { type: RecordType.PATCH, bytes: encodePatch({ id, version: v, lastAccessAtMs: 5, expiresAtMs: 6, maxInactiveMs: 7, set: '"a"\u00011', removed: '"b"\u0000"ç"' }) },
+    { type: RecordType.PATCH, bytes: encodePatch({ id, version: v, lastAccessAtMs: 5, expiresAtMs: 6, maxInactiveMs: 7, principal: 'bøb', set: '"a"\u00011', removed: '"b"\u0000"ç"' }) },
     { type: RecordType.TOUCH, bytes: encodeTouch({ id, version: v, lastAccessAtMs: 5, expiresAtMs: 0 }) },
     { type: RecordType.DELETE, bytes: encodeDelete({ id, version: v }) },
     { type: RecordType.TOMBSTONE, bytes: encodeTombstone({ id, version: v, destroyedAtMs: 1_700_000_000_900 }) },
@@ -86,6 +91,17 @@ describe('session payload codec', () => {
       fc.property(arbEncoded, ({ payload, bytes }) => {
         const expected = payload.type === RecordType.PUT ? { ...payload, state: { ...payload.state, lsn: 0 } } : payload;
         assert.deepEqual(decodePayload(payload.type, bytes), expected);
+      }),
+    );
+  });
+
+  it('counts the bytes of a PUT and a PATCH without encoding them, exactly (property)', () => {
+    fc.assert(fc.property(arbState, (s) => assert.equal(putPayloadBytes(s), encodePut(s).length)));
+    fc.assert(
+      fc.property(fc.record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, principal: arbOwner, set: arbText, removed: arbText }), (p) => {
+        assert.equal(patchPayloadBytes(p), encodePatch(p).length);
+        // Sealed (format v3 §3.7): the count the write plan compares is the encoded size too.
+        assert.equal(patchPayloadBytes(p, SEAL), encodePatch(p, SEAL).length);
       }),
     );
   });
@@ -208,7 +224,7 @@ describe('session payload codec', () => {
         continue;
       }
       accepted++;
-      const text = p.type === RecordType.PUT ? p.state.owner + p.state.attrs : p.type === RecordType.PATCH ? p.set + p.removed : '';
+      const text = p.type === RecordType.PUT ? p.state.owner + p.state.attrs + p.state.principal : p.type === RecordType.PATCH ? p.set + p.removed + (p.principal ?? '') : '';
       if (text.includes('\ufffd')) continue; // invalid UTF-8 was replaced on decode
       assert.deepEqual(reencode(p), Buffer.from(data), `seed case ${i}`);
     }
