@@ -111,16 +111,9 @@ function corrupt(detail: string): SessiondError {
  * key ID, SESSIOND_RECORD_CORRUPT for anything else that does not open.
  */
 export function readSealable(payload: Buffer, pos: number, type: number, enc: Encryption | undefined): Buffer {
-  if (pos >= payload.length) throw corrupt(`sealable field runs past the end at byte ${pos}`);
-  const idBytes = payload[pos]!;
-  if (idBytes === 0) return payload.subarray(pos + 1);
-  const nonceAt = pos + 1 + idBytes;
-  const dataAt = nonceAt + SEAL_NONCE_BYTES + 4;
-  if (dataAt > payload.length) throw corrupt(`sealed field head runs past the end at byte ${pos}`);
-  const keyId = payload.toString('latin1', pos + 1, nonceAt);
-  if (!KEY_ID_PATTERN.test(keyId)) throw corrupt('sealed field has a malformed key ID');
-  const sealedBytes = payload.readUInt32LE(nonceAt + SEAL_NONCE_BYTES);
-  if (dataAt + sealedBytes + SEAL_TAG_BYTES !== payload.length) throw corrupt(`sealed field of ${sealedBytes} bytes does not end the payload`);
+  const f = sealedFraming(payload, pos);
+  if (f === undefined) return payload.subarray(pos + 1);
+  const { keyId, nonceAt, dataAt, sealedBytes } = f;
   const key = enc?.keys.get(keyId);
   if (key === undefined) {
     throw new SessiondError('SESSIOND_KEY_MISSING', `key ${keyId} is not in the encryption option's keys`, { keyId });
@@ -144,9 +137,21 @@ export function readSealable(payload: Buffer, pos: number, type: number, enc: En
  * open rather than at a later load); the tag is checked when the session is loaded.
  */
 export function sealableLength(payload: Buffer, pos: number, enc: Encryption | undefined): number {
+  const f = sealedFraming(payload, pos);
+  if (f === undefined) return payload.length - pos - 1;
+  if (enc?.keys.has(f.keyId) !== true) throw new SessiondError('SESSIOND_KEY_MISSING', `key ${f.keyId} is not in the encryption option's keys`, { keyId: f.keyId });
+  return f.sealedBytes;
+}
+
+/**
+ * The framing of the sealable field at `pos` (docs/format.md §3.7), checked: undefined when
+ * the field is clear (X follows its 0 byte), else where the key ID, nonce and ciphertext are.
+ * One reader for readSealable and sealableLength, so both refuse the same bytes.
+ */
+function sealedFraming(payload: Buffer, pos: number): { keyId: string; nonceAt: number; dataAt: number; sealedBytes: number } | undefined {
   if (pos >= payload.length) throw corrupt(`sealable field runs past the end at byte ${pos}`);
   const idBytes = payload[pos]!;
-  if (idBytes === 0) return payload.length - pos - 1;
+  if (idBytes === 0) return undefined;
   const nonceAt = pos + 1 + idBytes;
   const dataAt = nonceAt + SEAL_NONCE_BYTES + 4;
   if (dataAt > payload.length) throw corrupt(`sealed field head runs past the end at byte ${pos}`);
@@ -154,6 +159,5 @@ export function sealableLength(payload: Buffer, pos: number, enc: Encryption | u
   if (!KEY_ID_PATTERN.test(keyId)) throw corrupt('sealed field has a malformed key ID');
   const sealedBytes = payload.readUInt32LE(nonceAt + SEAL_NONCE_BYTES);
   if (dataAt + sealedBytes + SEAL_TAG_BYTES !== payload.length) throw corrupt(`sealed field of ${sealedBytes} bytes does not end the payload`);
-  if (enc?.keys.has(keyId) !== true) throw new SessiondError('SESSIOND_KEY_MISSING', `key ${keyId} is not in the encryption option's keys`, { keyId });
-  return sealedBytes;
+  return { keyId, nonceAt, dataAt, sealedBytes };
 }
