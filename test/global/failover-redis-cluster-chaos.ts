@@ -1,4 +1,10 @@
 /**
+ * Not in `npm test`: run with `npm run test:redis-cluster-chaos`. Through mode fails
+ * intermittently here with "a logged out session came back after the chaos" (4 of 8 runs
+ * under load, and once in a CI run): an open bug, not diagnosed yet (docs/failover.md,
+ * Known problems). The cluster contract suite (global-store-redis-cluster.test.ts) and the
+ * chaos suite on standalone Redis and PostgreSQL stay in `npm test`.
+ *
  * The multi-process failover suite on a Redis Cluster of 3 masters + 3 replicas started by
  * the test (kind: integration, real processes): besides the servers' kill -9, a master is
  * killed -9 (a replica takes over after --cluster-node-timeout) and another is paused
