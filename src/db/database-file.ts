@@ -13,10 +13,12 @@ import { DB_BLOCK_BYTES, DB_OFFSET_NONE } from '../format/constants.js';
 import { ioError, isSessiondError, SessiondError } from '../errors.js';
 import { applyBatch } from './batch-writer.js';
 import { compactionCandidates, compactStep, trimTail } from './db-compactor.js';
+import { finishScrub, scrubStep } from './db-scrub.js';
 import { openDbState } from './db-open.js';
 import { readBackImages, type ImageMismatch } from './image-readback.js';
 import { readImageOf } from './image-read.js';
 import type { DbState } from './db-state.js';
+import { FIRST_DATA_BLOCK } from './extent-allocator.js';
 import type { DbOpenOptions, DbScanReport, DbStats, DbWriteBatch, StoredImage } from './db-types.js';
 import type { LoopSlice } from '../util/loop-slice.js';
 
@@ -124,6 +126,22 @@ export class DatabaseFile {
     }
     await this.exclusive(() => trimTail(this.st));
     return { bytesBefore, bytesAfter: this.st.fileBytes, moved };
+  }
+
+  /**
+   * Zeros every free block and truncates the free tail, then datasyncs (db-scrub.ts): no
+   * byte of a freed image is left in the file. In steps queued with writeBatch, so flushes
+   * go on meanwhile. `engine.rekey()` calls it once every image is under the current key.
+   */
+  async scrubFree(): Promise<{ bytesZeroed: number; bytesTrimmed: number }> {
+    let bytesZeroed = 0;
+    for (let from = FIRST_DATA_BLOCK; from >= 0; ) {
+      const step = await this.exclusive(() => scrubStep(this.st, from));
+      bytesZeroed += step.bytes;
+      from = step.next;
+    }
+    const bytesTrimmed = await this.exclusive(() => finishScrub(this.st));
+    return { bytesZeroed, bytesTrimmed };
   }
 
   stats(): DbStats {

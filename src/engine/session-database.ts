@@ -37,6 +37,12 @@ export interface SessionDatabase {
    */
   readBack?(ids: readonly string[]): Promise<Array<{ id: string; file: string; offset: number; detail: string }>>;
   compact(): Promise<{ bytesBefore: number; bytesAfter: number; moved: number }>;
+  /**
+   * Overwrites whatever the store keeps of deleted or replaced sessions (free space) and
+   * makes that durable; `engine.rekey()` calls it last, so no byte sealed under an older
+   * key is left. Optional: a backend that keeps no such bytes omits it.
+   */
+  scrubFree?(): Promise<{ bytesZeroed: number; bytesTrimmed: number }>;
   stats(): DbStats;
   close(): Promise<void>;
 }

@@ -18,18 +18,15 @@ import { Tombstones } from './tombstones.js';
 import { carryTombstones, readTombstones, writeTombstoneFile } from './tombstone-file.js';
 import { ExpiryReaper } from './expiry-reaper.js';
 import { CacheBound, type LoadWait } from './cache-bound.js';
-import { STATE_BYTES_FIXED } from './loaded-sessions.js';
 import { checkBoundedDatabase, readAllStates } from './bounded-reads.js';
 import { buildStats, type EngineStats } from './engine-stats.js';
 import { checkFunction, checkId, checkPatchInput, checkRestoreInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
 import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
 import { planRestore, type RestoreInput, type RestoreOutcome } from './restore-plan.js';
+import { rekeyAll } from './rekey.js';
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
 export type { RestoreInput, RestoreOutcome } from './restore-plan.js';
-
-/** Rekey under cacheBytesMax loads cold sessions in slices of this fraction of the bound. */
-const REKEY_SLICE_BYTES_FRACTION = 0.25;
 
 function checkPrincipal(principal: unknown): asserts principal is string {
   if (typeof principal !== 'string' || principal === '') {
@@ -555,54 +552,14 @@ export class SessionEngine {
   }
 
   /**
-   * Rewrites every session's image under the current encryption key (docs/operations.md,
-   * key rotation); resolves the number rewritten. Records already in the logs keep their
-   * key until the logs are reset: on a stopped store (`sessiond rekey`) the open has reset them.
-   * Cold sessions are reached too (docs/memory.md): packed ones are decoded; under
-   * `cacheBytesMax` the sessions are taken a slice at a time (REKEY_SLICE_BYTES_FRACTION of
-   * the bound), loaded if on disk, and pinned against eviction until the flush that rewrites
-   * them, then left to the evictor.
+   * Rewrites every session's image under the current encryption key and scrubs the free
+   * space of the database file (rekey.ts, docs/operations.md key rotation): when it resolves,
+   * no file of the store holds a byte sealed under an older key. Resolves the number rewritten.
    */
   async rekey(): Promise<number> {
     this.checkWritable();
-    const bound = this.bound;
-    if (bound === undefined) {
-      for (const id of [...this.cache.cold.ids()]) this.cache.unpack(id);
-      const now = this.clock.now();
-      for (const id of this.cache.visible.keys()) this.cache.markDirty(id, now);
-      const n = this.cache.visible.size;
-      await this.flush();
-      return n;
-    }
-    // Every session there is now, loaded or on disk; later ones are written under the current key anyway.
-    const ids = [...this.cache.visible.keys(), ...this.cache.cold.ids()];
-    const sliceBytesMax = Math.max(1, bound.cacheBytesMax * REKEY_SLICE_BYTES_FRACTION);
-    let n = 0;
-    for (let at = 0; at < ids.length; ) {
-      const slice: string[] = [];
-      for (let bytes = 0; at < ids.length && bytes < sliceBytesMax; at++) {
-        const id = ids[at]!;
-        const loaded = this.cache.visible.get(id);
-        const chars = loaded?.attrs.length ?? this.cache.cold.get(id)?.attrChars;
-        if (chars === undefined) continue; // destroyed or reclaimed meanwhile
-        bytes += STATE_BYTES_FIXED + id.length + chars;
-        slice.push(id);
-      }
-      for (const id of slice) bound.pin(id);
-      try {
-        for (const id of slice) await this.read(id); // loads the ones on disk; pinned, none leaves again
-        const now = this.clock.now();
-        for (const id of slice) {
-          if (!this.cache.visible.has(id)) continue; // expired or destroyed meanwhile
-          this.cache.markDirty(id, now);
-          n++;
-        }
-        await this.flush();
-      } finally {
-        for (const id of slice) bound.unpin(id);
-      }
-    }
-    return n;
+    const o = this.options;
+    return rekeyAll({ cache: this.cache, bound: this.bound, db: this.db, now: () => this.clock.now(), read: (id) => this.read(id), flush: () => this.flush(), logger: o.logger, keyId: o.encryption?.current });
   }
 
   /** IDs of live (unexpired) sessions, cold ones included (without loading them). */
