@@ -28,8 +28,8 @@ commands:
   revoke <dir> <principal> [--except ID]...
                   destroy every session of a principal (log out everywhere) on a stopped store;
                   with --admin-url URL, on a running sessiond serve through its admin port
-  rekey <dir>     rewrite every session under the current encryption key (stopped store; or
-                  --admin-url URL: running, the logs keep older keys until they are reset)
+  rekey <dir>     rewrite every session under the current encryption key and scrub the free
+                  space: then no file holds an older key's bytes (stopped store; or --admin-url URL)
   export <dir>    write the live sessions as JSON lines; also from a running server or
                   from connect-redis / connect-pg-simple (sessiond export --help)
   import <dir> <file.jsonl>
