@@ -12,7 +12,9 @@ import { Ownership, type OwnershipStats } from './ownership.js';
 import { openGlobalStore } from './open-global-store.js';
 import { KeyedChain } from './keyed-chain.js';
 import { PendingJournal } from './pending-journal.js';
-import { WriteBack, toWrite, type Known, type WriteBackStats } from './write-back.js';
+import { WriteBack, drainLeftovers, toWrite, type Known, type WriteBackStats } from './write-back.js';
+import { destroyLost, resendLost, type RepairScope } from './lost-changes.js';
+import { pollTurn, pruner } from './polling.js';
 
 /**
  * The local engine composed with a global store (SPEC G1, G3, G4; docs/failover.md). In
@@ -40,7 +42,6 @@ type Attempt = 'held' | 'absent' | 'busy';
 
 /** Most records `all()` and `ids()` return. */
 const LIST_MAX = 100_000;
-const TURN_POLL_MS_MAX = 50;
 
 export class GlobalSessionEngine {
   readonly options: EngineOptions;
@@ -64,7 +65,14 @@ export class GlobalSessionEngine {
   private readonly chain = new KeyedChain();
   private closing: Promise<void> | undefined;
   private readonly pruneTimer: NodeJS.Timeout;
-  private pruneCursor: Iterator<string> | undefined;
+
+  private readonly repairs: RepairScope;
+  /**
+   * The versions known when the lease was lost of the sessions a request held then: that
+   * request's save must find the record unchanged, or it would write stale data over
+   * another server's change (it read the session before the loss).
+   */
+  private readonly heldAtLoss = new Map<string, number>();
 
   /** Back mode's write-back and hand-over (also, briefly, a through-mode server draining what a back-mode run left). */
   private wb: WriteBack | undefined;
@@ -81,23 +89,10 @@ export class GlobalSessionEngine {
       this.wb = new WriteBack(local, store, ownership, global, journal, this.known, this.chain, local.options.logger);
     }
     this.clock = local.clock;
-    this.pruneTimer = setInterval(() => this.pruneKnown(), local.options.expiryIntervalMs).unref();
-  }
-
-  /**
-   * Forgets, a bounded number per tick, what it knew of sessions the local tier no longer
-   * holds (expired, reclaimed), so `known` stays as large as the local cache at most.
-   */
-  private pruneKnown(): void {
-    this.pruneCursor ??= this.known.keys();
-    for (let i = 0; i < this.options.expiryScanMax; i++) {
-      const next = this.pruneCursor.next();
-      if (next.done === true) {
-        this.pruneCursor = undefined;
-        return;
-      }
-      if (!this.held.has(next.value) && this.local.get(next.value) === undefined) this.known.delete(next.value);
-    }
+    this.repairs = { local, store, ownership, logger: local.options.logger };
+    // What it knew of sessions the local tier no longer holds is forgotten, a bounded number per tick.
+    const prune = pruner(this.known, (id) => !this.held.has(id) && local.get(id) === undefined, local.options.expiryScanMax);
+    this.pruneTimer = setInterval(prune, local.options.expiryIntervalMs).unref();
   }
 
   /** Opens the local engine (recovering it), migrates the global store, and registers this server. */
@@ -136,17 +131,16 @@ export class GlobalSessionEngine {
 
   /** A through-mode server writes back what a back-mode run of it left pending before it serves. */
   private async drainBackLeftovers(): Promise<void> {
-    const wb = this.wb;
-    if (wb === undefined) return;
-    await wb.flush();
-    const left = wb.pending.count;
-    await wb.stop(true);
+    if (this.wb !== undefined) await drainLeftovers(this.wb);
     this.wb = undefined;
-    if (left > 0) throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', `${left} sessions changed in back mode are still waiting for write-back`, { pending: left });
   }
 
   /** The lease was lost: nothing this server knew of any session can be trusted now. */
   private forgetAll(): void {
+    for (const id of this.held.keys()) {
+      const v = this.known.get(id)?.version;
+      if (v !== undefined && !this.heldAtLoss.has(id)) this.heldAtLoss.set(id, v);
+    }
     this.known.clear();
     this.absent.clear();
     this.wb?.forget();
@@ -187,6 +181,7 @@ export class GlobalSessionEngine {
       if (n === 0) {
         this.held.delete(id);
         this.absent.delete(id);
+        this.heldAtLoss.delete(id);
       } else this.held.set(id, n);
       if (this.wb !== undefined) return release(); // back mode keeps the turn until another server asks
       // Given back after this request's last statement (a touch may still be on its way).
@@ -208,23 +203,15 @@ export class GlobalSessionEngine {
       return this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, 0, hold);
     });
     if (r === undefined) return 'busy';
-    await this.sync(id, r);
-    return r.record === undefined ? 'absent' : 'held';
+    return (await this.sync(id, r)) ? 'held' : 'absent';
   }
 
-  private async takeTurn(id: string): Promise<void> {
-    const deadline = performance.now() + this.options.queueWaitMsMax;
-    for (let pause = 1; ; pause = Math.min(pause * 2, TURN_POLL_MS_MAX)) {
-      if ((await this.attempt(id, false)) !== 'busy') return;
-      if (performance.now() + pause > deadline) {
-        throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session', { queueWaitMsMax: this.options.queueWaitMsMax });
-      }
-      await new Promise((r) => setTimeout(r, pause));
-    }
+  private takeTurn(id: string): Promise<void> {
+    return pollTurn(() => this.attempt(id, false), this.options.queueWaitMsMax);
   }
 
-  /** Brings the local copy to the global record the turn returned. */
-  private async sync(id: string, r: TurnResult): Promise<void> {
+  /** Brings the local copy to the global record the turn returned; false when there is no record (any more). */
+  private async sync(id: string, r: TurnResult): Promise<boolean> {
     const rec = r.record;
     this.absent.delete(id);
     if (rec === undefined) {
@@ -232,43 +219,39 @@ export class GlobalSessionEngine {
       this.absent.add(id);
       // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
       if (this.local.get(id) !== undefined) await this.local.destroy(id);
-      return;
+      return false;
     }
-    if (r.attrsOmitted) return;
+    if (r.attrsOmitted) return true;
     const k = this.known.get(id);
     if (k !== undefined && rec.version < k.version) return this.repair(id, rec, k);
-    await this.mirror(rec);
+    return this.mirror(rec);
   }
 
-  /**
-   * The global record is older than what this server had acknowledged: the backend lost
-   * committed versions (a Redis failover to a replica the last writes had not reached,
-   * docs/failover.md §Redis). The local log still has the acknowledged state: send it again
-   * (this server holds the turn now, so the fenced write lands on the version found).
-   */
-  private async repair(id: string, rec: GlobalRecord, k: Known): Promise<void> {
-    const lease = this.ownership.lease;
-    const s = this.local.get(id);
+  /** The record is older than what this server acknowledged: the local state is sent again (lost-changes.ts). */
+  private async repair(id: string, rec: GlobalRecord, k: Known): Promise<boolean> {
     this.known.delete(id);
-    this.options.logger.warn('global_version_lost', { foundVersion: rec.version, knownVersion: k.version });
-    const outcome =
-      s === undefined
-        ? await this.store.destroy(lease, id, rec.version)
-        : await this.store.write(lease, id, rec.version, { attrs: s.attrs, createdAtMs: k.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs }, false);
-    if (outcome !== 'ok') throw this.ownership.refused(outcome);
-    if (s !== undefined) this.known.set(id, { version: rec.version + 1, createdAtMs: k.createdAtMs });
+    const version = await resendLost(this.repairs, id, rec, k);
+    if (version === undefined) this.absent.add(id);
+    else this.known.set(id, { version, createdAtMs: k.createdAtMs });
+    return version !== undefined;
   }
 
-  private async mirror(rec: GlobalRecord): Promise<void> {
+  /** The local copy brought to the record; false when the record turned out to be a logout the store lost (deleted again). */
+  private async mirror(rec: GlobalRecord): Promise<boolean> {
     this.known.delete(rec.id);
     try {
       await this.local.save(rec.id, { attributes: attributesFromBlob(rec.attrs), expiresAtMs: rec.expiresAtMs, maxInactiveMs: rec.maxInactiveMs });
     } catch (e) {
-      // Destroyed here moments ago, by a destroy the global store refused or never got (503):
-      // it stays gone here, and the record's version is kept so a retried destroy reaches it.
       if (!isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) throw e;
+      if (this.wb === undefined) {
+        await destroyLost(this.repairs, rec);
+        this.absent.add(rec.id);
+        return false;
+      }
+      // Back mode: a destroy pending write-back; the version is kept so the write-back reaches the record.
     }
     this.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs });
+    return true;
   }
 
   /**
@@ -326,6 +309,8 @@ export class GlobalSessionEngine {
   save(id: string, input: SaveInput): Promise<SessionState> {
     return this.withTurn(id, async () => {
       await this.knowVersion(id);
+      const read = this.heldAtLoss.get(id);
+      if (read !== undefined && (this.known.get(id)?.version ?? read) !== read) throw this.ownership.refused('conflict');
       const before = this.local.get(id);
       const state = await this.local.save(id, input);
       const k = this.known.get(id);
@@ -382,17 +367,32 @@ export class GlobalSessionEngine {
       // new lease) so the destroy reaches the record instead of being acknowledged locally only.
       await this.knowVersion(id);
       const k = this.known.get(id);
-      const here = await this.local.destroy(id);
       if (this.wb !== undefined && k !== undefined) {
+        await this.local.destroy(id);
         await this.wb.changed(id); // written back as a destroy (the local copy is gone)
         return true;
       }
+      if (k === undefined) {
+        // No record. With replicaAckMs, acknowledged only once a replica confirms it: the
+        // delete that made it absent may be one whose confirmation failed (a 503 logout
+        // retried), which a failover would undo (RedisGlobalStore.destroy).
+        if (this.wb === undefined && this.global.replicaAckMs > 0) {
+          const outcome = await this.store.destroy(this.ownership.lease, id, 0);
+          if (outcome !== 'absent' && outcome !== 'ok') throw this.ownership.refused(outcome);
+        }
+        return this.local.destroy(id);
+      }
+      // Through mode: the record first, the local copy once the record is gone. A destroy
+      // the global store refused or never confirmed (503) leaves the session here as it is
+      // in the store, so this server goes on serving it (a retried logout finds it and
+      // deletes it); and a local tombstone always means an acknowledged destroy (mirror).
       this.known.delete(id);
-      if (k === undefined) return here;
       const outcome = await this.store.destroy(this.ownership.lease, id, k.version);
+      if (outcome !== 'ok' && outcome !== 'absent') throw this.ownership.refused(outcome);
       this.given.add(id); // no record, no turn
-      if (outcome === 'ok' || outcome === 'absent') return true;
-      throw this.ownership.refused(outcome);
+      this.absent.add(id);
+      await this.local.destroy(id);
+      return true;
     });
   }
 

@@ -126,7 +126,12 @@ export interface GlobalStore {
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome>;
   /** Fenced expiry move (a new version too, so every change is ordered by version); `expiresAtMs` undefined keeps it. */
   touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean): Promise<WriteOutcome>;
-  /** Fenced delete (the record's row goes back to the blank records where the backend keeps them). */
+  /**
+   * Fenced delete (the record's row goes back to the blank records where the backend keeps
+   * them). 'absent' when there is no record; a backend that acknowledges changes only once
+   * replicated (Redis with replicaAckMs) answers 'absent' only once the absence is too, so
+   * the engine calls it (expectedVersion 0) before acknowledging a logout of an absent record.
+   */
   destroy(lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome>;
 
   /**

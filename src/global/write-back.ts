@@ -360,6 +360,14 @@ function unavailable(): SessiondError {
   return new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'this server is registering again; the write-back waits for it');
 }
 
+/** Writes back what a back-mode run left pending and stops; SESSIOND_GLOBAL_UNAVAILABLE when some is left (a through-mode server starting). */
+export async function drainLeftovers(wb: WriteBack): Promise<void> {
+  await wb.flush();
+  const left = wb.pending.count;
+  await wb.stop(true);
+  if (left > 0) throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', `${left} sessions changed in back mode are still waiting for write-back`, { pending: left });
+}
+
 export function toWrite(s: SessionState, k: Known | undefined): GlobalWrite {
   return { attrs: s.attrs, createdAtMs: k?.createdAtMs ?? s.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs };
 }

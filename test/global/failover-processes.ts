@@ -4,12 +4,27 @@
  * client that keeps its cookie and counts only complete answers as acknowledged.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const SERVER = fileURLToPath(new URL('./global-server.js', import.meta.url));
+/** SESSIOND_TEST_LOG_FILE: where the servers' stderr goes in full (besides the last 4000 characters kept for a failure's report). */
+const LOG_FILE = process.env.SESSIOND_TEST_LOG_FILE;
+
+/** A short hash of a session ID, for test logs (the ID itself is a secret). */
+export function sidHash(sid: string): string {
+  return createHash('sha256').update(sid).digest('hex').slice(0, 10);
+}
+
+/** The session ID inside a signed express-session cookie (`connect.sid=s%3A<id>.<signature>`). */
+export function cookieSid(cookie: string): string {
+  const v = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+  return v.startsWith('s:') ? v.slice(2, v.lastIndexOf('.')) : v;
+}
 
 export class ServerFleet {
   readonly procs: Array<ChildProcess | undefined> = [];
@@ -32,7 +47,11 @@ export class ServerFleet {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SESSIOND_TEST_MODE: this.mode } });
       this.procs[i] = child;
       let out = '';
-      child.stderr!.on('data', (d: Buffer) => (this.stderr[i] = ((this.stderr[i] ?? '') + d.toString()).slice(-4000)));
+      child.stderr!.on('data', (d: Buffer) => {
+        this.stderr[i] = ((this.stderr[i] ?? '') + d.toString()).slice(-4000);
+        // The whole log of every server, for a failure's diagnosis (SESSIOND_TEST_LOG=1 writes it).
+        if (LOG_FILE !== undefined) appendFileSync(LOG_FILE, d);
+      });
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /ready (\d+)/.exec(out);

@@ -10,6 +10,7 @@ import express from 'express';
 import session from 'express-session';
 import { SessiondStore, sessiondErrorHandler, sessiondSerialize } from '../../src/adapters/express.js';
 import { PG_URL } from './pg-harness.js';
+import { sidHash } from './failover-processes.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -29,6 +30,17 @@ const store = new SessiondStore({
     mode: process.env.SESSIOND_TEST_MODE === 'back' ? 'back' : 'through', handoverPollMs: 100 },
 });
 const app = express();
+if (logger !== undefined) {
+  // The test log: every answer with a hash of its session ID (never the ID itself), to follow one session across servers.
+  app.use((req, res, next) => {
+    const t0 = Date.now();
+    res.on('close', () => {
+      const sid = (req as { sessionID?: string }).sessionID;
+      console.error(serverId, 'req', req.method, req.path, sid === undefined ? '-' : sidHash(sid), res.statusCode, res.writableFinished ? 'done' : 'cut', t0, Date.now() - t0);
+    });
+    next();
+  });
+}
 app.use(sessiondSerialize(store, { secret: SECRET }));
 app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
 app.post('/login', (req, res, next) => {

@@ -123,4 +123,29 @@ describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent
     }
     assert.equal(await store.load(id), undefined, 'the logout stays a logout');
   });
+
+  it('a save in a request whose server lost its lease meanwhile never overwrites what another server changed (the woken zombie)', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-h');
+    const b = await server('web-i');
+    const store = await r.store({ app: 'shop' });
+    const id = 'RepairSessionFFFFFFFFFFFFF';
+    await a.save(id, { attributes: { n: '1' } });
+    const release = await a.lock(id);
+    try {
+      // A's request read n=1, then A was paused past its lease; B took the session and changed it.
+      await r.expireLease('web-h');
+      await b.save(id, { attributes: { n: '2' } });
+      // A wakes: its heartbeat registers again (a new epoch) before the request goes on.
+      await a.renewLease();
+      await assert.rejects(a.save(id, { attributes: { n: '1+1' } }), (e) => isSessiondError(e, 'SESSIOND_FENCED'), 'the stale save is refused');
+    } finally {
+      release();
+    }
+    assert.equal(n((await store.load(id))!.attrs), '2', "B's change stands");
+    assert.equal(n((await a.get(id))!.attrs), '2', 'and A serves it');
+    // A later request on A (not stalled) writes as usual.
+    await a.save(id, { attributes: { n: '3' } });
+    assert.equal(n((await b.get(id))!.attrs), '3');
+  });
 });

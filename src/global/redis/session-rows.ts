@@ -140,15 +140,29 @@ export async function touch(
   return (await evalChange(ctx, TOUCH, [ctx.k.session(id)], args)) as WriteOutcome;
 }
 
+/**
+ * With ARGV[5] = '1' (replicaAckMs), a destroy that finds no record still writes (a field
+ * set and the key deleted, a net no-op): the WAIT that follows then covers the replication
+ * stream up to here, so it confirms that a replica has the delete that made the record
+ * absent, whoever made it. WAIT counts only this connection's own writes; without one, a
+ * logout retried after an unconfirmed delete would be acknowledged and a failover could
+ * bring the session back.
+ */
 const DESTROY = script(`${FENCE}
 local f = fence(now_ms())
+if f == 'absent' and ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], 'z', '1')
+  redis.call('DEL', KEYS[1])
+end
 if f then return f end
 redis.call('DEL', KEYS[1])
 return 'ok'
 `);
 
+/** 'absent' when there is no record; with replicaAckMs, only once a replica confirms that (see DESTROY). */
 export async function destroy(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
-  return (await evalChange(ctx, DESTROY, [ctx.k.session(id)], fenceArgs(ctx, lease, expectedVersion))) as WriteOutcome;
+  const args = [...fenceArgs(ctx, lease, expectedVersion), ctx.replicaAckMs > 0 ? '1' : '0'];
+  return (await evalChange(ctx, DESTROY, [ctx.k.session(id)], args)) as WriteOutcome;
 }
 
 /**
