@@ -3,16 +3,16 @@ import { SessionEngine, type SaveInput, type TouchInput } from '../engine/sessio
 import type { Release } from '../engine/session-queue.js';
 import { SessiondError, isSessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
-import { attributesFromBlob } from '../session/attributes.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import type { Clock } from '../clock.js';
-import type { GlobalRecord, GlobalStore, GlobalWrite, TurnResult } from './global-store.js';
+import type { GlobalStore, GlobalWrite } from './global-store.js';
 import { resolveGlobalOptions, type GlobalOptions, type GlobalOptionsInput } from './global-options.js';
 import { Ownership, type OwnershipStats } from './ownership.js';
 import { openGlobalStore } from './open-global-store.js';
 import { KeyedChain } from './keyed-chain.js';
 import { PendingJournal } from './pending-journal.js';
 import { WriteBack, toWrite, type Known, type WriteBackStats } from './write-back.js';
+import { heldRead, readRecord, syncLocal, type LocalCopy } from './local-copy.js';
 
 /**
  * The local engine composed with a global store (SPEC G1, G3, G4; docs/failover.md). In
@@ -60,6 +60,15 @@ export class GlobalSessionEngine {
    * re-create a record another server destroyed meanwhile.
    */
   private readonly absent = new Set<string>();
+  /**
+   * Sessions a request was holding when this server found its lease lost: what that request
+   * read came from a turn that is gone (another server may have changed the session since),
+   * so its saves and touches are refused rather than applied on a turn taken again.
+   * Cleared when the request gives the turn back.
+   */
+  private readonly stale = new Set<string>();
+  /** Through mode: monotonic ms at which the statement taking each held turn was sent. */
+  private readonly turnFrom = new Map<string, number>();
   /** The global statements of one session, in the order this server issues them. */
   private readonly chain = new KeyedChain();
   private closing: Promise<void> | undefined;
@@ -68,6 +77,8 @@ export class GlobalSessionEngine {
 
   /** Back mode's write-back and hand-over (also, briefly, a through-mode server draining what a back-mode run left). */
   private wb: WriteBack | undefined;
+  /** What local-copy.ts shares of this engine's state. */
+  private readonly copy: LocalCopy;
 
   private constructor(
     readonly local: SessionEngine,
@@ -81,6 +92,7 @@ export class GlobalSessionEngine {
       this.wb = new WriteBack(local, store, ownership, global, journal, this.known, this.chain, local.options.logger);
     }
     this.clock = local.clock;
+    this.copy = { local, store, ownership, global, known: this.known, absent: this.absent, stale: this.stale, given: this.given, turnFrom: this.turnFrom, wb: () => this.wb, view: (s) => this.view(s) };
     this.pruneTimer = setInterval(() => this.pruneKnown(), local.options.expiryIntervalMs).unref();
   }
 
@@ -147,6 +159,7 @@ export class GlobalSessionEngine {
 
   /** The lease was lost: nothing this server knew of any session can be trusted now. */
   private forgetAll(): void {
+    for (const id of this.held.keys()) this.stale.add(id);
     this.known.clear();
     this.absent.clear();
     this.wb?.forget();
@@ -187,6 +200,8 @@ export class GlobalSessionEngine {
       if (n === 0) {
         this.held.delete(id);
         this.absent.delete(id);
+        this.stale.delete(id);
+        this.turnFrom.delete(id);
       } else this.held.set(id, n);
       if (this.wb !== undefined) return release(); // back mode keeps the turn until another server asks
       // Given back after this request's last statement (a touch may still be on its way).
@@ -200,15 +215,18 @@ export class GlobalSessionEngine {
   /** One try at the session's turn across servers; the local copy is brought up to the record when taken. */
   private async attempt(id: string, hold: boolean): Promise<Attempt> {
     const k = this.known.get(id);
+    let sentAt = performance.now();
     const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, k?.version ?? 0, hold).catch(async (e: unknown) => {
       // This server's lease lapsed (it was paused or cut off): register again now rather
       // than fail every request until the next heartbeat; a second refusal is final.
       if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
       await this.ownership.renew();
+      sentAt = performance.now();
       return this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, 0, hold);
     });
     if (r === undefined) return 'busy';
-    await this.sync(id, r);
+    this.turnFrom.set(id, sentAt);
+    await syncLocal(this.copy, id, r);
     return r.record === undefined ? 'absent' : 'held';
   }
 
@@ -223,70 +241,15 @@ export class GlobalSessionEngine {
     }
   }
 
-  /** Brings the local copy to the global record the turn returned. */
-  private async sync(id: string, r: TurnResult): Promise<void> {
-    const rec = r.record;
-    this.absent.delete(id);
-    if (rec === undefined) {
-      this.known.delete(id);
-      this.absent.add(id);
-      // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
-      if (this.local.get(id) !== undefined) await this.local.destroy(id);
-      return;
-    }
-    if (r.attrsOmitted) return;
-    const k = this.known.get(id);
-    if (k !== undefined && rec.version < k.version) return this.repair(id, rec, k);
-    await this.mirror(rec);
-  }
-
-  /**
-   * The global record is older than what this server had acknowledged: the backend lost
-   * committed versions (a Redis failover to a replica the last writes had not reached,
-   * docs/failover.md §Redis). The local log still has the acknowledged state: send it again
-   * (this server holds the turn now, so the fenced write lands on the version found).
-   */
-  private async repair(id: string, rec: GlobalRecord, k: Known): Promise<void> {
-    const lease = this.ownership.lease;
-    const s = this.local.get(id);
-    this.known.delete(id);
-    this.options.logger.warn('global_version_lost', { foundVersion: rec.version, knownVersion: k.version });
-    const outcome =
-      s === undefined
-        ? await this.store.destroy(lease, id, rec.version)
-        : await this.store.write(lease, id, rec.version, { attrs: s.attrs, createdAtMs: k.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs }, false);
-    if (outcome !== 'ok') throw this.ownership.refused(outcome);
-    if (s !== undefined) this.known.set(id, { version: rec.version + 1, createdAtMs: k.createdAtMs });
-  }
-
-  private async mirror(rec: GlobalRecord): Promise<void> {
-    this.known.delete(rec.id);
-    try {
-      await this.local.save(rec.id, { attributes: attributesFromBlob(rec.attrs), expiresAtMs: rec.expiresAtMs, maxInactiveMs: rec.maxInactiveMs });
-    } catch (e) {
-      // Destroyed here moments ago, by a destroy the global store refused or never got (503):
-      // it stays gone here, and the record's version is kept so a retried destroy reaches it.
-      if (!isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) throw e;
-    }
-    this.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs });
-  }
-
   /**
    * The session as the global store has it now. With the turn held, the local copy (synced
    * when the turn was taken); without it, one read of the global record.
    */
   async get(id: string): Promise<SessionState | undefined> {
-    if (this.held.has(id)) return this.view(this.local.get(id));
+    if (this.held.has(id)) return heldRead(this.copy, id);
     // Back mode: the holder's copy may be newer than the record, so a read takes the session too.
     if (this.wb !== undefined) return this.withTurn(id, () => Promise.resolve(this.view(this.local.get(id))));
-    const rec = await this.store.load(id);
-    if (rec === undefined) return undefined;
-    const k = this.known.get(id);
-    if (k !== undefined && k.version === rec.version) {
-      const s = this.local.get(id);
-      if (s !== undefined) return this.view(s);
-    }
-    return makeState(rec.id, rec.version, 0, rec.createdAtMs, rec.lastAccessAtMs, rec.expiresAtMs, rec.maxInactiveMs, rec.owner, rec.attrs);
+    return readRecord(this.copy, id);
   }
 
   /** A local state shown with its global identity (creation time kept across inheritance, global version, owner). */
@@ -325,7 +288,9 @@ export class GlobalSessionEngine {
 
   save(id: string, input: SaveInput): Promise<SessionState> {
     return this.withTurn(id, async () => {
+      this.refuseStale(id);
       await this.knowVersion(id);
+      this.refuseStale(id); // the lease was found lost while the turn was taken again
       const before = this.local.get(id);
       const state = await this.local.save(id, input);
       const k = this.known.get(id);
@@ -334,6 +299,15 @@ export class GlobalSessionEngine {
       else await this.commit(id, k, state);
       return this.view(state)!;
     });
+  }
+
+  /**
+   * A save or touch of a request whose turn outlived this server's lease (stale): refused
+   * before the local copy is changed. Taking the turn again would apply, on top of whatever
+   * another server changed meanwhile, a state computed from what the request read before.
+   */
+  private refuseStale(id: string): void {
+    if (this.stale.has(id)) throw this.ownership.refused('fenced');
   }
 
   /** Writes the local state to the global record with the fence (or creates the record). */
@@ -360,6 +334,7 @@ export class GlobalSessionEngine {
 
   async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
     return this.withTurn(id, async () => {
+      this.refuseStale(id);
       const k = this.known.get(id);
       const state = await this.local.touch(id, input);
       if (state === undefined || k === undefined) return state;
