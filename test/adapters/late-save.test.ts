@@ -9,11 +9,14 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
 import request from 'supertest';
 import type session from 'express-session';
+import type { AddressInfo } from 'node:net';
 import { SessiondStore } from '../../src/adapters/express.js';
+import { SessiondFastifyStore } from '../../src/adapters/fastify.js';
 import { RequestTurn, bindTurn } from '../../src/adapters/request-turn.js';
 import { isSessiondError } from '../../src/errors.js';
 import { Arrivals, Gate, HANG_GUARD, closeServer, cookiePair, listenLocal, removeDir, tempDir } from './adapter-fixtures.js';
 import { createTestApp } from './express-app.js';
+import { createFastifyApp } from './fastify-app.js';
 
 /** The store, reporting every set's outcome. */
 class WatchedStore extends SessiondStore {
@@ -26,6 +29,26 @@ class WatchedStore extends SessiondStore {
       cb?.(err);
     });
   }
+}
+
+class WatchedFastifyStore extends SessiondFastifyStore {
+  readonly sets = new Arrivals();
+  readonly outcomes: unknown[] = [];
+  override set(sid: string, sess: object, cb: (err?: unknown) => void): void {
+    super.set(sid, sess, (err) => {
+      this.outcomes.push(err);
+      this.sets.arrive();
+      cb(err);
+    });
+  }
+}
+
+/** Sends a POST whose client gives up once it is `reached`; never resolves a response. */
+function abandonedPost(url: string, cookie: string, reached: Promise<void>): void {
+  const late = httpRequest(url, { method: 'POST', headers: { cookie } });
+  late.on('error', () => undefined); // the abort is the point
+  late.end();
+  void reached.then(() => late.destroy());
 }
 
 test('a late save of a request whose client went away keeps the increments of the requests that ran since', HANG_GUARD, async (t) => {
@@ -50,16 +73,38 @@ test('a late save of a request whose client went away keeps the increments of th
   const cookie = cookiePair((await request(url).post('/login').expect(200)).headers['set-cookie'], 'connect.sid');
   await store.sets.reached(1);
 
-  const late = httpRequest(`${url}/increment`, { method: 'POST', headers: { cookie } });
-  late.on('error', () => undefined); // the abort is the point
-  late.end();
-  await reached.reached(1); // it read counter 0 and waits
-  late.destroy(); // the client goes away: the turn is given back
+  abandonedPost(`${url}/increment`, cookie, reached.reached(1)); // it reads counter 0 and waits; the client goes away
   assert.equal((await request(url).post('/increment').set('Cookie', cookie).expect(200)).body.counter, 1);
   assert.equal((await request(url).post('/increment').set('Cookie', cookie).expect(200)).body.counter, 2);
   await store.sets.reached(3);
 
   gate.open(); // the abandoned handler writes counter 0 + 1 and express-session saves it
+  await store.sets.reached(4);
+  assert.ok(isSessiondError(store.outcomes[3], 'SESSIOND_TURN_ENDED'), `the late save is refused, got ${String(store.outcomes[3])}`);
+  assert.equal((await request(url).get('/state').set('Cookie', cookie).expect(200)).body.counter, 2);
+});
+
+test('fastify: the same late save is refused', HANG_GUARD, async (t) => {
+  const dir = tempDir('late-save');
+  const store = new WatchedFastifyStore({ dir });
+  const reached = new Arrivals();
+  const gate = new Gate();
+  let held = false;
+  const app = await createFastifyApp({ store, serialize: true, beforeWrite: () => (reached.arrive(), held ? Promise.resolve() : ((held = true), gate.opened)) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  t.after(async () => {
+    await app.close();
+    await store.close();
+    removeDir(dir);
+  });
+  const cookie = cookiePair((await request(url).post('/login').expect(200)).headers['set-cookie'], 'sessionId');
+  await store.sets.reached(1);
+  abandonedPost(`${url}/increment`, cookie, reached.reached(1));
+  assert.equal((await request(url).post('/increment').set('Cookie', cookie).expect(200)).body.counter, 1);
+  assert.equal((await request(url).post('/increment').set('Cookie', cookie).expect(200)).body.counter, 2);
+  await store.sets.reached(3);
+  gate.open();
   await store.sets.reached(4);
   assert.ok(isSessiondError(store.outcomes[3], 'SESSIOND_TURN_ENDED'), `the late save is refused, got ${String(store.outcomes[3])}`);
   assert.equal((await request(url).get('/state').set('Cookie', cookie).expect(200)).body.counter, 2);
