@@ -8,6 +8,8 @@
  * - the request's save is refused (SESSIOND_FENCED) once A knows its lease was lost, instead
  *   of taking the turn again and applying, over B's changes, a state computed from what the
  *   request read before them (the lost update behind issue 10's zombie read of 2, not 3).
+ * And in through mode, with the lease live: a read once the turn's time ran out, or after the
+ * request's own write gave the turn back, is the record's, not the local copy.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,9 +48,9 @@ for (const mode of ['through', 'back'] as const) {
     const pools: CutPool[] = [];
     let n = 0;
 
-    async function server(name: string, pool?: CutPool): Promise<GlobalSessionEngine> {
+    async function server(name: string, pool?: CutPool, over: Record<string, unknown> = {}): Promise<GlobalSessionEngine> {
       const g = resolveGlobalOptions(
-        { postgres: { connectionString: 'unused' }, app: 'stale', serverId: name, mode, leaseMs: 1000, heartbeatMs: 200, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 50 },
+        { postgres: { connectionString: 'unused' }, app: 'stale', serverId: name, mode, leaseMs: 1000, heartbeatMs: 200, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 50, ...over },
         '/s',
       );
       const store = await db!.store({ app: 'stale', poolMax: 4, ...(pool === undefined ? {} : { postgres: pool }) });
@@ -92,9 +94,14 @@ for (const mode of ['through', 'back'] as const) {
       await b.writeBack(); // back mode: B's changes reach the record (through mode: already there)
       cut.cut = false; // A wakes up
 
-      if (mode === 'through') assert.equal(counter(await a.get(id)), 3, "the woken request's read is the record's, not A's old copy");
-      else await assert.rejects(a.get(id), fenced, 'the woken request may not answer from the copy it can no longer prove it holds');
-      await a.renewLease(); // A learns its lease is gone (in back mode the read above already did)
+      if (mode === 'through') {
+        assert.equal(counter(await a.get(id)), 3, "the woken request's read is the record's, not A's old copy");
+        await assert.rejects(a.save(id, { attributes: { n: '2' } }), fenced, 'fenced by the store (version and lease)');
+        // Tried again: the refused write forgot the version, so the save takes the turn again,
+        // which is when A finds its lease lost; it must not then write over B's change.
+        await assert.rejects(a.save(id, { attributes: { n: '2' } }), fenced, 'refused once the lease is found lost while taking the turn again');
+      } else await assert.rejects(a.get(id), fenced, 'the woken request may not answer from the copy it can no longer prove it holds');
+      await a.renewLease(); // A learns its lease is gone, if it did not already
       await assert.rejects(a.save(id, { attributes: { n: '2' } }), fenced, "the request's save, computed from n = 1, is refused");
       await assert.rejects(a.touch(id), fenced);
       release();
@@ -113,6 +120,42 @@ for (const mode of ['through', 'back'] as const) {
         assert.equal(counter(await b.get(id)), 4);
       } finally {
         r();
+      }
+    });
+
+    it('through mode: a request that outlives turnMs (its lease live) reads the record, not its old copy', async (t) => {
+      if (db === undefined) return t.skip('PostgreSQL not reachable');
+      if (mode !== 'through') return t.skip('back mode holds its turns until asked');
+      const a = await server('a-slow', undefined, { turnMs: 300, leaseMs: 5000, heartbeatMs: 500 });
+      const b = await server('b-slow', undefined, { turnMs: 300, leaseMs: 5000, heartbeatMs: 500 });
+      const id = `SlowTurnSession${String(++n).padStart(4, '0')}xxxxxxxxxxxxx`;
+      await increment(a, id);
+      const release = await a.lock(id);
+      try {
+        assert.equal(counter(await a.get(id)), 1);
+        await increment(b, id); // B takes the turn once A's has run out
+        assert.equal(counter(await a.get(id)), 2, "A's turn ran out: its read is the record's");
+        await assert.rejects(a.save(id, { attributes: { n: '2' } }), fenced, 'and its save is fenced by the store');
+      } finally {
+        release();
+      }
+      assert.equal(counter(await b.get(id)), 2);
+    });
+
+    it("through mode: a read after the request's own write (which gave the turn back) is the record's", async (t) => {
+      if (db === undefined) return t.skip('PostgreSQL not reachable');
+      if (mode !== 'through') return t.skip('back mode holds its turns until asked');
+      const a = await server('a-given', undefined, { leaseMs: 20_000, heartbeatMs: 2000 }); // turnMs = leaseMs: the turn's time never runs out here
+      const b = await server('b-given', undefined, { leaseMs: 20_000, heartbeatMs: 2000 });
+      const id = `GivenTurnSession${String(++n).padStart(4, '0')}xxxxxxxxxxxx`;
+      await increment(a, id);
+      const release = await a.lock(id);
+      try {
+        await a.save(id, { attributes: { n: '2' } }); // the write gives the turn back in the same statement
+        await increment(b, id); // so B takes it at once
+        assert.equal(counter(await a.get(id)), 3, "A's read is the record's, not its copy of its own write");
+      } finally {
+        release();
       }
     });
   });
