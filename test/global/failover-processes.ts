@@ -62,12 +62,18 @@ export class ServerFleet {
     this.procs[i] = undefined;
   }
 
-  /** The first line server `i` printed (its current run) that matches `re`, once it has. */
-  async line(i: number, re: RegExp): Promise<string> {
+  /** The first line server `i` printed (its current run) that matches `re`, once it has; fails past `waitMs` rather than hang. */
+  async line(i: number, re: RegExp, waitMs = 60_000): Promise<string> {
+    const deadline = Date.now() + waitMs;
     for (;;) {
       const hit = (this.said[i] ?? []).find((l) => re.test(l));
       if (hit !== undefined) return hit;
-      await new Promise<void>((r) => this.listeners.push(r));
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`server ${i} never printed ${String(re)}: ${this.stderr[i] ?? ''}`);
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, left);
+        this.listeners.push(() => (clearTimeout(timer), r()));
+      });
     }
   }
 

@@ -39,6 +39,7 @@ app.post('/login', (req, res, next) => {
 app.post('/increment', async (req, res, next) => {
   if (req.session.user === undefined) return void res.status(401).json({ error: 'logged out' });
   const before = req.session.counter ?? 0;
+  if (req.query.report !== undefined) console.log(`read ${String(req.query.report)} ${before}`); // the test's cue: this request holds the turn and has read
   const slowMs = Number(req.query.slowMs ?? 0);
   if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
   req.session.counter = before + 1;
@@ -55,6 +56,7 @@ app.post('/increment', async (req, res, next) => {
 app.post('/increment-auto', async (req, res) => {
   if (req.session.user === undefined) return void res.status(401).json({ error: 'logged out' });
   const before = req.session.counter ?? 0;
+  if (req.query.report !== undefined) console.log(`read ${String(req.query.report)} ${before}`); // the test's cue: this request holds the turn and has read
   const slowMs = Number(req.query.slowMs ?? 0);
   if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
   req.session.counter = before + 1;
