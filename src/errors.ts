@@ -28,6 +28,7 @@ export const ERRORS = {
   SESSIOND_SESSION_NOT_JSON: { status: 500, message: 'the stored session is not JSON, so a framework store cannot read it' },
   SESSIOND_FORMAT_UNSUPPORTED: { status: 500, message: 'the file was written by an unsupported format version' },
   SESSIOND_FENCED: { status: 503, message: 'this server no longer owns the session (its lease lapsed or another server took it over)' },
+  SESSIOND_TURN_ENDED: { status: 409, message: "the request's turn of the session was already given back (its client went away or its response finished), so its late change could overwrite a later request's" },
   SESSIOND_GLOBAL_UNAVAILABLE: { status: 503, message: 'the global session store is unreachable' },
   SESSIOND_PROTOCOL: { status: 400, message: 'a client sent bytes that are not the Redis protocol' },
   SESSIOND_KEY_MISSING: { status: 500, message: 'a sealed record names an encryption key that is not configured' },

@@ -2,11 +2,11 @@ import { createRequire } from 'node:module';
 import session from 'express-session';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { SessionEngine } from '../engine/session-engine.js';
-import { isSessiondError } from '../errors.js';
 import type { ServerResponse } from 'node:http';
 import { storedFromCookieSession, touchedExpiryMs } from './connect-cookie.js';
 import { EngineHandle, callbackDone, callbackLoad, callbackValue, type EngineSource, type LoadedSession, type Release } from './engine-handle.js';
-import { RequestTurn, isQueueError, retryAfterOf, type TurnSource } from './request-turn.js';
+import { RequestTurn, bindTurn, isQueueError, retryAfterOf, turnEnded, type TurnSource } from './request-turn.js';
+import { SessiondError, isSessiondError } from '../errors.js';
 import { readCookie, sessionIdFromSigned, unsignWithAny, type Unsign } from './session-cookie.js';
 
 /**
@@ -38,6 +38,20 @@ function abortStartedResponse(sess: unknown): void {
   if (res !== undefined && res.headersSent && !res.writableFinished && !res.destroyed) res.destroy();
 }
 
+/** The request express-session gave the session object (non-enumerable `req`). */
+function requestOf(sess: unknown): unknown {
+  return (sess as { req?: unknown } | null | undefined)?.req;
+}
+
+/**
+ * A save of a request whose turn sessiondSerialize already gave back (its client went away
+ * mid-handler, or the application saves after its response finished): refused, since the
+ * requests that ran since then may have changed the session (docs/adapters.md).
+ */
+function lateChangeRefused(): SessiondError {
+  return new SessiondError('SESSIOND_TURN_ENDED', 'the save was not applied');
+}
+
 function abortOnFailure(p: Promise<unknown>, sess: unknown): Promise<unknown> {
   return p.catch((e: unknown) => {
     abortStartedResponse(sess);
@@ -66,6 +80,7 @@ export class SessiondStore extends session.Store {
   /** Writes only the changed attributes; a save after destroy is a silent no-op (tombstone). */
   override set(sid: string, sess: Data, cb?: (err?: unknown) => void): void {
     const p = Promise.resolve().then(() => {
+      if (turnEnded(requestOf(sess))) throw lateChangeRefused();
       const { attributes, expiresAtMs } = storedFromCookieSession(sess);
       return this.handle.save(sid, attributes, expiresAtMs);
     });
@@ -76,9 +91,13 @@ export class SessiondStore extends session.Store {
     callbackDone(this.handle.destroy(sid), cb);
   }
 
-  /** Moves the expiry to the cookie's: a small TOUCH record, the attributes are not rewritten. */
+  /**
+   * Moves the expiry to the cookie's: a small TOUCH record, the attributes are not rewritten.
+   * Skipped for a request whose turn was given back already (nobody waits for it, and on a
+   * global store it would take the session back from the server that serves it now).
+   */
   override touch(sid: string, sess: Data, cb?: (err?: unknown) => void): void {
-    const p = Promise.resolve().then(() => this.handle.touch(sid, touchedExpiryMs(sess)));
+    const p = Promise.resolve().then(() => (turnEnded(requestOf(sess)) ? undefined : this.handle.touch(sid, touchedExpiryMs(sess))));
     callbackDone(abortOnFailure(p, sess), cb);
   }
 
@@ -177,6 +196,7 @@ export function sessiondSerialize(target: SessiondStore | SessionEngine | TurnSo
     const id = sessionIdOf(req.headers.cookie, name, unsign);
     if (id === undefined) return next();
     const turn = new RequestTurn();
+    bindTurn(req, turn);
     const end = (): void => turn.end();
     res.once('finish', end);
     res.once('close', end);

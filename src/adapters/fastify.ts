@@ -4,7 +4,8 @@ import type { SessionStore } from '@fastify/session';
 import type { SessionEngine } from '../engine/session-engine.js';
 import { storedFromCookieSession } from './connect-cookie.js';
 import { EngineHandle, callbackDone, callbackLoad, type EngineSource, type Release } from './engine-handle.js';
-import { RequestTurn, isQueueError, retryAfterOf, type TurnSource } from './request-turn.js';
+import { RequestTurn, bindTurn, isQueueError, retryAfterOf, turnEnded, type TurnSource } from './request-turn.js';
+import { SessiondError } from '../errors.js';
 import { readCookie, sessionIdFromSigned, type Unsign } from './session-cookie.js';
 
 /**
@@ -17,6 +18,15 @@ export type SessiondFastifyStoreOptions = EngineSource;
 
 type SessionCb = (err: unknown, session?: Session | null) => void;
 type DoneCb = (err?: unknown) => void;
+
+/**
+ * The request a @fastify/session Session belongs to: it keeps it under a private symbol
+ * ('request'). Undefined when that ever changes (then no late save is recognised).
+ */
+function requestOf(session: object): unknown {
+  const key = Object.getOwnPropertySymbols(session).find((k) => k.description === 'request');
+  return key === undefined ? undefined : (session as Record<symbol, unknown>)[key];
+}
 
 /** The callback store @fastify/session calls: `cb(null, undefined)` on a miss, `cb(null)` on success. */
 export class SessiondFastifyStore implements SessionStore {
@@ -34,6 +44,8 @@ export class SessiondFastifyStore implements SessionStore {
   /** Writes only the changed attributes; a save after destroy is a silent no-op (tombstone). */
   set(sessionId: string, session: object, cb: DoneCb): void {
     const p = Promise.resolve().then(() => {
+      // Its client went away mid-handler and the requests queued behind it ran (docs/adapters.md).
+      if (turnEnded(requestOf(session))) throw new SessiondError('SESSIOND_TURN_ENDED', 'the save was not applied');
       const { attributes, expiresAtMs } = storedFromCookieSession(session);
       return this.handle.save(sessionId, attributes, expiresAtMs);
     });
@@ -124,6 +136,7 @@ export const sessiondFastifySerialize: FastifyPluginCallback<SessiondFastifySeri
     if (id === undefined) return;
     const turn = new RequestTurn();
     turns.set(request, turn);
+    bindTurn(request, turn);
     try {
       // Aborted while waiting: the turn went straight back; stop here, nobody is listening.
       if (!(await turn.acquire(opts.store, id))) reply.hijack();

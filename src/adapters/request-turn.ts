@@ -19,6 +19,25 @@ export function retryAfterOf(source: TurnSource): number {
   return typeof source.retryAfterS === 'function' ? source.retryAfterS() : retryAfterS(source.options?.queueWaitMsMax);
 }
 
+/** The turn each serialized request took, by its request object (the framework's or node's). */
+const turnsByRequest = new WeakMap<object, RequestTurn>();
+
+/** Remembers the turn `request` took, so the store can tell a change made inside it from a late one. */
+export function bindTurn(request: object, turn: RequestTurn): void {
+  turnsByRequest.set(request, turn);
+}
+
+/**
+ * True when `request` took its session's turn and has given it back already (its client went
+ * away, or its response finished) while its handler still runs: a change it makes now is
+ * outside the turn. Applied, it would overwrite whatever the requests that ran since then
+ * changed, with a state computed from what this one read before (a lost update). Requests
+ * that took no turn (no session cookie, no serialization middleware) are never "ended".
+ */
+export function turnEnded(request: unknown): boolean {
+  return typeof request === 'object' && request !== null && turnsByRequest.get(request)?.over === true;
+}
+
 /**
  * One request's turn in its session's queue (SPEC E8). Taken before the session is loaded,
  * given back exactly once when the request ends, however it ends: response finished,
@@ -38,6 +57,11 @@ export class RequestTurn {
     }
     this.release = release;
     return true;
+  }
+
+  /** The request is over: the turn was given back (or will be the moment it arrives). */
+  get over(): boolean {
+    return this.ended;
   }
 
   /** The request is over. Safe to call from every end event: only the first does anything. */

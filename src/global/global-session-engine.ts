@@ -3,18 +3,17 @@ import { SessionEngine, type SaveInput, type TouchInput } from '../engine/sessio
 import type { Release } from '../engine/session-queue.js';
 import { SessiondError, isSessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
-import { attributesFromBlob } from '../session/attributes.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import type { Clock } from '../clock.js';
-import type { GlobalRecord, GlobalStore, GlobalWrite, TurnResult } from './global-store.js';
+import type { GlobalStore, GlobalWrite } from './global-store.js';
 import { resolveGlobalOptions, type GlobalOptions, type GlobalOptionsInput } from './global-options.js';
 import { Ownership, type OwnershipStats } from './ownership.js';
 import { openGlobalStore } from './open-global-store.js';
 import { KeyedChain } from './keyed-chain.js';
 import { PendingJournal } from './pending-journal.js';
 import { WriteBack, drainLeftovers, toWrite, type Known, type WriteBackStats } from './write-back.js';
-import { destroyLost, resendLost, type RepairScope } from './lost-changes.js';
 import { pollTurn, pruner } from './polling.js';
+import { heldRead, readRecord, syncLocal, type LocalCopy } from './local-copy.js';
 
 /**
  * The local engine composed with a global store (SPEC G1, G3, G4; docs/failover.md). In
@@ -61,21 +60,24 @@ export class GlobalSessionEngine {
    * re-create a record another server destroyed meanwhile.
    */
   private readonly absent = new Set<string>();
+  /**
+   * Sessions a request was holding when this server found its lease lost: what that request
+   * read came from a turn that is gone (another server may have changed the session since),
+   * so its saves and touches are refused rather than applied on a turn taken again.
+   * Cleared when the request gives the turn back.
+   */
+  private readonly stale = new Set<string>();
+  /** Through mode: monotonic ms at which the statement taking each held turn was sent. */
+  private readonly turnFrom = new Map<string, number>();
   /** The global statements of one session, in the order this server issues them. */
   private readonly chain = new KeyedChain();
   private closing: Promise<void> | undefined;
   private readonly pruneTimer: NodeJS.Timeout;
 
-  private readonly repairs: RepairScope;
-  /**
-   * The versions known when the lease was lost of the sessions a request held then: that
-   * request's save must find the record unchanged, or it would write stale data over
-   * another server's change (it read the session before the loss).
-   */
-  private readonly heldAtLoss = new Map<string, number>();
-
   /** Back mode's write-back and hand-over (also, briefly, a through-mode server draining what a back-mode run left). */
   private wb: WriteBack | undefined;
+  /** What local-copy.ts shares of this engine's state. */
+  private readonly copy: LocalCopy;
 
   private constructor(
     readonly local: SessionEngine,
@@ -89,7 +91,7 @@ export class GlobalSessionEngine {
       this.wb = new WriteBack(local, store, ownership, global, journal, this.known, this.chain, local.options.logger);
     }
     this.clock = local.clock;
-    this.repairs = { local, store, ownership, logger: local.options.logger };
+    this.copy = { local, store, ownership, global, known: this.known, absent: this.absent, stale: this.stale, given: this.given, turnFrom: this.turnFrom, wb: () => this.wb, view: (s) => this.view(s) };
     // What it knew of sessions the local tier no longer holds is forgotten, a bounded number per tick.
     const prune = pruner(this.known, (id) => !this.held.has(id) && local.get(id) === undefined, local.options.expiryScanMax);
     this.pruneTimer = setInterval(prune, local.options.expiryIntervalMs).unref();
@@ -137,10 +139,7 @@ export class GlobalSessionEngine {
 
   /** The lease was lost: nothing this server knew of any session can be trusted now. */
   private forgetAll(): void {
-    for (const id of this.held.keys()) {
-      const v = this.known.get(id)?.version;
-      if (v !== undefined && !this.heldAtLoss.has(id)) this.heldAtLoss.set(id, v);
-    }
+    for (const id of this.held.keys()) this.stale.add(id);
     this.known.clear();
     this.absent.clear();
     this.wb?.forget();
@@ -181,7 +180,8 @@ export class GlobalSessionEngine {
       if (n === 0) {
         this.held.delete(id);
         this.absent.delete(id);
-        this.heldAtLoss.delete(id);
+        this.stale.delete(id);
+        this.turnFrom.delete(id);
       } else this.held.set(id, n);
       if (this.wb !== undefined) return release(); // back mode keeps the turn until another server asks
       // Given back after this request's last statement (a touch may still be on its way).
@@ -195,63 +195,22 @@ export class GlobalSessionEngine {
   /** One try at the session's turn across servers; the local copy is brought up to the record when taken. */
   private async attempt(id: string, hold: boolean): Promise<Attempt> {
     const k = this.known.get(id);
+    let sentAt = performance.now();
     const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, k?.version ?? 0, hold).catch(async (e: unknown) => {
       // This server's lease lapsed (it was paused or cut off): register again now rather
       // than fail every request until the next heartbeat; a second refusal is final.
       if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
       await this.ownership.renew();
+      sentAt = performance.now();
       return this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, 0, hold);
     });
     if (r === undefined) return 'busy';
-    return (await this.sync(id, r)) ? 'held' : 'absent';
+    this.turnFrom.set(id, sentAt);
+    return (await syncLocal(this.copy, id, r)) ? 'held' : 'absent';
   }
 
   private takeTurn(id: string): Promise<void> {
     return pollTurn(() => this.attempt(id, false), this.options.queueWaitMsMax);
-  }
-
-  /** Brings the local copy to the global record the turn returned; false when there is no record (any more). */
-  private async sync(id: string, r: TurnResult): Promise<boolean> {
-    const rec = r.record;
-    this.absent.delete(id);
-    if (rec === undefined) {
-      this.known.delete(id);
-      this.absent.add(id);
-      // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
-      if (this.local.get(id) !== undefined) await this.local.destroy(id);
-      return false;
-    }
-    if (r.attrsOmitted) return true;
-    const k = this.known.get(id);
-    if (k !== undefined && rec.version < k.version) return this.repair(id, rec, k);
-    return this.mirror(rec);
-  }
-
-  /** The record is older than what this server acknowledged: the local state is sent again (lost-changes.ts). */
-  private async repair(id: string, rec: GlobalRecord, k: Known): Promise<boolean> {
-    this.known.delete(id);
-    const version = await resendLost(this.repairs, id, rec, k);
-    if (version === undefined) this.absent.add(id);
-    else this.known.set(id, { version, createdAtMs: k.createdAtMs });
-    return version !== undefined;
-  }
-
-  /** The local copy brought to the record; false when the record turned out to be a logout the store lost (deleted again). */
-  private async mirror(rec: GlobalRecord): Promise<boolean> {
-    this.known.delete(rec.id);
-    try {
-      await this.local.save(rec.id, { attributes: attributesFromBlob(rec.attrs), expiresAtMs: rec.expiresAtMs, maxInactiveMs: rec.maxInactiveMs });
-    } catch (e) {
-      if (!isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) throw e;
-      if (this.wb === undefined) {
-        await destroyLost(this.repairs, rec);
-        this.absent.add(rec.id);
-        return false;
-      }
-      // Back mode: a destroy pending write-back; the version is kept so the write-back reaches the record.
-    }
-    this.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs });
-    return true;
   }
 
   /**
@@ -259,17 +218,10 @@ export class GlobalSessionEngine {
    * when the turn was taken); without it, one read of the global record.
    */
   async get(id: string): Promise<SessionState | undefined> {
-    if (this.held.has(id)) return this.view(this.local.get(id));
+    if (this.held.has(id)) return heldRead(this.copy, id);
     // Back mode: the holder's copy may be newer than the record, so a read takes the session too.
     if (this.wb !== undefined) return this.withTurn(id, () => Promise.resolve(this.view(this.local.get(id))));
-    const rec = await this.store.load(id);
-    if (rec === undefined) return undefined;
-    const k = this.known.get(id);
-    if (k !== undefined && k.version === rec.version) {
-      const s = this.local.get(id);
-      if (s !== undefined) return this.view(s);
-    }
-    return makeState(rec.id, rec.version, 0, rec.createdAtMs, rec.lastAccessAtMs, rec.expiresAtMs, rec.maxInactiveMs, rec.owner, rec.attrs);
+    return readRecord(this.copy, id);
   }
 
   /** A local state shown with its global identity (creation time kept across inheritance, global version, owner). */
@@ -308,9 +260,9 @@ export class GlobalSessionEngine {
 
   save(id: string, input: SaveInput): Promise<SessionState> {
     return this.withTurn(id, async () => {
+      this.refuseStale(id);
       await this.knowVersion(id);
-      const read = this.heldAtLoss.get(id);
-      if (read !== undefined && (this.known.get(id)?.version ?? read) !== read) throw this.ownership.refused('conflict');
+      this.refuseStale(id); // the lease was found lost while the turn was taken again
       const before = this.local.get(id);
       const state = await this.local.save(id, input);
       const k = this.known.get(id);
@@ -319,6 +271,15 @@ export class GlobalSessionEngine {
       else await this.commit(id, k, state);
       return this.view(state)!;
     });
+  }
+
+  /**
+   * A save or touch of a request whose turn outlived this server's lease (stale): refused
+   * before the local copy is changed. Taking the turn again would apply, on top of whatever
+   * another server changed meanwhile, a state computed from what the request read before.
+   */
+  private refuseStale(id: string): void {
+    if (this.stale.has(id)) throw this.ownership.refused('fenced');
   }
 
   /** Writes the local state to the global record with the fence (or creates the record). */
@@ -345,6 +306,7 @@ export class GlobalSessionEngine {
 
   async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
     return this.withTurn(id, async () => {
+      this.refuseStale(id);
       const k = this.known.get(id);
       const state = await this.local.touch(id, input);
       if (state === undefined || k === undefined) return state;

@@ -34,6 +34,8 @@ export class Ownership {
   private stopped = false;
   /** Monotonic ms at which the last statement that confirmed the lease was sent. */
   private confirmedAtMs: number;
+  /** Monotonic ms at which the current epoch's registration was sent. */
+  private registeredAtMs: number;
   /** The epochs' rows are not adopted yet (adopt failed after a new lease was taken). */
   private adoptPending = false;
   readonly counters = { leasesLost: 0, adopted: 0, inherited: 0, cleaned: 0, fenced: 0 };
@@ -49,6 +51,7 @@ export class Ownership {
   ) {
     this.current = lease;
     this.confirmedAtMs = confirmedAtMs;
+    this.registeredAtMs = confirmedAtMs;
   }
 
   /** Registers the server (a new epoch) and adopts what its previous run still owns. */
@@ -104,6 +107,7 @@ export class Ownership {
       const lease = await this.store.acquireLease(this.o.serverId, this.o.leaseMs);
       this.current = lease;
       this.confirmedAtMs = again;
+      this.registeredAtMs = again;
       this.adoptPending = true;
       await this.adoptOlder();
     } catch (e) {
@@ -119,8 +123,16 @@ export class Ownership {
     this.logger.info('global_lease_acquired', { serverId: this.o.serverId, epoch: this.current.epoch, adopted });
   }
 
+  /**
+   * Background inheritance, not before this epoch is leaseMs old: when the global store
+   * returns from an outage every lease has lapsed, and the server that registers again
+   * first would otherwise take the rows of servers that are alive but have not registered
+   * again yet (their heartbeat comes within heartbeatMs), losing the changes they still
+   * have to write back (docs/failover.md §Outage). A server really gone is inherited leaseMs
+   * later than before in the background; a request for one of its sessions still takes it.
+   */
   private async inheritSome(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || performance.now() - this.registeredAtMs < this.o.leaseMs) return;
     try {
       this.counters.inherited += (await this.store.inheritBatch(this.current, this.o.inheritBatchMax)).length;
     } catch (e) {

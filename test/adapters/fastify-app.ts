@@ -21,6 +21,8 @@ export interface FastifyAppOptions {
   serialize?: boolean;
   cookieMaxAgeMs?: number;
   onHang?: () => void;
+  /** Runs in /increment between the read and the write. */
+  beforeWrite?: () => Promise<void>;
 }
 
 export async function createFastifyApp(o: FastifyAppOptions): Promise<FastifyInstance> {
@@ -42,6 +44,7 @@ export async function createFastifyApp(o: FastifyAppOptions): Promise<FastifyIns
   app.post('/increment', async (req) => {
     const before = req.session.get('counter') ?? 0;
     await tick(); // yield between read and write: without serialization, requests interleave here
+    await o.beforeWrite?.();
     req.session.set('counter', before + 1);
     return { counter: before + 1 };
   });

@@ -30,6 +30,9 @@ export class ServerFleet {
   readonly procs: Array<ChildProcess | undefined> = [];
   readonly ports: number[] = [];
   readonly stderr: string[] = [];
+  /** The lines each server's current run printed, and who waits for one. */
+  private readonly said: string[][] = [];
+  private readonly listeners: Array<() => void> = [];
 
   constructor(
     private readonly baseDir: string,
@@ -54,6 +57,8 @@ export class ServerFleet {
       });
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
+        this.said[i] = out.split('\n').slice(0, -1);
+        for (const l of this.listeners.splice(0)) l();
         const m = /ready (\d+)/.exec(out);
         if (m !== null) {
           this.ports[i] = Number(m[1]);
@@ -74,6 +79,21 @@ export class ServerFleet {
     p.kill('SIGKILL');
     await gone;
     this.procs[i] = undefined;
+  }
+
+  /** The first line server `i` printed (its current run) that matches `re`, once it has; fails past `waitMs` rather than hang. */
+  async line(i: number, re: RegExp, waitMs = 60_000): Promise<string> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const hit = (this.said[i] ?? []).find((l) => re.test(l));
+      if (hit !== undefined) return hit;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`server ${i} never printed ${String(re)}: ${this.stderr[i] ?? ''}`);
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, left);
+        this.listeners.push(() => (clearTimeout(timer), r()));
+      });
+    }
   }
 
   signal(i: number, sig: NodeJS.Signals): void {
@@ -119,9 +139,9 @@ export class Client {
   constructor(private readonly base: string) {}
 
   /** The JSON of a complete 200 answer, or undefined (refused, cut, timed out: not acknowledged). */
-  async call(method: string, path: string, cookie = this.cookie): Promise<Record<string, unknown> | undefined> {
+  async call(method: string, path: string, cookie = this.cookie, signal: AbortSignal = AbortSignal.timeout(8000)): Promise<Record<string, unknown> | undefined> {
     try {
-      const r = await fetch(this.base + path, { method, headers: cookie ? { cookie } : {}, signal: AbortSignal.timeout(8000) });
+      const r = await fetch(this.base + path, { method, headers: cookie ? { cookie } : {}, signal });
       const setCookie = r.headers.get('set-cookie');
       const body = await r.text();
       if (r.status !== 200) return undefined;

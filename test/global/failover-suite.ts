@@ -141,7 +141,7 @@ function suite(name: string, make: () => Promise<FailoverBackend | undefined>, m
       if (!zombie) return t.skip('run by the long suite of this backend');
       if (b === undefined) return t.skip('backend not reachable');
       const direct = (i: number): string => `http://127.0.0.1:${fleet.ports[i]}`;
-      const users = [new Client(direct(0)), new Client(direct(0))];
+      const users = [new Client(direct(0)), new Client(direct(0)), new Client(direct(0))];
       // Set-up calls are retried: right after the chaos a server may still be reconnecting (503).
       const retried = async (f: () => Promise<Record<string, unknown> | undefined>): Promise<Record<string, unknown> | undefined> => {
         for (let i = 0; i < 50; i++) {
@@ -155,20 +155,40 @@ function suite(name: string, make: () => Promise<FailoverBackend | undefined>, m
         assert.ok(await retried(() => u.call('POST', '/login?user=zed')));
         assert.equal((await retried(() => u.call('POST', '/increment')))?.counter, 1);
       }
-      const [explicit, auto] = users.map((u) => u.currentCookie) as [string, string];
-      const zombies = [users[0]!.call('POST', '/increment?slowMs=600', explicit), users[1]!.call('POST', '/increment-auto?slowMs=600', auto)];
-      await sleep(150);
+      const cookies = users.map((u) => u.currentCookie) as [string, string, string];
+      const [explicit, auto, abandoned] = cookies;
+      // The set-up's counter 1 must be in the global record before the pause: in back mode a
+      // read on B has A write it back and hand the session over (a loaded A may not have
+      // written it back yet, and a change it still holds is lost with it: the loss window).
+      const other = new Client(direct(1));
+      for (const cookie of cookies) assert.equal((await retried(() => other.call('GET', '/state', cookie)))?.counter, 1);
+      // The first two clients wait for their answer (longer than the pause): their requests hold
+      // the turn across it and save once woken. The third gives up while the server is stopped,
+      // so the server gives its turn back on waking, while the handler has yet to save.
+      // Stopped only once all three have read the session (each prints `read <tag>`): a request
+      // the loaded server had not reached yet would be served after the pause, rightly.
+      const patient = AbortSignal.timeout(LEASE_MS + 60_000);
+      const zombies = [
+        users[0]!.call('POST', `/increment?slowMs=${LEASE_MS}&report=z1`, explicit, patient),
+        users[1]!.call('POST', `/increment-auto?slowMs=${LEASE_MS}&report=z2`, auto, patient),
+      ];
+      const giveUp = new AbortController();
+      const gaveUp = users[2]!.call('POST', `/increment?slowMs=${LEASE_MS + 5000}&report=late`, abandoned, giveUp.signal);
+      for (const tag of ['z1', 'z2', 'late']) assert.equal(await fleet.line(0, new RegExp(`^read ${tag} `)), `read ${tag} 1`);
       fleet.signal(0, 'SIGSTOP');
       await sleep(LEASE_MS + 1000);
-      const other = new Client(direct(1));
-      for (const cookie of [explicit, auto]) {
+      for (const cookie of cookies) {
         assert.equal((await other.call('POST', '/increment', cookie))?.counter, 2, 'B inherits the session');
         assert.equal((await other.call('POST', '/increment', cookie))?.counter, 3);
       }
+      giveUp.abort();
+      assert.equal(await gaveUp, undefined);
       fleet.signal(0, 'SIGCONT');
       assert.equal(await zombies[0], undefined, 'the zombie write is not acknowledged');
       assert.equal(await zombies[1], undefined, 'nor when express-session saves at the end of the response');
-      for (const cookie of [explicit, auto]) {
+      // The abandoned request's save, computed from counter 1, must not land over B's 3.
+      assert.notEqual(await fleet.line(0, /^saved late /), 'saved late ok', 'the late save of a request whose client gave up is refused');
+      for (const cookie of cookies) {
         assert.equal((await other.call('GET', '/state', cookie))?.counter, 3, 'nothing overwritten');
         assert.equal((await users[0]!.call('GET', '/state', cookie))?.counter, 3, 'the woken server serves the current state');
       }

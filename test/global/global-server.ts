@@ -51,18 +51,24 @@ app.post('/login', (req, res, next) => {
 app.post('/increment', async (req, res, next) => {
   if (req.session.user === undefined) return void res.status(401).json({ error: 'logged out' });
   const before = req.session.counter ?? 0;
+  if (req.query.report !== undefined) console.log(`read ${String(req.query.report)} ${before}`); // the test's cue: this request holds the turn and has read
   const slowMs = Number(req.query.slowMs ?? 0);
   if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
   req.session.counter = before + 1;
   // Saved before answering: express-session's own save at res.end() runs after the status
   // line and all but the last body byte are out, so its failure could not change a 200.
-  req.session.save((err) => (err ? next(err) : res.json({ counter: req.session.counter, server: serverId })));
+  req.session.save((err) => {
+    // The test's late save (its client gave up): say how it ended, nobody else will see it.
+    if (req.query.report !== undefined) console.log(`saved ${String(req.query.report)} ${err ? String((err as { code?: string }).code ?? 'error') : 'ok'}`);
+    return err ? next(err) : res.json({ counter: req.session.counter, server: serverId });
+  });
 });
 // The same, left to express-session's save at the end of the response (the adapter must
 // then cut the response rather than deliver a false success when that save is refused).
 app.post('/increment-auto', async (req, res) => {
   if (req.session.user === undefined) return void res.status(401).json({ error: 'logged out' });
   const before = req.session.counter ?? 0;
+  if (req.query.report !== undefined) console.log(`read ${String(req.query.report)} ${before}`); // the test's cue: this request holds the turn and has read
   const slowMs = Number(req.query.slowMs ?? 0);
   if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
   req.session.counter = before + 1;

@@ -1,0 +1,127 @@
+import { performance } from 'node:perf_hooks';
+import type { SessionEngine } from '../engine/session-engine.js';
+import { makeState, type SessionState } from '../session/session-state.js';
+import { isSessiondError } from '../errors.js';
+import { attributesFromBlob } from '../session/attributes.js';
+import type { GlobalRecord, GlobalStore, TurnResult } from './global-store.js';
+import type { GlobalOptions } from './global-options.js';
+import type { Ownership } from './ownership.js';
+import type { Known, WriteBack } from './write-back.js';
+import { destroyLost, resendLost, type RepairScope } from './lost-changes.js';
+
+/**
+ * The composed engine's local copy of a session against its global record
+ * (global-session-engine.ts): bringing the copy up to the record a turn returned, and when
+ * a read may be answered from the copy without asking the global store (docs/failover.md
+ * §Reads after a pause).
+ */
+
+/** The engine's state these functions work on (shared with the engine, never copied). */
+export interface LocalCopy {
+  readonly local: SessionEngine;
+  readonly store: GlobalStore;
+  readonly ownership: Ownership;
+  readonly global: GlobalOptions;
+  /** The record version each local copy mirrors. */
+  readonly known: Map<string, Known>;
+  /** Held turns that found no record. */
+  readonly absent: Set<string>;
+  /** Held turns that outlived this server's lease. */
+  readonly stale: ReadonlySet<string>;
+  /** Through mode: turns given back with the request's write. */
+  readonly given: ReadonlySet<string>;
+  /** Through mode: monotonic ms at which each held turn's statement was sent. */
+  readonly turnFrom: ReadonlyMap<string, number>;
+  wb(): WriteBack | undefined;
+  view(s: SessionState | undefined): SessionState | undefined;
+}
+
+/**
+ * A read under a turn this server holds (a request between lock() and its release). The
+ * local copy is served without asking the global store only while the turn provably lasts
+ * by this server's monotonic clock: back mode, while its lease does (from when the renewal
+ * was sent, less clockDriftMarginMs); through mode, while the turn (from when the statement
+ * taking it was sent, less the margin) and the lease do. Past that (the process was paused
+ * or cut off mid-request) another server may have taken the session and changed it: back
+ * mode refuses (the record may lag the holder's copy, so it is no answer either); through
+ * mode reads the record and serves the local copy only at the record's version. Nothing
+ * here takes the turn again: the request's saves stay fenced against what it read first.
+ */
+export async function heldRead(c: LocalCopy, id: string): Promise<SessionState | undefined> {
+  const here = c.local.get(id);
+  if (c.absent.has(id)) return c.view(here);
+  const wb = c.wb();
+  if (wb !== undefined) {
+    if (c.ownership.exclusiveForMs() === 0) await c.ownership.renew();
+    // Not held any more with a copy here: the lease was lost (forgotten), or a write-back was fenced.
+    if (c.stale.has(id) || (!wb.kept.has(id) && here !== undefined)) throw c.ownership.refused('fenced');
+    if (here !== undefined) wb.checkExclusive();
+    return c.view(here); // undefined: destroyed by this request
+  }
+  const from = c.turnFrom.get(id);
+  const lasts = from !== undefined && !c.given.has(id) && !c.stale.has(id) && performance.now() < from + c.global.turnMs - c.global.clockDriftMarginMs;
+  if (lasts && c.ownership.exclusiveForMs() > 0) return c.view(here);
+  return readRecord(c, id);
+}
+
+/** The global record, served from the local copy when that mirrors the record's version. */
+export async function readRecord(c: LocalCopy, id: string): Promise<SessionState | undefined> {
+  const rec = await c.store.load(id);
+  if (rec === undefined) return undefined;
+  const k = c.known.get(id);
+  if (k !== undefined && k.version === rec.version) {
+    const s = c.local.get(id);
+    if (s !== undefined) return c.view(s);
+  }
+  return makeState(rec.id, rec.version, 0, rec.createdAtMs, rec.lastAccessAtMs, rec.expiresAtMs, rec.maxInactiveMs, rec.owner, rec.attrs);
+}
+
+/** Brings the local copy to the global record the turn returned; false when there is no record (any more). */
+export async function syncLocal(c: LocalCopy, id: string, r: TurnResult): Promise<boolean> {
+  const rec = r.record;
+  c.absent.delete(id);
+  if (rec === undefined) {
+    c.known.delete(id);
+    c.absent.add(id);
+    // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
+    if (c.local.get(id) !== undefined) await c.local.destroy(id);
+    return false;
+  }
+  if (r.attrsOmitted) return true;
+  const k = c.known.get(id);
+  if (k !== undefined && rec.version < k.version) return repair(c, id, rec, k);
+  return mirror(c, rec);
+}
+
+function repairScope(c: LocalCopy): RepairScope {
+  return { local: c.local, store: c.store, ownership: c.ownership, logger: c.local.options.logger };
+}
+
+/** The record is older than what this server acknowledged: the local state is sent again (lost-changes.ts). */
+async function repair(c: LocalCopy, id: string, rec: GlobalRecord, k: Known): Promise<boolean> {
+  c.known.delete(id);
+  const version = await resendLost(repairScope(c), id, rec, k);
+  if (version === undefined) c.absent.add(id);
+  else c.known.set(id, { version, createdAtMs: k.createdAtMs });
+  return version !== undefined;
+}
+
+/** The local copy brought to the record; false when the record turned out to be a logout the store lost (deleted again). */
+async function mirror(c: LocalCopy, rec: GlobalRecord): Promise<boolean> {
+  c.known.delete(rec.id);
+  try {
+    await c.local.save(rec.id, { attributes: attributesFromBlob(rec.attrs), expiresAtMs: rec.expiresAtMs, maxInactiveMs: rec.maxInactiveMs });
+  } catch (e) {
+    if (!isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) throw e;
+    if (c.wb() === undefined) {
+      // Through mode deletes the local copy only once the store confirmed the delete: the
+      // local tombstone is an acknowledged logout the store lost, so it is deleted again.
+      await destroyLost(repairScope(c), rec);
+      c.absent.add(rec.id);
+      return false;
+    }
+    // Back mode: a destroy pending write-back; the version is kept so the write-back reaches the record.
+  }
+  c.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs });
+  return true;
+}
