@@ -14,7 +14,7 @@ import type { PostgresGlobalStore } from '../../src/global/postgres/postgres-glo
 import { quoteIdent } from '../../src/global/postgres/pg-context.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
 import { PG_URL, pgMissing, PgTestSchema } from './pg-harness.js';
-import type { PgPool, PgPoolClient, PgResult } from '../../src/global/postgres/pg-types.js';
+import type { PgPool, PgPoolClient, PgQueryConfig, PgResult } from '../../src/global/postgres/pg-types.js';
 import pg from 'pg';
 
 /** A pool whose statements fail once cut, as a killed process's would (its listening connection stays until closed). */
@@ -22,8 +22,9 @@ class CutPool implements PgPool {
   cut = false;
   readonly pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
   private readonly gone = (): Promise<never> => Promise.reject(Object.assign(new Error('connection cut by the test'), { code: 'ECONNRESET' }));
-  query<R>(text: string, values?: unknown[]): Promise<PgResult<R>> {
-    return this.cut ? this.gone() : (this.pool.query(text, values) as unknown as Promise<PgResult<R>>);
+  query<R>(text: string | PgQueryConfig, values?: unknown[]): Promise<PgResult<R>> {
+    if (this.cut) return this.gone();
+    return (typeof text === 'string' ? this.pool.query(text, values) : this.pool.query(text)) as unknown as Promise<PgResult<R>>;
   }
   connect(): Promise<PgPoolClient> {
     return this.cut ? this.gone() : (this.pool.connect() as unknown as Promise<PgPoolClient>);
