@@ -10,6 +10,7 @@ import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { ManualClock } from '../../src/clock.js';
 import { isSessiondError } from '../../src/errors.js';
 import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
+import { EngineHandle } from '../../src/adapters/engine-handle.js';
 import { resolveGlobalOptions } from '../../src/global/global-options.js';
 import type { GlobalStore } from '../../src/global/global-store.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
@@ -18,15 +19,18 @@ import { pgMissing, PgTestSchema } from './pg-harness.js';
 let n = 0;
 const fresh = (): string => `ThroughTouch${String(++n).padStart(4, '0')}xxxxxxxxx`;
 
-/** Counts the calls of each method of a store (the engine talks only to the contract). */
-function counted(store: GlobalStore, calls: Map<string, number>): GlobalStore {
+/** Counts the calls of each method of a store (the engine talks only to the contract), and the calls that completed. */
+function counted(store: GlobalStore, calls: Map<string, number>, done: Map<string, number>): GlobalStore {
+  const add = (m: Map<string, number>, k: string): number => m.set(k, (m.get(k) ?? 0) + 1).size;
   return new Proxy(store, {
     get(t, k, r) {
       const v = Reflect.get(t, k, r) as unknown;
       if (typeof v !== 'function') return v;
       return (...a: unknown[]) => {
-        calls.set(String(k), (calls.get(String(k)) ?? 0) + 1);
-        return (v as (...x: unknown[]) => unknown).apply(t, a);
+        add(calls, String(k));
+        const out = (v as (...x: unknown[]) => unknown).apply(t, a);
+        if (out instanceof Promise) void out.then(() => add(done, String(k)), () => undefined);
+        return out;
       };
     },
   });
@@ -36,9 +40,9 @@ describe('GlobalSessionEngine (through mode): touch', () => {
   let db: PgTestSchema | undefined;
   const engines: GlobalSessionEngine[] = [];
 
-  async function server(name: string, calls = new Map<string, number>(), clock?: ManualClock): Promise<GlobalSessionEngine> {
+  async function server(name: string, calls = new Map<string, number>(), clock?: ManualClock, done = new Map<string, number>()): Promise<GlobalSessionEngine> {
     const g = resolveGlobalOptions({ postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000 }, '/s');
-    const store = counted(await db!.store({ app: 'shop', poolMax: 4 }), calls);
+    const store = counted(await db!.store({ app: 'shop', poolMax: 4 }), calls, done);
     const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000, ...(clock ? { clock } : {}) }, g, store);
     engines.push(e);
     return e;
@@ -92,6 +96,23 @@ describe('GlobalSessionEngine (through mode): touch', () => {
     assert.equal(cb.get('takeTurn'), 6);
     assert.equal(ca.get('takeTurn'), 6);
     assert.equal((ca.get('releaseTurn') ?? 0) + (cb.get('releaseTurn') ?? 0), 6, 'only the extra locks of the test released by themselves');
+  });
+
+  it('the adapters\' touch answers once the global touch gave the turn back, so the next request anywhere finds it free', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    const done = new Map<string, number>();
+    const e = await server('handle-a', new Map(), undefined, done);
+    const handle = new EngineHandle(e);
+    const id = fresh();
+    await e.save(id, { attributes: { n: '1' } });
+    const release = await e.lock(id);
+    const turn = async (): Promise<string | null> =>
+      (await db!.admin.query<{ t: string | null }>(`SELECT turn_until::text AS t FROM "${db!.schema}".sessions WHERE app = 'shop' AND sid = $1`, [id])).rows[0]!.t;
+    assert.notEqual(await turn(), null, 'held by the request');
+    await handle.touch(id, undefined);
+    assert.equal(done.get('touch'), 1, 'the global touch had completed when the adapters\' touch answered');
+    assert.equal(await turn(), null, 'given back before the touch answered');
+    release();
   });
 
   it('a touch by a server that lost the session to another fails with SESSIOND_FENCED and changes nothing', async (t) => {
