@@ -255,6 +255,47 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal(tb?.attrsOmitted, true, 'the touch made no new version: b\'s copy at version 1 is current');
     });
 
+    t('concurrent turns of many sessions each get their own answer: taken (attrs left out or not), busy, absent, inherited', async () => {
+      const a = await s.acquireLease('srv-many-a', 10_000);
+      const b = await s.acquireLease('srv-many-b', 10_000);
+      const dead = await s.acquireLease('srv-many-dead', 10_000);
+      const ids = Array.from({ length: 10 }, () => sid());
+      for (const id of ids) await s.create(a, id, w(`m-${id}`));
+      for (const id of ids.slice(6, 8)) assert.ok((await s.takeTurn(b, id, 60_000, 1))?.record !== undefined);
+      for (const id of ids.slice(8, 10)) assert.ok((await s.takeTurn(dead, id, 60_000, 1))?.record !== undefined);
+      await h!.expireLease('srv-many-dead');
+      const absent = [sid(), sid()];
+      const asks = [...ids.map((id, i) => ({ id, known: i < 4 ? 1 : 0 })), ...absent.map((id) => ({ id, known: 0 }))];
+      const answers = await Promise.all(asks.map((x) => s.takeTurn(a, x.id, 10_000, x.known)));
+      answers.forEach((r, i) => {
+        const id = asks[i]!.id;
+        if (i < 6 || i >= 8) {
+          if (i >= 10) return assert.deepEqual(r, { record: undefined, attrsOmitted: false, inherited: false }, `${id}: absent`);
+          assert.equal(r?.record?.owner, 'srv-many-a', `${id}: taken`);
+          assert.equal(r?.attrsOmitted, i < 4, `${id}: attrs left out only for the known version`);
+          if (i >= 4) assert.equal(r?.record?.attrs, `m-${id}`);
+          assert.equal(r?.inherited, i >= 8, `${id}: inherited only from the dead server`);
+        } else assert.equal(r, undefined, `${id}: held by a live server`);
+      });
+    });
+
+    t('two servers taking the same sessions at once, in opposite orders, never deadlock (a backend that batches turns must lock rows in one order): each turn goes to exactly one', async () => {
+      const other = await h!.store();
+      const a = await s.acquireLease('srv-race-a', 600_000);
+      const b = await other.acquireLease('srv-race-b', 600_000);
+      const ids = Array.from({ length: 48 }, () => sid());
+      for (const id of ids) await s.create(a, id, w('r'));
+      for (let round = 0; round < 12; round++) {
+        const [ra, rb] = await Promise.all([
+          Promise.all(ids.map((id) => s.takeTurn(a, id, 10_000, 1))),
+          Promise.all([...ids].reverse().map((id) => other.takeTurn(b, id, 10_000, 1))),
+        ]);
+        rb.reverse();
+        ids.forEach((id, i) => assert.equal((ra[i]?.record !== undefined ? 1 : 0) + (rb[i]?.record !== undefined ? 1 : 0), 1, `round ${round}, ${id}: one taker`));
+        await Promise.all(ids.flatMap((id) => [s.releaseTurn(a, id), other.releaseTurn(b, id)]));
+      }
+    });
+
     t('cleans expired records up in bounded batches, one server at a time', async () => {
       const c = await h!.store('cleanup-app');
       await c.migrate();
