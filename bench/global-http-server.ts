@@ -24,7 +24,8 @@ const SECRET = 'bench secret';
 let statements = 0;
 /** Redis commands by name (scripts by SHA1 prefix), for the sessiond Redis kind. */
 const byCommand: Record<string, number> = {};
-const pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', max: 10 });
+// application_name lets bench/global-http.ts find this pool's backends and read their CPU time.
+const pool = new pg.Pool({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', max: 10, application_name: `ghttp-${schema}` });
 pool.on('error', () => undefined);
 const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
 (pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
@@ -91,12 +92,19 @@ app.post('/increment', (req, res) => {
   req.session.counter = (req.session.counter ?? 0) + 1;
   res.json({ counter: req.session.counter });
 });
-app.get('/stats', (_req, res) => res.json({ statements, byCommand }));
+let cpuFrom = process.cpuUsage();
+app.get('/stats', (_req, res) => {
+  const cpu = process.cpuUsage(cpuFrom);
+  res.json({ statements, byCommand, cpuMs: (cpu.user + cpu.system) / 1000 });
+});
 app.post('/stats/reset', (_req, res) => {
+  cpuFrom = process.cpuUsage();
   statements = 0;
   for (const k of Object.keys(byCommand)) delete byCommand[k];
   res.json({ ok: true });
 });
+// SIGTERM ends the process normally, so `--cpu-prof` (SESSIOND_BENCH_CPU_PROF) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
 const server = app.listen(0, '127.0.0.1', () => {
   const a = server.address();
   console.log(`ready ${typeof a === 'object' && a !== null ? a.port : 0}`);

@@ -8,9 +8,13 @@
  * (fetch, keep-alive), 90% GET /counter, 10% POST /increment. Prints req/s and PostgreSQL
  * statements (or Redis commands) per request.
  * Run: npx tsc -p tsconfig.json && node dist/bench/global-http.js [seconds] [kind,kind...]
+ * Also prints the app servers' CPU per request (process.cpuUsage: the database's own CPU is
+ * not in it), a figure the machine's load moves far less than req/s. With
+ * SESSIOND_BENCH_CPU_PROF=<dir> the servers run with --cpu-prof and are stopped with
+ * SIGTERM so they write their profiles (`node dist/bench/profile-top.js <dir>`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +26,9 @@ const CONNECTIONS = 32;
 
 function start(kind: string, dir: string, serverId: string, schema: string): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER, kind, dir, serverId, schema], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const prof = process.env.SESSIOND_BENCH_CPU_PROF;
+    const flags = prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`];
+    const child = spawn(process.execPath, [...flags, SERVER, kind, dir, serverId, schema], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout!.on('data', (d: Buffer) => {
       const m = /ready (\d+)/.exec(d.toString());
       if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });
@@ -64,22 +70,54 @@ async function bench(kind: string, servers: number, sticky = false): Promise<voi
       cookies.push(r.headers.get('set-cookie')!.split(';')[0]!);
     }
     for (const p of procs) await fetch(`${p.url}/stats/reset`, { method: 'POST' });
+    const pgFrom = await pgBackendCpuMs(schema);
     const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies, sticky);
+    const pgCpuMs = (await pgBackendCpuMs(schema)) - pgFrom;
     let statements = 0;
+    let cpuMs = 0;
     const byCommand: Record<string, number> = {};
     for (const p of procs) {
-      const st = (await (await fetch(`${p.url}/stats`)).json()) as { statements: number; byCommand: Record<string, number> };
+      const st = (await (await fetch(`${p.url}/stats`)).json()) as { statements: number; byCommand: Record<string, number>; cpuMs: number };
       statements += st.statements;
+      cpuMs += st.cpuMs;
       for (const [k, v] of Object.entries(st.byCommand)) byCommand[k] = (byCommand[k] ?? 0) + v;
     }
     const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
-    console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, ${errors} errors`);
+    console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, app servers' CPU ${((cpuMs * 1000) / total).toFixed(0)} µs/request${pgCpuMs > 0 ? `, PostgreSQL backends' CPU ${((pgCpuMs * 1000) / total).toFixed(0)} µs/request` : ''}, ${errors} errors`);
     if (Object.keys(byCommand).length > 0) console.log('  per request: ' + Object.entries(byCommand).map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', '));
   } finally {
-    for (const p of procs) p.child.kill('SIGKILL');
+    for (const p of procs) p.child.kill(process.env.SESSIOND_BENCH_CPU_PROF === undefined ? 'SIGKILL' : 'SIGTERM');
+    if (process.env.SESSIOND_BENCH_CPU_PROF !== undefined) await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r(0) : p.child.once('exit', r)))));
     rmSync(base, { recursive: true, force: true });
     if (kind.includes('redis')) await dropRedisPrefix(schema);
     else await dropPgSchema(schema);
+  }
+}
+
+/**
+ * CPU time (ms) the PostgreSQL backends of this run's pools have used so far (utime + stime
+ * from /proc; the servers' pools carry application_name `ghttp-<schema>`); 0 where /proc or
+ * the database is out of reach. Backends that exit mid-run are missed (the pools keep theirs).
+ */
+async function pgBackendCpuMs(schema: string): Promise<number> {
+  const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
+  try {
+    await c.connect();
+    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`ghttp-${schema}`]);
+    let ticks = 0;
+    for (const { pid } of r.rows) {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+      } catch {
+        // the backend exited, or /proc is not there
+      }
+    }
+    return ticks * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  } finally {
+    await c.end().catch(() => undefined);
   }
 }
 

@@ -138,7 +138,8 @@ export class EngineHandle {
 
   /**
    * Records an access and moves the expiry; absent sessions and malformed IDs are ignored.
-   * Answered once the TOUCH record is appended, not once it is durable: express-session
+   * Answered once the TOUCH record is appended, not once it is durable (with a through-mode
+   * global store, once the global store has it, below): express-session
    * touches on every request that did not change the session, and a read must not wait for
    * the disk. The record goes out with the next group commit; a crash can lose the latest
    * expiry extensions, never an attribute. Appending is synchronous, so the session's next
@@ -147,10 +148,14 @@ export class EngineHandle {
   async touch(id: unknown, expiresAtMs: number | undefined): Promise<void> {
     if (!isValidSessionId(id)) return;
     const engine = await this.backend();
-    engine.touch(id, expiresAtMs === undefined ? {} : { expiresAtMs }).catch((e: unknown) => {
+    const done = engine.touch(id, expiresAtMs === undefined ? {} : { expiresAtMs }).catch((e: unknown) => {
       // The store is read-only or closing: the next write reports it to its caller.
       engine.options.logger.warn('touch_not_logged', { code: isSessiondError(e) ? e.code : 'unknown' });
     });
+    // Through mode: the touch gives the session's turn across servers back (no local fsync is
+    // waited for). Answering after it means the client's next request, on any server, finds
+    // the turn free instead of polling for it.
+    if (engine instanceof GlobalSessionEngine && engine.global.mode === 'through') await done;
   }
 
   /** Deletes the session and leaves a tombstone; malformed IDs are ignored. */

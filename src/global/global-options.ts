@@ -27,6 +27,7 @@ export interface GlobalOptions {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly turnMs: number;
+  readonly touchAfterMs: number;
   readonly schema: string;
   readonly rowAllocation: RowAllocation;
   readonly blankBatch: number;
@@ -69,6 +70,7 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   leaseMs: { kind: 'int', min: 500, max: 3_600_000, doc: 'server lease; a server that cannot renew it for this long loses its sessions to the others', defaultValue: () => 10_000 },
   heartbeatMs: { kind: 'int', min: 50, max: 1_200_000, doc: 'how often the lease is renewed (below leaseMs / 2)', defaultValue: ({ leaseMs }) => Math.max(50, Math.floor(leaseMs / 3)), defaultDoc: 'leaseMs / 3' },
   turnMs: { kind: 'int', min: 100, max: 3_600_000, doc: "longest one request holds its session's turn across servers; then another server may take it", defaultValue: ({ leaseMs }) => leaseMs, defaultDoc: 'leaseMs' },
+  touchAfterMs: { kind: 'int', min: 0, max: 86_400_000, doc: "'through' mode: a touch moves the global record's last access and expiry only once one of them moved by at least this much (or half the idle timeout, if shorter), like connect-mongo's touchAfter; the turn is given back either way. 0: every touch moves them", defaultValue: () => 1000 },
   schema: { kind: 'name', doc: 'PostgreSQL schema of the tables (created on first use)', defaultValue: () => 'sessiond' },
   rowAllocation: { kind: 'allocation', doc: "'insert' (INSERT ... ON CONFLICT, DELETE) or 'blank-records' (claim pre-allocated empty rows, return them on destroy; the seed's design)", defaultValue: () => 'insert' },
   blankBatch: { kind: 'int', min: 1, max: 100_000, doc: "with 'blank-records': empty rows added at once when none is left", defaultValue: () => 256 },

@@ -196,7 +196,8 @@ export class GlobalSessionEngine {
   private async attempt(id: string, hold: boolean): Promise<Attempt> {
     const k = this.known.get(id);
     let sentAt = performance.now();
-    const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, k?.version ?? 0, hold).catch(async (e: unknown) => {
+    const knownVersion = k === undefined || this.copyExpiredHere(id) ? 0 : k.version;
+    const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, knownVersion, hold).catch(async (e: unknown) => {
       // This server's lease lapsed (it was paused or cut off): register again now rather
       // than fail every request until the next heartbeat; a second refusal is final.
       if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
@@ -207,6 +208,11 @@ export class GlobalSessionEngine {
     if (r === undefined) return 'busy';
     this.turnFrom.set(id, sentAt);
     return (await syncLocal(this.copy, id, r)) ? 'held' : 'absent';
+  }
+
+  /** Through mode: the copy expired by this clock while touches elsewhere kept the record alive (not destroyed here: a retried destroy needs the version). */
+  private copyExpiredHere(id: string): boolean {
+    return this.wb === undefined && this.local.get(id) === undefined && !this.local.isDestroyed(id);
   }
 
   private takeTurn(id: string): Promise<void> {
@@ -308,17 +314,19 @@ export class GlobalSessionEngine {
     return this.withTurn(id, async () => {
       this.refuseStale(id);
       const k = this.known.get(id);
-      const state = await this.local.touch(id, input);
-      if (state === undefined || k === undefined) return state;
+      // Through mode: the local copy is a cache of the record; its touch is appended (seen at
+      // once), not waited for. The global touch is no new version and gives the turn back.
+      const local = this.local.touch(id, input);
+      const state = this.wb !== undefined || k === undefined ? await local : this.local.get(id);
+      if (state === undefined || k === undefined) return local;
       if (this.wb !== undefined) {
         await this.wb.changed(id);
         return this.view(state);
       }
-      this.known.delete(id);
-      const outcome = await this.store.touch(this.ownership.lease, id, k.version, state.lastAccessAtMs, input.expiresAtMs, true);
+      local.catch((e: unknown) => this.warn('global_local_touch_failed', e));
+      const outcome = await this.store.touch(this.ownership.lease, id, this.clock.now(), input.expiresAtMs, true, this.global.touchAfterMs);
       if (outcome !== 'ok') throw this.ownership.refused(outcome);
       this.given.add(id);
-      this.known.set(id, { version: k.version + 1, createdAtMs: k.createdAtMs });
       return this.view(state);
     });
   }

@@ -30,7 +30,7 @@ export interface GlobalRecord {
   readonly maxInactiveMs: number;
   readonly owner: string;
   readonly ownerEpoch: number;
-  /** Grows by one with every change of the record, ownership moves excluded. */
+  /** Grows by one with every change of the record's attributes (write, create), ownership moves and touches excluded. */
   readonly version: number;
 }
 
@@ -124,8 +124,17 @@ export interface GlobalStore {
   create(lease: ServerLease, id: string, w: GlobalWrite, hold?: boolean): Promise<boolean>;
   /** Fenced replace: version `expectedVersion` becomes `expectedVersion + 1`. `releaseTurn` ends the turn in the same statement. */
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome>;
-  /** Fenced expiry move (a new version too, so every change is ordered by version); `expiresAtMs` undefined keeps it. */
-  touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean): Promise<WriteOutcome>;
+  /**
+   * Moves the last access (never back) and the expiry (`expiresAtMs` undefined keeps it),
+   * without a new version: attributes are what versions order, and a touch changes none,
+   * so every server's copy at this version stays current. Fenced by the owner and its
+   * epoch with a live lease, not by the version: once another server took the turn it is
+   * the owner and the touch changes nothing ('fenced'), so a touch never undoes a write.
+   * Throttled (connect-mongo's touchAfter): the times move only once the last access or the
+   * expiry moved by at least `touchAfterMs` (default 0), or half the idle timeout when that
+   * is shorter, or the expiry moved earlier; the turn is given back either way.
+   */
+  touch(lease: ServerLease, id: string, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean, touchAfterMs?: number): Promise<WriteOutcome>;
   /**
    * Fenced delete (the record's row goes back to the blank records where the backend keeps
    * them). 'absent' when there is no record; a backend that acknowledges changes only once

@@ -13,25 +13,10 @@ import { globalMetrics } from '../../src/global/global-metrics.js';
 import type { PostgresGlobalStore } from '../../src/global/postgres/postgres-global-store.js';
 import { quoteIdent } from '../../src/global/postgres/pg-context.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import { PG_URL, pgMissing, PgTestSchema } from './pg-harness.js';
-import type { PgPool, PgPoolClient, PgResult } from '../../src/global/postgres/pg-types.js';
-import pg from 'pg';
+import { pgMissing, PgTestSchema } from './pg-harness.js';
+import { CutPool } from './cut-pool.js';
+import type { PgPool } from '../../src/global/postgres/pg-types.js';
 
-/** A pool whose statements fail once cut, as a killed process's would (its listening connection stays until closed). */
-class CutPool implements PgPool {
-  cut = false;
-  readonly pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
-  private readonly gone = (): Promise<never> => Promise.reject(Object.assign(new Error('connection cut by the test'), { code: 'ECONNRESET' }));
-  query<R>(text: string, values?: unknown[]): Promise<PgResult<R>> {
-    return this.cut ? this.gone() : (this.pool.query(text, values) as unknown as Promise<PgResult<R>>);
-  }
-  connect(): Promise<PgPoolClient> {
-    return this.cut ? this.gone() : (this.pool.connect() as unknown as Promise<PgPoolClient>);
-  }
-  end(): Promise<void> {
-    return this.pool.end();
-  }
-}
 
 let n = 0;
 const fresh = (): string => `BackSession${String(++n).padStart(4, '0')}xxxxxxxxxx`;

@@ -181,19 +181,119 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal((await s.load(id))?.version, 1);
     });
 
-    t('touch moves the expiry as a new version; an expired record is never loaded and can be created again', async () => {
+    t('touch moves the expiry without a new version, never moves the last access back; an expired record is never loaded and can be created again', async () => {
       const me = await s.acquireLease('srv-touch', 10_000);
       const id = sid();
       const now = Date.now();
-      await s.create(me, id, w('t', { expiresAtMs: now + HOUR }));
-      assert.equal(await s.touch(me, id, 1, now, now + 2 * HOUR, false), 'ok');
+      await s.create(me, id, w('t', { expiresAtMs: now + HOUR, lastAccessAtMs: now }));
+      assert.equal(await s.touch(me, id, now + 5, now + 2 * HOUR, false), 'ok');
+      assert.equal(await s.touch(me, id, now - 1000, now + 2 * HOUR + 1, false), 'ok');
       const r = await s.load(id);
-      assert.equal(r?.expiresAtMs, now + 2 * HOUR);
-      assert.equal(r?.version, 2);
-      assert.equal(await s.touch(me, id, 2, now, now - 1, true), 'ok');
+      assert.equal(r?.expiresAtMs, now + 2 * HOUR + 1);
+      assert.equal(r?.lastAccessAtMs, now + 5, 'a late touch does not move the last access back');
+      assert.equal(r?.version, 1, 'a touch is not a new version');
+      assert.equal(r?.attrs, 't');
+      assert.equal(await s.touch(me, id, now, now - 1, true), 'ok');
       assert.equal(await s.load(id), undefined);
+      assert.equal(await s.touch(me, id, now, now + HOUR, true), 'absent');
       assert.equal(await s.create(me, id, w('reborn')), true);
       assert.equal((await s.load(id))?.attrs, 'reborn');
+    });
+
+    t('a throttled touch moves the times only once they moved by touchAfterMs (or half the idle timeout), or the expiry moved earlier', async () => {
+      const me = await s.acquireLease('srv-touch-after', 10_000);
+      const [abs, idle] = [sid(), sid()];
+      const now = Date.now();
+      await s.create(me, abs, w('a', { expiresAtMs: now + HOUR, lastAccessAtMs: now }));
+      await s.create(me, idle, w('i', { expiresAtMs: 0, maxInactiveMs: 10_000, lastAccessAtMs: now }));
+      const times = async (id: string): Promise<[number, number]> => {
+        const r = await s.load(id);
+        return [r!.lastAccessAtMs, r!.expiresAtMs];
+      };
+      assert.equal(await s.touch(me, abs, now + 999, now + HOUR + 999, false, 1000), 'ok');
+      assert.deepEqual(await times(abs), [now, now + HOUR], 'moved by less than touchAfterMs: unchanged');
+      assert.equal(await s.touch(me, abs, now + 10, now + HOUR + 1000, false, 1000), 'ok');
+      assert.deepEqual(await times(abs), [now + 10, now + HOUR + 1000], 'the expiry moved by touchAfterMs');
+      assert.equal(await s.touch(me, abs, now + 20, now + HOUR, false, 1000), 'ok');
+      assert.deepEqual(await times(abs), [now + 20, now + HOUR], 'an earlier expiry is never held back');
+      assert.equal(await s.touch(me, idle, now + 4999, undefined, false, 60_000), 'ok');
+      assert.deepEqual(await times(idle), [now, 0]);
+      assert.equal(await s.touch(me, idle, now + 5000, undefined, false, 60_000), 'ok');
+      assert.deepEqual(await times(idle), [now + 5000, 0], 'half the idle timeout is the most a touch is held back');
+    });
+
+    t('a touch by a server that lost the session to another changes nothing, so it never undoes that server\'s write', async () => {
+      const a = await s.acquireLease('srv-touch-a', 10_000);
+      const b = await s.acquireLease('srv-touch-b', 10_000);
+      const id = sid();
+      const now = Date.now();
+      await s.create(a, id, w('by-a', { expiresAtMs: now + HOUR, lastAccessAtMs: now }));
+      const tb = await s.takeTurn(b, id, 10_000, 0);
+      assert.equal(tb?.record?.owner, 'srv-touch-b');
+      assert.equal(await s.write(b, id, 1, w('by-b', { expiresAtMs: now + 3 * HOUR, lastAccessAtMs: now + 10 }), true), 'ok');
+      assert.equal(await s.touch(a, id, now + 20, now + 2 * HOUR, true), 'fenced');
+      const r = await s.load(id);
+      assert.deepEqual([r?.attrs, r?.expiresAtMs, r?.lastAccessAtMs, r?.owner, r?.version], ['by-b', now + 3 * HOUR, now + 10, 'srv-touch-b', 2]);
+      // A zombie (lease lapsed) that still names itself the owner changes nothing either.
+      assert.equal(await s.touch(b, id, now + 30, now + 4 * HOUR, false), 'ok');
+      await h!.expireLease('srv-touch-b');
+      assert.equal(await s.touch(b, id, now + 40, now + 5 * HOUR, false), 'fenced');
+      assert.equal((await s.load(id))?.expiresAtMs, now + 4 * HOUR);
+    });
+
+    t('a touch that gives the turn back frees it for another server at once; one that does not keeps it', async () => {
+      const a = await s.acquireLease('srv-touch-turn-a', 10_000);
+      const b = await s.acquireLease('srv-touch-turn-b', 10_000);
+      const id = sid();
+      await s.create(a, id, w('x'));
+      assert.ok((await s.takeTurn(a, id, 10_000, 1))?.record !== undefined);
+      assert.equal(await s.touch(a, id, Date.now(), undefined, false), 'ok');
+      assert.equal(await s.takeTurn(b, id, 10_000, 1), undefined, 'still held after a touch that keeps it');
+      assert.equal(await s.touch(a, id, Date.now(), undefined, true), 'ok');
+      const tb = await s.takeTurn(b, id, 10_000, 1);
+      assert.equal(tb?.record?.owner, 'srv-touch-turn-b');
+      assert.equal(tb?.attrsOmitted, true, 'the touch made no new version: b\'s copy at version 1 is current');
+    });
+
+    t('concurrent turns of many sessions each get their own answer: taken (attrs left out or not), busy, absent, inherited', async () => {
+      const a = await s.acquireLease('srv-many-a', 10_000);
+      const b = await s.acquireLease('srv-many-b', 10_000);
+      const dead = await s.acquireLease('srv-many-dead', 10_000);
+      const ids = Array.from({ length: 10 }, () => sid());
+      for (const id of ids) await s.create(a, id, w(`m-${id}`));
+      for (const id of ids.slice(6, 8)) assert.ok((await s.takeTurn(b, id, 60_000, 1))?.record !== undefined);
+      for (const id of ids.slice(8, 10)) assert.ok((await s.takeTurn(dead, id, 60_000, 1))?.record !== undefined);
+      await h!.expireLease('srv-many-dead');
+      const absent = [sid(), sid()];
+      const asks = [...ids.map((id, i) => ({ id, known: i < 4 ? 1 : 0 })), ...absent.map((id) => ({ id, known: 0 }))];
+      const answers = await Promise.all(asks.map((x) => s.takeTurn(a, x.id, 10_000, x.known)));
+      answers.forEach((r, i) => {
+        const id = asks[i]!.id;
+        if (i < 6 || i >= 8) {
+          if (i >= 10) return assert.deepEqual(r, { record: undefined, attrsOmitted: false, inherited: false }, `${id}: absent`);
+          assert.equal(r?.record?.owner, 'srv-many-a', `${id}: taken`);
+          assert.equal(r?.attrsOmitted, i < 4, `${id}: attrs left out only for the known version`);
+          if (i >= 4) assert.equal(r?.record?.attrs, `m-${id}`);
+          assert.equal(r?.inherited, i >= 8, `${id}: inherited only from the dead server`);
+        } else assert.equal(r, undefined, `${id}: held by a live server`);
+      });
+    });
+
+    t('two servers taking the same sessions at once, in opposite orders, never deadlock (a backend that batches turns must lock rows in one order): each turn goes to exactly one', async () => {
+      const other = await h!.store();
+      const a = await s.acquireLease('srv-race-a', 600_000);
+      const b = await other.acquireLease('srv-race-b', 600_000);
+      const ids = Array.from({ length: 48 }, () => sid());
+      for (const id of ids) await s.create(a, id, w('r'));
+      for (let round = 0; round < 12; round++) {
+        const [ra, rb] = await Promise.all([
+          Promise.all(ids.map((id) => s.takeTurn(a, id, 10_000, 1))),
+          Promise.all([...ids].reverse().map((id) => other.takeTurn(b, id, 10_000, 1))),
+        ]);
+        rb.reverse();
+        ids.forEach((id, i) => assert.equal((ra[i]?.record !== undefined ? 1 : 0) + (rb[i]?.record !== undefined ? 1 : 0), 1, `round ${round}, ${id}: one taker`));
+        await Promise.all(ids.flatMap((id) => [s.releaseTurn(a, id), other.releaseTurn(b, id)]));
+      }
     });
 
     t('cleans expired records up in bounded batches, one server at a time', async () => {

@@ -30,7 +30,7 @@ it('blank records: destroyed and expired sessions give their rows back, and new 
     for (const id of ids) assert.equal(await s.create(me, id, w(Date.now() + 60_000)), true);
     const allocated = await rows();
     for (const id of ids.slice(0, 3)) assert.equal(await s.destroy(me, id, 1), 'ok');
-    for (const id of ids.slice(3)) assert.equal(await s.touch(me, id, 1, 1, Date.now() - 1, false), 'ok');
+    for (const id of ids.slice(3)) assert.equal(await s.touch(me, id, 1, Date.now() - 1, false), 'ok');
     assert.equal(await s.cleanupExpired(100), 3);
     for (let i = 0; i < 6; i++) assert.equal(await s.create(me, `BlankReuse${i}xxxxxxxxxxxxx`, w(Date.now() + 60_000)), true);
     assert.equal(await rows(), allocated, 'no new row: the blank records were claimed');

@@ -8,30 +8,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { resolveGlobalOptions } from '../../src/global/global-options.js';
 import { quoteIdent } from '../../src/global/postgres/pg-context.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import type { PgPool, PgPoolClient, PgResult } from '../../src/global/postgres/pg-types.js';
-import { PG_URL, pgMissing, PgTestSchema } from './pg-harness.js';
+import { pgMissing, PgTestSchema } from './pg-harness.js';
+import { CutPool } from './cut-pool.js';
 
-/** A pool whose statements fail while cut. */
-class CutPool implements PgPool {
-  cut = false;
-  readonly pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
-  private readonly gone = (): Promise<never> => Promise.reject(Object.assign(new Error('connection cut by the test'), { code: 'ECONNRESET' }));
-  query<R>(text: string, values?: unknown[]): Promise<PgResult<R>> {
-    return this.cut ? this.gone() : (this.pool.query(text, values) as unknown as Promise<PgResult<R>>);
-  }
-  connect(): Promise<PgPoolClient> {
-    return this.cut ? this.gone() : (this.pool.connect() as unknown as Promise<PgPoolClient>);
-  }
-  end(): Promise<void> {
-    return this.pool.end();
-  }
-}
 
 const HOUR = 3_600_000;
 const LEASE_MS = 3000;

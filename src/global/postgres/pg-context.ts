@@ -99,6 +99,33 @@ export async function run<R>(ctx: Pick<PgContext, 'pool'>, text: string, values:
   }
 }
 
+/** Names of prepared statements, by text (a few dozen texts per schema; bounded all the same). */
+const preparedNames = new Map<string, string>();
+const PREPARED_NAMES_MAX = 1000;
+
+/** The statement's name: a hash of its text, so two stores on one pool (other schemas) never collide. */
+function preparedName(text: string): string {
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    if (preparedNames.size >= PREPARED_NAMES_MAX) preparedNames.clear();
+    name = 'sessiond_' + createHash('sha1').update(text).digest('hex').slice(0, 24);
+    preparedNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Runs one statement of a request's hot path as a prepared statement (parsed and planned
+ * once per connection, then only bound and executed), classified as `run` does.
+ */
+export async function runPrepared<R>(ctx: Pick<PgContext, 'pool'>, text: string, values: unknown[]): Promise<PgResult<R>> {
+  try {
+    return await ctx.pool.query<R>({ name: preparedName(text), text, values });
+  } catch (e) {
+    throw classify(e);
+  }
+}
+
 export function classify(e: unknown): unknown {
   if (e instanceof SessiondError) return e;
   const state = sqlState(e);

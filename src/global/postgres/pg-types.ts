@@ -9,8 +9,16 @@ export interface PgResult<R> {
   rowCount: number | null;
 }
 
+/** A statement prepared once per connection under `name` (node-postgres's query config). */
+export interface PgQueryConfig {
+  name: string;
+  text: string;
+  values?: unknown[];
+}
+
 export interface PgQueryable {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<R>>;
+  query<R = Record<string, unknown>>(config: PgQueryConfig): Promise<PgResult<R>>;
 }
 
 export interface PgPoolClient extends PgQueryable {

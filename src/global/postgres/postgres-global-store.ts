@@ -109,8 +109,8 @@ export class PostgresGlobalStore implements GlobalStore {
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
     return rows.write(this.ctx, lease, id, expectedVersion, w, releaseTurn);
   }
-  touch(lease: ServerLease, id: string, expectedVersion: number, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean): Promise<WriteOutcome> {
-    return rows.touch(this.ctx, lease, id, expectedVersion, lastAccessAtMs, expiresAtMs, releaseTurn);
+  touch(lease: ServerLease, id: string, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean, touchAfterMs = 0): Promise<WriteOutcome> {
+    return rows.touch(this.ctx, lease, id, lastAccessAtMs, expiresAtMs, releaseTurn, touchAfterMs);
   }
   destroy(lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
     return rows.destroy(this.ctx, lease, id, expectedVersion);

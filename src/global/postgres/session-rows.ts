@@ -1,6 +1,6 @@
 import { SessiondError } from '../../errors.js';
 import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
-import { HELD, leaseLive, num, recordLive, run, sqlState, type PgContext } from './pg-context.js';
+import { HELD, leaseLive, num, recordLive, run, runPrepared, sqlState, type PgContext } from './pg-context.js';
 
 /**
  * The session information storage table: load, create, and the fenced write, touch and
@@ -55,7 +55,7 @@ function writeValues(w: GlobalWrite): unknown[] {
 }
 
 export async function load(ctx: PgContext, id: string): Promise<GlobalRecord | undefined> {
-  const r = await run<RecordRow>(ctx, `SELECT ${RECORD_COLUMNS} FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $2 AND ${recordLive('s')}`, [ctx.app, id]);
+  const r = await runPrepared<RecordRow>(ctx, `SELECT ${RECORD_COLUMNS} FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $2 AND ${recordLive('s')}`, [ctx.app, id]);
   return r.rows.length === 0 ? undefined : toRecord(r.rows[0]!);
 }
 
@@ -93,7 +93,7 @@ export async function create(ctx: PgContext, lease: ServerLease, id: string, w: 
   const values = [ctx.app, lease.serverId, lease.epoch, id, ...writeValues(w)];
   const cols = '(app, owner, owner_epoch, sid, attrs, created_ms, access_ms, expires_ms, inactive_ms, until_ms, version)';
   if (ctx.allocation === 'insert') {
-    const r = await run(
+    const r = await runPrepared(
       ctx,
       `INSERT INTO ${ctx.t.sessions} AS s ${cols.slice(0, -1)}, turn_until)
        SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1, ${turn} WHERE ${leaseLive(ctx, 2)}
@@ -149,7 +149,7 @@ async function outcome(ctx: PgContext, lease: ServerLease, id: string, expectedV
 }
 
 export async function write(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
-  const r = await run(
+  const r = await runPrepared(
     ctx,
     `UPDATE ${ctx.t.sessions} s SET attrs = $6, created_ms = $7, access_ms = $8, expires_ms = $9, inactive_ms = $10, until_ms = $11,
        version = s.version + 1${releaseTurn ? ', turn_until = NULL' : ''}
@@ -161,32 +161,51 @@ export async function write(ctx: PgContext, lease: ServerLease, id: string, expe
 
 const NEVER = '9223372036854775807';
 
+/** The touch's fence: the owner and its epoch with a live lease; not the version (a touch is not one). */
+const OWNER_FENCE = (ctx: PgContext): string => `s.app = $1 AND s.sid = $2 AND s.owner = $3 AND s.owner_epoch = $4 AND ${leaseLive(ctx, 3)}`;
+
+/**
+ * The touch's throttle: the last access and the expiry move only once one of them moved by
+ * at least $7 ms (`touchAfterMs`), or by half the idle timeout when that is shorter, or the
+ * expiry moved earlier. Otherwise nothing indexed changes and the update stays HOT.
+ */
+const AFTER = `(CASE WHEN s.inactive_ms > 0 THEN LEAST($7::bigint, s.inactive_ms / 2) ELSE $7::bigint END)`;
+const MOVED = `($5::bigint >= s.access_ms + ${AFTER} OR ($6::bigint IS NOT NULL AND ($6::bigint < s.expires_ms OR $6::bigint >= s.expires_ms + ${AFTER})))`;
+
+/**
+ * Moves the last access (never back) and the expiry, without a new version: a touch
+ * changes no attribute, so a copy of the record at this version stays current on every
+ * server. Fenced by the owner and its epoch only: once another server took the turn (to
+ * write, or to touch) it is the owner, and this touch changes nothing.
+ */
 export async function touch(
   ctx: PgContext,
   lease: ServerLease,
   id: string,
-  expectedVersion: number,
   lastAccessAtMs: number,
   expiresAtMs: number | undefined,
   releaseTurn: boolean,
+  touchAfterMs: number,
 ): Promise<WriteOutcome> {
-  const r = await run(
+  const access = `GREATEST(s.access_ms, $5::bigint)`;
+  const expires = `COALESCE($6::bigint, s.expires_ms)`;
+  const r = await runPrepared(
     ctx,
-    `UPDATE ${ctx.t.sessions} s SET access_ms = $6, expires_ms = COALESCE($7, s.expires_ms),
-       until_ms = NULLIF(LEAST(CASE WHEN COALESCE($7, s.expires_ms) > 0 THEN COALESCE($7, s.expires_ms) ELSE ${NEVER} END,
-                               CASE WHEN s.inactive_ms > 0 THEN $6 + s.inactive_ms ELSE ${NEVER} END), ${NEVER}),
-       version = s.version + 1${releaseTurn ? ', turn_until = NULL' : ''}
-     WHERE ${FENCE(ctx)} AND ${recordLive('s')}`,
-    [ctx.app, id, lease.serverId, lease.epoch, expectedVersion, lastAccessAtMs, expiresAtMs ?? null],
+    `UPDATE ${ctx.t.sessions} s SET access_ms = CASE WHEN ${MOVED} THEN ${access} ELSE s.access_ms END,
+       expires_ms = CASE WHEN ${MOVED} THEN ${expires} ELSE s.expires_ms END,
+       until_ms = CASE WHEN ${MOVED} THEN NULLIF(LEAST(CASE WHEN ${expires} > 0 THEN ${expires} ELSE ${NEVER} END,
+                               CASE WHEN s.inactive_ms > 0 THEN ${access} + s.inactive_ms ELSE ${NEVER} END), ${NEVER}) ELSE s.until_ms END${releaseTurn ? ', turn_until = NULL' : ''}
+     WHERE ${OWNER_FENCE(ctx)} AND ${recordLive('s')}`,
+    [ctx.app, id, lease.serverId, lease.epoch, lastAccessAtMs, expiresAtMs ?? null, touchAfterMs],
   );
-  return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, expectedVersion);
+  return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, -1);
 }
 
 export async function destroy(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
   const values = [ctx.app, id, lease.serverId, lease.epoch, expectedVersion];
   const r =
     ctx.allocation === 'insert'
-      ? await run(ctx, `DELETE FROM ${ctx.t.sessions} s WHERE ${FENCE(ctx)}`, values)
+      ? await runPrepared(ctx, `DELETE FROM ${ctx.t.sessions} s WHERE ${FENCE(ctx)}`, values)
       : await run(ctx, `WITH d AS (UPDATE ${ctx.t.sessions} s SET ${BLANK_SET} WHERE ${FENCE(ctx)} RETURNING s.slot) INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d`, values);
   return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, expectedVersion);
 }

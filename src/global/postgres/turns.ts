@@ -1,5 +1,5 @@
 import type { ServerLease, TurnResult } from '../global-store.js';
-import { HELD, leaseLive, ownerDead, recordLive, run, type PgContext } from './pg-context.js';
+import { HELD, leaseLive, ownerDead, recordLive, run, runPrepared, type PgContext } from './pg-context.js';
 import { fenced, toRecord, type RecordRow } from './session-rows.js';
 
 /**
@@ -15,7 +15,7 @@ const ms = (p: number): string => `($${p}::bigint * interval '1 millisecond')`;
 export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
   const values = [ctx.app, lease.serverId, lease.epoch, id, turnMs, knownVersion, hold];
   // `cur` locks the row and sees its latest version (READ COMMITTED re-reads after a lock wait).
-  const r = await run<RecordRow & { dead: boolean; was_owner: string; was_epoch: string }>(
+  const r = await runPrepared<RecordRow & { dead: boolean; was_owner: string; was_epoch: string }>(
     ctx,
     `WITH cur AS (
        SELECT s.slot, s.owner AS was_owner, s.owner_epoch AS was_epoch, s.turn_until AS was_turn, ${ownerDead(ctx, 's')} AS dead
@@ -51,7 +51,7 @@ export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, t
  * (a hand-over was asked), the same statement notifies the waiters, so they do not poll.
  */
 export async function releaseTurn(ctx: PgContext, lease: ServerLease, id: string): Promise<void> {
-  await run(
+  await runPrepared(
     ctx,
     `WITH old AS (
        SELECT slot, handover_at FROM ${ctx.t.sessions} WHERE app = $1 AND sid = $2 AND owner = $3 AND owner_epoch = $4 AND turn_until IS NOT NULL FOR UPDATE

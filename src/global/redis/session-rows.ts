@@ -110,19 +110,37 @@ export async function write(ctx: RedisContext, lease: ServerLease, id: string, e
   return (await evalChange(ctx, WRITE, [ctx.k.session(id)], args)) as WriteOutcome;
 }
 
-const TOUCH = script(`${EXPIRE}${FENCE}
-local f = fence(now_ms())
-if f then return f end
-local h = redis.call('HMGET', KEYS[1], 'x', 'i')
-local x = ARGV[7] ~= '' and ARGV[7] or h[1]
-local l = tonumber(ARGV[6])
+/**
+ * Moves the last access (never back) and the expiry, without a new version (a touch
+ * changes no attribute: every copy at this version stays current). Fenced by the lease
+ * deadline, the owner and its epoch, not the version: once another server took the turn
+ * it is the owner, and this touch changes nothing. Throttled like PostgreSQL's
+ * (postgres/session-rows.ts): they move only once one moved by ARGV[7] ms (touchAfterMs),
+ * or half the idle timeout when shorter, or the expiry moved earlier.
+ */
+const TOUCH = script(`${EXPIRE}
+local now = now_ms()
+if now >= tonumber(ARGV[1]) then return 'fenced' end
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'u', 'x', 'i', 'l')
+if not h[1] or not live(h[3], now) then return 'absent' end
+if h[1] ~= ARGV[2] or h[2] ~= ARGV[3] then return 'fenced' end
+local after = tonumber(ARGV[7])
+if tonumber(h[5]) > 0 then after = math.min(after, math.floor(tonumber(h[5]) / 2)) end
+local moved = tonumber(ARGV[5]) >= tonumber(h[6]) + after
+if ARGV[6] ~= '' and (tonumber(ARGV[6]) < tonumber(h[4]) or tonumber(ARGV[6]) >= tonumber(h[4]) + after) then moved = true end
+if not moved then
+  if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
+  return 'ok'
+end
+local x = ARGV[6] ~= '' and ARGV[6] or h[4]
+local l = math.max(tonumber(ARGV[5]), tonumber(h[6]))
 local u = math.huge
 if tonumber(x) > 0 then u = tonumber(x) end
-if tonumber(h[2]) > 0 and l + tonumber(h[2]) < u then u = l + tonumber(h[2]) end
+if tonumber(h[5]) > 0 and l + tonumber(h[5]) < u then u = l + tonumber(h[5]) end
 local us = '0'
 if u ~= math.huge then us = fmt(u) end
-redis.call('HSET', KEYS[1], 'l', ARGV[6], 'x', x, 'u', us, 'v', fmt(tonumber(ARGV[4]) + 1))
-if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
+redis.call('HSET', KEYS[1], 'l', fmt(l), 'x', x, 'u', us)
+if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
 expire(us)
 return 'ok'
 `);
@@ -131,12 +149,13 @@ export async function touch(
   ctx: RedisContext,
   lease: ServerLease,
   id: string,
-  expectedVersion: number,
   lastAccessAtMs: number,
   expiresAtMs: number | undefined,
   releaseTurn: boolean,
+  touchAfterMs: number,
 ): Promise<WriteOutcome> {
-  const args = [...fenceArgs(ctx, lease, expectedVersion), releaseTurn ? '1' : '0', String(lastAccessAtMs), expiresAtMs === undefined ? '' : String(expiresAtMs)];
+  const expires = expiresAtMs === undefined ? '' : String(expiresAtMs);
+  const args = [String(deadlineOf(ctx, lease)), lease.serverId, String(lease.epoch), releaseTurn ? '1' : '0', String(lastAccessAtMs), expires, String(touchAfterMs)];
   return (await evalChange(ctx, TOUCH, [ctx.k.session(id)], args)) as WriteOutcome;
 }
 
