@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writevSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -17,6 +17,9 @@ type StateModule = typeof import('../src/session/session-state.js');
 type SessionJson = typeof import('../src/adapters/session-json.js');
 type ConnectCookie = typeof import('../src/adapters/connect-cookie.js');
 type Express = typeof import('../src/adapters/express.js');
+type RecordCodec = typeof import('../src/log/record-codec.js');
+type SessionCodec = typeof import('../src/session/session-codec.js');
+type ImageCodec = typeof import('../src/db/image-codec.js');
 type SessionData = typeof import('./lib/session-data.js');
 type SessionIds = typeof import('./lib/session-ids.js');
 
@@ -27,6 +30,9 @@ interface Build {
   json: SessionJson;
   cookie: ConnectCookie;
   express: Express;
+  record: RecordCodec;
+  codec: SessionCodec;
+  image: ImageCodec;
   data: SessionData;
   ids: SessionIds;
 }
@@ -49,6 +55,9 @@ async function load(dist: string): Promise<Build> {
     json: (await import(`${d}/src/adapters/session-json.js`)) as SessionJson,
     cookie: (await import(`${d}/src/adapters/connect-cookie.js`)) as ConnectCookie,
     express: (await import(`${d}/src/adapters/express.js`)) as Express,
+    record: (await import(`${d}/src/log/record-codec.js`)) as RecordCodec,
+    codec: (await import(`${d}/src/session/session-codec.js`)) as SessionCodec,
+    image: (await import(`${d}/src/db/image-codec.js`)) as ImageCodec,
     data: (await import(`${d}/bench/lib/session-data.js`)) as SessionData,
     ids: (await import(`${d}/bench/lib/session-ids.js`)) as SessionIds,
   };
@@ -60,7 +69,10 @@ function fixtures(m: Build) {
   const v = [0, 1].map((k) => ids.map((_, i) => m.cookie.storedFromCookieSession(m.data.makeSession(m.data.sessionBody(42 + k, i), 1, 1, now)).attributes));
   const bases = ids.map((id, i) => m.state.makeState(id, 1, 1, now, now, now + 1e7, 0, 'o', m.attrs.blobFromAttributes(v[0]![i]!)));
   const small = ids.map((_, i) => ({ ...v[0]![i]!, rev: '7', counter: '7' }));
-  return { ids, sessions, v0: v[0]!, v1: v[1]!, bases, small };
+  // A log group buffer (what a save's record goes into) and a file (what the flusher's images go to).
+  const group = Buffer.alloc(1 << 20);
+  const imageFile = join(tmpdir(), `sessiond-compare-images-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  return { ids, sessions, v0: v[0]!, v1: v[1]!, bases, small, group, imageFile, fd: openSync(imageFile, 'w') };
 }
 type Fixtures = ReturnType<typeof fixtures>;
 
@@ -73,6 +85,25 @@ const calls: Record<string, (m: Build, f: Fixtures) => void> = {
   },
   'planSave, nothing changed': (m, f) => {
     for (let i = 0; i < N; i++) m.plan.planSave(f.bases[i], f.ids[i]!, { attributes: f.v0[i]!, expiresAtMs: now + 1e7, maxInactiveMs: 0 }, now, limits);
+  },
+  'save path: planSave and its record into a group buffer, every attribute changed': (m, f) => {
+    let at = 0;
+    for (let i = 0; i < N; i++) {
+      const p = m.plan.planSave(f.bases[i], f.ids[i]!, { attributes: f.v1[i]!, expiresAtMs: now + 1e7 }, now, limits);
+      if (!('type' in p)) throw new Error('nothing to write');
+      if (at + 4096 > f.group.length) at = 0;
+      at += m.record.writeRecordBody(f.group, at, p.type, i + 1, 0, p.data);
+    }
+  },
+  'flush path: encodePut + encodeImage, 250 images a writevSync': (m, f) => {
+    let iovecs: Uint8Array[] = [];
+    for (let i = 0; i < N; i++) {
+      iovecs.push(...m.image.encodeImage(7, i + 1, m.codec.encodePut(f.bases[i]!)).buffers);
+      if (iovecs.length >= 1000 || i === N - 1) {
+        writevSync(f.fd, iovecs, 0);
+        iovecs = [];
+      }
+    }
   },
   'read: sessionFromAttributes (blob to object)': (m, f) => {
     for (let i = 0; i < N; i++) m.json.sessionFromAttributes(f.bases[i]!.attrs, now + 1e7);
@@ -137,6 +168,8 @@ try {
   }
 } finally {
   for (const k of ['A', 'B'] as const) {
+    closeSync(fx[k].fd);
+    rmSync(fx[k].imageFile, { force: true });
     await stores[k].close();
     rmSync(dirs[k], { recursive: true, force: true });
   }

@@ -28,6 +28,28 @@ import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
  */
 const ZERO_BLOCK = new Uint8Array(DB_BLOCK_BYTES);
 
+/**
+ * Image heads, crcs and marker heads are views of one slab, each region handed out once
+ * and never written again after it is returned (a full slab is replaced, not reused). A
+ * typed array of 64 bytes or less is allocated on V8's heap, and a writev of it makes V8
+ * move it off the heap first: 2-3 µs per image in a flush (the `writeBuffers` self time of
+ * the engine-writes profile, docs/benchmarks.md). Views of a slab are already off the heap.
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabAt = 0;
+
+/** `bytes` fresh zeroed bytes (bytes <= SLAB_BYTES) no other caller ever gets. */
+function slabBytes(bytes: number): Uint8Array {
+  if (slabAt + bytes > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const b = slab.subarray(slabAt, slabAt + bytes);
+  slabAt += bytes;
+  return b;
+}
+
 /** `dataBytes` is a u32; keep the whole image inside one u32 too. */
 export const IMAGE_DATA_BYTES_MAX = 0xffff_ffff - IMAGE_OVERHEAD_BYTES;
 
@@ -57,14 +79,14 @@ export function encodeImage(salt: number, lsn: number, data: Uint8Array): { buff
   assert(Number.isSafeInteger(lsn) && lsn >= 0, `image lsn must be a safe integer, got ${lsn}`);
   assert(data.byteLength <= IMAGE_DATA_BYTES_MAX, `image data too large: ${data.byteLength}`);
   const blocks = extentBlocksFor(data.byteLength);
-  const head = new Uint8Array(IMAGE_HEAD_BYTES);
+  const head = slabBytes(IMAGE_HEAD_BYTES);
   writeU32(head, IMAGE.magic, IMAGE_LIVE_MAGIC);
   writeU32(head, IMAGE.extentBlocks, blocks);
   writeU32(head, IMAGE.dataBytes, data.byteLength);
   head[IMAGE.payloadLayout] = PAYLOAD_LAYOUT_V3; // writers only write v3 payloads
   writeU64(head, IMAGE.lsn, lsn);
   const pad = blocks * DB_BLOCK_BYTES - imageBytes(data.byteLength);
-  const crc = new Uint8Array(4);
+  const crc = slabBytes(4);
   writeU32(crc, 0, crc32(data, crc32(head, salt)));
   const buffers = data.byteLength > 0 ? [head, data, crc] : [head, crc];
   if (pad > 0) buffers.push(ZERO_BLOCK.subarray(0, pad));
@@ -73,7 +95,7 @@ export function encodeImage(salt: number, lsn: number, data: Uint8Array): { buff
 
 /** encodeFreedMarker's block as iovecs: its 28 leading bytes, then shared zeros. */
 export function freedMarkerBuffers(salt: number, extentBlocks: number): Uint8Array[] {
-  const head = new Uint8Array(IMAGE_HEAD_BYTES + 4);
+  const head = slabBytes(IMAGE_HEAD_BYTES + 4);
   writeU32(head, IMAGE.magic, IMAGE_FREED_MAGIC);
   writeU32(head, IMAGE.extentBlocks, extentBlocks);
   writeU32(head, IMAGE_HEAD_BYTES, crc32(head.subarray(0, IMAGE_HEAD_BYTES), salt));

@@ -1,11 +1,10 @@
-import { RecordType } from '../format/constants.js';
 import { SessiondError } from '../errors.js';
 import type { EngineOptions } from '../options.js';
 import { blobFromAttributes, type AttributeInput } from '../session/attributes.js';
-import { encodePut, putPayloadBytes } from '../session/session-codec.js';
+import { putPayloadBytes } from '../session/session-codec.js';
 import { isExpired, makeState, type SessionState } from '../session/session-state.js';
 import { principalOf } from './principal-of.js';
-import type { WritePlan } from './write-plan.js';
+import { putPlan, type WritePlan } from './write-plan.js';
 
 /**
  * An imported session written whole (sessiond import, docs/operations.md "Export and
@@ -73,5 +72,5 @@ export function planRestore(
   if (base !== undefined && base.lastAccessAtMs > state.lastAccessAtMs) return { plan: base, outcome: 'newer' };
   if (base !== undefined && sameContent(base, state)) return { plan: base, outcome: 'unchanged' };
   checkRestoredSize(state, limits);
-  return { plan: { type: RecordType.PUT, data: encodePut(state, limits.encryption), state }, outcome: 'written' };
+  return { plan: putPlan(state, limits), outcome: 'written' };
 }

@@ -448,7 +448,7 @@ export class SessionEngine {
   private async logChange(
     id: string,
     type: RecordType,
-    data: Uint8Array,
+    data: WritePlan['data'],
     headAt: (lsn: number) => SessionState | null,
   ): Promise<{ lsn: number; head: SessionState | null }> {
     const { lsn, durable } = this.writer.append(type, data, this.db.offsetOf(id));

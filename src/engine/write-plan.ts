@@ -8,7 +8,8 @@ import {
   encodeNames,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodePatch, encodePut, encodeTombstone, encodeTouch, patchPayloadBytes, putPayloadBytes } from '../session/session-codec.js';
+import { encodePatchInto, encodePutInto, encodeTombstone, encodeTouch, encodedPutBytes, patchPayloadBytes, putPayloadBytes } from '../session/session-codec.js';
+import type { RecordData } from '../log/record-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import { principalOf } from './principal-of.js';
 
@@ -41,7 +42,8 @@ export interface TouchInput {
 
 export interface WritePlan {
   type: RecordType;
-  data: Uint8Array;
+  /** A PUT or PATCH is an encoder: the log writer encodes it into its group buffer, once. */
+  data: RecordData;
   /** The state after the change; its lsn is filled in when the record is appended. */
   state: SessionState;
 }
@@ -70,13 +72,15 @@ function checkSize(s: SessionState, limits: Limits): number {
   return bytes;
 }
 
-function putPlan(state: SessionState, limits: Limits): WritePlan {
-  return { type: RecordType.PUT, data: encodePut(state, limits.encryption), state };
+/** A PUT of `state`, encoded (and sealed) when the log writer appends it. */
+export function putPlan(state: SessionState, limits: Pick<Limits, 'encryption'>): WritePlan {
+  const enc = limits.encryption;
+  return { type: RecordType.PUT, data: { byteLength: encodedPutBytes(state, enc), writeInto: (t, at) => encodePutInto(t, at, state, enc) }, state };
 }
 
 /**
  * A PATCH unless the whole session is smaller, then a PUT; only the chosen one is encoded
- * (sealed, with its own fresh nonce, when encryption is on). `removedNames`: JSON names
+ * (sealed, with its own fresh nonce, when encryption is on), by the log writer's append. `removedNames`: JSON names
  * joined by \x00; `putPayload`: bytes of the state's clear PUT payload (checkSize).
  */
 function patchPlan(state: SessionState, set: string, removedNames: string, putPayload: number, limits: Limits): WritePlan {
@@ -90,7 +94,10 @@ function patchPlan(state: SessionState, set: string, removedNames: string, putPa
     set,
     removed: removedNames,
   };
-  return patchPayloadBytes(patch, limits.encryption) < putPayload ? { type: RecordType.PATCH, data: encodePatch(patch, limits.encryption), state } : putPlan(state, limits);
+  const enc = limits.encryption;
+  const bytes = patchPayloadBytes(patch, enc);
+  if (bytes >= putPayload) return putPlan(state, limits);
+  return { type: RecordType.PATCH, data: { byteLength: bytes, writeInto: (t, at) => encodePatchInto(t, at, patch, enc) }, state };
 }
 
 export function planSave(base: SessionState | undefined, id: string, input: SaveInput, now: number, limits: Limits): WritePlan | SessionState {

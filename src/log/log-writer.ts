@@ -13,7 +13,7 @@ import { createLogFiles, randomSalt, type IoStep, type LogFile } from './log-fil
 import { assertOptions, type LogAppend, type LogWriterOptions, type LogWriterStats } from './log-writer-options.js';
 import type { RecordBatch } from './record-batch.js';
 import { RecordCache } from './record-cache.js';
-import { recordBytes, sealRecord } from './record-codec.js';
+import { recordBytes, sealRecord, type RecordData } from './record-codec.js';
 
 export type { Durability, LogAppend, LogWriterOptions, LogWriterStats } from './log-writer-options.js';
 
@@ -77,10 +77,11 @@ export class LogWriter {
   }
 
   /**
-   * Assigns the LSN and copies the record into the record cache. `durable` resolves once
-   * the record is durable per the durability level, in LSN order.
+   * Assigns the LSN and copies (or encodes) the record into the record cache. `durable`
+   * resolves once the record is durable per the durability level, in LSN order. An
+   * encoder that throws appends nothing.
    */
-  append(type: RecordType, data: Uint8Array, dbOffset: number): LogAppend {
+  append(type: RecordType, data: RecordData, dbOffset: number): LogAppend {
     if (this.closing !== undefined) throw new SessiondError('SESSIOND_CLOSED', 'the log writer is closed');
     if (this.fatal !== undefined) throw this.fatal;
     const bytes = recordBytes(data.byteLength);

@@ -7,7 +7,7 @@
 import { assert } from '../assert.js';
 import type { RecordType } from '../format/constants.js';
 import { RecordBatch } from './record-batch.js';
-import { recordBytes, writeRecordBody } from './record-codec.js';
+import { recordBytes, writeRecordBody, type RecordData } from './record-codec.js';
 
 /** A group buffer starts this small and doubles up to groupCommitBytesMax as records come. */
 const BATCH_BYTES_INITIAL = 64 * 1024;
@@ -26,13 +26,22 @@ export class RecordCache {
     assert(Number.isSafeInteger(groupCommitBytesMax) && groupCommitBytesMax > 0, 'groupCommitBytesMax');
   }
 
-  /** Copies the record in and returns the group it will be written with. */
-  add(type: RecordType, lsn: number, dbOffset: number, data: Uint8Array): RecordBatch {
+  /**
+   * Copies (or encodes) the record in and returns the group it will be written with. When
+   * the encoding throws, nothing changed: a group opened for it is dropped, never queued
+   * empty (the writer would write it and take its lastLsn 0 for the log's).
+   */
+  add(type: RecordType, lsn: number, dbOffset: number, data: RecordData): RecordBatch {
     const n = recordBytes(data.byteLength);
-    let b = this.filling;
-    if (b === undefined || b.used + n > this.groupCommitBytesMax) b = this.openBatch(n);
+    const filling = this.filling;
+    const fresh = filling === undefined || filling.used + n > this.groupCommitBytesMax;
+    const b = fresh ? this.newBatch(n) : filling;
     if (b.used + n > b.buf.byteLength) this.grow(b, b.used + n);
     writeRecordBody(b.buf, b.used, type, lsn, dbOffset, data);
+    if (fresh) {
+      this.queue.push(b);
+      this.filling = b;
+    }
     b.used += n;
     b.records++;
     b.lastLsn = lsn;
@@ -72,18 +81,19 @@ export class RecordCache {
     this.queuedRecords = 0;
   }
 
-  private openBatch(firstRecordBytes: number): RecordBatch {
-    // add() grows a buffer that is too small for the first record.
+  /** A group with room for its first record, not queued yet. */
+  private newBatch(firstRecordBytes: number): RecordBatch {
     const size = Math.max(Math.min(this.groupCommitBytesMax, BATCH_BYTES_INITIAL), firstRecordBytes);
-    const b = new RecordBatch(this.pool.pop() ?? new Uint8Array(size));
-    this.queue.push(b);
-    this.filling = b;
-    return b;
+    const pooled = this.pool.pop();
+    if (pooled !== undefined && pooled.byteLength >= firstRecordBytes) return new RecordBatch(pooled);
+    if (pooled !== undefined) this.pool.push(pooled);
+    // Buffers, not Uint8Arrays: records are encoded straight into them (Buffer's UTF-8 writes).
+    return new RecordBatch(Buffer.alloc(size));
   }
 
   private grow(b: RecordBatch, bytes: number): void {
     const cap = Math.max(bytes, Math.min(b.buf.byteLength * 2, this.groupCommitBytesMax));
-    const grown = new Uint8Array(cap);
+    const grown = Buffer.alloc(cap);
     grown.set(b.bytes());
     b.buf = grown;
   }

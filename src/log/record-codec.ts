@@ -48,6 +48,28 @@ const FAIL: { readonly [R in DecodeFailure]: DecodeResult } = Object.freeze({
   reserved: Object.freeze({ ok: false, reason: 'reserved' }),
 });
 
+/**
+ * A record's data: its bytes, or an encoder that writes exactly `byteLength` bytes at a
+ * given offset (the save path encodes its payload straight into the group buffer, with no
+ * buffer of its own; docs/benchmarks.md "Issue 8: durable writes").
+ */
+export type RecordData = Uint8Array | RecordEncoder;
+
+export interface RecordEncoder {
+  readonly byteLength: number;
+  /** Writes the data at `at` of `target`; returns the end offset, which must be `at + byteLength`. */
+  writeInto(target: Uint8Array, at: number): number;
+}
+
+/** The data as bytes of its own (a test, or a caller that keeps them). */
+export function recordDataBytes(data: RecordData): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  const out = Buffer.alloc(data.byteLength);
+  const end = data.writeInto(out, 0);
+  assert(end === out.byteLength, `record data of ${out.byteLength} bytes filled to ${end}`);
+  return out;
+}
+
 export function recordBytes(dataBytes: number): number {
   return RECORD_OVERHEAD_BYTES + dataBytes;
 }
@@ -62,7 +84,7 @@ export function writeRecordBody(
   type: RecordType,
   lsn: number,
   dbOffset: number,
-  data: Uint8Array,
+  data: RecordData,
 ): number {
   const bytes = RECORD_OVERHEAD_BYTES + data.byteLength;
   // One test, and a message built only on failure: this runs for every append.
@@ -86,7 +108,11 @@ export function writeRecordBody(
   writeU32(target, offset + RECORD.type, type); // type byte + three reserved zero bytes
   writeU64(target, offset + RECORD.lsn, lsn);
   writeU64(target, offset + RECORD.dbOffset, dbOffset);
-  target.set(data, offset + RECORD.data);
+  if (data instanceof Uint8Array) target.set(data, offset + RECORD.data);
+  else {
+    const end = data.writeInto(target, offset + RECORD.data);
+    if (end !== offset + bytes - 8) assert(false, `record data of ${data.byteLength} bytes filled to ${end - offset - RECORD.data}`);
+  }
   writeU32(target, offset + bytes - 4, RECORD_END_MAGIC);
   return bytes;
 }

@@ -134,7 +134,9 @@ function diffInPlace(oldBlob: AttributeBlob, next: AttributeInput): AttributeDif
   const mergedParts: string[] = [];
   let at = 0; // start of the current old part
   let copiedTo = 0; // oldBlob before this is in mergedParts
+  let count = 0;
   for (const [name, value] of entriesOf(next)) {
+    count++;
     checkValue(name, value);
     if (at > oldBlob.length) return undefined; // more names than the old blob has
     const encName = encodeName(name);
@@ -151,8 +153,12 @@ function diffInPlace(oldBlob: AttributeBlob, next: AttributeInput): AttributeDif
   }
   if (at <= oldBlob.length) return undefined; // old names left over: removals
   const changed = setParts.length > 0;
+  const set = setParts.join(ATTR_SEP);
+  // Every value changed (a session object saved whole): the merged blob is the set blob,
+  // part for part, so one string serves both.
+  if (setParts.length === count) return { set, removedNames: '', changed, merged: set };
   if (changed) mergedParts.push(oldBlob.slice(copiedTo));
-  return { set: setParts.join(ATTR_SEP), removedNames: '', changed, merged: changed ? mergedParts.join('') : oldBlob };
+  return { set, removedNames: '', changed, merged: changed ? mergedParts.join('') : oldBlob };
 }
 
 /** Any names in any order: a Map of the incoming attributes against the old blob's parts. */

@@ -106,6 +106,23 @@ test('image iovecs fill the extent exactly: head, data, crc, zero padding (prope
   );
 });
 
+test('image and marker iovecs stay as encoded while later ones are encoded, and their small parts live off the V8 heap', () => {
+  // The heads and crcs are views of a shared slab (image-codec.ts): a region handed out
+  // twice would change an image whose writev is still in flight. Enough images to roll
+  // over several slabs.
+  const kept: Array<{ iovecs: Uint8Array[]; data?: Uint8Array; copy: Buffer }> = [];
+  for (let i = 0; i < 6000; i++) {
+    const data = i % 3 === 0 ? undefined : payload(`s${i}`);
+    const iovecs = data === undefined ? freedMarkerBuffers(i, 1 + (i % 5)) : encodeImage(i, i, data).buffers;
+    kept.push({ iovecs, data, copy: Buffer.concat(iovecs) });
+  }
+  for (const [i, k] of kept.entries()) assert.deepEqual(Buffer.concat(k.iovecs), k.copy, `iovecs ${i} changed after later encodes`);
+  // V8 keeps typed arrays of 64 bytes or less on its heap; a writev of one copies it out first.
+  for (const { iovecs, data } of kept.slice(0, 50)) {
+    for (const v of iovecs) if (v !== data) assert.ok(v.buffer.byteLength > 64, `a ${v.byteLength}-byte iovec over its own ${v.buffer.byteLength}-byte buffer`);
+  }
+});
+
 test('payload id: the engine\'s E1 check decides; empty, running past the data, over 512 bytes or not UTF-8 is invalid', () => {
   const parse = (p: Uint8Array): string | undefined => parsePayloadId(p, 0, p.byteLength);
   assert.equal(parse(new Uint8Array([0])), undefined);

@@ -190,6 +190,21 @@ describe('diffAttributes', () => {
     );
   });
 
+  it('with every value changed in place: the merged blob is the set blob, and applyPatch\'s to the byte (property)', () => {
+    fc.assert(
+      fc.property(arbEntries, fc.integer({ min: 0, max: 3 }), (old, keep) => {
+        // Every value changed, or all but one (the `keep`-th): merged and set differ then.
+        const oldAttrs = new Map(old);
+        const newAttrs = new Map(old.map(([n, v], i) => [n, i === keep ? v : `${v === '1' ? '2' : '1'}`]));
+        const oldBlob = blobFromAttributes(oldAttrs);
+        const d = diffAttributes(oldBlob, newAttrs);
+        assert.equal(d.merged, blobFromAttributes(newAttrs));
+        assert.equal(d.merged, applyPatch(oldBlob, d.set, []));
+        assert.deepEqual(attributesFromBlob(d.set), new Map([...newAttrs].filter(([n, v]) => oldAttrs.get(n) !== v)));
+      }),
+    );
+  });
+
   it('falls back to a full diff when a name is added, dropped, renamed or moved', () => {
     const old = blobFromAttributes({ a: '1', b: '2', c: '3' });
     const cases: Array<[Record<string, string>, string[]]> = [

@@ -10,8 +10,11 @@ import {
   encodeDelete,
   encodeTombstone,
   encodePatch,
+  encodePatchInto,
   encodePut,
+  encodePutInto,
   encodeTouch,
+  encodedPutBytes,
   patchPayloadBytes,
   payloadId,
   putPayloadBytes,
@@ -102,6 +105,80 @@ describe('session payload codec', () => {
         assert.equal(patchPayloadBytes(p), encodePatch(p).length);
         // Sealed (format v3 §3.7): the count the write plan compares is the encoded size too.
         assert.equal(patchPayloadBytes(p, SEAL), encodePatch(p, SEAL).length);
+      }),
+    );
+  });
+
+  it('encodes a clear PUT and PATCH to the bytes format.md §3.1-3.2 spell out, built field by field here (property)', () => {
+    const u64le = (v: number): Buffer => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt(v));
+      return b;
+    };
+    const u32le = (v: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(v);
+      return b;
+    };
+    const str = (s: string, lenBytes: 1 | 2 | 4): Buffer => {
+      const b = Buffer.from(s, 'utf8');
+      const n = Buffer.alloc(lenBytes);
+      n.writeUIntLE(b.length, 0, lenBytes);
+      return Buffer.concat([n, b]);
+    };
+    const clearSealable = (...parts: string[]): Buffer => Buffer.concat([Buffer.from([0]), ...parts.map((x) => str(x, 4))]);
+    fc.assert(
+      fc.property(arbState, (st) => {
+        const expected = Buffer.concat([str(st.id, 2), u64le(st.version), u64le(st.createdAtMs), u64le(st.lastAccessAtMs), u64le(st.expiresAtMs), u32le(st.maxInactiveMs), str(st.owner, 1), str(st.principal, 1), clearSealable(st.attrs)]);
+        assert.deepEqual(encodePut(st), expected);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, principal: arbOwner, set: arbText, removed: arbText }), (p) => {
+        const expected = Buffer.concat([str(p.id, 2), u64le(p.version), u64le(p.lastAccessAtMs), u64le(p.expiresAtMs), u32le(p.maxInactiveMs), str(p.principal, 1), clearSealable(p.set, p.removed)]);
+        assert.deepEqual(encodePatch(p), expected);
+      }),
+    );
+  });
+
+  it('encodes a PUT and a PATCH in place at an offset of a larger buffer: the same bytes, nothing around them touched (property)', () => {
+    const SENTINEL = 0xa5;
+    const arbPatch = fc.record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, principal: arbOwner, set: arbText, removed: arbText });
+    fc.assert(
+      fc.property(arbState, arbPatch, fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 64 }), fc.boolean(), (st, p, before, after, plain) => {
+        for (const [bytes, into] of [
+          [encodePut(st), (t: Uint8Array, at: number) => encodePutInto(t, at, st)],
+          [encodePatch(p), (t: Uint8Array, at: number) => encodePatchInto(t, at, p)],
+        ] as const) {
+          // A Buffer target, or a plain Uint8Array (the codec wraps it in a Buffer view).
+          const target = plain ? new Uint8Array(before + bytes.length + after).fill(SENTINEL) : Buffer.alloc(before + bytes.length + after, SENTINEL);
+          assert.equal(into(target, before), before + bytes.length);
+          assert.deepEqual(Buffer.from(target.subarray(before, before + bytes.length)), bytes);
+          assert.ok(target.subarray(0, before).every((x) => x === SENTINEL), 'bytes before untouched');
+          assert.ok(target.subarray(before + bytes.length).every((x) => x === SENTINEL), 'bytes after untouched');
+        }
+      }),
+    );
+  });
+
+  it('counts a sealed or clear PUT exactly (encodedPutBytes), and a sealed PUT or PATCH encoded in place decodes to what was encoded (property)', () => {
+    // The seal's AAD is the payload's clear bytes from the payload's first byte, not from
+    // the group buffer's: records before it in the buffer must not enter it.
+    fc.assert(
+      fc.property(fc.record({ id: arbId, version, lastAccessAtMs: u64, expiresAtMs: u64, maxInactiveMs: u32, principal: arbOwner, set: arbText, removed: arbText }), fc.integer({ min: 1, max: 16 }), (p, at) => {
+        const target = Buffer.alloc(at + patchPayloadBytes(p, SEAL), 0x5a);
+        assert.equal(encodePatchInto(target, at, p, SEAL), target.length);
+        assert.deepEqual(decodePayload(RecordType.PATCH, target.subarray(at), undefined, SEAL), { type: RecordType.PATCH, ...p });
+      }),
+    );
+    fc.assert(
+      fc.property(arbState, fc.integer({ min: 0, max: 16 }), (st, at) => {
+        assert.equal(encodedPutBytes(st), encodePut(st).length);
+        assert.equal(encodedPutBytes(st, SEAL), encodePut(st, SEAL).length);
+        const target = Buffer.alloc(at + encodedPutBytes(st, SEAL));
+        assert.equal(encodePutInto(target, at, st, SEAL), target.length);
+        const d = decodePayload(RecordType.PUT, target.subarray(at), undefined, SEAL);
+        assert.deepEqual(d, { type: RecordType.PUT, state: { ...st, lsn: 0 } });
       }),
     );
   });
