@@ -17,7 +17,9 @@ const LIMITS: RespParserLimits = { bulkBytesMax: 64, argsMax: 8, inlineBytesMax:
 /** Commands (latin1) and the protocol error, if any: whole buffer (one-pass path) or one byte a feed (incremental path). */
 function parse(wire: Buffer, bytewise: boolean): { commands: string[][]; error?: string } {
   const commands: string[][] = [];
-  const p = new RespParser(LIMITS, (args) => commands.push(args.map((a) => a.toString('latin1'))));
+  // Past inlineBytesMax, an unfinished line is an error only when it arrives in pieces (as in
+  // redis-server): so large here that only the paths' reading of whole input is compared.
+  const p = new RespParser({ ...LIMITS, inlineBytesMax: 1 << 20 }, (args) => commands.push(args.map((a) => a.toString('latin1'))));
   try {
     if (bytewise) for (const b of wire) p.feed(Buffer.from([b]));
     else p.feed(wire);
