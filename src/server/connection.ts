@@ -4,10 +4,10 @@ import type { SessionState } from '../session/session-state.js';
 import type { ClientInfo, CommandCall, CommandKind, ServerContext } from './command-context.js';
 import { dispatch } from './command-table.js';
 import { engineErrorReply } from './key-commands.js';
-import { fastGet, isCommand } from './fast-commands.js';
+import { fastGet, fastSet, isCommand } from './fast-commands.js';
 import { writeValueReply } from './key-value.js';
 import { RespParser } from './resp-parser.js';
-import { error, NULL, type Reply } from './resp-serializer.js';
+import { error, NULL, OK, type Reply } from './resp-serializer.js';
 import { sharedReplyWriter } from './reply-writer.js';
 
 /** A reply slot: filled when its command is done; replies are written strictly in order. */
@@ -142,6 +142,7 @@ export class Connection {
    */
   private onSpans(buf: Buffer, spans: Int32Array, argc: number): boolean {
     if (this.ending) return true;
+    if (argc === 3 && isCommand(buf, spans, 'set')) return this.fastSet(buf, spans);
     if (argc !== 2 || !isCommand(buf, spans, 'get')) return false;
     // What dispatch and canStart('read') would check: authenticated, loaded, no earlier write running.
     if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0 || this.running > 0) return false;
@@ -154,6 +155,27 @@ export class Connection {
     }
     this.queue.push(r);
     this.scheduleFlush();
+    return true;
+  }
+
+  /** A plain `SET key value` (fast-commands.ts), issued at once as dispatch and canStart('write') would. */
+  private fastSet(buf: Buffer, spans: Int32Array): boolean {
+    if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0 || this.readWritesRunning > 0) return false;
+    this.server.stats.commandsTotal++;
+    const { engine } = this.server;
+    const keyStart = spans[2]!;
+    const keyEnd = spans[3]!;
+    const valueStart = spans[4]!;
+    const valueEnd = spans[5]!;
+    const slot = this.pushSlot(3 + keyEnd - keyStart + valueEnd - valueStart, undefined);
+    this.runNow(
+      () => fastSet(engine, buf, keyStart, keyEnd, valueStart, valueEnd).then(() => OK),
+      'write',
+      (r) => {
+        slot.reply = r;
+        this.scheduleFlush();
+      },
+    );
     return true;
   }
 
