@@ -66,13 +66,18 @@ export class RespParser {
   /** Parses what it can; throws SESSIOND_PROTOCOL (and keeps throwing it) on bad input. */
   feed(chunk: Buffer): void {
     if (this.failed !== undefined) throw this.failed;
-    this.chunks.push(chunk);
-    this.chunkBytes += chunk.length;
-    if (this.buf.length - this.pos + this.chunkBytes < this.needBytes) return;
-    this.buf = this.chunks.length === 1 && this.pos === this.buf.length ? chunk : Buffer.concat([this.buf.subarray(this.pos), ...this.chunks]);
+    if (this.chunkBytes === 0 && this.pos === this.buf.length && chunk.length >= this.needBytes) {
+      // Nothing left over from earlier reads (the usual case): parse the chunk itself.
+      this.buf = chunk;
+    } else {
+      this.chunks.push(chunk);
+      this.chunkBytes += chunk.length;
+      if (this.buf.length - this.pos + this.chunkBytes < this.needBytes) return;
+      this.buf = this.chunks.length === 1 && this.pos === this.buf.length ? chunk : Buffer.concat([this.buf.subarray(this.pos), ...this.chunks]);
+      this.chunks = [];
+      this.chunkBytes = 0;
+    }
     this.pos = 0;
-    this.chunks = [];
-    this.chunkBytes = 0;
     try {
       this.parse();
     } catch (e) {
