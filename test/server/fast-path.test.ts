@@ -111,6 +111,11 @@ describe('ReplyWriter', () => {
     );
   });
 
+  it('keeps what it wrote when it grows past its first 16 KiB', () => {
+    const texts = Array.from({ length: 12 }, (_, i) => String.fromCharCode(0x61 + i).repeat(2000) + 'é€😀'.repeat(300));
+    assert.equal(written((w) => texts.forEach((t) => w.bulkText(t))), texts.map(expectBulk).join(''));
+  });
+
   it('take() hands out bytes of their own: later writes do not change them', () => {
     const w = new ReplyWriter();
     w.bulkText('first');
