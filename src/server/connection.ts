@@ -1,16 +1,30 @@
 import type { Socket } from 'node:net';
 import { isSessiondError } from '../errors.js';
+import type { SessionState } from '../session/session-state.js';
 import type { ClientInfo, CommandCall, CommandKind, ServerContext } from './command-context.js';
 import { dispatch } from './command-table.js';
 import { engineErrorReply } from './key-commands.js';
+import { fastGet, fastSet, isCommand } from './fast-commands.js';
+import { writeValueReply } from './key-value.js';
 import { RespParser } from './resp-parser.js';
-import { concatParts, encodeInto, error, type Reply } from './resp-serializer.js';
+import { error, NULL, OK, type Reply } from './resp-serializer.js';
+import { sharedReplyWriter } from './reply-writer.js';
 
-/** A reply slot: filled when its command is done; slots are written strictly in order. */
-interface Slot {
-  reply: Reply | undefined;
-  /** Bytes of the command's arguments, counted against pipelineBytesMax until answered. */
-  readonly bytes: number;
+/** A reply slot: filled when its command is done; replies are written strictly in order. */
+class Slot {
+  reply: Reply | undefined = undefined;
+  /** `bytes`: of the command's arguments, counted against pipelineBytesMax until answered. */
+  constructor(readonly bytes: number) {}
+}
+
+/**
+ * What waits in the reply queue: a slot, a ready reply, or the live state a GET found
+ * (its value is written straight from the state's attribute text, key-value.ts).
+ */
+type Queued = Slot | Reply | SessionState;
+
+function isReply(q: Reply | SessionState): q is Reply {
+  return (q as Reply).t !== undefined;
 }
 
 /** A command read while earlier writes of its connection run, and that must wait for them. */
@@ -31,8 +45,9 @@ const noop = (): void => {};
 export class Connection {
   readonly client: ClientInfo;
   private readonly parser: RespParser;
-  private readonly slots: Slot[] = [];
-  private out: (Buffer | string)[] = [];
+  /** Replies in command order; queue[queueHead] is the next to write. */
+  private queue: (Queued | undefined)[] = [];
+  private queueHead = 0;
   private flushScheduled = false;
   /** True while a read is parsed: replies ready by its end are written then, without a tick. */
   private inData = false;
@@ -65,7 +80,11 @@ export class Connection {
       proto: 2,
       authenticated: o.password === undefined,
     };
-    this.parser = new RespParser(o, (args) => this.onCommand(args));
+    this.parser = new RespParser(
+      o,
+      (args) => this.onCommand(args),
+      (buf, spans, argc) => this.onSpans(buf, spans, argc),
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', noop); // a reset by the peer ends up in 'close'
@@ -73,7 +92,7 @@ export class Connection {
     socket.on('drain', () => this.maybeResume());
     if (o.idleTimeoutMs > 0) {
       socket.setTimeout(o.idleTimeoutMs, () => {
-        if (this.slots.length > 0) return; // a command is still running: not idle
+        if (this.queued > 0) return; // a command is still running: not idle
         server.stats.idleClientsClosed++;
         socket.destroy();
       });
@@ -109,6 +128,55 @@ export class Connection {
       return;
     }
     this.maybePause();
+  }
+
+  /** Replies not yet written. */
+  private get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /**
+   * A command that arrived whole, as offsets into the bytes read (resp-parser.ts). GET is
+   * answered here, without a Buffer per argument or a slot, whenever nothing before it on
+   * this connection must finish first; true when handled, false to take the general path.
+   */
+  private onSpans(buf: Buffer, spans: Int32Array, argc: number): boolean {
+    if (this.ending) return true;
+    if (argc === 3 && isCommand(buf, spans, 'set')) return this.fastSet(buf, spans);
+    if (argc !== 2 || !isCommand(buf, spans, 'get')) return false;
+    // What dispatch and canStart('read') would check: authenticated, loaded, no earlier write running.
+    if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0 || this.running > 0) return false;
+    this.server.stats.commandsTotal++;
+    let r: Reply | SessionState;
+    try {
+      r = fastGet(this.server.engine, buf, spans[2]!, spans[3]!) ?? NULL;
+    } catch (e) {
+      r = engineErrorReply(e);
+    }
+    this.queue.push(r);
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** A plain `SET key value` (fast-commands.ts), issued at once as dispatch and canStart('write') would. */
+  private fastSet(buf: Buffer, spans: Int32Array): boolean {
+    if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0 || this.readWritesRunning > 0) return false;
+    this.server.stats.commandsTotal++;
+    const { engine } = this.server;
+    const keyStart = spans[2]!;
+    const keyEnd = spans[3]!;
+    const valueStart = spans[4]!;
+    const valueEnd = spans[5]!;
+    const slot = this.pushSlot(3 + keyEnd - keyStart + valueEnd - valueStart, undefined);
+    this.runNow(
+      () => fastSet(engine, buf, keyStart, keyEnd, valueStart, valueEnd).then(() => OK),
+      'write',
+      (r) => {
+        slot.reply = r;
+        this.scheduleFlush();
+      },
+    );
+    return true;
   }
 
   private onCommand(args: Buffer[]): void {
@@ -181,8 +249,9 @@ export class Connection {
   }
 
   private pushSlot(bytes: number, reply: Reply | undefined): Slot {
-    const slot: Slot = { reply, bytes };
-    this.slots.push(slot);
+    const slot = new Slot(bytes);
+    slot.reply = reply;
+    this.queue.push(slot);
     this.unansweredBytes += bytes;
     if (reply !== undefined) this.scheduleFlush();
     return slot;
@@ -202,20 +271,30 @@ export class Connection {
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
-    let n = 0;
-    while (n < this.slots.length && this.slots[n]!.reply !== undefined) {
-      const slot = this.slots[n]!;
-      encodeInto(slot.reply!, this.client.proto, this.out);
-      this.unansweredBytes -= slot.bytes;
-      n++;
+    // Every reply ready at the head of the queue, encoded into one buffer: one write.
+    const out = sharedReplyWriter;
+    const q = this.queue;
+    const proto = this.client.proto;
+    let i = this.queueHead;
+    for (; i < q.length; i++) {
+      const item = q[i]!;
+      if (item instanceof Slot) {
+        if (item.reply === undefined) break;
+        out.reply(item.reply, proto);
+        this.unansweredBytes -= item.bytes;
+      } else if (isReply(item)) out.reply(item, proto);
+      else writeValueReply(out, item);
+      q[i] = undefined;
     }
-    if (n > 0) this.slots.splice(0, n);
-    if (this.out.length > 0) {
-      // One write per flush: a lone string (PONG, OK, an integer) as it is, else one Buffer.
-      const out = this.out;
-      this.out = [];
-      if (out.length === 1 && typeof out[0] === 'string') this.socket.write(out[0], 'latin1');
-      else this.socket.write(concatParts(out));
+    if (i === q.length) {
+      q.length = 0;
+      this.queueHead = 0;
+    } else if (i > 1024) {
+      this.queue = q.slice(i);
+      this.queueHead = 0;
+    } else this.queueHead = i;
+    if (out.length > 0) {
+      this.socket.write(out.take());
       if (this.socket.writableLength > this.server.options.outputBufferBytesMax) {
         // A client that does not read its replies would make us buffer without bound.
         this.server.stats.slowClientsClosed++;
@@ -223,7 +302,7 @@ export class Connection {
         return;
       }
     }
-    if (this.slots.length === 0) {
+    if (this.queued === 0) {
       if (this.ending) this.socket.end(() => this.socket.destroy());
       for (const w of this.drainedWaiters.splice(0)) w();
     }
@@ -263,7 +342,7 @@ export class Connection {
 
   /** Resolves once every command read so far is answered. */
   whenAnswered(): Promise<void> {
-    if (this.slots.length === 0) return Promise.resolve();
+    if (this.queued === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainedWaiters.push(resolve));
   }
 

@@ -3,7 +3,7 @@ import { isSessiondError } from '../errors.js';
 import { effectiveExpiryMs, type SessionState } from '../session/session-state.js';
 import type { CommandCall, CommandSpec } from './command-context.js';
 import { expireAllowed, expireAt, parseExpireFlags, parseGetexArgs, parseSetArgs, type Expiry, type SetArgs } from './expire-args.js';
-import { attributesOf, idOfKey, valueOf } from './key-value.js';
+import { attributesOf, idOfKey, valueOf, valueText } from './key-value.js';
 import { NULL, OK, ONE, ZERO, array, bulk, error, int, type Reply } from './resp-serializer.js';
 
 /**
@@ -15,8 +15,8 @@ function state(engine: SessionEngine, key: Buffer): SessionState | undefined {
   return engine.get(idOfKey(key));
 }
 
-function valueReply(s: SessionState | undefined): Reply {
-  return s === undefined ? NULL : bulk(valueOf(s));
+export function valueReply(s: SessionState | undefined): Reply {
+  return s === undefined ? NULL : bulk(valueText(s) ?? valueOf(s));
 }
 
 /**
@@ -204,7 +204,7 @@ const getex: CommandSpec = {
       if (typeof expiry === 'string') return error(expiry);
       // A past EXAT/PXAT expires the key at once; the value is still the reply.
       if (expiry.kind !== 'keep') await engine.touch(id, { expiresAtMs: expiry.kind === 'at' ? expiry.atMs : 0 });
-      return bulk(valueOf(s));
+      return bulk(valueText(s) ?? valueOf(s));
     });
   },
 };

@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { ATTR_NAME_SEP, ATTR_SEP, SESSION_ID_BYTES_MAX } from '../format/constants.js';
 import { attributesFromBlob } from '../session/attributes.js';
 import type { SessionState } from '../session/session-state.js';
+import type { ReplyWriter } from './reply-writer.js';
 
 /**
  * How a Redis key and value live in the engine (docs/server.md "Keys and values").
@@ -27,6 +28,19 @@ export const HASHED_ID_PREFIX = '\u0000';
 export function idOfKey(key: Buffer): string {
   if (key.length > 0 && key.length <= SESSION_ID_BYTES_MAX && key[0] !== 0 && isUtf8(key)) return key.toString('utf8');
   return HASHED_ID_PREFIX + createHash('sha256').update(key).digest('base64url');
+}
+
+/**
+ * idOfKey of the key at buf[start, end), without a Buffer for it: an ASCII key (the usual
+ * `sess:...`) is read as one latin1 string, which is its UTF-8 reading too.
+ */
+export function idOfKeyAt(buf: Buffer, start: number, end: number): string {
+  if (end > start && end - start <= SESSION_ID_BYTES_MAX && buf[start] !== 0) {
+    let i = start;
+    while (i < end && buf[i]! < 0x80) i++;
+    if (i === end) return buf.toString('latin1', start, end);
+  }
+  return idOfKey(buf.subarray(start, end));
 }
 
 /** True when `id` is a key's own bytes (not a hash). */
@@ -57,6 +71,7 @@ const decoded = new WeakMap<SessionState, Decoded>();
 
 /** The blob of a directly mapped key with a UTF-8 value (`{ v }`), the common case: parsed without a Map. */
 const V_ONLY = `"v"${ATTR_NAME_SEP}`;
+const QUOTE = 0x22;
 
 function decode(s: SessionState): Decoded {
   let d = decoded.get(s);
@@ -80,6 +95,27 @@ function decode(s: SessionState): Decoded {
 
 export function valueOf(s: SessionState): Buffer {
   return decode(s).value;
+}
+
+/**
+ * The value of a `{ v }` state (a directly mapped key, a UTF-8 value: what session stores
+ * write) as text, read from the attribute blob itself: a slice of it when the JSON string
+ * holds no escape, else one JSON.parse. No cache, no Buffer: a GET writes it straight into
+ * the reply (reply-writer.ts). Undefined for any other state (valueOf decodes those).
+ */
+export function valueText(s: SessionState): string | undefined {
+  const a = s.attrs;
+  if (!a.startsWith(V_ONLY) || a.charCodeAt(V_ONLY.length) !== QUOTE || a.includes(ATTR_SEP, V_ONLY.length)) return undefined;
+  // The blob is "v"<name sep><a JSON string>: its text between the quotes, unless escaped.
+  if (!a.includes('\\', V_ONLY.length)) return a.slice(V_ONLY.length + 1, a.length - 1);
+  return JSON.parse(a.slice(V_ONLY.length)) as string;
+}
+
+/** Writes the GET reply of a live state: a bulk string of its value. */
+export function writeValueReply(w: ReplyWriter, s: SessionState): void {
+  const text = valueText(s);
+  if (text !== undefined) w.bulkText(text);
+  else w.bulkBytes(valueOf(s));
 }
 
 export function keyOf(s: SessionState): Buffer {

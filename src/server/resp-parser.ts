@@ -19,6 +19,8 @@ export interface RespParserLimits {
 }
 
 const CR = 13;
+/** Most arguments of a command read by the one-pass path (SET with all its options fits). */
+const FAST_ARGS_MAX = 16;
 const LF = 10;
 
 function protocolError(detail: string): SessiondError {
@@ -42,9 +44,18 @@ export class RespParser {
   private bulkLen = -1;
   private failed: SessiondError | undefined;
 
+  /** [start, end) of each argument of the command read whole (fastCommand), in buf. */
+  private readonly spans = new Int32Array(FAST_ARGS_MAX * 2);
+
+  /**
+   * `onSpans`, when given, sees each command that arrived whole first, as offsets into the
+   * received bytes (valid only during the call): true means it handled the command, false
+   * that `onCommand` gets it as Buffers. A command split across reads goes to `onCommand`.
+   */
   constructor(
     private readonly limits: RespParserLimits,
     private readonly onCommand: (args: Buffer[]) => void,
+    private readonly onSpans?: (buf: Buffer, spans: Int32Array, argc: number) => boolean,
   ) {}
 
   /** Bytes received and not yet part of an emitted command (its length lines not counted). */
@@ -55,13 +66,18 @@ export class RespParser {
   /** Parses what it can; throws SESSIOND_PROTOCOL (and keeps throwing it) on bad input. */
   feed(chunk: Buffer): void {
     if (this.failed !== undefined) throw this.failed;
-    this.chunks.push(chunk);
-    this.chunkBytes += chunk.length;
-    if (this.buf.length - this.pos + this.chunkBytes < this.needBytes) return;
-    this.buf = this.chunks.length === 1 && this.pos === this.buf.length ? chunk : Buffer.concat([this.buf.subarray(this.pos), ...this.chunks]);
+    if (this.chunkBytes === 0 && this.pos === this.buf.length && chunk.length >= this.needBytes) {
+      // Nothing left over from earlier reads (the usual case): parse the chunk itself.
+      this.buf = chunk;
+    } else {
+      this.chunks.push(chunk);
+      this.chunkBytes += chunk.length;
+      if (this.buf.length - this.pos + this.chunkBytes < this.needBytes) return;
+      this.buf = this.chunks.length === 1 && this.pos === this.buf.length ? chunk : Buffer.concat([this.buf.subarray(this.pos), ...this.chunks]);
+      this.chunks = [];
+      this.chunkBytes = 0;
+    }
     this.pos = 0;
-    this.chunks = [];
-    this.chunkBytes = 0;
     try {
       this.parse();
     } catch (e) {
@@ -81,6 +97,7 @@ export class RespParser {
   private startCommand(): boolean {
     if (this.pos >= this.buf.length) return this.wait(1);
     if (this.buf[this.pos] !== 0x2a /* '*' */) return this.readInline();
+    if (this.fastCommand()) return true;
     const end = this.buf.indexOf(CR, this.pos);
     if (end === -1 || end + 1 >= this.buf.length) {
       if (this.buf.length - this.pos > this.limits.inlineBytesMax) throw protocolError('too big mbulk count string');
@@ -93,6 +110,53 @@ export class RespParser {
     this.args = [];
     this.argsLeft = n;
     this.bulkLen = -1;
+    return true;
+  }
+
+  /**
+   * Reads a whole array command of at most FAST_ARGS_MAX arguments that is already in the
+   * buffer, in one pass and without a Buffer per argument. Anything else (a command not
+   * all here, a bad or unusual length line, too many arguments) consumes nothing and
+   * returns false: the incremental path below then reads it, and throws the same errors
+   * it always did. Each length line is read as the incremental path reads it: digits up
+   * to the first CR, whose next byte is skipped unread.
+   */
+  private fastCommand(): boolean {
+    const buf = this.buf;
+    const len = buf.length;
+    let p = this.pos + 1;
+    let n = 0;
+    const digitsStart = p;
+    for (; p < len; p++) {
+      const c = buf[p]! - 0x30;
+      if (c < 0 || c > 9) break;
+      n = n * 10 + c;
+    }
+    if (p === digitsStart || p - digitsStart > 12 || p + 1 >= len || buf[p] !== CR) return false;
+    if (n === 0 || n > FAST_ARGS_MAX || n > this.limits.argsMax) return false;
+    p += 2;
+    const spans = this.spans;
+    for (let i = 0; i < n; i++) {
+      if (p >= len || buf[p] !== 0x24 /* '$' */) return false;
+      const start = ++p;
+      let bulkLen = 0;
+      for (; p < len; p++) {
+        const c = buf[p]! - 0x30;
+        if (c < 0 || c > 9) break;
+        bulkLen = bulkLen * 10 + c;
+      }
+      if (p === start || p - start > 12 || p + 1 >= len || buf[p] !== CR || bulkLen > this.limits.bulkBytesMax) return false;
+      p += 2;
+      if (len - p < bulkLen + 2) return false;
+      spans[2 * i] = p;
+      spans[2 * i + 1] = p + bulkLen;
+      p += bulkLen + 2;
+    }
+    this.pos = p;
+    if (this.onSpans?.(buf, spans, n) === true) return true;
+    const args: Buffer[] = new Array<Buffer>(n);
+    for (let i = 0; i < n; i++) args[i] = buf.subarray(spans[2 * i]!, spans[2 * i + 1]!);
+    this.onCommand(args);
     return true;
   }
 
