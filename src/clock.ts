@@ -75,10 +75,15 @@ export class ManualClock implements Clock {
  * forward is kept (that cannot be undone).
  */
 export class MonotonicClock implements Clock {
+  /** The wall clock's timers (a ManualClock's fire on advance): the engine's timers run on them. */
+  readonly setInterval?: (fn: () => void, ms: number) => () => void;
+
   constructor(
     private readonly wall: Clock,
     private floorMs = 0,
-  ) {}
+  ) {
+    if (wall.setInterval !== undefined) this.setInterval = (fn, ms) => wall.setInterval!(fn, ms);
+  }
 
   now(): number {
     const t = this.wall.now();

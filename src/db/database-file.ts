@@ -170,15 +170,15 @@ export class DatabaseFile {
 
   /**
    * Waits for queued writes, then closes the file. Idempotent. A clean close leaves the
-   * same header in both slots, so damage to either one later falls back to a header whose
-   * count of live images is exact (db-census.ts).
+   * same header in both slots (every header write does, but the open and an interim header
+   * leave them apart), so damage to either one later falls back to a header whose count of
+   * live images is exact (db-census.ts).
    */
   async close(): Promise<void> {
     await this.queue;
     if (this.closed) return;
     if (this.failure === undefined && (this.st.header.freeingImages > 0 || !this.st.bothSlotsCurrent)) {
       await this.exclusive(() => this.st.writeHeader(this.st.header.appliedLsn, this.st.alloc.endBlock)).catch(() => undefined);
-      this.st.bothSlotsCurrent = true;
     }
     this.closed = true;
     try {

@@ -97,8 +97,7 @@ async function openHandle(
     await state.sync();
   }
   if (rebuilt) {
-    // Both slots, one after the other: each write goes to the slot that is not current.
-    await state.writeHeader(0, state.alloc.endBlock);
+    // Both slots, one after the other (writeHeader writes the header into each).
     await state.writeHeader(0, state.alloc.endBlock);
   }
   const report: DbScanReport = {

@@ -19,6 +19,12 @@ const FUZZ_REGRESSIONS: Array<FuzzCase & { bug: string }> = [
   // A clean close now leaves the same header in both slots. (Found as seed 4 fault 4 with
   // the single-epoch workload; re-found with the close's header write undone.)
   { seed: 106, crash: false, fault: 5, bug: 'header slot and image zeroed together: the stale fallback count hid a lost session' },
+  // The same after a power loss that came after a complete flush: one zeroed range over the
+  // current header slot and the head of an image; the other slot held the header before
+  // that flush, whose count was one batch stale, and the session that flush created hid the
+  // lost image. Every header write now writes both slots. (Found once the ManualClock's
+  // timers drove the flusher during the workload.)
+  { seed: 22, crash: true, fault: 2, bug: 'after a power loss, header slot and image zeroed together: the stale fallback count hid a lost session' },
 ];
 
 for (const r of FUZZ_REGRESSIONS) {

@@ -164,3 +164,27 @@ test('an image with a good crc but an invalid payload id is SESSIOND_DB_CORRUPT;
   assert.deepEqual([...r.images.keys()], ['a']);
   await r.db.close();
 });
+
+test('header: every header write leaves both slots current, so after a power loss damage to either slot falls back to an exact count', async () => {
+  const fs = await newSim();
+  const { db } = await openCollect(fs);
+  await db.writeBatch(batch([['a', 1, payload('a')], ['b', 2, payload('b')]], [], 2));
+  await db.writeBatch(batch([['c', 3, payload('c')]], [], 3)); // creates a session: the older header counts 2
+  const aAt = db.offsetOf(sid('a'));
+  const durable = fs.crash(22, { mode: 'drop-all' }); // power loss, no close
+  await db.close().catch(() => undefined);
+  const file = durable.readFileSync(DB_PATH);
+  for (const slot of [0, 1]) {
+    const fsK = await newSim();
+    fsK.writeFileSync(DB_PATH, file);
+    patchFile(fsK, DB_PATH, slot * DB_BLOCK_BYTES, new Uint8Array(DB_BLOCK_BYTES)); // one slot gone
+    const r = await openCollect(fsK);
+    assert.equal(r.db.appliedLsn, 3, `slot ${slot} damaged: the other holds the last header`);
+    await r.db.close();
+    // And with an image head gone too, the count of the surviving slot catches the loss.
+    fsK.writeFileSync(DB_PATH, file);
+    patchFile(fsK, DB_PATH, slot * DB_BLOCK_BYTES, new Uint8Array(DB_BLOCK_BYTES));
+    patchFile(fsK, DB_PATH, aAt, new Uint8Array(IMAGE_HEAD_BYTES));
+    await assert.rejects(DatabaseFile.open({ fs: fsK, dir: DIR }, () => {}), (e) => isSessiondError(e, 'SESSIOND_DB_CORRUPT'), `slot ${slot} and an image damaged`);
+  }
+});

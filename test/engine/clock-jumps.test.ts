@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SessionEngine } from '../../src/engine/session-engine.js';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, MonotonicClock } from '../../src/clock.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import type { EngineOptionsInput } from '../../src/options.js';
 
@@ -65,4 +65,26 @@ test('destroying a session that has just expired is logged, so neither a step ba
   assert.equal(e2.get(A), undefined, 'after a crash, with the clock behind');
   assert.equal(e2.isDestroyed(A), true, 'and its tombstone refuses late saves');
   await e2.close();
+});
+
+test('the clock floor forwards the wall clock timers: a ManualClock moved by hand drives the engine flusher', async () => {
+  const wall = new ManualClock(T0, { timers: true });
+  const floor = new MonotonicClock(wall);
+  let fired = 0;
+  const cancel = floor.setInterval!(() => fired++, 100);
+  wall.advance(250);
+  assert.equal(fired, 2, 'the floor clock fires on the wall clock timers');
+  cancel();
+  wall.advance(1000);
+  assert.equal(fired, 2, 'cancelled through the floor clock');
+  assert.equal(new MonotonicClock(new ManualClock(T0)).setInterval, undefined, 'a clock without timers gets real ones (startInterval)');
+
+  const e = await SessionEngine.open({ dir: DIR, fs: new SimFileSystem(), clock: wall, flushIntervalMs: 1_000, expiryIntervalMs: 3_600_000 });
+  await e.save(A, { attributes: {} });
+  await e.save(B, { attributes: {} });
+  assert.equal((await e.stats()).flush.cycles, 0);
+  wall.advance(1_000); // one flush tick, no real wait
+  for (let i = 0; i < 100 && (await e.stats()).flush.sessionsWritten < 2; i++) await new Promise((r) => setImmediate(r));
+  assert.equal((await e.stats()).flush.sessionsWritten, 2, 'the flush timer ran on the manual clock');
+  await e.close();
 });

@@ -17,6 +17,12 @@ import { roundSessionId, type CloseMessage, type RoundMessage, type RoundReply }
 
 const ROUNDS = Number(process.env.SESSIOND_LOCK_ROUNDS ?? 100);
 const KILL_ROUNDS = Math.max(5, Math.ceil(ROUNDS / 10));
+/**
+ * Timeouts grow with the rounds (a round took about 1 s, a kill round up to 30 s with its new racer
+ * on 2 loaded cores): a fixed 600 s made `npm run test:lock-long` time out, not fail.
+ */
+const RACE_TIMEOUT_MS = Math.max(600_000, ROUNDS * 5_000);
+const KILL_TIMEOUT_MS = Math.max(600_000, KILL_ROUNDS * 40_000);
 const RACERS = 4;
 /** Lead time for the barrier: every child has the round message well before it. */
 const BARRIER_LEAD_MS = 25;
@@ -107,7 +113,7 @@ function stop(racers: Racer[]): void {
   for (const r of racers) if (r.child.connected) r.child.disconnect();
 }
 
-test(`${RACERS} processes opening one store at the same instant, ${ROUNDS} rounds: exactly one opens, nothing acknowledged is lost`, { timeout: 600_000 }, async () => {
+test(`${RACERS} processes opening one store at the same instant, ${ROUNDS} rounds: exactly one opens, nothing acknowledged is lost`, { timeout: RACE_TIMEOUT_MS }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sessiond-lock-race-'));
   const racers = await Promise.all(Array.from({ length: RACERS }, startRacer));
   try {
@@ -119,7 +125,7 @@ test(`${RACERS} processes opening one store at the same instant, ${ROUNDS} round
   }
 });
 
-test(`${RACERS} node:cluster workers opening one store: exactly one opens, ${KILL_ROUNDS} rounds`, { timeout: 600_000 }, async () => {
+test(`${RACERS} node:cluster workers opening one store: exactly one opens, ${KILL_ROUNDS} rounds`, { timeout: KILL_TIMEOUT_MS }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sessiond-lock-cluster-'));
   const racers = await Promise.all(Array.from({ length: RACERS }, () => startRacer('cluster')));
   try {
@@ -131,7 +137,7 @@ test(`${RACERS} node:cluster workers opening one store: exactly one opens, ${KIL
   }
 });
 
-test(`a holder killed with SIGKILL: ${RACERS} processes race to take over, exactly one wins, ${KILL_ROUNDS} rounds`, { timeout: 600_000 }, async () => {
+test(`a holder killed with SIGKILL: ${RACERS} processes race to take over, exactly one wins, ${KILL_ROUNDS} rounds`, { timeout: KILL_TIMEOUT_MS }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sessiond-lock-kill-'));
   const racers = await Promise.all(Array.from({ length: RACERS }, startRacer));
   try {

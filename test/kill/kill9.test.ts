@@ -17,6 +17,8 @@ import { attributesFromBlob } from '../../src/session/attributes.js';
 import type { Durability } from '../../src/options.js';
 
 const LOOPS = Number(process.env.SESSIOND_KILL_LOOPS ?? 20);
+/** Grows with the loops (several seconds a loop on 2 loaded cores): a fixed 600 s timed out 200 loops, and every `test:kill-long`. */
+const TIMEOUT_MS = Math.max(600_000, LOOPS * 30_000);
 const WRITER = fileURLToPath(new URL('./kill-writer.js', import.meta.url));
 
 /** Per session: its last acknowledged state and the one change in flight, if any ('del' = absent). */
@@ -78,7 +80,7 @@ async function checkStore(dir: string, ex: Expect): Promise<number> {
 }
 
 function killLoops(name: string, base: string, durability: Durability): void {
-  test(`${name}: ${LOOPS} kill -9 loops lose no acknowledged change`, { timeout: 600_000 }, async () => {
+  test(`${name}: ${LOOPS} kill -9 loops lose no acknowledged change`, { timeout: TIMEOUT_MS }, async () => {
     const dir = mkdtempSync(join(base, 'sessiond-kill-'));
     try {
       const prng = new Prng(4242);
