@@ -35,6 +35,7 @@ export interface EngineOptions {
   readonly flushIntervalMs: number;
   readonly flushBatchBytesMax: number;
   readonly flushSliceMsMax: number;
+  readonly flushBacklogBytesMax: number;
   readonly sessionBytesMax: number;
   readonly cacheBytesMax: number;
   readonly sessionTtlMs: number;
@@ -104,6 +105,7 @@ export const OPTION_SPECS: Readonly<Record<keyof EngineOptions, OptionSpec>> = {
   flushIntervalMs: { kind: 'int', min: 10, max: 3600_000, doc: 'how often changed sessions move from the cache to the database file', defaultValue: () => 1000 },
   flushBatchBytesMax: { kind: 'int', min: 4 * KiB, max: 1 * GiB, doc: 'most image bytes the flusher writes in one database batch', defaultValue: () => 16 * MiB },
   flushSliceMsMax: { kind: 'int', min: 1, max: 1000, doc: 'longest the flusher encodes images before it yields one event-loop turn (bounds the event-loop delay a big flush causes)', defaultValue: () => 2 },
+  flushBacklogBytesMax: { kind: 'int', min: 64 * KiB, max: 16 * GiB, doc: 'log bytes not yet folded into the database file at which changes wait for the flusher (the flusher\'s slice grows towards it): bounds what a restart replays', defaultValue: () => 128 * MiB },
   sessionBytesMax: { kind: 'int', min: 1 * KiB, max: 64 * MiB, doc: 'largest encoded session; a larger save fails with SESSIOND_SESSION_TOO_LARGE (HTTP 413)', defaultValue: () => 1 * MiB },
   cacheBytesMax: { kind: 'int', min: 0, max: 2 ** 50, doc: 'bound on the loaded sessions (attribute text + ID + 160 B each); the least recently used ones that the database file holds are evicted and read back on access. 0: every session stays loaded', defaultValue: () => 0, defaultDoc: '0 (no bound)' },
   sessionTtlMs: { kind: 'int', min: 1, max: 10 * 365 * 24 * 3600_000, doc: 'expiry given to a session saved without one', defaultValue: () => 24 * 3600_000 },

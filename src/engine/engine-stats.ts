@@ -12,6 +12,8 @@ import type { SessionCache } from './session-cache.js';
 import type { SessionQueue } from './session-queue.js';
 import type { Tombstones } from './tombstones.js';
 import type { CacheBound } from './cache-bound.js';
+import type { BackgroundFold } from './background-fold.js';
+import type { FoldBacklog } from './fold-backlog.js';
 
 /** Everything `stats()` and `sessiond stats` report (SPEC E9). */
 export interface EngineStats {
@@ -39,11 +41,22 @@ export interface EngineStats {
     cycles: number;
     lastFlushAtMs: number;
     lastFlushMs: number;
+    /** Log bytes not yet folded into the database file, against flushBacklogBytesMax (fold-backlog.ts). */
+    backlogBytes: number;
+    backlogBytesMax: number;
+    /** Changes that waited for the flusher at flushBacklogBytesMax. */
+    backlogStalls: number;
     sessionsWritten: number;
     sessionsFreed: number;
     imagesRewritten: number;
   };
   lastRecovery: RecoveryReport;
+  /**
+   * The fold of what the last open replayed, left to the flusher (background-fold.ts):
+   * `active` until the database file holds all of it and its log is reset. Requests are
+   * served meanwhile; sessions is how many the open handed over, foldMs how long it took.
+   */
+  recovering: { active: boolean; sessions: number; foldMs: number };
   readOnly: { code: string; reason: string } | undefined;
 }
 
@@ -60,6 +73,8 @@ export interface StatsSources {
   readOnly: SessiondError | undefined;
   durability: Durability;
   bound?: CacheBound | undefined;
+  fold?: BackgroundFold | undefined;
+  backlog: FoldBacklog;
 }
 
 export async function buildStats(src: StatsSources): Promise<EngineStats> {
@@ -89,9 +104,13 @@ export async function buildStats(src: StatsSources): Promise<EngineStats> {
       dirtySessions: src.cache.dirtyCount,
       lagMs: oldest === 0 ? 0 : Math.max(0, src.now - oldest),
       lsnLag: Math.max(0, src.cache.appliedLsn - src.db.appliedLsn),
+      backlogBytes: src.backlog.bytes,
+      backlogBytesMax: src.backlog.bytesMax,
+      backlogStalls: src.backlog.stalls,
       ...src.flusher.stats,
     },
     lastRecovery: src.recovery,
+    recovering: { active: src.fold?.recovering ?? false, sessions: src.fold?.sessions ?? 0, foldMs: src.fold?.foldMs ?? 0 },
     readOnly: src.readOnly === undefined ? undefined : { code: src.readOnly.code, reason: src.readOnly.message },
   };
 }

@@ -1,11 +1,13 @@
 import { assert, AssertionError } from '../assert.js';
 import type { SessionDatabase } from './session-database.js';
 import type { SessiondError } from '../errors.js';
-import { isExpired, type SessionState } from '../session/session-state.js';
+import { isExpired } from '../session/session-state.js';
 import { writeSessions } from './write-sessions.js';
 import type { Encryption } from '../session/attr-seal.js';
 import type { SessionCache } from './session-cache.js';
 import { LoopSlice } from '../util/loop-slice.js';
+import type { FoldBacklog } from './fold-backlog.js';
+import type { SessionToWrite } from './write-sessions.js';
 
 /**
  * The flushing task (claim 14i): moves changed sessions from the cache into the database
@@ -36,6 +38,8 @@ export interface FlusherDeps {
   onCycle?: (ms: number) => void;
   /** Seals the images' attributes (docs/format.md §3.7); undefined: clear. */
   encryption?: Encryption;
+  /** The log bytes not yet folded: sets each cycle's slice, and is told what a cycle folded (fold-backlog.ts). */
+  backlog?: FoldBacklog;
 }
 
 export interface FlushStats {
@@ -109,12 +113,18 @@ export class Flusher {
     const started = this.deps.now();
     const t0 = performance.now();
     const snapshotLsn = cache.appliedLsn;
+    const mark = this.deps.backlog?.mark() ?? 0;
     const dirty = cache.takeDirty();
     try {
       const now = this.deps.now();
-      const live = (id: string): SessionState | undefined => {
+      const live = (id: string): SessionToWrite => {
         const s = cache.visible.get(id);
-        if (s === undefined || !isExpired(s, now)) return s;
+        if (s === undefined) {
+          // Packed by recovery from a log PUT and not in the file yet (background-fold.ts): written as logged.
+          const p = cache.cold.packed(id);
+          return p === undefined ? undefined : { lsn: p.lsn, data: Buffer.from(p.data) };
+        }
+        if (!isExpired(s, now)) return s;
         // A change waiting for its fsync (a touch) may extend it: keep the image, or its
         // record would find no base after a crash. Recovery drops it if it stays expired.
         if (cache.head(id) !== s) return s;
@@ -122,17 +132,19 @@ export class Flusher {
         return undefined;
       };
       // A session evicted (cacheBytesMax) after it was taken here is in the database file at
-      // its lsn (the evictor's condition): skipped, never mistaken for a delete.
+      // its lsn (the evictor's condition): skipped, never mistaken for a delete. A packed one
+      // is dirty only when recovery packed it from the log: written (live above).
       const taken = dirty;
       const ids = (function* notCold(): Generator<string> {
-        for (const id of taken) if (!cache.cold.has(id)) yield id;
+        for (const id of taken) if (!cache.cold.has(id) || cache.cold.packed(id) !== undefined) yield id;
       })();
       // Invariant: the cache is never behind the database file (recovery starts it at the
       // file's appliedLsn). A snapshot below it would claim less than the logs' firstLsn vouches for.
       assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);
       // Resolves only once every image it wrote has read back as written: the release below
       // relies on it (a failed read-back throws and keeps the logs).
-      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, this.deps.encryption, new LoopSlice(this.deps.flushSliceMsMax, this.deps.now));
+      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, this.deps.encryption, new LoopSlice(this.deps.backlog?.sliceMs(this.deps.flushSliceMsMax) ?? this.deps.flushSliceMsMax, this.deps.now));
+      this.deps.backlog?.foldedTo(mark);
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
       this.stats.imagesRewritten += rewritten;
@@ -142,6 +154,7 @@ export class Flusher {
     } catch (e) {
       this.failed = true;
       this.stop();
+      this.deps.backlog?.releaseAll(); // the changes waiting for this fold meet the store's refusal
       // A broken invariant is never turned into an operating error: it surfaces uncaught.
       if (e instanceof AssertionError) queueMicrotask(() => {
         throw e;

@@ -6,14 +6,14 @@ import type { FileSystem } from '../fs/file-system.js';
 import type { DbScanReport } from '../db/db-types.js';
 import type { SessionDatabase, SessionDatabaseFactory } from './session-database.js';
 import type { LogHeader } from '../log/log-header.js';
-import { readLog, readLogHeader, type LogDamage, type LogReadResult } from '../log/log-reader.js';
+import { readLog, readLogHeader, type LogReadResult } from '../log/log-reader.js';
 import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
 import type { LogRecord } from '../log/record-codec.js';
-import { decodeImageState, decodePayload, type PatchPayload, type TouchPayload } from '../session/session-codec.js';
+import { decodeImageState, decodePayload, putPayloadId, type PatchPayload, type TouchPayload } from '../session/session-codec.js';
 import { summarizeImage } from '../session/image-summary.js';
 import type { ColdSessions } from './cold-sessions.js';
 import type { LoadedSessions } from './loaded-sessions.js';
-import { writeSessions } from './write-sessions.js';
+import { writeSessions, type SessionToWrite } from './write-sessions.js';
 import { redoableSessions } from './redoable-sessions.js';
 import { applyPatch, attributesFromBlob, decodeNames } from '../session/attributes.js';
 import { isExpired, makeState, type SessionState } from '../session/session-state.js';
@@ -21,6 +21,8 @@ import type { Logger, PrincipalOption } from '../options.js';
 import { PAYLOAD_LAYOUT_V2, PAYLOAD_LAYOUT_V3, type PayloadLayout } from '../format/constants.js';
 import type { Encryption } from '../session/attr-seal.js';
 import { withComputedPrincipal } from './v2-migration.js';
+import { deferFold, type DeferredFold, type ReadLog } from './background-fold.js';
+import { gapError, lsnDetail, tryDecode, wrapCorrupt } from './recovery-errors.js';
 
 /**
  * Recovery (SPEC E7, claims 1d, 11, 12): rebuild the cache from the database file and the
@@ -61,6 +63,8 @@ export interface RecoveryResult {
   tombstones: Map<string, number>;
   /** Newest time found in the files: the engine's clock never goes below it (clock floor). */
   newestTimeMs: number;
+  /** Set when the fold of the replayed sessions is left to the flusher (background-fold.ts). */
+  fold?: DeferredFold;
 }
 
 export interface RecoveryOptions {
@@ -84,6 +88,8 @@ export interface RecoveryOptions {
    * v2 images are always decoded: their principal is computed from the attributes (migration).
    */
   cacheBytesMax: number;
+  /** Leave the fold of the replayed sessions to the flusher when the logs allow (background-fold.ts). */
+  backgroundFold?: boolean;
 }
 
 /** A PATCH or TOUCH of a cold session, applied once its image is loaded (removed names decoded). */
@@ -120,6 +126,8 @@ class Replayer {
     private readonly cold?: ColdSessions,
     /** Decodes a packed cold session into `sessions` (SessionCache.unpack). */
     private readonly unpack: (id: string) => SessionState | undefined = () => undefined,
+    /** Pack v3 PUT records into the cold sessions' arena without decoding them (no cache bound). */
+    private readonly packPuts = false,
   ) {}
 
   /** `layout`: the payload layout of the record's log (v2 logs, format.md §3.8). */
@@ -133,6 +141,10 @@ class Replayer {
       return;
     }
     const folded = rec.lsn <= this.appliedLsn;
+    if (this.packPuts && !folded && rec.type === RecordType.PUT && layout === PAYLOAD_LAYOUT_V3) {
+      this.packPut(rec);
+      return;
+    }
     const p = folded ? tryDecode(rec, layout, this.opts.encryption) : decodePayload(rec.type, rec.data, layout, this.opts.encryption);
     const id = p === undefined ? undefined : p.type === RecordType.PUT ? p.state.id : p.id;
     if (p === undefined || id === undefined || (folded && !this.redo.has(id))) {
@@ -184,6 +196,26 @@ class Replayer {
     this.replayed++;
   }
 
+  /**
+   * A PUT replaces the session whole: its payload is an image (format.md §3.1), so it is
+   * summarized and packed like one found in the database file, and decoded on first access.
+   * The summary checks what a decode would (a corrupt record fails here, at its offset).
+   */
+  private packPut(rec: LogRecord): void {
+    const id = putPayloadId(rec.data);
+    const cur = this.sessions.get(id);
+    const curLsn = cur?.lsn ?? this.cold!.lsnOf(id);
+    if (curLsn !== undefined && rec.lsn <= curLsn) {
+      this.skipped++;
+      return;
+    }
+    this.cold!.set(id, summarizeImage(rec.data, id, rec.lsn, this.opts.encryption), rec.data);
+    if (cur !== undefined) this.sessions.delete(id);
+    this.deferred.delete(id);
+    this.touched.add(id);
+    this.replayed++;
+  }
+
   /** A v2 session's principal, computed by the option (format.md §4, migration). */
   readonly migrate = (s: SessionState): SessionState => withComputedPrincipal(s, this.opts.principal, this.opts.logger);
 
@@ -202,22 +234,6 @@ class Replayer {
     this.tombstones.set(p.id, p.destroyedAtMs);
     this.newestTimeMs = Math.max(this.newestTimeMs, p.destroyedAtMs);
   }
-}
-
-/** A folded record is read only to redo a damaged image: one that does not decode is not this open's concern. */
-function tryDecode(rec: LogRecord, layout: PayloadLayout, enc: Encryption | undefined): ReturnType<typeof decodePayload> | undefined {
-  try {
-    return decodePayload(rec.type, rec.data, layout, enc);
-  } catch {
-    return undefined;
-  }
-}
-
-function wrapCorrupt(e: unknown, file: string, offset: number): unknown {
-  if (isSessiondError(e, 'SESSIOND_RECORD_CORRUPT')) {
-    return new SessiondError('SESSIOND_LOG_CORRUPT', `${file} at byte ${offset}: ${e.message}`, { file, offset, bytes: 0 }, { cause: e });
-  }
-  return e;
 }
 
 export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, cold?: ColdSessions, unpack?: (id: string) => SessionState | undefined): Promise<RecoveryResult> {
@@ -278,10 +294,11 @@ async function replayAndFold(
   logs.sort((a, b) => (a.header?.generation ?? -1) - (b.header?.generation ?? -1));
 
   const redo = db.scanReport.redo ?? [];
-  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo), opts, cold, unpack);
+  const replayer = new Replayer(sessions, db.appliedLsn, new Set(redo), opts, cold, unpack, cold !== undefined && opts.cacheBytesMax === 0);
   // v2 images are written again as v3 in step 4 (format.md §4, migration).
   for (const id of migrated) if (sessions.has(id)) replayer.touched.add(id);
   const results: LogReadResult[] = [];
+  const read: ReadLog[] = [];
   const dropped: RecoveryReport['corruption'] = [];
   const chain = new LsnChain(db.appliedLsn);
   const onGap = (g: LsnGap | undefined): void => {
@@ -308,6 +325,7 @@ async function replayAndFold(
     };
     const r = await readLog(fs, log.path, readOpts, onRecord);
     results.push(r);
+    read.push({ result: r, touchedAfter: replayer.touched.size });
     if (r.fileBytes > 0) chain.logEnds(r.path, r.endOffset, r.fileBytes - r.endOffset);
   }
 
@@ -349,12 +367,18 @@ async function replayAndFold(
   // Claim 11c: the replayed sessions go into the database file before the logs are reset.
   // The header then says every LSN below nextLsn is folded, so the new logs (firstLsn =
   // nextLsn) continue the database without a gap (lsn-chain.ts).
-  const lookup = (id: string): SessionState | undefined => {
-    // Invariant: every session a record touched is loaded (loadDeferred) or gone.
-    assert(cold?.has(id) !== true, `recovery would write ${id} while it is cold`);
-    return sessions.get(id);
+  const lookup = (id: string): SessionToWrite => {
+    const s = sessions.get(id);
+    if (s !== undefined) return s;
+    const p = cold?.packed(id); // a log PUT packed as it was logged
+    if (p !== undefined) return { lsn: p.lsn, data: Buffer.from(p.data) };
+    // Invariant: every session a record touched is loaded (loadDeferred), packed or gone.
+    assert(cold?.has(id) !== true, `recovery would write ${id} while it is on disk only`);
+    return undefined;
   };
-  await writeSessions(db, replayer.touched, lookup, nextLsn - 1, opts.flushBatchBytesMax, undefined, opts.encryption);
+  const undamaged = redo.length === 0 && rawDamage === undefined && dropped.length === 0;
+  const fold = opts.backgroundFold === true && undamaged ? await deferFold(db, read, replayer.touched, lookup, nextLsn, opts.flushBatchBytesMax, opts.encryption) : undefined;
+  if (fold === undefined) await writeSessions(db, replayer.touched, lookup, nextLsn - 1, opts.flushBatchBytesMax, undefined, opts.encryption);
 
   const corruption = [...results.flatMap((r) => r.corruption.map((c) => ({ file: r.path, ...lsnDetail(c) }))), ...dropped];
   if (dbDamage !== undefined) corruption.push({ file: join(dir, DB_FILE_NAME), offset: dbDamage.offset, bytes: dbDamage.bytes, detail: dbDamage.detail });
@@ -384,7 +408,7 @@ async function replayAndFold(
     logs: results.map((r) => ({ file: r.path, generation: r.header?.generation, records: r.records, tornBytes: r.tornBytes })),
     ms: opts.now() - started,
   };
-  return { report, db, nextLsn, generation, tombstones: replayer.tombstones, newestTimeMs };
+  return { report, db, nextLsn, generation, tombstones: replayer.tombstones, newestTimeMs, ...(fold === undefined ? {} : { fold }) };
 }
 
 /**
@@ -410,17 +434,4 @@ async function loadDeferred(
     cold.delete(id);
     sessions.set(id, cur);
   }
-}
-
-function lsnDetail(c: LogDamage): { offset: number; bytes: number; detail?: string } {
-  const known = c.fromLsn !== undefined && c.toLsn !== undefined;
-  return { offset: c.offset, bytes: c.bytes, ...(known ? { detail: `records ${c.fromLsn}..${c.toLsn}` } : {}) };
-}
-
-function gapError(g: LsnGap): SessiondError {
-  return new SessiondError(
-    'SESSIOND_LOG_CORRUPT',
-    `${g.file}: records ${g.fromLsn}..${g.toLsn} are missing: its valid records end at offset ${g.offset} (${g.bytes} bytes follow), but ${g.vouchedBy} vouches they were durable`,
-    { file: g.file, offset: g.offset, bytes: g.bytes, fromLsn: g.fromLsn, toLsn: g.toLsn, vouchedBy: g.vouchedBy },
-  );
 }

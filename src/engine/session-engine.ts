@@ -24,6 +24,8 @@ import { checkFunction, checkId, checkPatchInput, checkRestoreInput, checkSaveIn
 import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
 import { planRestore, type RestoreInput, type RestoreOutcome } from './restore-plan.js';
 import { rekeyAll } from './rekey.js';
+import { BackgroundFold } from './background-fold.js';
+import { FoldBacklog } from './fold-backlog.js';
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
 export type { RestoreInput, RestoreOutcome } from './restore-plan.js';
@@ -54,6 +56,10 @@ export class SessionEngine {
   private writer!: LogWriter;
   private flusher!: Flusher;
   private reaper!: ExpiryReaper;
+  /** The fold recovery left to the flusher (background-fold.ts); undefined when it folded at the open. */
+  private fold: BackgroundFold | undefined;
+  /** Log bytes not yet folded into the database file, and the wait at flushBacklogBytesMax (fold-backlog.ts). */
+  private backlog!: FoldBacklog;
   /** The cache's memory bound; undefined when cacheBytesMax is 0 (every session loaded). */
   private bound: CacheBound | undefined;
   private closed = false;
@@ -111,6 +117,7 @@ export class SessionEngine {
           encryption: options.encryption,
           principal: options.principal,
           cacheBytesMax: options.cacheBytesMax,
+          backgroundFold: true,
         },
         cache.visible,
         cache.cold,
@@ -127,6 +134,7 @@ export class SessionEngine {
       });
       const engine = new SessionEngine(options, lock, r.db, cache, r.report, clock, tombstones);
       if (options.cacheBytesMax > 0) engine.bound = new CacheBound(cache, checkBoundedDatabase(r.db), options.cacheBytesMax, options.encryption);
+      if (r.fold !== undefined) engine.fold = new BackgroundFold(r.fold, cache, () => clock.now());
       await engine.start(r.nextLsn, r.generation).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
@@ -141,6 +149,7 @@ export class SessionEngine {
 
   private async start(nextLsn: number, generation: number): Promise<void> {
     const o = this.options;
+    this.backlog = new FoldBacklog(o.flushBacklogBytesMax, () => void this.flusher.flush().catch(() => {}), this.fold?.log?.bytes ?? 0);
     this.writer = await LogWriter.create({
       fs: o.fs,
       dir: o.dir,
@@ -153,6 +162,7 @@ export class SessionEngine {
       logSwapMs: o.logSwapMs,
       nextLsn,
       generation,
+      ...(this.fold?.log === undefined ? {} : { keep: this.fold.log }),
       onSwap: ({ fromLog, lastLsn }) => this.flusher.onSwap(fromLog, lastLsn),
       onFatal: (err) => this.setFatal(err),
       onGroup: ({ syncMs, records }) => {
@@ -176,8 +186,10 @@ export class SessionEngine {
         this.bound?.schedule(); // what the cycle wrote can leave the cache now
       },
       encryption: o.encryption,
+      backlog: this.backlog,
     });
     this.flusher.start();
+    if (this.fold?.log !== undefined) this.flusher.onSwap(this.fold.log.index, this.fold.log.lastLsn); // folds it now
     this.bound?.schedule();
     this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax, (fn, ms) => startInterval(this.clock, fn, ms));
     this.reaper.start();
@@ -197,6 +209,7 @@ export class SessionEngine {
       this.tombstoneChangesSaved = changes;
     }
     await this.writer.release(i);
+    this.fold?.released(i);
   }
 
   /** A write or fsync failed: never retried; the store turns read-only and says why. */
@@ -394,6 +407,7 @@ export class SessionEngine {
     const plan = planDestroy(id, this.cache.head(id), now);
     const { lsn } = await this.logChange(id, plan.type, plan.data, () => null);
     this.cache.applyDelete(id, lsn, this.clock.now()); // now: acknowledgements apply in LSN order
+    this.backlog.noteApplied(RECORD_OVERHEAD_BYTES + plan.data.byteLength);
     // With 'interval' or 'none' the record is only written: a destroy waits for the disk.
     if (this.options.durability !== 'fsync') await this.writer.sync();
     this.tombstones.confirm(id);
@@ -417,6 +431,11 @@ export class SessionEngine {
     const t0 = performance.now();
     this.checkWritable();
     if (!isValidSessionId(id)) throw invalidSessionIdError();
+    const admitted = this.backlog.admit(); // at flushBacklogBytesMax: wait for the flusher, in call order
+    if (admitted !== undefined) {
+      await admitted;
+      this.checkWritable();
+    }
     const w = this.bound?.ensure(id);
     if (w !== undefined) {
       try {
@@ -435,6 +454,7 @@ export class SessionEngine {
     }
     const { head } = await this.logChange(id, p.type, p.data, (lsn) => ({ ...p.state, lsn }));
     this.cache.apply(head!, this.clock.now());
+    this.backlog.noteApplied(RECORD_OVERHEAD_BYTES + p.data.byteLength);
     this.bound?.schedule();
     this.latency.since(kind, t0);
     return head!;
@@ -614,6 +634,8 @@ export class SessionEngine {
       readOnly: this.fatal,
       durability: this.options.durability,
       bound: this.bound,
+      fold: this.fold,
+      backlog: this.backlog,
     });
   }
 
@@ -642,6 +664,7 @@ export class SessionEngine {
     this.reaper.stop();
     this.bound?.stop();
     this.flusher.stop();
+    this.backlog.releaseAll(); // they meet SESSIOND_CLOSED
     try {
       if (this.fatal === undefined) {
         await this.writer.drain();

@@ -8,6 +8,18 @@ import type { LoopSlice } from '../util/loop-slice.js';
 type Put = { id: string; lsn: number; data: Uint8Array };
 
 /**
+ * A session's image already encoded (a PUT payload) with its lsn: a session recovery packed
+ * from a log PUT without decoding it (background-fold.ts), written as it was logged.
+ */
+export interface EncodedImage {
+  readonly lsn: number;
+  readonly data: Uint8Array;
+}
+
+/** What a lookup hands writeSessions: a state to encode, an encoded image, or undefined (absent: freed). */
+export type SessionToWrite = SessionState | EncodedImage | undefined;
+
+/**
  * Writes the current state of `ids` into the database file in batches of at most
  * `batchBytesMax` image bytes: live sessions as new images, absent ones freed. Only the
  * last batch advances the header's appliedLsn to `appliedLsn`, because only then does the
@@ -22,7 +34,7 @@ type Put = { id: string; lsn: number; data: Uint8Array };
 export async function writeSessions(
   db: SessionDatabase,
   ids: Iterable<string>,
-  lookup: (id: string) => SessionState | undefined,
+  lookup: (id: string) => SessionToWrite,
   appliedLsn: number,
   batchBytesMax: number,
   beforeBatch: () => Promise<void> = () => Promise.resolve(),
@@ -39,7 +51,7 @@ export async function writeSessions(
     if (slice?.due() === true) await slice.next();
     const s = lookup(id);
     if (s !== undefined) {
-      const data = encodePut(s, encryption);
+      const data = 'data' in s ? s.data : encodePut(s, encryption);
       puts.push({ id, lsn: s.lsn, data });
       bytes += data.length;
       written++;

@@ -9,6 +9,7 @@ import { ioError } from '../errors.js';
 import { LOG_FILE_NAMES, LOG_HEADER_BYTES } from '../format/constants.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { encodeLogHeader, type LogHeader } from './log-header.js';
+import type { KeptLogFile } from './log-writer-options.js';
 
 /** Runs one I/O step, throwing the caller's error type when it fails. */
 export type IoStep = (op: string, file: string, f: () => Promise<unknown>) => Promise<void>;
@@ -43,6 +44,18 @@ export class LogFile {
   }
 
   /**
+   * Takes a log recovery keeps (its records not yet in the database) as it is: it is never
+   * appended to before release() resets it, so nothing more about its records is needed.
+   */
+  keep(k: KeptLogFile): void {
+    this.generation = k.generation;
+    this.size = k.bytes;
+    this.durableSize = k.bytes;
+    this.records = k.records;
+    this.lastLsn = k.lastLsn;
+  }
+
+  /**
    * Resets the file to a new generation (docs/format.md §1.1) in two durable steps:
    * truncate + datasync, then header + datasync. A crash can then leave an empty file or
    * one sector, never a bad header in front of old records, so a reader may take "bad
@@ -71,7 +84,8 @@ export function randomSalt(): number {
 
 /**
  * Opens both log files and resets them (active: generation + 1, spare: generation + 2),
- * then fsyncs the directory. Their records must already be in the database.
+ * then fsyncs the directory. Their records must already be in the database, but those of
+ * `keep`: that one is synced and left as it is, and the other reset to generation + 1.
  */
 export async function createLogFiles(
   fs: FileSystem,
@@ -79,6 +93,7 @@ export async function createLogFiles(
   generation: number,
   firstLsn: number,
   nowMs: number,
+  keep?: KeptLogFile,
 ): Promise<[LogFile, LogFile]> {
   const io: IoStep = async (op, file, f) => {
     try {
@@ -93,9 +108,19 @@ export async function createLogFiles(
       const path = join(dir, LOG_FILE_NAMES[index]);
       let fh: FileHandle | undefined;
       await io('open', path, async () => (fh = await fs.open(path, 'create')));
-      const log = new LogFile(index, fh!);
-      logs.push(log);
-      await log.reset({ generation: generation + 1 + index, firstLsn, salt: randomSalt(), createdAtMs: nowMs }, io);
+      logs.push(new LogFile(index, fh!));
+    }
+    if (keep !== undefined) {
+      // Read after a process crash, its tail may be in the page cache only: durable before
+      // the other log's header vouches (firstLsn) that every record below it is.
+      const kept = logs[keep.index]!;
+      await io('datasync', kept.path, () => kept.fh.datasync());
+      kept.keep(keep);
+    }
+    for (const log of logs) {
+      if (log.index === keep?.index) continue;
+      // Beside a kept log the reset one is the newer (readers order the logs by generation).
+      await log.reset({ generation: keep === undefined ? generation + 1 + log.index : generation + 1, firstLsn, salt: randomSalt(), createdAtMs: nowMs }, io);
     }
     await io('syncDir', dir, () => fs.syncDir(dir));
   } catch (e) {

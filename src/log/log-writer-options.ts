@@ -26,9 +26,23 @@ export interface LogWriterOptions {
   nextLsn: number;
   /** Highest generation seen anywhere; new ones go above it. */
   generation: number;
+  /**
+   * A log recovery left in place, its records not yet in the database (engine/background-fold.ts):
+   * opened as it is, like a log swapped out and not yet released; the other is reset and active.
+   */
+  keep?: KeptLogFile;
   onSwap?: (info: { fromLog: number; lastLsn: number }) => void;
   onFatal?: (err: SessiondError) => void;
   onGroup?: (info: { records: number; bytes: number; writeMs: number; syncMs: number }) => void;
+}
+
+/** A log file kept by recovery: which, its generation, where its records end, its last LSN and record count. */
+export interface KeptLogFile {
+  index: 0 | 1;
+  generation: number;
+  bytes: number;
+  lastLsn: number;
+  records: number;
 }
 
 export interface LogAppend {
@@ -56,5 +70,6 @@ export function assertOptions(o: LogWriterOptions): void {
   positive(o.nextLsn, 'nextLsn');
   if (o.durability === 'interval') positive(o.fsyncIntervalMs, 'fsyncIntervalMs');
   assert(Number.isSafeInteger(o.generation) && o.generation >= 0, `LogWriter generation ${o.generation}`);
+  if (o.keep !== undefined) assert(o.keep.records > 0 && o.keep.lastLsn === o.nextLsn - 1 && o.keep.generation <= o.generation, `LogWriter keep ${JSON.stringify(o.keep)}`);
   assert(['fsync', 'interval', 'none'].includes(o.durability), `LogWriter durability ${o.durability}`);
 }

@@ -15,7 +15,7 @@ import type { RecordBatch } from './record-batch.js';
 import { RecordCache } from './record-cache.js';
 import { recordBytes, sealRecord, type RecordData } from './record-codec.js';
 
-export type { Durability, LogAppend, LogWriterOptions, LogWriterStats } from './log-writer-options.js';
+export type { Durability, KeptLogFile, LogAppend, LogWriterOptions, LogWriterStats } from './log-writer-options.js';
 
 export class LogWriter {
   private readonly opts: Readonly<LogWriterOptions>;
@@ -40,11 +40,16 @@ export class LogWriter {
   private recordsWritten = 0;
   private syncs = 0;
 
-  /** Resets both log files (their records must already be in the database) and opens the writer. */
+  /**
+   * Resets both log files (their records must already be in the database) and opens the
+   * writer; with `keep`, that one is left as it is, waiting for release(), and the other is active.
+   */
   static async create(opts: LogWriterOptions): Promise<LogWriter> {
     assertOptions(opts);
-    const logs = await createLogFiles(opts.fs, opts.dir, opts.generation, opts.nextLsn, opts.clock.now());
-    return new LogWriter(opts, logs);
+    const logs = await createLogFiles(opts.fs, opts.dir, opts.generation, opts.nextLsn, opts.clock.now(), opts.keep);
+    const w = new LogWriter(opts, logs);
+    if (opts.keep !== undefined) w.active = opts.keep.index === 0 ? 1 : 0;
+    return w;
   }
 
   private constructor(opts: LogWriterOptions, logs: readonly [LogFile, LogFile]) {

@@ -119,6 +119,13 @@ export function idFieldBytes(id: string): number {
   return 2 + Buffer.byteLength(id, 'utf8');
 }
 
+/** The session ID a PUT payload (or image) starts with (`str16 id`, docs/format.md §3.1), without decoding the rest. */
+export function putPayloadId(data: Uint8Array): string {
+  const id = idAt(data, 0, data.byteLength);
+  if (id === undefined) throw new SessiondError('SESSIOND_RECORD_CORRUPT', 'the PUT payload does not start with a valid session id');
+  return id;
+}
+
 /**
  * Bytes of the clear PUT payload of `s` (docs/format.md §3.1), without encoding it: the
  * size sessionBytesMax limits, the same with or without encryption.

@@ -1,0 +1,84 @@
+/**
+ * The log bytes not yet folded into the database file, and what bounds them (issue 8):
+ * under a sustained write load a flusher that yields every `flushSliceMsMax` falls behind,
+ * and everything it has not folded is what the next open must replay. Two measures:
+ *
+ * - the flusher's slice grows with the backlog, from `flushSliceMsMax` when it is empty to
+ *   SLICE_GROWTH_MAX times that at `flushBacklogBytesMax`: at normal load the event-loop
+ *   delay stays one short slice, under sustained load the flusher takes a larger share;
+ * - at `flushBacklogBytesMax` a change waits (in call order) before it is appended until a
+ *   flush cycle brings the backlog under it again. So the backlog never exceeds
+ *   flushBacklogBytesMax plus the records of the changes let through at once when it drops
+ *   (each at most one record of sessionBytesMax), whatever the load.
+ *
+ * Bytes are counted when a change becomes visible (the cache's appliedLsn moves in the same
+ * turn), so a flush cycle's snapshot of the count matches its snapshot of appliedLsn.
+ */
+
+/** The slice at the bound, as a multiple of flushSliceMsMax. */
+export const SLICE_GROWTH_MAX = 16;
+
+export class FoldBacklog {
+  /** Record bytes made visible since the open (plus what the open left unfolded). */
+  private applied: number;
+  /** `applied` as of the last folded snapshot. */
+  private folded = 0;
+  private readonly waiters: Array<() => void> = [];
+  /** Changes that waited for the backlog to drop (stats). */
+  stalls = 0;
+
+  constructor(
+    readonly bytesMax: number,
+    /** Asks for a flush cycle (the flusher's flush()): called while changes wait. */
+    private readonly requestFold: () => void,
+    initialBytes = 0,
+  ) {
+    this.applied = initialBytes;
+  }
+
+  get bytes(): number {
+    return this.applied - this.folded;
+  }
+
+  /** A change of `bytes` log bytes is visible (SessionCache.apply / applyDelete). */
+  noteApplied(bytes: number): void {
+    this.applied += bytes;
+  }
+
+  /** Taken with the flush cycle's snapshot of appliedLsn. */
+  mark(): number {
+    return this.applied;
+  }
+
+  /** The cycle that took `mark` is durable in the database file. */
+  foldedTo(mark: number): void {
+    if (mark <= this.folded) return;
+    this.folded = mark;
+    if (this.waiters.length === 0) return;
+    if (this.bytes < this.bytesMax) for (const w of this.waiters.splice(0)) w();
+    else this.requestFold(); // folded less than was applied meanwhile: one more cycle
+  }
+
+  /** The flusher's slice for a cycle starting now. */
+  sliceMs(baseMs: number): number {
+    const fill = Math.min(1, this.bytes / this.bytesMax);
+    return baseMs * (1 + (SLICE_GROWTH_MAX - 1) * fill);
+  }
+
+  /**
+   * undefined when a change may be appended now; else a promise that resolves (in call
+   * order) once the backlog is under the bound. While some wait, later changes wait too.
+   */
+  admit(): Promise<void> | undefined {
+    if (this.bytes < this.bytesMax && this.waiters.length === 0) return undefined;
+    this.stalls++;
+    const p = new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.waiters.length === 1) this.requestFold();
+    return p;
+  }
+
+  /** Lets every waiter go (close, failure): they then meet the store's own refusal. */
+  releaseAll(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
