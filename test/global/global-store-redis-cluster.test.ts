@@ -16,7 +16,7 @@ globalStoreContract('redis cluster (3 masters + 3 replicas)', async () => {
   cluster = await TestCluster.start();
   const r = cluster.prefix();
   return {
-    store: (app = 'app') => r.store({ app }),
+    store: (app = 'app', tombstoneMs?: number) => r.store({ app, tombstoneMs }),
     expireLease: (serverId) => r.expireLease(serverId),
     teardown: () => r.drop(),
     expiresNatively: true,
