@@ -219,6 +219,19 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal(await none.create(l0, id3, w('again')), true);
     });
 
+    t('clear removes tombstones too but counts only the records', async () => {
+      const c = await h!.store('clear-tomb');
+      await c.migrate();
+      const me = await c.acquireLease('srv-clear-tomb', 10_000);
+      const [a, b] = [sid(), sid()];
+      await c.create(me, a, w('a'));
+      await c.create(me, b, w('b'));
+      assert.equal(await c.destroy(me, b, 1), 'ok');
+      assert.equal(await c.count(), 1);
+      assert.equal(await c.clear(), 1);
+      assert.equal(await c.create(me, b, w('b again')), true, 'its tombstone went with the clear');
+    });
+
     t('touch moves the expiry as a new version; an expired record is never loaded and can be created again', async () => {
       const me = await s.acquireLease('srv-touch', 10_000);
       const id = sid();
