@@ -38,6 +38,7 @@ export interface GlobalOptions {
   readonly cleanupBatchMax: number;
   readonly keyPrefix: string;
   readonly replicaAckMs: number;
+  readonly tombstoneMs: number;
   readonly writeBackMs: number;
   readonly writeBackBatchMax: number;
   readonly writeBackPendingMax: number;
@@ -80,6 +81,7 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   cleanupIntervalMs: { kind: 'int', min: 10, max: 3_600_000, doc: 'how often expired records are removed (by one elected server at a time)', defaultValue: () => 10_000 },
   cleanupBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most expired records removed per batch', defaultValue: () => 1000 },
   replicaAckMs: { kind: 'int', min: 0, max: 60_000, doc: 'Redis: after each change, WAIT until one replica has it, at most this long, or fail the change with 503 (0: do not wait; then a failover can lose the last changes, and the owner repairs what it can)', defaultValue: () => 0 },
+  tombstoneMs: { kind: 'int', min: 0, max: 7 * 24 * 3600_000, doc: "how long a destroyed session's global record stays a tombstone that refuses a late save of its ID on any server (0: none)", defaultValue: () => 10 * 60_000 },
   keyPrefix: { kind: 'prefix', doc: 'Redis: prefix of every key (docs/format.md §8); no `{` or `}`', defaultValue: () => 'sessiond:' },
   writeBackMs: { kind: 'int', min: 1, max: 600_000, doc: "'back' mode: longest a change waits before it is written back to PostgreSQL (changes of one session in that time are coalesced)", defaultValue: () => 100 },
   writeBackBatchMax: { kind: 'int', min: 1, max: 10_000, doc: 'most sessions written back in one statement', defaultValue: () => 256 },

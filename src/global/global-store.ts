@@ -10,6 +10,9 @@
  * the writer read. Anything else changes nothing and says why.
  */
 
+/** The stores' default for how long a destroyed session's global tombstone lasts (the local tier's tombstoneMs default). */
+export const GLOBAL_TOMBSTONE_MS = 10 * 60_000;
+
 /** One server's registration: the epoch is unique for ever (a sequence), so a restarted or paused server is told apart from its old self. */
 export interface ServerLease {
   readonly serverId: string;
@@ -120,7 +123,11 @@ export interface GlobalStore {
   /** Back mode's write-back: fenced replaces like `write` (the turn is kept), many in one round trip; one outcome per item. */
   writeBatch(lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]>;
 
-  /** Creates the record owned by `lease` at version 1; false when a live record with that ID exists. With `hold`, its turn is held as by `takeTurn(..., hold)`. */
+  /**
+   * Creates the record owned by `lease` at version 1; false when a live record with that ID
+   * exists. With `hold`, its turn is held as by `takeTurn(..., hold)`. Throws
+   * SESSIOND_SESSION_DESTROYED while the ID's tombstone lasts (see `destroy`).
+   */
   create(lease: ServerLease, id: string, w: GlobalWrite, hold?: boolean): Promise<boolean>;
   /** Fenced replace: version `expectedVersion` becomes `expectedVersion + 1`. `releaseTurn` ends the turn in the same statement. */
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome>;
@@ -136,8 +143,10 @@ export interface GlobalStore {
    */
   touch(lease: ServerLease, id: string, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean, touchAfterMs?: number): Promise<WriteOutcome>;
   /**
-   * Fenced delete (the record's row goes back to the blank records where the backend keeps
-   * them). 'absent' when there is no record; a backend that acknowledges changes only once
+   * Fenced delete. The record becomes a tombstone (attributes cleared, no owner, its destroy
+   * time) for the store's `tombstoneMs`: every reader treats it as absent, `create` refuses
+   * its ID, and the expiry cleanup removes it after (its row goes back to the blank records
+   * where the backend keeps them). 'absent' when there is no record; a backend that acknowledges changes only once
    * replicated (Redis with replicaAckMs) answers 'absent' only once the absence is too, so
    * the engine calls it (expectedVersion 0) before acknowledging a logout of an absent record.
    */

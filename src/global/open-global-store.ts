@@ -17,6 +17,7 @@ export function openGlobalStore(g: GlobalOptions, sessionTtlMs: number): Promise
       sessionTtlMs,
       applicationName: connectionName.slice(0, 63),
       timeoutMs: g.leaseMs,
+      tombstoneMs: g.tombstoneMs,
     });
   }
   return RedisGlobalStore.create({
@@ -29,5 +30,6 @@ export function openGlobalStore(g: GlobalOptions, sessionTtlMs: number): Promise
     connectionName: connectionName.replace(/[^\x21-\x7e]/g, '_'),
     timeoutMs: g.leaseMs,
     replicaAckMs: g.replicaAckMs,
+    tombstoneMs: g.tombstoneMs,
   });
 }

@@ -51,8 +51,12 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
     const s = await e.get(id);
     return s === undefined ? 0 : Number(attributesFromBlob(s.attrs).get('n') ?? '0');
   };
+  /** The session's record as stored (a tombstone, docs/failover.md §Tombstones, is no record). */
   const row = async (id: string): Promise<{ n: number; version: number; owner: string } | undefined> => {
-    const r = await db!.admin.query<{ attrs: Buffer; version: string; owner: string }>(`SELECT attrs, version, owner FROM ${quoteIdent(db!.schema)}.sessions WHERE app = 'shop' AND sid = $1`, [id]);
+    const r = await db!.admin.query<{ attrs: Buffer; version: string; owner: string }>(
+      `SELECT attrs, version, owner FROM ${quoteIdent(db!.schema)}.sessions WHERE app = 'shop' AND sid = $1 AND destroyed_ms IS NULL`,
+      [id],
+    );
     const x = r.rows[0];
     return x === undefined ? undefined : { n: Number(attributesFromBlob(x.attrs.toString('utf8')).get('n') ?? '0'), version: Number(x.version), owner: x.owner };
   };
@@ -142,6 +146,7 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
     } finally {
       release();
     }
+    assert.equal(await row(id), undefined, 'the late save on b created no record');
     assert.equal(await a.get(id), undefined, 'a does not serve its own destroyed copy');
   });
 

@@ -1,14 +1,13 @@
 /**
  * `destroyAllOf` on a store opened with `global` (issue 12 part 1's "a save that races it
- * cannot bring one back", docs/operations.md and docs/failover.md Known problems): two
+ * cannot bring one back", docs/operations.md and docs/failover.md §Tombstones): two
  * in-process servers in through mode sharing PostgreSQL, then Redis (kind: integration).
  *
- * Where it holds: a late save on the revoking server (its local tombstone refuses it), and
- * on another server that holds a local copy of the session (its next turn finds no global
- * record, destroys the copy and leaves a tombstone there). Where it does not (a `todo`
- * test, failing until the global stores keep tombstones): a late save on a server that
- * only read the session without its turn (`get` reads the global record and keeps no
- * copy) creates the record again, since nothing global remembers the destroy.
+ * A late save on the revoking server is refused by its local tombstone; on another server
+ * that holds a local copy of the session, its next turn finds no global record, destroys
+ * the copy and leaves a tombstone there; on a server that only read the session without
+ * its turn (`get` reads the global record and keeps no copy), the global tombstone refuses
+ * the create its save would make (before it, that save brought the session back).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,15 +111,16 @@ for (const backend of BACKENDS) {
       assert.equal(await a.e.get(id), undefined);
     });
 
-    it('known problem: a late save on a server that only read the session (no turn, no local copy) brings it back', { todo: 'the global stores keep no tombstone (docs/failover.md Known problems)' }, async (t) => {
+    it('a late save on a server that only read the session (no turn, no local copy) is refused by the global tombstone', async (t) => {
       if (env === undefined) return t.skip(`${backend.name} not reachable`);
       const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
       const id = fresh();
       await a.e.save(id, { attributes: { ...alice, n: '0' } });
       assert.ok((await b.e.get(id)) !== undefined, 'b read it from the global record, without its turn');
       assert.equal(await a.handle.destroyAllOf('alice'), 1);
-      const late = await refusedOrOk(b.e.save(id, { attributes: { ...alice, n: '1' } }));
-      assert.equal(await a.e.get(id), undefined, `the revoked session is back (late save: ${late})`);
+      assert.equal(await refusedOrOk(b.e.save(id, { attributes: { ...alice, n: '1' } })), 'SESSIOND_SESSION_DESTROYED');
+      for (const s of servers) assert.equal(await s.e.get(id), undefined, 'the revoked session stays gone everywhere');
+      assert.equal(await refusedOrOk(b.e.save(id, { attributes: { ...alice, n: '2' } })), 'SESSIOND_SESSION_DESTROYED', 'a retry too');
     });
   });
 }

@@ -9,8 +9,8 @@ import { isSessiondError } from '../../src/errors.js';
 import type { GlobalStore, GlobalWrite } from '../../src/global/global-store.js';
 
 export interface ContractHarness {
-  /** A store on the shared backend for `app` (each call a new client: another "server"). */
-  store(app?: string): Promise<GlobalStore>;
+  /** A store on the shared backend for `app` (each call a new client: another "server"); `tombstoneMs` as the store option (its default when undefined). */
+  store(app?: string, tombstoneMs?: number): Promise<GlobalStore>;
   /** Makes a server's lease lapse now, in the backend's clock. */
   expireLease(serverId: string): Promise<void>;
   /** Releases everything the harness made (schema, keys). */
@@ -169,16 +169,67 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal((await s.load(lost))?.owner, 'srv-restart-heir');
     });
 
-    t('destroys with the fence, and the ID can be created again', async () => {
+    t('destroys with the fence; the tombstone refuses a create of the ID on every server and reads as absent', async () => {
       const me = await s.acquireLease('srv-destroy', 10_000);
+      const other = await h!.store();
+      const you = await other.acquireLease('srv-destroy-other', 10_000);
       const id = sid();
+      const before = await s.count();
       await s.create(me, id, w('d'));
       assert.equal(await s.destroy(me, id, 2), 'conflict');
       assert.equal(await s.destroy(me, id, 1), 'ok');
       assert.equal(await s.load(id), undefined);
       assert.equal(await s.destroy(me, id, 1), 'absent');
-      assert.equal(await s.create(me, id, w('again')), true);
-      assert.equal((await s.load(id))?.version, 1);
+      assert.equal(await s.destroy(me, id, 0), 'absent');
+      for (const [st, l] of [[s, me], [other, you]] as const) {
+        await assert.rejects(st.create(l, id, w('late')), (e: unknown) => isSessiondError(e, 'SESSIOND_SESSION_DESTROYED'));
+      }
+      assert.equal(await other.takeTurn(you, id, 10_000, 0).then((r) => r?.record), undefined);
+      assert.equal(await s.write(me, id, 1, w('late'), true), 'absent');
+      assert.equal(await s.touch(me, id, Date.now(), undefined, true), 'absent');
+      assert.equal((await s.list(10_000)).some((r) => r.id === id), false);
+      assert.equal(await s.count(), before);
+      await h!.expireLease('srv-destroy');
+      assert.deepEqual((await other.inheritBatch(you, 10_000)).includes(id), false, 'a tombstone is never inherited');
+      assert.equal(await other.load(id), undefined);
+    });
+
+    t('a tombstone lasts tombstoneMs: then the ID can be created again, and cleanup removes a lapsed one; 0 keeps none', async () => {
+      const short = await h!.store('app', 300);
+      const me = await short.acquireLease('srv-tomb-short', 10_000);
+      const [id, id2] = [sid(), sid()];
+      await short.create(me, id, w('d'));
+      await short.create(me, id2, w('d'));
+      assert.equal(await short.destroy(me, id, 1), 'ok');
+      assert.equal(await short.destroy(me, id2, 1), 'ok');
+      await assert.rejects(short.create(me, id, w('late')), (e: unknown) => isSessiondError(e, 'SESSIOND_SESSION_DESTROYED'));
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(await short.create(me, id, w('again')), true);
+      assert.equal((await short.load(id))?.version, 1);
+      assert.equal((await short.load(id))?.attrs, 'again');
+      let removed = -1;
+      while (removed === -1) removed = await short.cleanupExpired(10_000);
+      if (!h!.expiresNatively) assert.ok(removed >= 1, `cleanup removed the lapsed tombstone (${removed})`);
+      assert.equal(await short.create(me, id2, w('again')), true, 'its ID is free');
+      const none = await h!.store('app', 0);
+      const l0 = await none.acquireLease('srv-tomb-none', 10_000);
+      const id3 = sid();
+      await none.create(l0, id3, w('d'));
+      assert.equal(await none.destroy(l0, id3, 1), 'ok');
+      assert.equal(await none.create(l0, id3, w('again')), true);
+    });
+
+    t('clear removes tombstones too but counts only the records', async () => {
+      const c = await h!.store('clear-tomb');
+      await c.migrate();
+      const me = await c.acquireLease('srv-clear-tomb', 10_000);
+      const [a, b] = [sid(), sid()];
+      await c.create(me, a, w('a'));
+      await c.create(me, b, w('b'));
+      assert.equal(await c.destroy(me, b, 1), 'ok');
+      assert.equal(await c.count(), 1);
+      assert.equal(await c.clear(), 1);
+      assert.equal(await c.create(me, b, w('b again')), true, 'its tombstone went with the clear');
     });
 
     t('touch moves the expiry without a new version, never moves the last access back; an expired record is never loaded and can be created again', async () => {

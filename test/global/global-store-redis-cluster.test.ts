@@ -5,6 +5,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { isSessiondError } from '../../src/errors.js';
 import { globalStoreContract } from './global-store-contract.js';
 import { clusterToolsMissing, TestCluster } from './redis-cluster-harness.js';
 
@@ -16,7 +17,7 @@ globalStoreContract('redis cluster (3 masters + 3 replicas)', async () => {
   cluster = await TestCluster.start();
   const r = cluster.prefix();
   return {
-    store: (app = 'app') => r.store({ app }),
+    store: (app = 'app', tombstoneMs?: number) => r.store({ app, tombstoneMs }),
     expireLease: (serverId) => r.expireLease(serverId),
     teardown: () => r.drop(),
     expiresNatively: true,
@@ -38,6 +39,12 @@ describe('replicaAckMs on the cluster: WAIT 1 on the master the script wrote to'
         assert.equal(await s.create(me, id, w), true);
         assert.equal(await s.write(me, id, 1, { ...w, attrs: 'y' }, false), 'ok');
       }
+      // A destroy leaves a tombstone; a retried destroy finds no record and writes to have a
+      // replica confirm that, without removing the tombstone (a late create is still refused).
+      const id = 'AckSession0xxxxxxxxxxxxxx';
+      assert.equal(await s.destroy(me, id, 2), 'ok');
+      assert.equal(await s.destroy(me, id, 0), 'absent');
+      await assert.rejects(s.create(me, id, w), (e: unknown) => isSessiondError(e, 'SESSIOND_SESSION_DESTROYED'));
     } finally {
       await r.drop();
     }

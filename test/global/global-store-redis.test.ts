@@ -10,7 +10,7 @@ globalStoreContract('redis (standalone)', async () => {
   if ((await redisMissing()) !== undefined) return undefined;
   const r = RedisTestPrefix.standalone();
   return {
-    store: (app = 'app') => r.store({ app }),
+    store: (app = 'app', tombstoneMs?: number) => r.store({ app, tombstoneMs }),
     expireLease: (serverId) => r.expireLease(serverId),
     teardown: () => r.drop(),
     expiresNatively: true,

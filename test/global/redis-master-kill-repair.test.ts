@@ -13,6 +13,8 @@ import { resolveGlobalOptions } from '../../src/global/global-options.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
 import { clusterToolsMissing, TestCluster } from './redis-cluster-harness.js';
 
+/** How long the writer may go without an acknowledged save (a slot without a master answers 503 for ~2-5 s). */
+const WRITER_STALL_MS = 90_000;
 let cluster: TestCluster | undefined;
 after(async () => cluster?.stop());
 
@@ -41,12 +43,18 @@ it('after a master is killed -9 mid-stream, Redis ends with the last state the o
     const writer = (async () => {
       // Ends only after an acknowledged save, so a refused one (which the master may still
       // have applied) is never the last word.
+      let lastAckAt = performance.now();
+      let lastError: unknown;
       for (let n = 1; ; n++) {
+        // Never a hang: a failover that leaves the owner unable to save for this long is a failure, with its last error.
+        if (performance.now() - lastAckAt > WRITER_STALL_MS) assert.fail(`no save acknowledged for ${WRITER_STALL_MS} ms after n=${acked}; last error: ${String(lastError)}`);
         try {
           await e.save(id, { attributes: { n: String(n) } });
           acked = n;
+          lastAckAt = performance.now();
           if (stop) break;
-        } catch {
+        } catch (err) {
+          lastError = err;
           await new Promise((res) => setTimeout(res, 20)); // 503 while the slot has no master: not acknowledged
           n = acked; // the next save carries acked + 1 again
         }

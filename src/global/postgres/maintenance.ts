@@ -15,7 +15,7 @@ export async function inheritBatch(ctx: PgContext, lease: ServerLease, limit: nu
     ctx,
     `WITH dead AS (
        SELECT s.slot FROM ${ctx.t.sessions} s
-       WHERE s.app = $1 AND s.sid IS NOT NULL AND NOT (s.owner = $2 AND s.owner_epoch = $3) AND ${ownerDead(ctx, 's')} AND ${leaseLive(ctx, 2)}
+       WHERE s.app = $1 AND s.sid IS NOT NULL AND s.destroyed_ms IS NULL AND NOT (s.owner = $2 AND s.owner_epoch = $3) AND ${ownerDead(ctx, 's')} AND ${leaseLive(ctx, 2)}
        LIMIT $4 FOR UPDATE OF s SKIP LOCKED
      )
      UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = NULL, handover_at = NULL FROM dead WHERE s.slot = dead.slot RETURNING s.sid`,
@@ -70,10 +70,18 @@ export async function count(ctx: PgContext): Promise<number> {
   return Number(r.rows[0]!.n);
 }
 
+/** Removes every row of the app, tombstones included; returns how many were records (tombstones are not counted). */
 export async function clear(ctx: PgContext): Promise<number> {
+  const old = `SELECT slot, destroyed_ms AS was FROM ${ctx.t.sessions} WHERE app = $1 AND sid IS NOT NULL FOR UPDATE`;
   const r =
     ctx.allocation === 'insert'
-      ? await run(ctx, `DELETE FROM ${ctx.t.sessions} WHERE app = $1 AND sid IS NOT NULL`, [ctx.app])
-      : await run(ctx, `WITH d AS (UPDATE ${ctx.t.sessions} SET ${BLANK_SET} WHERE app = $1 AND sid IS NOT NULL RETURNING slot) INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d`, [ctx.app]);
-  return r.rowCount ?? 0;
+      ? await run<{ n: string }>(ctx, `WITH d AS (DELETE FROM ${ctx.t.sessions} WHERE app = $1 AND sid IS NOT NULL RETURNING destroyed_ms AS was) SELECT count(*) FILTER (WHERE was IS NULL) AS n FROM d`, [ctx.app])
+      : await run<{ n: string }>(
+          ctx,
+          `WITH o AS (${old}), d AS (UPDATE ${ctx.t.sessions} s SET ${BLANK_SET} FROM o WHERE s.slot = o.slot RETURNING s.slot, o.was),
+             b AS (INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d)
+           SELECT count(*) FILTER (WHERE was IS NULL) AS n FROM d`,
+          [ctx.app],
+        );
+  return Number(r.rows[0]?.n ?? 0);
 }

@@ -51,6 +51,8 @@ export interface PgContext {
   readonly blankBatch: number;
   /** The LISTEN/NOTIFY channel of this schema and app (hand-over requests, released turns). */
   readonly channel: string;
+  /** How long a destroyed record's tombstone refuses a create of its ID (0: no tombstone, the row is freed at once). */
+  readonly tombstoneMs: number;
 }
 
 /** One channel per (schema, app): a hash, since channel names are identifiers of at most 63 bytes. */
@@ -76,8 +78,14 @@ export function ownerDead(ctx: PgContext, alias: string): string {
   return `NOT EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = ${alias}.app AND l.server_id = ${alias}.owner AND l.expires_at > now())`;
 }
 
+/** A live record: not a tombstone, not expired (every reader and every fenced change uses it). */
 export function recordLive(alias: string): string {
-  return `(${alias}.until_ms IS NULL OR ${alias}.until_ms > ${NOW_MS})`;
+  return `(${alias}.destroyed_ms IS NULL AND (${alias}.until_ms IS NULL OR ${alias}.until_ms > ${NOW_MS}))`;
+}
+
+/** A tombstone still refusing a create of its ID (it lasts until until_ms, then cleanup frees the row). */
+export function tombstoneLive(alias: string): string {
+  return `(${alias}.destroyed_ms IS NOT NULL AND ${alias}.until_ms > ${NOW_MS})`;
 }
 
 /** A SQLSTATE from PostgreSQL (23505 unique violation ...), or undefined for a connection error. */

@@ -7,6 +7,7 @@ import { acquireLease, adopt, releaseLease, renewLease } from './leases.js';
 import * as rows from './session-rows.js';
 import { releaseTurn, takeTurn } from './turns.js';
 import * as maintenance from './maintenance.js';
+import { GLOBAL_TOMBSTONE_MS } from '../global-store.js';
 
 /** Where the PostgreSQL store connects: a connection string (the store opens and closes its own pool) or the application's pg.Pool. */
 export type PostgresSource = { connectionString: string } | PgPool;
@@ -31,6 +32,8 @@ export interface PostgresStoreOptions {
    * silent network. The engine passes leaseMs.
    */
   readonly timeoutMs?: number;
+  /** How long a destroyed session's tombstone refuses a create of its ID (docs/failover.md §Tombstones); default 10 min, 0 = none. */
+  readonly tombstoneMs?: number;
 }
 
 /** The GlobalStore contract on PostgreSQL (docs/failover.md). */
@@ -58,7 +61,7 @@ export class PostgresGlobalStore implements GlobalStore {
       p.on('error', () => undefined);
       pool = p as unknown as PgPool;
     }
-    const ctx: PgContext = { pool, t: tableNames(o.schema), app: o.app, allocation: o.rowAllocation, blankBatch: o.blankBatch, channel: channelName(o.schema, o.app) };
+    const ctx: PgContext = { pool, t: tableNames(o.schema), app: o.app, allocation: o.rowAllocation, blankBatch: o.blankBatch, channel: channelName(o.schema, o.app), tombstoneMs: o.tombstoneMs ?? GLOBAL_TOMBSTONE_MS };
     return new PostgresGlobalStore(ctx, owns, o.sessionTtlMs);
   }
 

@@ -9,7 +9,7 @@ import { classify, type PgContext, type TableNames } from './pg-context.js';
  * prints the same SQL.
  */
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export function migrations(t: TableNames): readonly string[] {
   return [
@@ -54,6 +54,10 @@ CREATE TABLE ${t.blanks} (
     // its lease lapses) to write the session back and let go of it.
     `ALTER TABLE ${t.sessions} ADD COLUMN handover_at timestamptz;
 CREATE INDEX sessions_app_handover ON ${t.sessions} (app, owner) WHERE handover_at IS NOT NULL;`,
+    // 3: global tombstones: a destroyed record keeps its row (blank, no owner) with its destroy
+    // time until until_ms (destroy time + tombstoneMs), so that a late save on any server is
+    // refused; every reader treats it as absent, and the expiry cleanup frees it.
+    `ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS destroyed_ms bigint;`,
   ];
 }
 

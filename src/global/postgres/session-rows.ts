@@ -1,6 +1,6 @@
 import { SessiondError } from '../../errors.js';
 import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
-import { HELD, leaseLive, num, recordLive, run, runPrepared, sqlState, type PgContext } from './pg-context.js';
+import { HELD, leaseLive, NOW_MS, num, recordLive, run, runPrepared, sqlState, tombstoneLive, type PgContext } from './pg-context.js';
 
 /**
  * The session information storage table: load, create, and the fenced write, touch and
@@ -14,7 +14,7 @@ export const RECORD_COLUMNS = 's.sid, s.attrs, s.created_ms, s.access_ms, s.expi
 
 /** What a row looks like to a blank record: no app, no ID, nothing in it. */
 export const BLANK_SET = `app = NULL, sid = NULL, attrs = ''::bytea, created_ms = 0, access_ms = 0, expires_ms = 0, inactive_ms = 0,
-  until_ms = NULL, owner = NULL, owner_epoch = 0, version = 0, turn_until = NULL, handover_at = NULL`;
+  until_ms = NULL, owner = NULL, owner_epoch = 0, version = 0, turn_until = NULL, handover_at = NULL, destroyed_ms = NULL`;
 
 export interface RecordRow {
   sid: string;
@@ -68,9 +68,19 @@ export function fenced(lease: ServerLease, why: string): SessiondError {
   return new SessiondError('SESSIOND_FENCED', why, { serverId: lease.serverId, epoch: lease.epoch });
 }
 
-/** Frees the row of an expired record with this ID (so the ID can be created again). */
+export function destroyed(): SessiondError {
+  return new SessiondError('SESSIOND_SESSION_DESTROYED', 'the session was destroyed (its global tombstone refuses a late save)');
+}
+
+/** The ID's tombstone is still there. */
+async function tombstoned(ctx: PgContext, id: string): Promise<boolean> {
+  const r = await run(ctx, `SELECT 1 FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $2 AND ${tombstoneLive('s')}`, [ctx.app, id]);
+  return r.rows.length > 0;
+}
+
+/** Frees the row of an expired record (or of a tombstone past its time) with this ID, so the ID can be created again. */
 async function reclaimExpired(ctx: PgContext, id: string): Promise<void> {
-  const where = `s.app = $1 AND s.sid = $2 AND NOT ${recordLive('s')}`;
+  const where = `s.app = $1 AND s.sid = $2 AND NOT ${recordLive('s')} AND NOT ${tombstoneLive('s')}`;
   if (ctx.allocation === 'insert') {
     await run(ctx, `DELETE FROM ${ctx.t.sessions} s WHERE ${where}`, [ctx.app, id]);
   } else {
@@ -87,7 +97,7 @@ async function addBlanks(ctx: PgContext): Promise<void> {
   );
 }
 
-/** Creates the record at version 1 owned by `lease`; false when a live record with this ID exists. */
+/** Creates the record at version 1 owned by `lease`; false when a live record with this ID exists; SESSIOND_SESSION_DESTROYED while its tombstone lasts. */
 export async function create(ctx: PgContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean): Promise<boolean> {
   const turn = hold ? HELD : 'NULL';
   const values = [ctx.app, lease.serverId, lease.epoch, id, ...writeValues(w)];
@@ -99,12 +109,13 @@ export async function create(ctx: PgContext, lease: ServerLease, id: string, w: 
        SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1, ${turn} WHERE ${leaseLive(ctx, 2)}
        ON CONFLICT (app, sid) WHERE sid IS NOT NULL DO UPDATE SET owner = EXCLUDED.owner, owner_epoch = EXCLUDED.owner_epoch, attrs = EXCLUDED.attrs,
          created_ms = EXCLUDED.created_ms, access_ms = EXCLUDED.access_ms, expires_ms = EXCLUDED.expires_ms, inactive_ms = EXCLUDED.inactive_ms,
-         until_ms = EXCLUDED.until_ms, version = 1, turn_until = ${turn}, handover_at = NULL
-       WHERE NOT ${recordLive('s')}`,
+         until_ms = EXCLUDED.until_ms, version = 1, turn_until = ${turn}, handover_at = NULL, destroyed_ms = NULL
+       WHERE NOT ${recordLive('s')} AND NOT ${tombstoneLive('s')}`,
       values,
     );
     if (r.rowCount === 1) return true;
     await checkLease(ctx, lease);
+    if (await tombstoned(ctx, id)) throw destroyed();
     return false;
   }
   // The seed's design: claim a pre-allocated blank row instead of inserting one.
@@ -121,6 +132,7 @@ export async function create(ctx: PgContext, lease: ServerLease, id: string, w: 
       if (sqlState(e) !== '23505') throw e;
       // A record with this ID exists: an expired one gives its row back; a live one wins.
       if ((await load(ctx, id)) !== undefined) return false;
+      if (await tombstoned(ctx, id)) throw destroyed();
       await reclaimExpired(ctx, id);
       continue;
     }
@@ -201,10 +213,16 @@ export async function touch(
   return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, -1);
 }
 
+/** The row a destroy leaves: a tombstone (blank, no owner, no turn) until `tombstoneMs` ($6) from now. */
+const TOMBSTONE_SET = `attrs = ''::bytea, created_ms = 0, access_ms = 0, expires_ms = 0, inactive_ms = 0, owner = NULL, owner_epoch = 0,
+  version = s.version + 1, turn_until = NULL, handover_at = NULL, destroyed_ms = ${NOW_MS}, until_ms = ${NOW_MS} + $6::bigint`;
+
 export async function destroy(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
   const values = [ctx.app, id, lease.serverId, lease.epoch, expectedVersion];
   const r =
-    ctx.allocation === 'insert'
+    ctx.tombstoneMs > 0
+      ? await runPrepared(ctx, `UPDATE ${ctx.t.sessions} s SET ${TOMBSTONE_SET} WHERE ${FENCE(ctx)}`, [...values, ctx.tombstoneMs])
+      : ctx.allocation === 'insert'
       ? await runPrepared(ctx, `DELETE FROM ${ctx.t.sessions} s WHERE ${FENCE(ctx)}`, values)
       : await run(ctx, `WITH d AS (UPDATE ${ctx.t.sessions} s SET ${BLANK_SET} WHERE ${FENCE(ctx)} RETURNING s.slot) INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d`, values);
   return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, expectedVersion);

@@ -120,7 +120,15 @@ export async function count(ctx: RedisContext): Promise<number> {
   return live.filter((r) => r !== undefined).length;
 }
 
+/** Deletes the key; 1 when it held a record (a tombstone is deleted too, and not counted). */
+const CLEAR = script(`
+local d = redis.call('HEXISTS', KEYS[1], 'd')
+local n = redis.call('DEL', KEYS[1])
+if d == 1 then return 0 end
+return n
+`);
+
 export async function clear(ctx: RedisContext): Promise<number> {
-  const r = await Promise.all((await allIds(ctx)).map((id) => cmd(ctx.client, 'DEL', ctx.k.session(id))));
+  const r = await Promise.all((await allIds(ctx)).map((id) => evalScript(ctx, CLEAR, [ctx.k.session(id)], [])));
   return r.filter((n) => n === 1).length;
 }

@@ -106,6 +106,8 @@ export interface RedisContext {
   readonly seenLive: Map<string, number>;
   /** After each change, WAIT until one replica has it, at most this long (0: do not wait). */
   readonly replicaAckMs: number;
+  /** How long a destroyed session's tombstone hash lasts (0: none). */
+  readonly tombstoneMs: number;
 }
 
 /** Longest a lease seen live is trusted without reading it again (turn polling reads it once per this). */

@@ -1,4 +1,4 @@
-import type { BatchWrite, GlobalRecord, GlobalStore, GlobalWrite, HandoverEvents, HandoverListener, ServerLease, TurnResult, WriteOutcome } from '../global-store.js';
+import { GLOBAL_TOMBSTONE_MS, type BatchWrite, type GlobalRecord, type GlobalStore, type GlobalWrite, type HandoverEvents, type HandoverListener, type ServerLease, type TurnResult, type WriteOutcome } from '../global-store.js';
 import * as handovers from './handovers.js';
 import { acquireLease, adopt, checkLeases, releaseLease, renewLease } from './leases.js';
 import * as maintenance from './maintenance.js';
@@ -32,6 +32,8 @@ export interface RedisStoreOptions {
   readonly timeoutMs?: number;
   /** After each change, WAIT until one replica has it, at most this long; 0 (default) does not wait. */
   readonly replicaAckMs?: number;
+  /** How long a destroyed session's tombstone refuses a create of its ID (docs/failover.md §Tombstones); default 10 min, 0 = none. */
+  readonly tombstoneMs?: number;
 }
 
 function hostPort(url: string): { host: string; port: number } {
@@ -71,7 +73,7 @@ export class RedisGlobalStore implements GlobalStore {
     const { client, cluster, owns } = await open(o);
     if (cluster && !isRedisCluster(client)) throw new TypeError('redisCluster: the client given has no nodes()');
     const masters = (): RedisCommander[] => (cluster ? (client as RedisClusterLike).nodes('master') : [client]);
-    const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map(), replicaAckMs: o.replicaAckMs ?? 0 };
+    const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map(), replicaAckMs: o.replicaAckMs ?? 0, tombstoneMs: o.tombstoneMs ?? GLOBAL_TOMBSTONE_MS };
     return new RedisGlobalStore(ctx, owns, o.sessionTtlMs);
   }
 

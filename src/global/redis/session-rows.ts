@@ -53,6 +53,7 @@ end
 const CREATE = script(`${EXPIRE}
 local now = now_ms()
 if now >= tonumber(ARGV[1]) then return 'fenced' end
+if redis.call('HEXISTS', KEYS[1], 'd') == 1 then return 'destroyed' end
 local u = redis.call('HGET', KEYS[1], 'u')
 if u and redis.call('HEXISTS', KEYS[1], 'o') == 1 and live(u, now) then return 'exists' end
 redis.call('DEL', KEYS[1])
@@ -67,10 +68,15 @@ function writeArgs(w: GlobalWrite): string[] {
   return [w.attrs, String(w.createdAtMs), String(w.lastAccessAtMs), String(w.expiresAtMs), String(w.maxInactiveMs), String(recordUntilMs(w) ?? 0)];
 }
 
-/** Creates the record at version 1 owned by `lease` (its turn held for good with `hold`); false when a live record with this ID exists. */
+/**
+ * Creates the record at version 1 owned by `lease` (its turn held for good with `hold`);
+ * false when a live record with this ID exists; SESSIOND_SESSION_DESTROYED while the ID's
+ * tombstone lasts (see DESTROY).
+ */
 export async function create(ctx: RedisContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean): Promise<boolean> {
   const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w), hold ? '1' : '0']);
   if (r === 'fenced') throw fenced(lease, 'the server lease lapsed');
+  if (r === 'destroyed') throw new SessiondError('SESSIOND_SESSION_DESTROYED', 'the session was destroyed (its global tombstone refuses a late save)');
   return r === 'ok';
 }
 
@@ -160,27 +166,37 @@ export async function touch(
 }
 
 /**
+ * The record becomes a tombstone: the hash is replaced by one field `d` (the destroy time,
+ * Redis TIME) that expires after `tombstoneMs` (ARGV[6]; 0: the key is just deleted). It
+ * has no owner (`o`) nor end (`u`), so every reader and fence sees no record, and CREATE
+ * refuses its ID while it lasts.
+ *
  * With ARGV[5] = '1' (replicaAckMs), a destroy that finds no record still writes (a field
- * set and the key deleted, a net no-op): the WAIT that follows then covers the replication
- * stream up to here, so it confirms that a replica has the delete that made the record
- * absent, whoever made it. WAIT counts only this connection's own writes; without one, a
- * logout retried after an unconfirmed delete would be acknowledged and a failover could
- * bring the session back.
+ * set and deleted, a net no-op that keeps a tombstone): the WAIT that follows then covers
+ * the replication stream up to here, so it confirms that a replica has the delete that made
+ * the record absent, whoever made it. WAIT counts only this connection's own writes;
+ * without one, a logout retried after an unconfirmed delete would be acknowledged and a
+ * failover could bring the session back.
  */
 const DESTROY = script(`${FENCE}
-local f = fence(now_ms())
+local now = now_ms()
+local f = fence(now)
 if f == 'absent' and ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'z', '1')
-  redis.call('DEL', KEYS[1])
+  redis.call('HDEL', KEYS[1], 'z')
 end
 if f then return f end
 redis.call('DEL', KEYS[1])
+if tonumber(ARGV[6]) > 0 then
+  redis.call('HSET', KEYS[1], 'd', fmt(now))
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+end
 return 'ok'
 `);
 
 /** 'absent' when there is no record; with replicaAckMs, only once a replica confirms that (see DESTROY). */
 export async function destroy(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
-  const args = [...fenceArgs(ctx, lease, expectedVersion), ctx.replicaAckMs > 0 ? '1' : '0'];
+  const args = [...fenceArgs(ctx, lease, expectedVersion), ctx.replicaAckMs > 0 ? '1' : '0', String(ctx.tombstoneMs)];
   return (await evalChange(ctx, DESTROY, [ctx.k.session(id)], args)) as WriteOutcome;
 }
 
