@@ -111,8 +111,11 @@ export class GlobalSessionEngine {
     });
   }
 
-  /** Composes a local engine with any GlobalStore (the contract; tests pass their own). */
-  static async compose(engineInput: EngineOptionsInput, g: GlobalOptions, store: GlobalStore): Promise<GlobalSessionEngine> {
+  /**
+   * Composes a local engine with any GlobalStore (the contract; tests pass their own store,
+   * and may pass the monotonic clock this server's lease window is measured on).
+   */
+  static async compose(engineInput: EngineOptionsInput, g: GlobalOptions, store: GlobalStore, monotonicNow: () => number = () => performance.now()): Promise<GlobalSessionEngine> {
     await store.migrate();
     const local = await SessionEngine.open(engineInput);
     let journal: PendingJournal | undefined;
@@ -120,7 +123,7 @@ export class GlobalSessionEngine {
       journal = await PendingJournal.open(local.options.fs, local.options.dir, () => performance.now());
       if (g.mode === 'through' && journal.count === 0) await journal.close();
       const self: { engine?: GlobalSessionEngine } = {};
-      const ownership = await Ownership.start(store, g, local.options.logger, () => self.engine?.forgetAll());
+      const ownership = await Ownership.start(store, g, local.options.logger, () => self.engine?.forgetAll(), monotonicNow);
       self.engine = new GlobalSessionEngine(local, g, store, ownership, journal);
       if (g.mode === 'through') await self.engine.drainBackLeftovers();
       return self.engine;
