@@ -127,3 +127,37 @@ test('replicaAckMs with no replica to confirm: the change is refused with SESSIO
     await r.drop();
   }
 });
+
+test('cleanup runs its script only on records past their end, not once per session per pass', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const r = RedisTestPrefix.standalone();
+  const raw = new Redis(REDIS_URL, { enableAutoPipelining: true });
+  try {
+    let scripts = 0;
+    const counted = {
+      call: (c: string, ...a: Array<string | number | Buffer>) => {
+        if (c === 'EVALSHA' || c === 'EVAL') scripts++;
+        return raw.call(c, ...a);
+      },
+      quit: async () => 'OK',
+    };
+    const s = await r.store({ redis: counted, app: 'clean-pre' });
+    await s.migrate();
+    const me = await s.acquireLease('srv-clean-pre', 10_000);
+    const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
+    const ids = ['CleanPreAxxxxxxxxxxxxxxxx', 'CleanPreBxxxxxxxxxxxxxxxx', 'CleanPreCxxxxxxxxxxxxxxxx', 'CleanPreDxxxxxxxxxxxxxxxx'];
+    for (const id of ids) await s.create(me, id, w);
+    // Two records past their end whose keys lost their expiry (as a failover can leave them): only cleanup removes them.
+    for (const key of (await r.keys('*CleanPre[AB]*')).slice(0, 2)) {
+      await r.admin.call('HSET', key, 'u', String(Date.now() - 1000));
+      await r.admin.call('PERSIST', key);
+    }
+    scripts = 0;
+    assert.equal(await s.cleanupExpired(100), 2);
+    assert.equal(scripts, 3, 'one CLEAN per expired record and the election\'s unlock; none for the 2 live ones');
+    assert.deepEqual((await s.list(10)).map((x) => x.id).sort(), ids.slice(2));
+  } finally {
+    raw.disconnect();
+    await r.drop();
+  }
+});
