@@ -13,7 +13,7 @@ import { KeyedChain } from './keyed-chain.js';
 import { PendingJournal } from './pending-journal.js';
 import { WriteBack, drainLeftovers, toWrite, type Known, type WriteBackStats } from './write-back.js';
 import { pollTurn, pruner } from './polling.js';
-import { heldRead, readRecord, syncLocal, type LocalCopy } from './local-copy.js';
+import { heldRead, localTouchSkipped, readRecord, syncLocal, type LocalCopy } from './local-copy.js';
 
 /**
  * The local engine composed with a global store (SPEC G1, G3, G4; docs/failover.md). In
@@ -318,8 +318,10 @@ export class GlobalSessionEngine {
       this.refuseStale(id);
       const k = this.known.get(id);
       // Through mode: the local copy is a cache of the record; its touch is appended (seen at
-      // once), not waited for. The global touch is no new version and gives the turn back.
-      const local = this.local.touch(id, input);
+      // once), not waited for, and skipped while the copy moved less than touchAfterMs ago
+      // (local-copy.ts). The global touch is no new version and gives the turn back.
+      const copy = this.wb === undefined && k !== undefined ? localTouchSkipped(this.local, id, input, this.global.touchAfterMs) : undefined;
+      const local = copy !== undefined ? Promise.resolve(copy) : this.local.touch(id, input);
       const state = this.wb !== undefined || k === undefined ? await local : this.local.get(id);
       if (state === undefined || k === undefined) return local;
       if (this.wb !== undefined) {
