@@ -19,18 +19,11 @@ import type { GlobalStore } from '../../src/global/global-store.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
 import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
 import { TcpCutProxy } from './tcp-cut-proxy.js';
+import { until } from './until.js';
 
 const HOUR = 3_600_000;
 const LEASE_MS = 30_000;
 const PROMPT_MS = LEASE_MS / 3;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, f: () => Promise<boolean> | boolean, tries = 800): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await f()) return;
-    await sleep(25);
-  }
-  assert.fail(`never happened: ${what}`);
-}
 const redisPort = Number(new URL(REDIS_URL).port || 6379);
 
 /** Awaits `p`, which must fail with the gate's 503 within PROMPT_MS of `from` (performance.now()). */
@@ -111,13 +104,13 @@ describe('while Redis is cut off, a request that needs it is refused within offl
     await increment(a, HELD); // 0: held by a
     await increment(b, OTHER); // 0: held by b
     await increment(t, THROUGH); // 0
-    await until('the created records are in Redis', async () => (await stored(HELD)) === 0 && (await stored(OTHER)) === 0);
+    await until('the created records are in Redis', async () => (await stored(HELD)) === 0 && (await stored(OTHER)) === 0, 800);
 
     // In flight: a asks for b's session; its command reaches the proxy and goes no further, then the connection drops.
     proxy.stall();
     const inFlight = a.lock(OTHER);
     inFlight.catch(() => undefined);
-    await until('the turn request is on the wire', () => proxy.held.includes(OTHER));
+    await until('the turn request is on the wire', () => proxy.held.includes(OTHER), 800);
     const cutAt = performance.now();
     proxy.cut();
     await refusedPromptly('a command in flight when the connection dropped', inFlight, cutAt);
@@ -135,11 +128,11 @@ describe('while Redis is cut off, a request that needs it is refused within offl
     assert.equal(await stored(HELD), 0);
 
     proxy.heal();
-    await until('the backlog drained', async () => (await a.stats()).global.writeBackPending === 0);
+    await until('the backlog drained', async () => (await a.stats()).global.writeBackPending === 0, 800);
     assert.equal(await stored(HELD), 3);
     assert.equal((await a.stats()).global.writeBackLost, 0);
     // Through mode serves again once ioredis has reconnected (its next attempt may be a while off).
-    await until('through mode serves again', () => increment(t, THROUGH).then(() => true, () => false));
+    await until('through mode serves again', () => increment(t, THROUGH).then(() => true, () => false), 800);
     assert.equal(await stored(THROUGH), 1);
   });
 });

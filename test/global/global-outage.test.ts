@@ -17,18 +17,10 @@ import { attributesFromBlob } from '../../src/session/attributes.js';
 import { pgMissing, PgTestSchema } from './pg-harness.js';
 import { TcpCutProxy } from './tcp-cut-proxy.js';
 import { quoteIdent } from '../../src/global/postgres/pg-context.js';
+import { until } from './until.js';
 
 const ID = 'OutageSessionAAAAAAAAAAAA';
 const HOUR = 3_600_000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** Polls `f` every 25 ms until it holds; fails after `tries`. */
-async function until(what: string, f: () => Promise<boolean> | boolean, tries = 400): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await f()) return;
-    await sleep(25);
-  }
-  assert.fail(`never happened: ${what}`);
-}
 const unavailable = (e: unknown): boolean => isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE');
 
 describe('through mode while PostgreSQL is cut off', () => {
