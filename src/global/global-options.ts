@@ -38,6 +38,7 @@ export interface GlobalOptions {
   readonly cleanupBatchMax: number;
   readonly keyPrefix: string;
   readonly replicaAckMs: number;
+  readonly offlineWaitMsMax: number;
   readonly tombstoneMs: number;
   readonly writeBackMs: number;
   readonly writeBackBatchMax: number;
@@ -81,6 +82,7 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   cleanupIntervalMs: { kind: 'int', min: 10, max: 3_600_000, doc: 'how often expired records are removed (by one elected server at a time)', defaultValue: () => 10_000 },
   cleanupBatchMax: { kind: 'int', min: 1, max: 100_000, doc: 'most expired records removed per batch', defaultValue: () => 1000 },
   replicaAckMs: { kind: 'int', min: 0, max: 60_000, doc: 'Redis: after each change, WAIT until one replica has it, at most this long, or fail the change with 503 (0: do not wait; then a failover can lose the last changes, and the owner repairs what it can)', defaultValue: () => 0 },
+  offlineWaitMsMax: { kind: 'int', min: 0, max: 3_600_000, doc: 'Redis: once connected, how long a request waits for a lost connection to come back (ioredis reconnecting) before it fails with 503, rather than leaseMs in the offline queue; a command in flight when the connection drops fails at once. At most leaseMs', defaultValue: ({ leaseMs }) => Math.min(1000, Math.floor(leaseMs / 4)), defaultDoc: 'min(1000, leaseMs / 4)' },
   tombstoneMs: { kind: 'int', min: 0, max: 7 * 24 * 3600_000, doc: "how long a destroyed session's global record stays a tombstone that refuses a late save of its ID on any server (0: none)", defaultValue: () => 10 * 60_000 },
   keyPrefix: { kind: 'prefix', doc: 'Redis: prefix of every key (docs/format.md §8); no `{` or `}`', defaultValue: () => 'sessiond:' },
   writeBackMs: { kind: 'int', min: 1, max: 600_000, doc: "'back' mode: longest a change waits before it is written back to PostgreSQL (changes of one session in that time are coalesced)", defaultValue: () => 100 },
@@ -165,5 +167,6 @@ export function resolveGlobalOptions(input: unknown, dir: string): GlobalOptions
   }
   if ((out.heartbeatMs as number) * 2 > (out.leaseMs as number)) throw invalid('heartbeatMs', `${String(out.heartbeatMs)} must be at most leaseMs / 2 so one lost heartbeat does not lose the lease`);
   if ((out.clockDriftMarginMs as number) * 2 > (out.leaseMs as number)) throw invalid('clockDriftMarginMs', `${String(out.clockDriftMarginMs)} must be at most leaseMs / 2`);
+  if ((out.offlineWaitMsMax as number) > (out.leaseMs as number)) throw invalid('offlineWaitMsMax', `${String(out.offlineWaitMsMax)} must be at most leaseMs: a command waits no longer than that once sent`);
   return Object.freeze(out) as unknown as GlobalOptions;
 }

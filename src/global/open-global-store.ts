@@ -30,6 +30,7 @@ export function openGlobalStore(g: GlobalOptions, sessionTtlMs: number): Promise
     connectionName: connectionName.replace(/[^\x21-\x7e]/g, '_'),
     timeoutMs: g.leaseMs,
     replicaAckMs: g.replicaAckMs,
+    offlineWaitMsMax: g.offlineWaitMsMax,
     tombstoneMs: g.tombstoneMs,
   });
 }

@@ -22,6 +22,8 @@ test('fills the defaults and freezes', () => {
   assert.equal(resolveGlobalOptions({ ...base, leaseMs: 3000 }, '/d').heartbeatMs, 1000);
   assert.equal(resolveGlobalOptions({ ...base, mode: 'back' }, '/d').mode, 'back');
   assert.equal(o.clockDriftMarginMs, 500);
+  assert.equal(o.offlineWaitMsMax, 1000);
+  assert.equal(resolveGlobalOptions({ ...base, leaseMs: 2000 }, '/d').offlineWaitMsMax, 500, 'a quarter of a short lease');
 });
 
 test('the default server ID is stable for one directory and differs between two', () => {
@@ -42,6 +44,8 @@ test('refuses unknown, missing and out-of-range options by name', () => {
   refused({ ...base, writeBackMs: 0 }, 'global.writeBackMs');
   refused({ ...base, rowAllocation: 'upsert' }, 'global.rowAllocation');
   refused({ ...base, app: '' }, 'global.app');
+  refused({ ...base, leaseMs: 1000, offlineWaitMsMax: 1001 }, 'global.offlineWaitMsMax');
+  refused({ ...base, offlineWaitMsMax: -1 }, 'global.offlineWaitMsMax');
 });
 
 test('takes exactly one backend: postgres, redis or redisCluster, each checked by name', () => {

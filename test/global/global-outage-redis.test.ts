@@ -11,9 +11,9 @@ outageSuite('Redis', async () => {
   const r = RedisTestPrefix.standalone();
   return {
     port: Number(new URL(REDIS_URL).port || 6379),
-    // ioredis queues commands while it reconnects: a request that needs Redis during a cut
-    // gets its 503 only when the client gives up, after its command timeout (leaseMs).
-    refusesPromptly: false,
+    // The offline gate (src/global/redis/offline-gate.ts) refuses within offlineWaitMsMax
+    // instead of ioredis's command timeout (how promptly: global-outage-redis-prompt.test.ts).
+    refusesPromptly: true,
     connect: (port) => ({ redis: { url: `redis://127.0.0.1:${port}` }, keyPrefix: r.prefix }),
     store: (app) => r.store({ app }),
     leaseLapsed: async (serverId) => (await r.keys(`*:lease:${serverId}`)).length === 0,

@@ -1,7 +1,8 @@
 /**
- * A TCP proxy the test controls, between a client and PostgreSQL: cut() drops every
- * connection and refuses new ones (the database "disappears" without touching the
- * machine's PostgreSQL), heal() lets connections through again.
+ * A TCP proxy the test controls, between a client and PostgreSQL or Redis: cut() drops
+ * every connection and refuses new ones (the database "disappears" without touching the
+ * machine's server), heal() lets connections through again; stall() holds what clients
+ * send (kept in `held`) so their commands stay in flight until the cut.
  */
 import net from 'node:net';
 
@@ -9,6 +10,9 @@ export class TcpCutProxy {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private isCut = false;
+  private stalled = false;
+  /** What clients sent while stalled (never forwarded), as latin1 text. */
+  held = '';
 
   private constructor(private readonly targetPort: number) {
     this.server = net.createServer((client) => {
@@ -19,7 +23,11 @@ export class TcpCutProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      client.on('data', (d: Buffer) => {
+        if (this.stalled) this.held += d.toString('latin1');
+        else upstream.write(d);
+      });
+      upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -35,8 +43,13 @@ export class TcpCutProxy {
     return (this.server.address() as net.AddressInfo).port;
   }
 
+  stall(): void {
+    this.stalled = true;
+  }
+
   cut(): void {
     this.isCut = true;
+    this.stalled = false;
     for (const s of this.sockets) s.destroy();
   }
 

@@ -4,6 +4,7 @@ import { acquireLease, adopt, checkLeases, releaseLease, renewLease } from './le
 import * as maintenance from './maintenance.js';
 import { redisKeys, type RedisContext } from './redis-context.js';
 import { isRedisClient, isRedisCluster, type RedisClientLike, type RedisClusterLike, type RedisCommander } from './redis-types.js';
+import { gateOffline } from './offline-gate.js';
 import { migrate } from './schema.js';
 import * as rows from './session-rows.js';
 import { releaseTurn, takeTurn } from './turns.js';
@@ -32,9 +33,17 @@ export interface RedisStoreOptions {
   readonly timeoutMs?: number;
   /** After each change, WAIT until one replica has it, at most this long; 0 (default) does not wait. */
   readonly replicaAckMs?: number;
+  /**
+   * Once connected, longest a command waits for a lost connection to come back before
+   * SESSIOND_GLOBAL_UNAVAILABLE (offline-gate.ts); default 1000. A command in flight when
+   * the connection drops fails at once.
+   */
+  readonly offlineWaitMsMax?: number;
   /** How long a destroyed session's tombstone refuses a create of its ID (docs/failover.md §Tombstones); default 10 min, 0 = none. */
   readonly tombstoneMs?: number;
 }
+
+const DEFAULT_OFFLINE_WAIT_MS_MAX = 1000;
 
 function hostPort(url: string): { host: string; port: number } {
   const u = new URL(url);
@@ -47,6 +56,8 @@ async function open(o: RedisStoreOptions): Promise<{ client: RedisClientLike; cl
   const cluster = o.redisCluster !== undefined;
   if (isRedisClient(src)) return { client: src, cluster, owns: false };
   const { Redis, Cluster } = await import('ioredis');
+  // Commands in flight when a connection drops: the offline gate fails them and takes them
+  // out of ioredis's resend queue (offline-gate.ts), so a refused change never runs later.
   const common = { commandTimeout: o.timeoutMs, connectionName: o.connectionName };
   let client: RedisClientLike & { on(ev: 'error', f: () => void): unknown };
   if (!cluster) {
@@ -67,14 +78,18 @@ export class RedisGlobalStore implements GlobalStore {
     private readonly ctx: RedisContext,
     private readonly owns: boolean,
     private readonly sessionTtlMs: number,
+    /** Stops the offline gate listening to the client. */
+    private readonly detach: () => void,
   ) {}
 
   static async create(o: RedisStoreOptions): Promise<RedisGlobalStore> {
-    const { client, cluster, owns } = await open(o);
-    if (cluster && !isRedisCluster(client)) throw new TypeError('redisCluster: the client given has no nodes()');
+    const opened = await open(o);
+    const { cluster, owns } = opened;
+    if (cluster && !isRedisCluster(opened.client)) throw new TypeError('redisCluster: the client given has no nodes()');
+    const { client, detach } = gateOffline(opened.client, o.offlineWaitMsMax ?? DEFAULT_OFFLINE_WAIT_MS_MAX, owns);
     const masters = (): RedisCommander[] => (cluster ? (client as RedisClusterLike).nodes('master') : [client]);
     const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map(), replicaAckMs: o.replicaAckMs ?? 0, tombstoneMs: o.tombstoneMs ?? GLOBAL_TOMBSTONE_MS };
-    return new RedisGlobalStore(ctx, owns, o.sessionTtlMs);
+    return new RedisGlobalStore(ctx, owns, o.sessionTtlMs, detach);
   }
 
   migrate(): Promise<void> {
@@ -149,6 +164,7 @@ export class RedisGlobalStore implements GlobalStore {
     return maintenance.clear(this.ctx);
   }
   async close(): Promise<void> {
+    this.detach();
     if (this.owns) await this.ctx.client.quit().catch(() => undefined);
   }
 }
