@@ -22,6 +22,19 @@ const ids = (tag: string, n: number, prng: Prng): string[] => {
   }
   return out;
 };
+/**
+ * Rows of the same app (expired long ago), analyzed, so that the planner looks the asked rows up one by one by
+ * index, in the asks' order, as on a real table (on a small one it merge-joins them, which
+ * sorts them anyway): only then does the lock order depend on the statement's ORDER BY.
+ */
+async function fill(db: PgTestSchema, rows: number): Promise<void> {
+  await db.admin.query(
+    `INSERT INTO "${db.schema}".sessions (app, sid, attrs, created_ms, access_ms, expires_ms, inactive_ms, until_ms, owner, owner_epoch, version)
+     SELECT 'app', 'filler' || g, ''::bytea, 0, 0, 0, 0, 1, 'nobody', 1, 1 FROM generate_series(1, $1::int) g`,
+    [rows],
+  );
+  await db.admin.query(`ANALYZE "${db.schema}".sessions`);
+}
 const settle = <T>(ps: Promise<T>[]): Promise<PromiseSettledResult<T>[]> => Promise.allSettled(ps);
 
 it('batched turns: each row is fenced by its own server epoch; a stale epoch is refused in a batch as alone, and changes nothing', async (t) => {
@@ -70,7 +83,65 @@ it('batched turns: each row is fenced by its own server epoch; a stale epoch is 
   }
 });
 
-it('batched turns: a write-back batch and another server\'s batched turns over the same rows in opposite orders never deadlock', async (t) => {
+it('batched turns: a turn the server\'s older epoch still holds is not this epoch\'s (busy until adopted), in a batch as alone', async (t) => {
+  if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
+  const db = new PgTestSchema();
+  try {
+    const s = await db.store();
+    await s.migrate();
+    const old = await s.acquireLease('srv-older', 600_000);
+    const sids = ids('OlderRow', 16, new Prng(0x01d));
+    for (const id of sids) assert.equal(await s.create(old, id, w('o')), true);
+    for (const id of sids) assert.ok((await s.takeTurn(old, id, 600_000, 1))?.record !== undefined);
+    const now = await s.acquireLease('srv-older', 600_000); // registered again, not adopted yet
+    const before = s.batchStats.turns.statements;
+    assert.deepEqual(await Promise.all(sids.map((id) => s.takeTurn(now, id, 10_000, 1))), sids.map(() => undefined), 'busy: the older epoch holds every turn');
+    assert.ok(s.batchStats.turns.statements - before < sids.length, 'the asks shared statements');
+    for (const id of sids) assert.equal((await s.load(id))?.ownerEpoch, old.epoch, `${id}: still the older epoch's`);
+    assert.equal(await s.adopt(now), sids.length);
+    const taken = await Promise.all(sids.map((id) => s.takeTurn(now, id, 10_000, 1)));
+    for (const [i, r] of taken.entries()) assert.equal(r?.record?.ownerEpoch, now.epoch, `${sids[i]}: adopted, then taken`);
+  } finally {
+    await db.drop();
+  }
+});
+
+it('batched touches: each row is fenced by its own server epoch and gets its own outcome (ok, fenced, absent)', async (t) => {
+  if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
+  const db = new PgTestSchema();
+  try {
+    const s = await db.store();
+    await s.migrate();
+    const old = await s.acquireLease('srv-touch-x', 600_000);
+    const other = await s.acquireLease('srv-touch-other', 600_000);
+    const sids = ids('TouchRow', 24, new Prng(0x70c4));
+    for (const [i, id] of sids.entries()) assert.equal(await s.create(i % 4 === 3 ? other : old, id, w('t')), true);
+    const now = await s.acquireLease('srv-touch-x', 600_000); // registered again: `old` is a paused self
+    assert.equal(await s.adopt(now), 18);
+    const gone = sids.filter((_, i) => i % 4 === 2);
+    for (const id of gone) assert.equal(await s.destroy(now, id, 1), 'ok');
+    const at = Date.now() + HOUR;
+    // i % 4: 0 this epoch (ok), 1 the stale epoch (fenced), 2 destroyed (absent), 3 another server's (fenced).
+    const lease = (i: number): ServerLease => (i % 4 === 1 ? old : now);
+    const before = s.batchStats.touches.statements;
+    const got = await Promise.all(sids.map((id, i) => s.touch(lease(i), id, at + i, at + HOUR + i, true)));
+    assert.ok(s.batchStats.touches.statements - before < sids.length, 'the touches shared statements');
+    assert.deepEqual(got, sids.map((_, i) => (['ok', 'fenced', 'absent', 'fenced'] as const)[i % 4]));
+    for (const [i, id] of sids.entries()) {
+      if (i % 4 === 2) continue;
+      const r = await s.load(id);
+      assert.equal(r?.expiresAtMs === at + HOUR + i, i % 4 === 0, `${id}: moved only by its owner at its epoch`);
+    }
+    // Only stale touches: whatever row of the batch each one is, none moves anything.
+    const mine = sids.filter((_, i) => i % 4 === 0);
+    assert.deepEqual(await Promise.all(mine.map((id) => s.touch(old, id, at + 2 * HOUR, at + 3 * HOUR, true))), mine.map(() => 'fenced'));
+    for (const id of mine) assert.ok((await s.load(id))!.expiresAtMs < at + 3 * HOUR, `${id}: unchanged by the stale epoch`);
+  } finally {
+    await db.drop();
+  }
+});
+
+it('batched turns: a write-back batch, batched touches and another server\'s batched turns over the same rows in opposite orders never deadlock', async (t) => {
   if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
   const db = new PgTestSchema();
   try {
@@ -79,14 +150,46 @@ it('batched turns: a write-back batch and another server\'s batched turns over t
     const b = await db.store();
     const la = await a.acquireLease('srv-wb-a', 600_000);
     const lb = await b.acquireLease('srv-wb-b', 600_000);
-    const sids = ids('WbRow', 48, new Prng(0x3b));
+    const sids = ids('WbRow', 200, new Prng(0x3b));
     sids.sort();
     for (const id of sids) assert.equal(await a.create(la, id, w('v1'), true), true);
+    await fill(db, 50_000);
     for (let round = 0; round < 10; round++) {
       const items = [...sids].reverse().map((id) => ({ id, expectedVersion: round + 1, w: w(`v${round + 2}`) }));
-      const [written, turns] = await Promise.all([a.writeBatch(la, items), Promise.all(sids.map((id) => b.takeTurn(lb, id, 10_000, 0, true)))]);
+      const [written, touched, turns] = await Promise.all([
+        a.writeBatch(la, items),
+        Promise.all(items.map((x) => a.touch(la, x.id, Date.now(), undefined, false))),
+        Promise.all(sids.map((id) => b.takeTurn(lb, id, 10_000, 0, true))),
+      ]);
       assert.deepEqual(written, items.map(() => 'ok'), `round ${round}: every write-back landed`);
+      assert.deepEqual(touched, items.map(() => 'ok'), `round ${round}: every touch landed`);
       assert.deepEqual(turns, sids.map(() => undefined), `round ${round}: a holds every turn`);
+    }
+  } finally {
+    await db.drop();
+  }
+});
+
+it('batched turns: two servers taking the same sessions at once, in opposite orders, 200 at a time on a large table, never deadlock; each turn goes to exactly one', async (t) => {
+  if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
+  const db = new PgTestSchema();
+  try {
+    const a = await db.store();
+    await a.migrate();
+    const b = await db.store();
+    const la = await a.acquireLease('srv-order-a', 600_000);
+    const lb = await b.acquireLease('srv-order-b', 600_000);
+    const sids = ids('OrderRow', 200, new Prng(0x0d3));
+    for (const id of sids) assert.equal(await a.create(la, id, w('o')), true);
+    await fill(db, 50_000);
+    for (let round = 0; round < 10; round++) {
+      const [ra, rb] = await Promise.all([
+        Promise.all(sids.map((id) => a.takeTurn(la, id, 10_000, 1))),
+        Promise.all([...sids].reverse().map((id) => b.takeTurn(lb, id, 10_000, 1))),
+      ]);
+      rb.reverse();
+      sids.forEach((id, i) => assert.equal((ra[i]?.record !== undefined ? 1 : 0) + (rb[i]?.record !== undefined ? 1 : 0), 1, `round ${round}, ${id}: one taker`));
+      await Promise.all(sids.flatMap((id) => [a.releaseTurn(la, id), b.releaseTurn(lb, id)]));
     }
   } finally {
     await db.drop();
