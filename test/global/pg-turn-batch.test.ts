@@ -4,11 +4,12 @@
  * every row of it is fenced exactly as a statement of its own (docs/failover.md
  * §Protocol, "Batched turns").
  */
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSessiondError } from '../../src/errors.js';
 import type { GlobalWrite, ServerLease, TurnResult } from '../../src/global/global-store.js';
 import { Prng } from '../../src/util/prng.js';
+import type { PostgresGlobalStore } from '../../src/global/postgres/postgres-global-store.js';
 import { pgMissing, PgTestSchema } from './pg-harness.js';
 
 const HOUR = 3_600_000;
@@ -35,12 +36,21 @@ async function fill(db: PgTestSchema, rows: number): Promise<void> {
   );
   await db.admin.query(`ANALYZE "${db.schema}".sessions`);
 }
-const settle = <T>(ps: Promise<T>[]): Promise<PromiseSettledResult<T>[]> => Promise.allSettled(ps);
-
-it('batched turns: each row is fenced by its own server epoch; a stale epoch is refused in a batch as alone, and changes nothing', async (t) => {
+/** A schema of its own for one test, dropped after (skipped without PostgreSQL). */
+async function withDb(t: TestContext, fn: (db: PgTestSchema) => Promise<void>): Promise<void> {
   if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
   const db = new PgTestSchema();
   try {
+    await fn(db);
+  } finally {
+    await db.drop();
+  }
+}
+
+const settle = <T>(ps: Promise<T>[]): Promise<PromiseSettledResult<T>[]> => Promise.allSettled(ps);
+
+it('batched turns: each row is fenced by its own server epoch; a stale epoch is refused in a batch as alone, and changes nothing', (t) =>
+  withDb(t, async (db) => {
     const s = await db.store();
     await s.migrate();
     const owner = await s.acquireLease('srv-batch-owner', 600_000);
@@ -78,15 +88,10 @@ it('batched turns: each row is fenced by its own server epoch; a stale epoch is 
     const stale = await settle(free.map((id) => s.takeTurn(old, id, 60_000, 1)));
     for (const [i, r] of stale.entries()) assert.ok(r.status === 'rejected' && isSessiondError(r.reason, 'SESSIOND_FENCED'), `${free[i]}: stale epoch refused`);
     for (const id of free) assert.equal((await s.load(id))?.ownerEpoch, owner.epoch, `${id}: unchanged`);
-  } finally {
-    await db.drop();
-  }
-});
+  }));
 
-it('batched turns: a turn the server\'s older epoch still holds is not this epoch\'s (busy until adopted), in a batch as alone', async (t) => {
-  if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
-  const db = new PgTestSchema();
-  try {
+it('batched turns: a turn the server\'s older epoch still holds is not this epoch\'s (busy until adopted), in a batch as alone', (t) =>
+  withDb(t, async (db) => {
     const s = await db.store();
     await s.migrate();
     const old = await s.acquireLease('srv-older', 600_000);
@@ -101,15 +106,10 @@ it('batched turns: a turn the server\'s older epoch still holds is not this epoc
     assert.equal(await s.adopt(now), sids.length);
     const taken = await Promise.all(sids.map((id) => s.takeTurn(now, id, 10_000, 1)));
     for (const [i, r] of taken.entries()) assert.equal(r?.record?.ownerEpoch, now.epoch, `${sids[i]}: adopted, then taken`);
-  } finally {
-    await db.drop();
-  }
-});
+  }));
 
-it('batched touches: each row is fenced by its own server epoch and gets its own outcome (ok, fenced, absent)', async (t) => {
-  if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
-  const db = new PgTestSchema();
-  try {
+it('batched touches: each row is fenced by its own server epoch and gets its own outcome (ok, fenced, absent)', (t) =>
+  withDb(t, async (db) => {
     const s = await db.store();
     await s.migrate();
     const old = await s.acquireLease('srv-touch-x', 600_000);
@@ -136,24 +136,34 @@ it('batched touches: each row is fenced by its own server epoch and gets its own
     const mine = sids.filter((_, i) => i % 4 === 0);
     assert.deepEqual(await Promise.all(mine.map((id) => s.touch(old, id, at + 2 * HOUR, at + 3 * HOUR, true))), mine.map(() => 'fenced'));
     for (const id of mine) assert.ok((await s.load(id))!.expiresAtMs < at + 3 * HOUR, `${id}: unchanged by the stale epoch`);
-  } finally {
-    await db.drop();
-  }
-});
+  }));
 
-it('batched turns: a write-back batch, batched touches and another server\'s batched turns over the same rows in opposite orders never deadlock', async (t) => {
-  if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
-  const db = new PgTestSchema();
-  try {
+interface TwoServers {
+  readonly a: PostgresGlobalStore;
+  readonly b: PostgresGlobalStore;
+  readonly la: ServerLease;
+  readonly lb: ServerLease;
+  /** 200 sessions created by `a`, in sid order. */
+  readonly sids: string[];
+}
+
+/** Two servers, 200 sessions of the first (their turns held by it when `hold`) on a large table. */
+function twoServers(t: TestContext, tag: string, hold: boolean, fn: (x: TwoServers) => Promise<void>): Promise<void> {
+  return withDb(t, async (db) => {
     const a = await db.store();
     await a.migrate();
     const b = await db.store();
-    const la = await a.acquireLease('srv-wb-a', 600_000);
-    const lb = await b.acquireLease('srv-wb-b', 600_000);
-    const sids = ids('WbRow', 200, new Prng(0x3b));
-    sids.sort();
-    for (const id of sids) assert.equal(await a.create(la, id, w('v1'), true), true);
+    const la = await a.acquireLease(`srv-${tag}-a`, 600_000);
+    const lb = await b.acquireLease(`srv-${tag}-b`, 600_000);
+    const sids = ids(tag, 200, new Prng(0x3b)).sort();
+    for (const id of sids) assert.equal(await a.create(la, id, w('v1'), hold), true);
     await fill(db, 50_000);
+    await fn({ a, b, la, lb, sids });
+  });
+}
+
+it('batched turns: a write-back batch, batched touches and another server\'s batched turns over the same rows in opposite orders never deadlock', (t) =>
+  twoServers(t, 'WbRow', true, async ({ a, b, la, lb, sids }) => {
     for (let round = 0; round < 10; round++) {
       const items = [...sids].reverse().map((id) => ({ id, expectedVersion: round + 1, w: w(`v${round + 2}`) }));
       const [written, touched, turns] = await Promise.all([
@@ -165,33 +175,14 @@ it('batched turns: a write-back batch, batched touches and another server\'s bat
       assert.deepEqual(touched, items.map(() => 'ok'), `round ${round}: every touch landed`);
       assert.deepEqual(turns, sids.map(() => undefined), `round ${round}: a holds every turn`);
     }
-  } finally {
-    await db.drop();
-  }
-});
+  }));
 
-it('batched turns: two servers taking the same sessions at once, in opposite orders, 200 at a time on a large table, never deadlock; each turn goes to exactly one', async (t) => {
-  if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
-  const db = new PgTestSchema();
-  try {
-    const a = await db.store();
-    await a.migrate();
-    const b = await db.store();
-    const la = await a.acquireLease('srv-order-a', 600_000);
-    const lb = await b.acquireLease('srv-order-b', 600_000);
-    const sids = ids('OrderRow', 200, new Prng(0x0d3));
-    for (const id of sids) assert.equal(await a.create(la, id, w('o')), true);
-    await fill(db, 50_000);
+it('batched turns: two servers taking the same sessions at once, in opposite orders, 200 at a time on a large table, never deadlock; each turn goes to exactly one', (t) =>
+  twoServers(t, 'OrderRow', false, async ({ a, b, la, lb, sids }) => {
     for (let round = 0; round < 10; round++) {
-      const [ra, rb] = await Promise.all([
-        Promise.all(sids.map((id) => a.takeTurn(la, id, 10_000, 1))),
-        Promise.all([...sids].reverse().map((id) => b.takeTurn(lb, id, 10_000, 1))),
-      ]);
+      const [ra, rb] = await Promise.all([Promise.all(sids.map((id) => a.takeTurn(la, id, 10_000, 1))), Promise.all([...sids].reverse().map((id) => b.takeTurn(lb, id, 10_000, 1)))]);
       rb.reverse();
       sids.forEach((id, i) => assert.equal((ra[i]?.record !== undefined ? 1 : 0) + (rb[i]?.record !== undefined ? 1 : 0), 1, `round ${round}, ${id}: one taker`));
       await Promise.all(sids.flatMap((id) => [a.releaseTurn(la, id), b.releaseTurn(lb, id)]));
     }
-  } finally {
-    await db.drop();
-  }
-});
+  }));
