@@ -39,13 +39,17 @@ export async function releaseLease(ctx: PgContext, lease: ServerLease): Promise<
 /**
  * A restarted server takes back the sessions still carrying one of its older epochs (the
  * others were inherited). Turns its older self held for good (back mode) stay held: the
- * restarted server may still have their changes to write back.
+ * restarted server may still have their changes to write back. The rows are locked in
+ * `sid` order, as batched turns lock theirs, so the two cannot deadlock.
  */
 export async function adopt(ctx: PgContext, lease: ServerLease): Promise<number> {
   const r = await run(
     ctx,
-    `UPDATE ${ctx.t.sessions} SET owner_epoch = $3, turn_until = CASE WHEN turn_until = ${HELD} THEN turn_until END
-     WHERE app = $1 AND sid IS NOT NULL AND owner = $2 AND owner_epoch < $3 AND ${leaseLive(ctx, 2)}`,
+    `WITH cur AS (
+       SELECT slot FROM ${ctx.t.sessions} WHERE app = $1 AND sid IS NOT NULL AND owner = $2 AND owner_epoch < $3 AND ${leaseLive(ctx, 2)} ORDER BY sid FOR UPDATE
+     )
+     UPDATE ${ctx.t.sessions} s SET owner_epoch = $3, turn_until = CASE WHEN s.turn_until = ${HELD} THEN s.turn_until END
+     FROM cur WHERE s.slot = cur.slot AND s.owner = $2 AND s.owner_epoch < $3`,
     [ctx.app, lease.serverId, lease.epoch],
   );
   return r.rowCount ?? 0;

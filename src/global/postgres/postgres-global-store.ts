@@ -5,7 +5,9 @@ import { isPgPool, type PgPool } from './pg-types.js';
 import { migrate, migrationSql } from './schema.js';
 import { acquireLease, adopt, releaseLease, renewLease } from './leases.js';
 import * as rows from './session-rows.js';
-import { releaseTurn, takeTurn } from './turns.js';
+import { releaseTurn, takeTurns, type TurnAsk } from './turns.js';
+import { touchBatch, type TouchAsk } from './touches.js';
+import { StatementBatcher, type BatchStats } from './statement-batch.js';
 import * as maintenance from './maintenance.js';
 import { GLOBAL_TOMBSTONE_MS } from '../global-store.js';
 
@@ -38,11 +40,18 @@ export interface PostgresStoreOptions {
 
 /** The GlobalStore contract on PostgreSQL (docs/failover.md). */
 export class PostgresGlobalStore implements GlobalStore {
+  /** Turns and touches asked by concurrent requests, batched while others are out (docs/failover.md §Protocol). */
+  private readonly turns: StatementBatcher<TurnAsk, TurnResult | undefined>;
+  private readonly touches: StatementBatcher<TouchAsk, WriteOutcome>;
+
   private constructor(
     private readonly ctx: PgContext,
     private readonly ownsPool: boolean,
     private readonly sessionTtlMs: number,
-  ) {}
+  ) {
+    this.turns = new StatementBatcher((asks) => takeTurns(ctx, asks), (a) => a.id);
+    this.touches = new StatementBatcher((asks) => touchBatch(ctx, asks), (a) => a.id);
+  }
 
   static async create(o: PostgresStoreOptions): Promise<PostgresGlobalStore> {
     let pool: PgPool;
@@ -89,7 +98,11 @@ export class PostgresGlobalStore implements GlobalStore {
     return rows.load(this.ctx, id);
   }
   takeTurn(lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold = false): Promise<TurnResult | undefined> {
-    return takeTurn(this.ctx, lease, id, turnMs, knownVersion, hold);
+    return this.turns.ask({ lease, id, turnMs, knownVersion, hold });
+  }
+  /** Statements sent and asks answered, of turns and of touches (asks / statements = the mean batch). */
+  get batchStats(): { readonly turns: Readonly<BatchStats>; readonly touches: Readonly<BatchStats> } {
+    return { turns: this.turns.stats, touches: this.touches.stats };
   }
   requestHandover(lease: ServerLease, id: string): Promise<void> {
     return handovers.requestHandover(this.ctx, lease, id);
@@ -113,7 +126,7 @@ export class PostgresGlobalStore implements GlobalStore {
     return rows.write(this.ctx, lease, id, expectedVersion, w, releaseTurn);
   }
   touch(lease: ServerLease, id: string, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean, touchAfterMs = 0): Promise<WriteOutcome> {
-    return rows.touch(this.ctx, lease, id, lastAccessAtMs, expiresAtMs, releaseTurn, touchAfterMs);
+    return this.touches.ask({ lease, id, lastAccessAtMs, expiresAtMs, releaseTurn, touchAfterMs });
   }
   destroy(lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
     return rows.destroy(this.ctx, lease, id, expectedVersion);

@@ -146,7 +146,7 @@ export async function create(ctx: PgContext, lease: ServerLease, id: string, w: 
 const FENCE = (ctx: PgContext): string => `s.app = $1 AND s.sid = $2 AND s.owner = $3 AND s.owner_epoch = $4 AND s.version = $5 AND ${leaseLive(ctx, 3)}`;
 
 /** Why a fenced statement changed nothing. */
-async function outcome(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
+export async function outcome(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
   const r = await run<{ leased: boolean; owner: string | null; owner_epoch: string | null; version: string | null; live: boolean | null }>(
     ctx,
     `SELECT ${leaseLive(ctx, 3)} AS leased, s.owner, s.owner_epoch, s.version, ${recordLive('s')} AS live
@@ -171,48 +171,6 @@ export async function write(ctx: PgContext, lease: ServerLease, id: string, expe
   return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, expectedVersion);
 }
 
-const NEVER = '9223372036854775807';
-
-/** The touch's fence: the owner and its epoch with a live lease; not the version (a touch is not one). */
-const OWNER_FENCE = (ctx: PgContext): string => `s.app = $1 AND s.sid = $2 AND s.owner = $3 AND s.owner_epoch = $4 AND ${leaseLive(ctx, 3)}`;
-
-/**
- * The touch's throttle: the last access and the expiry move only once one of them moved by
- * at least $7 ms (`touchAfterMs`), or by half the idle timeout when that is shorter, or the
- * expiry moved earlier. Otherwise nothing indexed changes and the update stays HOT.
- */
-const AFTER = `(CASE WHEN s.inactive_ms > 0 THEN LEAST($7::bigint, s.inactive_ms / 2) ELSE $7::bigint END)`;
-const MOVED = `($5::bigint >= s.access_ms + ${AFTER} OR ($6::bigint IS NOT NULL AND ($6::bigint < s.expires_ms OR $6::bigint >= s.expires_ms + ${AFTER})))`;
-
-/**
- * Moves the last access (never back) and the expiry, without a new version: a touch
- * changes no attribute, so a copy of the record at this version stays current on every
- * server. Fenced by the owner and its epoch only: once another server took the turn (to
- * write, or to touch) it is the owner, and this touch changes nothing.
- */
-export async function touch(
-  ctx: PgContext,
-  lease: ServerLease,
-  id: string,
-  lastAccessAtMs: number,
-  expiresAtMs: number | undefined,
-  releaseTurn: boolean,
-  touchAfterMs: number,
-): Promise<WriteOutcome> {
-  const access = `GREATEST(s.access_ms, $5::bigint)`;
-  const expires = `COALESCE($6::bigint, s.expires_ms)`;
-  const r = await runPrepared(
-    ctx,
-    `UPDATE ${ctx.t.sessions} s SET access_ms = CASE WHEN ${MOVED} THEN ${access} ELSE s.access_ms END,
-       expires_ms = CASE WHEN ${MOVED} THEN ${expires} ELSE s.expires_ms END,
-       until_ms = CASE WHEN ${MOVED} THEN NULLIF(LEAST(CASE WHEN ${expires} > 0 THEN ${expires} ELSE ${NEVER} END,
-                               CASE WHEN s.inactive_ms > 0 THEN ${access} + s.inactive_ms ELSE ${NEVER} END), ${NEVER}) ELSE s.until_ms END${releaseTurn ? ', turn_until = NULL' : ''}
-     WHERE ${OWNER_FENCE(ctx)} AND ${recordLive('s')}`,
-    [ctx.app, id, lease.serverId, lease.epoch, lastAccessAtMs, expiresAtMs ?? null, touchAfterMs],
-  );
-  return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, -1);
-}
-
 /** The row a destroy leaves: a tombstone (blank, no owner, no turn) until `tombstoneMs` ($6) from now. */
 const TOMBSTONE_SET = `attrs = ''::bytea, created_ms = 0, access_ms = 0, expires_ms = 0, inactive_ms = 0, owner = NULL, owner_epoch = 0,
   version = s.version + 1, turn_until = NULL, handover_at = NULL, destroyed_ms = ${NOW_MS}, until_ms = ${NOW_MS} + $6::bigint`;
@@ -230,18 +188,25 @@ export async function destroy(ctx: PgContext, lease: ServerLease, id: string, ex
 
 /**
  * Back mode's write-back: many fenced replaces in one statement (each row with its own
- * expected version). The rows it did not change are classified one by one (rare).
+ * expected version). The rows are locked in `sid` order first, as batched turns lock
+ * theirs, so the two cannot deadlock. The rows it did not change are classified one by
+ * one (rare).
  */
 export async function writeBatch(ctx: PgContext, lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]> {
   if (items.length === 0) return [];
   const col = (f: (x: BatchWrite) => unknown): unknown[] => items.map(f);
   const r = await run<{ sid: string }>(
     ctx,
-    `UPDATE ${ctx.t.sessions} s SET attrs = v.attrs, created_ms = v.created, access_ms = v.access, expires_ms = v.expires, inactive_ms = v.inactive,
+    `WITH v AS (
+       SELECT * FROM unnest($4::text[], $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
+         AS v(sid, expected, attrs, created, access, expires, inactive, until)
+     ), cur AS (
+       SELECT s.slot, v.sid FROM v JOIN ${ctx.t.sessions} s ON s.app = $1 AND s.sid = v.sid ORDER BY s.sid FOR UPDATE OF s
+     )
+     UPDATE ${ctx.t.sessions} s SET attrs = v.attrs, created_ms = v.created, access_ms = v.access, expires_ms = v.expires, inactive_ms = v.inactive,
        until_ms = v.until, version = s.version + 1
-     FROM unnest($4::text[], $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
-       AS v(sid, expected, attrs, created, access, expires, inactive, until)
-     WHERE s.app = $1 AND s.sid = v.sid AND s.owner = $2 AND s.owner_epoch = $3 AND s.version = v.expected AND ${leaseLive(ctx, 2)} AND ${recordLive('s')}
+     FROM cur JOIN v ON v.sid = cur.sid
+     WHERE s.slot = cur.slot AND s.owner = $2 AND s.owner_epoch = $3 AND s.version = v.expected AND ${leaseLive(ctx, 2)} AND ${recordLive('s')}
      RETURNING s.sid`,
     [
       ctx.app,

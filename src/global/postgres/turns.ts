@@ -1,5 +1,5 @@
 import type { ServerLease, TurnResult } from '../global-store.js';
-import { HELD, leaseLive, ownerDead, recordLive, run, runPrepared, type PgContext } from './pg-context.js';
+import { HELD, ownerDead, recordLive, runPrepared, type PgContext } from './pg-context.js';
 import { fenced, toRecord, type RecordRow } from './session-rows.js';
 
 /**
@@ -8,42 +8,87 @@ import { fenced, toRecord, type RecordRow } from './session-rows.js';
  * never a transaction held open across a request. Taking the turn makes the taker the
  * owner, so the fenced writes of everyone else change nothing from then on. A turn held
  * by a server whose lease lapsed is void: that is inheritance (creation time kept).
+ *
+ * The turns a server's concurrent requests ask for while other turn statements are out go
+ * together in the next one (statement-batch.ts; docs/failover.md §Protocol, "Batched
+ * statements"). Each
+ * ask is one row of that statement with its own server, epoch, turn length and known
+ * version, fenced exactly as alone; the rows are locked in `sid` order, so two servers'
+ * batches (or a batch and a write-back batch) cannot deadlock.
  */
 
-const ms = (p: number): string => `($${p}::bigint * interval '1 millisecond')`;
+export interface TurnAsk {
+  readonly lease: ServerLease;
+  readonly id: string;
+  readonly turnMs: number;
+  readonly knownVersion: number;
+  readonly hold: boolean;
+}
 
-export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
-  const values = [ctx.app, lease.serverId, lease.epoch, id, turnMs, knownVersion, hold];
-  // `cur` locks the row and sees its latest version (READ COMMITTED re-reads after a lock wait).
-  const r = await runPrepared<RecordRow & { dead: boolean; was_owner: string; was_epoch: string }>(
-    ctx,
-    `WITH cur AS (
-       SELECT s.slot, s.owner AS was_owner, s.owner_epoch AS was_epoch, s.turn_until AS was_turn, ${ownerDead(ctx, 's')} AS dead
-       FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $4 AND ${recordLive('s')} FOR UPDATE OF s
+interface TurnRow extends RecordRow {
+  i: string;
+  /** The row was locked live (a record exists) but not taken: another live server holds its turn. */
+  present: boolean;
+  /** The asker's lease (server and epoch) is live by the database's clock. */
+  leased: boolean;
+  /** Null when the turn was not taken. */
+  dead: boolean | null;
+  was_owner: string;
+  was_epoch: string;
+}
+
+/** `v`: one row per ask (`i` its position); `cur` locks the live rows asked for in sid order and sees their latest version (READ COMMITTED re-reads after a lock wait). */
+const turnSql = (ctx: PgContext): string => {
+  const leased = `EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = $1 AND l.server_id = v.me AND l.epoch = v.epoch AND l.expires_at > now())`;
+  const mine = `(cur.was_owner = v.me AND cur.was_epoch = v.epoch)`;
+  return `WITH v AS (
+       SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::boolean[]) WITH ORDINALITY AS v(sid, me, epoch, turn_ms, known, hold, i)
+     ), cur AS (
+       SELECT s.slot, v.i, s.owner AS was_owner, s.owner_epoch AS was_epoch, s.turn_until AS was_turn, ${ownerDead(ctx, 's')} AS dead
+       FROM v JOIN ${ctx.t.sessions} s ON s.app = $1 AND s.sid = v.sid
+       WHERE ${recordLive('s')} ORDER BY s.sid FOR UPDATE OF s
+     ), took AS (
+       UPDATE ${ctx.t.sessions} s SET owner = v.me, owner_epoch = v.epoch,
+         turn_until = CASE WHEN v.hold THEN ${HELD} ELSE now() + v.turn_ms * interval '1 millisecond' END,
+         handover_at = CASE WHEN ${mine} THEN s.handover_at END
+       FROM cur JOIN v ON v.i = cur.i
+       WHERE s.slot = cur.slot AND ${leased} AND (${mine} OR cur.was_turn IS NULL OR cur.was_turn <= now() OR cur.dead)
+       RETURNING v.i, s.sid, CASE WHEN s.version = v.known THEN NULL ELSE s.attrs END AS attrs, s.created_ms, s.access_ms, s.expires_ms, s.inactive_ms,
+         s.owner, s.owner_epoch, s.version, cur.dead, cur.was_owner, cur.was_epoch
      )
-     UPDATE ${ctx.t.sessions} s SET owner = $2, owner_epoch = $3, turn_until = CASE WHEN $7::boolean THEN ${HELD} ELSE now() + ${ms(5)} END,
-       handover_at = CASE WHEN cur.was_owner = $2 AND cur.was_epoch = $3 THEN s.handover_at END
-     FROM cur
-     WHERE s.slot = cur.slot AND ${leaseLive(ctx, 2)}
-       AND ((cur.was_owner = $2 AND cur.was_epoch = $3) OR cur.was_turn IS NULL OR cur.was_turn <= now() OR cur.dead)
-     RETURNING s.sid, CASE WHEN s.version = $6 THEN NULL ELSE s.attrs END AS attrs, s.created_ms, s.access_ms, s.expires_ms, s.inactive_ms,
-       s.owner, s.owner_epoch, s.version, cur.dead, cur.was_owner, cur.was_epoch`,
-    values,
-  );
-  const row = r.rows[0];
-  if (row !== undefined) {
-    const record = toRecord(row);
-    const wasMine = row.was_owner === lease.serverId && Number(row.was_epoch) === lease.epoch;
-    return { record, attrsOmitted: row.attrs === null, inherited: row.dead && !wasMine };
+     SELECT v.i, took.sid, took.attrs, took.created_ms, took.access_ms, took.expires_ms, took.inactive_ms, took.owner, took.owner_epoch, took.version,
+       took.dead, took.was_owner, took.was_epoch, ${leased} AS leased, EXISTS (SELECT 1 FROM cur WHERE cur.i = v.i) AS present
+     FROM v LEFT JOIN took ON took.i = v.i`;
+};
+
+/** One statement for every ask given (in any order, distinct sessions); one answer per ask, in the asks' order. */
+export async function takeTurns(ctx: PgContext, asks: readonly TurnAsk[]): Promise<Array<TurnResult | undefined | Error>> {
+  const col = <T>(f: (a: TurnAsk) => T): T[] => asks.map(f);
+  const r = await runPrepared<TurnRow>(ctx, turnSql(ctx), [
+    ctx.app,
+    col((a) => a.id),
+    col((a) => a.lease.serverId),
+    col((a) => a.lease.epoch),
+    col((a) => a.turnMs),
+    col((a) => a.knownVersion),
+    col((a) => a.hold),
+  ]);
+  const out: Array<TurnResult | undefined | Error> = asks.map(() => new Error('the turn statement returned no row for this ask'));
+  for (const row of r.rows) {
+    const k = Number(row.i) - 1;
+    const ask = asks[k]!;
+    out[k] = answer(ask, row);
   }
-  const check = await run<{ leased: boolean; present: boolean }>(
-    ctx,
-    `SELECT ${leaseLive(ctx, 2)} AS leased, EXISTS (SELECT 1 FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $4 AND ${recordLive('s')}) AS present`,
-    [ctx.app, lease.serverId, lease.epoch, id],
-  );
-  const c = check.rows[0]!;
-  if (!c.leased) throw fenced(lease, 'the server lease lapsed');
-  return c.present ? undefined : { record: undefined, attrsOmitted: false, inherited: false };
+  return out;
+}
+
+function answer(ask: TurnAsk, row: TurnRow): TurnResult | undefined | Error {
+  if (row.dead !== null) {
+    const wasMine = row.was_owner === ask.lease.serverId && Number(row.was_epoch) === ask.lease.epoch;
+    return { record: toRecord(row), attrsOmitted: row.attrs === null, inherited: row.dead && !wasMine };
+  }
+  if (!row.leased) return fenced(ask.lease, 'the server lease lapsed');
+  return row.present ? undefined : { record: undefined, attrsOmitted: false, inherited: false };
 }
 
 /**
