@@ -16,7 +16,7 @@ import type { DbState, ExtentWrite } from './db-state.js';
 import type { DbWriteBatch } from './db-types.js';
 import type { Extent } from './extent-allocator.js';
 import { isValidSessionId } from '../session/session-id.js';
-import { encodeImage, imageBytes, parsePayloadId } from './image-codec.js';
+import { encodeImage, imageBytes, payloadHasId } from './image-codec.js';
 import type { LoopSlice } from '../util/loop-slice.js';
 
 /**
@@ -105,9 +105,9 @@ async function checkBatch(st: DbState, batch: DbWriteBatch, slice: LoopSlice | u
     // snapshot, or an earlier batch of a split flush): recovery skips a session's records
     // at or below its image's lsn, so a newer image is never rolled back.
     assert(Number.isSafeInteger(p.lsn) && p.lsn >= 0, `put ${p.id}: lsn ${p.lsn} is not a safe non-negative integer`);
-    const current = st.index.get(p.id);
-    assert(current === undefined || p.lsn >= current.lsn, `put ${p.id}: lsn ${p.lsn} below its image's ${current?.lsn}`);
-    assert(parsePayloadId(p.data, 0, p.data.byteLength) === p.id, `put ${p.id}: payload does not start with its id`);
+    const slot = st.index.slotOf(p.id);
+    assert(slot < 0 || p.lsn >= st.index.lsnAt(slot), `put ${p.id}: lsn ${p.lsn} below its image's ${slot < 0 ? -1 : st.index.lsnAt(slot)}`);
+    assert(payloadHasId(p.data, 0, p.data.byteLength, p.id), `put ${p.id}: payload does not start with its id`);
   }
   for (const id of batch.deletes) assert(!ids.has(id), `batch both puts and deletes ${id}`);
 }

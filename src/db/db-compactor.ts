@@ -13,7 +13,7 @@ import { DB_BLOCK_BYTES, IMAGE_HEAD_BYTES } from '../format/constants.js';
 import { SessiondError } from '../errors.js';
 import type { DbState, ExtentWrite } from './db-state.js';
 import type { Extent } from './extent-allocator.js';
-import { imageBytes, imageCrcMatches, parsePayloadId, readImageHead } from './image-codec.js';
+import { imageBytes, imageCrcMatches, payloadHasId, readImageHead } from './image-codec.js';
 import type { IndexEntry } from './session-index.js';
 
 /** Bytes moved per step: big enough to amortize the three datasyncs, small enough not to stall flushes. */
@@ -111,7 +111,7 @@ function checkSource(st: DbState, m: Move, image: Uint8Array): void {
     head.extentBlocks === m.from.extentBlocks &&
     imageBytes(head.dataBytes) === image.byteLength &&
     imageCrcMatches(image, 0, head, st.salt) &&
-    parsePayloadId(image, IMAGE_HEAD_BYTES, head.dataBytes) === m.id;
+    payloadHasId(image, IMAGE_HEAD_BYTES, head.dataBytes, m.id);
   if (!ok) {
     const offset = m.from.startBlock * DB_BLOCK_BYTES;
     throw new SessiondError('SESSIOND_DB_CORRUPT', `${st.path}: image of ${m.id} at ${offset} changed on disk`, {

@@ -1,8 +1,8 @@
 /**
  * Scrubbing the free space of the database file (docs/format.md §2.3, "Scrub"): zeros over
  * every free block, then the free tail given back to the file system, then a datasync. A
- * freed marker covers only the first block of a freed extent, so without this the other
- * blocks keep the bytes of the image they held (sealed under whatever key was current then)
+ * freed marker zeroes a freed extent of at most MARKER_ZERO_FILL_BLOCKS_MAX blocks but only the
+ * first block of a bigger one, so without this the other blocks keep the bytes of the image they held (sealed under whatever key was current then)
  * until reused. `engine.rekey()` scrubs once every image is written under the current key,
  * so no byte sealed under an older key is left in the file.
  *
@@ -17,21 +17,12 @@
 import { DB_BLOCK_BYTES } from '../format/constants.js';
 import type { DbState, ExtentWrite } from './db-state.js';
 import { trimTail } from './db-compactor.js';
+import { pushZeros } from './zeros.js';
 
 /** Zero bytes written per step: small enough not to hold flushes back for long. */
 export const SCRUB_STEP_BYTES = 1024 * 1024;
 /** Free extents zeroed per step at most (each is its own write). */
 const SCRUB_STEP_EXTENTS_MAX = 256;
-/** One shared zero buffer, written as views (never written to). */
-const ZERO_CHUNK_BLOCKS = 128;
-const ZEROS = new Uint8Array(ZERO_CHUNK_BLOCKS * DB_BLOCK_BYTES);
-
-function zeroBuffers(blocks: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let left = blocks; left > 0; left -= ZERO_CHUNK_BLOCKS) out.push(ZEROS.subarray(0, Math.min(left, ZERO_CHUNK_BLOCKS) * DB_BLOCK_BYTES));
-  return out;
-}
-
 /**
  * Zeros the free blocks at or above `fromBlock`, up to SCRUB_STEP_BYTES of them. Resolves
  * the block to go on from (`next`, -1 when every free block above `fromBlock` is zeroed)
@@ -45,7 +36,7 @@ export async function scrubStep(st: DbState, fromBlock: number): Promise<{ next:
     if (next >= 0 || start + blocks <= fromBlock) return;
     const s = Math.max(start, fromBlock);
     const n = Math.min(start + blocks - s, budget);
-    writes.push({ start: s, blocks: n, buffers: zeroBuffers(n) });
+    writes.push({ start: s, blocks: n, buffers: pushZeros([], n * DB_BLOCK_BYTES) });
     budget -= n;
     if (budget === 0 || writes.length === SCRUB_STEP_EXTENTS_MAX) next = s + n;
   });

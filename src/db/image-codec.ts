@@ -15,18 +15,13 @@ import {
   IMAGE_OVERHEAD_BYTES,
   PAYLOAD_LAYOUT_V2,
   PAYLOAD_LAYOUT_V3,
+  SESSION_ID_BYTES_MAX,
   U64_MAX_SAFE,
   type PayloadLayout,
 } from '../format/constants.js';
 import { idAt } from '../session/session-codec.js';
 import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
-
-/**
- * Zeros for the padding of image extents and freed markers, shared by every write as views
- * (never written to): a flush of 14,000 sessions would otherwise allocate ~100 MB of zeroed
- * buffers for its pads and markers. The bytes on disk are the same.
- */
-const ZERO_BLOCK = new Uint8Array(DB_BLOCK_BYTES);
+import { pushZeros } from './zeros.js';
 
 /**
  * Image heads, crcs and marker heads are views of one slab, each region handed out once
@@ -89,17 +84,20 @@ export function encodeImage(salt: number, lsn: number, data: Uint8Array): { buff
   const crc = slabBytes(4);
   writeU32(crc, 0, crc32(data, crc32(head, salt)));
   const buffers = data.byteLength > 0 ? [head, data, crc] : [head, crc];
-  if (pad > 0) buffers.push(ZERO_BLOCK.subarray(0, pad));
-  return { buffers, blocks };
+  return { buffers: pushZeros(buffers, pad), blocks };
 }
 
-/** encodeFreedMarker's block as iovecs: its 28 leading bytes, then shared zeros. */
-export function freedMarkerBuffers(salt: number, extentBlocks: number): Uint8Array[] {
+/**
+ * encodeFreedMarker's block as iovecs (its 28 leading bytes, then shared zeros), followed
+ * by zeros up to `writtenBlocks` blocks (1 by default; at most `extentBlocks`).
+ */
+export function freedMarkerBuffers(salt: number, extentBlocks: number, writtenBlocks = 1): Uint8Array[] {
+  assert(writtenBlocks >= 1 && writtenBlocks <= extentBlocks, `marker of ${extentBlocks} blocks written over ${writtenBlocks}`);
   const head = slabBytes(IMAGE_HEAD_BYTES + 4);
   writeU32(head, IMAGE.magic, IMAGE_FREED_MAGIC);
   writeU32(head, IMAGE.extentBlocks, extentBlocks);
   writeU32(head, IMAGE_HEAD_BYTES, crc32(head.subarray(0, IMAGE_HEAD_BYTES), salt));
-  return [head, ZERO_BLOCK.subarray(head.byteLength)];
+  return pushZeros([head], writtenBlocks * DB_BLOCK_BYTES - head.byteLength);
 }
 
 /** One block: freed magic, extentBlocks, crc of the first 24 bytes, zeros. */
@@ -148,4 +146,19 @@ export function isFreedMarker(b: Uint8Array, at: number, salt: number): boolean 
  */
 export function parsePayloadId(b: Uint8Array, dataStart: number, dataBytes: number): string | undefined {
   return idAt(b, dataStart, dataBytes);
+}
+
+/**
+ * parsePayloadId(b, dataStart, dataBytes) === id, without decoding a string when `id` is
+ * ASCII (every id the store generates): its length and bytes compared in place. The
+ * flusher checks every image it writes and reads back, so this runs per image.
+ */
+export function payloadHasId(b: Uint8Array, dataStart: number, dataBytes: number, id: string): boolean {
+  const n = id.length;
+  for (let i = 0; i < n; i++) if (id.charCodeAt(i) >= 0x80) return parsePayloadId(b, dataStart, dataBytes) === id;
+  // An ASCII string is well formed and as many UTF-8 bytes as characters (isValidSessionId).
+  if (n === 0 || n > SESSION_ID_BYTES_MAX || dataBytes < 2 + n) return false;
+  if ((b[dataStart]! | (b[dataStart + 1]! << 8)) !== n) return false;
+  for (let i = 0; i < n; i++) if (b[dataStart + 2 + i] !== id.charCodeAt(i)) return false;
+  return true;
 }

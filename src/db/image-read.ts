@@ -7,7 +7,7 @@
 
 import { DB_BLOCK_BYTES, IMAGE_HEAD_BYTES } from '../format/constants.js';
 import type { DbState } from './db-state.js';
-import { imageCrcMatches, parsePayloadId, readImageHead } from './image-codec.js';
+import { imageCrcMatches, payloadHasId, readImageHead } from './image-codec.js';
 
 export type ImageRead = { data: Uint8Array; lsn: number; offset: number } | { bad: string; offset: number } | undefined;
 
@@ -26,6 +26,6 @@ export async function readImageOf(st: DbState, id: string): Promise<ImageRead> {
   if (head === undefined) return { bad: 'no live image head', offset };
   if (head.extentBlocks !== e.extentBlocks || head.lsn !== e.lsn) return { bad: `head says ${head.extentBlocks} blocks at lsn ${head.lsn}, index ${e.extentBlocks} at lsn ${e.lsn}`, offset };
   if (IMAGE_HEAD_BYTES + head.dataBytes + 4 !== e.imageBytes || !imageCrcMatches(b, 0, head, st.salt)) return { bad: 'crc mismatch', offset };
-  if (parsePayloadId(b, IMAGE_HEAD_BYTES, head.dataBytes) !== id) return { bad: 'payload id differs', offset };
+  if (!payloadHasId(b, IMAGE_HEAD_BYTES, head.dataBytes, id)) return { bad: 'payload id differs', offset };
   return { data: b.subarray(IMAGE_HEAD_BYTES, IMAGE_HEAD_BYTES + head.dataBytes), lsn: head.lsn, offset };
 }

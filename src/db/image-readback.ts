@@ -9,7 +9,7 @@
 
 import { DB_BLOCK_BYTES, IMAGE_HEAD_BYTES } from '../format/constants.js';
 import type { DbState } from './db-state.js';
-import { imageCrcMatches, parsePayloadId, readImageHead } from './image-codec.js';
+import { imageCrcMatches, payloadHasId, readImageHead } from './image-codec.js';
 import type { IndexEntry } from './session-index.js';
 
 /** Largest single read of the read-back: bounds its buffer, not its total. */
@@ -55,6 +55,6 @@ function checkImage(b: Uint8Array, at: number, id: string, e: IndexEntry, salt: 
   if (head === undefined) return 'no live image head';
   if (head.extentBlocks !== e.extentBlocks || head.lsn !== e.lsn) return `head says ${head.extentBlocks} blocks at lsn ${head.lsn}, written ${e.extentBlocks} at lsn ${e.lsn}`;
   if (at + e.imageBytes > b.byteLength || !imageCrcMatches(b, at, head, salt)) return 'crc mismatch';
-  if (parsePayloadId(b, at + IMAGE_HEAD_BYTES, head.dataBytes) !== id) return 'payload id differs';
+  if (!payloadHasId(b, at + IMAGE_HEAD_BYTES, head.dataBytes, id)) return 'payload id differs';
   return undefined;
 }

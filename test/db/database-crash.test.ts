@@ -20,6 +20,11 @@ const SCRIPT: Array<{ puts: Array<[string, number]>; deletes: string[] }> = [
   { puts: [['b', 300], ['c', 200]], deletes: ['d'] },
   { puts: [['e', 2000]], deletes: ['a', 'c'] },
   { puts: [['a', 50]], deletes: ['e'] },
+  // Sessions side by side, then some of them replaced or deleted: markers over extents that
+  // touch share a zero-filled writev, those that do not go in flight together (db-state.ts).
+  { puts: [['b', 600], ['c', 600], ['d', 600], ['e', 600]], deletes: [] },
+  { puts: [['b', 700], ['d', 700]], deletes: ['a'] },
+  { puts: [['c', 100]], deletes: ['b', 'd', 'e'] },
 ];
 
 /** The batches with lsns, and the state after each (states[0] is the empty file). */

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DatabaseFile } from '../../src/db/database-file.js';
+import { MARKER_ZERO_FILL_BLOCKS_MAX } from '../../src/db/db-state.js';
 import { isSessiondError } from '../../src/errors.js';
 import { DB_BLOCK_BYTES, IMAGE_HEAD_BYTES } from '../../src/format/constants.js';
 import { Prng } from '../../src/util/prng.js';
@@ -88,7 +89,8 @@ test('forged image inside a session value is never taken, even once its extent i
   // into the extent, the body after the str16 id.
   const lead = new Uint8Array(DB_BLOCK_BYTES - IMAGE_HEAD_BYTES - 2 - sid('v').length).fill(0x20);
   const forgeries = [rawImage((salt ^ 0x5a5a5a5a) >>> 0, 999, evil), rawImage(0, 999, evil)];
-  const value = payload('v', concat([lead, ...forgeries, new Uint8Array(300)]));
+  // Longer than MARKER_ZERO_FILL_BLOCKS_MAX blocks, so its freed marker leaves the forgeries in place.
+  const value = payload('v', concat([lead, ...forgeries, new Uint8Array(300 + MARKER_ZERO_FILL_BLOCKS_MAX * DB_BLOCK_BYTES)]));
   await db.writeBatch(batch([['v', 1, value]], [], 1));
   const vAt = db.offsetOf(sid('v'));
   await db.close();

@@ -14,6 +14,7 @@ import {
   imageCrcMatches,
   isFreedMarker,
   parsePayloadId,
+  payloadHasId,
   readImageHead,
 } from '../../src/db/image-codec.js';
 import { solveSeed } from '../../src/db/salt-recovery.js';
@@ -134,6 +135,29 @@ test('payload id: the engine\'s E1 check decides; empty, running past the data, 
   assert.equal(parse(payload('a b/c%d:e.f')), 'a b/c%d:e.f-----');
   assert.equal(parse(payload('x'.repeat(512))), 'x'.repeat(512));
   assert.equal(parse(payload('x'.repeat(513))), undefined);
+});
+
+test('payloadHasId answers parsePayloadId(...) === id for any id and payload, ASCII or not (property)', () => {
+  const strId = (s: string): Uint8Array => {
+    const b = Buffer.from(s, 'utf8');
+    return new Uint8Array([b.length & 0xff, b.length >> 8, ...b]);
+  };
+  const ids = fc.oneof(
+    fc.string({ maxLength: 20 }),
+    fc.string({ unit: 'grapheme', maxLength: 8 }),
+    fc.string({ unit: fc.constantFrom('a', '\ud800', 'é', '-'), maxLength: 6 }),
+    fc.constantFrom('', 'x'.repeat(512), 'x'.repeat(513), 'é'.repeat(256), 'é'.repeat(257)),
+  );
+  fc.assert(
+    fc.property(ids, ids, fc.uint8Array({ maxLength: 4 }), fc.nat(), fc.integer({ min: -3, max: 0 }), (id, stored, tail, flip, cut) => {
+      const bytes = Uint8Array.from([0xaa, ...strId(stored), ...tail]);
+      if (flip % 3 === 0 && bytes.length > 1) bytes[1 + (flip % (bytes.length - 1))]! ^= 1 << flip % 8;
+      const dataBytes = Math.max(0, bytes.length - 1 + cut);
+      assert.equal(payloadHasId(bytes, 1, dataBytes, id), parsePayloadId(bytes, 1, dataBytes) === id);
+      assert.equal(payloadHasId(strId(id), 0, strId(id).length, id), parsePayloadId(strId(id), 0, strId(id).length) === id);
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('salt recovery: the seed of any crc is solved exactly (crc-32 is affine in its seed)', () => {
