@@ -1,5 +1,5 @@
 import { SessiondError } from '../../errors.js';
-import { isRedisCluster, type RedisArg, type RedisClientLike, type RedisClusterLike } from './redis-types.js';
+import { isRedisCluster, type RedisArg, type RedisClientLike, type RedisClusterLike, type RedisSubscriber } from './redis-types.js';
 
 /**
  * Prompt refusals while Redis is unreachable (docs/failover.md §What each failure costs).
@@ -135,16 +135,27 @@ class OfflineGate {
  */
 export function gateOffline(client: RedisClientLike, waitMsMax: number, owns = false): { client: RedisClientLike; detach(): void } {
   if (!isConnection(client)) return { client, detach: () => undefined };
-  const gate = new OfflineGate(client, waitMsMax, owns && !isRedisCluster(client));
+  const dropsUnfulfilled = owns && !isRedisCluster(client);
+  const gate = new OfflineGate(client, waitMsMax, dropsUnfulfilled);
   const detach = (): void => gate.detach();
   const pipeline = client.pipeline?.bind(client);
   const gated: RedisClientLike = {
     call: (command: string, ...args: RedisArg[]) => gate.run(() => client.call(command, ...args)),
     pipeline: pipeline === undefined ? undefined : (commands: RedisArg[][]) => ({ exec: () => gate.run(() => pipeline(commands).exec()) }),
     quit: () => client.quit(),
-    duplicate: client.duplicate?.bind(client),
+    duplicate: duplicateQueued(client, dropsUnfulfilled),
   };
   if (!isRedisCluster(client)) return { client: gated, detach };
   const cluster: RedisClusterLike = { ...gated, nodes: (role) => client.nodes(role) };
   return { client: cluster, detach };
+}
+
+/**
+ * `duplicate()` copies the client's options, the offline queue the gate turned off included:
+ * the subscriber's own first commands (sent while it connects) need it back.
+ */
+function duplicateQueued(client: RedisClientLike, queueOff: boolean): RedisClientLike['duplicate'] {
+  const dup = client.duplicate as ((override?: { enableOfflineQueue: boolean }) => RedisSubscriber) | undefined;
+  if (dup === undefined) return undefined;
+  return queueOff ? () => dup.call(client, { enableOfflineQueue: true }) : () => dup.call(client);
 }
