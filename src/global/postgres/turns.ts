@@ -27,7 +27,7 @@ export async function takeTurn(ctx: PgContext, lease: ServerLease, id: string, t
      WHERE s.slot = cur.slot AND ${leaseLive(ctx, 2)}
        AND ((cur.was_owner = $2 AND cur.was_epoch = $3) OR cur.was_turn IS NULL OR cur.was_turn <= now() OR cur.dead)
      RETURNING s.sid, CASE WHEN s.version = $6 THEN NULL ELSE s.attrs END AS attrs, s.created_ms, s.access_ms, s.expires_ms, s.inactive_ms,
-       s.owner, s.owner_epoch, s.version, cur.dead, cur.was_owner, cur.was_epoch`,
+       s.owner, s.owner_epoch, s.version, s.principal, cur.dead, cur.was_owner, cur.was_epoch`,
     values,
   );
   const row = r.rows[0];
