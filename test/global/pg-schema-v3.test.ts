@@ -15,7 +15,6 @@ const w = { attrs: 'v2', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: 0, maxI
 for (const rowAllocation of ['insert', 'blank-records'] as const) {
   test(`a v2 schema migrates to v3 with its sessions kept; destroy then leaves a tombstone (${rowAllocation})`, async (t) => {
     if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
-    assert.equal(SCHEMA_VERSION, 3);
     const db = new PgTestSchema();
     try {
       const tn = tableNames(db.schema);
@@ -31,7 +30,7 @@ for (const rowAllocation of ['insert', 'blank-records'] as const) {
       const s = await db.store({ rowAllocation });
       await s.migrate();
       const v = await db.admin.query<{ v: number }>(`SELECT max(version) AS v FROM ${tn.migrations}`);
-      assert.equal(v.rows[0]!.v, 3);
+      assert.equal(v.rows[0]!.v, SCHEMA_VERSION);
       assert.equal((await s.load('V2SessionAAAAAAAAAAAAAAA'))?.attrs, 'v2', 'the v2 session is still served');
       assert.equal(await s.count(), 1);
       // Idempotent: the v3 statement again changes nothing, and so does a second migrate.
