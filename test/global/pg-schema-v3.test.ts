@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSessiondError } from '../../src/errors.js';
-import { quoteIdent, tableNames } from '../../src/global/postgres/pg-context.js';
+import { tableNames } from '../../src/global/postgres/pg-context.js';
 import { migrations, SCHEMA_VERSION } from '../../src/global/postgres/schema.js';
 import { pgMissing, PgTestSchema } from './pg-harness.js';
 
@@ -19,13 +19,7 @@ for (const rowAllocation of ['insert', 'blank-records'] as const) {
     try {
       const tn = tableNames(db.schema);
       // The schema as a v2 sessiond left it, with a session created by a v2 store's statements.
-      await db.admin.query(`CREATE SCHEMA ${quoteIdent(db.schema)}`);
-      await db.admin.query(`CREATE TABLE ${tn.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const [i, sql] of migrations(tn).slice(0, 2).entries()) {
-        await db.admin.query(sql);
-        await db.admin.query(`INSERT INTO ${tn.migrations} (version) VALUES ($1)`, [i + 1]);
-      }
-      await db.admin.query(`INSERT INTO ${tn.applications} (app, schema_version, session_ttl_ms) VALUES ('app', 2, 60000)`);
+      await db.createAt(2);
       await db.admin.query(`INSERT INTO ${tn.sessions} (app, sid, attrs, version, owner, owner_epoch) VALUES ('app', 'V2SessionAAAAAAAAAAAAAAA', 'v2'::bytea, 3, 'old', 1)`);
       const s = await db.store({ rowAllocation });
       await s.migrate();

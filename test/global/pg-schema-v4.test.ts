@@ -12,7 +12,7 @@ import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { resolveGlobalOptions } from '../../src/global/global-options.js';
 import { EngineHandle } from '../../src/adapters/engine-handle.js';
-import { quoteIdent, tableNames } from '../../src/global/postgres/pg-context.js';
+import { tableNames } from '../../src/global/postgres/pg-context.js';
 import { migrations, SCHEMA_VERSION } from '../../src/global/postgres/schema.js';
 import { pgMissing, PgTestSchema } from './pg-harness.js';
 
@@ -25,13 +25,7 @@ for (const rowAllocation of ['insert', 'blank-records'] as const) {
     const db = new PgTestSchema();
     try {
       const tn = tableNames(db.schema);
-      await db.admin.query(`CREATE SCHEMA ${quoteIdent(db.schema)}`);
-      await db.admin.query(`CREATE TABLE ${tn.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const [i, sql] of migrations(tn).slice(0, 3).entries()) {
-        await db.admin.query(sql);
-        await db.admin.query(`INSERT INTO ${tn.migrations} (version) VALUES ($1)`, [i + 1]);
-      }
-      await db.admin.query(`INSERT INTO ${tn.applications} (app, schema_version, session_ttl_ms) VALUES ('app', 3, 60000)`);
+      await db.createAt(3);
       // A session as a v3 store's create left it (no principal column yet).
       await db.admin.query(`INSERT INTO ${tn.sessions} (app, sid, attrs, version, owner, owner_epoch) VALUES ('app', $1, $2::bytea, 1, 'old', 1)`, [V3_SID, Buffer.from(V3_ATTRS)]);
       const s = await db.store({ rowAllocation });
