@@ -46,9 +46,18 @@ test('the principal set covers every live record naming it, follows touches and 
     assert.equal(await s.write(me, id, 1, { attrs: 'y', createdAtMs: now, lastAccessAtMs: now, expiresAtMs: now + HOUR, maxInactiveMs: 0, principal: 'lee' }, false), 'ok');
     assert.equal(await score('kim', id), undefined);
     assert.equal(await score('lee', id), now + 2 * HOUR);
+    // A stale member (UNCOVER lost) of a live record that names another principal is no answer.
+    await r.admin.call('ZADD', set('kim'), String(now + 5 * HOUR), id);
+    assert.deepEqual(await s.sessionsOf('kim', 10), []);
+    assert.deepEqual((await s.sessionsOf('lee', 10)).map((x) => x.id), [id]);
+    // A write with a shorter end still raises the member's score strictly (so a racing UNCOVER cannot match it).
+    const before = (await score('lee', id))!;
+    assert.equal(await s.write(me, id, 2, { attrs: 'z', createdAtMs: now, lastAccessAtMs: now, expiresAtMs: now + 1000, maxInactiveMs: 0, principal: 'lee' }, false), 'ok');
+    assert.equal(await score('lee', id), before + 1);
+    assert.equal(await field(id, 'q'), String(before + 1));
     // A member re-added since the record's coverage (as a racing write's COVER does) is not removed by the destroy.
     await r.admin.call('ZADD', set('lee'), String(now + 3 * HOUR), id);
-    assert.equal(await s.destroy(me, id, 2), 'ok');
+    assert.equal(await s.destroy(me, id, 3), 'ok');
     assert.equal(await score('lee', id), now + 3 * HOUR, 'UNCOVER removes only the score the record had');
     await r.admin.call('ZREM', set('lee'), id);
     // Destroy of an untouched member removes it.
