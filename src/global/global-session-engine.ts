@@ -250,7 +250,7 @@ export class GlobalSessionEngine {
     if (s === undefined) return undefined;
     const k = this.known.get(s.id);
     if (k === undefined) return s;
-    return makeState(s.id, k.version, s.lsn, k.createdAtMs, s.lastAccessAtMs, s.expiresAtMs, s.maxInactiveMs, this.global.serverId, s.attrs);
+    return makeState(s.id, k.version, s.lsn, k.createdAtMs, s.lastAccessAtMs, s.expiresAtMs, s.maxInactiveMs, this.global.serverId, s.attrs, s.principal);
   }
 
   /** Runs `fn` holding the session's turn here and across servers (taking it when the caller did not). */

@@ -198,6 +198,7 @@ for (const backend of BACKENDS) {
       await b.e.save(id, { attributes: { user: JSON.stringify('gina') } });
       await b.e.save(id, { attributes: { user: JSON.stringify('hank') } }); // held by b, not written back
       assert.deepEqual(await b.handle.sessionsOf('hank'), [id], "b's copy is ahead of the record");
+      assert.equal((await b.e.sessionsOf('hank'))[0]?.principal, 'hank');
       assert.deepEqual(await b.handle.sessionsOf('gina'), []);
       assert.deepEqual(await a.handle.sessionsOf('hank'), [], 'the window: the record still names gina until the write-back');
       assert.equal(await a.handle.destroyAllOf('gina'), 0, "the hand-over shows it is hank's now: not destroyed");

@@ -17,7 +17,9 @@ test('the principal set covers every live record naming it, follows touches and 
   const r = RedisTestPrefix.standalone();
   try {
     const s = await r.store();
+    await r.admin.call('HSET', `${r.prefix}{app}:meta`, 'schemaVersion', '1'); // a store of layout 1 (no principal index)
     await s.migrate();
+    assert.equal(await r.admin.call('HGET', `${r.prefix}{app}:meta`, 'schemaVersion'), '2', 'raised to layout 2: a layout-1 server (which would not keep the sets) refuses to start');
     const me = await s.acquireLease('srv-cover', 60_000);
     const set = (p: string): string => `${r.prefix}p{app:${p}}`;
     const score = async (p: string, id: string): Promise<number | undefined> => {
