@@ -384,20 +384,12 @@ export class GlobalSessionEngine {
     return true;
   }
 
-  /**
-   * The live sessions of a principal on every server (the `principal` option; docs/failover.md
-   * §Sessions of a principal): the global store's principal index, plus what only this
-   * server's index knows. Every server must compute principals with the same option.
-   */
+  /** The live sessions of a principal on every server (docs/failover.md §Sessions of a principal; every server must use the same `principal` option). */
   sessionsOf(principal: string): Promise<SessionState[]> {
     return sessionsOf(this.principals, principal);
   }
 
-  /**
-   * Destroys every session of a principal on every server but those in `except`; resolves
-   * how many. Each destroy leaves a global tombstone, so a save racing it on any server
-   * cannot bring one back (docs/failover.md §Sessions of a principal).
-   */
+  /** Destroys every session of a principal on every server but `except`, each with a global tombstone (a racing save cannot bring one back); resolves how many. */
   destroyAllOf(principal: string, options: { except?: string | readonly string[] } = {}): Promise<number> {
     return destroyAllOf(this.principals, principal, options);
   }
