@@ -52,7 +52,7 @@ type Limits = Pick<EngineOptions, 'sessionBytesMax' | 'sessionTtlMs' | 'owner'> 
 
 const U32_MAX = 0xffff_ffff;
 
-function checkTime(name: string, v: number | undefined, max: number): void {
+export function checkTime(name: string, v: number | undefined, max: number): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 0 || v > max)) {
     throw new SessiondError('SESSIOND_INVALID_ARGUMENT', `${name} must be an integer from 0 to ${max}, got ${String(v)}`, { argument: name });
   }

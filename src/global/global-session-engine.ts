@@ -13,7 +13,7 @@ import { KeyedChain } from './keyed-chain.js';
 import { PendingJournal } from './pending-journal.js';
 import { WriteBack, drainLeftovers, toWrite, type Known, type WriteBackStats } from './write-back.js';
 import { pollTurn, pruner } from './polling.js';
-import { heldRead, readRecord, syncLocal, type LocalCopy } from './local-copy.js';
+import { heldRead, localTouchSkipped, readRecord, syncLocal, type LocalCopy } from './local-copy.js';
 import { destroyAllOf, sessionsOf, type PrincipalScope } from './principal-ops.js';
 
 /**
@@ -126,8 +126,11 @@ export class GlobalSessionEngine {
     });
   }
 
-  /** Composes a local engine with any GlobalStore (the contract; tests pass their own). */
-  static async compose(engineInput: EngineOptionsInput, g: GlobalOptions, store: GlobalStore): Promise<GlobalSessionEngine> {
+  /**
+   * Composes a local engine with any GlobalStore (the contract; tests pass their own store,
+   * and may pass the monotonic clock this server's lease window is measured on).
+   */
+  static async compose(engineInput: EngineOptionsInput, g: GlobalOptions, store: GlobalStore, monotonicNow: () => number = () => performance.now()): Promise<GlobalSessionEngine> {
     await store.migrate();
     const local = await SessionEngine.open(engineInput);
     let journal: PendingJournal | undefined;
@@ -135,7 +138,7 @@ export class GlobalSessionEngine {
       journal = await PendingJournal.open(local.options.fs, local.options.dir, () => performance.now());
       if (g.mode === 'through' && journal.count === 0) await journal.close();
       const self: { engine?: GlobalSessionEngine } = {};
-      const ownership = await Ownership.start(store, g, local.options.logger, () => self.engine?.forgetAll());
+      const ownership = await Ownership.start(store, g, local.options.logger, () => self.engine?.forgetAll(), monotonicNow);
       self.engine = new GlobalSessionEngine(local, g, store, ownership, journal);
       if (g.mode === 'through') await self.engine.drainBackLeftovers();
       return self.engine;
@@ -330,8 +333,10 @@ export class GlobalSessionEngine {
       this.refuseStale(id);
       const k = this.known.get(id);
       // Through mode: the local copy is a cache of the record; its touch is appended (seen at
-      // once), not waited for. The global touch is no new version and gives the turn back.
-      const local = this.local.touch(id, input);
+      // once), not waited for, and skipped while the copy moved less than touchAfterMs ago
+      // (local-copy.ts). The global touch is no new version and gives the turn back.
+      const copy = this.wb === undefined && k !== undefined ? localTouchSkipped(this.local, id, input, this.global.touchAfterMs) : undefined;
+      const local = copy !== undefined ? Promise.resolve(copy) : this.local.touch(id, input);
       const state = this.wb !== undefined || k === undefined ? await local : this.local.get(id);
       if (state === undefined || k === undefined) return local;
       if (this.wb !== undefined) {

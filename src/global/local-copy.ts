@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { SessionEngine } from '../engine/session-engine.js';
+import type { SessionEngine, TouchInput } from '../engine/session-engine.js';
+import { checkTouchInput } from '../engine/engine-arguments.js';
+import { checkTime } from '../engine/write-plan.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import { isSessiondError } from '../errors.js';
 import { attributesFromBlob } from '../session/attributes.js';
@@ -62,6 +64,29 @@ export async function heldRead(c: LocalCopy, id: string): Promise<SessionState |
   const lasts = from !== undefined && !c.given.has(id) && !c.stale.has(id) && performance.now() < from + c.global.turnMs - c.global.clockDriftMarginMs;
   if (lasts && c.ownership.exclusiveForMs() > 0) return c.view(here);
   return readRecord(c, id);
+}
+
+/**
+ * Through mode: the local copy when its touch can be skipped, by the rule the global store
+ * throttles the record's touch with (redis/session-rows.ts TOUCH): the copy's last access
+ * moved less than touchAfterMs ago (or half its idle timeout, when shorter), and the
+ * expiry asked for is at most that much later than the copy's (never earlier). The copy
+ * is a cache of the record, which is the truth: it lags the touch by less than that,
+ * as the record does, and a copy that expired here while the record lives is loaded
+ * again at the next turn (copyExpiredHere). Skipping it saves a log record, its group
+ * commit and the flusher's image write on every read of a session (docs/failover.md
+ * §Protocol "Touch"). Undefined: touch the copy.
+ */
+export function localTouchSkipped(local: SessionEngine, id: string, input: TouchInput, touchAfterMs: number): SessionState | undefined {
+  // Checked here as the local touch would: a bad expiry is refused, never sent to the record.
+  checkTouchInput(input);
+  checkTime('expiresAtMs', input.expiresAtMs, Number.MAX_SAFE_INTEGER);
+  const s = local.get(id);
+  if (s === undefined) return undefined;
+  const after = s.maxInactiveMs > 0 ? Math.min(touchAfterMs, Math.floor(s.maxInactiveMs / 2)) : touchAfterMs;
+  if (local.clock.now() >= s.lastAccessAtMs + after) return undefined;
+  const x = input.expiresAtMs;
+  return x === undefined || (x >= s.expiresAtMs && x < s.expiresAtMs + after) ? s : undefined;
 }
 
 /** The global record, served from the local copy when that mirrors the record's version. */

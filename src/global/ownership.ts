@@ -48,17 +48,22 @@ export class Ownership {
     confirmedAtMs: number,
     /** Called when the lease was lost: the server forgets what it knew of every session. */
     private readonly onLeaseLost: () => void,
+    /** The monotonic clock (ms) the lease window is measured on. */
+    private readonly now: () => number,
   ) {
     this.current = lease;
     this.confirmedAtMs = confirmedAtMs;
     this.registeredAtMs = confirmedAtMs;
   }
 
-  /** Registers the server (a new epoch) and adopts what its previous run still owns. */
-  static async start(store: GlobalStore, o: GlobalOptions, logger: Logger, onLeaseLost: () => void): Promise<Ownership> {
-    const sentAt = performance.now();
+  /**
+   * Registers the server (a new epoch) and adopts what its previous run still owns.
+   * `now`: the monotonic clock (ms) the lease window is measured on (tests pass their own).
+   */
+  static async start(store: GlobalStore, o: GlobalOptions, logger: Logger, onLeaseLost: () => void, now: () => number = () => performance.now()): Promise<Ownership> {
+    const sentAt = now();
     const lease = await store.acquireLease(o.serverId, o.leaseMs);
-    const own = new Ownership(store, o, logger, lease, sentAt, onLeaseLost);
+    const own = new Ownership(store, o, logger, lease, sentAt, onLeaseLost, now);
     own.counters.adopted += await store.adopt(lease);
     logger.info('global_lease_acquired', { serverId: o.serverId, epoch: lease.epoch, adopted: own.counters.adopted });
     own.heartbeat = setInterval(() => void own.renew(), o.heartbeatMs).unref();
@@ -78,10 +83,12 @@ export class Ownership {
    * least until sentAt + leaseMs on this server's monotonic clock, less clockDriftMarginMs
    * for the two clocks' rates. Until then no other server can inherit (docs/failover.md
    * §Outage); 0 once that time has passed, however the server got there (cut off, paused).
+   * Whole ms, rounded down: the number stats() reports is the one every serving decision
+   * uses, so 0 there means nothing held is served (the last fraction of a ms is given up).
    */
   exclusiveForMs(): number {
     if (this.adoptPending) return 0;
-    return Math.max(0, this.confirmedAtMs + this.o.leaseMs - this.o.clockDriftMarginMs - performance.now());
+    return Math.max(0, Math.floor(this.confirmedAtMs + this.o.leaseMs - this.o.clockDriftMarginMs - this.now()));
   }
 
   /** Renews the lease; on loss, takes a new one. One renewal at a time. */
@@ -93,7 +100,7 @@ export class Ownership {
   private async doRenew(): Promise<void> {
     if (this.stopped) return;
     try {
-      const sentAt = performance.now();
+      const sentAt = this.now();
       if (await this.store.renewLease(this.current, this.o.leaseMs)) {
         this.confirmedAtMs = sentAt;
         if (this.adoptPending) await this.adoptOlder();
@@ -103,7 +110,7 @@ export class Ownership {
       this.logger.warn('global_lease_lost', { serverId: this.o.serverId, epoch: this.current.epoch });
       this.confirmedAtMs = -Infinity;
       this.onLeaseLost();
-      const again = performance.now();
+      const again = this.now();
       const lease = await this.store.acquireLease(this.o.serverId, this.o.leaseMs);
       this.current = lease;
       this.confirmedAtMs = again;
@@ -132,7 +139,7 @@ export class Ownership {
    * later than before in the background; a request for one of its sessions still takes it.
    */
   private async inheritSome(): Promise<void> {
-    if (this.stopped || performance.now() - this.registeredAtMs < this.o.leaseMs) return;
+    if (this.stopped || this.now() - this.registeredAtMs < this.o.leaseMs) return;
     try {
       this.counters.inherited += (await this.store.inheritBatch(this.current, this.o.inheritBatchMax)).length;
     } catch (e) {
@@ -158,7 +165,7 @@ export class Ownership {
   }
 
   stats(): OwnershipStats {
-    return { serverId: this.o.serverId, epoch: this.current.epoch, ...this.counters, exclusiveForMs: Math.floor(this.exclusiveForMs()) };
+    return { serverId: this.o.serverId, epoch: this.current.epoch, ...this.counters, exclusiveForMs: this.exclusiveForMs() };
   }
 
   /** Stops the timers and, unless `keepLease`, ends the lease so the others inherit at once. */

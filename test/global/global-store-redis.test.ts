@@ -127,3 +127,60 @@ test('replicaAckMs with no replica to confirm: the change is refused with SESSIO
     await r.drop();
   }
 });
+
+test('cleanup runs its script only on records past their end, not once per session per pass', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const r = RedisTestPrefix.standalone();
+  const raw = new Redis(REDIS_URL, { enableAutoPipelining: true });
+  try {
+    let scripts = 0;
+    const counted = {
+      call: (c: string, ...a: Array<string | number | Buffer>) => {
+        if (c === 'EVALSHA' || c === 'EVAL') scripts++;
+        return raw.call(c, ...a);
+      },
+      quit: async () => 'OK',
+    };
+    const s = await r.store({ redis: counted, app: 'clean-pre' });
+    await s.migrate();
+    const me = await s.acquireLease('srv-clean-pre', 10_000);
+    const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
+    const ids = ['CleanPreAxxxxxxxxxxxxxxxx', 'CleanPreBxxxxxxxxxxxxxxxx', 'CleanPreCxxxxxxxxxxxxxxxx', 'CleanPreDxxxxxxxxxxxxxxxx'];
+    for (const id of ids) await s.create(me, id, w);
+    // Two records past their end whose keys lost their expiry (as a failover can leave them): only cleanup removes them.
+    for (const key of (await r.keys('*CleanPre[AB]*')).slice(0, 2)) {
+      await r.admin.call('HSET', key, 'u', String(Date.now() - 1000));
+      await r.admin.call('PERSIST', key);
+    }
+    scripts = 0;
+    assert.equal(await s.cleanupExpired(100), 2);
+    assert.equal(scripts, 3, 'one CLEAN per expired record and the election\'s unlock; none for the 2 live ones');
+    assert.deepEqual((await s.list(10)).map((x) => x.id).sort(), ids.slice(2));
+  } finally {
+    raw.disconnect();
+    await r.drop();
+  }
+});
+
+test('two processes under one server ID: the newer epoch takes the turn, the older is fenced by its epoch though its deadline lasts', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const r = RedisTestPrefix.standalone();
+  try {
+    const [old, next] = [await r.store({ app: 'dup-epoch' }), await r.store({ app: 'dup-epoch' })];
+    await old.migrate();
+    const e1 = await old.acquireLease('srv-dup', 60_000);
+    const id = 'DupEpochSessionxxxxxxxxxxx';
+    const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
+    assert.equal(await old.create(e1, id, w), true);
+    assert.ok((await old.takeTurn(e1, id, 60_000, 1)) !== undefined, 'the first process holds the turn');
+    const e2 = await next.acquireLease('srv-dup', 60_000); // a restart while the old process still runs
+    assert.ok((await next.takeTurn(e2, id, 60_000, 0))?.record !== undefined, 'its older epoch is superseded: the turn is taken');
+    assert.equal(await old.takeTurn(e1, id, 60_000, 1), undefined, 'the older epoch does not take the turn back');
+    assert.equal(await old.write(e1, id, 1, { ...w, attrs: 'late' }, true), 'fenced', 'nor write, within its own deadline');
+    assert.equal(await old.touch(e1, id, 2, undefined, true), 'fenced');
+    assert.equal((await next.load(id))?.attrs, 'x');
+    assert.equal(await next.write(e2, id, 1, { ...w, attrs: 'new' }, true), 'ok');
+  } finally {
+    await r.drop();
+  }
+});

@@ -15,18 +15,11 @@ import { quoteIdent } from '../../src/global/postgres/pg-context.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
 import { pgMissing, PgTestSchema } from './pg-harness.js';
 import { CutPool } from './cut-pool.js';
+import { sleep, until } from './until.js';
 
 
 const HOUR = 3_600_000;
 const LEASE_MS = 3000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, f: () => Promise<boolean> | boolean, tries = 800): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await f()) return;
-    await sleep(25);
-  }
-  assert.fail(`never happened: ${what}`);
-}
 
 describe('background inheritance after an outage of PostgreSQL for every server', () => {
   let db: PgTestSchema | undefined;
@@ -77,7 +70,7 @@ describe('background inheritance after an outage of PostgreSQL for every server'
 
     a.pool.cut = b.pool.cut = true; // PostgreSQL is out for everyone
     await save(b.e, id, '2'); // B still serves what it holds while its lease provably lasts: pending
-    await until('every lease lapsed', async () => (await liveLeases()) === 0);
+    await until('every lease lapsed', async () => (await liveLeases()) === 0, 800);
 
     a.pool.cut = false; // back for A first
     await a.e.renewLease(); // A registers again (its heartbeat would within heartbeatMs)
@@ -92,7 +85,7 @@ describe('background inheritance after an outage of PostgreSQL for every server'
     assert.deepEqual(await row(id), { n: '2', owner: 'grace-b' });
 
     b.pool.cut = true; // now B is gone for good: A inherits its session in the background
-    await until('A inherits the session of a server really gone', async () => (await row(id)).owner === 'grace-a');
+    await until('A inherits the session of a server really gone', async () => (await row(id)).owner === 'grace-a', 800);
     assert.equal((await row(id)).n, '2');
   });
 });

@@ -6,9 +6,10 @@ import { load } from './session-rows.js';
 
 /**
  * Background work over the app's session keys: SCAN on every master in batches of
- * SCAN_COUNT (never KEYS, never keyspace notifications), then one script per key, so it
- * never blocks Redis for long nor holds anything a request waits for. Each call makes at
- * most one pass over the keyspace and stops early at its limit.
+ * SCAN_COUNT (never KEYS, never keyspace notifications), then one script per key (cleanup:
+ * per key past its end only), so it never blocks Redis for long nor holds anything a
+ * request waits for. Each call makes at most one pass over the keyspace and stops early
+ * at its limit.
  */
 
 const INHERIT = script(`
@@ -74,6 +75,23 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `);
 
+/**
+ * The keys of a SCAN batch whose record end (`u`) has passed by Redis's TIME: one HGET per
+ * key and one TIME, sent together (one round trip with the client's pipelining), so the
+ * CLEAN script, which checks again, runs only on those and not once per session per pass.
+ * On a cluster TIME comes from any node; a key this misses is removed by its PEXPIREAT or
+ * the next pass.
+ */
+async function pastTheirEnd(ctx: RedisContext, keys: string[]): Promise<string[]> {
+  const [time, ...ends] = await Promise.all([cmd(ctx.client, 'TIME'), ...keys.map((key) => cmd(ctx.client, 'HGET', key, 'u'))]);
+  const [s, us] = time as [string, string];
+  const now = Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  return keys.filter((_, i) => {
+    const u = ends[i] as string | null;
+    return u !== null && u !== '0' && Number(u) <= now;
+  });
+}
+
 /** Longest one cleanup election holds (a killed winner frees it by then). */
 const CLEANUP_LOCK_MS = 30_000;
 
@@ -88,7 +106,7 @@ export async function cleanupExpired(ctx: RedisContext, limit: number): Promise<
   let removed = 0;
   try {
     for await (const keys of scanSessionKeys(ctx)) {
-      for (const key of keys) {
+      for (const key of await pastTheirEnd(ctx, keys)) {
         if (removed >= limit) return removed;
         removed += (await evalScript(ctx, CLEAN, [key], [])) === 1 ? 1 : 0;
       }
