@@ -167,23 +167,16 @@ export class EngineHandle {
   /**
    * IDs of the live sessions of a principal (the engine's `principal` option, SPEC B5),
    * sessions the cache bound left on disk included, without loading them (engine.idsOf).
+   * With `global:`, the sessions of every server (GlobalSessionEngine.sessionsOf).
    */
   async sessionsOf(principal: string): Promise<string[]> {
     const b = await this.backend();
-    return (b instanceof GlobalSessionEngine ? b.local : b).idsOf(principal);
+    return b instanceof GlobalSessionEngine ? (await b.sessionsOf(principal)).map((s) => s.id) : b.idsOf(principal);
   }
 
-  /**
-   * Logs a principal out everywhere (but `except`): SessionEngine.destroyAllOf. With `global:`,
-   * the sessions this server's index knows are destroyed one by one (not atomically; sessions
-   * only another server holds are not found, docs/operations.md).
-   */
+  /** Logs a principal out everywhere (but `except`): the engine's destroyAllOf (with `global:`, on every server). */
   async destroyAllOf(principal: string, options: { except?: string | readonly string[] } = {}): Promise<number> {
-    const b = await this.backend();
-    if (!(b instanceof GlobalSessionEngine)) return b.destroyAllOf(principal, options);
-    const keep = new Set(typeof options.except === 'string' ? [options.except] : (options.except ?? []));
-    const ids = b.local.idsOf(principal).filter((id) => !keep.has(id));
-    return (await Promise.all(ids.map((id) => b.destroy(id)))).filter(Boolean).length;
+    return (await this.backend()).destroyAllOf(principal, options);
   }
 
   async entries(): Promise<Array<[string, LoadedSession]>> {

@@ -14,6 +14,7 @@ import { PendingJournal } from './pending-journal.js';
 import { WriteBack, drainLeftovers, toWrite, type Known, type WriteBackStats } from './write-back.js';
 import { pollTurn, pruner } from './polling.js';
 import { heldRead, localTouchSkipped, readRecord, syncLocal, type LocalCopy } from './local-copy.js';
+import { destroyAllOf, sessionsOf, type PrincipalScope } from './principal-ops.js';
 
 /**
  * The local engine composed with a global store (SPEC G1, G3, G4; docs/failover.md). In
@@ -78,6 +79,8 @@ export class GlobalSessionEngine {
   private wb: WriteBack | undefined;
   /** What local-copy.ts shares of this engine's state. */
   private readonly copy: LocalCopy;
+  /** What principal-ops.ts needs of it. */
+  private readonly principals: PrincipalScope;
 
   private constructor(
     readonly local: SessionEngine,
@@ -92,6 +95,18 @@ export class GlobalSessionEngine {
     }
     this.clock = local.clock;
     this.copy = { local, store, ownership, global, known: this.known, absent: this.absent, stale: this.stale, given: this.given, turnFrom: this.turnFrom, wb: () => this.wb, view: (s) => this.view(s) };
+    this.principals = {
+      local,
+      store,
+      lease: () => ownership.lease,
+      kept: () => this.wb?.kept,
+      view: (s) => this.view(s),
+      destroyIfOf: (id, principal) => this.withTurn(id, () => (this.local.get(id)?.principal === principal ? this.destroyHeld(id) : Promise.resolve(false))),
+      forget: async (id) => {
+        this.known.delete(id);
+        if (local.get(id) !== undefined) await local.destroy(id);
+      },
+    };
     // What it knew of sessions the local tier no longer holds is forgotten, a bounded number per tick.
     const prune = pruner(this.known, (id) => !this.held.has(id) && local.get(id) === undefined, local.options.expiryScanMax);
     this.pruneTimer = setInterval(prune, local.options.expiryIntervalMs).unref();
@@ -238,7 +253,7 @@ export class GlobalSessionEngine {
     if (s === undefined) return undefined;
     const k = this.known.get(s.id);
     if (k === undefined) return s;
-    return makeState(s.id, k.version, s.lsn, k.createdAtMs, s.lastAccessAtMs, s.expiresAtMs, s.maxInactiveMs, this.global.serverId, s.attrs);
+    return makeState(s.id, k.version, s.lsn, k.createdAtMs, s.lastAccessAtMs, s.expiresAtMs, s.maxInactiveMs, this.global.serverId, s.attrs, s.principal);
   }
 
   /** Runs `fn` holding the session's turn here and across servers (taking it when the caller did not). */
@@ -336,39 +351,52 @@ export class GlobalSessionEngine {
     });
   }
 
-  async destroy(id: string): Promise<boolean> {
-    return this.withTurn(id, async () => {
-      // A lease lost mid-request forgot the record's version: take the turn again (under the
-      // new lease) so the destroy reaches the record instead of being acknowledged locally only.
-      await this.knowVersion(id);
-      const k = this.known.get(id);
-      if (this.wb !== undefined && k !== undefined) {
-        await this.local.destroy(id);
-        await this.wb.changed(id); // written back as a destroy (the local copy is gone)
-        return true;
-      }
-      if (k === undefined) {
-        // No record. With replicaAckMs, acknowledged only once a replica confirms it: the
-        // delete that made it absent may be one whose confirmation failed (a 503 logout
-        // retried), which a failover would undo (RedisGlobalStore.destroy).
-        if (this.wb === undefined && this.global.replicaAckMs > 0) {
-          const outcome = await this.store.destroy(this.ownership.lease, id, 0);
-          if (outcome !== 'absent' && outcome !== 'ok') throw this.ownership.refused(outcome);
-        }
-        return this.local.destroy(id);
-      }
-      // Through mode: the record first, the local copy once the record is gone. A destroy
-      // the global store refused or never confirmed (503) leaves the session here as it is
-      // in the store, so this server goes on serving it (a retried logout finds it and
-      // deletes it); and a local tombstone always means an acknowledged destroy (mirror).
-      this.known.delete(id);
-      const outcome = await this.store.destroy(this.ownership.lease, id, k.version);
-      if (outcome !== 'ok' && outcome !== 'absent') throw this.ownership.refused(outcome);
-      this.given.add(id); // no record, no turn
-      this.absent.add(id);
+  destroy(id: string): Promise<boolean> {
+    return this.withTurn(id, () => this.destroyHeld(id));
+  }
+
+  /** The destroy, with the session's turn held. */
+  private async destroyHeld(id: string): Promise<boolean> {
+    // A lease lost mid-request forgot the record's version: take the turn again (under the
+    // new lease) so the destroy reaches the record instead of being acknowledged locally only.
+    await this.knowVersion(id);
+    const k = this.known.get(id);
+    if (this.wb !== undefined && k !== undefined) {
       await this.local.destroy(id);
+      await this.wb.changed(id); // written back as a destroy (the local copy is gone)
       return true;
-    });
+    }
+    if (k === undefined) {
+      // No record. With replicaAckMs, acknowledged only once a replica confirms it: the
+      // delete that made it absent may be one whose confirmation failed (a 503 logout
+      // retried), which a failover would undo (RedisGlobalStore.destroy).
+      if (this.wb === undefined && this.global.replicaAckMs > 0) {
+        const outcome = await this.store.destroy(this.ownership.lease, id, 0);
+        if (outcome !== 'absent' && outcome !== 'ok') throw this.ownership.refused(outcome);
+      }
+      return this.local.destroy(id);
+    }
+    // Through mode: the record first, the local copy once the record is gone. A destroy
+    // the global store refused or never confirmed (503) leaves the session here as it is
+    // in the store, so this server goes on serving it (a retried logout finds it and
+    // deletes it); and a local tombstone always means an acknowledged destroy (mirror).
+    this.known.delete(id);
+    const outcome = await this.store.destroy(this.ownership.lease, id, k.version);
+    if (outcome !== 'ok' && outcome !== 'absent') throw this.ownership.refused(outcome);
+    this.given.add(id); // no record, no turn
+    this.absent.add(id);
+    await this.local.destroy(id);
+    return true;
+  }
+
+  /** The live sessions of a principal on every server (docs/failover.md §Sessions of a principal; every server must use the same `principal` option). */
+  sessionsOf(principal: string): Promise<SessionState[]> {
+    return sessionsOf(this.principals, principal);
+  }
+
+  /** Destroys every session of a principal on every server but `except`, each with a global tombstone (a racing save cannot bring one back); resolves how many. */
+  destroyAllOf(principal: string, options: { except?: string | readonly string[] } = {}): Promise<number> {
+    return destroyAllOf(this.principals, principal, options);
   }
 
   async all(): Promise<SessionState[]> {

@@ -35,6 +35,8 @@ export interface GlobalRecord {
   readonly ownerEpoch: number;
   /** Grows by one with every change of the record's attributes (write, create), ownership moves and touches excluded. */
   readonly version: number;
+  /** Whose session it is (the writing server's `principal` option at the last write; '' = none or written before the store kept it). */
+  readonly principal: string;
 }
 
 /** The fields a write sets (the rest is the record's identity and protocol state). */
@@ -44,6 +46,14 @@ export interface GlobalWrite {
   readonly lastAccessAtMs: number;
   readonly expiresAtMs: number;
   readonly maxInactiveMs: number;
+  /** Whose session it is ('' or absent = none): the backend indexes it for `sessionsOf` and `destroyAllOf`. */
+  readonly principal?: string;
+}
+
+/** What `destroyAllOf` did: the records it turned into tombstones, and those whose turn a live server holds (left to the caller). */
+export interface DestroyAllResult {
+  readonly destroyed: string[];
+  readonly busy: string[];
 }
 
 /** A session's turn, taken by a server: the record as it is now (attrs left out when the caller already has `knownVersion`). */
@@ -163,6 +173,22 @@ export interface GlobalStore {
    * election; returns how many were removed, or -1 when another server runs cleanup now.
    */
   cleanupExpired(limit: number): Promise<number>;
+
+  /**
+   * The live records whose principal is `principal`, written by any server; at most
+   * `limit`. Exact: a record is listed when and only when it is live and its last write
+   * named this principal (docs/failover.md §Sessions of a principal).
+   */
+  sessionsOf(principal: string, limit: number): Promise<GlobalRecord[]>;
+  /**
+   * Turns every live record of `principal` (but the IDs in `except`) whose turn nobody
+   * holds (free or ended) into a tombstone, as `destroy` does, in statements or scripts
+   * that check the principal and the turn again; needs `lease` live (SESSIOND_FENCED
+   * otherwise). A record whose turn is held (by any server, this one included: a request
+   * in flight, or back mode's turns held for good) is left alone and reported `busy`: the
+   * caller takes its turn (a hand-over in back mode) and destroys it then.
+   */
+  destroyAllOf(lease: ServerLease, principal: string, except: readonly string[]): Promise<DestroyAllResult>;
 
   /** Live records of the app (admin and `all()`); at most `limit`. */
   list(limit: number): Promise<GlobalRecord[]>;

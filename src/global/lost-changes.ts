@@ -2,7 +2,7 @@ import type { SessionEngine } from '../engine/session-engine.js';
 import type { Logger } from '../options.js';
 import type { GlobalRecord, GlobalStore } from './global-store.js';
 import type { Ownership } from './ownership.js';
-import type { Known } from './write-back.js';
+import { toWrite, type Known } from './write-back.js';
 
 /**
  * Through mode's repairs of changes the global store acknowledged and then lost (a Redis
@@ -30,7 +30,7 @@ export async function resendLost(c: RepairScope, id: string, rec: GlobalRecord, 
   const outcome =
     s === undefined
       ? await c.store.destroy(lease, id, rec.version)
-      : await c.store.write(lease, id, rec.version, { attrs: s.attrs, createdAtMs: k.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs }, false);
+      : await c.store.write(lease, id, rec.version, toWrite(s, k), false);
   if (outcome !== 'ok') throw c.ownership.refused(outcome);
   return s === undefined ? undefined : rec.version + 1;
 }

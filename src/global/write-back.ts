@@ -369,5 +369,5 @@ export async function drainLeftovers(wb: WriteBack): Promise<void> {
 }
 
 export function toWrite(s: SessionState, k: Known | undefined): GlobalWrite {
-  return { attrs: s.attrs, createdAtMs: k?.createdAtMs ?? s.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs };
+  return { attrs: s.attrs, createdAtMs: k?.createdAtMs ?? s.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs, principal: s.principal };
 }

@@ -7,6 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSessiondError } from '../../src/errors.js';
 import type { GlobalStore, GlobalWrite } from '../../src/global/global-store.js';
+import { principalIndexContract } from './global-store-principal-contract.js';
 
 export interface ContractHarness {
   /** A store on the shared backend for `app` (each call a new client: another "server"); `tombstoneMs` as the store option (its default when undefined). */
@@ -72,7 +73,7 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       const write = w('"a"\u00011');
       assert.equal(await s.create(me, id, write), true);
       const r = await s.load(id);
-      assert.deepEqual(r, { id, ...write, owner: 'srv-create', ownerEpoch: me.epoch, version: 1 });
+      assert.deepEqual(r, { id, ...write, owner: 'srv-create', ownerEpoch: me.epoch, version: 1, principal: '' });
       assert.equal(await s.create(me, id, w('x')), false);
     });
 
@@ -461,5 +462,7 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal(await l.count(), 2);
       assert.deepEqual((await l.list(100)).map((r) => r.id), ids);
     });
+
+    principalIndexContract(t, () => ({ h: h!, s }));
   });
 }

@@ -13,6 +13,7 @@ test('migrate --print prints the SQL that migrate() applies: run by hand, the st
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /CREATE TABLE "cli_schema"\.sessions/);
   assert.match(r.stdout, /CREATE TABLE "cli_schema"\.blank_records/);
+  assert.match(r.stdout, /ADD COLUMN IF NOT EXISTS principal text;\nCREATE INDEX IF NOT EXISTS sessions_app_principal ON "cli_schema"\.sessions \(app, principal\) WHERE principal IS NOT NULL;/);
   if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
   const db = new PgTestSchema();
   try {

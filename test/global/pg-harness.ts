@@ -8,7 +8,8 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { PostgresGlobalStore, type PostgresStoreOptions } from '../../src/global/postgres/postgres-global-store.js';
 import type { PgPool } from '../../src/global/postgres/pg-types.js';
-import { quoteIdent } from '../../src/global/postgres/pg-context.js';
+import { quoteIdent, tableNames } from '../../src/global/postgres/pg-context.js';
+import { migrations } from '../../src/global/postgres/schema.js';
 
 export const PG_URL = process.env.SESSIOND_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -54,6 +55,18 @@ export class PgTestSchema {
     });
     this.stores.push(s);
     return s;
+  }
+
+  /** The schema as a sessiond of schema version `version` left it (its first migrations applied), with app 'app' registered. */
+  async createAt(version: number): Promise<void> {
+    const tn = tableNames(this.schema);
+    await this.admin.query(`CREATE SCHEMA ${quoteIdent(this.schema)}`);
+    await this.admin.query(`CREATE TABLE ${tn.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    for (const [i, sql] of migrations(tn).slice(0, version).entries()) {
+      await this.admin.query(sql);
+      await this.admin.query(`INSERT INTO ${tn.migrations} (version) VALUES ($1)`, [i + 1]);
+    }
+    await this.admin.query(`INSERT INTO ${tn.applications} (app, schema_version, session_ttl_ms) VALUES ('app', $1, 60000)`, [version]);
   }
 
   /** Moves a server's lease expiry into the past (instead of sleeping past it). */

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSessiondError } from '../../src/errors.js';
-import { quoteIdent, tableNames } from '../../src/global/postgres/pg-context.js';
+import { tableNames } from '../../src/global/postgres/pg-context.js';
 import { migrations, SCHEMA_VERSION } from '../../src/global/postgres/schema.js';
 import { pgMissing, PgTestSchema } from './pg-harness.js';
 
@@ -15,23 +15,16 @@ const w = { attrs: 'v2', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: 0, maxI
 for (const rowAllocation of ['insert', 'blank-records'] as const) {
   test(`a v2 schema migrates to v3 with its sessions kept; destroy then leaves a tombstone (${rowAllocation})`, async (t) => {
     if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
-    assert.equal(SCHEMA_VERSION, 3);
     const db = new PgTestSchema();
     try {
       const tn = tableNames(db.schema);
       // The schema as a v2 sessiond left it, with a session created by a v2 store's statements.
-      await db.admin.query(`CREATE SCHEMA ${quoteIdent(db.schema)}`);
-      await db.admin.query(`CREATE TABLE ${tn.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-      for (const [i, sql] of migrations(tn).slice(0, 2).entries()) {
-        await db.admin.query(sql);
-        await db.admin.query(`INSERT INTO ${tn.migrations} (version) VALUES ($1)`, [i + 1]);
-      }
-      await db.admin.query(`INSERT INTO ${tn.applications} (app, schema_version, session_ttl_ms) VALUES ('app', 2, 60000)`);
+      await db.createAt(2);
       await db.admin.query(`INSERT INTO ${tn.sessions} (app, sid, attrs, version, owner, owner_epoch) VALUES ('app', 'V2SessionAAAAAAAAAAAAAAA', 'v2'::bytea, 3, 'old', 1)`);
       const s = await db.store({ rowAllocation });
       await s.migrate();
       const v = await db.admin.query<{ v: number }>(`SELECT max(version) AS v FROM ${tn.migrations}`);
-      assert.equal(v.rows[0]!.v, 3);
+      assert.equal(v.rows[0]!.v, SCHEMA_VERSION);
       assert.equal((await s.load('V2SessionAAAAAAAAAAAAAAA'))?.attrs, 'v2', 'the v2 session is still served');
       assert.equal(await s.count(), 1);
       // Idempotent: the v3 statement again changes nothing, and so does a second migrate.

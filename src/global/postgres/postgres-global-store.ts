@@ -1,4 +1,4 @@
-import type { BatchWrite, GlobalRecord, GlobalStore, GlobalWrite, HandoverEvents, HandoverListener, ServerLease, TurnResult, WriteOutcome } from '../global-store.js';
+import type { BatchWrite, DestroyAllResult, GlobalRecord, GlobalStore, GlobalWrite, HandoverEvents, HandoverListener, ServerLease, TurnResult, WriteOutcome } from '../global-store.js';
 import { channelName, tableNames, type PgContext, type RowAllocation } from './pg-context.js';
 import * as handovers from './handovers.js';
 import { isPgPool, type PgPool } from './pg-types.js';
@@ -9,6 +9,7 @@ import { releaseTurn, takeTurns, type TurnAsk } from './turns.js';
 import { touchBatch, type TouchAsk } from './touches.js';
 import { StatementBatcher, type BatchStats } from './statement-batch.js';
 import * as maintenance from './maintenance.js';
+import * as principals from './principals.js';
 import { GLOBAL_TOMBSTONE_MS } from '../global-store.js';
 
 /** Where the PostgreSQL store connects: a connection string (the store opens and closes its own pool) or the application's pg.Pool. */
@@ -136,6 +137,12 @@ export class PostgresGlobalStore implements GlobalStore {
   }
   cleanupExpired(limit: number): Promise<number> {
     return maintenance.cleanupExpired(this.ctx, limit);
+  }
+  sessionsOf(principal: string, limit: number): Promise<GlobalRecord[]> {
+    return principals.sessionsOf(this.ctx, principal, limit);
+  }
+  destroyAllOf(lease: ServerLease, principal: string, except: readonly string[]): Promise<DestroyAllResult> {
+    return principals.destroyAllOf(this.ctx, lease, principal, except);
   }
   list(limit: number): Promise<GlobalRecord[]> {
     return maintenance.list(this.ctx, limit);

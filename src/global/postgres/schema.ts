@@ -9,7 +9,7 @@ import { classify, type PgContext, type TableNames } from './pg-context.js';
  * prints the same SQL.
  */
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export function migrations(t: TableNames): readonly string[] {
   return [
@@ -58,6 +58,11 @@ CREATE INDEX sessions_app_handover ON ${t.sessions} (app, owner) WHERE handover_
     // time until until_ms (destroy time + tombstoneMs), so that a late save on any server is
     // refused; every reader treats it as absent, and the expiry cleanup frees it.
     `ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS destroyed_ms bigint;`,
+    // 4: the global principal index (issue 12): whose session it is, set by every create and
+    // write (NULL = none; rows of v3 gain it on their next write), cleared by a destroy and
+    // by a blank; indexed for the live rows of a principal (sessionsOf, destroyAllOf).
+    `ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS principal text;
+CREATE INDEX IF NOT EXISTS sessions_app_principal ON ${t.sessions} (app, principal) WHERE principal IS NOT NULL;`,
   ];
 }
 

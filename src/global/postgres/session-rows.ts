@@ -10,11 +10,11 @@ import { HELD, leaseLive, NOW_MS, num, recordLive, run, runPrepared, sqlState, t
  */
 
 /** Columns read back into a GlobalRecord. */
-export const RECORD_COLUMNS = 's.sid, s.attrs, s.created_ms, s.access_ms, s.expires_ms, s.inactive_ms, s.owner, s.owner_epoch, s.version';
+export const RECORD_COLUMNS = 's.sid, s.attrs, s.created_ms, s.access_ms, s.expires_ms, s.inactive_ms, s.owner, s.owner_epoch, s.version, s.principal';
 
 /** What a row looks like to a blank record: no app, no ID, nothing in it. */
 export const BLANK_SET = `app = NULL, sid = NULL, attrs = ''::bytea, created_ms = 0, access_ms = 0, expires_ms = 0, inactive_ms = 0,
-  until_ms = NULL, owner = NULL, owner_epoch = 0, version = 0, turn_until = NULL, handover_at = NULL, destroyed_ms = NULL`;
+  until_ms = NULL, owner = NULL, owner_epoch = 0, version = 0, turn_until = NULL, handover_at = NULL, destroyed_ms = NULL, principal = NULL`;
 
 export interface RecordRow {
   sid: string;
@@ -26,6 +26,7 @@ export interface RecordRow {
   owner: string;
   owner_epoch: string;
   version: string;
+  principal: string | null;
 }
 
 export function toRecord(r: RecordRow): GlobalRecord {
@@ -39,6 +40,7 @@ export function toRecord(r: RecordRow): GlobalRecord {
     owner: r.owner,
     ownerEpoch: num(r.owner_epoch),
     version: num(r.version),
+    principal: r.principal ?? '',
   };
 }
 
@@ -50,8 +52,12 @@ export function untilMs(w: Pick<GlobalWrite, 'lastAccessAtMs' | 'expiresAtMs' | 
   return Number.isFinite(until) ? until : null;
 }
 
+/** The principal column: NULL for none, so the principal index holds only sessions that have one. */
+export const principalValue = (w: Pick<GlobalWrite, 'principal'>): string | null => (w.principal === undefined || w.principal === '' ? null : w.principal);
+
+/** The 7 values a write sets, in column order: attrs, created_ms, access_ms, expires_ms, inactive_ms, until_ms, principal. */
 function writeValues(w: GlobalWrite): unknown[] {
-  return [Buffer.from(w.attrs, 'utf8'), w.createdAtMs, w.lastAccessAtMs, w.expiresAtMs, w.maxInactiveMs, untilMs(w)];
+  return [Buffer.from(w.attrs, 'utf8'), w.createdAtMs, w.lastAccessAtMs, w.expiresAtMs, w.maxInactiveMs, untilMs(w), principalValue(w)];
 }
 
 export async function load(ctx: PgContext, id: string): Promise<GlobalRecord | undefined> {
@@ -59,7 +65,7 @@ export async function load(ctx: PgContext, id: string): Promise<GlobalRecord | u
   return r.rows.length === 0 ? undefined : toRecord(r.rows[0]!);
 }
 
-async function checkLease(ctx: PgContext, lease: ServerLease): Promise<void> {
+export async function checkLease(ctx: PgContext, lease: ServerLease): Promise<void> {
   const r = await run<{ leased: boolean }>(ctx, `SELECT ${leaseLive(ctx, 2)} AS leased`, [ctx.app, lease.serverId, lease.epoch]);
   if (r.rows[0]?.leased !== true) throw fenced(lease, 'the server lease lapsed');
 }
@@ -101,15 +107,15 @@ async function addBlanks(ctx: PgContext): Promise<void> {
 export async function create(ctx: PgContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean): Promise<boolean> {
   const turn = hold ? HELD : 'NULL';
   const values = [ctx.app, lease.serverId, lease.epoch, id, ...writeValues(w)];
-  const cols = '(app, owner, owner_epoch, sid, attrs, created_ms, access_ms, expires_ms, inactive_ms, until_ms, version)';
+  const cols = '(app, owner, owner_epoch, sid, attrs, created_ms, access_ms, expires_ms, inactive_ms, until_ms, principal, version)';
   if (ctx.allocation === 'insert') {
     const r = await runPrepared(
       ctx,
       `INSERT INTO ${ctx.t.sessions} AS s ${cols.slice(0, -1)}, turn_until)
-       SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1, ${turn} WHERE ${leaseLive(ctx, 2)}
+       SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::text, 1, ${turn} WHERE ${leaseLive(ctx, 2)}
        ON CONFLICT (app, sid) WHERE sid IS NOT NULL DO UPDATE SET owner = EXCLUDED.owner, owner_epoch = EXCLUDED.owner_epoch, attrs = EXCLUDED.attrs,
          created_ms = EXCLUDED.created_ms, access_ms = EXCLUDED.access_ms, expires_ms = EXCLUDED.expires_ms, inactive_ms = EXCLUDED.inactive_ms,
-         until_ms = EXCLUDED.until_ms, version = 1, turn_until = ${turn}, handover_at = NULL, destroyed_ms = NULL
+         until_ms = EXCLUDED.until_ms, principal = EXCLUDED.principal, version = 1, turn_until = ${turn}, handover_at = NULL, destroyed_ms = NULL
        WHERE NOT ${recordLive('s')} AND NOT ${tombstoneLive('s')}`,
       values,
     );
@@ -125,7 +131,7 @@ export async function create(ctx: PgContext, lease: ServerLease, id: string, w: 
       r = await run(
         ctx,
         `WITH b AS (DELETE FROM ${ctx.t.blanks} WHERE slot = (SELECT slot FROM ${ctx.t.blanks} WHERE ${leaseLive(ctx, 2)} LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING slot)
-         UPDATE ${ctx.t.sessions} s SET ${cols} = ($1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, 1), turn_until = ${turn} FROM b WHERE s.slot = b.slot`,
+         UPDATE ${ctx.t.sessions} s SET ${cols} = ($1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::text, 1), turn_until = ${turn} FROM b WHERE s.slot = b.slot`,
         values,
       );
     } catch (e) {
@@ -163,7 +169,7 @@ export async function outcome(ctx: PgContext, lease: ServerLease, id: string, ex
 export async function write(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
   const r = await runPrepared(
     ctx,
-    `UPDATE ${ctx.t.sessions} s SET attrs = $6, created_ms = $7, access_ms = $8, expires_ms = $9, inactive_ms = $10, until_ms = $11,
+    `UPDATE ${ctx.t.sessions} s SET attrs = $6, created_ms = $7, access_ms = $8, expires_ms = $9, inactive_ms = $10, until_ms = $11, principal = $12,
        version = s.version + 1${releaseTurn ? ', turn_until = NULL' : ''}
      WHERE ${FENCE(ctx)} AND ${recordLive('s')}`,
     [ctx.app, id, lease.serverId, lease.epoch, expectedVersion, ...writeValues(w)],
@@ -172,7 +178,7 @@ export async function write(ctx: PgContext, lease: ServerLease, id: string, expe
 }
 
 /** The row a destroy leaves: a tombstone (blank, no owner, no turn) until `tombstoneMs` ($6) from now. */
-const TOMBSTONE_SET = `attrs = ''::bytea, created_ms = 0, access_ms = 0, expires_ms = 0, inactive_ms = 0, owner = NULL, owner_epoch = 0,
+export const TOMBSTONE_SET = `attrs = ''::bytea, created_ms = 0, access_ms = 0, expires_ms = 0, inactive_ms = 0, owner = NULL, owner_epoch = 0, principal = NULL,
   version = s.version + 1, turn_until = NULL, handover_at = NULL, destroyed_ms = ${NOW_MS}, until_ms = ${NOW_MS} + $6::bigint`;
 
 export async function destroy(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
@@ -198,13 +204,13 @@ export async function writeBatch(ctx: PgContext, lease: ServerLease, items: read
   const r = await run<{ sid: string }>(
     ctx,
     `WITH v AS (
-       SELECT * FROM unnest($4::text[], $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
-         AS v(sid, expected, attrs, created, access, expires, inactive, until)
+       SELECT * FROM unnest($4::text[], $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[])
+         AS v(sid, expected, attrs, created, access, expires, inactive, until, principal)
      ), cur AS (
        SELECT s.slot, v.sid FROM v JOIN ${ctx.t.sessions} s ON s.app = $1 AND s.sid = v.sid ORDER BY s.sid FOR UPDATE OF s
      )
      UPDATE ${ctx.t.sessions} s SET attrs = v.attrs, created_ms = v.created, access_ms = v.access, expires_ms = v.expires, inactive_ms = v.inactive,
-       until_ms = v.until, version = s.version + 1
+       until_ms = v.until, principal = v.principal, version = s.version + 1
      FROM cur JOIN v ON v.sid = cur.sid
      WHERE s.slot = cur.slot AND s.owner = $2 AND s.owner_epoch = $3 AND s.version = v.expected AND ${leaseLive(ctx, 2)} AND ${recordLive('s')}
      RETURNING s.sid`,
@@ -220,6 +226,7 @@ export async function writeBatch(ctx: PgContext, lease: ServerLease, items: read
       col((x) => x.w.expiresAtMs),
       col((x) => x.w.maxInactiveMs),
       col((x) => untilMs(x.w)),
+      col((x) => principalValue(x.w)),
     ],
   );
   const done = new Set(r.rows.map((x) => x.sid));

@@ -54,9 +54,9 @@ const turnSql = (ctx: PgContext): string => {
        FROM cur JOIN v ON v.i = cur.i
        WHERE s.slot = cur.slot AND ${leased} AND (${mine} OR cur.was_turn IS NULL OR cur.was_turn <= now() OR cur.dead)
        RETURNING v.i, s.sid, CASE WHEN s.version = v.known THEN NULL ELSE s.attrs END AS attrs, s.created_ms, s.access_ms, s.expires_ms, s.inactive_ms,
-         s.owner, s.owner_epoch, s.version, cur.dead, cur.was_owner, cur.was_epoch
+         s.owner, s.owner_epoch, s.version, s.principal, cur.dead, cur.was_owner, cur.was_epoch
      )
-     SELECT v.i, took.sid, took.attrs, took.created_ms, took.access_ms, took.expires_ms, took.inactive_ms, took.owner, took.owner_epoch, took.version,
+     SELECT v.i, took.sid, took.attrs, took.created_ms, took.access_ms, took.expires_ms, took.inactive_ms, took.owner, took.owner_epoch, took.version, took.principal,
        took.dead, took.was_owner, took.was_epoch, ${leased} AS leased, EXISTS (SELECT 1 FROM cur WHERE cur.i = v.i) AS present
      FROM v LEFT JOIN took ON took.i = v.i`;
 };

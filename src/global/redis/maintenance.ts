@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GlobalRecord, ServerLease } from '../global-store.js';
 import { leaseLive } from './leases.js';
-import { cmd, deadlineOf, evalScript, scanSessionKeys, script, type RedisContext } from './redis-context.js';
+import { cmd, deadlineOf, evalScript, scanKeys, scanSessionKeys, script, type RedisContext } from './redis-context.js';
 import { load } from './session-rows.js';
 
 /**
@@ -148,5 +148,7 @@ return n
 
 export async function clear(ctx: RedisContext): Promise<number> {
   const r = await Promise.all((await allIds(ctx)).map((id) => evalScript(ctx, CLEAR, [ctx.k.session(id)], [])));
+  // The principal sets too (only stale members are left in them now).
+  for await (const keys of scanKeys(ctx, ctx.k.principalPattern)) await Promise.all(keys.map((key) => cmd(ctx.client, 'DEL', key)));
   return r.filter((n) => n === 1).length;
 }

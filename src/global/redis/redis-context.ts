@@ -35,6 +35,14 @@ export interface RedisKeys {
   handovers(serverId: string): string;
   lease(serverId: string): string;
   session(id: string): string;
+  /**
+   * The sorted set indexing the sessions of a principal (principals.ts): its own hash tag
+   * `{<app>:<principal>}`, so principals spread over the cluster's slots; a session key
+   * never matches it (`p{` is not `{`).
+   */
+  principal(principal: string): string;
+  /** SCAN MATCH pattern of the app's principal sets (`clear`). */
+  readonly principalPattern: string;
   /** SCAN MATCH pattern of the app's session keys. */
   readonly sessionPattern: string;
   /** The session ID of a key the pattern matched. */
@@ -53,6 +61,8 @@ export function redisKeys(prefix: string, app: string): RedisKeys {
     handovers: (serverId) => `${prefix}{${a}}:handover:${escapeName(serverId)}`,
     lease: (serverId) => `${prefix}{${a}}:lease:${escapeName(serverId)}`,
     session: (id) => `${sessionHead}${escapeName(id)}}`,
+    principal: (p) => `${prefix}p{${a}:${escapeName(p)}}`,
+    principalPattern: `${globLiteral(`${prefix}p{${a}:`)}*}`,
     sessionPattern: `${globLiteral(sessionHead)}*}`,
     idOf: (key) => unescapeName(key.slice(sessionHead.length, -1)),
   };
@@ -69,6 +79,9 @@ export interface Script {
  * when released or when its holder's lease is gone (docs/format.md §8).
  */
 export const HELD_TURN = '9007199254740992';
+
+/** The coverage of a session that never expires in its principal's set (principals.ts): 2^52 ms, beyond any TIME, and +1 stays exact. */
+export const NEVER = 4503599627370496;
 
 /** Shared by every script: Redis's clock in ms, and integers printed without exponent. */
 const PRELUDE = `
@@ -192,11 +205,16 @@ export const SCAN_COUNT = 500;
  * (no keyspace notifications: on a cluster they reach only the node holding the key). A key
  * may come twice (SCAN's guarantee); callers that count dedupe.
  */
-export async function* scanSessionKeys(ctx: RedisContext): AsyncGenerator<string[]> {
+export function scanSessionKeys(ctx: RedisContext): AsyncGenerator<string[]> {
+  return scanKeys(ctx, ctx.k.sessionPattern);
+}
+
+/** Every key matching `pattern`, as scanSessionKeys does it. */
+export async function* scanKeys(ctx: RedisContext, pattern: string): AsyncGenerator<string[]> {
   for (const node of ctx.masters()) {
     let cursor = '0';
     do {
-      const r = (await cmd(node, 'SCAN', cursor, 'MATCH', ctx.k.sessionPattern, 'COUNT', SCAN_COUNT)) as [string, string[]];
+      const r = (await cmd(node, 'SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)) as [string, string[]];
       cursor = r[0];
       if (r[1].length > 0) yield r[1];
     } while (cursor !== '0');

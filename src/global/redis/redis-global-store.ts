@@ -1,7 +1,8 @@
-import { GLOBAL_TOMBSTONE_MS, type BatchWrite, type GlobalRecord, type GlobalStore, type GlobalWrite, type HandoverEvents, type HandoverListener, type ServerLease, type TurnResult, type WriteOutcome } from '../global-store.js';
+import { GLOBAL_TOMBSTONE_MS, type BatchWrite, type DestroyAllResult, type GlobalRecord, type GlobalStore, type GlobalWrite, type HandoverEvents, type HandoverListener, type ServerLease, type TurnResult, type WriteOutcome } from '../global-store.js';
 import * as handovers from './handovers.js';
 import { acquireLease, adopt, checkLeases, releaseLease, renewLease } from './leases.js';
 import * as maintenance from './maintenance.js';
+import * as principals from './principals.js';
 import { redisKeys, type RedisContext } from './redis-context.js';
 import { isRedisClient, isRedisCluster, type RedisClientLike, type RedisClusterLike, type RedisCommander } from './redis-types.js';
 import { gateOffline } from './offline-gate.js';
@@ -153,6 +154,12 @@ export class RedisGlobalStore implements GlobalStore {
   }
   cleanupExpired(limit: number): Promise<number> {
     return maintenance.cleanupExpired(this.ctx, limit);
+  }
+  sessionsOf(principal: string, limit: number): Promise<GlobalRecord[]> {
+    return principals.sessionsOf(this.ctx, principal, limit);
+  }
+  destroyAllOf(lease: ServerLease, principal: string, except: readonly string[]): Promise<DestroyAllResult> {
+    return principals.destroyAllOf(this.ctx, lease, principal, except);
   }
   list(limit: number): Promise<GlobalRecord[]> {
     return maintenance.list(this.ctx, limit);

@@ -7,7 +7,12 @@ import { evalScript, num, script, type RedisContext } from './redis-context.js';
  * servers starting together agree; a layout newer than this code is refused.
  */
 
-export const REDIS_LAYOUT_VERSION = 1;
+/**
+ * 2: the principal index (principals.ts): fields `p` and `q`, the principal sets. A server of
+ * layout 1 would write records without keeping the sets, so it refuses to start on layout 2;
+ * records written under layout 1 gain `p` on their next write.
+ */
+export const REDIS_LAYOUT_VERSION = 2;
 
 const MIGRATE = script(`
 redis.call('HSETNX', KEYS[1], 'schemaVersion', ARGV[1])

@@ -1,7 +1,8 @@
 import { SessiondError } from '../../errors.js';
 import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
 import { recordUntilMs } from '../record-until.js';
-import { deadlineOf, evalChange, evalScript, num, script, type RedisContext } from './redis-context.js';
+import { deadlineOf, evalChange, evalScript, NEVER, num, script, type RedisContext } from './redis-context.js';
+import { cover, coverFor, coverWrite, uncover } from './principals.js';
 
 /**
  * The session hashes (docs/format.md §8): load, create, and the fenced write, touch and
@@ -9,10 +10,12 @@ import { deadlineOf, evalChange, evalScript, num, script, type RedisContext } fr
  * cluster) that checks, against Redis's TIME: the writer's lease deadline, that the
  * record is live, that the writer is its owner with this epoch, and the version (CAS).
  * Why the deadline stands in for reading the lease key: docs/failover.md §Redis.
+ * A record naming a principal (field `p`) is kept in that principal's set (principals.ts):
+ * COVER runs before the script that writes `p`, UNCOVER after the one that drops it.
  */
 
 /** Fields of a record, in the order LOAD returns them. */
-const FIELDS = "'a', 'c', 'l', 'x', 'i', 'o', 'e', 'v', 'u'";
+const FIELDS = "'a', 'c', 'l', 'x', 'i', 'o', 'e', 'v', 'u', 'p'";
 
 const LOAD = script(`
 local h = redis.call('HMGET', KEYS[1], ${FIELDS})
@@ -31,6 +34,7 @@ export function toRecord(id: string, h: Array<string | null>): GlobalRecord {
     owner: h[5]!,
     ownerEpoch: num(h[6]),
     version: num(h[7]),
+    principal: h[9] ?? '',
   };
 }
 
@@ -60,6 +64,7 @@ redis.call('DEL', KEYS[1])
 local t = '0'
 if ARGV[10] == '1' then t = HELD end
 redis.call('HSET', KEYS[1], 'a', ARGV[4], 'c', ARGV[5], 'l', ARGV[6], 'x', ARGV[7], 'i', ARGV[8], 'u', ARGV[9], 'o', ARGV[2], 'e', ARGV[3], 'v', '1', 't', t)
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[11], 'q', ARGV[12]) end
 expire(ARGV[9])
 return 'ok'
 `);
@@ -74,7 +79,8 @@ function writeArgs(w: GlobalWrite): string[] {
  * tombstone lasts (see DESTROY).
  */
 export async function create(ctx: RedisContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean): Promise<boolean> {
-  const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w), hold ? '1' : '0']);
+  const q = await coverWrite(ctx, id, w);
+  const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w), hold ? '1' : '0', w.principal ?? '', q]);
   if (r === 'fenced') throw fenced(lease, 'the server lease lapsed');
   if (r === 'destroyed') throw new SessiondError('SESSIOND_SESSION_DESTROYED', 'the session was destroyed (its global tombstone refuses a late save)');
   return r === 'ok';
@@ -98,10 +104,12 @@ end
 const WRITE = script(`${EXPIRE}${FENCE}
 local f = fence(now_ms())
 if f then return f end
+local old = redis.call('HMGET', KEYS[1], 'p', 'q')
 redis.call('HSET', KEYS[1], 'a', ARGV[6], 'c', ARGV[7], 'l', ARGV[8], 'x', ARGV[9], 'i', ARGV[10], 'u', ARGV[11], 'v', fmt(tonumber(ARGV[4]) + 1))
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[12], 'q', ARGV[13]) else redis.call('HDEL', KEYS[1], 'p', 'q') end
 if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
 expire(ARGV[11])
-return 'ok'
+return {'ok', old[1] or '', old[2] or ''}
 `);
 
 const fenceArgs = (ctx: RedisContext, lease: ServerLease, expectedVersion: number): string[] => [
@@ -111,9 +119,18 @@ const fenceArgs = (ctx: RedisContext, lease: ServerLease, expectedVersion: numbe
   String(expectedVersion),
 ];
 
+/** A write or destroy the record script made answers {'ok', old principal, its coverage}: the member leaves the old set when the principal moved or went. */
+async function done(ctx: RedisContext, id: string, r: unknown, principal: string): Promise<WriteOutcome> {
+  if (!Array.isArray(r)) return r as WriteOutcome;
+  const [, was, q] = r as [string, string, string];
+  if (was !== principal) await uncover(ctx, was, id, q);
+  return 'ok';
+}
+
 export async function write(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
-  const args = [...fenceArgs(ctx, lease, expectedVersion), releaseTurn ? '1' : '0', ...writeArgs(w)];
-  return (await evalChange(ctx, WRITE, [ctx.k.session(id)], args)) as WriteOutcome;
+  const q = await coverWrite(ctx, id, w);
+  const args = [...fenceArgs(ctx, lease, expectedVersion), releaseTurn ? '1' : '0', ...writeArgs(w), w.principal ?? '', q];
+  return done(ctx, id, await evalChange(ctx, WRITE, [ctx.k.session(id)], args), w.principal ?? '');
 }
 
 /**
@@ -122,12 +139,15 @@ export async function write(ctx: RedisContext, lease: ServerLease, id: string, e
  * deadline, the owner and its epoch, not the version: once another server took the turn
  * it is the owner, and this touch changes nothing. Throttled like PostgreSQL's
  * (postgres/session-rows.ts): they move only once one moved by ARGV[7] ms (touchAfterMs),
- * or half the idle timeout when shorter, or the expiry moved earlier.
+ * or half the idle timeout when shorter, or the expiry moved earlier. A record naming a
+ * principal whose new end would pass its coverage `q` changes nothing and answers
+ * {'cover', principal, end}: the caller raises the coverage (principals.ts) and sends the
+ * touch again with the coverage it got (ARGV[8], for the principal ARGV[9]).
  */
 const TOUCH = script(`${EXPIRE}
 local now = now_ms()
 if now >= tonumber(ARGV[1]) then return 'fenced' end
-local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'u', 'x', 'i', 'l')
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'u', 'x', 'i', 'l', 'p', 'q')
 if not h[1] or not live(h[3], now) then return 'absent' end
 if h[1] ~= ARGV[2] or h[2] ~= ARGV[3] then return 'fenced' end
 local after = tonumber(ARGV[7])
@@ -145,6 +165,14 @@ if tonumber(x) > 0 then u = tonumber(x) end
 if tonumber(h[5]) > 0 and l + tonumber(h[5]) < u then u = l + tonumber(h[5]) end
 local us = '0'
 if u ~= math.huge then us = fmt(u) end
+local q = h[8]
+if h[7] then
+  if ARGV[9] == h[7] and tonumber(ARGV[8]) > tonumber(q) then q = ARGV[8] end
+  local need = ${NEVER}
+  if u ~= math.huge then need = u end
+  if need > tonumber(q) then return {'cover', h[7], fmt(need)} end
+  redis.call('HSET', KEYS[1], 'q', q)
+end
 redis.call('HSET', KEYS[1], 'l', fmt(l), 'x', x, 'u', us)
 if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
 expire(us)
@@ -162,7 +190,15 @@ export async function touch(
 ): Promise<WriteOutcome> {
   const expires = expiresAtMs === undefined ? '' : String(expiresAtMs);
   const args = [String(deadlineOf(ctx, lease)), lease.serverId, String(lease.epoch), releaseTurn ? '1' : '0', String(lastAccessAtMs), expires, String(touchAfterMs)];
-  return (await evalChange(ctx, TOUCH, [ctx.k.session(id)], args)) as WriteOutcome;
+  let covered = ['0', ''];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = await evalChange(ctx, TOUCH, [ctx.k.session(id)], [...args, ...covered]);
+    if (!Array.isArray(r)) return r as WriteOutcome;
+    const [, principal, need] = r as [string, string, string];
+    covered = [await cover(ctx, principal, id, coverFor(Number(need), lastAccessAtMs)), principal];
+  }
+  // COVER answers at least what the script asked for: only a principal changing under the owner's own touch gets here.
+  throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'the principal index could not cover a touch', { backend: 'redis' });
 }
 
 /**
@@ -186,18 +222,19 @@ if f == 'absent' and ARGV[5] == '1' then
   redis.call('HDEL', KEYS[1], 'z')
 end
 if f then return f end
+local was = redis.call('HMGET', KEYS[1], 'p', 'q')
 redis.call('DEL', KEYS[1])
 if tonumber(ARGV[6]) > 0 then
   redis.call('HSET', KEYS[1], 'd', fmt(now))
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
 end
-return 'ok'
+return {'ok', was[1] or '', was[2] or ''}
 `);
 
 /** 'absent' when there is no record; with replicaAckMs, only once a replica confirms that (see DESTROY). */
 export async function destroy(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
   const args = [...fenceArgs(ctx, lease, expectedVersion), ctx.replicaAckMs > 0 ? '1' : '0', String(ctx.tombstoneMs)];
-  return (await evalChange(ctx, DESTROY, [ctx.k.session(id)], args)) as WriteOutcome;
+  return done(ctx, id, await evalChange(ctx, DESTROY, [ctx.k.session(id)], args), '');
 }
 
 /**

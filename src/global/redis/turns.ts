@@ -30,7 +30,7 @@ local t = fmt(now + tonumber(ARGV[4]))
 if ARGV[8] == '1' then t = HELD end
 redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', t)
 if not mine then redis.call('HDEL', KEYS[1], 'h') end
-local r = redis.call('HMGET', KEYS[1], 'c', 'l', 'x', 'i', 'v', 'a')
+local r = redis.call('HMGET', KEYS[1], 'c', 'l', 'x', 'i', 'v', 'a', 'p')
 local omitted = r[5] == ARGV[5]
 local a = r[6]
 if omitted then a = '' end
@@ -38,7 +38,7 @@ local inherited = '0'
 if dead and not mine then inherited = '1' end
 local om = '0'
 if omitted then om = '1' end
-return {'ok', inherited, om, r[1], r[2], r[3], r[4], r[5], a}
+return {'ok', inherited, om, r[1], r[2], r[3], r[4], r[5], a, r[7]}
 `);
 
 /**
@@ -82,7 +82,7 @@ export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string
   }
   if (r[0] === 'fenced') throw fenced(lease, 'the server lease lapsed');
   if (r[0] === 'absent') return { record: undefined, attrsOmitted: false, inherited: false };
-  const [, inherited, omitted, c, l, x, i, v, a] = r as string[];
+  const [, inherited, omitted, c, l, x, i, v, a, p] = r as Array<string | null>;
   const record = {
     id,
     attrs: a!,
@@ -93,6 +93,7 @@ export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string
     owner: lease.serverId,
     ownerEpoch: lease.epoch,
     version: num(v),
+    principal: p ?? '',
   };
   return { record, attrsOmitted: omitted === '1', inherited: inherited === '1' };
 }
