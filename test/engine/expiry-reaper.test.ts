@@ -59,3 +59,25 @@ test('the reaper leaves an expired session whose pending touch extends it: a flu
   assert.equal(s.expiresAtMs, clock.now() - 300 + 60_000);
   await e2.close();
 });
+
+test('the reaper reclaims a session left on disk (cacheBytesMax) only once it has expired, never a tick early', async () => {
+  const clock = new ManualClock(1_700_000_000_000, { timers: true }); // advance() fires the reaper
+  const n = 40;
+  const idOf = (i: number): string => `cold${String(i).padStart(20, '0')}`;
+  // A bound of about one loaded session: the rest live on disk, summarized (docs/memory.md).
+  const e = await SessionEngine.open(opts(new SimFileSystem(5), clock, { cacheBytesMax: 2048, expiryIntervalMs: 1_000 }));
+  for (let i = 0; i < n; i++) await e.save(idOf(i), { attributes: { pad: JSON.stringify('x'.repeat(300)) }, expiresAtMs: clock.now() + 1_500 });
+  await e.flush();
+  await turns(5);
+  const cold = (await e.stats()).cache.cold;
+  assert.ok(cold > n / 2, `most sessions are on disk: ${cold}`);
+  clock.advance(1_000); // a reaper tick 500 ms before they expire
+  await turns(5);
+  assert.equal((await e.stats()).cache.cold, cold, 'no session on disk was reclaimed before its expiry');
+  assert.equal(e.count(), n, 'every session is still alive');
+  clock.advance(1_000); // the next tick, after the expiry
+  await turns(5);
+  assert.equal(e.count(), 0);
+  assert.equal((await e.stats()).cache.cold, 0, 'expired sessions on disk are reclaimed');
+  await e.close();
+});
