@@ -42,6 +42,9 @@ async function play(m: RoundMessage): Promise<RoundReply> {
   let missing = 0;
   for (let r = 0; r < m.round; r++) if (engine.get(roundSessionId(r)) === undefined) missing++;
   await engine.save(roundSessionId(m.round), { attributes: { round: String(m.round), by: String(process.pid) } });
+  // In the database file now: an idle holder's flusher writes nothing later (store-lock.test.ts
+  // compares the store's files across refused opens; a flush in between failed it under load).
+  await engine.flush();
   held = engine;
   return { round: m.round, pid: process.pid, won: true, missing };
 }
