@@ -40,6 +40,12 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   return (await run('redis-cli', ['-p', String(port), ...args])).stdout;
 }
 
+/**
+ * How long a change waits for a replica: long enough that a loaded machine's replica acks in
+ * time (300 ms failed once in CI while the replica was running), short enough for the 503 case.
+ */
+const REPLICA_ACK_MS = 2000;
+
 async function until(what: string, f: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (await f().catch(() => false)) return;
@@ -83,10 +89,10 @@ describe('GlobalSessionEngine on Redis with replicaAckMs: a logout is acknowledg
 
   async function server(name: string): Promise<GlobalSessionEngine> {
     const g = resolveGlobalOptions(
-      { redis: { url: `redis://127.0.0.1:${master}` }, keyPrefix: r!.prefix, app: 'shop', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000, replicaAckMs: 300 },
+      { redis: { url: `redis://127.0.0.1:${master}` }, keyPrefix: r!.prefix, app: 'shop', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000, replicaAckMs: REPLICA_ACK_MS },
       '/s',
     );
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, await r!.store({ app: 'shop', replicaAckMs: 300 }));
+    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, await r!.store({ app: 'shop', replicaAckMs: REPLICA_ACK_MS }));
     engines.push(e);
     return e;
   }
