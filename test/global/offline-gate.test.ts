@@ -116,3 +116,35 @@ test("closing the store stops the gate listening to an application's client", as
   assert.equal(c.listenerCount('close'), 0);
   assert.equal(c.listenerCount('ready'), 0);
 });
+
+/** ioredis 5's internals the gate relies on for a client sessiond opened: `options.enableOfflineQueue` and `prevCommandQueue`. */
+class FakeIoredis extends FakeClient {
+  readonly options = { enableOfflineQueue: true };
+  prevCommandQueue: Array<{ command: { reject(e: Error): void } }> | null = null;
+  /** As ioredis's close handler: status 'close', then the commands it had sent set aside to send again. */
+  drop(setAside: Array<{ command: { reject(e: Error): void } }>): void {
+    this.to('close');
+    this.prevCommandQueue = setAside;
+  }
+}
+
+test('on a client sessiond opened, a refused command never runs later: no offline queue once connected, the set-aside commands settled', async () => {
+  const c = new FakeIoredis();
+  gateOffline(c, 60_000, true);
+  assert.equal(c.options.enableOfflineQueue, false, 'ioredis refuses at once instead of queueing for after the reconnect');
+  const refused: Error[] = [];
+  c.drop([{ command: { reject: (e) => refused.push(e) } }, { command: { reject: (e) => refused.push(e) } }]);
+  await tick();
+  assert.equal(c.prevCommandQueue, null, 'nothing left for ioredis to send again once reconnected');
+  assert.equal(refused.length, 2);
+  assert.ok(refused.every(unavailable));
+
+  // An application's own client keeps ioredis's behaviour.
+  const app = new FakeIoredis();
+  gateOffline(app, 60_000, false);
+  assert.equal(app.options.enableOfflineQueue, true);
+  const kept = [{ command: { reject: (): void => assert.fail('not the gate to settle') } }];
+  app.drop(kept);
+  await tick();
+  assert.equal(app.prevCommandQueue, kept);
+});
