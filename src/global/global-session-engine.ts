@@ -13,7 +13,7 @@ import { KeyedChain } from './keyed-chain.js';
 import { PendingJournal } from './pending-journal.js';
 import { WriteBack, drainLeftovers, toWrite, type Known, type WriteBackStats } from './write-back.js';
 import { pollTurn, pruner } from './polling.js';
-import { heldRead, localTouchSkipped, readRecord, syncLocal, type LocalCopy } from './local-copy.js';
+import { heldRead, localTouchSkipped, readRecord, restoreLost, syncLocal, type LocalCopy } from './local-copy.js';
 import { destroyAllOf, sessionsOf, type PrincipalScope } from './principal-ops.js';
 
 /**
@@ -322,10 +322,12 @@ export class GlobalSessionEngine {
       }
     } else {
       const outcome = await this.store.write(lease, id, k.version, w, true);
+      // Lost by the store since this request's turn (a failover): put back with this change, its turn held.
+      if (outcome === 'absent' && this.wb === undefined && (await restoreLost(this.copy, id, k, k.version + 1))) return;
       if (outcome !== 'ok') throw this.ownership.refused(outcome);
     }
     this.given.add(id);
-    this.known.set(id, { version: (k?.version ?? 0) + 1, createdAtMs: w.createdAtMs });
+    this.known.set(id, { version: (k?.version ?? 0) + 1, createdAtMs: w.createdAtMs, seenAt: performance.now() });
   }
 
   async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
@@ -345,6 +347,7 @@ export class GlobalSessionEngine {
       }
       local.catch((e: unknown) => this.warn('global_local_touch_failed', e));
       const outcome = await this.store.touch(this.ownership.lease, id, this.clock.now(), input.expiresAtMs, true, this.global.touchAfterMs);
+      if (outcome === 'absent' && (await restoreLost(this.copy, id, k, k.version))) return this.view(state);
       if (outcome !== 'ok') throw this.ownership.refused(outcome);
       this.given.add(id);
       return this.view(state);

@@ -142,6 +142,17 @@ export interface GlobalStore {
   /** Fenced replace: version `expectedVersion` becomes `expectedVersion + 1`. `releaseTurn` ends the turn in the same statement. */
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome>;
   /**
+   * Puts back what this server acknowledged and the store then lost (a Redis failover to a
+   * replica the last writes had not reached; docs/failover.md §Repair), at the version it
+   * acknowledged, so that a version never goes back (another server's older copy must see
+   * the record as newer, never as lost). With `expectedVersion` 0 the record is absent and is
+   * created at `version`, owned by `lease`, its turn held as with `takeTurn(..., hold)` until
+   * `releaseTurn` or a `write` that releases it: 'conflict' when a live record with the ID
+   * exists, SESSIOND_SESSION_DESTROYED while its tombstone lasts. Otherwise a fenced
+   * replace like `write` (the turn kept) that sets `version` (> expectedVersion).
+   */
+  restore(lease: ServerLease, id: string, expectedVersion: number, version: number, w: GlobalWrite): Promise<WriteOutcome>;
+  /**
    * Moves the last access (never back) and the expiry (`expiresAtMs` undefined keeps it),
    * without a new version: attributes are what versions order, and a touch changes none,
    * so every server's copy at this version stays current. Fenced by the owner and its
@@ -193,7 +204,12 @@ export interface GlobalStore {
   /** Live records of the app (admin and `all()`); at most `limit`. */
   list(limit: number): Promise<GlobalRecord[]>;
   count(): Promise<number>;
-  /** Removes every record of the app (admin: not fenced). */
+  /**
+   * Removes every record of the app (admin: not fenced) and the tombstones there were; each
+   * live record leaves a tombstone of its own (while `tombstoneMs` > 0), as a destroy does:
+   * a late save, or a server repairing a record it believes lost (`restore`), cannot bring
+   * a cleared session back. Resolves how many records there were.
+   */
   clear(): Promise<number>;
 
   /** Releases connections the store opened (not a pool the application passed in). */

@@ -9,7 +9,7 @@ import type { GlobalRecord, GlobalStore, TurnResult } from './global-store.js';
 import type { GlobalOptions } from './global-options.js';
 import type { Ownership } from './ownership.js';
 import type { Known, WriteBack } from './write-back.js';
-import { destroyLost, resendLost, type RepairScope } from './lost-changes.js';
+import { destroyLost, recreateLost, resendLost, type RepairScope } from './lost-changes.js';
 
 /**
  * The composed engine's local copy of a session against its global record
@@ -105,21 +105,38 @@ export async function readRecord(c: LocalCopy, id: string): Promise<SessionState
 export async function syncLocal(c: LocalCopy, id: string, r: TurnResult): Promise<boolean> {
   const rec = r.record;
   c.absent.delete(id);
+  const k = c.known.get(id);
   if (rec === undefined) {
     c.known.delete(id);
+    // Lost by the store (a failover): put back, with the turn held (lost-changes.ts).
+    if (k !== undefined && c.wb() === undefined && (await restoreLost(c, id, k, k.version))) return true;
     c.absent.add(id);
     // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
     if (c.local.get(id) !== undefined) await c.local.destroy(id);
     return false;
   }
-  if (r.attrsOmitted) return true;
-  const k = c.known.get(id);
+  if (r.attrsOmitted) {
+    if (k !== undefined) k.seenAt = performance.now();
+    return true;
+  }
   if (k !== undefined && rec.version < k.version) return repair(c, id, rec, k);
   return mirror(c, rec);
 }
 
 function repairScope(c: LocalCopy): RepairScope {
-  return { local: c.local, store: c.store, ownership: c.ownership, logger: c.local.options.logger };
+  return { local: c.local, store: c.store, ownership: c.ownership, logger: c.local.options.logger, global: c.global };
+}
+
+/**
+ * Through mode: a record the store lost entirely is put back from the local copy at
+ * `version` (recreateLost says when that is safe); false when the session is gone.
+ */
+export async function restoreLost(c: LocalCopy, id: string, k: Known, version: number): Promise<boolean> {
+  const restored = await recreateLost(repairScope(c), id, k, version);
+  if (restored === undefined) return false;
+  c.absent.delete(id);
+  c.known.set(id, { version: restored, createdAtMs: k.createdAtMs, seenAt: performance.now() });
+  return true;
 }
 
 /** The record is older than what this server acknowledged: the local state is sent again (lost-changes.ts). */
@@ -127,7 +144,7 @@ async function repair(c: LocalCopy, id: string, rec: GlobalRecord, k: Known): Pr
   c.known.delete(id);
   const version = await resendLost(repairScope(c), id, rec, k);
   if (version === undefined) c.absent.add(id);
-  else c.known.set(id, { version, createdAtMs: k.createdAtMs });
+  else c.known.set(id, { version, createdAtMs: k.createdAtMs, seenAt: performance.now() });
   return version !== undefined;
 }
 
@@ -147,6 +164,6 @@ async function mirror(c: LocalCopy, rec: GlobalRecord): Promise<boolean> {
     }
     // Back mode: a destroy pending write-back; the version is kept so the write-back reaches the record.
   }
-  c.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs });
+  c.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs, seenAt: performance.now() });
   return true;
 }

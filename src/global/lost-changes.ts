@@ -1,7 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import type { SessionEngine } from '../engine/session-engine.js';
+import { isSessiondError } from '../errors.js';
 import type { Logger } from '../options.js';
+import type { GlobalOptions } from './global-options.js';
 import type { GlobalRecord, GlobalStore } from './global-store.js';
 import type { Ownership } from './ownership.js';
+import { recordUntilMs } from './record-until.js';
 import { toWrite, type Known } from './write-back.js';
 
 /**
@@ -16,23 +20,51 @@ export interface RepairScope {
   readonly store: GlobalStore;
   readonly ownership: Ownership;
   readonly logger: Logger;
+  readonly global: Pick<GlobalOptions, 'tombstoneMs' | 'clockDriftMarginMs'>;
 }
 
 /**
  * The record is older than the version this server acknowledged: the local log still has
- * the acknowledged state, which is sent again (or the delete, when the session is gone
- * here). Resolves the record's version now, or undefined once it is deleted.
+ * the acknowledged state, which is sent again at the version acknowledged (so that another
+ * server's older copy sees the record as newer, never as lost), or the delete, when the
+ * session is gone here. Resolves the record's version now, or undefined once it is deleted.
  */
 export async function resendLost(c: RepairScope, id: string, rec: GlobalRecord, k: Known): Promise<number | undefined> {
   const lease = c.ownership.lease;
   const s = c.local.get(id);
   c.logger.warn('global_version_lost', { foundVersion: rec.version, knownVersion: k.version });
-  const outcome =
-    s === undefined
-      ? await c.store.destroy(lease, id, rec.version)
-      : await c.store.write(lease, id, rec.version, toWrite(s, k), false);
+  const outcome = s === undefined ? await c.store.destroy(lease, id, rec.version) : await c.store.restore(lease, id, rec.version, k.version, toWrite(s, k));
   if (outcome !== 'ok') throw c.ownership.refused(outcome);
-  return s === undefined ? undefined : rec.version + 1;
+  return s === undefined ? undefined : k.version;
+}
+
+/**
+ * The record is gone without a tombstone, where this server saw it at version `k.version`
+ * less than tombstoneMs ago (less the clock margin): a destroy since then would have left
+ * a tombstone that still lasts, so the store lost the record (a Redis failover to a replica
+ * it never reached), and the local copy, the state this server acknowledged, is put back
+ * at version `version` with this server's turn held (GlobalStore.restore). Not when the
+ * copy ends within the clock margin (the record may simply have expired by the store's
+ * clock), nor once the ID's tombstone is found (destroyed, also by an admin clear).
+ * Resolves the version restored, or undefined when the session is gone.
+ */
+export async function recreateLost(c: RepairScope, id: string, k: Known, version: number): Promise<number | undefined> {
+  const s = c.local.get(id);
+  const margin = c.global.clockDriftMarginMs;
+  if (s === undefined || k.seenAt === undefined || performance.now() - k.seenAt >= c.global.tombstoneMs - margin) return undefined;
+  const w = toWrite(s, k);
+  const until = recordUntilMs(w);
+  if (until !== null && until <= c.local.clock.now() + margin) return undefined;
+  c.logger.warn('global_record_lost', { knownVersion: k.version });
+  let outcome;
+  try {
+    outcome = await c.store.restore(c.ownership.lease, id, 0, version, w);
+  } catch (e) {
+    if (isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) return undefined;
+    throw e;
+  }
+  if (outcome !== 'ok') throw c.ownership.refused(outcome);
+  return version;
 }
 
 /**

@@ -22,6 +22,8 @@ import type { PendingJournal } from './pending-journal.js';
 export interface Known {
   version: number;
   createdAtMs: number;
+  /** Through mode: when (performance.now()) this server last saw the record at this version (its turn, its write); lost-changes.ts recreateLost. */
+  seenAt?: number;
 }
 
 export interface WriteBackStats {

@@ -196,7 +196,8 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
     });
 
     t('a tombstone lasts tombstoneMs: then the ID can be created again, and cleanup removes a lapsed one; 0 keeps none', async () => {
-      const short = await h!.store('app', 300);
+      // Long enough that the create below comes before it lapses on a loaded machine.
+      const short = await h!.store('app', 1500);
       const me = await short.acquireLease('srv-tomb-short', 10_000);
       const [id, id2] = [sid(), sid()];
       await short.create(me, id, w('d'));
@@ -204,7 +205,7 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal(await short.destroy(me, id, 1), 'ok');
       assert.equal(await short.destroy(me, id2, 1), 'ok');
       await assert.rejects(short.create(me, id, w('late')), (e: unknown) => isSessiondError(e, 'SESSIOND_SESSION_DESTROYED'));
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 1600));
       assert.equal(await short.create(me, id, w('again')), true);
       assert.equal((await short.load(id))?.version, 1);
       assert.equal((await short.load(id))?.attrs, 'again');
@@ -220,7 +221,7 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal(await none.create(l0, id3, w('again')), true);
     });
 
-    t('clear removes tombstones too but counts only the records', async () => {
+    t('clear removes tombstones, counts only the records, and leaves each record a tombstone of its own', async () => {
       const c = await h!.store('clear-tomb');
       await c.migrate();
       const me = await c.acquireLease('srv-clear-tomb', 10_000);
@@ -230,7 +231,39 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal(await c.destroy(me, b, 1), 'ok');
       assert.equal(await c.count(), 1);
       assert.equal(await c.clear(), 1);
+      assert.equal(await c.count(), 0);
+      assert.equal(await c.load(a), undefined);
       assert.equal(await c.create(me, b, w('b again')), true, 'its tombstone went with the clear');
+      await assert.rejects(c.create(me, a, w('a again')), (e) => isSessiondError(e, 'SESSIOND_SESSION_DESTROYED'), 'a cleared record is a tombstone: no late save or repair brings it back');
+      await assert.rejects(c.restore(me, a, 0, 5, w('a restored')), (e) => isSessiondError(e, 'SESSIOND_SESSION_DESTROYED'));
+      const none = await h!.store('clear-tomb', 0);
+      const l0 = await none.acquireLease('srv-clear-tomb-0', 10_000);
+      const c2 = sid();
+      await none.create(l0, c2, w('c'));
+      assert.equal(await none.clear(), 2, 'b again and c');
+      assert.equal(await none.create(l0, c2, w('c again')), true, 'without tombstones, clear only deletes');
+      await none.clear();
+    });
+
+    t('restore puts back a lost record at the version acknowledged, its turn held; refuses a live record, a tombstone, another owner', async () => {
+      const me = await s.acquireLease('srv-restore', 10_000);
+      const other = await s.acquireLease('srv-restore-b', 10_000);
+      const id = sid();
+      const write = w('"n"\u00017');
+      assert.equal(await s.restore(me, id, 0, 7, write), 'ok');
+      assert.deepEqual(await s.load(id), { id, ...write, owner: 'srv-restore', ownerEpoch: me.epoch, version: 7, principal: '' });
+      assert.equal(await s.takeTurn(other, id, 10_000, 0), undefined, 'the restorer holds the turn');
+      assert.equal(await s.restore(other, id, 0, 9, w('theirs')), 'conflict', 'a live record is never replaced by a restore of an absent one');
+      // The record older than acknowledged: a fenced replace that sets the version asked for.
+      assert.equal(await s.restore(me, id, 7, 12, w('"n"\u000112')), 'ok');
+      assert.equal((await s.load(id))?.version, 12);
+      assert.equal(await s.restore(me, id, 7, 13, w('stale')), 'conflict', 'fenced by the version read');
+      assert.equal(await s.restore(other, id, 12, 13, w('not theirs')), 'fenced', 'fenced by the owner');
+      await s.releaseTurn(me, id);
+      const turn = await s.takeTurn(other, id, 10_000, 0);
+      assert.equal(turn?.record?.version, 12, 'released: another server takes the turn and sees the restored version');
+      assert.equal(await s.destroy(other, id, 12), 'ok');
+      await assert.rejects(s.restore(me, id, 0, 13, w('after logout')), (e) => isSessiondError(e, 'SESSIOND_SESSION_DESTROYED'));
     });
 
     t('touch moves the expiry without a new version, never moves the last access back; an expired record is never loaded and can be created again', async () => {

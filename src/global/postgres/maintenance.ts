@@ -1,6 +1,6 @@
 import type { GlobalRecord, ServerLease } from '../global-store.js';
 import { classify, leaseLive, NOW_MS, ownerDead, recordLive, run, type PgContext } from './pg-context.js';
-import { BLANK_SET, RECORD_COLUMNS, toRecord, type RecordRow } from './session-rows.js';
+import { BLANK_SET, RECORD_COLUMNS, toRecord, tombstoneSet, type RecordRow } from './session-rows.js';
 
 /**
  * Background work on the session table, always in bounded batches that skip rows locked
@@ -70,18 +70,22 @@ export async function count(ctx: PgContext): Promise<number> {
   return Number(r.rows[0]!.n);
 }
 
-/** Removes every row of the app, tombstones included; returns how many were records (tombstones are not counted). */
+/**
+ * Removes every row of the app; each live record leaves a tombstone of its own (while
+ * tombstoneMs, $2, is over 0) as a destroy does, and the rows of tombstones and expired
+ * records are freed. Returns how many records there were (tombstones are not counted).
+ */
 export async function clear(ctx: PgContext): Promise<number> {
-  const old = `SELECT slot, destroyed_ms AS was FROM ${ctx.t.sessions} WHERE app = $1 AND sid IS NOT NULL FOR UPDATE`;
-  const r =
+  const mine = `s.app = $1 AND s.sid IS NOT NULL`;
+  // Live records become tombstones; the rest of the app's rows go (a modifying CTE sees the rows as they were).
+  const kept = ctx.tombstoneMs > 0 ? `UPDATE ${ctx.t.sessions} s SET ${tombstoneSet(2)} WHERE ${mine} AND ${recordLive('s')} RETURNING s.slot` : `SELECT NULL::bigint AS slot WHERE false`;
+  const live = `SELECT count(*) FROM ${ctx.t.sessions} s WHERE ${mine} AND ${recordLive('s')}`;
+  const rest = `${mine} AND s.slot NOT IN (SELECT slot FROM k)`;
+  const gone =
     ctx.allocation === 'insert'
-      ? await run<{ n: string }>(ctx, `WITH d AS (DELETE FROM ${ctx.t.sessions} WHERE app = $1 AND sid IS NOT NULL RETURNING destroyed_ms AS was) SELECT count(*) FILTER (WHERE was IS NULL) AS n FROM d`, [ctx.app])
-      : await run<{ n: string }>(
-          ctx,
-          `WITH o AS (${old}), d AS (UPDATE ${ctx.t.sessions} s SET ${BLANK_SET} FROM o WHERE s.slot = o.slot RETURNING s.slot, o.was),
-             b AS (INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d)
-           SELECT count(*) FILTER (WHERE was IS NULL) AS n FROM d`,
-          [ctx.app],
-        );
+      ? `d AS (DELETE FROM ${ctx.t.sessions} s WHERE ${rest})`
+      : `o AS (SELECT slot FROM ${ctx.t.sessions} s WHERE ${rest} FOR UPDATE), d AS (UPDATE ${ctx.t.sessions} s SET ${BLANK_SET} FROM o WHERE s.slot = o.slot RETURNING s.slot),
+         b AS (INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d)`;
+  const r = await run<{ n: string }>(ctx, `WITH n AS (${live}), k AS (${kept}), ${gone} SELECT (SELECT count FROM n) AS n`, ctx.tombstoneMs > 0 ? [ctx.app, ctx.tombstoneMs] : [ctx.app]);
   return Number(r.rows[0]?.n ?? 0);
 }

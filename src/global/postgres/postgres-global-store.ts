@@ -126,6 +126,10 @@ export class PostgresGlobalStore implements GlobalStore {
   write(lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
     return rows.write(this.ctx, lease, id, expectedVersion, w, releaseTurn);
   }
+  async restore(lease: ServerLease, id: string, expectedVersion: number, version: number, w: GlobalWrite): Promise<WriteOutcome> {
+    if (expectedVersion === 0) return (await rows.create(this.ctx, lease, id, w, true, version)) ? 'ok' : 'conflict';
+    return rows.write(this.ctx, lease, id, expectedVersion, w, false, version);
+  }
   touch(lease: ServerLease, id: string, lastAccessAtMs: number, expiresAtMs: number | undefined, releaseTurn: boolean, touchAfterMs = 0): Promise<WriteOutcome> {
     return this.touches.ask({ lease, id, lastAccessAtMs, expiresAtMs, releaseTurn, touchAfterMs });
   }

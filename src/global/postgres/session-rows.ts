@@ -103,19 +103,19 @@ async function addBlanks(ctx: PgContext): Promise<void> {
   );
 }
 
-/** Creates the record at version 1 owned by `lease`; false when a live record with this ID exists; SESSIOND_SESSION_DESTROYED while its tombstone lasts. */
-export async function create(ctx: PgContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean): Promise<boolean> {
+/** Creates the record at `version` (1 but for a restore) owned by `lease`; false when a live record with this ID exists; SESSIOND_SESSION_DESTROYED while its tombstone lasts. */
+export async function create(ctx: PgContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean, version = 1): Promise<boolean> {
   const turn = hold ? HELD : 'NULL';
-  const values = [ctx.app, lease.serverId, lease.epoch, id, ...writeValues(w)];
+  const values = [ctx.app, lease.serverId, lease.epoch, id, ...writeValues(w), version];
   const cols = '(app, owner, owner_epoch, sid, attrs, created_ms, access_ms, expires_ms, inactive_ms, until_ms, principal, version)';
   if (ctx.allocation === 'insert') {
     const r = await runPrepared(
       ctx,
       `INSERT INTO ${ctx.t.sessions} AS s ${cols.slice(0, -1)}, turn_until)
-       SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::text, 1, ${turn} WHERE ${leaseLive(ctx, 2)}
+       SELECT $1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::text, $12::bigint, ${turn} WHERE ${leaseLive(ctx, 2)}
        ON CONFLICT (app, sid) WHERE sid IS NOT NULL DO UPDATE SET owner = EXCLUDED.owner, owner_epoch = EXCLUDED.owner_epoch, attrs = EXCLUDED.attrs,
          created_ms = EXCLUDED.created_ms, access_ms = EXCLUDED.access_ms, expires_ms = EXCLUDED.expires_ms, inactive_ms = EXCLUDED.inactive_ms,
-         until_ms = EXCLUDED.until_ms, principal = EXCLUDED.principal, version = 1, turn_until = ${turn}, handover_at = NULL, destroyed_ms = NULL
+         until_ms = EXCLUDED.until_ms, principal = EXCLUDED.principal, version = EXCLUDED.version, turn_until = ${turn}, handover_at = NULL, destroyed_ms = NULL
        WHERE NOT ${recordLive('s')} AND NOT ${tombstoneLive('s')}`,
       values,
     );
@@ -131,7 +131,7 @@ export async function create(ctx: PgContext, lease: ServerLease, id: string, w: 
       r = await run(
         ctx,
         `WITH b AS (DELETE FROM ${ctx.t.blanks} WHERE slot = (SELECT slot FROM ${ctx.t.blanks} WHERE ${leaseLive(ctx, 2)} LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING slot)
-         UPDATE ${ctx.t.sessions} s SET ${cols} = ($1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::text, 1), turn_until = ${turn} FROM b WHERE s.slot = b.slot`,
+         UPDATE ${ctx.t.sessions} s SET ${cols} = ($1::text, $2::text, $3::bigint, $4::text, $5::bytea, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::text, $12::bigint), turn_until = ${turn} FROM b WHERE s.slot = b.slot`,
         values,
       );
     } catch (e) {
@@ -166,20 +166,26 @@ export async function outcome(ctx: PgContext, lease: ServerLease, id: string, ex
   return num(row.version) === expectedVersion ? 'fenced' : 'conflict';
 }
 
-export async function write(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
+/** The fenced replace; `version` (a restore) sets that version instead of expectedVersion + 1. */
+export async function write(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean, version?: number): Promise<WriteOutcome> {
+  const values = [ctx.app, id, lease.serverId, lease.epoch, expectedVersion, ...writeValues(w)];
+  if (version !== undefined) values.push(version);
   const r = await runPrepared(
     ctx,
     `UPDATE ${ctx.t.sessions} s SET attrs = $6, created_ms = $7, access_ms = $8, expires_ms = $9, inactive_ms = $10, until_ms = $11, principal = $12,
-       version = s.version + 1${releaseTurn ? ', turn_until = NULL' : ''}
+       version = ${version === undefined ? 's.version + 1' : '$13::bigint'}${releaseTurn ? ', turn_until = NULL' : ''}
      WHERE ${FENCE(ctx)} AND ${recordLive('s')}`,
-    [ctx.app, id, lease.serverId, lease.epoch, expectedVersion, ...writeValues(w)],
+    values,
   );
   return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, expectedVersion);
 }
 
-/** The row a destroy leaves: a tombstone (blank, no owner, no turn) until `tombstoneMs` ($6) from now. */
-export const TOMBSTONE_SET = `attrs = ''::bytea, created_ms = 0, access_ms = 0, expires_ms = 0, inactive_ms = 0, owner = NULL, owner_epoch = 0, principal = NULL,
-  version = s.version + 1, turn_until = NULL, handover_at = NULL, destroyed_ms = ${NOW_MS}, until_ms = ${NOW_MS} + $6::bigint`;
+/** The row a destroy leaves: a tombstone (blank, no owner, no turn) until `tombstoneMs` (parameter $n) from now. */
+export const tombstoneSet = (n: number): string => `attrs = ''::bytea, created_ms = 0, access_ms = 0, expires_ms = 0, inactive_ms = 0, owner = NULL, owner_epoch = 0, principal = NULL,
+  version = s.version + 1, turn_until = NULL, handover_at = NULL, destroyed_ms = ${NOW_MS}, until_ms = ${NOW_MS} + $${n}::bigint`;
+
+/** The tombstone with tombstoneMs as $6. */
+export const TOMBSTONE_SET = tombstoneSet(6);
 
 export async function destroy(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
   const values = [ctx.app, id, lease.serverId, lease.epoch, expectedVersion];

@@ -138,16 +138,24 @@ export async function count(ctx: RedisContext): Promise<number> {
   return live.filter((r) => r !== undefined).length;
 }
 
-/** Deletes the key; 1 when it held a record (a tombstone is deleted too, and not counted). */
+/**
+ * Deletes the key; 1 when it held a record, which leaves a tombstone of its own for ARGV[1]
+ * ms (0: none) as DESTROY does (session-rows.ts); a tombstone is deleted and not counted.
+ */
 const CLEAR = script(`
-local d = redis.call('HEXISTS', KEYS[1], 'd')
-local n = redis.call('DEL', KEYS[1])
-if d == 1 then return 0 end
-return n
+local now = now_ms()
+local h = redis.call('HMGET', KEYS[1], 'd', 'o', 'u')
+redis.call('DEL', KEYS[1])
+if h[1] or not h[2] or not live(h[3], now) then return 0 end
+if tonumber(ARGV[1]) > 0 then
+  redis.call('HSET', KEYS[1], 'd', fmt(now))
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
 `);
 
 export async function clear(ctx: RedisContext): Promise<number> {
-  const r = await Promise.all((await allIds(ctx)).map((id) => evalScript(ctx, CLEAR, [ctx.k.session(id)], [])));
+  const r = await Promise.all((await allIds(ctx)).map((id) => evalScript(ctx, CLEAR, [ctx.k.session(id)], [ctx.tombstoneMs])));
   // The principal sets too (only stale members are left in them now).
   for await (const keys of scanKeys(ctx, ctx.k.principalPattern)) await Promise.all(keys.map((key) => cmd(ctx.client, 'DEL', key)));
   return r.filter((n) => n === 1).length;

@@ -63,7 +63,7 @@ if u and redis.call('HEXISTS', KEYS[1], 'o') == 1 and live(u, now) then return '
 redis.call('DEL', KEYS[1])
 local t = '0'
 if ARGV[10] == '1' then t = HELD end
-redis.call('HSET', KEYS[1], 'a', ARGV[4], 'c', ARGV[5], 'l', ARGV[6], 'x', ARGV[7], 'i', ARGV[8], 'u', ARGV[9], 'o', ARGV[2], 'e', ARGV[3], 'v', '1', 't', t)
+redis.call('HSET', KEYS[1], 'a', ARGV[4], 'c', ARGV[5], 'l', ARGV[6], 'x', ARGV[7], 'i', ARGV[8], 'u', ARGV[9], 'o', ARGV[2], 'e', ARGV[3], 'v', ARGV[13], 't', t)
 if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[11], 'q', ARGV[12]) end
 expire(ARGV[9])
 return 'ok'
@@ -74,13 +74,14 @@ function writeArgs(w: GlobalWrite): string[] {
 }
 
 /**
- * Creates the record at version 1 owned by `lease` (its turn held for good with `hold`);
- * false when a live record with this ID exists; SESSIOND_SESSION_DESTROYED while the ID's
- * tombstone lasts (see DESTROY).
+ * Creates the record at `version` (1 but for a restore) owned by `lease` (its turn held for
+ * good with `hold`); false when a live record with this ID exists;
+ * SESSIOND_SESSION_DESTROYED while the ID's tombstone lasts (see DESTROY).
  */
-export async function create(ctx: RedisContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean): Promise<boolean> {
+export async function create(ctx: RedisContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean, version = 1): Promise<boolean> {
   const q = await coverWrite(ctx, id, w);
-  const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w), hold ? '1' : '0', w.principal ?? '', q]);
+  const args = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w), hold ? '1' : '0', w.principal ?? '', q, version];
+  const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], args);
   if (r === 'fenced') throw fenced(lease, 'the server lease lapsed');
   if (r === 'destroyed') throw new SessiondError('SESSIOND_SESSION_DESTROYED', 'the session was destroyed (its global tombstone refuses a late save)');
   return r === 'ok';
@@ -105,7 +106,9 @@ const WRITE = script(`${EXPIRE}${FENCE}
 local f = fence(now_ms())
 if f then return f end
 local old = redis.call('HMGET', KEYS[1], 'p', 'q')
-redis.call('HSET', KEYS[1], 'a', ARGV[6], 'c', ARGV[7], 'l', ARGV[8], 'x', ARGV[9], 'i', ARGV[10], 'u', ARGV[11], 'v', fmt(tonumber(ARGV[4]) + 1))
+local v = fmt(tonumber(ARGV[4]) + 1)
+if ARGV[14] then v = ARGV[14] end
+redis.call('HSET', KEYS[1], 'a', ARGV[6], 'c', ARGV[7], 'l', ARGV[8], 'x', ARGV[9], 'i', ARGV[10], 'u', ARGV[11], 'v', v)
 if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[12], 'q', ARGV[13]) else redis.call('HDEL', KEYS[1], 'p', 'q') end
 if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
 expire(ARGV[11])
@@ -127,9 +130,11 @@ async function done(ctx: RedisContext, id: string, r: unknown, principal: string
   return 'ok';
 }
 
-export async function write(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean): Promise<WriteOutcome> {
+/** The fenced replace; `version` (a restore) sets that version instead of expectedVersion + 1. */
+export async function write(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean, version?: number): Promise<WriteOutcome> {
   const q = await coverWrite(ctx, id, w);
   const args = [...fenceArgs(ctx, lease, expectedVersion), releaseTurn ? '1' : '0', ...writeArgs(w), w.principal ?? '', q];
+  if (version !== undefined) args.push(String(version));
   return done(ctx, id, await evalChange(ctx, WRITE, [ctx.k.session(id)], args), w.principal ?? '');
 }
 

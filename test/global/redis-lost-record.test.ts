@@ -1,0 +1,185 @@
+/**
+ * Repair of a record Redis lost entirely (kind: integration, the machine's Redis, own key
+ * prefix): a Cluster failover to a replica the record had not reached (CI found it in
+ * redis-master-kill-repair: every save refused 410 for 90 s). The loss is made
+ * deterministic by deleting the session's key with a direct command. A record gone
+ * without a tombstone that the owner saw less than tombstoneMs ago was lost, not
+ * destroyed: its acknowledged state is put back at the acknowledged version. A record
+ * destroyed (or cleared) leaves a tombstone, and stays gone.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimFileSystem } from '../../src/fs/sim-file-system.js';
+import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
+import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import { attributesFromBlob } from '../../src/session/attributes.js';
+import { isSessiondError } from '../../src/errors.js';
+import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
+
+describe('GlobalSessionEngine on Redis: a record Redis lost entirely is put back; a destroyed one is not', () => {
+  let r: RedisTestPrefix | undefined;
+  const engines: GlobalSessionEngine[] = [];
+  before(async () => {
+    if ((await redisMissing()) === undefined) r = RedisTestPrefix.standalone();
+  });
+  after(async () => {
+    for (const e of engines) await e.close().catch(() => undefined);
+    await r?.drop();
+  });
+
+  async function server(name: string, over: Record<string, unknown> = {}): Promise<GlobalSessionEngine> {
+    const g = resolveGlobalOptions({ redis: { url: REDIS_URL }, keyPrefix: r!.prefix, app: 'lost', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000, ...over }, '/s');
+    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, await r!.store({ app: 'lost', tombstoneMs: g.tombstoneMs }));
+    engines.push(e);
+    return e;
+  }
+
+  const n = (attrs: string | undefined): string | undefined => (attrs === undefined ? undefined : attributesFromBlob(attrs).get('n'));
+  async function record(id: string) {
+    return (await r!.store({ app: 'lost' })).load(id);
+  }
+  async function lose(id: string): Promise<void> {
+    const keys = await r!.keys(`*lost:${id}}`);
+    assert.equal(keys.length, 1);
+    await r!.admin.call('DEL', keys[0]!);
+  }
+  async function touchTurn(e: GlobalSessionEngine, id: string): Promise<void> {
+    const release = await e.lock(id);
+    release();
+  }
+
+  it('the owner puts a lost record back at its version, then goes on from it; its saves are never refused', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-a');
+    const id = 'LostRecordAAAAAAAAAAAAAAAA';
+    await a.save(id, { attributes: { n: '1' } });
+    await a.save(id, { attributes: { n: '2' } });
+    await lose(id);
+    assert.equal(await record(id), undefined);
+    const saved = await a.save(id, { attributes: { n: '3' } });
+    assert.equal(saved.version, 3, 'restored at version 2, then written');
+    const rec = await record(id);
+    assert.equal(n(rec?.attrs), '3');
+    assert.equal(rec?.version, 3);
+    // The turn the restore held was given back: another server takes it and sees the state.
+    const b = await server('web-b');
+    assert.equal(n((await b.get(id))?.attrs), '3');
+    await b.save(id, { attributes: { n: '4' } });
+    assert.equal(n((await a.get(id))?.attrs), '4');
+  });
+
+  it('a record lost between the turn and the write is put back with that write', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-c');
+    const b = await server('web-c2');
+    const id = 'LostRecordBBBBBBBBBBBBBBBB';
+    await a.save(id, { attributes: { n: '1' } });
+    const release = await a.lock(id);
+    try {
+      await lose(id);
+      await a.save(id, { attributes: { n: '2' } });
+    } finally {
+      release();
+    }
+    assert.deepEqual([n((await record(id))?.attrs), (await record(id))?.version], ['2', 2]);
+    // The restored turn was released with the request.
+    await b.save(id, { attributes: { n: '3' } });
+    assert.equal(n((await record(id))?.attrs), '3');
+  });
+
+  it('a record lost before a touch is put back by the touch', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-t');
+    const id = 'LostRecordTTTTTTTTTTTTTTTT';
+    await a.save(id, { attributes: { n: '1' } });
+    const release = await a.lock(id);
+    try {
+      await lose(id);
+      assert.equal(n((await a.touch(id, {}))?.attrs), '1');
+    } finally {
+      release();
+    }
+    assert.deepEqual([n((await record(id))?.attrs), (await record(id))?.version], ['1', 1]);
+  });
+
+  it('a version restored as acknowledged: a server with an older copy sees the record as newer, never reverts it', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-d');
+    const b = await server('web-e');
+    const id = 'LostRecordCCCCCCCCCCCCCCCC';
+    await a.save(id, { attributes: { n: '1' } });
+    const [key] = await r.keys(`*lost:${id}}`);
+    const v1 = (await r.admin.call('HGETALL', key!)) as string[];
+    await b.save(id, { attributes: { n: '2' } }); // b knows version 2
+    await a.save(id, { attributes: { n: '3' } }); // a knows version 3
+    // The failover: the promoted replica has only version 1.
+    await r.admin.call('DEL', key!);
+    await r.admin.call('HSET', key!, ...v1);
+    await touchTurn(a, id); // a puts back n=3
+    assert.equal((await record(id))?.version, 3, 'at the version a acknowledged, not 2');
+    const release = await b.lock(id);
+    try {
+      assert.equal(n((await b.get(id))?.attrs), '3', "b's copy at version 2 is older: it takes the record's");
+    } finally {
+      release();
+    }
+    assert.equal(n((await record(id))?.attrs), '3');
+  });
+
+  it('a record destroyed on another server is not put back: its tombstone refuses it, and the owner refuses the save', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-f');
+    const b = await server('web-g');
+    const id = 'LostRecordDDDDDDDDDDDDDDDD';
+    await a.save(id, { attributes: { n: '1' } });
+    assert.equal(await b.destroy(id), true);
+    await assert.rejects(a.save(id, { attributes: { n: '2' } }), (e) => isSessiondError(e, 'SESSIOND_SESSION_DESTROYED'));
+    assert.equal(await record(id), undefined);
+    assert.equal(await a.get(id), undefined);
+  });
+
+  it('a store cleared on another server is not put back either', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-h');
+    const b = await server('web-i');
+    const id = 'LostRecordEEEEEEEEEEEEEEEE';
+    await a.save(id, { attributes: { n: '1' } });
+    await b.clear();
+    await touchTurn(a, id);
+    assert.equal(await record(id), undefined);
+    assert.equal(await a.get(id), undefined);
+  });
+
+  it('a record last seen longer ago than a tombstone lasts is taken as destroyed (its tombstone may be gone)', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    // Margin 200 ms (leaseMs / 20): a record seen more than 1,800 ms ago is past the window.
+    const a = await server('web-j', { leaseMs: 4000, tombstoneMs: 2000 });
+    const [id, seen] = ['LostRecordFFFFFFFFFFFFFFFF', 'LostRecordIIIIIIIIIIIIIIII'];
+    await a.save(id, { attributes: { n: '1' } });
+    await a.save(seen, { attributes: { n: '1' } });
+    await new Promise((res) => setTimeout(res, 2000));
+    await touchTurn(a, seen); // a turn that finds the version it knows counts as seeing the record
+    await lose(id);
+    await lose(seen);
+    await touchTurn(a, id);
+    await touchTurn(a, seen);
+    assert.equal(await record(id), undefined);
+    assert.equal(await a.get(id), undefined);
+    assert.equal(n((await record(seen))?.attrs), '1', 'the one seen again within the window is put back');
+  });
+
+  it('a copy that ends within the clock margin is not put back (the record may just have expired)', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-k', { leaseMs: 20_000 }); // margin 1,000 ms
+    const id = 'LostRecordGGGGGGGGGGGGGGGG';
+    await a.save(id, { attributes: { n: '1' }, expiresAtMs: Date.now() + 500 });
+    await lose(id);
+    await touchTurn(a, id);
+    assert.equal(await record(id), undefined);
+    const far = 'LostRecordHHHHHHHHHHHHHHHH';
+    await a.save(far, { attributes: { n: '1' }, expiresAtMs: Date.now() + 5000 });
+    await lose(far);
+    await touchTurn(a, far);
+    assert.equal(n((await record(far))?.attrs), '1', 'one ending past the margin is');
+  });
+});
