@@ -8,7 +8,7 @@
 import { it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { TcpCutProxy } from './tcp-cut-proxy.js';
+import { TcpCutProxy, closeBehind } from './tcp-cut-proxy.js';
 import { until } from './until.js';
 
 /** An upstream that echoes every byte back. */
@@ -70,4 +70,12 @@ it('cut() drops what was held and the connections, and refuses new ones until he
   await until('a new connection is answered', () => text === 'back;');
   assert.equal(got(), 'hello;');
   again.destroy();
+});
+
+it('closeBehind: a close still waiting on its connection after the grace is cut loose, so an after hook ends', { timeout: 30_000 }, async () => {
+  const { proxy, client } = await connected();
+  // Ends only when its connection does, which nothing but the proxy's cut makes happen.
+  const waiting = { close: () => new Promise<void>((r) => client.once('close', () => r())) };
+  await closeBehind(proxy, [waiting], 50);
+  assert.ok(client.destroyed);
 });
