@@ -4,14 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SessionEngine } from '../../src/engine/session-engine.js';
 import { StoreLock } from '../../src/engine/store-lock.js';
-import { formatLockLine, thisProcess } from '../../src/engine/lock-holder.js';
+import { formatLockLine, pidAlive, thisProcess } from '../../src/engine/lock-holder.js';
 import { isSessiondError } from '../../src/errors.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { NodeFileSystem, nodeFileSystem } from '../../src/fs/node-file-system.js';
@@ -157,6 +157,33 @@ test('simulated fs (no kernel mutex): a LOCK naming another live process is refu
     await lock.release();
     assert.equal(await readSim(fs, '/store/LOCK'), undefined);
   }
+});
+
+/**
+ * A zombie: `sh` backgrounds a `sleep 0`, then becomes `sleep 30`, which never reaps it. Its
+ * pid still answers kill(0), yet the process is gone and holds nothing. Resolves its pid once
+ * /proc says it is a zombie; the parent is stopped by its pid after the test (init then reaps).
+ */
+async function zombie(t: { after: (fn: () => void) => void }): Promise<number> {
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => void parent.kill('SIGKILL'));
+  const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
+  for (let i = 0; i < 400 && !/\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1')); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.match(readFileSync(`/proc/${pid}/stat`, 'latin1'), /\) Z /, 'the child never became a zombie');
+  return pid;
+}
+
+test('simulated fs (no kernel mutex): a LOCK naming a zombie (exited, not reaped) is taken over: kill(0) alone would call it alive', async (t) => {
+  if (!existsSync('/proc/self/stat')) return t.skip('no procfs: zombies cannot be told from live processes');
+  const pid = await zombie(t);
+  process.kill(pid, 0); // kill(0) still answers for it
+  assert.equal(pidAlive(pid), false);
+  const fs = new SimFileSystem();
+  await fs.mkdir('/store');
+  await writeSim(fs, '/store/LOCK', formatLockLine({ ...thisProcess(), pid }));
+  const lock = await StoreLock.acquire(fs, '/store');
+  assert.equal(await readSim(fs, '/store/LOCK'), formatLockLine(thisProcess()));
+  await lock.release();
 });
 
 test('simulated fs (no kernel mutex): a takeover that loses the last rename to another process backs off, naming it', async () => {

@@ -18,7 +18,7 @@ import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import type { GlobalStore } from '../../src/global/global-store.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
 import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
-import { TcpCutProxy } from './tcp-cut-proxy.js';
+import { TcpCutProxy, closeBehind } from './tcp-cut-proxy.js';
 import { until } from './until.js';
 
 const HOUR = 3_600_000;
@@ -77,9 +77,7 @@ describe('while Redis is cut off, a request that needs it is refused within offl
     view = await r.store({ app: 'prompt' });
   });
   after(async () => {
-    proxy?.heal();
-    for (const e of [a, t, b]) await e?.close().catch(() => undefined);
-    await proxy?.close();
+    await closeBehind(proxy, [a, t, b]);
     await r?.drop();
   });
   const n = (e: GlobalSessionEngine, id: string): number => {
@@ -107,7 +105,9 @@ describe('while Redis is cut off, a request that needs it is refused within offl
     await until('the created records are in Redis', async () => (await stored(HELD)) === 0 && (await stored(OTHER)) === 0, 800);
 
     // In flight: a asks for b's session; its command reaches the proxy and goes no further, then the connection drops.
-    proxy.stall();
+    // Held from that command on: one of a's own (a hand-over poll) sent a moment before goes
+    // on and is answered, else ioredis's auto-pipeline would keep a's request behind it, unsent.
+    proxy.stall(OTHER);
     const inFlight = a.lock(OTHER);
     inFlight.catch(() => undefined);
     await until('the turn request is on the wire', () => proxy.held.includes(OTHER), 800);

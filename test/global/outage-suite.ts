@@ -19,7 +19,7 @@ import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { resolveGlobalOptions, type GlobalOptionsInput } from '../../src/global/global-options.js';
 import type { GlobalStore } from '../../src/global/global-store.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import { TcpCutProxy } from './tcp-cut-proxy.js';
+import { TcpCutProxy, closeBehind } from './tcp-cut-proxy.js';
 import { sleep, until } from './until.js';
 
 export interface OutageBackend {
@@ -90,10 +90,7 @@ function twoServers(make: () => Promise<OutageBackend | undefined>, mode: 'throu
     s.direct = await open(s.b, s.b.port, `${mode}-direct`, mode, leaseMs, directQueueWaitMsMax);
   });
   after(async () => {
-    s.proxy?.heal();
-    await s.cutOff?.close().catch(() => undefined);
-    await s.direct?.close().catch(() => undefined);
-    await s.proxy?.close();
+    await closeBehind(s.proxy, [s.cutOff, s.direct]);
     await s.b?.teardown();
   });
   return s;

@@ -101,10 +101,27 @@ export function sqlState(e: unknown): string | undefined {
  */
 export async function run<R>(ctx: Pick<PgContext, 'pool'>, text: string, values: unknown[]): Promise<PgResult<R>> {
   try {
+    await idleChecked(ctx.pool);
     return await ctx.pool.query<R>(text, values);
   } catch (e) {
     throw classify(e);
   }
+}
+
+/**
+ * Before a statement goes to an idle pooled connection, the event loop polls once. A
+ * connection that died while idle (the database restarted, a network cut) has its end in
+ * the socket already, but node-postgres sees it only when the loop polls: handed out
+ * before that, the statement is written to a dead socket and fails with "Connection
+ * terminated unexpectedly", the very error of a server that died after running it, so it
+ * cannot be retried. After the poll the pool has dropped such a connection and the
+ * statement takes a live one or opens a new one. An end arriving while the statement is
+ * on its way is a real race and stays a 503 (docs/failover.md §What each failure costs).
+ */
+function idleChecked(pool: PgPool): Promise<void> | undefined {
+  if ((pool.idleCount ?? 0) === 0) return undefined;
+  // The second immediate runs after the loop's next poll (one queued in the check phase waits for the next).
+  return new Promise((r) => setImmediate(() => setImmediate(r)));
 }
 
 /** Names of prepared statements, by text (a few dozen texts per schema; bounded all the same). */
@@ -128,6 +145,7 @@ function preparedName(text: string): string {
  */
 export async function runPrepared<R>(ctx: Pick<PgContext, 'pool'>, text: string, values: unknown[]): Promise<PgResult<R>> {
   try {
+    await idleChecked(ctx.pool);
     return await ctx.pool.query<R>({ name: preparedName(text), text, values });
   } catch (e) {
     throw classify(e);

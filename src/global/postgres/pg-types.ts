@@ -30,6 +30,8 @@ export interface PgPoolClient extends PgQueryable {
 
 export interface PgPool extends PgQueryable {
   connect(): Promise<PgPoolClient>;
+  /** Connections open and not in use (pg.Pool's `idleCount`); unknown: taken as none. */
+  readonly idleCount?: number;
   end(): Promise<void>;
 }
 

@@ -52,15 +52,23 @@ function hostPort(url: string): { host: string; port: number } {
 }
 
 /** Opens the ioredis client (loaded only now: `ioredis` is needed only by apps that use this backend). */
-async function open(o: RedisStoreOptions): Promise<{ client: RedisClientLike; cluster: boolean; owns: boolean }> {
+interface Opened {
+  readonly client: RedisClientLike;
+  readonly cluster: boolean;
+  readonly owns: boolean;
+  /** Closes a client the store opened (an application's client lives on). */
+  end(): Promise<void>;
+}
+
+async function open(o: RedisStoreOptions): Promise<Opened> {
   const src = o.redis ?? o.redisCluster;
   const cluster = o.redisCluster !== undefined;
-  if (isRedisClient(src)) return { client: src, cluster, owns: false };
+  if (isRedisClient(src)) return { client: src, cluster, owns: false, end: () => Promise.resolve() };
   const { Redis, Cluster } = await import('ioredis');
   // Commands in flight when a connection drops: the offline gate fails them and takes them
   // out of ioredis's resend queue (offline-gate.ts), so a refused change never runs later.
   const common = { commandTimeout: o.timeoutMs, connectionName: o.connectionName };
-  let client: RedisClientLike & { on(ev: 'error', f: () => void): unknown };
+  let client: RedisClientLike & { on(ev: 'error', f: () => void): unknown; disconnect(): void };
   if (!cluster) {
     client = new Redis((src as { url: string }).url, { ...common, maxRetriesPerRequest: 2, enableAutoPipelining: true });
   } else {
@@ -70,14 +78,18 @@ async function open(o: RedisStoreOptions): Promise<{ client: RedisClientLike; cl
   }
   // A connection dropping (a master killed, a failover) must not crash the process; commands report it.
   client.on('error', () => undefined);
-  return { client, cluster, owns: true };
+  // QUIT fails while the connection is down (the gate turned the offline queue off) and
+  // ioredis would then reconnect for good, keeping the process alive: disconnect either way.
+  const end = (): Promise<void> => client.quit().then(() => client.disconnect(), () => client.disconnect());
+  return { client, cluster, owns: true, end };
 }
 
 /** The GlobalStore contract on Redis and Redis Cluster (docs/failover.md §Redis). */
 export class RedisGlobalStore implements GlobalStore {
   private constructor(
     private readonly ctx: RedisContext,
-    private readonly owns: boolean,
+    /** Closes the client if the store opened it. */
+    private readonly end: () => Promise<void>,
     private readonly sessionTtlMs: number,
     /** Stops the offline gate listening to the client. */
     private readonly detach: () => void,
@@ -85,12 +97,12 @@ export class RedisGlobalStore implements GlobalStore {
 
   static async create(o: RedisStoreOptions): Promise<RedisGlobalStore> {
     const opened = await open(o);
-    const { cluster, owns } = opened;
+    const { cluster, owns, end } = opened;
     if (cluster && !isRedisCluster(opened.client)) throw new TypeError('redisCluster: the client given has no nodes()');
     const { client, detach } = gateOffline(opened.client, o.offlineWaitMsMax ?? DEFAULT_OFFLINE_WAIT_MS_MAX, owns);
     const masters = (): RedisCommander[] => (cluster ? (client as RedisClusterLike).nodes('master') : [client]);
     const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map(), replicaAckMs: o.replicaAckMs ?? 0, tombstoneMs: o.tombstoneMs ?? GLOBAL_TOMBSTONE_MS };
-    return new RedisGlobalStore(ctx, owns, o.sessionTtlMs, detach);
+    return new RedisGlobalStore(ctx, end, o.sessionTtlMs, detach);
   }
 
   migrate(): Promise<void> {
@@ -176,6 +188,6 @@ export class RedisGlobalStore implements GlobalStore {
   }
   async close(): Promise<void> {
     this.detach();
-    if (this.owns) await this.ctx.client.quit().catch(() => undefined);
+    await this.end();
   }
 }
