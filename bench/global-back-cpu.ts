@@ -18,10 +18,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { SessiondStore } from '../src/adapters/express.js';
-
-type Cb<T> = (err: unknown, v?: T) => void;
+import { call, dropRedisPrefix, expressRequest, type StoreLike } from './lib/express-request.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const kind = process.argv[3] ?? 'back-pg';
@@ -30,7 +28,6 @@ const SESSIONS = 32;
 const REDIS_URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 const tag = `back_cpu_${process.pid}`;
-const call = <T>(f: (cb: Cb<T>) => void): Promise<T> => new Promise((res, rej) => f((e, v) => (e ? rej(e) : res(v as T))));
 
 const base = mkdtempSync(join(tmpdir(), 'sessiond-back-cpu-'));
 const pools: pg.Pool[] = [];
@@ -52,18 +49,9 @@ const storeOf = (c: number): SessiondStore => stores[c % servers]!;
 const cookie = { originalMaxAge: null, expires: null, httpOnly: true, path: '/' };
 for (const [c, id] of ids.entries()) await call<void>((cb) => storeOf(c).set(id, { cookie, counter: 0 } as never, cb));
 
-async function request(c: number, i: number, id: string): Promise<void> {
+function request(c: number, i: number, id: string): Promise<void> {
   const s = storeOf(c);
-  const release = await s.lock(id);
-  try {
-    const sess = (await call<Record<string, unknown> | null>((cb) => s.get(id, cb as never)))!;
-    if (i % 10 === 9) {
-      sess.counter = (sess.counter as number) + 1;
-      await call<void>((cb) => s.set(id, sess as never, cb));
-    } else await call<void>((cb) => s.touch(id, sess as never, cb));
-  } finally {
-    release();
-  }
+  return expressRequest(s as unknown as StoreLike, () => s.lock(id), id, i % 10 === 9);
 }
 
 async function run(n: number): Promise<string> {
@@ -91,7 +79,7 @@ try {
 } finally {
   for (const s of stores) await s.close();
   rmSync(base, { recursive: true, force: true });
-  if (kind === 'back-redis') await dropRedisPrefix(`${tag}:`);
+  if (kind === 'back-redis') await dropRedisPrefix(REDIS_URL, `${tag}:`);
   if (kind === 'back-pg') {
     for (const p of pools) await p.end();
     const c = new pg.Client(PG);
@@ -99,15 +87,4 @@ try {
     await c.query(`DROP SCHEMA IF EXISTS "${tag}" CASCADE`);
     await c.end();
   }
-}
-
-async function dropRedisPrefix(prefix: string): Promise<void> {
-  const admin = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await admin.del(...keys);
-  } while (cursor !== '0');
-  await admin.quit();
 }
