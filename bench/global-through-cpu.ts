@@ -11,22 +11,14 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { SessiondStore } from '../src/adapters/express.js';
-
-type Cb<T> = (err: unknown, v?: T) => void;
-interface StoreLike {
-  get(id: string, cb: Cb<Record<string, unknown> | null>): void;
-  set(id: string, s: Record<string, unknown>, cb: Cb<void>): void;
-  touch(id: string, s: Record<string, unknown>, cb: Cb<void>): void;
-}
+import { call, dropRedisPrefix, expressRequest, type StoreLike } from './lib/express-request.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const kind = process.argv[3] ?? 'sessiond';
 const SESSIONS = 32;
 const URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
 const prefix = `sessiond-through-cpu:${process.pid}:`;
-const call = <T>(f: (cb: Cb<T>) => void): Promise<T> => new Promise((res, rej) => f((e, v) => (e ? rej(e) : res(v as T))));
 
 const base = mkdtempSync(join(tmpdir(), 'sessiond-through-cpu-'));
 let stores: StoreLike[];
@@ -54,18 +46,8 @@ if (kind === 'sessiond') {
 const ids = Array.from({ length: SESSIONS }, (_, i) => `ThroughCpu${String(i).padStart(6, '0')}xxxxxxxxxxx`);
 for (const id of ids) await call<void>((cb) => stores[0]!.set(id, { cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }, counter: 0 }, cb));
 
-async function request(i: number, id: string): Promise<void> {
-  const s = stores[i % 2]!;
-  const release = await lock(i % 2, id);
-  try {
-    const sess = (await call<Record<string, unknown> | null>((cb) => s.get(id, cb)))!;
-    if (i % 10 === 9) {
-      sess.counter = (sess.counter as number) + 1;
-      await call<void>((cb) => s.set(id, sess, cb));
-    } else await call<void>((cb) => s.touch(id, sess, cb));
-  } finally {
-    release();
-  }
+function request(i: number, id: string): Promise<void> {
+  return expressRequest(stores[i % 2]!, () => lock(i % 2, id), id, i % 10 === 9);
 }
 
 async function run(n: number): Promise<string> {
@@ -85,11 +67,4 @@ await run(Math.min(2000, N)); // warm-up
 for (let r = 0; r < 2; r++) console.log(await run(N));
 for (const close of closers) await close();
 rmSync(base, { recursive: true, force: true });
-const admin = new Redis(URL);
-let cursor = '0';
-do {
-  const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-  cursor = next;
-  if (keys.length > 0) await admin.del(...keys);
-} while (cursor !== '0');
-await admin.quit();
+await dropRedisPrefix(URL, prefix);

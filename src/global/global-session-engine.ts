@@ -334,15 +334,17 @@ export class GlobalSessionEngine {
     return this.withTurn(id, async () => {
       this.refuseStale(id);
       const k = this.known.get(id);
-      // Through mode: the local copy is a cache of the record; its touch is appended (seen at
-      // once), not waited for, and skipped while the copy moved less than touchAfterMs ago
-      // (local-copy.ts). The global touch is no new version and gives the turn back.
-      const copy = this.wb === undefined && k !== undefined ? localTouchSkipped(this.local, id, input, this.global.touchAfterMs) : undefined;
+      // The local copy's touch is skipped while it moved less than touchAfterMs ago
+      // (local-copy.ts). Through mode: the copy is a cache of the record; its touch is
+      // appended (seen at once), not waited for; the global touch is no new version and gives
+      // the turn back. Back mode: a skipped touch changed nothing, so nothing is pending.
+      const copy = k !== undefined ? localTouchSkipped(this.local, id, input, this.global.touchAfterMs) : undefined;
       const local = copy !== undefined ? Promise.resolve(copy) : this.local.touch(id, input);
       const state = this.wb !== undefined || k === undefined ? await local : this.local.get(id);
       if (state === undefined || k === undefined) return local;
       if (this.wb !== undefined) {
-        await this.wb.changed(id);
+        if (copy === undefined) await this.wb.changed(id);
+        else this.wb.checkExclusive();
         return this.view(state);
       }
       local.catch((e: unknown) => this.warn('global_local_touch_failed', e));

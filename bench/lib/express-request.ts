@@ -1,0 +1,44 @@
+import { Redis } from 'ioredis';
+
+/**
+ * What bench/global-through-cpu.ts and bench/global-back-cpu.ts share: the store calls an
+ * express-session request makes (get, then set when it changed the session or touch when
+ * not), inside the turn sessiondSerialize takes, and the clean-up of a run's Redis keys.
+ */
+
+type Cb<T> = (err: unknown, v?: T) => void;
+
+/** The callback store API express-session calls (an adapter's store, or connect-redis). */
+export interface StoreLike {
+  get(id: string, cb: Cb<Record<string, unknown> | null>): void;
+  set(id: string, s: Record<string, unknown>, cb: Cb<void>): void;
+  touch(id: string, s: Record<string, unknown>, cb: Cb<void>): void;
+}
+
+export const call = <T>(f: (cb: Cb<T>) => void): Promise<T> => new Promise((res, rej) => f((e, v) => (e ? rej(e) : res(v as T))));
+
+/** One request: the turn, the read, then an increment of `counter` (`change`) or a touch. */
+export async function expressRequest(s: StoreLike, lock: () => Promise<() => void>, id: string, change: boolean): Promise<void> {
+  const release = await lock();
+  try {
+    const sess = (await call<Record<string, unknown> | null>((cb) => s.get(id, cb)))!;
+    if (change) {
+      sess.counter = (sess.counter as number) + 1;
+      await call<void>((cb) => s.set(id, sess, cb));
+    } else await call<void>((cb) => s.touch(id, sess, cb));
+  } finally {
+    release();
+  }
+}
+
+/** Deletes the run's keys (the machine's Redis is shared: only keys under `prefix`). */
+export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const admin = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await admin.del(...keys);
+  } while (cursor !== '0');
+  await admin.quit();
+}
