@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { procFile } from './proc-file.js';
 
 /** Kernel clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS_PER_S = 100;
@@ -9,12 +9,8 @@ const TICKS_PER_S = 100;
  * A server's CPU per request stays meaningful on a loaded machine, where its req/s does not.
  */
 export function processCpuMs(pid: number): { userMs: number; systemMs: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = procFile(pid, 'stat');
+  if (text === undefined) return undefined;
   // The command name (field 2) is in parentheses and may hold spaces: count from after it.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const ticks = (i: number): number => Number(fields[i - 3]);

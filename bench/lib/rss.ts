@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { procFile } from './proc-file.js';
 
 /** Peak resident set of this process so far (getrusage ru_maxrss), in bytes. */
 export function rssPeakBytes(): number {
@@ -15,12 +15,8 @@ export function rssBytes(): number {
  * /proc/<pid>/status (VmHWM, VmRSS); undefined when the process is gone or /proc is missing.
  */
 export function processRss(pid: number): { peakBytes: number; currentBytes: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = procFile(pid, 'status');
+  if (text === undefined) return undefined;
   const kib = (field: string): number => {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
     return m ? Number(m[1]) * 1024 : 0;

@@ -2,7 +2,7 @@
 // bytes written to the log, cookies out of responses, and gates that hold a request mid-flight.
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { nodeFileSystem } from '../../src/fs/node-file-system.js';
@@ -101,6 +101,20 @@ export function listenLocal(server: Server): Promise<string> {
 export function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** What a test (its TestContext) offers to run when it ends. */
+export type After = { after(fn: () => Promise<void> | void): void };
+
+/** Serves `app` on 127.0.0.1 for the test; when it ends, closes the server, then runs `then` (closes the store...). */
+export async function serveLocal(t: After, app: RequestListener, then: () => Promise<void> | void = () => undefined): Promise<string> {
+  const server = createServer(app);
+  const url = await listenLocal(server);
+  t.after(async () => {
+    await closeServer(server);
+    await then();
+  });
+  return url;
 }
 
 /** Test option for tests that wait on gates and arrivals: a bug fails them instead of hanging the run. Not a timing assertion. */

@@ -3,6 +3,8 @@
 // hang, throw or grow the session.
 import express, { type RequestHandler } from 'express';
 import session from 'express-session';
+import assert from 'node:assert/strict';
+import type request from 'supertest';
 import { sessiondErrorHandler, sessiondSerialize } from '../../src/adapters/express.js';
 import type { TurnSource } from '../../src/adapters/request-turn.js';
 import { tick } from './adapter-fixtures.js';
@@ -72,4 +74,21 @@ export function createTestApp(o: TestAppOptions): express.Express {
   });
   app.use(sessiondErrorHandler());
   return app;
+}
+
+/** A store method with a node-style callback, as a promise. */
+export function call<T>(fn: (cb: (err: unknown, v?: T) => void) => void): Promise<T | undefined> {
+  return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+}
+
+/** The app's whole flow through `agent`: anonymous, login, three increments, logout; `store` holds the one session only while logged in. */
+export async function assertLoginFlow(agent: ReturnType<typeof request.agent>, store: session.Store): Promise<void> {
+  assert.deepEqual((await agent.get('/state')).body, { user: null, counter: null });
+  await agent.post('/login?user=alice').expect(200);
+  for (let i = 1; i <= 3; i++) assert.equal((await agent.post('/increment').expect(200)).body.counter, i);
+  assert.deepEqual((await agent.get('/state')).body, { user: 'alice', counter: 3 });
+  assert.equal(await call<number>((cb) => store.length!(cb)), 1);
+  await agent.post('/logout').expect(200);
+  assert.deepEqual((await agent.get('/state')).body, { user: null, counter: null });
+  assert.equal(await call<number>((cb) => store.length!(cb)), 0);
 }

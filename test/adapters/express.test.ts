@@ -12,14 +12,10 @@ import { ManualClock } from '../../src/clock.js';
 import { isSessiondError } from '../../src/errors.js';
 import { blobToJsonObject } from '../../src/session/attributes.js';
 import { cookiePair, removeDir, tempDir, HANG_GUARD } from './adapter-fixtures.js';
-import { SECRET, createTestApp } from './express-app.js';
+import { SECRET, assertLoginFlow, call, createTestApp } from './express-app.js';
 
 const signature = createRequire(import.meta.url)('cookie-signature') as { sign(v: string, s: string): string };
 type Data = session.SessionData;
-
-function call<T>(fn: (cb: (err: unknown, v?: T) => void) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
-}
 
 async function getData(store: SessiondStore, id: string): Promise<Record<string, unknown> | undefined> {
   return (await call<Data | null>((cb) => store.get(id, cb))) as unknown as Record<string, unknown> | undefined;
@@ -43,14 +39,7 @@ async function withStore(t: { after(fn: () => Promise<void>): void }, over: Reco
 test('login, increments and logout run through express-session on the store', HANG_GUARD, async (t) => {
   const { store } = await withStore(t);
   const agent = request.agent(createTestApp({ store, cookieMaxAgeMs: 60_000 }));
-  assert.deepEqual((await agent.get('/state')).body, { user: null, counter: null });
-  await agent.post('/login?user=alice').expect(200);
-  for (let i = 1; i <= 3; i++) assert.equal((await agent.post('/increment').expect(200)).body.counter, i);
-  assert.deepEqual((await agent.get('/state')).body, { user: 'alice', counter: 3 });
-  assert.equal(await call<number>((cb) => store.length(cb)), 1);
-  await agent.post('/logout').expect(200);
-  assert.deepEqual((await agent.get('/state')).body, { user: null, counter: null });
-  assert.equal(await call<number>((cb) => store.length(cb)), 0);
+  await assertLoginFlow(agent, store);
 });
 
 test('set then get returns the attributes and the cookie expiry to the millisecond', HANG_GUARD, async (t) => {

@@ -5,12 +5,12 @@
 // ends it; a route that awaits req.session.save(cb) first gets its 413.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import express, { type Response } from 'express';
 import session from 'express-session';
 import { SessiondStore, sessiondErrorHandler } from '../../src/adapters/express.js';
-import { closeServer, listenLocal, removeDir, tempDir, HANG_GUARD } from './adapter-fixtures.js';
+import { removeDir, serveLocal, tempDir, HANG_GUARD, type After } from './adapter-fixtures.js';
 
 const SECRET = 'false-success test secret';
 const SESSION_BYTES_MAX = 64 * 1024;
@@ -62,7 +62,7 @@ function rawGet(url: string): Promise<RawResult> {
   });
 }
 
-async function startApp(t: { after(fn: () => Promise<void>): void }): Promise<{ url: string; store: SessiondStore }> {
+async function startApp(t: After): Promise<{ url: string; store: SessiondStore }> {
   const dir = tempDir('false-success');
   const store = new SessiondStore({ dir, sessionBytesMax: SESSION_BYTES_MAX });
   const app = express();
@@ -81,10 +81,7 @@ async function startApp(t: { after(fn: () => Promise<void>): void }): Promise<{ 
     res.send('saved');
   });
   app.use(sessiondErrorHandler());
-  const server = createServer(app);
-  const url = await listenLocal(server);
-  t.after(async () => {
-    await closeServer(server);
+  const url = await serveLocal(t, app, async () => {
     await store.close();
     removeDir(dir);
   });

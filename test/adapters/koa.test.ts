@@ -2,14 +2,13 @@
 // server on 127.0.0.1, driven by supertest), and of the store on its own (SPEC A3, E10).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import Koa from 'koa';
 import session from 'koa-session';
 import request from 'supertest';
 import { sessiondKoaStore, type SessiondKoaStore } from '../../src/adapters/koa.js';
 import { ManualClock } from '../../src/clock.js';
 import { isSessiondError } from '../../src/errors.js';
-import { LogBytesFs, closeServer, listenLocal, removeDir, tempDir, HANG_GUARD } from './adapter-fixtures.js';
+import { LogBytesFs, removeDir, serveLocal, tempDir, HANG_GUARD, type After } from './adapter-fixtures.js';
 
 interface KoaSession {
   user?: string;
@@ -17,7 +16,7 @@ interface KoaSession {
   big?: string;
 }
 
-async function withStore(t: { after(fn: () => Promise<void>): void }, over: Record<string, unknown> = {}): Promise<SessiondKoaStore> {
+async function withStore(t: After, over: Record<string, unknown> = {}): Promise<SessiondKoaStore> {
   const dir = tempDir('koa');
   const store = sessiondKoaStore({ dir, ...over });
   t.after(async () => {
@@ -28,7 +27,7 @@ async function withStore(t: { after(fn: () => Promise<void>): void }, over: Reco
 }
 
 /** A koa app on a real server; resolves its base URL. */
-async function startApp(t: { after(fn: () => Promise<void>): void }, store: SessiondKoaStore, maxAge: number | 'session' = 60_000, rolling = false): Promise<string> {
+async function startApp(t: After, store: SessiondKoaStore, maxAge: number | 'session' = 60_000, rolling = false): Promise<string> {
   const app = new Koa();
   app.keys = ['koa test key'];
   app.silent = true; // the 413 test's error is expected: do not print it
@@ -41,10 +40,7 @@ async function startApp(t: { after(fn: () => Promise<void>): void }, store: Sess
     else if (ctx.path === '/big') s.big = 'b'.repeat(Number(ctx.query.bytes ?? 0));
     ctx.body = { user: s?.user ?? null, counter: s?.counter ?? null };
   });
-  const server = createServer(app.callback());
-  const url = await listenLocal(server);
-  t.after(() => closeServer(server));
-  return url;
+  return serveLocal(t, app.callback());
 }
 
 test('login, increments and logout run through koa-session on the store', HANG_GUARD, async (t) => {

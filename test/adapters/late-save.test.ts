@@ -6,7 +6,7 @@
 // It is refused with SESSIOND_TURN_ENDED, and a late touch is skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import type session from 'express-session';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +14,7 @@ import { SessiondStore } from '../../src/adapters/express.js';
 import { SessiondFastifyStore } from '../../src/adapters/fastify.js';
 import { RequestTurn, bindTurn } from '../../src/adapters/request-turn.js';
 import { isSessiondError } from '../../src/errors.js';
-import { Arrivals, Gate, HANG_GUARD, closeServer, cookiePair, listenLocal, removeDir, tempDir } from './adapter-fixtures.js';
+import { Arrivals, Gate, HANG_GUARD, cookiePair, removeDir, serveLocal, tempDir } from './adapter-fixtures.js';
 import { createTestApp } from './express-app.js';
 import { createFastifyApp } from './fastify-app.js';
 
@@ -51,46 +51,51 @@ function abandonedPost(url: string, cookie: string, reached: Promise<void>): voi
   void reached.then(() => late.destroy());
 }
 
-test('a late save of a request whose client went away keeps the increments of the requests that ran since', HANG_GUARD, async (t) => {
-  const dir = tempDir('late-save');
-  const store = new WatchedStore({ dir });
-  const reached = new Arrivals();
-  const gate = new Gate();
-  let held = false;
-  const app = createTestApp({
-    store,
-    serialize: store,
-    // The first increment stops between its read and its write until the gate opens.
-    beforeWrite: () => (reached.arrive(), held ? Promise.resolve() : ((held = true), gate.opened)),
-  });
-  const server = createServer(app);
-  const url = await listenLocal(server);
-  t.after(async () => {
-    await closeServer(server);
-    await store.close();
-    removeDir(dir);
-  });
-  const cookie = cookiePair((await request(url).post('/login').expect(200)).headers['set-cookie'], 'connect.sid');
+/** The first increment stops between its read and its write until `gate` opens; `reached` counts the writes that got there. */
+class FirstWriteHeld {
+  readonly reached = new Arrivals();
+  readonly gate = new Gate();
+  private held = false;
+  readonly beforeWrite = (): Promise<void> => (this.reached.arrive(), this.held ? Promise.resolve() : ((this.held = true), this.gate.opened));
+}
+
+/**
+ * The scenario of both adapters: an increment reads counter 0 and waits, its client goes
+ * away, two increments run meanwhile; then the abandoned handler's late save is refused and
+ * the counter stays 2.
+ */
+async function lateSaveRefused(url: string, cookieName: string, store: { sets: Arrivals; outcomes: unknown[] }, hold: FirstWriteHeld): Promise<void> {
+  const cookie = cookiePair((await request(url).post('/login').expect(200)).headers['set-cookie'], cookieName);
   await store.sets.reached(1);
 
-  abandonedPost(`${url}/increment`, cookie, reached.reached(1)); // it reads counter 0 and waits; the client goes away
+  abandonedPost(`${url}/increment`, cookie, hold.reached.reached(1)); // it reads counter 0 and waits; the client goes away
   assert.equal((await request(url).post('/increment').set('Cookie', cookie).expect(200)).body.counter, 1);
   assert.equal((await request(url).post('/increment').set('Cookie', cookie).expect(200)).body.counter, 2);
   await store.sets.reached(3);
 
-  gate.open(); // the abandoned handler writes counter 0 + 1 and express-session saves it
+  hold.gate.open(); // the abandoned handler writes counter 0 + 1 and its session library saves it
   await store.sets.reached(4);
   assert.ok(isSessiondError(store.outcomes[3], 'SESSIOND_TURN_ENDED'), `the late save is refused, got ${String(store.outcomes[3])}`);
   assert.equal((await request(url).get('/state').set('Cookie', cookie).expect(200)).body.counter, 2);
+}
+
+test('a late save of a request whose client went away keeps the increments of the requests that ran since', HANG_GUARD, async (t) => {
+  const dir = tempDir('late-save');
+  const store = new WatchedStore({ dir });
+  const hold = new FirstWriteHeld();
+  const app = createTestApp({ store, serialize: store, beforeWrite: hold.beforeWrite });
+  const url = await serveLocal(t, app, async () => {
+    await store.close();
+    removeDir(dir);
+  });
+  await lateSaveRefused(url, 'connect.sid', store, hold);
 });
 
 test('fastify: the same late save is refused', HANG_GUARD, async (t) => {
   const dir = tempDir('late-save');
   const store = new WatchedFastifyStore({ dir });
-  const reached = new Arrivals();
-  const gate = new Gate();
-  let held = false;
-  const app = await createFastifyApp({ store, serialize: true, beforeWrite: () => (reached.arrive(), held ? Promise.resolve() : ((held = true), gate.opened)) });
+  const hold = new FirstWriteHeld();
+  const app = await createFastifyApp({ store, serialize: true, beforeWrite: hold.beforeWrite });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   t.after(async () => {
@@ -98,16 +103,7 @@ test('fastify: the same late save is refused', HANG_GUARD, async (t) => {
     await store.close();
     removeDir(dir);
   });
-  const cookie = cookiePair((await request(url).post('/login').expect(200)).headers['set-cookie'], 'sessionId');
-  await store.sets.reached(1);
-  abandonedPost(`${url}/increment`, cookie, reached.reached(1));
-  assert.equal((await request(url).post('/increment').set('Cookie', cookie).expect(200)).body.counter, 1);
-  assert.equal((await request(url).post('/increment').set('Cookie', cookie).expect(200)).body.counter, 2);
-  await store.sets.reached(3);
-  gate.open();
-  await store.sets.reached(4);
-  assert.ok(isSessiondError(store.outcomes[3], 'SESSIOND_TURN_ENDED'), `the late save is refused, got ${String(store.outcomes[3])}`);
-  assert.equal((await request(url).get('/state').set('Cookie', cookie).expect(200)).body.counter, 2);
+  await lateSaveRefused(url, 'sessionId', store, hold);
 });
 
 test("set and touch of a request whose turn was given back change nothing; inside the turn they apply", HANG_GUARD, async (t) => {

@@ -3,13 +3,13 @@
 // store (express-session's MemoryStore); the turn is always given back; the queue is bounded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import session from 'express-session';
 import request from 'supertest';
 import { SessiondStore } from '../../src/adapters/express.js';
 import { SessiondFastifyStore } from '../../src/adapters/fastify.js';
 import { RequestTurn, type TurnSource } from '../../src/adapters/request-turn.js';
-import { Arrivals, Gate, closeServer, cookiePair, listenLocal, removeDir, tempDir, tick, HANG_GUARD } from './adapter-fixtures.js';
+import { Arrivals, Gate, cookiePair, removeDir, serveLocal, tempDir, tick, HANG_GUARD, type After } from './adapter-fixtures.js';
 import { createTestApp } from './express-app.js';
 import { createFastifyApp } from './fastify-app.js';
 
@@ -21,8 +21,6 @@ const PARALLEL = 100;
  */
 const PARALLEL_WAIT_MS_MAX = 50_000;
 
-type After = { after(fn: () => Promise<void> | void): void };
-
 async function withStore(t: After, over: Record<string, unknown> = {}): Promise<SessiondStore> {
   const dir = tempDir('serialize');
   const store = new SessiondStore({ dir, queueLengthMax: 2 * PARALLEL, ...over });
@@ -31,13 +29,6 @@ async function withStore(t: After, over: Record<string, unknown> = {}): Promise<
     removeDir(dir);
   });
   return store;
-}
-
-async function serve(t: After, app: Parameters<typeof createServer>[1]): Promise<string> {
-  const server = createServer(app);
-  const url = await listenLocal(server);
-  t.after(() => closeServer(server));
-  return url;
 }
 
 async function login(url: string): Promise<string> {
@@ -66,12 +57,12 @@ function abortedGet(url: string, path: string, cookie: string, ready: Promise<vo
 
 test(`${PARALLEL} parallel increments of one session through express + sessiond give exactly ${PARALLEL}`, HANG_GUARD, async (t) => {
   const store = await withStore(t, { queueWaitMsMax: PARALLEL_WAIT_MS_MAX });
-  const url = await serve(t, createTestApp({ store, serialize: store }));
+  const url = await serveLocal(t, createTestApp({ store, serialize: store }));
   assert.equal(await parallelIncrements(url, await login(url)), PARALLEL);
 });
 
 test(`the same ${PARALLEL} increments with express-session's MemoryStore lose updates`, HANG_GUARD, async (t) => {
-  const url = await serve(t, createTestApp({ store: new session.MemoryStore() }));
+  const url = await serveLocal(t, createTestApp({ store: new session.MemoryStore() }));
   const counter = await parallelIncrements(url, await login(url));
   assert.ok(counter < PARALLEL, `MemoryStore kept ${counter} of ${PARALLEL} increments`);
 });
@@ -96,7 +87,7 @@ test('different sessions never wait for each other', HANG_GUARD, async (t) => {
   const store = await withStore(t);
   const gate = new Gate();
   const reached = new Arrivals();
-  const url = await serve(t, createTestApp({ store, serialize: store, beforeWrite: () => (reached.arrive(), gate.opened) }));
+  const url = await serveLocal(t, createTestApp({ store, serialize: store, beforeWrite: () => (reached.arrive(), gate.opened) }));
   const [a, b] = [await login(url), await login(url)];
   const held = request(url).post('/increment').set('Cookie', a).then((r) => r.body.counter as number);
   await reached.reached(1); // session A's request holds its turn, stuck before its write
@@ -110,7 +101,7 @@ test('past queueLengthMax a request gets 503 with Retry-After', HANG_GUARD, asyn
   const gate = new Gate();
   const reached = new Arrivals();
   const locks = new Arrivals();
-  const url = await serve(t, createTestApp({ store, serialize: countingTurns(store, locks), beforeWrite: () => (reached.arrive(), gate.opened) }));
+  const url = await serveLocal(t, createTestApp({ store, serialize: countingTurns(store, locks), beforeWrite: () => (reached.arrive(), gate.opened) }));
   const cookie = await login(url);
   const first = request(url).post('/increment').set('Cookie', cookie);
   const firstDone = first.then((r) => r.status);
@@ -129,7 +120,7 @@ test('past queueWaitMsMax a request gets 503 with Retry-After, and the queue mov
   const store = await withStore(t, { queueWaitMsMax: 1 });
   const gate = new Gate();
   const reached = new Arrivals();
-  const url = await serve(t, createTestApp({ store, serialize: store, beforeWrite: () => (reached.arrive(), gate.opened) }));
+  const url = await serveLocal(t, createTestApp({ store, serialize: store, beforeWrite: () => (reached.arrive(), gate.opened) }));
   const cookie = await login(url);
   const first = request(url).post('/increment').set('Cookie', cookie).then((r) => r.status);
   await reached.reached(1);
@@ -147,7 +138,7 @@ test('an aborted request gives its turn back, whether it held the turn or was wa
   const reached = new Arrivals();
   const locks = new Arrivals();
   const gate = new Gate();
-  const url = await serve(t, createTestApp({ store, serialize: countingTurns(store, locks), onHang: () => hung.arrive(), beforeWrite: () => (reached.arrive(), gate.opened) }));
+  const url = await serveLocal(t, createTestApp({ store, serialize: countingTurns(store, locks), onHang: () => hung.arrive(), beforeWrite: () => (reached.arrive(), gate.opened) }));
   const cookie = await login(url);
   abortedGet(url, '/hang', cookie, hung.reached(1)); // holds the turn, then the client goes away
   assert.equal((await request(url).get('/state').set('Cookie', cookie).expect(200)).body.user, 'alice');
@@ -163,7 +154,7 @@ test('an aborted request gives its turn back, whether it held the turn or was wa
 
 test('a handler that throws gives its turn back', HANG_GUARD, async (t) => {
   const store = await withStore(t);
-  const url = await serve(t, createTestApp({ store, serialize: store }));
+  const url = await serveLocal(t, createTestApp({ store, serialize: store }));
   const cookie = await login(url);
   await request(url).get('/boom').set('Cookie', cookie).expect(500);
   assert.equal((await request(url).post('/increment').set('Cookie', cookie).expect(200)).body.counter, 1);

@@ -3,28 +3,18 @@
 // save is a silent no-op, not an error page.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import request from 'supertest';
 import { SessiondStore } from '../../src/adapters/express.js';
 import { SessiondFastifyStore } from '../../src/adapters/fastify.js';
 import { sessiondKoaStore } from '../../src/adapters/koa.js';
 import { SessionEngine } from '../../src/engine/session-engine.js';
-import { Arrivals, Gate, closeServer, cookiePair, listenLocal, removeDir, tempDir, HANG_GUARD } from './adapter-fixtures.js';
+import { Arrivals, Gate, cookiePair, removeDir, serveLocal, tempDir, HANG_GUARD, type After } from './adapter-fixtures.js';
 import { createTestApp } from './express-app.js';
-
-type After = { after(fn: () => Promise<void> | void): void };
 
 function dirFor(t: After): string {
   const dir = tempDir('tombstone');
   t.after(() => removeDir(dir));
   return dir;
-}
-
-async function serve(t: After, app: Parameters<typeof createServer>[1]): Promise<string> {
-  const server = createServer(app);
-  const url = await listenLocal(server);
-  t.after(() => closeServer(server));
-  return url;
 }
 
 test('express: a save in flight at logout is dropped, and the session stays gone after a restart', HANG_GUARD, async (t) => {
@@ -33,7 +23,7 @@ test('express: a save in flight at logout is dropped, and the session stays gone
   const gate = new Gate();
   const reached = new Arrivals();
   // No sessiondSerialize: the in-flight request really runs alongside the logout.
-  const url = await serve(t, createTestApp({ store, beforeWrite: () => (reached.arrive(), gate.opened) }));
+  const url = await serveLocal(t, createTestApp({ store, beforeWrite: () => (reached.arrive(), gate.opened) }));
   const cookie = cookiePair((await request(url).post('/login').expect(200)).headers['set-cookie'], 'connect.sid');
   const [id] = (await store.engine()).ids();
 
@@ -60,7 +50,7 @@ test('express + sessiondSerialize: a request queued behind the logout finds no s
   const reached = new Arrivals();
   const locks = new Arrivals();
   const serialize = { lock: (id: string) => (locks.arrive(), store.lock(id)) };
-  const url = await serve(t, createTestApp({ store, serialize, beforeWrite: () => (reached.arrive(), gate.opened) }));
+  const url = await serveLocal(t, createTestApp({ store, serialize, beforeWrite: () => (reached.arrive(), gate.opened) }));
   const cookie = cookiePair((await request(url).post('/login').expect(200)).headers['set-cookie'], 'connect.sid');
   const first = request(url).post('/increment').set('Cookie', cookie).then((r) => r.body.counter as number);
   await reached.reached(1);

@@ -7,13 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SessionEngine } from '../../src/engine/session-engine.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/admin-server.js';
+import { HANG_GUARD_MS, withAdmin } from './admin-fixtures.js';
 import { ManualClock } from '../../src/clock.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { isSessiondError } from '../../src/errors.js';
 import type { Logger } from '../../src/options.js';
 
-/** Turns a hang (a server that never answers or never closes) into a failure; not a timing assertion. */
-const HANG_GUARD_MS = 60_000;
 const ID = 'AAAAAAAAAAAAAAAAAAAAAAAA';
 const MARKER = 'MARKER-7f3a9c-never-in-admin';
 
@@ -42,8 +41,7 @@ async function get(admin: AdminServer, path: string): Promise<{ status: number; 
 test('/api/session shows created, last access, expiry, size and owner of one session, and not-found for unknown or malformed IDs', { timeout: HANG_GUARD_MS }, async () => {
   const clock = new ManualClock(1_700_000_000_000);
   const e = await open(clock);
-  const admin = await startAdminServer({ engine: e, port: 0 });
-  try {
+  await withAdmin(e, {}, async (admin) => {
     await e.save(ID, { attributes: { user: JSON.stringify('ada') }, maxInactiveMs: 60_000 });
     clock.advance(5_000);
     await e.touch(ID);
@@ -62,17 +60,13 @@ test('/api/session shows created, last access, expiry, size and owner of one ses
     for (const q of ['?id=BBBBBBBBBBBBBBBBBBBBBBBB', '?id=%00%3Cscript%3E', '?id=', '']) {
       assert.deepEqual(JSON.parse((await get(admin, `/api/session${q}`)).body), { found: false }, q);
     }
-  } finally {
-    await admin.close();
-    await e.close();
-  }
+  });
 });
 
 test('no admin response ever carries an attribute value, and no log line a session ID', { timeout: HANG_GUARD_MS }, async () => {
   const logger = new RecordingLogger();
   const e = await open(new ManualClock(), logger);
-  const admin = await startAdminServer({ engine: e, port: 0, sampleIntervalMs: 10, logger });
-  try {
+  await withAdmin(e, { sampleIntervalMs: 10, logger }, async (admin) => {
     await e.save(ID, { attributes: { secret: JSON.stringify(MARKER), [MARKER]: '1' } });
     await e.patch(ID, { set: { other: JSON.stringify(`${MARKER}-2`) } });
     const paths = ['/', '/assets/admin.js', '/assets/admin.css', '/metrics', '/api/stats', '/api/series', `/api/session?id=${ID}`, '/nope', '/assets/uPlot.min.css'];
@@ -94,16 +88,12 @@ test('no admin response ever carries an attribute value, and no log line a sessi
     assert.match(log, /admin_request_failed.*"path":"\/api\/session"/);
     assert.match(log, /admin_listening/);
     assert.ok(!log.includes(ID) && !log.includes(MARKER), 'no session ID or value in the logs');
-  } finally {
-    await admin.close();
-    await e.close();
-  }
+  });
 });
 
 test('/api/stats reports the engine statistics, the store files with their sizes and the sample interval', { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
-  const admin = await startAdminServer({ engine: e, port: 0, sampleIntervalMs: 250 });
-  try {
+  await withAdmin(e, { sampleIntervalMs: 250 }, async (admin) => {
     await e.save(ID, { attributes: { a: '1' } });
     await e.flush();
     const r = JSON.parse((await get(admin, '/api/stats')).body) as {
@@ -120,16 +110,12 @@ test('/api/stats reports the engine statistics, the store files with their sizes
     for (const f of ['log-0', 'log-1', 'sessions.db']) assert.ok(names.includes(f), `${f} listed in ${names.join(', ')}`);
     assert.deepEqual(names, [...names].sort());
     for (const f of r.files) assert.ok(Number.isSafeInteger(f.bytes) && f.bytes >= 0);
-  } finally {
-    await admin.close();
-    await e.close();
-  }
+  });
 });
 
 test('the page and uPlot come from the admin server itself, under a same-origin Content-Security-Policy', { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
-  const admin = await startAdminServer({ engine: e, port: 0 });
-  try {
+  await withAdmin(e, {}, async (admin) => {
     const page = await get(admin, '/');
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
@@ -145,10 +131,7 @@ test('the page and uPlot come from the admin server itself, under a same-origin 
     const post = await fetch(new URL('/metrics', admin.url), { method: 'POST' });
     assert.equal(post.status, 405);
     await post.text();
-  } finally {
-    await admin.close();
-    await e.close();
-  }
+  });
 });
 
 test('binds loopback unless a host is given, and refuses unknown or invalid options by name', { timeout: HANG_GUARD_MS }, async () => {

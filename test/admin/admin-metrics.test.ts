@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { Counter, Registry } from 'prom-client';
 import { SessionEngine } from '../../src/engine/session-engine.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/admin-server.js';
+import { HANG_GUARD_MS, withAdmin } from './admin-fixtures.js';
 import { ManualClock } from '../../src/clock.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import type { FileSystem } from '../../src/fs/file-system.js';
 
-/** Turns a hang (a server that never answers or never closes) into a failure; not a timing assertion. */
-const HANG_GUARD_MS = 60_000;
 const ID = 'AAAAAAAAAAAAAAAAAAAAAAAA';
 
 export interface Sample {
@@ -64,8 +63,7 @@ function open(fs: FileSystem = new SimFileSystem()): Promise<SessionEngine> {
 
 test('/metrics serves Prometheus text whose sessions, operations, fsync, group, file and lag values move after operations', { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
-  const admin = await startAdminServer({ engine: e, port: 0 });
-  try {
+  await withAdmin(e, {}, async (admin) => {
     const before = await scrape(admin);
     assert.match(before.type ?? '', /^text\/plain; version=0\.0\.4/);
     assert.equal(value(before.samples, 'sessiond_sessions_live'), 0);
@@ -108,16 +106,12 @@ test('/metrics serves Prometheus text whose sessions, operations, fsync, group, 
     assert.equal(value(flushed, 'sessiond_flush_lag_records'), 0);
     assert.equal(value(flushed, 'sessiond_flush_duration_seconds_count'), 1);
     assert.ok(value(flushed, 'sessiond_database_file_bytes') > 0);
-  } finally {
-    await admin.close();
-    await e.close();
-  }
+  });
 });
 
 test('every histogram is cumulative and ends with +Inf equal to its count, and every name is sessiond_ with its unit last', { timeout: HANG_GUARD_MS }, async () => {
   const e = await open();
-  const admin = await startAdminServer({ engine: e, port: 0 });
-  try {
+  await withAdmin(e, {}, async (admin) => {
     for (let i = 0; i < 20; i++) await e.save(`${ID}${i}`, { attributes: { n: String(i) } });
     e.latency.addMs('flush', 40_000); // beyond the largest finite bound (33.6 s): only in +Inf
     const { samples, types } = await scrape(admin);
@@ -145,10 +139,7 @@ test('every histogram is cumulative and ends with +Inf equal to its count, and e
       }
     }
     assert.equal(value(samples, 'sessiond_operation_duration_seconds_count', { op: 'save' }), 20);
-  } finally {
-    await admin.close();
-    await e.close();
-  }
+  });
 });
 
 test('/metrics reports the recovery of the last start: duration, sessions, records replayed, bytes discarded', { timeout: HANG_GUARD_MS }, async () => {
@@ -177,15 +168,11 @@ test("extraMetrics (another prom-client Registry) is appended to /metrics; the g
   const extra = new Registry();
   const c = new Counter({ name: 'sessiond_server_commands_total', help: 'commands', registers: [extra] });
   c.inc(3);
-  const admin = await startAdminServer({ engine: e, port: 0, extraMetrics: extra });
-  try {
+  await withAdmin(e, { extraMetrics: extra }, async (admin) => {
     const { samples } = await scrape(admin);
     assert.equal(value(samples, 'sessiond_server_commands_total'), 3);
     assert.ok(samples.some((s) => s.name === 'sessiond_sessions_live'));
     const { register } = await import('prom-client');
     assert.equal(register.getSingleMetric('sessiond_sessions_live'), undefined);
-  } finally {
-    await admin.close();
-    await e.close();
-  }
+  });
 });

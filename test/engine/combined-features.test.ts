@@ -6,7 +6,6 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { SessionEngine } from '../../src/engine/session-engine.js';
 import { ManualClock } from '../../src/clock.js';
 import { isSessiondError } from '../../src/errors.js';
@@ -21,17 +20,13 @@ import { planSave } from '../../src/engine/write-plan.js';
 import { recordDataBytes } from '../../src/log/record-codec.js';
 import { engineSessions, exportChunks } from '../../src/transfer/export-sessions.js';
 import { importSessions } from '../../src/transfer/import-sessions.js';
+import { ONLY_K1, K1_K2, ONLY_K2 } from './key-rings.js';
 
 const DIR = '/combined';
 const N = 60;
 const MARKER = 'MARKER-c01d-5ea1ed';
 /** About four loaded sessions of the ~300-byte attributes below. */
 const BOUND = 4 * (STATE_BYTES_FIXED + 24 + 300);
-const K1 = randomBytes(32);
-const K2 = randomBytes(32);
-const ONLY_K1 = { keys: { k1: K1 }, current: 'k1' };
-const K1_K2 = { keys: { k1: K1, k2: K2 }, current: 'k2' };
-const ONLY_K2 = { keys: { k2: K2 }, current: 'k2' };
 
 function idOf(i: number): string {
   return `sess${String(i).padStart(20, '0')}`;

@@ -12,14 +12,10 @@ import { isSessiondError } from '../../src/errors.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { DB_BLOCK_BYTES, DB_HEADER, LOG_HEADER, LOG_HEADER_BYTES, RECORD, RecordType } from '../../src/format/constants.js';
 import type { EngineOptionsInput } from '../../src/options.js';
+import { K1, ONLY_K1, K1_K2, ONLY_K2 } from './key-rings.js';
 
 const DIR = '/enc';
 const MARKER = 'MARKER-7f3a-secret';
-const K1 = randomBytes(32);
-const K2 = randomBytes(32);
-const ONLY_K1 = { keys: { k1: K1 }, current: 'k1' };
-const K1_K2 = { keys: { k1: K1, k2: K2 }, current: 'k2' };
-const ONLY_K2 = { keys: { k2: K2 }, current: 'k2' };
 
 function opts(fs: SimFileSystem, clock: ManualClock, extra: Partial<EngineOptionsInput> = {}): EngineOptionsInput {
   return { dir: DIR, fs, clock, owner: 't', flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000, logSwapBytes: 4096, logSwapMs: 3_600_000, encryption: ONLY_K1, ...extra };

@@ -38,10 +38,8 @@ async function flushAndReopen(slice: LoopSlice | undefined): Promise<Map<string,
   return images;
 }
 
-test('every item of the encoding loops (lookup, batch checks, image crc) yields once its slice is used up', async () => {
-  // A clock that moves 1 ms per reading: every check finds the slice used up.
-  let ms = 0;
-  const slice = new LoopSlice(1, () => ms++);
+/** Counts event-loop turns (a setImmediate that arms itself again) until `stop()`, which says how many ran. */
+function countTurns(): { stop(): number } {
   let turns = 0;
   let ticking = true;
   const tick = (): void => {
@@ -49,8 +47,21 @@ test('every item of the encoding loops (lookup, batch checks, image crc) yields 
     if (ticking) setImmediate(tick);
   };
   setImmediate(tick);
+  return {
+    stop: () => {
+      ticking = false;
+      return turns;
+    },
+  };
+}
+
+test('every item of the encoding loops (lookup, batch checks, image crc) yields once its slice is used up', async () => {
+  // A clock that moves 1 ms per reading: every check finds the slice used up.
+  let ms = 0;
+  const slice = new LoopSlice(1, () => ms++);
+  const loop = countTurns();
   const images = await flushAndReopen(slice);
-  ticking = false;
+  const turns = loop.stop();
   // writeSessions' lookup loop, applyBatch's checks and its image encoding: one yield per session each.
   assert.ok(slice.yields >= 3 * SESSIONS, `${slice.yields} yields for ${SESSIONS} sessions`);
   // The yields are real event-loop turns: other callbacks ran between the slices.
@@ -79,15 +90,9 @@ test("the engine's flusher slices on the engine's clock: a flush lets the event 
   const e = await SessionEngine.open({ dir: DIR, fs: new SimFileSystem(), clock, flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000, flushSliceMsMax: 1 });
   try {
     for (let i = 0; i < SESSIONS; i++) await e.save(`engine-${String(i).padStart(4, '0')}-${'y'.repeat(12)}`, { attributes: { n: String(i) } });
-    let turns = 0;
-    let ticking = true;
-    const tick = (): void => {
-      turns++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const loop = countTurns();
     await e.flush();
-    ticking = false;
+    const turns = loop.stop();
     // The simulated file layer answers in microtasks: without slices a flush takes no turn at all.
     assert.ok(turns >= SESSIONS, `${turns} event-loop turns during a flush of ${SESSIONS} sessions`);
     assert.equal((await e.stats()).flush.sessionsWritten, SESSIONS);

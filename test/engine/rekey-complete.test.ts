@@ -6,7 +6,6 @@
 // every session. A crash at any point of the rekey loses nothing.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { SessionEngine } from '../../src/engine/session-engine.js';
 import { ManualClock } from '../../src/clock.js';
 import { isSessiondError } from '../../src/errors.js';
@@ -14,14 +13,10 @@ import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { SEAL_NONCE_BYTES, SEAL_TAG_BYTES } from '../../src/format/constants.js';
 import type { EngineOptionsInput } from '../../src/options.js';
 import { Prng } from '../../src/util/prng.js';
+import { ONLY_K1, K1_K2, ONLY_K2 } from './key-rings.js';
 
 const DIR = '/rekey';
 const MARKER = 'MARKER-4e1c-rekeyed';
-const K1 = randomBytes(32);
-const K2 = randomBytes(32);
-const ONLY_K1 = { keys: { k1: K1 }, current: 'k1' };
-const K1_K2 = { keys: { k1: K1, k2: K2 }, current: 'k2' };
-const ONLY_K2 = { keys: { k2: K2 }, current: 'k2' };
 const T0 = 1_700_000_000_000;
 /** How a k1 seal starts (docs/format.md §3.7): keyIdBytes 2, then the key ID. */
 const K1_FRAMING = Buffer.from([2, ...Buffer.from('k1')]);

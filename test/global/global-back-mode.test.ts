@@ -7,45 +7,33 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
+import type { GlobalOptionsInput } from '../../src/global/global-options.js';
 import { globalMetrics } from '../../src/global/global-metrics.js';
 import type { PostgresGlobalStore } from '../../src/global/postgres/postgres-global-store.js';
 import { quoteIdent } from '../../src/global/postgres/pg-context.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import { pgMissing, PgTestSchema } from './pg-harness.js';
-import { CutPool } from './cut-pool.js';
+import { pgTestSchema, type PgTestSchema } from './pg-harness.js';
+import { EngineFleet, inTurn } from './engine-fleet.js';
 import type { PgPool } from '../../src/global/postgres/pg-types.js';
 
 
 let n = 0;
 const fresh = (): string => `BackSession${String(++n).padStart(4, '0')}xxxxxxxxxx`;
-const HOUR = 3_600_000;
 
 describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
   let db: PgTestSchema | undefined;
-  const engines: GlobalSessionEngine[] = [];
-  const pools: CutPool[] = [];
+  const fleet = new EngineFleet();
+  const engines = fleet.engines;
 
-  async function server(name: string, fs = new SimFileSystem(), over: Record<string, unknown> = {}, pool?: PgPool, queueWaitMsMax = 5000): Promise<{ e: GlobalSessionEngine; store: PostgresGlobalStore }> {
-    const g = resolveGlobalOptions(
-      { postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, mode: 'back', leaseMs: 60_000, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 200, ...over },
-      '/s',
-    );
+  async function server(name: string, fs = new SimFileSystem(), over: Partial<GlobalOptionsInput> = {}, pool?: PgPool, queueWaitMsMax = 5000): Promise<{ e: GlobalSessionEngine; store: PostgresGlobalStore }> {
     const store = await db!.store({ app: 'shop', poolMax: 4, ...(pool === undefined ? {} : { postgres: pool }) });
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs, flushIntervalMs: HOUR, expiryIntervalMs: HOUR, queueWaitMsMax }, g, store);
-    engines.push(e);
+    const e = await fleet.compose(name, { postgres: { connectionString: 'unused' }, app: 'shop', mode: 'back', writeBackMs: 600_000, handoverPollMs: 200, ...over }, store, { fs, queueWaitMsMax });
     return { e, store };
   }
 
-  before(async () => {
-    if ((await pgMissing()) === undefined) db = new PgTestSchema();
-  });
-  after(async () => {
-    for (const e of engines) await e.close().catch(() => undefined);
-    for (const p of pools) await p.end();
-    await db?.drop();
-  });
+  before(async () => void (db = await pgTestSchema()));
+  after(() => fleet.close(db));
 
   const count = async (e: GlobalSessionEngine, id: string): Promise<number> => {
     const s = await e.get(id);
@@ -60,14 +48,7 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
     const x = r.rows[0];
     return x === undefined ? undefined : { n: Number(attributesFromBlob(x.attrs.toString('utf8')).get('n') ?? '0'), version: Number(x.version), owner: x.owner };
   };
-  const increment = async (e: GlobalSessionEngine, id: string): Promise<void> => {
-    const release = await e.lock(id);
-    try {
-      await e.save(id, { attributes: { n: String((await count(e, id)) + 1) } });
-    } finally {
-      release();
-    }
-  };
+  const increment = (e: GlobalSessionEngine, id: string): Promise<unknown> => inTurn(e, id, async () => e.save(id, { attributes: { n: String((await count(e, id)) + 1) } }));
 
   it('acknowledges once durable locally and writes back later, many changes of a session coalesced into one write', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
@@ -118,13 +99,8 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
 
   it('hands over by polling alone when no notification can arrive (poolMax 1: no listening connection)', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const g = (name: string): ReturnType<typeof resolveGlobalOptions> =>
-      resolveGlobalOptions({ postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, mode: 'back', leaseMs: 60_000, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 50, poolMax: 1 }, '/s');
-    const open = async (name: string): Promise<GlobalSessionEngine> => {
-      const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, queueWaitMsMax: 5000 }, g(name), await db!.store({ app: 'shop', poolMax: 1 }));
-      engines.push(e);
-      return e;
-    };
+    const open = async (name: string): Promise<GlobalSessionEngine> =>
+      fleet.compose(name, { postgres: { connectionString: 'unused' }, app: 'shop', mode: 'back', writeBackMs: 600_000, handoverPollMs: 50, poolMax: 1 }, await db!.store({ app: 'shop', poolMax: 1 }), { queueWaitMsMax: 5000 });
     const [a, b] = [await open('back-poll-a'), await open('back-poll-b')];
     const id = fresh();
     await a.save(id, { attributes: { n: '1' } });
@@ -157,8 +133,7 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
   it('a server that loses power after acknowledging replays its log and pending journal and writes the change back (restart within the lease)', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
     const fs = new SimFileSystem(7);
-    const cut = new CutPool();
-    pools.push(cut);
+    const cut = fleet.cutPool();
     const { e: a } = await server('back-crash', fs, {}, cut);
     const id = fresh();
     await a.save(id, { attributes: { n: '1' } });

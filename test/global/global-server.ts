@@ -6,7 +6,7 @@
  * (`{"redis":{"url":...},"keyPrefix":...}`). SESSIOND_TEST_MODE picks 'through' (default)
  * or 'back'. Prints `ready <port>` once listening.
  */
-import express from 'express';
+import express, { type Request, type Response } from 'express';
 import session from 'express-session';
 import { SessiondStore, sessiondErrorHandler, sessiondSerialize } from '../../src/adapters/express.js';
 import { PG_URL } from './pg-harness.js';
@@ -48,13 +48,21 @@ app.post('/login', (req, res, next) => {
   req.session.counter = 0;
   req.session.save((err) => (err ? next(err) : res.json({ ok: true, server: serverId })));
 });
-app.post('/increment', async (req, res, next) => {
-  if (req.session.user === undefined) return void res.status(401).json({ error: 'logged out' });
+/** Both increments' change: false (answered 401) when logged out; else reads, waits slowMs and counts one up. */
+async function increment(req: Request, res: Response): Promise<boolean> {
+  if (req.session.user === undefined) {
+    res.status(401).json({ error: 'logged out' });
+    return false;
+  }
   const before = req.session.counter ?? 0;
   if (req.query.report !== undefined) console.log(`read ${String(req.query.report)} ${before}`); // the test's cue: this request holds the turn and has read
   const slowMs = Number(req.query.slowMs ?? 0);
   if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
   req.session.counter = before + 1;
+  return true;
+}
+app.post('/increment', async (req, res, next) => {
+  if (!(await increment(req, res))) return;
   // Saved before answering: express-session's own save at res.end() runs after the status
   // line and all but the last body byte are out, so its failure could not change a 200.
   req.session.save((err) => {
@@ -66,12 +74,7 @@ app.post('/increment', async (req, res, next) => {
 // The same, left to express-session's save at the end of the response (the adapter must
 // then cut the response rather than deliver a false success when that save is refused).
 app.post('/increment-auto', async (req, res) => {
-  if (req.session.user === undefined) return void res.status(401).json({ error: 'logged out' });
-  const before = req.session.counter ?? 0;
-  if (req.query.report !== undefined) console.log(`read ${String(req.query.report)} ${before}`); // the test's cue: this request holds the turn and has read
-  const slowMs = Number(req.query.slowMs ?? 0);
-  if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
-  req.session.counter = before + 1;
+  if (!(await increment(req, res))) return;
   res.json({ counter: req.session.counter, server: serverId });
 });
 app.get('/state', (req, res) => {

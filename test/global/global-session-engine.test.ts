@@ -4,12 +4,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { isSessiondError } from '../../src/errors.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import { pgMissing, PgTestSchema } from './pg-harness.js';
+import { pgTestSchema, type PgTestSchema } from './pg-harness.js';
+import { EngineFleet } from './engine-fleet.js';
 
 const ID = 'GlobalSessionAAAAAAAAAAAA';
 /**
@@ -24,23 +23,14 @@ const fresh = (): string => `GlobalSession${String(++n).padStart(4, '0')}xxxxxxx
 
 describe('GlobalSessionEngine (through mode, PostgreSQL)', () => {
   let db: PgTestSchema | undefined;
-  const engines: GlobalSessionEngine[] = [];
+  const fleet = new EngineFleet();
+  const engines = fleet.engines;
 
-  async function server(name: string): Promise<GlobalSessionEngine> {
-    const g = resolveGlobalOptions({ postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000 }, '/s');
-    const store = await db!.store({ app: 'shop', poolMax: 4 });
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000, queueWaitMsMax: QUEUE_WAIT_MS_MAX }, g, store);
-    engines.push(e);
-    return e;
-  }
+  const server = async (name: string): Promise<GlobalSessionEngine> =>
+    fleet.compose(name, { postgres: { connectionString: 'unused' }, app: 'shop' }, await db!.store({ app: 'shop', poolMax: 4 }), { queueWaitMsMax: QUEUE_WAIT_MS_MAX });
 
-  before(async () => {
-    if ((await pgMissing()) === undefined) db = new PgTestSchema();
-  });
-  after(async () => {
-    for (const e of engines) await e.close().catch(() => undefined);
-    await db?.drop();
-  });
+  before(async () => void (db = await pgTestSchema()));
+  after(() => fleet.close(db));
 
   const count = async (e: GlobalSessionEngine, id: string): Promise<number> => {
     const s = await e.get(id);

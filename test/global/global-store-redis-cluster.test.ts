@@ -15,13 +15,7 @@ after(async () => cluster?.stop());
 globalStoreContract('redis cluster (3 masters + 3 replicas)', async () => {
   if ((await clusterToolsMissing()) !== undefined) return undefined;
   cluster = await TestCluster.start();
-  const r = cluster.prefix();
-  return {
-    store: (app = 'app', tombstoneMs?: number) => r.store({ app, tombstoneMs }),
-    expireLease: (serverId) => r.expireLease(serverId),
-    teardown: () => r.drop(),
-    expiresNatively: true,
-  };
+  return cluster.prefix().contractHarness();
 });
 
 describe('replicaAckMs on the cluster: WAIT 1 on the master the script wrote to', () => {

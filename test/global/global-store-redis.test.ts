@@ -4,23 +4,12 @@ import assert from 'node:assert/strict';
 import { isSessiondError } from '../../src/errors.js';
 import { globalStoreContract } from './global-store-contract.js';
 import { Redis } from 'ioredis';
-import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
+import { REDIS_URL, redisMissing, redisTestPrefix, RedisTestPrefix, withRedisPrefix } from './redis-harness.js';
 
-globalStoreContract('redis (standalone)', async () => {
-  if ((await redisMissing()) !== undefined) return undefined;
-  const r = RedisTestPrefix.standalone();
-  return {
-    store: (app = 'app', tombstoneMs?: number) => r.store({ app, tombstoneMs }),
-    expireLease: (serverId) => r.expireLease(serverId),
-    teardown: () => r.drop(),
-    expiresNatively: true,
-  };
-});
+globalStoreContract('redis (standalone)', async () => (await redisTestPrefix())?.contractHarness());
 
 test('a lease that lapses by Redis time alone fences the writer: no heartbeat, no outside help', async (t) => {
-  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
-  const r = RedisTestPrefix.standalone();
-  try {
+  await withRedisPrefix(t, async (r) => {
     const s = await r.store();
     await s.migrate();
     const me = await s.acquireLease('srv-short', 300);
@@ -33,15 +22,11 @@ test('a lease that lapses by Redis time alone fences the writer: no heartbeat, n
     await assert.rejects(s.takeTurn(me, id, 1000, 0), (e) => isSessiondError(e, 'SESSIOND_FENCED'));
     assert.equal(await s.renewLease(me, 300), false);
     assert.equal((await s.load(id))?.attrs, 'a');
-  } finally {
-    await r.drop();
-  }
+  });
 });
 
 test('keys escape app names and IDs: "a" and "a:b" never share a session, globs in names match only themselves', async (t) => {
-  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
-  const r = RedisTestPrefix.standalone();
-  try {
+  await withRedisPrefix(t, async (r) => {
     const a = await r.store({ app: 'a' });
     const ab = await r.store({ app: 'a:b' });
     const star = await r.store({ app: '*' });
@@ -55,15 +40,11 @@ test('keys escape app names and IDs: "a" and "a:b" never share a session, globs 
     assert.equal((await a.load('b:c}{'))?.attrs, 'x');
     assert.deepEqual((await a.list(10)).map((x) => x.id), ['b:c}{']);
     assert.equal(await star.count(), 0, 'app "*" is not a glob over every app');
-  } finally {
-    await r.drop();
-  }
+  });
 });
 
 test('an epoch is never handed out twice, even when a failover rolls the epoch counter back', async (t) => {
-  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
-  const r = RedisTestPrefix.standalone();
-  try {
+  await withRedisPrefix(t, async (r) => {
     const s = await r.store();
     await s.migrate();
     const first = await s.acquireLease('srv-epoch-loss', 10_000);
@@ -73,9 +54,7 @@ test('an epoch is never handed out twice, even when a failover rolls the epoch c
     await new Promise((res) => setTimeout(res, 5)); // a failover takes seconds; the clock has moved on
     const second = await s.acquireLease('srv-epoch-other', 10_000);
     assert.ok(second.epoch > first.epoch, `${second.epoch} > ${first.epoch}`);
-  } finally {
-    await r.drop();
-  }
+  });
 });
 
 test('background inheritance scans only while a server is dead, and forgets a dead server once swept', async (t) => {
@@ -112,20 +91,15 @@ test('background inheritance scans only while a server is dead, and forgets a de
 });
 
 test('replicaAckMs with no replica to confirm: the change is refused with SESSIOND_GLOBAL_UNAVAILABLE, not acknowledged', async (t) => {
-  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
-  const probe = new Redis(REDIS_URL);
-  const info = (await probe.call('INFO', 'replication').finally(() => probe.disconnect())) as string;
-  if (!/connected_slaves:0/.test(info)) return t.skip('the machine\'s Redis has replicas');
-  const r = RedisTestPrefix.standalone();
-  try {
+  await withRedisPrefix(t, async (r) => {
+    const info = (await r.admin.call('INFO', 'replication')) as string;
+    if (!/connected_slaves:0/.test(info)) return t.skip('the machine\'s Redis has replicas');
     const s = await r.store({ replicaAckMs: 50 });
     await s.migrate();
     const me = await s.acquireLease('srv-noack', 10_000);
     const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
     await assert.rejects(s.create(me, 'NoAckSessionxxxxxxxxxxxxx', w), (e) => isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE'));
-  } finally {
-    await r.drop();
-  }
+  });
 });
 
 test('cleanup runs its script only on records past their end, not once per session per pass', async (t) => {
@@ -163,9 +137,7 @@ test('cleanup runs its script only on records past their end, not once per sessi
 });
 
 test('two processes under one server ID: the newer epoch takes the turn, the older is fenced by its epoch though its deadline lasts', async (t) => {
-  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
-  const r = RedisTestPrefix.standalone();
-  try {
+  await withRedisPrefix(t, async (r) => {
     const [old, next] = [await r.store({ app: 'dup-epoch' }), await r.store({ app: 'dup-epoch' })];
     await old.migrate();
     const e1 = await old.acquireLease('srv-dup', 60_000);
@@ -180,7 +152,5 @@ test('two processes under one server ID: the newer epoch takes the turn, the old
     assert.equal(await old.touch(e1, id, 2, undefined, true), 'fenced');
     assert.equal((await next.load(id))?.attrs, 'x');
     assert.equal(await next.write(e2, id, 1, { ...w, attrs: 'new' }, true), 'ok');
-  } finally {
-    await r.drop();
-  }
+  });
 });

@@ -6,15 +6,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { ManualClock } from '../../src/clock.js';
 import { isSessiondError } from '../../src/errors.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { EngineHandle } from '../../src/adapters/engine-handle.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
 import type { GlobalStore } from '../../src/global/global-store.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import { pgMissing, PgTestSchema } from './pg-harness.js';
+import { pgTestSchema, type PgTestSchema } from './pg-harness.js';
+import { EngineFleet } from './engine-fleet.js';
 
 let n = 0;
 const fresh = (): string => `ThroughTouch${String(++n).padStart(4, '0')}xxxxxxxxx`;
@@ -38,23 +37,15 @@ function counted(store: GlobalStore, calls: Map<string, number>, done: Map<strin
 
 describe('GlobalSessionEngine (through mode): touch', () => {
   let db: PgTestSchema | undefined;
-  const engines: GlobalSessionEngine[] = [];
+  const fleet = new EngineFleet();
 
   async function server(name: string, calls = new Map<string, number>(), clock?: ManualClock, done = new Map<string, number>()): Promise<GlobalSessionEngine> {
-    const g = resolveGlobalOptions({ postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000 }, '/s');
     const store = counted(await db!.store({ app: 'shop', poolMax: 4 }), calls, done);
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000, ...(clock ? { clock } : {}) }, g, store);
-    engines.push(e);
-    return e;
+    return fleet.compose(name, { postgres: { connectionString: 'unused' }, app: 'shop' }, store, clock ? { clock } : {});
   }
 
-  before(async () => {
-    if ((await pgMissing()) === undefined) db = new PgTestSchema();
-  });
-  after(async () => {
-    for (const e of engines) await e.close().catch(() => undefined);
-    await db?.drop();
-  });
+  before(async () => void (db = await pgTestSchema()));
+  after(() => fleet.close(db));
 
   const record = async (id: string): Promise<{ version: number; access: number; attrs: string; owner: string } | undefined> => {
     const r = await db!.admin.query<{ version: string; access_ms: string; attrs: Buffer; owner: string }>(

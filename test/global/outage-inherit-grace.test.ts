@@ -8,42 +8,27 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { quoteIdent } from '../../src/global/postgres/pg-context.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import { pgMissing, PgTestSchema } from './pg-harness.js';
-import { CutPool } from './cut-pool.js';
+import { pgTestSchema, type PgTestSchema } from './pg-harness.js';
+import type { CutPool } from './cut-pool.js';
+import { EngineFleet, inTurn } from './engine-fleet.js';
 import { sleep, until } from './until.js';
 
 
-const HOUR = 3_600_000;
 const LEASE_MS = 3000;
 
 describe('background inheritance after an outage of PostgreSQL for every server', () => {
   let db: PgTestSchema | undefined;
-  const engines: GlobalSessionEngine[] = [];
-  const pools: CutPool[] = [];
-  before(async () => {
-    if ((await pgMissing()) === undefined) db = new PgTestSchema();
-  });
-  after(async () => {
-    for (const e of engines) await e.close().catch(() => undefined);
-    for (const p of pools) await p.end();
-    await db?.drop();
-  });
+  const fleet = new EngineFleet();
+  before(async () => void (db = await pgTestSchema()));
+  after(() => fleet.close(db));
 
   async function server(name: string): Promise<{ e: GlobalSessionEngine; pool: CutPool }> {
-    const pool = new CutPool();
-    pools.push(pool);
-    const g = resolveGlobalOptions(
-      { postgres: { connectionString: 'unused' }, app: 'grace', serverId: name, mode: 'back', leaseMs: LEASE_MS, heartbeatMs: 1000, inheritIntervalMs: 50, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 100 },
-      '/s',
-    );
-    const store = await db!.store({ app: 'grace', poolMax: 4, postgres: pool });
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR }, g, store);
-    engines.push(e);
+    const pool = fleet.cutPool();
+    const global = { postgres: { connectionString: 'unused' }, app: 'grace', mode: 'back', leaseMs: LEASE_MS, heartbeatMs: 1000, inheritIntervalMs: 50, writeBackMs: 600_000, handoverPollMs: 100 } as const;
+    const e = await fleet.compose(name, global, await db!.store({ app: 'grace', poolMax: 4, postgres: pool }));
     return { e, pool };
   }
   const liveLeases = async (): Promise<number> =>
@@ -52,14 +37,7 @@ describe('background inheritance after an outage of PostgreSQL for every server'
     const r = await db!.admin.query<{ attrs: Buffer; owner: string }>(`SELECT attrs, owner FROM ${quoteIdent(db!.schema)}.sessions WHERE app = 'grace' AND sid = $1`, [id]);
     return { n: attributesFromBlob(r.rows[0]!.attrs.toString('utf8')).get('n'), owner: r.rows[0]!.owner };
   };
-  const save = async (e: GlobalSessionEngine, id: string, n: string): Promise<void> => {
-    const release = await e.lock(id);
-    try {
-      await e.save(id, { attributes: { n } });
-    } finally {
-      release();
-    }
-  };
+  const save = (e: GlobalSessionEngine, id: string, n: string): Promise<unknown> => inTurn(e, id, () => e.save(id, { attributes: { n } }));
 
   it("the server that registers again first leaves the others' sessions to them for leaseMs", async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');

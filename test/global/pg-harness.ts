@@ -30,6 +30,11 @@ export async function pgMissing(): Promise<string | undefined> {
   }
 }
 
+/** A schema of its own when PostgreSQL answers; undefined (the tests skip) when not, outside CI. */
+export async function pgTestSchema(): Promise<PgTestSchema | undefined> {
+  return (await pgMissing()) === undefined ? new PgTestSchema() : undefined;
+}
+
 /** A schema of its own for one test file, and a pool to inspect and poke it. */
 export class PgTestSchema {
   readonly schema = `sessiond_test_${process.pid}_${randomBytes(4).toString('hex')}`;

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { RedisGlobalStore, type RedisStoreOptions } from '../../src/global/redis/redis-global-store.js';
 import { escapeName } from '../../src/global/redis/redis-context.js';
 import type { RedisCommander } from '../../src/global/redis/redis-types.js';
+import type { ContractHarness } from './global-store-contract.js';
 
 export const REDIS_URL = process.env.SESSIOND_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 
@@ -27,6 +28,22 @@ export async function redisMissing(url = REDIS_URL): Promise<string | undefined>
     return why;
   } finally {
     c.disconnect();
+  }
+}
+
+/** A key prefix of its own on the machine's Redis when it answers; undefined (the tests skip) when not, outside CI. */
+export async function redisTestPrefix(): Promise<RedisTestPrefix | undefined> {
+  return (await redisMissing()) === undefined ? RedisTestPrefix.standalone() : undefined;
+}
+
+/** Runs `f` on a key prefix of its own on the machine's Redis, then drops it; skips the test when Redis is not reachable. */
+export async function withRedisPrefix(t: { skip(message: string): void }, f: (r: RedisTestPrefix) => Promise<void>): Promise<void> {
+  const r = await redisTestPrefix();
+  if (r === undefined) return t.skip('Redis not reachable');
+  try {
+    await f(r);
+  } finally {
+    await r.drop();
   }
 }
 
@@ -79,6 +96,16 @@ export class RedisTestPrefix {
   async expireLease(serverId: string): Promise<void> {
     for (const k of await this.keys(`*:lease:${escapeName(serverId).replace(/[*?[\]\\]/g, (c) => '\\' + c)}`)) await this.admin.call('DEL', k);
     for (const s of this.stores) await s.checkLeases();
+  }
+
+  /** This prefix as the global store contract's harness (Redis removes a record at its expiry by itself). */
+  contractHarness(): ContractHarness {
+    return {
+      store: (app = 'app', tombstoneMs?: number) => this.store({ app, tombstoneMs }),
+      expireLease: (serverId) => this.expireLease(serverId),
+      teardown: () => this.drop(),
+      expiresNatively: true,
+    };
   }
 
   /** Closes the stores and deletes every key of this prefix (and nothing else). */

@@ -19,14 +19,14 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import type { GlobalStore } from '../../src/global/global-store.js';
 import { SessiondStore, sessiondErrorHandler, sessiondSerialize } from '../../src/adapters/express.js';
-import { SessiondError, isSessiondError } from '../../src/errors.js';
-import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
+import { isSessiondError } from '../../src/errors.js';
+import { REDIS_URL, redisTestPrefix, type RedisTestPrefix } from './redis-harness.js';
 import { cookieSid } from './failover-processes.js';
+import { EngineFleet } from './engine-fleet.js';
+import { failingDestroy } from './failing-destroy.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -35,22 +35,6 @@ declare module 'express-session' {
 }
 
 const SECRET = 'lost destroy test secret';
-
-/** A store whose next `destroy` fails with an outage before reaching Redis, when asked. */
-function flaky(store: GlobalStore): { store: GlobalStore; failNextDestroy(): void } {
-  let failNext = false;
-  const p = new Proxy(store, {
-    get(target, k, recv) {
-      const v = Reflect.get(target, k, recv) as unknown;
-      if (k === 'destroy' && failNext) {
-        failNext = false;
-        return () => Promise.reject(new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'master down', { backend: 'redis' }));
-      }
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { store: p, failNextDestroy: () => (failNext = true) };
-}
 
 function app(engine: GlobalSessionEngine): express.Express {
   const store = new SessiondStore(engine);
@@ -69,29 +53,18 @@ function app(engine: GlobalSessionEngine): express.Express {
 
 describe('GlobalSessionEngine on Redis: an acknowledged logout is never undone', () => {
   let r: RedisTestPrefix | undefined;
-  const engines: GlobalSessionEngine[] = [];
-  before(async () => {
-    if ((await redisMissing()) === undefined) r = RedisTestPrefix.standalone();
-  });
-  after(async () => {
-    for (const e of engines) await e.close().catch(() => undefined);
-    await r?.drop();
-  });
+  const fleet = new EngineFleet();
+  before(async () => void (r = await redisTestPrefix()));
+  after(() => fleet.close(r));
 
   async function server(name: string, wrap: (s: GlobalStore) => GlobalStore = (s) => s, replicaAckMs = 0): Promise<GlobalSessionEngine> {
-    const g = resolveGlobalOptions(
-      { redis: { url: REDIS_URL }, keyPrefix: r!.prefix, app: 'shop', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000, replicaAckMs },
-      '/s',
-    );
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, wrap(await r!.store({ app: 'shop', replicaAckMs })));
-    engines.push(e);
-    return e;
+    return fleet.compose(name, { redis: { url: REDIS_URL }, keyPrefix: r!.prefix, app: 'shop', replicaAckMs }, wrap(await r!.store({ app: 'shop', replicaAckMs })));
   }
 
   it('a logout that failed with 503 and is retried on the same server (express-session) deletes the record', async (t) => {
     if (r === undefined) return t.skip('Redis not reachable');
-    let f: ReturnType<typeof flaky> | undefined;
-    const a = app(await server('web-a', (s) => (f = flaky(s)).store));
+    let f: ReturnType<typeof failingDestroy> | undefined;
+    const a = app(await server('web-a', (s) => (f = failingDestroy(s)).store));
     const b = app(await server('web-b'));
     const login = await request(a).post('/login').expect(200);
     const cookie = login.headers['set-cookie']![0]!.split(';')[0]!;

@@ -9,29 +9,21 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
 import { isSessiondError } from '../../src/errors.js';
-import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
+import { REDIS_URL, redisTestPrefix, type RedisTestPrefix } from './redis-harness.js';
+import { EngineFleet, inTurn, type FleetGlobal } from './engine-fleet.js';
 
 describe('GlobalSessionEngine on Redis: a record Redis lost entirely is put back; a destroyed one is not', () => {
   let r: RedisTestPrefix | undefined;
-  const engines: GlobalSessionEngine[] = [];
-  before(async () => {
-    if ((await redisMissing()) === undefined) r = RedisTestPrefix.standalone();
-  });
-  after(async () => {
-    for (const e of engines) await e.close().catch(() => undefined);
-    await r?.drop();
-  });
+  const fleet = new EngineFleet();
+  before(async () => void (r = await redisTestPrefix()));
+  after(() => fleet.close(r));
 
-  async function server(name: string, over: Record<string, unknown> = {}): Promise<GlobalSessionEngine> {
-    const g = resolveGlobalOptions({ redis: { url: REDIS_URL }, keyPrefix: r!.prefix, app: 'lost', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000, ...over }, '/s');
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, await r!.store({ app: 'lost', tombstoneMs: g.tombstoneMs }));
-    engines.push(e);
-    return e;
+  async function server(name: string, over: Partial<FleetGlobal> = {}): Promise<GlobalSessionEngine> {
+    const g = { redis: { url: REDIS_URL }, keyPrefix: r!.prefix, app: 'lost', ...over };
+    return fleet.compose(name, g, await r!.store({ app: 'lost', ...(over.tombstoneMs === undefined ? {} : { tombstoneMs: over.tombstoneMs }) }));
   }
 
   const n = (attrs: string | undefined): string | undefined => (attrs === undefined ? undefined : attributesFromBlob(attrs).get('n'));
@@ -43,10 +35,7 @@ describe('GlobalSessionEngine on Redis: a record Redis lost entirely is put back
     assert.equal(keys.length, 1);
     await r!.admin.call('DEL', keys[0]!);
   }
-  async function touchTurn(e: GlobalSessionEngine, id: string): Promise<void> {
-    const release = await e.lock(id);
-    release();
-  }
+  const touchTurn = (e: GlobalSessionEngine, id: string): Promise<void> => inTurn(e, id, () => Promise.resolve());
 
   it('the owner puts a lost record back at its version, then goes on from it; its saves are never refused', async (t) => {
     if (r === undefined) return t.skip('Redis not reachable');

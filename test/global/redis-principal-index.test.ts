@@ -8,14 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NEVER } from '../../src/global/redis/redis-context.js';
-import { redisMissing, RedisTestPrefix } from './redis-harness.js';
+import { withRedisPrefix } from './redis-harness.js';
 
 const HOUR = 3_600_000;
 
 test('the principal set covers every live record naming it, follows touches and moves, and prunes what is past', async (t) => {
-  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
-  const r = RedisTestPrefix.standalone();
-  try {
+  await withRedisPrefix(t, async (r) => {
     const s = await r.store();
     await r.admin.call('HSET', `${r.prefix}{app}:meta`, 'schemaVersion', '1'); // a store of layout 1 (no principal index)
     await s.migrate();
@@ -79,7 +77,5 @@ test('the principal set covers every live record naming it, follows touches and 
     assert.equal(Number(await r.admin.call('ZCARD', set('mo'))), 51);
     await s.sessionsOf('mo', 10);
     assert.equal(Number(await r.admin.call('ZCARD', set('mo'))), 1);
-  } finally {
-    await r.drop();
-  }
+  });
 });

@@ -6,30 +6,22 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
+import type { GlobalStore } from '../../src/global/global-store.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
-import { SessiondError, isSessiondError } from '../../src/errors.js';
+import { REDIS_URL, redisTestPrefix, type RedisTestPrefix } from './redis-harness.js';
+import { isSessiondError } from '../../src/errors.js';
+import { EngineFleet, inTurn } from './engine-fleet.js';
+import { failingDestroy } from './failing-destroy.js';
 
 describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent again', () => {
   let r: RedisTestPrefix | undefined;
-  const engines: GlobalSessionEngine[] = [];
-  before(async () => {
-    if ((await redisMissing()) === undefined) r = RedisTestPrefix.standalone();
-  });
-  after(async () => {
-    for (const e of engines) await e.close().catch(() => undefined);
-    await r?.drop();
-  });
+  const fleet = new EngineFleet();
+  before(async () => void (r = await redisTestPrefix()));
+  after(() => fleet.close(r));
 
-  async function server(name: string): Promise<GlobalSessionEngine> {
-    const g = resolveGlobalOptions({ redis: { url: REDIS_URL }, keyPrefix: r!.prefix, app: 'shop', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000 }, '/s');
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, await r!.store({ app: 'shop' }));
-    engines.push(e);
-    return e;
-  }
+  const server = async (name: string, store?: GlobalStore): Promise<GlobalSessionEngine> =>
+    fleet.compose(name, { redis: { url: REDIS_URL }, keyPrefix: r!.prefix, app: 'shop' }, store ?? (await r!.store({ app: 'shop' })));
 
   const n = (attrs: string): string | undefined => attributesFromBlob(attrs).get('n');
 
@@ -60,24 +52,12 @@ describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent
   it('a logout whose global delete failed (503) reaches the record when retried on the same server', async (t) => {
     if (r === undefined) return t.skip('Redis not reachable');
     const store = await r.store({ app: 'shop' });
-    let failNext = false;
     // The backend answers the first destroy with an outage, as a killed or paused master does.
-    const flaky = new Proxy(store, {
-      get(target, k, recv) {
-        const v = Reflect.get(target, k, recv) as unknown;
-        if (k === 'destroy' && failNext) {
-          failNext = false;
-          return () => Promise.reject(new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'master down', { backend: 'redis' }));
-        }
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    const g = resolveGlobalOptions({ redis: { url: REDIS_URL }, keyPrefix: r.prefix, app: 'shop', serverId: 'web-d', leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000 }, '/s');
-    const a = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, flaky);
-    engines.push(a);
+    const flaky = failingDestroy(store);
+    const a = await server('web-d', flaky.store);
     const id = 'RepairSessionCCCCCCCCCCCCC';
     await a.save(id, { attributes: { user: 'u1' } });
-    failNext = true;
+    flaky.failNextDestroy();
     await assert.rejects(a.destroy(id), (e) => isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE'));
     assert.notEqual(await store.load(id), undefined, 'the failed logout left the record');
     assert.equal(await a.destroy(id), true, 'the retried logout is acknowledged');
@@ -90,16 +70,13 @@ describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent
     const store = await r.store({ app: 'shop' });
     const id = 'RepairSessionDDDDDDDDDDDDD';
     await a.save(id, { attributes: { user: 'u1' } });
-    const release = await a.lock(id);
-    try {
+    await inTurn(a, id, async () => {
       // Mid-request the lease is lost (a master holding it was down past leaseMs): the server
       // forgets what it knew of every session and registers with a new epoch.
-      await r.expireLease('web-e');
+      await r!.expireLease('web-e');
       await a.renewLease();
       assert.equal(await a.destroy(id), true);
-    } finally {
-      release();
-    }
+    });
     assert.equal(await store.load(id), undefined, 'the acknowledged logout deleted the record');
   });
 
@@ -110,17 +87,14 @@ describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent
     const store = await r.store({ app: 'shop' });
     const id = 'RepairSessionEEEEEEEEEEEEE';
     await a.save(id, { attributes: { user: 'u1', n: '1' } });
-    const release = await a.lock(id);
-    try {
+    await inTurn(a, id, async () => {
       // A's request stalls past its lease (a master down); B serves the logout meanwhile.
-      await r.expireLease('web-f');
+      await r!.expireLease('web-f');
       assert.equal(await b.destroy(id), true);
       await a.renewLease();
       // The stalled request's save must not bring the session back.
       await a.save(id, { attributes: { user: 'u1', n: '2' } }).catch(() => undefined);
-    } finally {
-      release();
-    }
+    });
     assert.equal(await store.load(id), undefined, 'the logout stays a logout');
   });
 
@@ -131,17 +105,14 @@ describe('GlobalSessionEngine on Redis: a change Redis lost or never got is sent
     const store = await r.store({ app: 'shop' });
     const id = 'RepairSessionFFFFFFFFFFFFF';
     await a.save(id, { attributes: { n: '1' } });
-    const release = await a.lock(id);
-    try {
+    await inTurn(a, id, async () => {
       // A's request read n=1, then A was paused past its lease; B took the session and changed it.
-      await r.expireLease('web-h');
+      await r!.expireLease('web-h');
       await b.save(id, { attributes: { n: '2' } });
       // A wakes: its heartbeat registers again (a new epoch) before the request goes on.
       await a.renewLease();
       await assert.rejects(a.save(id, { attributes: { n: '1+1' } }), (e) => isSessiondError(e, 'SESSIOND_FENCED'), 'the stale save is refused');
-    } finally {
-      release();
-    }
+    });
     assert.equal(n((await store.load(id))!.attrs), '2', "B's change stands");
     assert.equal(n((await a.get(id))!.attrs), '2', 'and A serves it');
     // A later request on A (not stalled) writes as usual.

@@ -11,31 +11,18 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { isSessiondError } from '../../src/errors.js';
 import { RedisTestPrefix } from './redis-harness.js';
 import { clusterToolsMissing } from './redis-cluster-harness.js';
-import net from 'node:net';
+import { EngineFleet } from './engine-fleet.js';
+import { until } from './until.js';
+import { freePort } from '../support/free-port.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const run = promisify(execFile);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 async function cli(port: number, ...args: string[]): Promise<string> {
   return (await run('redis-cli', ['-p', String(port), ...args])).stdout;
 }
@@ -46,20 +33,15 @@ async function cli(port: number, ...args: string[]): Promise<string> {
  */
 const REPLICA_ACK_MS = 2000;
 
-async function until(what: string, f: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await f().catch(() => false)) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** `f` holds, once the servers answer (a command to one still starting fails: not yet). */
+const untilUp = (what: string, f: () => Promise<boolean>): Promise<void> => until(what, () => f().catch(() => false));
 
 describe('GlobalSessionEngine on Redis with replicaAckMs: a logout is acknowledged only once a replica has the delete', () => {
   const procs = new Map<number, ChildProcess>();
   let master = 0;
   let replica = 0;
   let r: RedisTestPrefix | undefined;
-  const engines: GlobalSessionEngine[] = [];
+  const fleet = new EngineFleet();
   let dir = '';
 
   before(async () => {
@@ -70,13 +52,13 @@ describe('GlobalSessionEngine on Redis with replicaAckMs: a logout is acknowledg
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', `dump-${port}.rdb`, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning', ...extra];
       procs.set(port, spawn('redis-server', args, { stdio: 'ignore' }));
     }
-    await until('the replica link', async () => /master_link_status:up/.test(await cli(replica, 'INFO', 'replication')));
-    await until('the master to see its replica', async () => /connected_slaves:1/.test(await cli(master, 'INFO', 'replication')));
+    await untilUp('the replica link', async () => /master_link_status:up/.test(await cli(replica, 'INFO', 'replication')));
+    await untilUp('the master to see its replica', async () => /connected_slaves:1/.test(await cli(master, 'INFO', 'replication')));
     r = RedisTestPrefix.standalone(`redis://127.0.0.1:${master}`);
   });
   after(async () => {
     for (const p of procs.values()) p.kill('SIGCONT');
-    for (const e of engines) await e.close().catch(() => undefined);
+    await fleet.close();
     await r?.drop().catch(() => undefined);
     for (const p of procs.values()) {
       if (p.exitCode !== null || p.signalCode !== null) continue;
@@ -87,15 +69,8 @@ describe('GlobalSessionEngine on Redis with replicaAckMs: a logout is acknowledg
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  async function server(name: string): Promise<GlobalSessionEngine> {
-    const g = resolveGlobalOptions(
-      { redis: { url: `redis://127.0.0.1:${master}` }, keyPrefix: r!.prefix, app: 'shop', serverId: name, leaseMs: 60_000, inheritIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000, replicaAckMs: REPLICA_ACK_MS },
-      '/s',
-    );
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 }, g, await r!.store({ app: 'shop', replicaAckMs: REPLICA_ACK_MS }));
-    engines.push(e);
-    return e;
-  }
+  const server = async (name: string): Promise<GlobalSessionEngine> =>
+    fleet.compose(name, { redis: { url: `redis://127.0.0.1:${master}` }, keyPrefix: r!.prefix, app: 'shop', replicaAckMs: REPLICA_ACK_MS }, await r!.store({ app: 'shop', replicaAckMs: REPLICA_ACK_MS }));
 
   it('a retried logout that finds the record gone on the master gets 503 while the replica lacks the delete', async (t) => {
     if (r === undefined) return t.skip('redis-server not installed');
@@ -104,7 +79,7 @@ describe('GlobalSessionEngine on Redis with replicaAckMs: a logout is acknowledg
     const id = 'UnconfirmedDestroyAAAAAAAA';
     await a.save(id, { attributes: { user: 'u1' } });
     // The replica has acknowledged everything so far (a's own writes among them), then stops.
-    await until('the replica to acknowledge every write', async () => {
+    await untilUp('the replica to acknowledge every write', async () => {
       const info = await cli(master, 'INFO', 'replication');
       return /slave0:.*offset=(\d+)/.exec(info)?.[1] === /master_repl_offset:(\d+)/.exec(info)?.[1];
     });

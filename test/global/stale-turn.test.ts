@@ -13,58 +13,37 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { isSessiondError } from '../../src/errors.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
+import type { GlobalOptionsInput } from '../../src/global/global-options.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
-import { pgMissing, PgTestSchema } from './pg-harness.js';
-import { CutPool } from './cut-pool.js';
+import { pgTestSchema, type PgTestSchema } from './pg-harness.js';
+import type { CutPool } from './cut-pool.js';
+import { EngineFleet, inTurn } from './engine-fleet.js';
 
 
-const HOUR = 3_600_000;
 const fenced = (e: unknown): boolean => isSessiondError(e, 'SESSIOND_FENCED');
 
 for (const mode of ['through', 'back'] as const) {
   describe(`a request whose turn outlived its server's lease (${mode} mode, PostgreSQL)`, () => {
     let db: PgTestSchema | undefined;
-    const engines: GlobalSessionEngine[] = [];
-    const pools: CutPool[] = [];
+    const fleet = new EngineFleet();
     let n = 0;
 
-    async function server(name: string, pool?: CutPool, over: Record<string, unknown> = {}): Promise<GlobalSessionEngine> {
-      const g = resolveGlobalOptions(
-        { postgres: { connectionString: 'unused' }, app: 'stale', serverId: name, mode, leaseMs: 1000, heartbeatMs: 200, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 50, ...over },
-        '/s',
-      );
+    async function server(name: string, pool?: CutPool, over: Partial<GlobalOptionsInput> = {}): Promise<GlobalSessionEngine> {
       const store = await db!.store({ app: 'stale', poolMax: 4, ...(pool === undefined ? {} : { postgres: pool }) });
-      const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, queueWaitMsMax: 10_000 }, g, store);
-      engines.push(e);
-      return e;
+      const global = { postgres: { connectionString: 'unused' }, app: 'stale', mode, leaseMs: 1000, heartbeatMs: 200, writeBackMs: 600_000, handoverPollMs: 50, ...over };
+      return fleet.compose(name, global, store, { queueWaitMsMax: 10_000 });
     }
     const counter = (s: { attrs: string } | undefined): number => Number(attributesFromBlob(s?.attrs ?? '').get('n') ?? '0');
-    const increment = async (e: GlobalSessionEngine, id: string): Promise<void> => {
-      const release = await e.lock(id);
-      try {
-        await e.save(id, { attributes: { n: String(counter(await e.get(id)) + 1) } });
-      } finally {
-        release();
-      }
-    };
+    const increment = (e: GlobalSessionEngine, id: string): Promise<unknown> => inTurn(e, id, async () => e.save(id, { attributes: { n: String(counter(await e.get(id)) + 1) } }));
 
-    before(async () => {
-      if ((await pgMissing()) === undefined) db = new PgTestSchema();
-    });
-    after(async () => {
-      for (const e of engines) await e.close().catch(() => undefined);
-      for (const p of pools) await p.end();
-      await db?.drop();
-    });
+    before(async () => void (db = await pgTestSchema()));
+    after(() => fleet.close(db));
 
     it('reads no stale copy and applies no save after B changed the session', async (t) => {
       if (db === undefined) return t.skip('PostgreSQL not reachable');
-      const cut = new CutPool();
-      pools.push(cut);
+      const cut = fleet.cutPool();
       const a = await server(`a-${mode}`, cut);
       const b = await server(`b-${mode}`);
       const id = `StaleTurnSession${mode}${String(++n).padStart(4, '0')}xxxxxxx`;

@@ -3,40 +3,11 @@
 // encoder's, and an encoder that throws or lies about its size must append nothing.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../src/clock.js';
 import { AssertionError } from '../../src/assert.js';
 import { RecordType } from '../../src/format/constants.js';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
-import { LogWriter, type LogWriterOptions } from '../../src/log/log-writer.js';
 import { recordBytes, recordDataBytes, type RecordEncoder } from '../../src/log/record-codec.js';
 import { payload, readAll } from './log-fixtures.js';
-
-const DIR = '/store';
-const LOG0 = `${DIR}/log-0`;
-const settle = async (turns = 20): Promise<void> => {
-  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
-};
-
-async function openWriter(over: Partial<LogWriterOptions> = {}): Promise<{ w: LogWriter; sim: SimFileSystem }> {
-  const sim = new SimFileSystem();
-  await sim.mkdir(DIR);
-  await sim.syncDir('/');
-  const w = await LogWriter.create({
-    fs: sim,
-    dir: DIR,
-    clock: new ManualClock(),
-    durability: 'fsync',
-    fsyncIntervalMs: 1000,
-    groupCommitBytesMax: 1 << 20,
-    writeQueueBytesMax: 16 << 20,
-    logSwapBytes: 1 << 30,
-    logSwapMs: 1e9,
-    nextLsn: 1,
-    generation: 0,
-    ...over,
-  });
-  return { w, sim };
-}
+import { LOG0, openWriter, settle } from './open-writer.js';
 
 /** An encoder of `bytes` (what payload(lsn, n) holds) that claims `claimed` bytes. */
 function encoderOf(bytes: Uint8Array, claimed = bytes.byteLength): RecordEncoder {

@@ -3,20 +3,13 @@
 // in RESP2 and in RESP3.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import request from 'supertest';
 import { createClient, type RedisClientType } from 'redis';
 import { RedisStore } from 'connect-redis';
 import type session from 'express-session';
-import { Arrivals, Gate, closeServer, cookiePair, listenLocal } from '../adapters/adapter-fixtures.js';
-import { createTestApp } from '../adapters/express-app.js';
+import { Arrivals, Gate, cookiePair, serveLocal, type After } from '../adapters/adapter-fixtures.js';
+import { assertLoginFlow, call, createTestApp } from '../adapters/express-app.js';
 import { HANG_GUARD, startServer, type TestServer } from './server-fixtures.js';
-
-type After = { after(fn: () => Promise<void> | void): void };
-
-function call<T>(fn: (cb: (err: unknown, v?: T) => void) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
-}
 
 async function redisClient(t: After, port: number, resp: 2 | 3 = 2): Promise<RedisClientType> {
   const client = createClient({ url: `redis://127.0.0.1:${port}`, RESP: resp }) as RedisClientType;
@@ -29,9 +22,7 @@ async function redisClient(t: After, port: number, resp: 2 | 3 = 2): Promise<Red
 async function withApp(t: After, s: TestServer, resp: 2 | 3, over: Parameters<typeof createTestApp>[0] extends infer O ? Partial<O> : never = {}) {
   const client = await redisClient(t, s.port, resp);
   const store = new RedisStore({ client });
-  const server = createServer(createTestApp({ store, cookieMaxAgeMs: 60_000, ...over }));
-  const url = await listenLocal(server);
-  t.after(() => closeServer(server));
+  const url = await serveLocal(t, createTestApp({ store, cookieMaxAgeMs: 60_000, ...over }));
   return { client, store, url };
 }
 
@@ -43,14 +34,7 @@ for (const resp of [2, 3] as const) {
       const { client, store, url } = await withApp(t, s, resp);
       assert.match(String(await client.sendCommand(['CLIENT', 'INFO'])), new RegExp(` resp=${resp} lib-name=node-redis`));
       const agent = request.agent(url);
-      assert.deepEqual((await agent.get('/state')).body, { user: null, counter: null });
-      await agent.post('/login?user=alice').expect(200);
-      for (let i = 1; i <= 3; i++) assert.equal((await agent.post('/increment').expect(200)).body.counter, i);
-      assert.deepEqual((await agent.get('/state')).body, { user: 'alice', counter: 3 });
-      assert.equal(await call<number>((cb) => store.length(cb)), 1);
-      await agent.post('/logout').expect(200);
-      assert.deepEqual((await agent.get('/state')).body, { user: null, counter: null });
-      assert.equal(await call<number>((cb) => store.length(cb)), 0);
+      await assertLoginFlow(agent, store);
     });
 
     it('set, get, touch, all, ids, length and clear of the store', HANG_GUARD, async (t) => {

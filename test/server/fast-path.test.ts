@@ -10,7 +10,7 @@ import { RespParser, type RespParserLimits } from '../../src/server/resp-parser.
 import { ReplyWriter } from '../../src/server/reply-writer.js';
 import { array, bulk, int, NULL, OK } from '../../src/server/resp-serializer.js';
 import { isSessiondError } from '../../src/errors.js';
-import { HANG_GUARD, RawClient, startServer, text } from './server-fixtures.js';
+import { HANG_GUARD, startWithClient, text } from './server-fixtures.js';
 
 const LIMITS: RespParserLimits = { bulkBytesMax: 64, argsMax: 8, inlineBytesMax: 32 };
 
@@ -128,10 +128,7 @@ describe('ReplyWriter', () => {
 
 describe('sessiond serve GET answered from offsets', () => {
   it('returns every value byte for byte: escapes, control bytes, UTF-8, binary, empty', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     const values = [
       Buffer.from('{"cookie":{"path":"/"},"user":"a\\\\b"}'),
       Buffer.from('tab\there\r\nnewline \u0001 "quoted"'),
@@ -149,10 +146,7 @@ describe('sessiond serve GET answered from offsets', () => {
   });
 
   it('keys that are not their own ID (binary, NUL first, longer than 512 bytes) and UTF-8 keys', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     const keys = [Buffer.from([0xff, 0x01]), Buffer.from([0x00, 0x61]), Buffer.from('k'.repeat(513)), Buffer.from('sess:é'), Buffer.from('k'.repeat(512))];
     for (const [i, k] of keys.entries()) assert.equal(await c.call('SET', k, `v${i}`), 'OK');
     c.send(...keys.map((k) => ['GET', k]));
@@ -161,19 +155,13 @@ describe('sessiond serve GET answered from offsets', () => {
   });
 
   it('a GET pipelined after writes of its connection waits for them and sees them', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     c.send(['SET', 'k', 'v1'], ['GET', 'k'], ['DEL', 'k'], ['GET', 'k'], ['SET', 'k', 'v2'], ['EXPIRE', 'k', '100'], ['GET', 'k']);
     assert.deepEqual(text([await c.reply(), await c.reply(), await c.reply(), await c.reply(), await c.reply(), await c.reply(), await c.reply()]), ['OK', 'v1', 1, null, 'OK', 1, 'v2']);
   });
 
   it('answers GET with NOAUTH before AUTH, a RESP3 null after HELLO 3, and errors in their place', HANG_GUARD, async (t) => {
-    const s = await startServer({ password: 'pw' });
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t, { password: 'pw' });
     assert.deepEqual(await c.call('GET', 'k'), { error: 'NOAUTH Authentication required.' });
     c.send(['AUTH', 'pw'], ['SET', 'k', 'v'], ['GET', 'k'], ['GET'], ['GET', 'k', 'extra'], ['GET', 'k']);
     assert.deepEqual(text([await c.reply(), await c.reply(), await c.reply(), await c.reply(), await c.reply(), await c.reply()]), [
@@ -195,10 +183,7 @@ describe('sessiond serve GET answered from offsets', () => {
   });
 
   it('3,000 GETs and SETs in one pipeline are answered in order', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     const cmds: string[][] = [];
     for (let i = 0; i < 1500; i++) cmds.push(['SET', `k${i % 7}`, `v${i}`], ['GET', `k${i % 7}`]);
     c.send(...cmds);

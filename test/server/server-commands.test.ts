@@ -6,14 +6,11 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.js';
 import { nodeFileSystem } from '../../src/fs/node-file-system.js';
 import { Gate, wrapFileSystem } from '../support/wrap-file-system.js';
-import { HANG_GUARD, RawClient, startServer, text } from './server-fixtures.js';
+import { HANG_GUARD, RawClient, startServer, startWithClient, text } from './server-fixtures.js';
 
 describe('sessiond serve commands', () => {
   it('answers the connection commands like redis-server', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     c.write('PING\r\n');
     assert.equal(await c.reply(), 'PONG');
     assert.equal(await c.call('PING'), 'PONG');
@@ -40,10 +37,7 @@ describe('sessiond serve commands', () => {
   });
 
   it('SET, GET, DEL, EXISTS, MGET, DBSIZE and TYPE, with binary keys and values', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { s, c } = await startWithClient(t);
     const binary = Buffer.from([0xff, 0x00, 0xfe, 0x0d, 0x0a, 0x01, 0xc3]);
     const key = Buffer.from([0x80, 0x00, 0x3a]);
     assert.equal(await c.call('SET', key, binary), 'OK');
@@ -73,10 +67,7 @@ describe('sessiond serve commands', () => {
 
   it('SET options, expiry and TTL follow the injected clock', HANG_GUARD, async (t) => {
     const clock = new ManualClock();
-    const s = await startServer({ engine: { clock } });
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t, { engine: { clock } });
     assert.equal(await c.call('SET', 'a', '1', 'EX', '10'), 'OK');
     assert.equal(await c.call('TTL', 'a'), 10);
     assert.equal(await c.call('PTTL', 'a'), 10_000);
@@ -117,10 +108,7 @@ describe('sessiond serve commands', () => {
 
   it('a DEL refuses a late SET with an expiry, but a SET without one makes the key again', HANG_GUARD, async (t) => {
     const clock = new ManualClock();
-    const s = await startServer({ engine: { clock, tombstoneMs: 60_000 } });
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t, { engine: { clock, tombstoneMs: 60_000 } });
     assert.equal(await c.call('SET', 'sess:abc', '{"user":"ann"}', 'EX', '86400'), 'OK');
     assert.equal(await c.call('DEL', 'sess:abc'), 1);
     // The slow request of the logged-out session writes it back, as connect-redis does: refused.
@@ -139,10 +127,7 @@ describe('sessiond serve commands', () => {
   it('a pipeline is answered in order, reads see the writes before them, and 16 SETs share fsyncs', HANG_GUARD, async (t) => {
     let fsyncs = 0;
     const fs = wrapFileSystem(nodeFileSystem, (path, h) => (path.includes('log-') ? { datasync: () => (fsyncs++, h.datasync()) } : {}));
-    const s = await startServer({ engine: { fs } });
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t, { engine: { fs } });
     await c.call('PING');
     const before = fsyncs;
     const sets = Array.from({ length: 16 }, (_, i) => ['SET', `k${i}`, `v${i}`]);
@@ -154,10 +139,7 @@ describe('sessiond serve commands', () => {
   });
 
   it('SCAN returns every key that lives through the scan exactly once, while other keys come and go', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     const stable = Array.from({ length: 300 }, (_, i) => `sess:stable-${i}`);
     c.send(...stable.map((k) => ['SET', k, 'x']));
     for (const _ of stable) await c.reply();

@@ -3,7 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import { serve, type SessiondServer } from '../../src/server/server.js';
 import type { ServerOptionsInput } from '../../src/server/server-options.js';
-import { removeDir, tempDir } from '../adapters/adapter-fixtures.js';
+import { removeDir, tempDir, type After } from '../adapters/adapter-fixtures.js';
 
 export interface TestServer {
   readonly server: SessiondServer;
@@ -23,6 +23,15 @@ export async function startServer(options: Partial<ServerOptionsInput> = {}, dir
       removeDir(dir);
     },
   };
+}
+
+/** A server as startServer makes it and a raw client connected to it, both closed when the test ends (the server first). */
+export async function startWithClient(t: After, options: Partial<ServerOptionsInput> = {}): Promise<{ s: TestServer; c: RawClient }> {
+  const s = await startServer(options);
+  t.after(() => s.close());
+  const c = await RawClient.connect(s.port);
+  t.after(() => c.close());
+  return { s, c };
 }
 
 /** A decoded reply: errors become { error: text }, bulk strings Buffers, maps Maps. */

@@ -12,7 +12,7 @@ import { isSessiondError } from '../../src/errors.js';
 import { serve } from '../../src/server/server.js';
 import { KEY_MAPPING_FILE } from '../../src/server/serve-key-mapping.js';
 import { removeDir, tempDir } from '../adapters/adapter-fixtures.js';
-import { HANG_GUARD, RawClient, startServer, text } from './server-fixtures.js';
+import { HANG_GUARD, RawClient, startWithClient, text } from './server-fixtures.js';
 
 /** What sessiond serve wrote before mapping 2: ID = base64url SHA-256 of the key, key in `k`. */
 async function writeMapping1Store(dir: string, entries: [key: Buffer, value: string, expiresAtMs: number][]): Promise<void> {
@@ -26,10 +26,7 @@ async function writeMapping1Store(dir: string, entries: [key: Buffer, value: str
 
 describe('sessiond serve key mapping', () => {
   it('stores a UTF-8 key under itself, and binary, empty, long or NUL-led keys under distinct hashes', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { s, c } = await startWithClient(t);
     const long = 'x'.repeat(513);
     const at512 = 'é'.repeat(256); // 512 UTF-8 bytes: still direct
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
@@ -58,10 +55,7 @@ describe('sessiond serve key mapping', () => {
   });
 
   it('never lets a key spelled like another key\'s hashed ID take its place', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     const binary = Buffer.from([0xc3, 0x28]); // not UTF-8: hashed
     const impostor = `\u0000${createHash('sha256').update(binary).digest('base64url')}`; // valid UTF-8, NUL-led
     assert.equal(await c.call('SET', binary, 'real'), 'OK');

@@ -11,14 +11,11 @@ import { isSessiondError } from '../../src/errors.js';
 import { serve } from '../../src/server/server.js';
 import { passwordMatches } from '../../src/server/connection-commands.js';
 import { removeDir, tempDir } from '../adapters/adapter-fixtures.js';
-import { HANG_GUARD, RawClient, startServer, text } from './server-fixtures.js';
+import { HANG_GUARD, RawClient, startServer, startWithClient, text } from './server-fixtures.js';
 
 describe('sessiond serve limits and access', () => {
   it('with a password, every command but AUTH, HELLO and QUIT waits for AUTH', HANG_GUARD, async (t) => {
-    const s = await startServer({ password: 'secret pass' });
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { s, c } = await startWithClient(t, { password: 'secret pass' });
     assert.deepEqual(await c.call('GET', 'k'), { error: 'NOAUTH Authentication required.' });
     assert.deepEqual(await c.call('PING'), { error: 'NOAUTH Authentication required.' });
     assert.deepEqual(await c.call('AUTH', 'wrong'), { error: 'WRONGPASS invalid username-password pair or user is disabled.' });
@@ -37,10 +34,7 @@ describe('sessiond serve limits and access', () => {
   });
 
   it('HELLO without AUTH on a password-protected server gets the NOAUTH HELLO text', HANG_GUARD, async (t) => {
-    const s = await startServer({ password: 'pw' });
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t, { password: 'pw' });
     const r = (await c.call('HELLO', '3')) as { error: string };
     assert.match(r.error, /^NOAUTH HELLO must be called with the client already authenticated/);
   });
@@ -92,10 +86,7 @@ describe('sessiond serve limits and access', () => {
   });
 
   it('a pipeline larger than pipelineBytesMax is flow-controlled, not refused: every command is answered', HANG_GUARD, async (t) => {
-    const s = await startServer({ bulkBytesMax: 1024, pipelineBytesMax: 4096 });
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t, { bulkBytesMax: 1024, pipelineBytesMax: 4096 });
     const n = 400;
     c.send(...Array.from({ length: n }, (_, i) => ['SET', `k${i}`, 'v'.repeat(500)]));
     for (let i = 0; i < n; i++) assert.equal(await c.reply(), 'OK');
@@ -112,10 +103,7 @@ describe('sessiond serve limits and access', () => {
   });
 
   it('a client that does not read its replies is closed past outputBufferBytesMax', HANG_GUARD, async (t) => {
-    const s = await startServer({ outputBufferBytesMax: 1024 });
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { s, c } = await startWithClient(t, { outputBufferBytesMax: 1024 });
     assert.equal(await c.call('SET', 'big', 'x'.repeat(60_000)), 'OK');
     c.socket.pause();
     c.send(...Array.from({ length: 400 }, () => ['GET', 'big']));

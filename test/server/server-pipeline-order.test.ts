@@ -2,14 +2,11 @@
 // and SCAN's COUNT over evenly spread positions: each through a real socket.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { HANG_GUARD, RawClient, startServer, text } from './server-fixtures.js';
+import { HANG_GUARD, startWithClient, text } from './server-fixtures.js';
 
 describe('sessiond serve pipelines and replies', () => {
   it('a plain write after a read-write command of the same pipeline waits for it', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     assert.equal(await c.call('SET', 'k', 'v1'), 'OK');
     // SET ... GET reads the old value, then writes; the SET after it must not overtake it.
     c.send(['SET', 'k', 'v2', 'GET'], ['SET', 'k', 'v3'], ['GET', 'k']);
@@ -20,10 +17,7 @@ describe('sessiond serve pipelines and replies', () => {
   });
 
   it('sends the bytes of a latin1 error reply as they came (as redis-server does)', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     const unknown = { error: "ERR unknown command 'f\u00e9', with args beginning with: '\u00ff' " };
     c.send([Buffer.from([0x66, 0xe9]), Buffer.from([0xff])]);
     assert.deepEqual(await c.reply(), unknown);
@@ -34,10 +28,7 @@ describe('sessiond serve pipelines and replies', () => {
   });
 
   it('SCAN COUNT returns about COUNT keys per call, and every key once over the scan', HANG_GUARD, async (t) => {
-    const s = await startServer();
-    t.after(() => s.close());
-    const c = await RawClient.connect(s.port);
-    t.after(() => c.close());
+    const { c } = await startWithClient(t);
     const keys = Array.from({ length: 40 }, (_, i) => `sess:${i}`);
     for (const k of keys) assert.equal(await c.call('SET', k, 'v'), 'OK');
     const seen: string[] = [];

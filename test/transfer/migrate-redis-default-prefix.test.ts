@@ -8,26 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { RedisStore } from 'connect-redis';
-import { SessionEngine } from '../../src/engine/session-engine.js';
 import { CLI, run } from '../server/server-process.js';
-import { assertSameAsOldStore, expressSessions, MIGRATED_COUNT } from './migration-fixtures.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { assertImportedLikeOldStore, expressSessions, MIGRATED_COUNT } from './migration-fixtures.js';
+import { freePort } from '../support/free-port.js';
 
 async function privateRedis(): Promise<{ url: string; proc: ChildProcess } | undefined> {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
@@ -72,16 +60,7 @@ test('sessions connect-redis wrote under its default prefix sess: are exported b
     const file = join(root, 'from-redis.jsonl');
     const ex = await run(process.execPath, [CLI, 'export', '--from-redis', redis.url, '--out', file]);
     assert.equal(ex.code, 0, ex.stderr);
-    assert.equal(readFileSync(file, 'utf8').trimEnd().split('\n').length, MIGRATED_COUNT);
-    const dir = join(root, 'store');
-    const im = await run(process.execPath, [CLI, 'import', dir, file]);
-    assert.equal(im.code, 0, im.stderr);
-    const engine = await SessionEngine.open({ dir });
-    try {
-      await assertSameAsOldStore(engine, store, sessions.keys(), async (sid) => Date.now() + (await client.pTTL(`sess:${sid}`)));
-    } finally {
-      await engine.close();
-    }
+    await assertImportedLikeOldStore(file, join(root, 'store'), store, sessions.keys(), async (sid) => Date.now() + (await client.pTTL(`sess:${sid}`)));
   } finally {
     await client.close().catch(() => undefined);
     redis.proc.kill();

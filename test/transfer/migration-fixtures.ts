@@ -4,9 +4,11 @@
  * express store reads back, after export and import, what the old store reads back.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import session from 'express-session';
 import { SessiondStore } from '../../src/adapters/express.js';
-import type { SessionEngine } from '../../src/engine/session-engine.js';
+import { SessionEngine } from '../../src/engine/session-engine.js';
+import { CLI, run } from '../server/server-process.js';
 
 export const MIGRATED_COUNT = 60;
 
@@ -43,4 +45,22 @@ export async function assertSameAsOldStore(engine: SessionEngine, oldStore: sess
   }
   assert.equal(n, MIGRATED_COUNT);
   assert.equal(engine.count(), MIGRATED_COUNT, 'nothing else was imported');
+}
+
+/**
+ * The export `file` holds MIGRATED_COUNT sessions; `sessiond import` of it into `dir` exits
+ * 0 having written them all, and the store there reads every session back as `oldStore`
+ * does (assertSameAsOldStore).
+ */
+export async function assertImportedLikeOldStore(file: string, dir: string, oldStore: session.Store, sids: Iterable<string>, expiryMs: (sid: string) => Promise<number>): Promise<void> {
+  assert.equal(readFileSync(file, 'utf8').trimEnd().split('\n').length, MIGRATED_COUNT);
+  const im = await run(process.execPath, [CLI, 'import', dir, file]);
+  assert.equal(im.code, 0, im.stderr);
+  assert.match(im.stdout, new RegExp(`${MIGRATED_COUNT} written`));
+  const engine = await SessionEngine.open({ dir });
+  try {
+    await assertSameAsOldStore(engine, oldStore, sids, expiryMs);
+  } finally {
+    await engine.close();
+  }
 }
