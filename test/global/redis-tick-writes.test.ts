@@ -65,6 +65,23 @@ test('the store\'s own client: the loads of one tick leave in one writev of one 
   }
 });
 
+test('with replicaAckMs, the changes of one tick (each a script and its WAIT) leave in one writev too', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const r = RedisTestPrefix.standalone();
+  try {
+    const s = await r.store({ app: 'tick-writes-ack', replicaAckMs: 20 });
+    await s.migrate();
+    const me = await s.acquireLease('srv-tick-ack', 60_000);
+    const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
+    // Acknowledged or not (the machine's Redis may have no replica), the script is loaded after this one.
+    await s.create(me, 'TickAckWarmxxxxxxxxxxxxxx', w).catch(() => undefined);
+    const writes = await socketWrites(() => Promise.allSettled(ids.slice(0, 3).map((id) => s.create(me, id, w))));
+    assert.deepEqual(writes, [{ chunks: 3 }], 'one writev, one chunk per pipeline');
+  } finally {
+    await r.drop();
+  }
+});
+
 test('a command sent while the connection is not ready yet is queued by ioredis and answered once connected', async (t) => {
   if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
   const c = new Redis(REDIS_URL, { lazyConnect: true });

@@ -10,7 +10,7 @@ import type { RedisArg, RedisClientLike } from './redis-types.js';
  * itself, in order, with the client's own command queue, timeouts and offline handling.
  */
 
-/** What of an ioredis `Redis` this needs: its connection state and socket. */
+/** What of an ioredis `Redis` this needs: its socket (and `status`, which tells it is one). */
 interface Corkable {
   readonly status: string;
   readonly stream?: { cork(): void; uncork(): void } | null;
@@ -24,7 +24,7 @@ function isCorkable(x: unknown): x is Corkable {
 /**
  * `client` with its commands (call, pipeline) written together per tick; the rest as it is.
  * `conn` is the ioredis connection under it (the client may be the offline gate's wrapper).
- * A connection not ready is left alone: ioredis queues the command itself.
+ * Before the first connection there is no socket yet: ioredis queues the command itself.
  */
 export function writePerTick(client: RedisClientLike, conn: unknown): RedisClientLike {
   if (!isCorkable(conn)) return client;
@@ -35,7 +35,7 @@ export function writePerTick(client: RedisClientLike, conn: unknown): RedisClien
     s?.uncork();
   };
   const cork = (): void => {
-    if (corked !== null || conn.status !== 'ready') return;
+    if (corked !== null) return;
     const s = conn.stream;
     if (s === undefined || s === null) return;
     s.cork();
