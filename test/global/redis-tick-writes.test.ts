@@ -38,16 +38,21 @@ async function socketWrites(fn: () => Promise<unknown>): Promise<Write[]> {
 }
 
 const ids = Array.from({ length: 8 }, (_, i) => `TickWrites${i}xxxxxxxxxxxxxxx`);
+const record = (attrs: string) => ({ attrs, createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 });
+
+/** A store of its own app on `r` (the client it opens from the URL) and a lease on it. */
+async function leased(r: RedisTestPrefix, app: string, over: { replicaAckMs?: number } = {}) {
+  const s = await r.store({ app, ...over });
+  await s.migrate();
+  return { s, me: await s.acquireLease(`srv-${app}`, 60_000) };
+}
 
 test('the store\'s own client: the loads of one tick leave in one writev of one command each, each answered as itself', async (t) => {
   if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
   const r = RedisTestPrefix.standalone();
   try {
-    const s = await r.store({ app: 'tick-writes' });
-    await s.migrate();
-    const me = await s.acquireLease('srv-tick', 60_000);
-    const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
-    for (const id of ids.slice(0, 4)) assert.equal(await s.create(me, id, { ...w, attrs: id }), true);
+    const { s, me } = await leased(r, 'tick-writes');
+    for (const id of ids.slice(0, 4)) assert.equal(await s.create(me, id, record(id)), true);
     let loaded: unknown[] = [];
     const writes = await socketWrites(async () => {
       loaded = await Promise.all(ids.map((id) => s.load(id)));
@@ -69,13 +74,10 @@ test('with replicaAckMs, the changes of one tick (each a script and its WAIT) le
   if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
   const r = RedisTestPrefix.standalone();
   try {
-    const s = await r.store({ app: 'tick-writes-ack', replicaAckMs: 20 });
-    await s.migrate();
-    const me = await s.acquireLease('srv-tick-ack', 60_000);
-    const w = { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 };
+    const { s, me } = await leased(r, 'tick-writes-ack', { replicaAckMs: 20 });
     // Acknowledged or not (the machine's Redis may have no replica), the script is loaded after this one.
-    await s.create(me, 'TickAckWarmxxxxxxxxxxxxxx', w).catch(() => undefined);
-    const writes = await socketWrites(() => Promise.allSettled(ids.slice(0, 3).map((id) => s.create(me, id, w))));
+    await s.create(me, 'TickAckWarmxxxxxxxxxxxxxx', record('x')).catch(() => undefined);
+    const writes = await socketWrites(() => Promise.allSettled(ids.slice(0, 3).map((id) => s.create(me, id, record('x')))));
     assert.deepEqual(writes, [{ chunks: 3 }], 'one writev, one chunk per pipeline');
   } finally {
     await r.drop();
