@@ -34,18 +34,18 @@ const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
 };
 
 const REDIS_URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
-/** sessiond's own Redis client, its commands counted (EVALSHA counts one). */
-function countedIoredis(): { call: (...a: never[]) => Promise<unknown>; quit: () => Promise<unknown> } {
-  const r = new Redis(REDIS_URL, { enableAutoPipelining: true });
-  r.on('error', () => undefined);
-  return {
-    call: (...a: never[]) => {
-      statements++;
-      const name = String(a[0]) === 'EVALSHA' ? `EVALSHA ${String(a[1]).slice(0, 8)}` : String(a[0]);
-      byCommand[name] = (byCommand[name] ?? 0) + 1;
-      return (r.call as (...x: never[]) => Promise<unknown>)(...a);
-    },
-    quit: () => r.quit(),
+/**
+ * Counts every command an ioredis client of this process sends (scripts by SHA1 prefix):
+ * sessiond opens its own client from `{ url }`, as an application would configure it.
+ */
+function countIoredisCommands(): void {
+  const proto = Redis.prototype as unknown as { sendCommand(c: { name: string; args: unknown[] }, ...rest: unknown[]): unknown };
+  const send = proto.sendCommand;
+  proto.sendCommand = function (this: unknown, c, ...rest) {
+    statements++;
+    const name = c.name.toUpperCase() === 'EVALSHA' ? `EVALSHA ${String(c.args[0]).slice(0, 8)}` : c.name.toUpperCase();
+    byCommand[name] = (byCommand[name] ?? 0) + 1;
+    return send.call(this, c, ...rest);
   };
 }
 
@@ -68,7 +68,8 @@ if (kind === 'connect-redis') {
   const { RedisStore } = (await import('connect-redis')) as unknown as { RedisStore: new (o: object) => session.Store };
   store = new RedisStore({ client: counted, prefix: schema });
 } else if (kind === 'sessiond-global-redis') {
-  const s = new SessiondStore({ dir, global: { redis: countedIoredis() as never, keyPrefix: schema, app: 'bench', serverId } });
+  countIoredisCommands();
+  const s = new SessiondStore({ dir, global: { redis: { url: REDIS_URL }, keyPrefix: schema, app: 'bench', serverId } });
   await s.engine();
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;

@@ -97,15 +97,27 @@ class OfflineGate {
     this.conn.off('close', this.onClose);
   }
 
-  async run<T>(send: () => Promise<T>): Promise<T> {
-    if (this.wasReady && !PASS.has(this.conn.status)) await this.ready();
+  run<T>(send: () => Promise<T>): Promise<T> {
+    if (this.wasReady && !PASS.has(this.conn.status)) return this.ready().then(() => this.send(send));
+    return this.send(send);
+  }
+
+  /** One promise a command, settled by its answer or by the connection dropping first (not an async function: this is every command's path). */
+  private send<T>(send: () => Promise<T>): Promise<T> {
     // Not connected yet (the first connection, a lazy client): ioredis queues it until connected, as before.
     if (this.conn.status !== 'ready') return send();
     return new Promise<T>((resolve, reject) => {
       this.inFlight.add(reject);
-      send()
-        .then(resolve, reject)
-        .finally(() => this.inFlight.delete(reject));
+      send().then(
+        (v) => {
+          this.inFlight.delete(reject);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.inFlight.delete(reject);
+          reject(e);
+        },
+      );
     });
   }
 

@@ -128,9 +128,17 @@ export const LIVE_CACHE_MS = 500;
 
 export const leaseKey = (serverId: string, epoch: number): string => `${serverId}\n${epoch}`;
 
+/** The leaseKey of each lease object (its fields are readonly): every session command looks its deadline up. */
+const keyOfLease = new WeakMap<object, string>();
+
 /** The deadline a session script checks for `lease` (0 when this store does not hold it). */
-export function deadlineOf(ctx: RedisContext, lease: { serverId: string; epoch: number }): number {
-  return ctx.deadlines.get(leaseKey(lease.serverId, lease.epoch)) ?? 0;
+export function deadlineOf(ctx: RedisContext, lease: { readonly serverId: string; readonly epoch: number }): number {
+  let k = keyOfLease.get(lease);
+  if (k === undefined) {
+    k = leaseKey(lease.serverId, lease.epoch);
+    keyOfLease.set(lease, k);
+  }
+  return ctx.deadlines.get(k) ?? 0;
 }
 
 const UNAVAILABLE_REPLY = /^(CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN|BUSY|NOREPLICAS|MOVED|ASK)\b/;
