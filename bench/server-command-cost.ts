@@ -4,8 +4,11 @@
  * real Connection over an in-memory socket, one command per read as redis-benchmark -P 1
  * sends them (or `pipeline` per read). Prints µs of CPU (process.cpuUsage) per command.
  *
- *   node dist/bench/server-command-cost.js [commands=200000] [pipeline=1] [ping,set,get]
+ *   node dist/bench/server-command-cost.js [commands=200000] [pipeline=1] [ping,set,get,setex,getex] [clients=1]
  *
+ * `set`/`get` are redis-benchmark's commands (one 200-byte value, `key:<n>`); `setex`/`getex`
+ * are a session store's: `SET sess:<id> <json> EX 86400` with a distinct ~400-byte JSON
+ * session per write (as connect-redis sends), then GETs of those keys.
  * SETs are durable (durability fsync, the default): their cost includes the engine's.
  * On a loaded machine compare CPU µs per command, not wall time.
  */
@@ -21,7 +24,7 @@ import type { ServerContext } from '../src/server/command-context.js';
 const N = Number(process.argv[2] ?? 200_000);
 const PIPELINE = Number(process.argv[3] ?? 1);
 /** which phases to run, comma-separated (default all) */
-const ONLY = (process.argv[4] ?? 'ping,set,get').split(',');
+const ONLY = (process.argv[4] ?? 'ping,set,get,setex,getex').split(',');
 const KEYS = 100_000;
 
 /** Enough of net.Socket for a Connection: writes are counted and dropped. */
@@ -62,30 +65,47 @@ const ctx: ServerContext = {
   listeningOn: () => server.address,
   port: () => server.port ?? 0,
 };
-const socket = new MemorySocket();
-const conn = new Connection(socket as unknown as Socket, ctx, 1, () => undefined);
+/** Connections, each sending its next read once the last is answered, as redis-benchmark -c does. */
+const CLIENTS = Number(process.argv[5] ?? 1);
+const sockets = Array.from({ length: CLIENTS }, () => new MemorySocket());
+const conns = sockets.map((s, c) => ({ socket: s, conn: new Connection(s as unknown as Socket, ctx, c + 1, () => undefined) }));
+const writes = (): number => sockets.reduce((n, s) => n + s.writes, 0);
 const value = 'x'.repeat(200);
 
 async function phase(name: string, make: (i: number) => Buffer): Promise<void> {
   if (!ONLY.includes(name.toLowerCase())) return;
   const chunks: Buffer[] = [];
   for (let i = 0; i < N; i += PIPELINE) chunks.push(Buffer.concat(Array.from({ length: Math.min(PIPELINE, N - i) }, (_, j) => make(i + j))));
-  const writes0 = socket.writes;
+  const writes0 = writes();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  // One read at a time, each answered before the next, as a -P client does; 50 such clients
-  // would interleave, which only changes how many SETs share an fsync.
-  for (const c of chunks) {
-    socket.emit('data', c);
-    await conn.whenAnswered();
-  }
+  // Each connection sends one read at a time, each answered before its next, as a -P client
+  // does; the number of clients sets how many SETs share a group commit (an fsync).
+  let next = 0;
+  await Promise.all(
+    conns.map(async ({ socket, conn }) => {
+      while (next < chunks.length) {
+        socket.emit('data', chunks[next++]!);
+        await conn.whenAnswered();
+      }
+    }),
+  );
   const cpu = process.cpuUsage(cpu0);
   const ms = performance.now() - t0;
-  console.log(`${name.padEnd(5)} -P ${PIPELINE}: ${((cpu.user + cpu.system) / N).toFixed(2)} µs CPU/command (user ${(cpu.user / N).toFixed(2)}), ${Math.round((N / ms) * 1000)} commands/s wall, ${socket.writes - writes0} writes`);
+  console.log(`${name.padEnd(5)} -P ${PIPELINE} -c ${CLIENTS}: ${((cpu.user + cpu.system) / N).toFixed(2)} µs CPU/command (user ${(cpu.user / N).toFixed(2)}), ${Math.round((N / ms) * 1000)} commands/s wall, ${writes() - writes0} writes`);
 }
 
 await phase('PING', () => command('PING'));
 await phase('SET', (i) => command('SET', `key:${String(i % KEYS).padStart(12, '0')}`, value));
 await phase('GET', (i) => command('GET', `key:${String((i * 7919) % KEYS).padStart(12, '0')}`));
+/** A distinct express-session-like JSON session for write `i`, as connect-redis sends it. */
+function session(i: number): string {
+  const user = { id: i, name: `user${i}`, roles: ['reader', i % 3 === 0 ? 'editor' : 'guest'], csrf: (i * 2654435761).toString(36) };
+  const cart = Array.from({ length: 1 + (i % 4) }, (_, j) => ({ sku: `sku-${(i + j) % 997}`, qty: 1 + ((i >> j) & 3) }));
+  return JSON.stringify({ cookie: { originalMaxAge: 86_400_000, expires: new Date(1.8e12 + i * 1000).toISOString(), httpOnly: true, path: '/' }, user, cart, views: i });
+}
+const sessionKey = (i: number): string => `sess:${(i * 40503).toString(36).padStart(8, '0')}-${String(i % KEYS).padStart(20, '0')}`;
+await phase('SETEX', (i) => command('SET', sessionKey(i % KEYS), session(i), 'EX', '86400'));
+await phase('GETEX', (i) => command('GET', sessionKey((i * 7919) % KEYS)));
 await server.close();
 rmSync(dir, { recursive: true, force: true });

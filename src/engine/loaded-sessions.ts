@@ -24,7 +24,11 @@ export class LoadedSessions extends Map<string, SessionState> {
   ordered = false;
 
   override set(id: string, s: SessionState): this {
-    const old = super.get(id);
+    return this.replace(id, super.get(id), s);
+  }
+
+  /** set, for a caller that has just read `old` = get(id): one look-up fewer. */
+  replace(id: string, old: SessionState | undefined, s: SessionState): this {
     if (old !== undefined) {
       this.bytes -= stateBytes(old);
       if (this.ordered) super.delete(id);

@@ -40,7 +40,13 @@ export class SessionCache {
 
   /** The principal of a session, loaded or cold; '' when none or absent. */
   principalOf(id: string): string {
-    return this.visible.get(id)?.principal ?? this.cold.principalOf(id) ?? '';
+    return this.principalBefore(id, this.visible.get(id));
+  }
+
+  /** principalOf, given the loaded state of `id` (or undefined): no second look-up. */
+  private principalBefore(id: string, loaded: SessionState | undefined): string {
+    if (loaded !== undefined) return loaded.principal;
+    return this.cold.size === 0 ? '' : (this.cold.principalOf(id) ?? '');
   }
 
   /** Rebuilds the principal index from every loaded and cold session (after recovery). */
@@ -71,12 +77,21 @@ export class SessionCache {
    * passed the crc check of the open scan, so a decode failure is a broken invariant.
    */
   unpack(id: string): SessionState | undefined {
+    if (this.cold.size === 0) return undefined; // no look-up for a new session of an unbounded cache
     const p = this.cold.packed(id);
     if (p === undefined) return undefined;
     const s = decodeImageState(p.data, id, p.lsn, PAYLOAD_LAYOUT_V3, this.encryption);
     this.cold.delete(id);
     this.visible.set(id, s);
     return s;
+  }
+
+  /**
+   * The state a change of `id` waiting for its fsync will make, or undefined when none
+   * waits or the change is a delete: one look-up, where head() falls back to visible.
+   */
+  pendingState(id: string): SessionState | undefined {
+    return this.heads.get(id) ?? undefined;
   }
 
   /** Whether a change of `id` waits for its fsync. */
@@ -91,10 +106,12 @@ export class SessionCache {
   /** A logged change is durable: make it visible. */
   apply(state: SessionState, nowMs: number): void {
     this.advance(state.lsn);
-    this.principals.move(state.id, this.principalOf(state.id), state.principal);
-    this.visible.set(state.id, state);
-    if (this.heads.get(state.id) === state) this.heads.delete(state.id);
-    this.markDirty(state.id, nowMs);
+    const id = state.id;
+    const old = this.visible.get(id);
+    this.principals.move(id, this.principalBefore(id, old), state.principal);
+    this.visible.replace(id, old, state);
+    if (this.heads.get(id) === state) this.heads.delete(id);
+    this.markDirty(id, nowMs);
   }
 
   /** A logged delete is durable. */

@@ -4,10 +4,10 @@ import type { SessionState } from '../session/session-state.js';
 import type { ClientInfo, CommandCall, CommandKind, ServerContext } from './command-context.js';
 import { dispatch } from './command-table.js';
 import { engineErrorReply } from './key-commands.js';
-import { fastGet, fastSet, isCommand } from './fast-commands.js';
+import { fastGet, fastSet, isCommand, simpleExpiryAt } from './fast-commands.js';
 import { writeValueReply } from './key-value.js';
 import { RespParser } from './resp-parser.js';
-import { error, NULL, OK, type Reply } from './resp-serializer.js';
+import { error, NULL, type Reply } from './resp-serializer.js';
 import { sharedReplyWriter } from './reply-writer.js';
 
 /** A reply slot: filled when its command is done; replies are written strictly in order. */
@@ -142,7 +142,7 @@ export class Connection {
    */
   private onSpans(buf: Buffer, spans: Int32Array, argc: number): boolean {
     if (this.ending) return true;
-    if (argc === 3 && isCommand(buf, spans, 'set')) return this.fastSet(buf, spans);
+    if ((argc === 3 || argc === 5) && isCommand(buf, spans, 'set')) return this.fastSet(buf, spans, argc);
     if (argc !== 2 || !isCommand(buf, spans, 'get')) return false;
     // What dispatch and canStart('read') would check: authenticated, loaded, no earlier write running.
     if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0 || this.running > 0) return false;
@@ -158,18 +158,25 @@ export class Connection {
     return true;
   }
 
-  /** A plain `SET key value` (fast-commands.ts), issued at once as dispatch and canStart('write') would. */
-  private fastSet(buf: Buffer, spans: Int32Array): boolean {
+  /**
+   * `SET key value`, or `SET key value EX|PX n` with a simple n (fast-commands.ts), issued
+   * at once as dispatch and canStart('write') would; anything else takes the general path.
+   */
+  private fastSet(buf: Buffer, spans: Int32Array, argc: number): boolean {
     if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0 || this.readWritesRunning > 0) return false;
-    this.server.stats.commandsTotal++;
     const { engine } = this.server;
+    const expiresAtMs = argc === 3 ? 0 : simpleExpiryAt(buf, spans, engine.clock.now());
+    if (expiresAtMs === undefined) return false;
+    this.server.stats.commandsTotal++;
     const keyStart = spans[2]!;
     const keyEnd = spans[3]!;
     const valueStart = spans[4]!;
     const valueEnd = spans[5]!;
-    const slot = this.pushSlot(3 + keyEnd - keyStart + valueEnd - valueStart, undefined);
+    // Counted as the general path counts a command's arguments (`SET`, key, value, and the expiry's two).
+    const bytes = 3 + keyEnd - keyStart + valueEnd - valueStart + (argc === 3 ? 0 : spans[7]! - spans[6]! + spans[9]! - spans[8]!);
+    const slot = this.pushSlot(bytes, undefined);
     this.runNow(
-      () => fastSet(engine, buf, keyStart, keyEnd, valueStart, valueEnd).then(() => OK),
+      () => fastSet(engine, buf, keyStart, keyEnd, valueStart, valueEnd, expiresAtMs),
       'write',
       (r) => {
         slot.reply = r;

@@ -1,6 +1,8 @@
 import type { SessionEngine } from '../engine/session-engine.js';
+import type { AttributeInput } from '../session/attributes.js';
 import type { SessionState } from '../session/session-state.js';
 import { attributesOf, idOfKeyAt } from './key-value.js';
+import { NULL, OK, type Reply } from './resp-serializer.js';
 
 /**
  * The commands a Connection answers from the parser's offsets (resp-parser.ts `onSpans`),
@@ -8,14 +10,46 @@ import { attributesOf, idOfKeyAt } from './key-value.js';
  * stores send most. Each does exactly what its entry in key-commands.ts does.
  */
 
-/** Whether argument 0 (spans[0..1] in buf) is `name` (lower case), in any case. */
-export function isCommand(buf: Buffer, spans: Int32Array, name: string): boolean {
-  const start = spans[0]!;
-  if (spans[1]! - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) {
-    if ((buf[start + i]! | 0x20) !== name.charCodeAt(i)) return false;
+/** Whether buf[start, end) is `word` (lower case ASCII), in any case. */
+function isWord(buf: Buffer, start: number, end: number, word: string): boolean {
+  if (end - start !== word.length) return false;
+  for (let i = 0; i < word.length; i++) {
+    if ((buf[start + i]! | 0x20) !== word.charCodeAt(i)) return false;
   }
   return true;
+}
+
+/** Whether argument 0 (spans[0..1] in buf) is `name` (lower case), in any case. */
+export function isCommand(buf: Buffer, spans: Int32Array, name: string): boolean {
+  return isWord(buf, spans[0]!, spans[1]!, name);
+}
+
+/** Most digits of an EX (seconds) or PX (ms) taken here: now + the time stays a safe integer. */
+const EX_DIGITS_MAX = 9;
+const PX_DIGITS_MAX = 12;
+
+/**
+ * The expiry of `SET key value EX n` or `PX n` (arguments 3 and 4) as ms since the epoch,
+ * when n is a plain positive decimal (no sign, no leading zero) short enough that the sum
+ * cannot pass what the engine keeps; undefined for anything else, which the general path
+ * parses with redis-server's rules and errors (expire-args.ts). What session stores send:
+ * connect-redis writes `SET sess:<id> <json> EX <ttl>`.
+ */
+export function simpleExpiryAt(buf: Buffer, spans: Int32Array, now: number): number | undefined {
+  const wordStart = spans[6]!;
+  const wordEnd = spans[7]!;
+  const unitMs = isWord(buf, wordStart, wordEnd, 'ex') ? 1000 : isWord(buf, wordStart, wordEnd, 'px') ? 1 : 0;
+  if (unitMs === 0) return undefined;
+  const start = spans[8]!;
+  const end = spans[9]!;
+  if (end === start || end - start > (unitMs === 1000 ? EX_DIGITS_MAX : PX_DIGITS_MAX) || buf[start] === 0x30 /* '0' */) return undefined;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]! - 0x30;
+    if (c < 0 || c > 9) return undefined;
+    n = n * 10 + c;
+  }
+  return now + n * unitMs;
 }
 
 /** GET of the key at buf[start, end): the live durable state, or undefined (a nil reply). */
@@ -24,16 +58,30 @@ export function fastGet(engine: SessionEngine, buf: Buffer, start: number, end: 
 }
 
 /**
- * `SET key value` without options (what redis-benchmark sends; session stores add EX) for
- * the key at buf[keyStart, keyEnd) and the value at buf[valueStart, valueEnd): resolves once
- * durable. As runSet in key-commands.ts: a SET without an expiry lifts a DEL's tombstone,
- * and a save that changes nothing waits for the log if its state is not durable yet. The
- * promise chain is two `then`s, not three async functions.
+ * Saves a key's attributes and resolves once durable. A save that changes nothing returns
+ * the head state at once, which may still wait for its fsync (another connection wrote the
+ * same bytes a moment ago): then it waits for the log.
  */
-export function fastSet(engine: SessionEngine, buf: Buffer, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): Promise<void> {
+export function storeDurably(engine: SessionEngine, id: string, attributes: AttributeInput, expiresAtMs: number | undefined): Promise<void> {
+  return engine.save(id, { attributes, expiresAtMs }).then(() => (engine.hasPending(id) ? engine.whenDurable() : undefined));
+}
+
+const ok = (): Reply => OK;
+
+/**
+ * `SET key value` with no option or with a simple expiry (`expiresAtMs`, 0 = none: see
+ * simpleExpiryAt) for the key at buf[keyStart, keyEnd) and the value at buf[valueStart,
+ * valueEnd): OK once durable. As runSet in key-commands.ts: during a DEL's tombstone a SET
+ * with an expiry is a late write, not stored (a nil reply at once), and a SET without one
+ * lifts the tombstone.
+ */
+export function fastSet(engine: SessionEngine, buf: Buffer, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, expiresAtMs: number): Promise<Reply> | Reply {
   const id = idOfKeyAt(buf, keyStart, keyEnd);
-  if (engine.isDestroyed(id)) engine.forgetDestroyed(id);
+  if (engine.isDestroyed(id)) {
+    if (expiresAtMs !== 0) return NULL;
+    engine.forgetDestroyed(id);
+  }
   // The engine copies what it keeps (JSON text): views into the read buffer are enough.
   const attributes = attributesOf(id, buf.subarray(keyStart, keyEnd), buf.subarray(valueStart, valueEnd));
-  return engine.save(id, { attributes, expiresAtMs: 0 }).then((saved) => (engine.get(id) !== saved ? engine.whenDurable() : undefined));
+  return storeDurably(engine, id, attributes, expiresAtMs).then(ok);
 }

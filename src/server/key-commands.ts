@@ -4,6 +4,7 @@ import { effectiveExpiryMs, type SessionState } from '../session/session-state.j
 import type { CommandCall, CommandSpec } from './command-context.js';
 import { expireAllowed, expireAt, parseExpireFlags, parseGetexArgs, parseSetArgs, type Expiry, type SetArgs } from './expire-args.js';
 import { attributesOf, idOfKey, valueOf, valueText } from './key-value.js';
+import { storeDurably } from './fast-commands.js';
 import { NULL, OK, ONE, ZERO, array, bulk, error, int, type Reply } from './resp-serializer.js';
 
 /**
@@ -19,14 +20,9 @@ export function valueReply(s: SessionState | undefined): Reply {
   return s === undefined ? NULL : bulk(valueText(s) ?? valueOf(s));
 }
 
-/**
- * Saves `value` under `key` and resolves once it is durable. A save that changes nothing
- * returns the head state at once, which may still wait for its fsync (another connection
- * wrote the same bytes a moment ago): then wait for the log.
- */
-async function store(engine: SessionEngine, id: string, key: Buffer, value: Buffer, expiresAtMs: number | undefined): Promise<void> {
-  const saved = await engine.save(id, { attributes: attributesOf(id, key, value), expiresAtMs });
-  if (engine.get(id) !== saved) await engine.whenDurable();
+/** Saves `value` under `key` and resolves once it is durable (storeDurably). */
+function store(engine: SessionEngine, id: string, key: Buffer, value: Buffer, expiresAtMs: number | undefined): Promise<void> {
+  return storeDurably(engine, id, attributesOf(id, key, value), expiresAtMs);
 }
 
 /**
