@@ -9,7 +9,7 @@ import type { GlobalRecord, GlobalStore, TurnResult } from './global-store.js';
 import type { GlobalOptions } from './global-options.js';
 import type { Ownership } from './ownership.js';
 import type { Known, WriteBack } from './write-back.js';
-import { destroyLost, recreateLost, resendLost, type RepairScope } from './lost-changes.js';
+import { destroyLost, recreateLost, resendLost, tombstoneLost, type RepairScope } from './lost-changes.js';
 
 /**
  * The composed engine's local copy of a session against its global record
@@ -110,6 +110,8 @@ export async function syncLocal(c: LocalCopy, id: string, r: TurnResult): Promis
     c.known.delete(id);
     // Lost by the store (a failover): put back, with the turn held (lost-changes.ts).
     if (k !== undefined && c.wb() === undefined && (await restoreLost(c, id, k, k.version))) return true;
+    // A destroy acknowledged here whose global tombstone a failover lost: put back (lost-changes.ts).
+    if (k === undefined && c.wb() === undefined && c.local.isDestroyed(id)) await tombstoneLost(repairScope(c), id);
     c.absent.add(id);
     // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
     if (c.local.get(id) !== undefined) await c.local.destroy(id);

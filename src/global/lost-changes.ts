@@ -3,7 +3,7 @@ import type { SessionEngine } from '../engine/session-engine.js';
 import { isSessiondError } from '../errors.js';
 import type { Logger } from '../options.js';
 import type { GlobalOptions } from './global-options.js';
-import type { GlobalRecord, GlobalStore } from './global-store.js';
+import type { GlobalRecord, GlobalStore, GlobalWrite } from './global-store.js';
 import type { Ownership } from './ownership.js';
 import { recordUntilMs } from './record-until.js';
 import { toWrite, type Known } from './write-back.js';
@@ -65,6 +65,31 @@ export async function recreateLost(c: RepairScope, id: string, k: Known, version
   }
   if (outcome !== 'ok') throw c.ownership.refused(outcome);
   return version;
+}
+
+/**
+ * The local tombstone says this server acknowledged a destroy of the session (see
+ * destroyLost), and its turn found neither the record nor the global tombstone: a failover
+ * lost both. The global tombstone is put back (a blank record created with the turn held,
+ * then destroyed), so that another server whose copy saw the record within tombstoneMs does
+ * not take it for lost and bring the logged-out session back (recreateLost). While the
+ * tombstone lasts the create is refused and nothing is written; a live record found instead
+ * is another server's, deleted by this server's next turn (destroyLost).
+ */
+export async function tombstoneLost(c: RepairScope, id: string): Promise<void> {
+  if (c.global.tombstoneMs === 0) return; // none kept, none repaired (recreateLost never restores then)
+  const now = c.local.clock.now();
+  // Expires by itself within tombstoneMs should this server die before the destroy.
+  const blank: GlobalWrite = { attrs: '', createdAtMs: now, lastAccessAtMs: now, expiresAtMs: now + c.global.tombstoneMs, maxInactiveMs: 0 };
+  try {
+    if ((await c.store.restore(c.ownership.lease, id, 0, 1, blank)) !== 'ok') return;
+  } catch (e) {
+    if (isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) return;
+    throw e;
+  }
+  c.logger.warn('global_tombstone_lost', {});
+  const outcome = await c.store.destroy(c.ownership.lease, id, 1);
+  if (outcome !== 'ok') throw c.ownership.refused(outcome);
 }
 
 /**

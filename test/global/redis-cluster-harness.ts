@@ -50,6 +50,9 @@ export async function clusterToolsMissing(): Promise<string | undefined> {
   }
 }
 
+/** The port of a CLUSTER NODES address (`127.0.0.1:7000@17000`). */
+const portOf = (address: string): number => Number(/:(\d+)@/.exec(address)![1]);
+
 export class TestCluster {
   readonly procs = new Map<number, ChildProcess>();
   private admin: Cluster | undefined;
@@ -160,13 +163,32 @@ export class TestCluster {
 
   /** Ports of the current masters (as the first live node sees them). */
   async masterPorts(): Promise<number[]> {
+    return (await this.nodeFields()).filter((f) => /master/.test(f[2]!) && !/fail/.test(f[2]!)).map((f) => portOf(f[1]!));
+  }
+
+  /** CLUSTER NODES as the first live node sees it, one array of fields per node. */
+  private async nodeFields(): Promise<string[][]> {
     const nodes = await this.nodeInfo(this.livePorts()[0]!, 'CLUSTER NODES');
-    return nodes
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' '))
-      .filter((f) => /master/.test(f[2]!) && !/fail/.test(f[2]!))
-      .map((f) => Number(/:(\d+)@/.exec(f[1]!)![1]));
+    return nodes.trim().split('\n').map((l) => l.split(' '));
+  }
+
+  /** The port of the live master serving `key`'s slot. */
+  async masterOf(key: string): Promise<number> {
+    const slot = Number((await run('redis-cli', ['-p', String(this.livePorts()[0]), 'CLUSTER', 'KEYSLOT', key])).stdout.trim());
+    const serves = (range: string): boolean => {
+      const [lo, hi] = range.split('-').map(Number);
+      return slot >= lo! && slot <= (hi ?? lo)!;
+    };
+    const f = (await this.nodeFields()).find((n) => /master/.test(n[2]!) && !/fail/.test(n[2]!) && n.slice(8).some(serves));
+    if (f === undefined) throw new Error(`no live master serves slot ${slot}`);
+    return portOf(f[1]!);
+  }
+
+  /** The ports of the replicas of the master on `port`. */
+  async replicasOf(port: number): Promise<number[]> {
+    const nodes = await this.nodeFields();
+    const id = nodes.find((n) => portOf(n[1]!) === port)?.[0];
+    return nodes.filter((n) => /slave/.test(n[2]!) && n[3] === id).map((n) => portOf(n[1]!));
   }
 
   /** kill -9 of one node, by pid. */

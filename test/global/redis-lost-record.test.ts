@@ -127,6 +127,23 @@ describe('GlobalSessionEngine on Redis: a record Redis lost entirely is put back
     assert.equal(await a.get(id), undefined);
   });
 
+  it('a destroy lost with its tombstone: the owner puts the tombstone back, and a server with an older copy does not bring the session back', async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-l');
+    const b = await server('web-m');
+    const id = 'LostRecordJJJJJJJJJJJJJJJJ';
+    await a.save(id, { attributes: { n: '1' } });
+    await b.save(id, { attributes: { n: '2' } }); // b's copy at version 2, seen now
+    assert.equal(await a.destroy(id), true);
+    await lose(id); // the failover lost the tombstone (and so the destroy)
+    await touchTurn(a, id); // the owner's turn: its local tombstone says destroyed
+    assert.equal((await r.keys(`*lost:${id}}`)).length, 1, 'the tombstone is back');
+    await touchTurn(b, id);
+    assert.equal(await record(id), undefined);
+    assert.equal(await b.get(id), undefined);
+    await assert.rejects(b.save(id, { attributes: { n: 'late' } }), (e) => isSessiondError(e, 'SESSIOND_SESSION_DESTROYED'));
+  });
+
   it('a store cleared on another server is not put back either', async (t) => {
     if (r === undefined) return t.skip('Redis not reachable');
     const a = await server('web-h');
