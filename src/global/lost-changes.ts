@@ -55,7 +55,6 @@ export async function recreateLost(c: RepairScope, id: string, k: Known, version
   const w = toWrite(s, k);
   const until = recordUntilMs(w);
   if (until !== null && until <= c.local.clock.now() + margin) return undefined;
-  c.logger.warn('global_record_lost', { knownVersion: k.version });
   let outcome;
   try {
     outcome = await c.store.restore(c.ownership.lease, id, 0, version, w);
@@ -64,6 +63,7 @@ export async function recreateLost(c: RepairScope, id: string, k: Known, version
     throw e;
   }
   if (outcome !== 'ok') throw c.ownership.refused(outcome);
+  c.logger.warn('global_record_lost', { knownVersion: k.version });
   return version;
 }
 
