@@ -14,6 +14,7 @@ test('migrate --print prints the SQL that migrate() applies: run by hand, the st
   assert.match(r.stdout, /CREATE TABLE "cli_schema"\.sessions/);
   assert.match(r.stdout, /CREATE TABLE "cli_schema"\.blank_records/);
   assert.match(r.stdout, /ADD COLUMN IF NOT EXISTS principal text;\nCREATE INDEX IF NOT EXISTS sessions_app_principal ON "cli_schema"\.sessions \(app, principal\) WHERE principal IS NOT NULL;/);
+  assert.match(r.stdout, /-- migration 5\nDROP INDEX IF EXISTS "cli_schema"\.sessions_app_owner;\nDROP INDEX IF EXISTS "cli_schema"\.sessions_app_handover;\nCREATE INDEX IF NOT EXISTS sessions_app_handover ON "cli_schema"\.sessions \(app\) WHERE handover_at IS NOT NULL;/);
   if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
   const db = new PgTestSchema();
   try {

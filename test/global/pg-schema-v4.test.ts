@@ -32,7 +32,7 @@ for (const rowAllocation of ['insert', 'blank-records'] as const) {
       await s.migrate();
       const v = await db.admin.query<{ v: number }>(`SELECT max(version) AS v FROM ${tn.migrations}`);
       assert.equal(v.rows[0]!.v, SCHEMA_VERSION);
-      assert.equal(SCHEMA_VERSION, 4);
+      assert.ok(SCHEMA_VERSION >= 4);
       const idx = await db.admin.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'sessions_app_principal'`, [db.schema]);
       assert.match(String(idx.rows[0]?.indexdef), /\(app, principal\) WHERE \(principal IS NOT NULL\)/);
       await db.admin.query(migrations(tn)[3]!); // idempotent

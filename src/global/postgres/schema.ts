@@ -9,7 +9,7 @@ import { classify, type PgContext, type TableNames } from './pg-context.js';
  * prints the same SQL.
  */
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export function migrations(t: TableNames): readonly string[] {
   return [
@@ -63,6 +63,14 @@ CREATE INDEX sessions_app_handover ON ${t.sessions} (app, owner) WHERE handover_
     // by a blank; indexed for the live rows of a principal (sessionsOf, destroyAllOf).
     `ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS principal text;
 CREATE INDEX IF NOT EXISTS sessions_app_principal ON ${t.sessions} (app, principal) WHERE principal IS NOT NULL;`,
+    // 5: no index has the owner in it, so that taking a turn (which moves the owner whenever a
+    // session's requests change server) is a HOT update, as a touch is: no new index entries.
+    // The hand-over index keys on the app alone (marked rows are few); the owner index goes
+    // (only a server's registration used it: adopt now reads the app's rows once); and the
+    // writes' plans can no longer pick it over (app, sid) and read every row a server owns.
+    `DROP INDEX IF EXISTS ${t.schema}.sessions_app_owner;
+DROP INDEX IF EXISTS ${t.schema}.sessions_app_handover;
+CREATE INDEX IF NOT EXISTS sessions_app_handover ON ${t.sessions} (app) WHERE handover_at IS NOT NULL;`,
   ];
 }
 

@@ -36,22 +36,24 @@ const MOVED = `(v.access >= s.access_ms + ${AFTER} OR (v.expires IS NOT NULL AND
 const ACCESS = `GREATEST(s.access_ms, v.access)`;
 const EXPIRES = `COALESCE(v.expires, s.expires_ms)`;
 
+/** As the turns (turns.ts): the rows found by `sid = ANY` and locked in sid order; `v`, a row's ask, read from the arrays at its position. */
 const touchSql = (ctx: PgContext): string => {
   const fence = `s.owner = v.me AND s.owner_epoch = v.epoch AND ${recordLive('s')}`;
-  return `WITH v AS (
-       SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[]) WITH ORDINALITY AS v(sid, me, epoch, access, expires, after, release, i)
-     ), cur AS (
-       SELECT s.slot, v.i FROM v JOIN ${ctx.t.sessions} s ON s.app = $1 AND s.sid = v.sid WHERE ${fence} ORDER BY s.sid FOR UPDATE OF s
+  const ask = (i: string): string =>
+    `LATERAL (SELECT ($3::text[])[${i}] AS me, ($4::bigint[])[${i}] AS epoch, ($5::bigint[])[${i}] AS access, ($6::bigint[])[${i}] AS expires, ($7::bigint[])[${i}] AS after, ($8::boolean[])[${i}] AS release) v`;
+  return `WITH cur AS (
+       SELECT s.slot, p.i FROM ${ctx.t.sessions} s, LATERAL (SELECT array_position($2::text[], s.sid) AS i) p, ${ask('p.i')}
+       WHERE s.app = $1 AND s.sid = ANY((SELECT $2::text[])::text[]) AND ${fence} ORDER BY s.sid FOR UPDATE OF s
      )
      UPDATE ${ctx.t.sessions} s SET access_ms = CASE WHEN ${MOVED} THEN ${ACCESS} ELSE s.access_ms END,
        expires_ms = CASE WHEN ${MOVED} THEN ${EXPIRES} ELSE s.expires_ms END,
        until_ms = CASE WHEN ${MOVED} THEN NULLIF(LEAST(CASE WHEN ${EXPIRES} > 0 THEN ${EXPIRES} ELSE ${NEVER} END,
                                CASE WHEN s.inactive_ms > 0 THEN ${ACCESS} + s.inactive_ms ELSE ${NEVER} END), ${NEVER}) ELSE s.until_ms END,
        turn_until = CASE WHEN v.release THEN NULL ELSE s.turn_until END
-     FROM cur JOIN v ON v.i = cur.i
+     FROM cur, ${ask('cur.i')}
      WHERE s.slot = cur.slot AND ${fence}
        AND EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = $1 AND l.server_id = v.me AND l.epoch = v.epoch AND l.expires_at > now())
-     RETURNING v.i`;
+     RETURNING cur.i`;
 };
 
 /** One statement for every touch given (distinct sessions); one outcome per touch, in their order. The touches it did not apply are classified one by one (rare). */

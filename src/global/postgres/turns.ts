@@ -37,28 +37,33 @@ interface TurnRow extends RecordRow {
   was_epoch: string;
 }
 
-/** `v`: one row per ask (`i` its position); `cur` locks the live rows asked for in sid order and sees their latest version (READ COMMITTED re-reads after a lock wait). */
+/**
+ * `cur` locks the live rows asked for, found by the unique (app, sid) index (`sid = ANY`),
+ * in sid order, and sees their latest version (READ COMMITTED re-reads after a lock wait);
+ * `a` is a row's ask, read from the arrays at its position `i`. No join with the asks: the
+ * plan is the same for one ask or 256 and for any table size, so PostgreSQL keeps its
+ * generic plan instead of planning the statement again at every call (docs/failover.md
+ * §Protocol, "Batched statements"). `v`, one row per ask, only answers each ask.
+ */
 const turnSql = (ctx: PgContext): string => {
-  const leased = `EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = $1 AND l.server_id = v.me AND l.epoch = v.epoch AND l.expires_at > now())`;
-  const mine = `(cur.was_owner = v.me AND cur.was_epoch = v.epoch)`;
-  return `WITH v AS (
-       SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::boolean[]) WITH ORDINALITY AS v(sid, me, epoch, turn_ms, known, hold, i)
-     ), cur AS (
-       SELECT s.slot, v.i, s.owner AS was_owner, s.owner_epoch AS was_epoch, s.turn_until AS was_turn, ${ownerDead(ctx, 's')} AS dead
-       FROM v JOIN ${ctx.t.sessions} s ON s.app = $1 AND s.sid = v.sid
-       WHERE ${recordLive('s')} ORDER BY s.sid FOR UPDATE OF s
+  const leased = (a: string): string => `EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = $1 AND l.server_id = ${a}.me AND l.epoch = ${a}.epoch AND l.expires_at > now())`;
+  const mine = `(cur.was_owner = a.me AND cur.was_epoch = a.epoch)`;
+  return `WITH cur AS (
+       SELECT s.slot, array_position($2::text[], s.sid) AS i, s.owner AS was_owner, s.owner_epoch AS was_epoch, s.turn_until AS was_turn, ${ownerDead(ctx, 's')} AS dead
+       FROM ${ctx.t.sessions} s
+       WHERE s.app = $1 AND s.sid = ANY((SELECT $2::text[])::text[]) AND ${recordLive('s')} ORDER BY s.sid FOR UPDATE OF s
      ), took AS (
-       UPDATE ${ctx.t.sessions} s SET owner = v.me, owner_epoch = v.epoch,
-         turn_until = CASE WHEN v.hold THEN ${HELD} ELSE now() + v.turn_ms * interval '1 millisecond' END,
+       UPDATE ${ctx.t.sessions} s SET owner = a.me, owner_epoch = a.epoch,
+         turn_until = CASE WHEN a.hold THEN ${HELD} ELSE now() + a.turn_ms * interval '1 millisecond' END,
          handover_at = CASE WHEN ${mine} THEN s.handover_at END
-       FROM cur JOIN v ON v.i = cur.i
-       WHERE s.slot = cur.slot AND ${leased} AND (${mine} OR cur.was_turn IS NULL OR cur.was_turn <= now() OR cur.dead)
-       RETURNING v.i, s.sid, CASE WHEN s.version = v.known THEN NULL ELSE s.attrs END AS attrs, s.created_ms, s.access_ms, s.expires_ms, s.inactive_ms,
+       FROM cur, LATERAL (SELECT ($3::text[])[cur.i] AS me, ($4::bigint[])[cur.i] AS epoch, ($5::bigint[])[cur.i] AS turn_ms, ($6::bigint[])[cur.i] AS known, ($7::boolean[])[cur.i] AS hold) a
+       WHERE s.slot = cur.slot AND ${leased('a')} AND (${mine} OR cur.was_turn IS NULL OR cur.was_turn <= now() OR cur.dead)
+       RETURNING cur.i, s.sid, CASE WHEN s.version = a.known THEN NULL ELSE s.attrs END AS attrs, s.created_ms, s.access_ms, s.expires_ms, s.inactive_ms,
          s.owner, s.owner_epoch, s.version, s.principal, cur.dead, cur.was_owner, cur.was_epoch
      )
      SELECT v.i, took.sid, took.attrs, took.created_ms, took.access_ms, took.expires_ms, took.inactive_ms, took.owner, took.owner_epoch, took.version, took.principal,
-       took.dead, took.was_owner, took.was_epoch, ${leased} AS leased, EXISTS (SELECT 1 FROM cur WHERE cur.i = v.i) AS present
-     FROM v LEFT JOIN took ON took.i = v.i`;
+       took.dead, took.was_owner, took.was_epoch, ${leased('v')} AS leased, EXISTS (SELECT 1 FROM cur WHERE cur.i = v.i) AS present
+     FROM unnest((SELECT $3::text[]), (SELECT $4::bigint[])) WITH ORDINALITY AS v(me, epoch, i) LEFT JOIN took ON took.i = v.i`;
 };
 
 /** One statement for every ask given (in any order, distinct sessions); one answer per ask, in the asks' order. */
