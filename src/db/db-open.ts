@@ -23,8 +23,6 @@ import { recoverSalt } from './salt-recovery.js';
 import { censusDamage, damageContext, damagedImages, takeCensus } from './db-census.js';
 
 export const READ_CHUNK_BYTES_DEFAULT = 4 * 1024 * 1024;
-/** The most images the open presizes for (24 bytes each in the index): a bound on what a header can make it allocate. */
-export const PRESIZE_IMAGES_MAX = 1 << 24;
 /**
  * A new file is built under this name and renamed into place, so sessions.db either does
  * not exist or has two valid header slots: a crash while creating never leaves a file
@@ -46,7 +44,7 @@ export async function openDbState(
   if (existing === undefined) await createDatabaseFile(fs, dir, path, clock);
   const handle = await io('open', path, () => fs.open(path, 'r+'));
   try {
-    return await openHandle(handle, path, chunkBytes, opts.salvage === true, clock, onImage, opts);
+    return await openHandle(handle, path, chunkBytes, opts.salvage === true, clock, onImage, opts.redoable);
   } catch (e) {
     await handle.close().catch(() => undefined);
     throw e;
@@ -60,7 +58,7 @@ async function openHandle(
   salvage: boolean,
   clock: Clock,
   onImage: (img: StoredImage) => void,
-  { redoable, reserve }: Pick<DbOpenOptions, 'redoable' | 'reserve'>,
+  redoable: DbOpenOptions['redoable'],
 ): Promise<{ state: DbState; report: DbScanReport }> {
   const fileBytes = await io('size', path, () => handle.size());
   const reader = new ChunkReader(handle, fileBytes, chunkBytes);
@@ -80,8 +78,6 @@ async function openHandle(
     // appliedLsn 0 replays every log record still present: always safe, replay is idempotent.
     chosen = { header: newHeader(salt, clock), slot: 1 };
   }
-  const expected = imagesExpected(chosen.header, fileBytes);
-  reserve?.(expected);
   const scan = await scanImages(
     reader,
     chosen.header.salt,
@@ -89,7 +85,6 @@ async function openHandle(
       if (!salvage) throw new SessiondError('SESSIOND_DB_CORRUPT', `${path} at ${offset}: ${detail}`, { file: path, offset });
     },
     onImage,
-    expected,
   );
   const census = rebuilt ? undefined : takeCensus(chosen.header, scan, fileBytes);
   const damage = census && censusDamage(census);
@@ -117,12 +112,6 @@ async function openHandle(
     ...(redo.length > 0 ? { redo } : {}),
   };
   return { state, report };
-}
-
-/** The images the header counts, at most one a block of the file (a damaged count must not make the open allocate more). */
-export function imagesExpected(header: DbHeader, fileBytes: number): number {
-  const blocks = Math.max(0, Math.floor((fileBytes - DB_FIRST_DATA_OFFSET) / DB_BLOCK_BYTES));
-  return Math.min(header.liveImages, blocks, PRESIZE_IMAGES_MAX);
 }
 
 /** Free extents = the gaps between winning images (losers were marked freed above). */

@@ -46,16 +46,14 @@ const BAD_HEADS_MAX = 64;
 /**
  * Pass 1. `onCorrupt` is called for an image whose crc is good but whose payload id does
  * not decode; it throws to refuse the file, or returns to have the extent freed.
- * `imagesExpected` presizes the index (a hint: the header's count).
  */
 export async function scanImages(
   reader: ChunkReader,
   salt: number,
   onCorrupt: (offset: number, detail: string) => void,
   onImage: (img: StoredImage) => void,
-  imagesExpected?: number,
 ): Promise<ScanResult> {
-  const index = new SessionIndex(imagesExpected);
+  const index = new SessionIndex();
   const r: ScanResult = {
     index,
     candidates: [],

@@ -82,10 +82,4 @@ export interface DbOpenOptions {
    * the open goes on and reports them in `redo`; otherwise damage refuses it as before.
    */
   redoable?: (damaged: ReadonlyArray<{ id: string; lsn: number }>) => Promise<string[]>;
-  /**
-   * Called once before the scan with the number of images the header counts (at most what
-   * the file's size can hold, and PRESIZE_IMAGES_MAX), so the caller can size what it builds
-   * from onImage at once. A hint only: the scan hands over what it finds, more or fewer.
-   */
-  reserve?: (images: number) => void;
 }

@@ -19,33 +19,16 @@ const INITIAL_SLOTS = 1024;
 
 export class SessionIndex {
   private readonly slots = new Map<string, number>();
-  private starts: Float64Array;
-  private blocks: Uint32Array;
-  private lsns: Float64Array;
-  private bytes: Uint32Array;
+  private starts = new Float64Array(INITIAL_SLOTS);
+  private blocks = new Uint32Array(INITIAL_SLOTS);
+  private lsns = new Float64Array(INITIAL_SLOTS);
+  private bytes = new Uint32Array(INITIAL_SLOTS);
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
   private allocated = 0;
   private imageTotal = 0;
   /** Highest lsn of any entry; undefined when a removal may have lowered it (recomputed lazily). */
   private maxLsnCache: number | undefined = 0;
-
-  /**
-   * `slotsInitial`: entries to make room for at once (the open passes the count its header
-   * gives), so a million-image scan does not grow the arrays ten times, copying each time.
-   */
-  constructor(slotsInitial = INITIAL_SLOTS) {
-    const n = Math.max(INITIAL_SLOTS, slotsInitial);
-    this.starts = new Float64Array(n);
-    this.blocks = new Uint32Array(n);
-    this.lsns = new Float64Array(n);
-    this.bytes = new Uint32Array(n);
-  }
-
-  /** Entries the arrays hold before they grow (tests). */
-  get capacity(): number {
-    return this.starts.length;
-  }
 
   get size(): number {
     return this.slots.size;

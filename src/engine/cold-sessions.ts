@@ -209,20 +209,8 @@ export class ColdSessions {
     return this.nextSlot++;
   }
 
-  /** Entries the arrays hold before they grow (tests). */
-  get capacity(): number {
-    return this.lsns.length;
-  }
-
-  /**
-   * Makes room for `entries` at once (the open passes the count the database header gives),
-   * so a million sessions do not grow the arrays ten times, copying each time.
-   */
-  reserve(entries: number): void {
-    if (entries > this.lsns.length) this.grow(entries);
-  }
-
-  private grow(n = this.lsns.length * 2): void {
+  private grow(): void {
+    const n = this.lsns.length * 2;
     this.lsns = grown(this.lsns, n);
     this.created = grown(this.created, n);
     this.lastAccess = grown(this.lastAccess, n);

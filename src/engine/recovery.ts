@@ -243,8 +243,7 @@ export async function recover(opts: RecoveryOptions, sessions: LoadedSessions, c
   const redoable = (damaged: ReadonlyArray<{ id: string; lsn: number }>): Promise<string[]> => redoableSessions(fs, dir, opts.recordBytesMax, damaged);
   const bounded = opts.cacheBytesMax > 0 ? cold : undefined;
   const migrated = new Set<string>();
-  const reserve = (n: number): void => cold?.reserve(n);
-  const db = await opts.database.open({ fs, dir, salvage: opts.salvage, redoable, reserve }, (img) => {
+  const db = await opts.database.open({ fs, dir, salvage: opts.salvage, redoable }, (img) => {
     try {
       const layout = img.layout ?? PAYLOAD_LAYOUT_V3;
       if (layout === PAYLOAD_LAYOUT_V3 && cold !== undefined && (bounded === undefined || sessions.bytes >= opts.cacheBytesMax)) {

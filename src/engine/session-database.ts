@@ -53,8 +53,6 @@ export interface SessionDatabaseOpenOptions {
   salvage: boolean;
   /** Which damaged sessions the logs can redo (a file-backed database asks; see DbOpenOptions.redoable). */
   redoable?: (damaged: ReadonlyArray<{ id: string; lsn: number }>) => Promise<string[]>;
-  /** How many sessions the database expects to hand over (a hint to presize; see DbOpenOptions.reserve). */
-  reserve?: (sessions: number) => void;
 }
 
 /**
