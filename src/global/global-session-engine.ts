@@ -5,15 +5,17 @@ import { SessiondError, isSessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import type { Clock } from '../clock.js';
-import type { GlobalStore, GlobalWrite } from './global-store.js';
+import type { GlobalStore } from './global-store.js';
 import { resolveGlobalOptions, type GlobalOptions, type GlobalOptionsInput } from './global-options.js';
 import { Ownership, type OwnershipStats } from './ownership.js';
 import { openGlobalStore } from './open-global-store.js';
 import { KeyedChain } from './keyed-chain.js';
 import { PendingJournal } from './pending-journal.js';
-import { WriteBack, drainLeftovers, toWrite, type Known, type WriteBackStats } from './write-back.js';
-import { pollTurn, pruner } from './polling.js';
-import { heldRead, localTouchSkipped, readRecord, restoreLost, syncLocal, type LocalCopy } from './local-copy.js';
+import { WriteBack, drainLeftovers, type Known, type WriteBackStats } from './write-back.js';
+import { pruner } from './polling.js';
+import { heldRead, localTouchSkipped, readRecord } from './local-copy.js';
+import { commit, destroyRecord, touchRecord, type RecordWrites } from './record-writes.js';
+import { attempt, takeTurn, type TurnScope } from './take-turn.js';
 import { destroyAllOf, sessionsOf, type PrincipalScope } from './principal-ops.js';
 
 /**
@@ -36,9 +38,6 @@ export type GlobalEngineOptionsInput = EngineOptionsInput & { global: GlobalOpti
 
 /** `stats().global`: the mode, this server's lease and the write-back's counters. */
 export type GlobalStats = { mode: GlobalOptions['mode'] } & OwnershipStats & WriteBackStats;
-
-/** How a turn attempt ended: held (here now), absent (no live record), busy (another live server has it). */
-type Attempt = 'held' | 'absent' | 'busy';
 
 /** Most records `all()` and `ids()` return. */
 const LIST_MAX = 100_000;
@@ -77,8 +76,8 @@ export class GlobalSessionEngine {
 
   /** Back mode's write-back and hand-over (also, briefly, a through-mode server draining what a back-mode run left). */
   private wb: WriteBack | undefined;
-  /** What local-copy.ts shares of this engine's state. */
-  private readonly copy: LocalCopy;
+  /** What local-copy.ts, take-turn.ts and record-writes.ts share of this engine's state. */
+  private readonly copy: TurnScope & RecordWrites;
   /** What principal-ops.ts needs of it. */
   private readonly principals: PrincipalScope;
 
@@ -167,8 +166,8 @@ export class GlobalSessionEngine {
   private async knowVersion(id: string): Promise<void> {
     if (this.known.has(id) || this.absent.has(id)) return;
     const wb = this.wb;
-    if (wb !== undefined) await wb.acquire(id, () => this.chain.run(id, () => this.attempt(id, true)));
-    else await this.takeTurn(id);
+    if (wb !== undefined) await wb.acquire(id, () => this.chain.run(id, () => attempt(this.copy, id, true)));
+    else await takeTurn(this.copy, id);
   }
 
   generateId(): string {
@@ -183,8 +182,8 @@ export class GlobalSessionEngine {
     const release = await this.local.lock(id);
     try {
       const wb = this.wb;
-      if (wb !== undefined) await wb.acquire(id, () => this.chain.run(id, () => this.attempt(id, true)));
-      else await this.chain.run(id, () => this.takeTurn(id));
+      if (wb !== undefined) await wb.acquire(id, () => this.chain.run(id, () => attempt(this.copy, id, true)));
+      else await this.chain.run(id, () => takeTurn(this.copy, id));
     } catch (e) {
       release();
       throw e;
@@ -208,33 +207,6 @@ export class GlobalSessionEngine {
         .catch((e: unknown) => this.warn('global_turn_release_failed', e));
       release();
     };
-  }
-
-  /** One try at the session's turn across servers; the local copy is brought up to the record when taken. */
-  private async attempt(id: string, hold: boolean): Promise<Attempt> {
-    const k = this.known.get(id);
-    let sentAt = performance.now();
-    const knownVersion = k === undefined || this.copyExpiredHere(id) ? 0 : k.version;
-    const r = await this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, knownVersion, hold).catch(async (e: unknown) => {
-      // This server's lease lapsed (it was paused or cut off): register again now rather
-      // than fail every request until the next heartbeat; a second refusal is final.
-      if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
-      await this.ownership.renew();
-      sentAt = performance.now();
-      return this.store.takeTurn(this.ownership.lease, id, this.global.turnMs, 0, hold);
-    });
-    if (r === undefined) return 'busy';
-    this.turnFrom.set(id, sentAt);
-    return (await syncLocal(this.copy, id, r)) ? 'held' : 'absent';
-  }
-
-  /** Through mode: the copy expired by this clock while touches elsewhere kept the record alive (not destroyed here: a retried destroy needs the version). */
-  private copyExpiredHere(id: string): boolean {
-    return this.wb === undefined && this.local.get(id) === undefined && !this.local.isDestroyed(id);
-  }
-
-  private takeTurn(id: string): Promise<void> {
-    return pollTurn(() => this.attempt(id, false), this.options.queueWaitMsMax);
   }
 
   /**
@@ -270,7 +242,7 @@ export class GlobalSessionEngine {
     }
     if (this.held.has(id)) {
       return this.chain.run(id, async () => {
-        if (this.given.delete(id)) await this.takeTurn(id);
+        if (this.given.delete(id)) await takeTurn(this.copy, id);
         return fn();
       });
     }
@@ -292,7 +264,7 @@ export class GlobalSessionEngine {
       const k = this.known.get(id);
       if (k !== undefined && state === before) return this.view(state)!;
       if (this.wb !== undefined && k !== undefined) await this.wb.changed(id);
-      else await this.commit(id, k, state);
+      else await commit(this.copy, id, k, state);
       return this.view(state)!;
     });
   }
@@ -304,30 +276,6 @@ export class GlobalSessionEngine {
    */
   private refuseStale(id: string): void {
     if (this.stale.has(id)) throw this.ownership.refused('fenced');
-  }
-
-  /** Writes the local state to the global record with the fence (or creates the record). */
-  private async commit(id: string, k: Known | undefined, s: SessionState): Promise<void> {
-    const lease = this.ownership.lease;
-    const w: GlobalWrite = toWrite(s, k);
-    this.known.delete(id);
-    if (k === undefined) {
-      // A new session: created at once in both modes, so that every server can find it (back mode holds its turn).
-      if (!(await this.store.create(lease, id, w, this.wb !== undefined))) throw this.ownership.refused('conflict');
-      this.absent.delete(id);
-      if (this.wb !== undefined) {
-        this.wb.kept.add(id);
-        this.known.set(id, { version: 1, createdAtMs: w.createdAtMs });
-        return;
-      }
-    } else {
-      const outcome = await this.store.write(lease, id, k.version, w, true);
-      // Lost by the store since this request's turn (a failover): put back with this change, its turn held.
-      if (outcome === 'absent' && this.wb === undefined && (await restoreLost(this.copy, id, k, k.version + 1))) return;
-      if (outcome !== 'ok') throw this.ownership.refused(outcome);
-    }
-    this.given.add(id);
-    this.known.set(id, { version: (k?.version ?? 0) + 1, createdAtMs: w.createdAtMs, seenAt: performance.now() });
   }
 
   async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
@@ -348,10 +296,7 @@ export class GlobalSessionEngine {
         return this.view(state);
       }
       local.catch((e: unknown) => this.warn('global_local_touch_failed', e));
-      const outcome = await this.store.touch(this.ownership.lease, id, this.clock.now(), input.expiresAtMs, true, this.global.touchAfterMs);
-      if (outcome === 'absent' && (await restoreLost(this.copy, id, k, k.version))) return this.view(state);
-      if (outcome !== 'ok') throw this.ownership.refused(outcome);
-      this.given.add(id);
+      await touchRecord(this.copy, id, k, input.expiresAtMs);
       return this.view(state);
     });
   }
@@ -365,33 +310,7 @@ export class GlobalSessionEngine {
     // A lease lost mid-request forgot the record's version: take the turn again (under the
     // new lease) so the destroy reaches the record instead of being acknowledged locally only.
     await this.knowVersion(id);
-    const k = this.known.get(id);
-    if (this.wb !== undefined && k !== undefined) {
-      await this.local.destroy(id);
-      await this.wb.changed(id); // written back as a destroy (the local copy is gone)
-      return true;
-    }
-    if (k === undefined) {
-      // No record. With replicaAckMs, acknowledged only once a replica confirms it: the
-      // delete that made it absent may be one whose confirmation failed (a 503 logout
-      // retried), which a failover would undo (RedisGlobalStore.destroy).
-      if (this.wb === undefined && this.global.replicaAckMs > 0) {
-        const outcome = await this.store.destroy(this.ownership.lease, id, 0);
-        if (outcome !== 'absent' && outcome !== 'ok') throw this.ownership.refused(outcome);
-      }
-      return this.local.destroy(id);
-    }
-    // Through mode: the record first, the local copy once the record is gone. A destroy
-    // the global store refused or never confirmed (503) leaves the session here as it is
-    // in the store, so this server goes on serving it (a retried logout finds it and
-    // deletes it); and a local tombstone always means an acknowledged destroy (mirror).
-    this.known.delete(id);
-    const outcome = await this.store.destroy(this.ownership.lease, id, k.version);
-    if (outcome !== 'ok' && outcome !== 'absent') throw this.ownership.refused(outcome);
-    this.given.add(id); // no record, no turn
-    this.absent.add(id);
-    await this.local.destroy(id);
-    return true;
+    return destroyRecord(this.copy, id);
   }
 
   /** The live sessions of a principal on every server (docs/failover.md §Sessions of a principal; every server must use the same `principal` option). */

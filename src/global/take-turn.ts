@@ -1,0 +1,47 @@
+import { performance } from 'node:perf_hooks';
+import { isSessiondError } from '../errors.js';
+import { syncLocal, type LocalCopy } from './local-copy.js';
+import { pollTurn } from './polling.js';
+
+/**
+ * Taking a session's turn across servers for the composed engine (global-session-engine.ts):
+ * a lease on its global record, which also makes this server the owner, and the local copy
+ * brought up to the record it returns (local-copy.ts).
+ */
+
+/** The engine's state a turn changes (shared with the engine, never copied). */
+export interface TurnScope extends LocalCopy {
+  /** Through mode: monotonic ms at which the statement taking each held turn was sent. */
+  readonly turnFrom: Map<string, number>;
+}
+
+/** How a turn attempt ended: held (here now), absent (no live record), busy (another live server has it). */
+export type Attempt = 'held' | 'absent' | 'busy';
+
+/** One try at the session's turn across servers; the local copy is brought up to the record when taken. */
+export async function attempt(c: TurnScope, id: string, hold: boolean): Promise<Attempt> {
+  const k = c.known.get(id);
+  let sentAt = performance.now();
+  const knownVersion = k === undefined || copyExpiredHere(c, id) ? 0 : k.version;
+  const r = await c.store.takeTurn(c.ownership.lease, id, c.global.turnMs, knownVersion, hold).catch(async (e: unknown) => {
+    // This server's lease lapsed (it was paused or cut off): register again now rather
+    // than fail every request until the next heartbeat; a second refusal is final.
+    if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
+    await c.ownership.renew();
+    sentAt = performance.now();
+    return c.store.takeTurn(c.ownership.lease, id, c.global.turnMs, 0, hold);
+  });
+  if (r === undefined) return 'busy';
+  c.turnFrom.set(id, sentAt);
+  return (await syncLocal(c, id, r)) ? 'held' : 'absent';
+}
+
+/** Through mode: the copy expired by this clock while touches elsewhere kept the record alive (not destroyed here: a retried destroy needs the version). */
+function copyExpiredHere(c: TurnScope, id: string): boolean {
+  return c.wb() === undefined && c.local.get(id) === undefined && !c.local.isDestroyed(id);
+}
+
+/** Tries for the turn (not held for good) until no other server has it, at most queueWaitMsMax. */
+export function takeTurn(c: TurnScope, id: string): Promise<void> {
+  return pollTurn(() => attempt(c, id, false), c.local.options.queueWaitMsMax);
+}
