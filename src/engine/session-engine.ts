@@ -1,21 +1,19 @@
-import { dirname } from 'node:path';
 import { assert } from '../assert.js';
 import { RECORD_OVERHEAD_BYTES, type RecordType } from '../format/constants.js';
-import { SessiondError, ioError, isSessiondError } from '../errors.js';
+import { SessiondError, isSessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
-import { MonotonicClock, startInterval, type Clock } from '../clock.js';
+import { startInterval, type Clock, type MonotonicClock } from '../clock.js';
 import type { SessionDatabase } from './session-database.js';
-import { LogWriter } from '../log/log-writer.js';
+import type { LogWriter } from '../log/log-writer.js';
 import { generateSessionId, invalidSessionIdError, isValidSessionId } from '../session/session-id.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
 import { OperationLatency, type OperationKind } from './operation-latency.js';
-import { Flusher } from './flusher.js';
-import { recover, type RecoveryReport } from './recovery.js';
-import { SessionCache } from './session-cache.js';
+import type { Flusher } from './flusher.js';
+import type { RecoveryReport } from './recovery.js';
+import type { SessionCache } from './session-cache.js';
 import { SessionQueue, type Release } from './session-queue.js';
-import { StoreLock } from './store-lock.js';
-import { Tombstones } from './tombstones.js';
-import { carryTombstones, readTombstones, writeTombstoneFile } from './tombstone-file.js';
+import type { StoreLock } from './store-lock.js';
+import type { Tombstones } from './tombstones.js';
 import { ExpiryReaper } from './expiry-reaper.js';
 import { CacheBound, type LoadWait } from './cache-bound.js';
 import { checkBoundedDatabase, readAllStates } from './bounded-reads.js';
@@ -25,16 +23,14 @@ import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type Save
 import { planRestore, type RestoreInput, type RestoreOutcome } from './restore-plan.js';
 import { rekeyAll } from './rekey.js';
 import { BackgroundFold } from './background-fold.js';
-import { FoldBacklog } from './fold-backlog.js';
+import type { FoldBacklog } from './fold-backlog.js';
+import { lockStoreDir, recoverStore } from './engine-open.js';
+import { createPipeline } from './engine-pipeline.js';
+import { liveIds, liveState, liveStates } from './live-state.js';
+import { checkPrincipal, destroyTargetsOf, liveIdsOf, liveSessionsOf } from './principal-queries.js';
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
 export type { RestoreInput, RestoreOutcome } from './restore-plan.js';
-
-function checkPrincipal(principal: unknown): asserts principal is string {
-  if (typeof principal !== 'string' || principal === '') {
-    throw new SessiondError('SESSIOND_INVALID_ARGUMENT', 'principal must be a non-empty string', { argument: 'principal' });
-  }
-}
 
 /**
  * The embedded session store (SPEC E1-E10): every session in memory, every change durable
@@ -65,8 +61,6 @@ export class SessionEngine {
   private closed = false;
   private closing: Promise<void> | undefined;
   private fatal: SessiondError | undefined;
-  /** Tombstones.changes when the tombstone file was last written. */
-  private tombstoneChangesSaved: number;
 
   private constructor(
     readonly options: EngineOptions,
@@ -82,64 +76,22 @@ export class SessionEngine {
     this.recovery = report;
     this.queue = new SessionQueue(options);
     this.tombstones = tombstones;
-    this.tombstoneChangesSaved = tombstones.changes;
   }
 
   /** Opens (creating or recovering) the store in `options.dir`. Resolves once recovery is done. */
   static async open(input: EngineOptionsInput): Promise<SessionEngine> {
     const options = resolveOptions(input);
-    const { fs, dir, logger } = options;
-    await fs.mkdir(dir).catch((e: unknown) => {
-      throw ioError('mkdir', dir, e);
-    });
-    // A new directory is only an entry in its parent until the parent is fsynced: without
-    // this, a power loss can take the store directory and every synced file in it.
-    await fs.syncDir(dirname(dir)).catch((e: unknown) => {
-      throw ioError('fsync the parent of', dir, e);
-    });
-    const lock = await StoreLock.acquire(fs, dir);
+    const lock = await lockStoreDir(options);
     try {
-      const cache = new SessionCache(options.encryption);
-      const clock = new MonotonicClock(options.clock);
-      const saved = await readTombstones(options);
-      clock.raise(saved?.savedAtMs ?? 0);
-      const recordBytesMax = options.sessionBytesMax + RECORD_OVERHEAD_BYTES + 1024;
-      const r = await recover(
-        {
-          database: options.database,
-          fs,
-          dir,
-          salvage: options.salvage,
-          recordBytesMax,
-          flushBatchBytesMax: options.flushBatchBytesMax,
-          now: () => clock.now(),
-          logger,
-          encryption: options.encryption,
-          principal: options.principal,
-          cacheBytesMax: options.cacheBytesMax,
-          backgroundFold: true,
-        },
-        cache.visible,
-        cache.cold,
-        (id) => cache.unpack(id),
-      );
-      cache.rebuildPrincipals(); // loaded and cold sessions alike
-      // Invariant: the next LSN is above every LSN the database file holds.
-      assert(r.nextLsn > r.db.appliedLsn && r.nextLsn > r.db.maxImageLsn, `next lsn ${r.nextLsn} not above the database's (${r.db.appliedLsn}, ${r.db.maxImageLsn})`);
-      clock.raise(r.newestTimeMs);
-      cache.appliedLsn = r.nextLsn - 1;
-      const tombstones = await carryTombstones(options, clock.now(), saved, r.tombstones, cache).catch(async (e: unknown) => {
-        await r.db.close().catch(() => undefined);
-        throw e;
-      });
-      const engine = new SessionEngine(options, lock, r.db, cache, r.report, clock, tombstones);
-      if (options.cacheBytesMax > 0) engine.bound = new CacheBound(cache, checkBoundedDatabase(r.db), options.cacheBytesMax, options.encryption);
-      if (r.fold !== undefined) engine.fold = new BackgroundFold(r.fold, cache, () => clock.now());
+      const r = await recoverStore(options);
+      const engine = new SessionEngine(options, lock, r.db, r.cache, r.report, r.clock, r.carried);
+      if (options.cacheBytesMax > 0) engine.bound = new CacheBound(r.cache, checkBoundedDatabase(r.db), options.cacheBytesMax, options.encryption);
+      if (r.fold !== undefined) engine.fold = new BackgroundFold(r.fold, r.cache, () => r.clock.now());
       await engine.start(r.nextLsn, r.generation).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
       });
-      logger.info('store_recovered', { ...r.report, corruption: r.report.corruption.length, logs: undefined, db: undefined });
+      options.logger.info('store_recovered', { ...r.report, corruption: r.report.corruption.length, logs: undefined, db: undefined });
       return engine;
     } catch (e) {
       await lock.release();
@@ -149,67 +101,17 @@ export class SessionEngine {
 
   private async start(nextLsn: number, generation: number): Promise<void> {
     const o = this.options;
-    this.backlog = new FoldBacklog(o.flushBacklogBytesMax, () => void this.flusher.flush().catch(() => {}), this.fold?.log?.bytes ?? 0);
-    this.writer = await LogWriter.create({
-      fs: o.fs,
-      dir: o.dir,
-      clock: this.clock,
-      durability: o.durability,
-      fsyncIntervalMs: o.fsyncIntervalMs,
-      groupCommitBytesMax: o.groupCommitBytesMax,
-      writeQueueBytesMax: o.writeQueueBytesMax,
-      logSwapBytes: o.logSwapBytes,
-      logSwapMs: o.logSwapMs,
-      nextLsn,
-      generation,
-      ...(this.fold?.log === undefined ? {} : { keep: this.fold.log }),
-      onSwap: ({ fromLog, lastLsn }) => this.flusher.onSwap(fromLog, lastLsn),
-      onFatal: (err) => this.setFatal(err),
-      onGroup: ({ syncMs, records }) => {
-        this.latency.addMs('fsync', syncMs);
-        this.latency.groupRecords.add(records);
-      },
-    });
-    this.flusher = new Flusher({
-      cache: this.cache,
-      db: this.db,
-      now: () => this.clock.now(),
-      every: (fn, ms) => startInterval(this.clock, fn, ms),
-      flushIntervalMs: o.flushIntervalMs,
-      flushBatchBytesMax: o.flushBatchBytesMax,
-      flushSliceMsMax: o.flushSliceMsMax,
-      syncLog: () => this.writer.syncWritten(),
-      releaseLog: (i) => this.releaseLog(i),
-      onFatal: (err) => this.setFatal(err),
-      onCycle: (ms) => {
-        this.latency.addMs('flush', ms);
-        this.bound?.schedule(); // what the cycle wrote can leave the cache now
-      },
-      encryption: o.encryption,
-      backlog: this.backlog,
-    });
+    const { cache, db, latency, bound, fold, tombstones } = this;
+    const onFatal = (err: SessiondError): void => this.setFatal(err);
+    const p = await createPipeline({ options: o, clock: this.clock, cache, db, latency, bound, fold, tombstones, nextLsn, generation, onFatal });
+    this.writer = p.writer;
+    this.flusher = p.flusher;
+    this.backlog = p.backlog;
     this.flusher.start();
     if (this.fold?.log !== undefined) this.flusher.onSwap(this.fold.log.index, this.fold.log.lastLsn); // folds it now
     this.bound?.schedule();
     this.reaper = new ExpiryReaper(this.cache, this.tombstones, () => this.clock.now(), o.expiryIntervalMs, o.expiryScanMax, (fn, ms) => startInterval(this.clock, fn, ms));
     this.reaper.start();
-  }
-
-  /**
-   * Resets a log the database holds; first carries the tombstones destroyed since the last
-   * carry into the tombstone file, since the log's TOMBSTONE records are about to go.
-   */
-  private async releaseLog(i: number): Promise<void> {
-    // Invariant: a log is reset only once the database file holds all of it.
-    assert(this.writer.lastLsnOf(i) <= this.db.appliedLsn, `release of log ${i} through lsn ${this.writer.lastLsnOf(i)} above appliedLsn ${this.db.appliedLsn}`);
-    const changes = this.tombstones.changes;
-    if (!this.writer.isReleased(i) && changes !== this.tombstoneChangesSaved) {
-      const now = this.clock.now();
-      await writeTombstoneFile(this.options.fs, this.options.dir, { savedAtMs: now, entries: [...this.tombstones.durable(now)] });
-      this.tombstoneChangesSaved = changes;
-    }
-    await this.writer.release(i);
-    this.fold?.released(i);
   }
 
   /** A write or fsync failed: never retried; the store turns read-only and says why. */
@@ -239,7 +141,7 @@ export class SessionEngine {
     const t0 = this.latency.startGet();
     const s = this.cache.durable(id);
     if (s === undefined && this.bound !== undefined) this.checkLoaded(id);
-    const out = s === undefined ? undefined : this.live(s, this.clock.now());
+    const out = s === undefined ? undefined : liveState(this.cache, s, this.clock.now());
     if (out !== undefined) this.cache.visible.used(id, s!);
     this.latency.endGet(t0);
     return out;
@@ -264,7 +166,7 @@ export class SessionEngine {
     if (this.cache.cold.size === 0 || this.bound === undefined) return this.all();
     return readAllStates(this.all(true), this.cache.cold, this.db, this.clock.now(), (id) => {
       const s = this.cache.visible.get(id);
-      return s === undefined ? undefined : this.live(s, this.clock.now());
+      return s === undefined ? undefined : liveState(this.cache, s, this.clock.now());
     }, this.options.encryption);
   }
 
@@ -280,21 +182,6 @@ export class SessionEngine {
     } finally {
       w.done();
     }
-  }
-
-  /**
-   * `s` if it has not expired, with the expiry of a pending expiry-only change. The adapters
-   * answer a touch once it is appended, before its fsync (a crash may lose the latest
-   * extension, never an attribute), so a read after it must show the expiry it set, and
-   * an expired durable state is alive if that touch extended it. A pending change of the
-   * attributes is not shown before it is durable.
-   */
-  private live(s: SessionState, now: number): SessionState | undefined {
-    // Only a pending head can differ from `s` (a durable state): none, or a delete, means s.
-    const h = this.cache.pendingState(s.id);
-    if (h !== undefined && h !== s && h.attrs === s.attrs) return isExpired(h, now) ? undefined : h;
-    if (!isExpired(s, now)) return s;
-    return h === undefined || h === s || isExpired(h, now) ? undefined : s;
   }
 
   /** True while a destroyed ID still refuses saves. */
@@ -516,21 +403,7 @@ export class SessionEngine {
    * included from their summaries: never touches the disk, never loads a session.
    */
   idsOf(principal: string): string[] {
-    checkPrincipal(principal);
-    const now = this.clock.now();
-    const out: string[] = [];
-    for (const id of this.cache.principals.ids(principal)) {
-      const expiry = this.cache.cold.expiryOf(id);
-      if (expiry !== undefined) {
-        if (expiry > now) out.push(id);
-        continue;
-      }
-      const s = this.cache.visible.get(id);
-      // Invariant: every change of the cache moves the index (session-cache.ts).
-      assert(s !== undefined, 'the principal index names a session the cache does not hold');
-      if (this.live(s, now) !== undefined) out.push(id);
-    }
-    return out;
+    return liveIdsOf(this.cache, this.clock, principal);
   }
 
   /**
@@ -539,16 +412,7 @@ export class SessionEngine {
    * (never a shorter list); `readSessionsOf` reads them back.
    */
   sessionsOf(principal: string): SessionState[] {
-    const out: SessionState[] = [];
-    for (const id of this.idsOf(principal)) {
-      const s = this.cache.durable(id); // a packed one is decoded here
-      if (s === undefined && this.cache.cold.has(id)) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
-      // Invariant: every change of the cache moves the index (session-cache.ts).
-      assert(s !== undefined, 'the principal index names a session the cache does not hold');
-      const l = this.live(s, this.clock.now());
-      if (l !== undefined) out.push(l);
-    }
-    return out;
+    return liveSessionsOf(this.cache, this.clock, principal);
   }
 
   /** Like `sessionsOf`, but the sessions the cache bound left on disk are read back (and loaded). */
@@ -574,10 +438,7 @@ export class SessionEngine {
   async destroyAllOf(principal: string, options: { except?: string | readonly string[] } = {}): Promise<number> {
     checkPrincipal(principal);
     this.checkWritable();
-    const keep = new Set(typeof options.except === 'string' ? [options.except] : (options.except ?? []));
-    const targets = new Set(this.cache.principals.ids(principal));
-    for (const s of this.cache.pendingStates()) if (s.principal === principal) targets.add(s.id);
-    const destroyed = [...targets].filter((id) => !keep.has(id)).map((id) => this.destroy(id));
+    const destroyed = destroyTargetsOf(this.cache, principal, options.except).map((id) => this.destroy(id));
     return (await Promise.all(destroyed)).filter(Boolean).length;
   }
 
@@ -594,12 +455,7 @@ export class SessionEngine {
 
   /** IDs of live (unexpired) sessions, cold ones included (without loading them). */
   ids(): string[] {
-    const ids = this.all(true).map((s) => s.id);
-    const now = this.clock.now();
-    this.cache.cold.forEach((id, expiryMs) => {
-      if (expiryMs > now) ids.push(id);
-    });
-    return ids;
+    return liveIds(this.cache, this.clock);
   }
 
   /**
@@ -607,17 +463,7 @@ export class SessionEngine {
    * SESSIOND_SESSION_NOT_LOADED unless `loadedOnly`; `readAll` reads them back.
    */
   all(loadedOnly = false): SessionState[] {
-    if (!loadedOnly && this.cache.cold.size > 0) {
-      if (this.bound !== undefined) throw new SessiondError('SESSIOND_SESSION_NOT_LOADED');
-      for (const id of [...this.cache.cold.ids()]) this.cache.unpack(id); // packed: decoded now
-    }
-    const now = this.clock.now();
-    const out: SessionState[] = [];
-    for (const s of this.cache.visible.values()) {
-      const l = this.live(s, now);
-      if (l !== undefined) out.push(l);
-    }
-    return out;
+    return liveStates(this.cache, this.clock, this.bound !== undefined, loadedOnly);
   }
 
   count(): number {
