@@ -89,6 +89,29 @@ describe('through mode on Redis: commands and local writes per request', () => {
     }
   });
 
+  it('a write, and a logout, give the turn back in their own script: 2 commands each, none after', async (t) => {
+    if (redis === undefined) return t.skip('Redis not reachable');
+    const clock = new ManualClock(Date.now());
+    const sent: string[] = [];
+    const a = await server('logout-a', clock, sent);
+    const id = fresh();
+    await a.save(id, { attributes: { n: '1' } });
+    for (const [what, change] of [
+      ['write', () => a.save(id, { attributes: { n: '2' } })],
+      ['logout', () => a.destroy(id)],
+    ] as const) {
+      sent.length = 0;
+      const release = await a.lock(id);
+      try {
+        await change();
+      } finally {
+        release();
+      }
+      await new Promise((r) => setImmediate(r)); // the release's chain has run
+      assert.deepEqual(sent, ['EVALSHA', 'EVALSHA'], `${what}: the turn, then the change that ends it (no release after)`);
+    }
+  });
+
   it('past touchAfterMs, or with an expiry that moves, the local copy is touched', async (t) => {
     if (redis === undefined) return t.skip('Redis not reachable');
     const clock = new ManualClock(Date.now());
