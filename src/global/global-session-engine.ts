@@ -259,11 +259,12 @@ export class GlobalSessionEngine {
       this.refuseStale(id);
       await this.knowVersion(id);
       this.refuseStale(id); // the lease was found lost while the turn was taken again
+      const lease = this.ownership.lease;
       const before = this.local.get(id);
       const state = await this.local.save(id, input);
       const k = this.known.get(id);
       if (k !== undefined && state === before) return this.view(state)!;
-      if (this.wb !== undefined && k !== undefined) await this.wb.changed(id);
+      if (this.wb !== undefined && k !== undefined) await this.wb.changed(id, lease);
       else await commit(this.copy, id, k, state);
       return this.view(state)!;
     });
@@ -281,6 +282,7 @@ export class GlobalSessionEngine {
   async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
     return this.withTurn(id, async () => {
       this.refuseStale(id);
+      const lease = this.ownership.lease;
       const k = this.known.get(id);
       // The local copy's touch is skipped while it moved less than touchAfterMs ago
       // (local-copy.ts). Through mode: the copy is a cache of the record; its touch is
@@ -291,7 +293,7 @@ export class GlobalSessionEngine {
       const state = this.wb !== undefined || k === undefined ? await local : this.local.get(id);
       if (state === undefined || k === undefined) return local;
       if (this.wb !== undefined) {
-        if (copy === undefined) await this.wb.changed(id);
+        if (copy === undefined) await this.wb.changed(id, lease);
         else this.wb.checkExclusive();
         return this.view(state);
       }

@@ -56,8 +56,9 @@ export async function destroyRecord(c: RecordWrites, id: string): Promise<boolea
   const k = c.known.get(id);
   const wb = c.wb();
   if (wb !== undefined && k !== undefined) {
+    const lease = c.ownership.lease;
     await c.local.destroy(id);
-    await wb.changed(id); // written back as a destroy (the local copy is gone)
+    await wb.changed(id, lease); // written back as a destroy (the local copy is gone)
     return true;
   }
   if (k === undefined) {

@@ -3,7 +3,7 @@ import type { SessionEngine } from '../engine/session-engine.js';
 import { SessiondError, isSessiondError } from '../errors.js';
 import type { Logger } from '../options.js';
 import type { SessionState } from '../session/session-state.js';
-import type { BatchWrite, GlobalStore, GlobalWrite, HandoverListener } from './global-store.js';
+import type { BatchWrite, GlobalStore, GlobalWrite, HandoverListener, ServerLease } from './global-store.js';
 import type { GlobalOptions } from './global-options.js';
 import type { KeyedChain } from './keyed-chain.js';
 import type { Ownership } from './ownership.js';
@@ -88,13 +88,17 @@ export class WriteBack {
 
   /**
    * Records a change of a held session made durable locally: the session is pending (durably)
-   * before the caller acknowledges it, and only while the lease still provably lasts.
+   * before the caller acknowledges it, and only while the lease it was made under (`lease`,
+   * read before the local write) still provably lasts. A server woken from a pause past its
+   * lease may lose it and register again while the change is on its way to disk: the new
+   * lease lasts, but the session was held under the old one and may be another server's now.
    */
-  async changed(id: string): Promise<void> {
+  async changed(id: string, lease: ServerLease): Promise<void> {
     if (this.journal.get(id) === undefined && this.journal.count >= this.g.writeBackPendingMax) {
       throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'too many sessions wait for write-back', { writeBackPendingMax: this.g.writeBackPendingMax });
     }
     await this.journal.add(id);
+    if (this.ownership.lease !== lease) throw this.ownership.refused('fenced');
     this.checkExclusive(); // paused or cut off past the lease meanwhile: not acknowledged
   }
 

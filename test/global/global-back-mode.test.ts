@@ -7,6 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
+import type { FileSystem } from '../../src/fs/file-system.js';
 import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import type { GlobalOptionsInput } from '../../src/global/global-options.js';
 import { globalMetrics } from '../../src/global/global-metrics.js';
@@ -15,6 +16,9 @@ import { quoteIdent } from '../../src/global/postgres/pg-context.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
 import { pgTestSchema, type PgTestSchema } from './pg-harness.js';
 import { EngineFleet, inTurn } from './engine-fleet.js';
+import { HoldingFileSystem } from '../log/log-fixtures.js';
+import { isSessiondError } from '../../src/errors.js';
+import { until } from './until.js';
 import type { PgPool } from '../../src/global/postgres/pg-types.js';
 
 
@@ -26,7 +30,7 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
   const fleet = new EngineFleet();
   const engines = fleet.engines;
 
-  async function server(name: string, fs = new SimFileSystem(), over: Partial<GlobalOptionsInput> = {}, pool?: PgPool, queueWaitMsMax = 5000): Promise<{ e: GlobalSessionEngine; store: PostgresGlobalStore }> {
+  async function server(name: string, fs: FileSystem = new SimFileSystem(), over: Partial<GlobalOptionsInput> = {}, pool?: PgPool, queueWaitMsMax = 5000): Promise<{ e: GlobalSessionEngine; store: PostgresGlobalStore }> {
     const store = await db!.store({ app: 'shop', poolMax: 4, ...(pool === undefined ? {} : { postgres: pool }) });
     const e = await fleet.compose(name, { postgres: { connectionString: 'unused' }, app: 'shop', mode: 'back', writeBackMs: 600_000, handoverPollMs: 200, ...over }, store, { fs, queueWaitMsMax });
     return { e, store };
@@ -167,5 +171,33 @@ describe('GlobalSessionEngine (back mode, PostgreSQL)', () => {
     assert.equal((await a.stats()).global.writeBackLost, 1);
     await a.renewLease(); // a learns its lease is gone and registers again
     assert.equal(await count(a, id), before?.n, 'a is handed the current state, not its lost change');
+  });
+
+  it('a save whose server loses its lease and registers again while the save is on its way to disk is not acknowledged', async (t) => {
+    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    // A server woken from a pause past its lease: its request saves, and the heartbeat that
+    // finds the lease lost registers again (a new lease that lasts) before the save's fsync
+    // returns. The session was held under the old lease: another server may have it now.
+    const fs = new HoldingFileSystem(new SimFileSystem());
+    const { e: a } = await server('back-woken', fs);
+    const id = fresh();
+    await a.save(id, { attributes: { n: '1' } });
+    await a.writeBack();
+    for (const change of ['save', 'destroy'] as const) {
+      const release = await a.lock(id);
+      try {
+        fs.hold();
+        const saving = change === 'save' ? a.save(id, { attributes: { n: '2' } }) : a.destroy(id);
+        saving.catch(() => undefined);
+        await until('the change waits for its fsync', () => fs.heldCount > 0);
+        await db.expireLease('back-woken');
+        await a.renewLease(); // lost, and registered again under a new epoch
+        fs.releaseHeld();
+        await assert.rejects(saving, (e) => isSessiondError(e, 'SESSIOND_FENCED'), `${change}: not acknowledged`);
+      } finally {
+        fs.releaseHeld();
+        release();
+      }
+    }
   });
 });
