@@ -74,6 +74,22 @@ function filesHolding(fs: SimFileSystem, text: string): string[] {
 }
 
 describe('principal index with cacheBytesMax', () => {
+  it('idsOf leaves out a cold session that expired, by its summary, without loading it', async () => {
+    const fs = new SimFileSystem(37);
+    const clock = new ManualClock(1_700_000_000_000);
+    const e = await SessionEngine.open(opts(fs, clock));
+    // u2's sessions expire in a second; the others in an hour.
+    for (let i = 0; i < N; i++) await e.save(idOf(i), { attributes: attrsOf(i), expiresAtMs: clock.now() + (i % 3 === 2 ? 1000 : 3_600_000) });
+    await e.flush();
+    await settle();
+    assert.ok((await coldCount(e)) >= N - 8, 'most sessions are evicted');
+    assert.deepEqual(e.idsOf('u2').sort(), idsOfUser(2), 'before their expiry');
+    clock.advance(2000);
+    assert.deepEqual(e.idsOf('u2'), [], 'expired, cold or not');
+    assert.deepEqual(e.idsOf('u0').sort(), idsOfUser(0));
+    await e.close();
+  });
+
   it('idsOf and destroyAllOf find evicted sessions by their summary; a save called after the revoke is refused', async () => {
     const fs = new SimFileSystem(31);
     const clock = new ManualClock(1_700_000_000_000);
