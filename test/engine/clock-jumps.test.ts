@@ -51,6 +51,20 @@ test('after a crash and a step back of the wall clock, recovery restores the clo
   await e2.close();
 });
 
+test('after a clean close that left only the tombstone file holding the latest time, a reopen with the clock behind keeps the floor', async () => {
+  const fs = new SimFileSystem();
+  const clock = new ManualClock(T0);
+  const e = await SessionEngine.open(opts(fs, clock));
+  await e.save(A, { attributes: {} });
+  clock.set(T0 + 5000);
+  assert.equal(await e.destroy(A), true); // the store's last time is the destroy's, T0 + 5000
+  await e.close();
+  const e2 = await SessionEngine.open(opts(fs, new ManualClock(T0)));
+  assert.ok(e2.clock.now() >= T0 + 5000, `floor from the tombstone file, got ${e2.clock.now() - T0} ms after T0`);
+  assert.equal(e2.isDestroyed(A), true);
+  await e2.close();
+});
+
 test('destroying a session that has just expired is logged, so neither a step back nor a restart revives it', async () => {
   const fs = new SimFileSystem();
   const clock = new ManualClock(T0);
