@@ -63,13 +63,10 @@ describe('GlobalSessionEngine on Redis: a record Redis lost entirely is put back
     const b = await server('web-c2');
     const id = 'LostRecordBBBBBBBBBBBBBBBB';
     await a.save(id, { attributes: { n: '1' } });
-    const release = await a.lock(id);
-    try {
+    await inTurn(a, id, async () => {
       await lose(id);
       await a.save(id, { attributes: { n: '2' } });
-    } finally {
-      release();
-    }
+    });
     assert.deepEqual([n((await record(id))?.attrs), (await record(id))?.version], ['2', 2]);
     // The restored turn was released with the request.
     await b.save(id, { attributes: { n: '3' } });
@@ -81,13 +78,10 @@ describe('GlobalSessionEngine on Redis: a record Redis lost entirely is put back
     const a = await server('web-t');
     const id = 'LostRecordTTTTTTTTTTTTTTTT';
     await a.save(id, { attributes: { n: '1' } });
-    const release = await a.lock(id);
-    try {
+    await inTurn(a, id, async () => {
       await lose(id);
       assert.equal(n((await a.touch(id, {}))?.attrs), '1');
-    } finally {
-      release();
-    }
+    });
     assert.deepEqual([n((await record(id))?.attrs), (await record(id))?.version], ['1', 1]);
   });
 
@@ -106,12 +100,9 @@ describe('GlobalSessionEngine on Redis: a record Redis lost entirely is put back
     await r.admin.call('HSET', key!, ...v1);
     await touchTurn(a, id); // a puts back n=3
     assert.equal((await record(id))?.version, 3, 'at the version a acknowledged, not 2');
-    const release = await b.lock(id);
-    try {
+    await inTurn(b, id, async () => {
       assert.equal(n((await b.get(id))?.attrs), '3', "b's copy at version 2 is older: it takes the record's");
-    } finally {
-      release();
-    }
+    });
     assert.equal(n((await record(id))?.attrs), '3');
   });
 
