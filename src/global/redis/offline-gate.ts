@@ -155,7 +155,7 @@ export function gateOffline(client: RedisClientLike, waitMsMax: number, owns = f
     call: (command: string, ...args: RedisArg[]) => gate.run(() => client.call(command, ...args)),
     pipeline: pipeline === undefined ? undefined : (commands: RedisArg[][]) => ({ exec: () => gate.run(() => pipeline(commands).exec()) }),
     quit: () => client.quit(),
-    duplicate: duplicateQueued(client, dropsUnfulfilled),
+    duplicate: duplicateSubscriber(client, dropsUnfulfilled, isRedisCluster(client)),
   };
   if (!isRedisCluster(client)) return { client: gated, detach };
   const cluster: RedisClusterLike = { ...gated, nodes: (role) => client.nodes(role) };
@@ -163,11 +163,19 @@ export function gateOffline(client: RedisClientLike, waitMsMax: number, owns = f
 }
 
 /**
- * `duplicate()` copies the client's options, the offline queue the gate turned off included:
- * the subscriber's own first commands (sent while it connects) need it back.
+ * `duplicate()` for the hand-over subscriber (handovers.ts). A standalone copy never
+ * reconnects (`retryStrategy` null): ioredis re-subscribes a reconnected connection by
+ * itself, sending SUBSCRIBE with nobody awaiting it, so one that failed (timed out on a
+ * connection that came back stalled) was an unhandled rejection. Instead the connection's
+ * end ends the listener, and the server subscribes again at its next poll (write-back.ts).
+ * The copy also gets back the offline queue the gate turned off: its own first commands
+ * are sent while it connects. A Cluster's subscriber re-subscribes with its own error
+ * handling (ioredis ClusterSubscriber) and is copied as it is.
  */
-function duplicateQueued(client: RedisClientLike, queueOff: boolean): RedisClientLike['duplicate'] {
-  const dup = client.duplicate as ((override?: { enableOfflineQueue: boolean }) => RedisSubscriber) | undefined;
+function duplicateSubscriber(client: RedisClientLike, queueOff: boolean, cluster: boolean): RedisClientLike['duplicate'] {
+  const dup = client.duplicate as ((override?: { enableOfflineQueue?: boolean; retryStrategy: () => null }) => RedisSubscriber) | undefined;
   if (dup === undefined) return undefined;
-  return queueOff ? () => dup.call(client, { enableOfflineQueue: true }) : () => dup.call(client);
+  if (cluster) return () => dup.call(client);
+  const override = queueOff ? { enableOfflineQueue: true, retryStrategy: () => null } : { retryStrategy: () => null };
+  return () => dup.call(client, override);
 }
