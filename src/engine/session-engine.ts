@@ -84,10 +84,7 @@ export class SessionEngine {
     const lock = await lockStoreDir(options);
     try {
       const r = await recoverStore(options);
-      const engine = new SessionEngine(options, lock, r.db, r.cache, r.report, r.clock, r.carried);
-      if (options.cacheBytesMax > 0) engine.bound = new CacheBound(r.cache, checkBoundedDatabase(r.db), options.cacheBytesMax, options.encryption);
-      if (r.fold !== undefined) engine.fold = new BackgroundFold(r.fold, r.cache, () => r.clock.now());
-      await engine.start(r.nextLsn, r.generation).catch(async (e: unknown) => {
+      const engine = await SessionEngine.started(options, lock, r).catch(async (e: unknown) => {
         await r.db.close().catch(() => undefined);
         throw e;
       });
@@ -97,6 +94,15 @@ export class SessionEngine {
       await lock.release();
       throw e;
     }
+  }
+
+  /** The engine on what recovery found, its pipeline started (the caller closes `r.db` if this fails). */
+  private static async started(options: EngineOptions, lock: StoreLock, r: Awaited<ReturnType<typeof recoverStore>>): Promise<SessionEngine> {
+    const engine = new SessionEngine(options, lock, r.db, r.cache, r.report, r.clock, r.carried);
+    if (options.cacheBytesMax > 0) engine.bound = new CacheBound(r.cache, checkBoundedDatabase(r.db), options.cacheBytesMax, options.encryption);
+    if (r.fold !== undefined) engine.fold = new BackgroundFold(r.fold, r.cache, () => r.clock.now());
+    await engine.start(r.nextLsn, r.generation);
+    return engine;
   }
 
   private async start(nextLsn: number, generation: number): Promise<void> {
