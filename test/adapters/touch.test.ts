@@ -32,8 +32,10 @@ test('touch is answered while the fdatasync is still pending, and the new expiry
     gate.close();
     const later = new Date(Date.now() + 3_600_000);
     await cbPromise((cb) => store.touch(id, { cookie: { ...cookie, expires: later } } as unknown as session.SessionData, cb));
-    // Answered although its fdatasync has not run yet.
-    await new Promise((r) => setTimeout(r, 20));
+    // Answered although its fdatasync has not run yet: the gate holds every fdatasync, and the
+    // group commit that carries the TOUCH record reaches it (on a loaded machine, not within
+    // any fixed few milliseconds: 20 ms was too short in CI).
+    for (let i = 0; i < 2000 && gate.waiting === 0; i++) await new Promise((r) => setTimeout(r, 5));
     assert.ok(gate.waiting > 0, 'the TOUCH record waits for its fdatasync');
     gate.open();
     await store.close();
