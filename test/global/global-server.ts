@@ -19,6 +19,14 @@ declare module 'express-session' {
   }
 }
 
+// A standby (ServerFleet.prepare): the modules above are loaded; the store opens on the test's go.
+if (process.env.SESSIOND_TEST_STANDBY === '1') {
+  process.stdin.once('end', () => process.exit(0)); // the test is gone (it writes go and keeps the pipe open)
+  console.log('standby');
+  await new Promise((r) => process.stdin.once('data', r));
+}
+
+const t0 = Date.now();
 const [dir, serverId, backend, leaseMs, port] = process.argv.slice(2);
 const SECRET = 'failover test secret';
 const backendOptions = backend!.startsWith('{') ? (JSON.parse(backend!) as object) : { postgres: { connectionString: PG_URL }, schema: backend!, poolMax: 4 };
@@ -87,5 +95,5 @@ app.use(sessiondErrorHandler());
 await store.engine();
 const server = app.listen(Number(port ?? 0), '127.0.0.1', () => {
   const a = server.address();
-  console.log(`ready ${typeof a === 'object' && a !== null ? a.port : 0}`);
+  console.log(`ready ${typeof a === 'object' && a !== null ? a.port : 0} (store opened in ${Date.now() - t0} ms)`);
 });
