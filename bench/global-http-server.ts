@@ -1,6 +1,8 @@
 /**
- * One app server of bench/global-http.ts: express + express-session on a store of `kind`,
- * counting the PostgreSQL statements or Redis commands it sends (GET /stats).
+ * One app server of bench/global-http.ts: express + express-session on a store of `kind`
+ * (sessiond-global[-back] on PostgreSQL, sessiond-global-redis[-back] on Redis,
+ * sessiond-local embedded, connect-pg-simple, connect-redis), counting the PostgreSQL
+ * statements or Redis commands it sends (GET /stats).
  * argv: <kind> <dir> <serverId> <schema> (for the Redis kinds: the key prefix).
  * Prints `ready <port>`.
  */
@@ -67,9 +69,10 @@ if (kind === 'connect-redis') {
   });
   const { RedisStore } = (await import('connect-redis')) as unknown as { RedisStore: new (o: object) => session.Store };
   store = new RedisStore({ client: counted, prefix: schema });
-} else if (kind === 'sessiond-global-redis') {
+} else if (kind === 'sessiond-global-redis' || kind === 'sessiond-global-redis-back') {
   countIoredisCommands();
-  const s = new SessiondStore({ dir, global: { redis: { url: REDIS_URL }, keyPrefix: schema, app: 'bench', serverId } });
+  const mode = kind === 'sessiond-global-redis-back' ? 'back' : 'through';
+  const s = new SessiondStore({ dir, global: { redis: { url: REDIS_URL }, keyPrefix: schema, app: 'bench', serverId, mode } });
   await s.engine();
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;
