@@ -36,6 +36,8 @@ const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
 };
 
 const REDIS_URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
+/** Extra global options for the sessiond kinds (JSON), e.g. `{"pendingKeepMs":0}` to run a build with a change off. */
+const EXTRA = JSON.parse(process.env.SESSIOND_BENCH_GLOBAL ?? '{}') as object;
 /**
  * Counts every command an ioredis client of this process sends (scripts by SHA1 prefix):
  * sessiond opens its own client from `{ url }`, as an application would configure it.
@@ -72,7 +74,7 @@ if (kind === 'connect-redis') {
 } else if (kind === 'sessiond-global-redis' || kind === 'sessiond-global-redis-back') {
   countIoredisCommands();
   const mode = kind === 'sessiond-global-redis-back' ? 'back' : 'through';
-  const s = new SessiondStore({ dir, global: { redis: { url: REDIS_URL }, keyPrefix: schema, app: 'bench', serverId, mode } });
+  const s = new SessiondStore({ dir, global: { redis: { url: REDIS_URL }, keyPrefix: schema, app: 'bench', serverId, mode, ...EXTRA } });
   await s.engine();
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;
@@ -81,7 +83,7 @@ if (kind === 'connect-redis') {
   store = new PgStore({ pool, tableName: schema, createTableIfMissing: true, pruneSessionInterval: false });
 } else {
   const mode = kind === 'sessiond-global-back' ? 'back' : 'through';
-  const s = new SessiondStore(kind.startsWith('sessiond-global') ? { dir, global: { postgres: pool as never, app: 'bench', serverId, schema, mode } } : { dir });
+  const s = new SessiondStore(kind.startsWith('sessiond-global') ? { dir, global: { postgres: pool as never, app: 'bench', serverId, schema, mode, ...EXTRA } } : { dir });
   await s.engine();
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;

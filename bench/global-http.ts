@@ -17,6 +17,7 @@
  * not in it), a figure the machine's load moves far less than req/s. With
  * SESSIOND_BENCH_CPU_PROF=<dir> the servers run with --cpu-prof and are stopped with
  * SIGTERM so they write their profiles (`node dist/bench/profile-top.js <dir>`).
+ * SESSIOND_BENCH_GLOBAL='{"pendingKeepMs":0}' (JSON) adds global options to the sessiond kinds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -173,7 +174,8 @@ for (let round = 1; round <= rounds; round++) {
       const r = results.get(ref);
       return r === undefined ? '' : `, ${(b.reqPerS / r.reqPerS).toFixed(2)}x ${ref} req/s (CPU/request ${(b.cpuUsPerReq / r.cpuUsPerReq).toFixed(2)}x)`;
     };
-    ratios.push(`round ${round}: ${back}${against('sessiond-local:sticky')}${against('sessiond-local')}`);
+    const refs = against('sessiond-local:sticky') + against('sessiond-local');
+    if (refs !== '') ratios.push(`round ${round}: ${back}${refs}`);
   }
 }
 for (const r of ratios) console.log(r);
