@@ -34,11 +34,29 @@ describe('GlobalSessionEngine (back mode): kept pending marks', () => {
     );
   }
 
-  /** A simulated file layer that counts the fdatasyncs of `global-pending`. */
-  function counted(sim: SimFileSystem): { fs: FileSystem; syncs: () => number } {
-    let syncs = 0;
-    const fs = wrapFileSystem(sim, (path, h) => (path.endsWith(`/${PENDING_FILE}`) ? { datasync: () => (syncs++, h.datasync()) } : {}));
-    return { fs, syncs: () => syncs };
+  /**
+   * Server `name` on a simulated file layer (wrapped by `wrap`) and a pool the test can cut;
+   * `powerLoss()` crashes both, as a machine losing power, and starts the server again on what survived.
+   */
+  async function crashable(name: string, seed: number, over: Partial<GlobalOptionsInput>, wrap: (sim: SimFileSystem) => FileSystem = (sim) => sim) {
+    const sim = new SimFileSystem(seed);
+    const cut = fleet.cutPool();
+    const e = await server(name, wrap(sim), over, cut);
+    const powerLoss = (): Promise<GlobalSessionEngine> => {
+      const survivor = sim.crash(seed + 100);
+      cut.cut = true;
+      return server(name, survivor);
+    };
+    return { e, powerLoss };
+  }
+
+  /** A new session on `e`, changed twice and written back (its mark kept). */
+  async function writtenBack(e: GlobalSessionEngine): Promise<string> {
+    const id = fresh();
+    await e.save(id, { attributes: { n: '1' } });
+    await increment(e, id);
+    await e.writeBack();
+    return id;
   }
 
   before(async () => void (db = await pgTestSchema()));
@@ -59,22 +77,16 @@ describe('GlobalSessionEngine (back mode): kept pending marks', () => {
 
   it('a change within pendingKeepMs of the write-back needs no fdatasync of global-pending, and a power loss still replays it', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const sim = new SimFileSystem(3);
-    const { fs, syncs } = counted(sim);
-    const cut = fleet.cutPool();
-    const a = await server('keep-crash', fs, { pendingKeepMs: 600_000 }, cut);
-    const id = fresh();
-    await a.save(id, { attributes: { n: '1' } });
-    await increment(a, id);
-    await a.writeBack();
+    let syncs = 0;
+    const countSyncs = (sim: SimFileSystem): FileSystem => wrapFileSystem(sim, (path, h) => (path.endsWith(`/${PENDING_FILE}`) ? { datasync: () => (syncs++, h.datasync()) } : {}));
+    const { e: a, powerLoss } = await crashable('keep-crash', 3, { pendingKeepMs: 600_000 }, countSyncs);
+    const id = await writtenBack(a);
     assert.equal((await row(id))?.n, 2);
-    const before = syncs();
+    const before = syncs;
     await increment(a, id); // n = 3: acknowledged on the kept mark
-    assert.equal(syncs(), before, 'no fdatasync of global-pending for a session whose mark was kept');
+    assert.equal(syncs, before, 'no fdatasync of global-pending for a session whose mark was kept');
     assert.equal((await a.stats()).global.writeBackPending, 1, 'pending again (counted) once changed');
-    const survivor = sim.crash(11);
-    cut.cut = true;
-    const again = await server('keep-crash', survivor);
+    const again = await powerLoss();
     await again.writeBack();
     assert.equal((await row(id))?.n, 3, 'the change acknowledged on the kept mark reaches PostgreSQL after the restart');
     assert.equal((await again.stats()).global.writeBackLost, 0);
@@ -82,50 +94,34 @@ describe('GlobalSessionEngine (back mode): kept pending marks', () => {
 
   it('pendingKeepMs 0: the mark goes with the write-back, so the next change syncs it again', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const { fs, syncs } = counted(new SimFileSystem(4));
+    let syncs = 0;
+    const fs = wrapFileSystem(new SimFileSystem(4), (path, h) => (path.endsWith(`/${PENDING_FILE}`) ? { datasync: () => (syncs++, h.datasync()) } : {}));
     const a = await server('keep-zero', fs, { pendingKeepMs: 0 });
-    const id = fresh();
-    await a.save(id, { attributes: { n: '1' } });
-    await increment(a, id);
-    await a.writeBack();
+    const id = await writtenBack(a);
     await settle();
-    const before = syncs();
+    const before = syncs;
     await increment(a, id);
-    assert.ok(syncs() > before, 'the mark is synced again');
+    assert.ok(syncs > before, 'the mark is synced again');
   });
 
   it('a mark kept past pendingKeepMs goes at the next write-back: a power loss then replays nothing', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const sim = new SimFileSystem(8);
-    const cut = fleet.cutPool();
-    const a = await server('keep-drop', sim, { pendingKeepMs: 1 }, cut);
-    const id = fresh();
-    await a.save(id, { attributes: { n: '1' } });
-    await increment(a, id);
-    await a.writeBack(); // written back, mark kept
+    const { e: a, powerLoss } = await crashable('keep-drop', 8, { pendingKeepMs: 1 });
+    await writtenBack(a);
     await settle(); // past pendingKeepMs
     await a.writeBack(); // the mark goes
     await settle();
-    const survivor = sim.crash(14);
-    cut.cut = true;
-    const again = await server('keep-drop', survivor);
+    const again = await powerLoss();
     assert.equal((await again.stats()).global.writeBackPending, 0, 'no mark replayed');
   });
 
   it('a hand-over drops the kept mark before the turn goes: the old holder, crashed and restarted, reports nothing lost', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const sim = new SimFileSystem(5);
-    const cut = fleet.cutPool();
-    const a = await server('keep-give-a', sim, { pendingKeepMs: 600_000 }, cut);
+    const { e: a, powerLoss } = await crashable('keep-give-a', 5, { pendingKeepMs: 600_000 });
     const b = await server('keep-give-b');
-    const id = fresh();
-    await a.save(id, { attributes: { n: '1' } });
-    await increment(a, id);
-    await a.writeBack(); // written back, mark kept
+    const id = await writtenBack(a);
     await increment(b, id); // handed over: b holds it, n = 3 on b
-    const survivor = sim.crash(12);
-    cut.cut = true;
-    const again = await server('keep-give-a', survivor);
+    const again = await powerLoss();
     await again.writeBack();
     assert.equal((await again.stats()).global.writeBackLost, 0, 'no mark replayed for a session handed over');
     assert.equal(await count(b, id), 3);
@@ -133,22 +129,15 @@ describe('GlobalSessionEngine (back mode): kept pending marks', () => {
 
   it('a lost lease drops the kept marks: restarted after another server changed the session, nothing is reported lost', async (t) => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const sim = new SimFileSystem(6);
-    const cut = fleet.cutPool();
-    const a = await server('keep-lapse-a', sim, { pendingKeepMs: 600_000 }, cut);
+    const { e: a, powerLoss } = await crashable('keep-lapse-a', 6, { pendingKeepMs: 600_000 });
     const b = await server('keep-lapse-b');
-    const id = fresh();
-    await a.save(id, { attributes: { n: '1' } });
-    await increment(a, id);
-    await a.writeBack(); // written back, mark kept
+    const id = await writtenBack(a);
     await db.expireLease('keep-lapse-a');
     await a.renewLease(); // a finds its lease lost and registers again
     await settle();
     await increment(b, id); // b inherits and changes it
     await b.writeBack();
-    const survivor = sim.crash(13);
-    cut.cut = true;
-    const again = await server('keep-lapse-a', survivor);
+    const again = await powerLoss();
     await again.writeBack();
     assert.equal((await again.stats()).global.writeBackLost, 0, 'a session written back before the lease was lost is not reported lost');
     assert.deepEqual(await row(id), { n: 3, owner: 'keep-lapse-b' });
@@ -158,10 +147,7 @@ describe('GlobalSessionEngine (back mode): kept pending marks', () => {
     if (db === undefined) return t.skip('PostgreSQL not reachable');
     const sim = new SimFileSystem(7);
     const a = await server('keep-close', sim, { pendingKeepMs: 600_000 });
-    const id = fresh();
-    await a.save(id, { attributes: { n: '1' } });
-    await increment(a, id);
-    await a.writeBack();
+    const id = await writtenBack(a);
     await a.close();
     const again = await server('keep-close', sim);
     assert.equal((await again.stats()).global.writeBackPending, 0);
