@@ -32,7 +32,8 @@ const tag = `back_cpu_${process.pid}`;
 const base = mkdtempSync(join(tmpdir(), 'sessiond-back-cpu-'));
 const pools: pg.Pool[] = [];
 function globalOf(i: number): object {
-  const common = { app: 'cpu', serverId: `cpu-${i}`, mode: 'back' };
+  // SESSIOND_BENCH_GLOBAL: extra global options (JSON), e.g. `{"pendingKeepMs":0}` to run a build with a change off.
+  const common = { app: 'cpu', serverId: `cpu-${i}`, mode: 'back', ...(JSON.parse(process.env.SESSIOND_BENCH_GLOBAL ?? '{}') as object) };
   if (kind === 'back-redis') return { ...common, redis: { url: REDIS_URL }, keyPrefix: `${tag}:` };
   const pool = new pg.Pool({ ...PG, max: 10 });
   pool.on('error', () => undefined);

@@ -1,6 +1,8 @@
 /**
- * One app server of bench/global-http.ts: express + express-session on a store of `kind`,
- * counting the PostgreSQL statements or Redis commands it sends (GET /stats).
+ * One app server of bench/global-http.ts: express + express-session on a store of `kind`
+ * (sessiond-global[-back] on PostgreSQL, sessiond-global-redis[-back] on Redis,
+ * sessiond-local embedded, connect-pg-simple, connect-redis), counting the PostgreSQL
+ * statements or Redis commands it sends (GET /stats).
  * argv: <kind> <dir> <serverId> <schema> (for the Redis kinds: the key prefix).
  * Prints `ready <port>`.
  */
@@ -34,6 +36,8 @@ const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
 };
 
 const REDIS_URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
+/** Extra global options for the sessiond kinds (JSON), e.g. `{"pendingKeepMs":0}` to run a build with a change off. */
+const EXTRA = JSON.parse(process.env.SESSIOND_BENCH_GLOBAL ?? '{}') as object;
 /**
  * Counts every command an ioredis client of this process sends (scripts by SHA1 prefix):
  * sessiond opens its own client from `{ url }`, as an application would configure it.
@@ -67,9 +71,10 @@ if (kind === 'connect-redis') {
   });
   const { RedisStore } = (await import('connect-redis')) as unknown as { RedisStore: new (o: object) => session.Store };
   store = new RedisStore({ client: counted, prefix: schema });
-} else if (kind === 'sessiond-global-redis') {
+} else if (kind === 'sessiond-global-redis' || kind === 'sessiond-global-redis-back') {
   countIoredisCommands();
-  const s = new SessiondStore({ dir, global: { redis: { url: REDIS_URL }, keyPrefix: schema, app: 'bench', serverId } });
+  const mode = kind === 'sessiond-global-redis-back' ? 'back' : 'through';
+  const s = new SessiondStore({ dir, global: { redis: { url: REDIS_URL }, keyPrefix: schema, app: 'bench', serverId, mode, ...EXTRA } });
   await s.engine();
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;
@@ -78,7 +83,7 @@ if (kind === 'connect-redis') {
   store = new PgStore({ pool, tableName: schema, createTableIfMissing: true, pruneSessionInterval: false });
 } else {
   const mode = kind === 'sessiond-global-back' ? 'back' : 'through';
-  const s = new SessiondStore(kind.startsWith('sessiond-global') ? { dir, global: { postgres: pool as never, app: 'bench', serverId, schema, mode } } : { dir });
+  const s = new SessiondStore(kind.startsWith('sessiond-global') ? { dir, global: { postgres: pool as never, app: 'bench', serverId, schema, mode, ...EXTRA } } : { dir });
   await s.engine();
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;

@@ -2,16 +2,22 @@
  * HTTP through 2 servers sharing PostgreSQL: sessiond `global` in through mode (no sticky
  * routing) and in back mode (sticky, as it expects, and alternating, its worst case: every
  * request a hand-over) beside connect-pg-simple; the same on the machine's Redis: sessiond
- * `global: { redis }` beside connect-redis (own key prefix, deleted after); and the embedded
- * store (one server) for reference.
+ * `global: { redis }` in both modes beside connect-redis (own key prefix, deleted after); and
+ * the embedded store for reference, as one server (`sessiond-local`) and as two independent
+ * ones with sticky routing (`sessiond-local:sticky`: the back-mode kinds' fleet and routing
+ * without any global work, what issues 10 and 11's back >= 0.9x compares with, see
+ * docs/benchmarks.md "Back mode over HTTP").
  * 32 sessions, each a loop of requests one after another alternating between the servers
  * (fetch, keep-alive), 90% GET /counter, 10% POST /increment. Prints req/s and PostgreSQL
- * statements (or Redis commands) per request.
- * Run: npx tsc -p tsconfig.json && node dist/bench/global-http.js [seconds] [kind,kind...]
+ * statements (or Redis commands) per request, and at the end each back-mode sticky kind's
+ * ratio to both embedded references, per round.
+ * Run: npx tsc -p tsconfig.json && node dist/bench/global-http.js [seconds] [kind,kind...] [rounds]
+ * (rounds: the kinds run that many times over, in order, so a ratio compares runs minutes apart at most).
  * Also prints the app servers' CPU per request (process.cpuUsage: the database's own CPU is
  * not in it), a figure the machine's load moves far less than req/s. With
  * SESSIOND_BENCH_CPU_PROF=<dir> the servers run with --cpu-prof and are stopped with
  * SIGTERM so they write their profiles (`node dist/bench/profile-top.js <dir>`).
+ * SESSIOND_BENCH_GLOBAL='{"pendingKeepMs":0}' (JSON) adds global options to the sessiond kinds.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -58,7 +64,12 @@ async function run(urls: string[], cookies: string[], sticky: boolean): Promise<
   return { total: latencies.length, errors, p99: Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0) };
 }
 
-async function bench(kind: string, servers: number, sticky = false): Promise<void> {
+interface Result {
+  reqPerS: number;
+  cpuUsPerReq: number;
+}
+
+async function bench(kind: string, servers: number, sticky = false): Promise<Result> {
   const base = mkdtempSync(join(tmpdir(), 'sessiond-ghttp-'));
   const schema = `sessiond_ghttp_${process.pid}_${kind.replaceAll('-', '_')}`;
   const procs = [];
@@ -85,6 +96,7 @@ async function bench(kind: string, servers: number, sticky = false): Promise<voi
     const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
     console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, app servers' CPU ${((cpuMs * 1000) / total).toFixed(0)} µs/request${pgCpuMs > 0 ? `, PostgreSQL backends' CPU ${((pgCpuMs * 1000) / total).toFixed(0)} µs/request` : ''}, ${errors} errors`);
     if (Object.keys(byCommand).length > 0) console.log('  per request: ' + Object.entries(byCommand).map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', '));
+    return { reqPerS: total / seconds, cpuUsPerReq: (cpuMs * 1000) / total };
   } finally {
     for (const p of procs) p.child.kill(process.env.SESSIOND_BENCH_CPU_PROF === undefined ? 'SIGKILL' : 'SIGTERM');
     if (process.env.SESSIOND_BENCH_CPU_PROF !== undefined) await Promise.all(procs.map((p) => new Promise((r) => (p.child.exitCode !== null ? r(0) : p.child.once('exit', r)))));
@@ -143,8 +155,27 @@ async function dropPgSchema(schema: string): Promise<void> {
 
 // A kind ending in `:sticky` sends each session's requests to one server (back mode expects it);
 // `sessiond-local:sticky` runs two independent embedded servers (what two processes cost without any global work).
-const kinds = (process.argv[3] ?? 'sessiond-global,sessiond-global-back:sticky,sessiond-global-back,connect-pg-simple,sessiond-global-redis,connect-redis,sessiond-local').split(',');
-for (const k of kinds) {
-  const [kind, how] = k.split(':') as [string, string | undefined];
-  await bench(kind, kind === 'sessiond-local' && how !== 'sticky' ? 1 : 2, how === 'sticky');
+const kinds = (
+  process.argv[3] ??
+  'sessiond-global,sessiond-global-back:sticky,sessiond-global-back,connect-pg-simple,sessiond-global-redis,sessiond-global-redis-back:sticky,sessiond-global-redis-back,connect-redis,sessiond-local,sessiond-local:sticky'
+).split(',');
+const rounds = Number(process.argv[4] ?? 1);
+const ratios: string[] = [];
+for (let round = 1; round <= rounds; round++) {
+  const results = new Map<string, Result>();
+  for (const k of kinds) {
+    const [kind, how] = k.split(':') as [string, string | undefined];
+    results.set(k, await bench(kind, kind === 'sessiond-local' && how !== 'sticky' ? 1 : 2, how === 'sticky'));
+  }
+  for (const back of ['sessiond-global-back:sticky', 'sessiond-global-redis-back:sticky']) {
+    const b = results.get(back);
+    if (b === undefined) continue;
+    const against = (ref: string): string => {
+      const r = results.get(ref);
+      return r === undefined ? '' : `, ${(b.reqPerS / r.reqPerS).toFixed(2)}x ${ref} req/s (CPU/request ${(b.cpuUsPerReq / r.cpuUsPerReq).toFixed(2)}x)`;
+    };
+    const refs = against('sessiond-local:sticky') + against('sessiond-local');
+    if (refs !== '') ratios.push(`round ${round}: ${back}${refs}`);
+  }
 }
+for (const r of ratios) console.log(r);

@@ -43,6 +43,7 @@ export interface GlobalOptions {
   readonly writeBackMs: number;
   readonly writeBackBatchMax: number;
   readonly writeBackPendingMax: number;
+  readonly pendingKeepMs: number;
   readonly handoverPollMs: number;
   readonly clockDriftMarginMs: number;
 }
@@ -88,6 +89,7 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   writeBackMs: { kind: 'int', min: 1, max: 600_000, doc: "'back' mode: longest a change waits before it is written back to PostgreSQL (changes of one session in that time are coalesced)", defaultValue: () => 100 },
   writeBackBatchMax: { kind: 'int', min: 1, max: 10_000, doc: 'most sessions written back in one statement', defaultValue: () => 256 },
   writeBackPendingMax: { kind: 'int', min: 1, max: 100_000_000, doc: 'most sessions waiting for write-back (back mode, or any mode while PostgreSQL is unreachable); past it changes are refused with SESSIOND_GLOBAL_UNAVAILABLE', defaultValue: () => 1_000_000 },
+  pendingKeepMs: { kind: 'int', min: 0, max: 3_600_000, doc: "'back' mode: how long a session written back keeps its durable mark in `global-pending`, so that a change within that time is acknowledged without another fdatasync of that file. Those sessions count as pending after a crash: written back again (unchanged) at the restart, or, restarted after the lease lapsed, reported in writeBackLost when another server has them by then. 0: the mark goes at once", defaultValue: () => 1000 },
   handoverPollMs: { kind: 'int', min: 10, max: 600_000, doc: "'back' mode: how often a server looks for hand-over requests of its sessions when a notification was missed (LISTEN/NOTIFY is the fast path)", defaultValue: () => 500 },
   clockDriftMarginMs: { kind: 'int', min: 0, max: 600_000, doc: 'subtracted from the lease when the server, cut off from PostgreSQL, decides how long it may still serve the sessions it holds', defaultValue: ({ leaseMs }) => Math.max(50, Math.ceil(leaseMs / 20)), defaultDoc: 'leaseMs / 20, at least 50' },
 };

@@ -10,6 +10,12 @@ import type { FileHandle, FileSystem } from '../fs/file-system.js';
  * (fdatasync, group-committed with the other additions waiting) before its change is
  * acknowledged; removals are appended without waiting and made durable with the next sync,
  * and always before a session is handed to another server (`sync()`).
+ *
+ * A session written back may keep its mark for a while (`settle()`, back mode's
+ * pendingKeepMs): it is no longer pending (not listed, not counted), but its `p` line stays
+ * in the file, so its next change is acknowledged without another fdatasync. The file then
+ * says more than is pending, never less: a crash replays the kept marks as pending, and
+ * the write-back writes those sessions again. `dropSettled()` writes their `d` lines.
  */
 
 export const PENDING_FILE = 'global-pending';
@@ -20,6 +26,11 @@ const COMPACT_BYTES_MIN = 1 << 20;
 export interface PendingEntry {
   /** When it became pending (this process's monotonic ms; a replayed entry gets the open time). */
   sinceMs: number;
+}
+
+/** A mark in the file: the sequence number of its `p` line (0: in the file at open), durable once `durable` reaches it. */
+interface Mark {
+  seq: number;
 }
 
 /** The ID of a line's JSON string, or undefined when it is not one (or empty). */
@@ -34,7 +45,12 @@ function parseId(text: string): string | undefined {
 
 export class PendingJournal {
   /** Insertion order is write-back order: oldest pending first. */
-  private readonly entries = new Map<string, PendingEntry>();
+  private readonly entries = new Map<string, PendingEntry & Mark>();
+  /** Written back, mark kept (settle()), by when (now()); oldest first. */
+  private readonly settled = new Map<string, Mark & { atMs: number }>();
+  /** Lines appended so far, and how many of them are durable. */
+  private appended = 0;
+  private durable = 0;
   private queued: string[] = [];
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private writing: Promise<void> | undefined;
@@ -81,7 +97,7 @@ export class PendingJournal {
     const j = new PendingJournal(fs, path, fh, now);
     j.size = Buffer.byteLength(body);
     const at = now();
-    for (const id of entries) j.entries.set(id, { sinceMs: at });
+    for (const id of entries) j.entries.set(id, { sinceMs: at, seq: 0 });
     return j;
   }
 
@@ -98,25 +114,66 @@ export class PendingJournal {
     return [...this.entries];
   }
 
-  /** Marks the session pending; resolves once that is durable (at once when it already was pending). */
+  /** Sessions written back whose mark is kept (settle()). */
+  get settledCount(): number {
+    return this.settled.size;
+  }
+
+  /**
+   * Marks the session pending; resolves once its mark is durable: at once when its `p` line
+   * is (it was pending already, or written back with its mark kept), else with the next sync.
+   */
   add(id: string): Promise<void> {
-    if (this.entries.has(id)) return Promise.resolve();
-    this.entries.set(id, { sinceMs: this.now() });
-    this.append('p', id);
+    const e = this.entries.get(id);
+    if (e !== undefined) return this.durableTo(e.seq);
+    const kept = this.settled.get(id);
+    if (kept !== undefined) {
+      this.settled.delete(id);
+      this.entries.set(id, { sinceMs: this.now(), seq: kept.seq });
+      return this.durableTo(kept.seq);
+    }
+    this.entries.set(id, { sinceMs: this.now(), seq: this.append('p', id) });
     return this.sync();
   }
 
-  /** Written back (or dropped): no longer pending. Durable with the next sync. */
+  /** Resolves once the line `seq` is durable (a mark whose line is still on its way is waited for). */
+  private durableTo(seq: number): Promise<void> {
+    return seq <= this.durable ? Promise.resolve() : this.sync();
+  }
+
+  /** Written back: no longer pending, its mark kept in the file until dropSettled(). */
+  settle(id: string): void {
+    const e = this.entries.get(id);
+    if (e === undefined) return;
+    this.entries.delete(id);
+    this.settled.set(id, { seq: e.seq, atMs: this.now() });
+  }
+
+  /** Drops the kept marks settled at least `ageMs` ago (0: all); their removals are durable with the next sync, which this starts. */
+  dropSettled(ageMs: number): void {
+    const upTo = this.now() - ageMs;
+    let dropped = 0;
+    for (const [id, m] of this.settled) {
+      if (m.atMs > upTo) break;
+      this.settled.delete(id);
+      this.append('d', id);
+      dropped++;
+    }
+    if (dropped > 0) void this.sync().catch(() => undefined);
+  }
+
+  /** Written back for good (or dropped): no longer pending, mark included. Durable with the next sync. */
   remove(id: string): void {
-    if (!this.entries.delete(id)) return;
+    if (!this.entries.delete(id) && !this.settled.delete(id)) return;
     this.append('d', id);
     void this.sync().catch(() => undefined);
   }
 
-  /** One line: the op and the ID as a JSON string (IDs may hold any character, newlines included). */
-  private append(op: 'p' | 'd', id: string): void {
+  /** One line: the op and the ID as a JSON string (IDs may hold any character, newlines included); its sequence number. */
+  private append(op: 'p' | 'd', id: string): number {
     assert(id.length > 0, 'pending journal: an empty session ID');
     this.queued.push(`${op} ${JSON.stringify(id)}\n`);
+    return ++this.appended;
   }
 
   /** Resolves once everything appended so far is durable. */
@@ -132,6 +189,7 @@ export class PendingJournal {
     try {
       while (this.queued.length > 0 || this.waiters.length > 0) {
         const lines = this.queued;
+        const upTo = this.appended;
         const waiters = this.waiters;
         this.queued = [];
         this.waiters = [];
@@ -142,6 +200,7 @@ export class PendingJournal {
             this.size += buf.length;
           }
           await this.fh.datasync();
+          this.durable = upTo;
           for (const w of waiters) w.resolve();
         } catch (e) {
           // A failed fdatasync leaves the file's state unknown: refuse from now on (as the log does).
@@ -150,16 +209,16 @@ export class PendingJournal {
           this.waiters = [];
           return;
         }
-        if (this.size > COMPACT_BYTES_MIN && this.size > 64 * (this.entries.size + 1) * 4) await this.compact();
+        if (this.size > COMPACT_BYTES_MIN && this.size > 64 * (this.entries.size + this.settled.size + 1) * 4) await this.compact();
       }
     } finally {
       this.writing = undefined;
     }
   }
 
-  /** Rewrites the file with the live entries only (runs inside the write loop, so no append interleaves). */
+  /** Rewrites the file with the live entries and kept marks only (runs inside the write loop, so no write interleaves). */
   private async compact(): Promise<void> {
-    const body = HEADER + [...this.entries.keys()].map((id) => `p ${id}\n`).join('');
+    const body = HEADER + [...this.entries.keys(), ...this.settled.keys()].map((id) => `p ${JSON.stringify(id)}\n`).join('');
     const tmp = `${this.path}.new`;
     const dir = this.path.slice(0, this.path.lastIndexOf('/'));
     try {

@@ -73,9 +73,14 @@ export class WriteBack {
     return this.journal;
   }
 
-  /** The lease was lost: nothing held can be trusted (the pending set stays: it is reclaimed once registered again). */
+  /**
+   * The lease was lost: nothing held can be trusted (the pending set stays: it is reclaimed
+   * once registered again). The marks kept for sessions written back go: those sessions may
+   * be another server's by now, and a replayed mark would report them lost after a crash.
+   */
   forget(): void {
     this.kept.clear();
+    this.journal.dropSettled(0);
   }
 
   /** Throws unless this server may still serve the sessions it holds (its lease provably lasts). */
@@ -190,6 +195,7 @@ export class WriteBack {
 
   private async doFlush(): Promise<void> {
     if (this.stopped) return;
+    this.journal.dropSettled(this.g.pendingKeepMs);
     try {
       for (const [id] of this.journal.list()) if (!this.kept.has(id)) await this.reclaim(id);
       let batch: string[];
@@ -235,7 +241,7 @@ export class WriteBack {
         if (outcome === 'ok' || outcome === 'absent') {
           this.known.delete(id);
           this.kept.delete(id);
-          this.done(id, s);
+          this.done(id, s, false);
         } else {
           this.logger.warn('global_write_back_fenced', { outcome, expectedVersion: k.version });
           this.unkeep(id);
@@ -249,7 +255,7 @@ export class WriteBack {
       const outcome = outcomes[i]!;
       if (outcome === 'ok') {
         this.known.set(x.id, { version: x.expectedVersion + 1, createdAtMs: x.w.createdAtMs });
-        this.done(x.id, snaps.get(x.id));
+        this.done(x.id, snaps.get(x.id), true);
       } else if (outcome === 'absent') this.lost(x.id, outcome);
       else {
         this.logger.warn('global_write_back_fenced', { outcome, expectedVersion: x.expectedVersion });
@@ -267,11 +273,17 @@ export class WriteBack {
     this.known.delete(id);
   }
 
-  /** Written back: no longer pending unless the session changed again meanwhile. */
-  private done(id: string, snapshot: SessionState | undefined): void {
+  /**
+   * Written back: no longer pending unless the session changed again meanwhile. A session
+   * still held keeps its mark for pendingKeepMs (`settle`), so that its next change is
+   * acknowledged without another fdatasync of the journal.
+   */
+  private done(id: string, snapshot: SessionState | undefined, held: boolean): void {
     this.counters.writeBackWritten++;
     // By LSN: the cache hands out a new object for the same change once it is durable.
-    if (this.local.get(id)?.lsn === snapshot?.lsn) this.journal.remove(id);
+    if (this.local.get(id)?.lsn !== snapshot?.lsn) return;
+    if (held && this.g.pendingKeepMs > 0) this.journal.settle(id);
+    else this.journal.remove(id);
   }
 
   /** Another server asked for the session: write it back, then release its turn (after the requests here). */
@@ -291,6 +303,7 @@ export class WriteBack {
           if (!this.kept.has(id)) return;
           if (this.journal.get(id) !== undefined) await this.writeNow([id]);
           if (this.journal.get(id) !== undefined) return; // fenced (reclaim() decides) or changed under us: the turn stays
+          this.journal.remove(id); // its kept mark, if any
           await this.journal.sync(); // the next owner's changes must never be overwritten by a replayed pending mark
           this.kept.delete(id);
           await this.store.releaseTurn(this.ownership.lease, id);
@@ -349,6 +362,8 @@ export class WriteBack {
     clearInterval(this.pollTimer);
     if (drain) {
       await this.flush().catch(() => undefined);
+      this.journal.dropSettled(0); // a clean stop leaves no mark to replay
+      await this.journal.sync().catch(() => undefined); // before any turn is released (as a hand-over)
       if (this.journal.count === 0) {
         for (const id of [...this.kept]) await this.chain.run(id, () => this.store.releaseTurn(this.ownership.lease, id)).catch(() => undefined);
         this.kept.clear();
