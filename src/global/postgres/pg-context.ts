@@ -139,14 +139,40 @@ function preparedName(text: string): string {
   return name;
 }
 
+/** A prepared statement's text and name, built once (see `preparedStatement`). */
+export interface Prepared {
+  readonly name: string;
+  readonly text: string;
+}
+
+/**
+ * A statement of the hot path whose text depends only on the store's context (its tables,
+ * its channel): built and named once per context, not at every call. A text built at each
+ * call is a new string of a few kB that the name's look-up has to hash, and that
+ * node-postgres compares in full with the text it prepared.
+ */
+export function preparedStatement<C extends object>(build: (ctx: C) => string): (ctx: C) => Prepared {
+  const byContext = new WeakMap<C, Prepared>();
+  return (ctx) => {
+    let p = byContext.get(ctx);
+    if (p === undefined) {
+      const text = build(ctx);
+      p = { name: preparedName(text), text };
+      byContext.set(ctx, p);
+    }
+    return p;
+  };
+}
+
 /**
  * Runs one statement of a request's hot path as a prepared statement (parsed and planned
  * once per connection, then only bound and executed), classified as `run` does.
  */
-export async function runPrepared<R>(ctx: Pick<PgContext, 'pool'>, text: string, values: unknown[]): Promise<PgResult<R>> {
+export async function runPrepared<R>(ctx: Pick<PgContext, 'pool'>, statement: string | Prepared, values: unknown[]): Promise<PgResult<R>> {
+  const { name, text } = typeof statement === 'string' ? { name: preparedName(statement), text: statement } : statement;
   try {
     await idleChecked(ctx.pool);
-    return await ctx.pool.query<R>({ name: preparedName(text), text, values });
+    return await ctx.pool.query<R>({ name, text, values });
   } catch (e) {
     throw classify(e);
   }

@@ -1,6 +1,6 @@
 import { SessiondError } from '../../errors.js';
 import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
-import { HELD, leaseLive, NOW_MS, num, recordLive, run, runPrepared, sqlState, tombstoneLive, type PgContext } from './pg-context.js';
+import { HELD, leaseLive, NOW_MS, num, preparedStatement, recordLive, run, runPrepared, sqlState, tombstoneLive, type PgContext } from './pg-context.js';
 
 /**
  * The session information storage table: load, create, and the fenced write, touch and
@@ -60,8 +60,10 @@ function writeValues(w: GlobalWrite): unknown[] {
   return [Buffer.from(w.attrs, 'utf8'), w.createdAtMs, w.lastAccessAtMs, w.expiresAtMs, w.maxInactiveMs, untilMs(w), principalValue(w)];
 }
 
+const loadSql = preparedStatement((ctx: PgContext): string => `SELECT ${RECORD_COLUMNS} FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $2 AND ${recordLive('s')}`);
+
 export async function load(ctx: PgContext, id: string): Promise<GlobalRecord | undefined> {
-  const r = await runPrepared<RecordRow>(ctx, `SELECT ${RECORD_COLUMNS} FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid = $2 AND ${recordLive('s')}`, [ctx.app, id]);
+  const r = await runPrepared<RecordRow>(ctx, loadSql(ctx), [ctx.app, id]);
   return r.rows.length === 0 ? undefined : toRecord(r.rows[0]!);
 }
 
@@ -166,17 +168,22 @@ export async function outcome(ctx: PgContext, lease: ServerLease, id: string, ex
   return num(row.version) === expectedVersion ? 'fenced' : 'conflict';
 }
 
+/** The fenced replace's four texts: [restore (sets $13 as the version)][releaseTurn]. */
+const writeSql = [false, true].map((restore) =>
+  [false, true].map((releaseTurn) =>
+    preparedStatement(
+      (ctx: PgContext): string => `UPDATE ${ctx.t.sessions} s SET attrs = $6, created_ms = $7, access_ms = $8, expires_ms = $9, inactive_ms = $10, until_ms = $11, principal = $12,
+       version = ${restore ? '$13::bigint' : 's.version + 1'}${releaseTurn ? ', turn_until = NULL' : ''}
+     WHERE ${FENCE(ctx)} AND ${recordLive('s')}`,
+    ),
+  ),
+);
+
 /** The fenced replace; `version` (a restore) sets that version instead of expectedVersion + 1. */
 export async function write(ctx: PgContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean, version?: number): Promise<WriteOutcome> {
   const values = [ctx.app, id, lease.serverId, lease.epoch, expectedVersion, ...writeValues(w)];
   if (version !== undefined) values.push(version);
-  const r = await runPrepared(
-    ctx,
-    `UPDATE ${ctx.t.sessions} s SET attrs = $6, created_ms = $7, access_ms = $8, expires_ms = $9, inactive_ms = $10, until_ms = $11, principal = $12,
-       version = ${version === undefined ? 's.version + 1' : '$13::bigint'}${releaseTurn ? ', turn_until = NULL' : ''}
-     WHERE ${FENCE(ctx)} AND ${recordLive('s')}`,
-    values,
-  );
+  const r = await runPrepared(ctx, writeSql[version === undefined ? 0 : 1]![releaseTurn ? 1 : 0]!(ctx), values);
   return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, expectedVersion);
 }
 

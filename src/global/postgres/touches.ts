@@ -1,5 +1,5 @@
 import type { ServerLease, WriteOutcome } from '../global-store.js';
-import { recordLive, runPrepared, type PgContext } from './pg-context.js';
+import { preparedStatement, recordLive, runPrepared, type PgContext } from './pg-context.js';
 import { outcome } from './session-rows.js';
 
 /**
@@ -37,7 +37,7 @@ const ACCESS = `GREATEST(s.access_ms, v.access)`;
 const EXPIRES = `COALESCE(v.expires, s.expires_ms)`;
 
 /** As the turns (turns.ts): the rows found by `sid = ANY` and locked in sid order; `v`, a row's ask, read from the arrays at its position. */
-const touchSql = (ctx: PgContext): string => {
+const touchSql = preparedStatement((ctx: PgContext): string => {
   const fence = `s.owner = v.me AND s.owner_epoch = v.epoch AND ${recordLive('s')}`;
   const ask = (i: string): string =>
     `LATERAL (SELECT ($3::text[])[${i}] AS me, ($4::bigint[])[${i}] AS epoch, ($5::bigint[])[${i}] AS access, ($6::bigint[])[${i}] AS expires, ($7::bigint[])[${i}] AS after, ($8::boolean[])[${i}] AS release) v`;
@@ -54,7 +54,7 @@ const touchSql = (ctx: PgContext): string => {
      WHERE s.slot = cur.slot AND ${fence}
        AND EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = $1 AND l.server_id = v.me AND l.epoch = v.epoch AND l.expires_at > now())
      RETURNING cur.i`;
-};
+});
 
 /** One statement for every touch given (distinct sessions); one outcome per touch, in their order. The touches it did not apply are classified one by one (rare). */
 export async function touchBatch(ctx: PgContext, asks: readonly TouchAsk[]): Promise<WriteOutcome[]> {

@@ -1,5 +1,5 @@
 import type { ServerLease, TurnResult } from '../global-store.js';
-import { HELD, ownerDead, recordLive, runPrepared, type PgContext } from './pg-context.js';
+import { HELD, ownerDead, preparedStatement, recordLive, runPrepared, type PgContext } from './pg-context.js';
 import { fenced, toRecord, type RecordRow } from './session-rows.js';
 
 /**
@@ -45,7 +45,7 @@ interface TurnRow extends RecordRow {
  * generic plan instead of planning the statement again at every call (docs/failover.md
  * §Protocol, "Batched statements"). `v`, one row per ask, only answers each ask.
  */
-const turnSql = (ctx: PgContext): string => {
+const turnSql = preparedStatement((ctx: PgContext): string => {
   const leased = (a: string): string => `EXISTS (SELECT 1 FROM ${ctx.t.leases} l WHERE l.app = $1 AND l.server_id = ${a}.me AND l.epoch = ${a}.epoch AND l.expires_at > now())`;
   const mine = `(cur.was_owner = a.me AND cur.was_epoch = a.epoch)`;
   return `WITH cur AS (
@@ -64,7 +64,7 @@ const turnSql = (ctx: PgContext): string => {
      SELECT v.i, took.sid, took.attrs, took.created_ms, took.access_ms, took.expires_ms, took.inactive_ms, took.owner, took.owner_epoch, took.version, took.principal,
        took.dead, took.was_owner, took.was_epoch, ${leased('v')} AS leased, EXISTS (SELECT 1 FROM cur WHERE cur.i = v.i) AS present
      FROM unnest((SELECT $3::text[]), (SELECT $4::bigint[])) WITH ORDINALITY AS v(me, epoch, i) LEFT JOIN took ON took.i = v.i`;
-};
+});
 
 /** One statement for every ask given (in any order, distinct sessions); one answer per ask, in the asks' order. */
 export async function takeTurns(ctx: PgContext, asks: readonly TurnAsk[]): Promise<Array<TurnResult | undefined | Error>> {
@@ -78,12 +78,16 @@ export async function takeTurns(ctx: PgContext, asks: readonly TurnAsk[]): Promi
     col((a) => a.knownVersion),
     col((a) => a.hold),
   ]);
-  const out: Array<TurnResult | undefined | Error> = asks.map(() => new Error('the turn statement returned no row for this ask'));
+  // Sparse until the rows are read: an ask the statement gave no row gets its Error only then
+  // (an Error per ask made up front cost more than the rest of the answer).
+  const out = new Array<TurnResult | undefined | Error>(asks.length);
+  const answered = new Array<boolean>(asks.length).fill(false);
   for (const row of r.rows) {
     const k = Number(row.i) - 1;
-    const ask = asks[k]!;
-    out[k] = answer(ask, row);
+    out[k] = answer(asks[k]!, row);
+    answered[k] = true;
   }
+  for (let k = 0; k < asks.length; k++) if (!answered[k]) out[k] = new Error('the turn statement returned no row for this ask');
   return out;
 }
 
@@ -101,13 +105,13 @@ function answer(ask: TurnAsk, row: TurnRow): TurnResult | undefined | Error {
  * (a hand-over was asked), the same statement notifies the waiters, so they do not poll.
  */
 export async function releaseTurn(ctx: PgContext, lease: ServerLease, id: string): Promise<void> {
-  await runPrepared(
-    ctx,
-    `WITH old AS (
+  await runPrepared(ctx, releaseSql(ctx), [ctx.app, id, lease.serverId, lease.epoch, ctx.channel]);
+}
+
+const releaseSql = preparedStatement(
+  (ctx: PgContext): string => `WITH old AS (
        SELECT slot, handover_at FROM ${ctx.t.sessions} WHERE app = $1 AND sid = $2 AND owner = $3 AND owner_epoch = $4 AND turn_until IS NOT NULL FOR UPDATE
      )
      UPDATE ${ctx.t.sessions} s SET turn_until = NULL, handover_at = NULL FROM old WHERE s.slot = old.slot
      RETURNING CASE WHEN old.handover_at IS NOT NULL THEN pg_notify($5, json_build_array('r', s.sid)::text) END`,
-    [ctx.app, id, lease.serverId, lease.epoch, ctx.channel],
-  );
-}
+);
