@@ -52,3 +52,19 @@ it('two asks of one key never share a statement; a failed statement fails its as
   sent[2]!.answer(['Y2', 'Z1']);
   assert.deepEqual(await Promise.all([p[1], p[3], p[4]]), ['Y1', 'Y2', 'Z1']);
 });
+
+it('by default one statement of a kind is out at a time: the asks that come meanwhile all share the next', async () => {
+  const sent: Sent[] = [];
+  const b = new StatementBatcher<string, string>(
+    (asks) => new Promise((resolve, reject) => sent.push({ asks: [...asks], answer: resolve, fail: reject })),
+    (a) => a,
+  );
+  const p = ['a', 'b', 'c'].map((x) => b.ask(x));
+  assert.deepEqual(sent.map((s) => s.asks), [['a']], 'the first goes alone at once; the others wait for it');
+  sent[0]!.answer(['A']);
+  await p[0];
+  assert.deepEqual(sent.map((s) => s.asks), [['a'], ['b', 'c']]);
+  sent[1]!.answer(['B', 'C']);
+  assert.deepEqual(await Promise.all(p), ['A', 'B', 'C']);
+  assert.deepEqual(b.stats, { statements: 2, asks: 3 });
+});

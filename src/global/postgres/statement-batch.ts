@@ -1,7 +1,7 @@
 /**
  * Batches the asks a server's concurrent requests make of one kind of statement (take a
- * session's turn): while `maxInFlight` such statements are out, new asks wait, and the
- * next statement carries all of them. An ask that finds fewer out goes alone at once, so
+ * session's turn): while `maxInFlight` such statements are out (one by default), new asks
+ * wait, and the next statement carries all of them. An ask that finds fewer out goes alone at once, so
  * an idle server pays no wait. Two asks with the same key (the same session) never share
  * a statement; the later one waits for the next.
  *
@@ -9,8 +9,15 @@
  * A statement that fails as a whole fails each of its asks.
  */
 
-/** Statements of one kind out at once per store before asks wait to share the next one. */
-export const STATEMENTS_IN_FLIGHT = 2;
+/**
+ * Statements of one kind out at once per store before asks wait to share the next one. One:
+ * each statement commits, and a commit's WAL flush is most of what a short statement costs
+ * the backend, so the asks that come while one is out are better sent together than
+ * beside it. Against two, in the HTTP bench (docs/benchmarks.md, "Through mode on
+ * PostgreSQL: the app servers' CPU"): a third fewer statements a request, and less CPU per
+ * request on both the app servers and the backends.
+ */
+export const STATEMENTS_IN_FLIGHT = 1;
 /** Asks in one statement at most. */
 export const ASKS_PER_STATEMENT = 256;
 
