@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessiondStore } from '../src/adapters/express.js';
-import { call, dropRedisPrefix, expressRequest, type StoreLike } from './lib/express-request.js';
+import { call, dropRedisPrefix, expressRequest, runLoops, type StoreLike } from './lib/express-request.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const kind = process.argv[3] ?? 'sessiond';
@@ -51,16 +51,8 @@ function request(i: number, id: string): Promise<void> {
 }
 
 async function run(n: number): Promise<string> {
-  let left = n;
-  const t0 = process.cpuUsage();
-  const w0 = performance.now();
-  await Promise.all(
-    ids.map(async (id, c) => {
-      for (let i = c; left-- > 0; i++) await request(i, id);
-    }),
-  );
-  const cpu = process.cpuUsage(t0);
-  return `${kind}: ${((cpu.user + cpu.system) / n).toFixed(0)} µs CPU/request (user ${(cpu.user / n).toFixed(0)}, system ${(cpu.system / n).toFixed(0)}), ${(n / ((performance.now() - w0) / 1000)).toFixed(0)} req/s`;
+  const { perRequest, wallMs } = await runLoops(ids, n, request);
+  return `${kind}: ${perRequest}, ${(n / (wallMs / 1000)).toFixed(0)} req/s`;
 }
 
 await run(Math.min(2000, N)); // warm-up

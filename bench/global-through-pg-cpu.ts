@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import session from 'express-session';
 import { SessiondStore } from '../src/adapters/express.js';
-import { call, expressRequest, type StoreLike } from './lib/express-request.js';
+import { call, expressRequest, runLoops, type StoreLike } from './lib/express-request.js';
 
 const N = Number(process.argv[2] ?? 4000);
 const kind = process.argv[3] ?? 'sessiond';
@@ -86,20 +86,11 @@ function request(i: number, id: string): Promise<void> {
 }
 
 async function run(n: number): Promise<string> {
-  let left = n;
   const s0 = statements;
   const b0 = await backendsMs();
-  const t0 = process.cpuUsage();
-  const w0 = performance.now();
-  await Promise.all(
-    ids.map(async (id, c) => {
-      for (let i = c; left-- > 0; i++) await request(i, id);
-    }),
-  );
-  const cpu = process.cpuUsage(t0);
-  const wall = performance.now() - w0;
+  const { perRequest, wallMs } = await runLoops(ids, n, request);
   const backend = (await backendsMs()) - b0;
-  return `${kind}: ${((cpu.user + cpu.system) / n).toFixed(0)} µs CPU/request (user ${(cpu.user / n).toFixed(0)}, system ${(cpu.system / n).toFixed(0)}), backends ${((backend * 1000) / n).toFixed(0)} µs/request, ${((statements - s0) / n).toFixed(2)} statements/request, ${(n / (wall / 1000)).toFixed(0)} req/s`;
+  return `${kind}: ${perRequest}, backends ${((backend * 1000) / n).toFixed(0)} µs/request, ${((statements - s0) / n).toFixed(2)} statements/request, ${(n / (wallMs / 1000)).toFixed(0)} req/s`;
 }
 
 try {

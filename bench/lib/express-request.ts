@@ -31,6 +31,25 @@ export async function expressRequest(s: StoreLike, lock: () => Promise<() => voi
   }
 }
 
+/**
+ * Runs `n` requests, one loop per session (each loop's requests one after another, the
+ * loops at once): the process's CPU and the wall time they took, and the CPU per request
+ * as the CPU benches print it.
+ */
+export async function runLoops(ids: readonly string[], n: number, request: (i: number, id: string) => Promise<void>): Promise<{ perRequest: string; wallMs: number }> {
+  let left = n;
+  const t0 = process.cpuUsage();
+  const w0 = performance.now();
+  await Promise.all(
+    ids.map(async (id, c) => {
+      for (let i = c; left-- > 0; i++) await request(i, id);
+    }),
+  );
+  const cpu = process.cpuUsage(t0);
+  const wallMs = performance.now() - w0;
+  return { perRequest: `${((cpu.user + cpu.system) / n).toFixed(0)} µs CPU/request (user ${(cpu.user / n).toFixed(0)}, system ${(cpu.system / n).toFixed(0)})`, wallMs };
+}
+
 /** Deletes the run's keys (the machine's Redis is shared: only keys under `prefix`). */
 export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
   const admin = new Redis(url);
