@@ -114,12 +114,20 @@ export class GlobalSessionEngine {
     };
     // What it knew of sessions the local tier no longer holds is forgotten, a bounded number per tick.
     const prune = pruner(this.known, (id) => !this.held.has(id) && this.overlay.get(id) === undefined, local.options.expiryScanMax);
-    // And the in-memory copies of sessions expired, or whose version it forgot.
-    const pruneCopies = pruner(this.overlay.entries(), (id) => !this.held.has(id) && (!this.known.has(id) || this.overlay.get(id) === undefined), local.options.expiryScanMax);
+    // And the in-memory copies of sessions expired, or whose version it forgot. The version
+    // goes with the copy: the local engine's older copy must never pass for that version.
+    const pruneCopies = pruner(this.overlay.entries(), (id) => this.copyForgotten(id), local.options.expiryScanMax);
     this.pruneTimer = setInterval(() => {
       prune();
       pruneCopies();
     }, local.options.expiryIntervalMs).unref();
+  }
+
+  /** The pruner's test for a copy in memory (forgetting the version it mirrors with it): not held, and expired or of a forgotten version. */
+  private copyForgotten(id: string): boolean {
+    if (this.held.has(id) || (this.known.has(id) && this.overlay.get(id) !== undefined)) return false;
+    this.known.delete(id);
+    return true;
   }
 
   /** Opens the local engine (recovering it), migrates the global store, and registers this server. */

@@ -19,6 +19,7 @@ import type { RedisArg, RedisClientLike } from '../../src/global/redis/redis-typ
 import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
 import { attributesFromBlob } from '../../src/session/attributes.js';
 import type { SessionState } from '../../src/session/session-state.js';
+import type { CopyOverlay } from '../../src/global/copy-overlay.js';
 
 const HOUR = 3_600_000;
 let n = 0;
@@ -62,12 +63,12 @@ describe('through mode on Redis: commands and local writes per request', () => {
   /** Local log records appended, by server: the engine's observer sees every one. */
   const logged = new Map<GlobalSessionEngine, string[]>();
 
-  async function server(name: string, clock: ManualClock, sent: string[], over: Record<string, unknown> = {}): Promise<GlobalSessionEngine> {
+  async function server(name: string, clock: ManualClock, sent: string[], over: Record<string, unknown> = {}, engine: { expiryIntervalMs?: number } = {}): Promise<GlobalSessionEngine> {
     const g = resolveGlobalOptions({ redis: { url: REDIS_URL }, app: 'app', serverId: name, keyPrefix: redis!.prefix, leaseMs: 60_000, heartbeatMs: 30_000, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, ...over }, '/s');
     const store = await redis!.store({ redis: countingClient(sent, clients) });
     const appended: string[] = [];
     const observer = { appended: (_lsn: number, id: string) => void appended.push(id) };
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, clock, observer }, g, store);
+    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, clock, observer, ...engine }, g, store);
     logged.set(e, appended);
     engines.push(e);
     return e;
@@ -241,6 +242,24 @@ describe('through mode on Redis: commands and local writes per request', () => {
     assert.equal(seen?.lastAccessAtMs, moved.lastAccessAtMs, "b's touch, read with a's turn");
     assert.equal(seen?.expiresAtMs, s0.expiresAtMs + a.global.touchAfterMs);
     assert.equal(logged.get(a)!.length, 1);
+  });
+
+  it('a copy in memory that expired here is forgotten with its version: the older local copy never passes for it', async (t) => {
+    if (redis === undefined) return t.skip('Redis not reachable');
+    const ca = new ManualClock(Date.now());
+    const cb = new ManualClock(ca.now());
+    const a = await server('prune-a', ca, []);
+    const b = await server('prune-b', cb, [], {}, { expiryIntervalMs: 10 });
+    const id = fresh();
+    await b.save(id, { attributes: { n: '1' } }); // b's local copy: no end soon
+    await a.save(id, { attributes: { n: '2' }, expiresAtMs: ca.now() + 60_000 });
+    assert.equal(attributesFromBlob((await served(b, id))!.attrs).get('n'), '2'); // in memory at b
+    cb.advance(61_000); // by b's clock the copy in memory has ended; the record lives (Redis's clock)
+    await new Promise((r) => setTimeout(r, 100)); // the pruner's ticks
+    const overlay = (b as unknown as { overlay: CopyOverlay }).overlay;
+    assert.equal(overlay.has(id), false, 'the expired copy left memory');
+    const seen = await b.get(id); // without the turn: the record's, or the copy at its version
+    assert.equal(attributesFromBlob(seen!.attrs).get('n'), '2', "never b's older local copy at the record's version");
   });
 
   it('a copy taken from a record whose last access a lagging clock wrote stays live here, turn after turn', async (t) => {
