@@ -5,7 +5,7 @@
  * than the last, 32 sessions at once; beside connect-redis (node-redis 5) doing the same
  * get + touch/set. process.cpuUsage per request, which the machine's load moves far less
  * than req/s or the HTTP bench (bench/global-http.ts), so two builds can be compared
- * interleaved: `node <dist>/bench/global-through-cpu.js [requests] [sessiond|connect-redis]`.
+ * interleaved: `node <dist>/bench/global-through-cpu.js [requests] [sessiond|sessiond-local|connect-redis] [sessions]`.
  */
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +16,8 @@ import { call, dropRedisPrefix, expressRequest, runLoops, type StoreLike } from 
 
 const N = Number(process.argv[2] ?? 10_000);
 const kind = process.argv[3] ?? 'sessiond';
-const SESSIONS = 32;
+/** Sessions served at once (argv[4], default 32); 1 sends every Redis command alone, as a lightly loaded HTTP server does. */
+const SESSIONS = Number(process.argv[4] ?? 32);
 const URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
 const prefix = `sessiond-through-cpu:${process.pid}:`;
 
@@ -30,6 +31,13 @@ if (kind === 'sessiond') {
   stores = s as unknown as StoreLike[];
   lock = (i, id) => s[i]!.lock(id);
   for (const x of s) closers.push(() => x.close());
+} else if (kind === 'sessiond-local') {
+  // The embedded store (one server, no global tier): what the adapter and the local engine cost alone.
+  const x = new SessiondStore({ dir: join(base, 's0') });
+  await x.engine();
+  stores = [x, x] as unknown as StoreLike[];
+  lock = (_i, id) => x.lock(id);
+  closers.push(() => x.close());
 } else {
   const { createClient } = await import('redis');
   const { RedisStore } = createRequire(import.meta.url)('connect-redis') as { RedisStore: new (o: object) => StoreLike };

@@ -13,7 +13,9 @@ import { KeyedChain } from './keyed-chain.js';
 import { PendingJournal } from './pending-journal.js';
 import { WriteBack, drainLeftovers, type Known, type WriteBackStats } from './write-back.js';
 import { pruner } from './polling.js';
-import { heldRead, localTouchSkipped, readRecord } from './local-copy.js';
+import { heldRead, localTouchSkipped, readRecord, touchCopy } from './local-copy.js';
+import { CopyOverlay } from './copy-overlay.js';
+import { planSave } from '../engine/write-plan.js';
 import { commit, destroyRecord, touchRecord, type RecordWrites } from './record-writes.js';
 import { attempt, takeTurn, type TurnScope } from './take-turn.js';
 import { destroyAllOf, sessionsOf, type PrincipalScope } from './principal-ops.js';
@@ -71,6 +73,8 @@ export class GlobalSessionEngine {
   private readonly turnFrom = new Map<string, number>();
   /** The global statements of one session, in the order this server issues them. */
   private readonly chain = new KeyedChain();
+  /** Through mode: the copies newer than the local engine's, in memory (copy-overlay.ts). */
+  private readonly overlay: CopyOverlay;
   private closing: Promise<void> | undefined;
   private readonly pruneTimer: NodeJS.Timeout;
 
@@ -93,22 +97,37 @@ export class GlobalSessionEngine {
       this.wb = new WriteBack(local, store, ownership, global, journal, this.known, this.chain, local.options.logger);
     }
     this.clock = local.clock;
-    this.copy = { local, store, ownership, global, known: this.known, absent: this.absent, stale: this.stale, given: this.given, turnFrom: this.turnFrom, wb: () => this.wb, view: (s) => this.view(s) };
+    this.overlay = new CopyOverlay(local);
+    this.copy = { local, overlay: this.overlay, store, ownership, global, known: this.known, absent: this.absent, stale: this.stale, given: this.given, turnFrom: this.turnFrom, wb: () => this.wb, view: (s) => this.view(s) };
     this.principals = {
       local,
       store,
       lease: () => ownership.lease,
       kept: () => this.wb?.kept,
       view: (s) => this.view(s),
-      destroyIfOf: (id, principal) => this.withTurn(id, () => (this.local.get(id)?.principal === principal ? this.destroyHeld(id) : Promise.resolve(false))),
+      destroyIfOf: (id, principal) => this.withTurn(id, () => (this.overlay.get(id)?.principal === principal ? this.destroyHeld(id) : Promise.resolve(false))),
       forget: async (id) => {
         this.known.delete(id);
+        this.overlay.drop(id);
         if (local.get(id) !== undefined) await local.destroy(id);
       },
     };
     // What it knew of sessions the local tier no longer holds is forgotten, a bounded number per tick.
-    const prune = pruner(this.known, (id) => !this.held.has(id) && local.get(id) === undefined, local.options.expiryScanMax);
-    this.pruneTimer = setInterval(prune, local.options.expiryIntervalMs).unref();
+    const prune = pruner(this.known, (id) => !this.held.has(id) && this.overlay.get(id) === undefined, local.options.expiryScanMax);
+    // And the in-memory copies of sessions expired, or whose version it forgot. The version
+    // goes with the copy: the local engine's older copy must never pass for that version.
+    const pruneCopies = pruner(this.overlay.entries(), (id) => this.copyForgotten(id), local.options.expiryScanMax);
+    this.pruneTimer = setInterval(() => {
+      prune();
+      pruneCopies();
+    }, local.options.expiryIntervalMs).unref();
+  }
+
+  /** The pruner's test for a copy in memory (forgetting the version it mirrors with it): not held, and expired or of a forgotten version. */
+  private copyForgotten(id: string): boolean {
+    if (this.held.has(id) || (this.known.has(id) && this.overlay.get(id) !== undefined)) return false;
+    this.known.delete(id);
+    return true;
   }
 
   /** Opens the local engine (recovering it), migrates the global store, and registers this server. */
@@ -158,6 +177,7 @@ export class GlobalSessionEngine {
   private forgetAll(): void {
     for (const id of this.held.keys()) this.stale.add(id);
     this.known.clear();
+    this.overlay.clear();
     this.absent.clear();
     this.wb?.forget();
   }
@@ -260,14 +280,32 @@ export class GlobalSessionEngine {
       await this.knowVersion(id);
       this.refuseStale(id); // the lease was found lost while the turn was taken again
       const lease = this.ownership.lease;
+      const over = this.overlayed(id, input);
+      if (over !== undefined && !('attributes' in over)) return this.view(over)!;
       const before = this.local.get(id);
-      const state = await this.local.save(id, input);
+      const state = await this.local.save(id, over ?? input);
+      this.overlay.drop(id);
       const k = this.known.get(id);
       if (k !== undefined && state === before) return this.view(state)!;
       if (this.wb !== undefined && k !== undefined) await this.wb.changed(id, lease);
       else await commit(this.copy, id, k, state);
       return this.view(state)!;
     });
+  }
+
+  /**
+   * Through mode, a save of a session whose copy is in memory (copy-overlay.ts), newer than
+   * the local engine's: the copy itself when the save changes nothing in it (as the local
+   * engine decides, write-plan.ts), else the input with the copy's expiry and idle timeout
+   * where it leaves them out, for the local engine to save over its older copy.
+   * Undefined: the local engine's copy is the one.
+   */
+  private overlayed(id: string, input: SaveInput): SessionState | SaveInput | undefined {
+    const s = this.overlay.has(id) ? this.overlay.get(id) : undefined;
+    if (s === undefined) return undefined;
+    const plan = planSave(s, id, input, this.clock.now(), this.options);
+    if (!('type' in plan) && this.known.has(id)) return s;
+    return { attributes: input.attributes, expiresAtMs: input.expiresAtMs ?? s.expiresAtMs, maxInactiveMs: input.maxInactiveMs ?? s.maxInactiveMs };
   }
 
   /**
@@ -284,21 +322,22 @@ export class GlobalSessionEngine {
       this.refuseStale(id);
       const lease = this.ownership.lease;
       const k = this.known.get(id);
-      // The local copy's touch is skipped while it moved less than touchAfterMs ago
-      // (local-copy.ts). Through mode: the copy is a cache of the record; its touch is
-      // appended (seen at once), not waited for; the global touch is no new version and gives
-      // the turn back. Back mode: a skipped touch changed nothing, so nothing is pending.
-      const copy = k !== undefined ? localTouchSkipped(this.local, id, input, this.global.touchAfterMs) : undefined;
-      const local = copy !== undefined ? Promise.resolve(copy) : this.local.touch(id, input);
-      const state = this.wb !== undefined || k === undefined ? await local : this.local.get(id);
-      if (state === undefined || k === undefined) return local;
-      if (this.wb !== undefined) {
-        if (copy === undefined) await this.wb.changed(id, lease);
-        else this.wb.checkExclusive();
+      // The copy's touch is skipped while it moved less than touchAfterMs ago (local-copy.ts).
+      // Through mode: the copy is a cache of the record, touched in memory (copy-overlay.ts);
+      // the global touch is no new version and gives the turn back. Back mode: the local
+      // copy's touch; a skipped touch changed nothing, so nothing is pending.
+      const wb = this.wb;
+      if (wb === undefined && k !== undefined) {
+        const state = touchCopy(this.copy, id, input);
+        if (state === undefined) return undefined;
+        await touchRecord(this.copy, id, k, input.expiresAtMs);
         return this.view(state);
       }
-      local.catch((e: unknown) => this.warn('global_local_touch_failed', e));
-      await touchRecord(this.copy, id, k, input.expiresAtMs);
+      const copy = k !== undefined ? localTouchSkipped(this.local, id, input, this.global.touchAfterMs, this.clock.now()) : undefined;
+      const state = copy ?? (await this.local.touch(id, input));
+      if (state === undefined || k === undefined || wb === undefined) return state;
+      if (copy === undefined) await wb.changed(id, lease);
+      else wb.checkExclusive();
       return this.view(state);
     });
   }
@@ -342,6 +381,7 @@ export class GlobalSessionEngine {
   async clear(): Promise<number> {
     const n = await this.store.clear();
     this.known.clear();
+    this.overlay.clear();
     this.wb?.forget(); // pending write-backs of cleared sessions find no record and are dropped
     await this.local.clear();
     return n;

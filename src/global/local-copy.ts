@@ -10,6 +10,7 @@ import type { GlobalOptions } from './global-options.js';
 import type { Ownership } from './ownership.js';
 import type { Known, WriteBack } from './write-back.js';
 import { destroyLost, recreateLost, resendLost, tombstoneLost, type RepairScope } from './lost-changes.js';
+import type { CopyOverlay } from './copy-overlay.js';
 
 /**
  * The composed engine's local copy of a session against its global record
@@ -21,6 +22,8 @@ import { destroyLost, recreateLost, resendLost, tombstoneLost, type RepairScope 
 /** The engine's state these functions work on (shared with the engine, never copied). */
 export interface LocalCopy {
   readonly local: SessionEngine;
+  /** The copy served: through mode's in-memory copies over the local engine's (copy-overlay.ts). */
+  readonly overlay: CopyOverlay;
   readonly store: GlobalStore;
   readonly ownership: Ownership;
   readonly global: GlobalOptions;
@@ -50,7 +53,7 @@ export interface LocalCopy {
  * here takes the turn again: the request's saves stay fenced against what it read first.
  */
 export async function heldRead(c: LocalCopy, id: string): Promise<SessionState | undefined> {
-  const here = c.local.get(id);
+  const here = c.overlay.get(id);
   if (c.absent.has(id)) return c.view(here);
   const wb = c.wb();
   if (wb !== undefined) {
@@ -77,16 +80,30 @@ export async function heldRead(c: LocalCopy, id: string): Promise<SessionState |
  * commit and the flusher's image write on every read of a session (docs/failover.md
  * §Protocol "Touch"). Undefined: touch the copy.
  */
-export function localTouchSkipped(local: SessionEngine, id: string, input: TouchInput, touchAfterMs: number): SessionState | undefined {
+export function localTouchSkipped(copies: Pick<SessionEngine, 'get'>, id: string, input: TouchInput, touchAfterMs: number, now: number): SessionState | undefined {
   // Checked here as the local touch would: a bad expiry is refused, never sent to the record.
   checkTouchInput(input);
   checkTime('expiresAtMs', input.expiresAtMs, Number.MAX_SAFE_INTEGER);
-  const s = local.get(id);
+  const s = copies.get(id);
   if (s === undefined) return undefined;
   const after = s.maxInactiveMs > 0 ? Math.min(touchAfterMs, Math.floor(s.maxInactiveMs / 2)) : touchAfterMs;
-  if (local.clock.now() >= s.lastAccessAtMs + after) return undefined;
+  if (now >= s.lastAccessAtMs + after) return undefined;
   const x = input.expiresAtMs;
   return x === undefined || (x >= s.expiresAtMs && x < s.expiresAtMs + after) ? s : undefined;
+}
+
+/**
+ * Through mode: the copy's touch, in memory (copy-overlay.ts): its last access and expiry
+ * move as localTouchSkipped says the record's do; undefined when there is no copy. The
+ * copy is a cache of the record and a touch no change this server acknowledges, so it
+ * writes nothing to the local log (docs/failover.md §Protocol "Touch").
+ */
+export function touchCopy(c: LocalCopy, id: string, input: TouchInput): SessionState | undefined {
+  const s = c.overlay.get(id);
+  const now = c.local.clock.now();
+  const skipped = localTouchSkipped(c.overlay, id, input, c.global.touchAfterMs, now);
+  if (s === undefined || skipped !== undefined) return skipped;
+  return c.overlay.times(s, Math.max(now, s.lastAccessAtMs), input.expiresAtMs ?? s.expiresAtMs);
 }
 
 /** The global record, served from the local copy when that mirrors the record's version. */
@@ -95,7 +112,7 @@ export async function readRecord(c: LocalCopy, id: string): Promise<SessionState
   if (rec === undefined) return undefined;
   const k = c.known.get(id);
   if (k !== undefined && k.version === rec.version) {
-    const s = c.local.get(id);
+    const s = c.overlay.get(id);
     if (s !== undefined) return c.view(s);
   }
   return makeState(rec.id, rec.version, 0, rec.createdAtMs, rec.lastAccessAtMs, rec.expiresAtMs, rec.maxInactiveMs, rec.owner, rec.attrs);
@@ -114,19 +131,34 @@ export async function syncLocal(c: LocalCopy, id: string, r: TurnResult): Promis
     if (k === undefined && c.wb() === undefined && c.local.isDestroyed(id)) await tombstoneLost(repairScope(c), id);
     c.absent.add(id);
     // Destroyed or expired elsewhere: the local copy must not serve it, nor a late save revive it.
+    c.overlay.drop(id);
     if (c.local.get(id) !== undefined) await c.local.destroy(id);
     return false;
   }
   if (r.attrsOmitted) {
     if (k !== undefined) k.seenAt = performance.now();
+    if (c.wb() === undefined) followTimes(c, rec);
     return true;
   }
   if (k !== undefined && rec.version < k.version) return repair(c, id, rec, k);
   return mirror(c, rec);
 }
 
+/**
+ * Through mode, the copy current: its last access and expiry follow the record's, which
+ * other servers' touches moved (the turn reads them with the version, for free), so that
+ * what this server serves, and when its copy expires here, is the record's.
+ */
+function followTimes(c: LocalCopy, rec: GlobalRecord): void {
+  const s = c.overlay.get(rec.id);
+  if (s === undefined) return;
+  // The last access never goes back: another server's clock may lag this one's.
+  const l = Math.max(s.lastAccessAtMs, rec.lastAccessAtMs);
+  if (l !== s.lastAccessAtMs || s.expiresAtMs !== rec.expiresAtMs) c.overlay.times(s, l, rec.expiresAtMs);
+}
+
 function repairScope(c: LocalCopy): RepairScope {
-  return { local: c.local, store: c.store, ownership: c.ownership, logger: c.local.options.logger, global: c.global };
+  return { local: c.local, copy: (id) => c.overlay.get(id), store: c.store, ownership: c.ownership, logger: c.local.options.logger, global: c.global };
 }
 
 /**
@@ -150,21 +182,32 @@ async function repair(c: LocalCopy, id: string, rec: GlobalRecord, k: Known): Pr
   return version !== undefined;
 }
 
-/** The local copy brought to the record; false when the record turned out to be a logout the store lost (deleted again). */
+/**
+ * The local copy brought to the record; false when the record turned out to be a logout the
+ * store lost (deleted again). Through mode keeps it in memory (copy-overlay.ts): the record
+ * holds it durably already. Back mode saves it locally: its holder's copy is the truth
+ * the write-back carries to the record.
+ */
 async function mirror(c: LocalCopy, rec: GlobalRecord): Promise<boolean> {
   c.known.delete(rec.id);
-  try {
-    await c.local.save(rec.id, { attributes: attributesFromBlob(rec.attrs), expiresAtMs: rec.expiresAtMs, maxInactiveMs: rec.maxInactiveMs });
-  } catch (e) {
-    if (!isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) throw e;
-    if (c.wb() === undefined) {
-      // Through mode deletes the local copy only once the store confirmed the delete: the
-      // local tombstone is an acknowledged logout the store lost, so it is deleted again.
+  if (c.wb() === undefined) {
+    // Through mode deletes the local copy only once the store confirmed the delete: the
+    // local tombstone is an acknowledged logout the store lost, so it is deleted again.
+    if (c.local.isDestroyed(rec.id)) {
+      c.overlay.drop(rec.id);
       await destroyLost(repairScope(c), rec);
       c.absent.add(rec.id);
       return false;
     }
+    c.overlay.mirror(rec);
+    c.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs, seenAt: performance.now() });
+    return true;
+  }
+  try {
+    await c.local.save(rec.id, { attributes: attributesFromBlob(rec.attrs), expiresAtMs: rec.expiresAtMs, maxInactiveMs: rec.maxInactiveMs });
+  } catch (e) {
     // Back mode: a destroy pending write-back; the version is kept so the write-back reaches the record.
+    if (!isSessiondError(e, 'SESSIOND_SESSION_DESTROYED')) throw e;
   }
   c.known.set(rec.id, { version: rec.version, createdAtMs: rec.createdAtMs, seenAt: performance.now() });
   return true;

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { SessionEngine } from '../engine/session-engine.js';
+import type { SessionState } from '../session/session-state.js';
 import { isSessiondError } from '../errors.js';
 import type { Logger } from '../options.js';
 import type { GlobalOptions } from './global-options.js';
@@ -17,6 +18,8 @@ import { toWrite, type Known } from './write-back.js';
 
 export interface RepairScope {
   readonly local: SessionEngine;
+  /** The copy this server serves (through mode: copy-overlay.ts over the local engine's). */
+  copy(id: string): SessionState | undefined;
   readonly store: GlobalStore;
   readonly ownership: Ownership;
   readonly logger: Logger;
@@ -31,7 +34,7 @@ export interface RepairScope {
  */
 export async function resendLost(c: RepairScope, id: string, rec: GlobalRecord, k: Known): Promise<number | undefined> {
   const lease = c.ownership.lease;
-  const s = c.local.get(id);
+  const s = c.copy(id);
   c.logger.warn('global_version_lost', { foundVersion: rec.version, knownVersion: k.version });
   const outcome = s === undefined ? await c.store.destroy(lease, id, rec.version) : await c.store.restore(lease, id, rec.version, k.version, toWrite(s, k));
   if (outcome !== 'ok') throw c.ownership.refused(outcome);
@@ -49,7 +52,7 @@ export async function resendLost(c: RepairScope, id: string, rec: GlobalRecord, 
  * Resolves the version restored, or undefined when the session is gone.
  */
 export async function recreateLost(c: RepairScope, id: string, k: Known, version: number): Promise<number | undefined> {
-  const s = c.local.get(id);
+  const s = c.copy(id);
   const margin = c.global.clockDriftMarginMs;
   if (s === undefined || k.seenAt === undefined || performance.now() - k.seenAt >= c.global.tombstoneMs - margin) return undefined;
   const w = toWrite(s, k);

@@ -69,6 +69,7 @@ export async function destroyRecord(c: RecordWrites, id: string): Promise<boolea
       const outcome = await c.store.destroy(c.ownership.lease, id, 0);
       if (outcome !== 'absent' && outcome !== 'ok') throw c.ownership.refused(outcome);
     }
+    c.overlay.drop(id);
     return c.local.destroy(id);
   }
   // Through mode: the record first, the local copy once the record is gone. A destroy
@@ -80,6 +81,7 @@ export async function destroyRecord(c: RecordWrites, id: string): Promise<boolea
   if (outcome !== 'ok' && outcome !== 'absent') throw c.ownership.refused(outcome);
   c.given.add(id); // no record, no turn
   c.absent.add(id);
+  c.overlay.drop(id);
   await c.local.destroy(id);
   return true;
 }

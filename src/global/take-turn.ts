@@ -38,7 +38,7 @@ export async function attempt(c: TurnScope, id: string, hold: boolean): Promise<
 
 /** Through mode: the copy expired by this clock while touches elsewhere kept the record alive (not destroyed here: a retried destroy needs the version). */
 function copyExpiredHere(c: TurnScope, id: string): boolean {
-  return c.wb() === undefined && c.local.get(id) === undefined && !c.local.isDestroyed(id);
+  return c.wb() === undefined && c.overlay.get(id) === undefined && !c.local.isDestroyed(id);
 }
 
 /** Tries for the turn (not held for good) until no other server has it, at most queueWaitMsMax. */

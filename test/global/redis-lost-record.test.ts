@@ -106,6 +106,29 @@ describe('GlobalSessionEngine on Redis: a record Redis lost entirely is put back
     assert.equal(n((await record(id))?.attrs), '3');
   });
 
+  it("a server's copy of another server's version, held in memory, is what it puts back", async (t) => {
+    if (r === undefined) return t.skip('Redis not reachable');
+    const a = await server('web-m');
+    const b = await server('web-m2');
+    for (const [id, loss] of [
+      ['LostRecordMMMMMMMMMMMMMMMM', 'whole'],
+      ['LostRecordNNNNNNNNNNNNNNNN', 'rolled back'],
+    ] as const) {
+      await a.save(id, { attributes: { n: '1' } });
+      const [key] = await r.keys(`*lost:${id}}`);
+      const v1 = (await r.admin.call('HGETALL', key!)) as string[];
+      await touchTurn(b, id);
+      await a.save(id, { attributes: { n: '2' } });
+      await touchTurn(b, id); // b copies version 2 (in memory: its local engine never saved it)
+      assert.equal(b.local.get(id), undefined);
+      await r.admin.call('DEL', key!);
+      if (loss === 'rolled back') await r.admin.call('HSET', key!, ...v1);
+      await touchTurn(b, id);
+      const rec = await record(id);
+      assert.deepEqual([n(rec?.attrs), rec?.version], ['2', 2], `${loss}: b put back the version it read`);
+    }
+  });
+
   it('a record destroyed on another server is not put back: its tombstone refuses it, and the owner refuses the save', async (t) => {
     if (r === undefined) return t.skip('Redis not reachable');
     const a = await server('web-f');
