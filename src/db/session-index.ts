@@ -97,7 +97,7 @@ export class SessionIndex {
   }
 
   private fill(slot: number, e: IndexEntry): void {
-    assert(e.extentBlocks >= 1 && e.imageBytes >= 1, `bad index entry at slot ${slot}`);
+    if (!(e.extentBlocks >= 1 && e.imageBytes >= 1)) assert(false, `bad index entry at slot ${slot}`); // no message built per entry
     this.starts[slot] = e.startBlock;
     this.blocks[slot] = e.extentBlocks;
     this.lsns[slot] = e.lsn;
