@@ -61,6 +61,14 @@ export class SessionIndex {
     return this.lsns[slot]!;
   }
 
+  extentBlocksAt(slot: number): number {
+    return this.blocks[slot]!;
+  }
+
+  imageBytesAt(slot: number): number {
+    return this.bytes[slot]!;
+  }
+
   get(id: string): IndexEntry | undefined {
     const slot = this.slots.get(id);
     return slot === undefined ? undefined : this.entryAt(slot);
