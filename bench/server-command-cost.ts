@@ -13,7 +13,8 @@
  * `flush`, a SET phase ends once the flusher has also written its sessions into the database
  * file (engine.flush()): without it, what the flusher had not yet done when the last reply
  * came (up to flushIntervalMs of writes) is left out of the phase, or charged to the next.
- * On a loaded machine compare CPU µs per command, not wall time.
+ * SESSIOND_BENCH_ENGINE (JSON) passes engine options, e.g. '{"flushIntervalMs":3600000}' to
+ * keep the flusher out of a phase. On a loaded machine compare CPU µs per command, not wall time.
  */
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -55,7 +56,7 @@ function command(...args: string[]): Buffer {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'sessiond-bench-command-cost-'));
-const server = await serve({ dir, port: 0 });
+const server = await serve({ dir, port: 0, engine: JSON.parse(process.env.SESSIOND_BENCH_ENGINE ?? '{}') as Record<string, unknown> });
 const ctx: ServerContext = {
   engine: server.engine,
   loading: () => false,
