@@ -4,13 +4,17 @@
  * real Connection over an in-memory socket, one command per read as redis-benchmark -P 1
  * sends them (or `pipeline` per read). Prints µs of CPU (process.cpuUsage) per command.
  *
- *   node dist/bench/server-command-cost.js [commands=200000] [pipeline=1] [ping,set,get,setex,getex] [clients=1]
+ *   node dist/bench/server-command-cost.js [commands=200000] [pipeline=1] [ping,set,get,setex,getex] [clients=1] [flush]
  *
  * `set`/`get` are redis-benchmark's commands (one 200-byte value, `key:<n>`); `setex`/`getex`
  * are a session store's: `SET sess:<id> <json> EX 86400` with a distinct ~400-byte JSON
  * session per write (as connect-redis sends), then GETs of those keys.
- * SETs are durable (durability fsync, the default): their cost includes the engine's.
- * On a loaded machine compare CPU µs per command, not wall time.
+ * SETs are durable (durability fsync, the default): their cost includes the engine's. With
+ * `flush`, a SET phase ends once the flusher has also written its sessions into the database
+ * file (engine.flush()): without it, what the flusher had not yet done when the last reply
+ * came (up to flushIntervalMs of writes) is left out of the phase, or charged to the next.
+ * SESSIOND_BENCH_ENGINE (JSON) passes engine options, e.g. '{"flushIntervalMs":3600000}' to
+ * keep the flusher out of a phase. On a loaded machine compare CPU µs per command, not wall time.
  */
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,7 +56,7 @@ function command(...args: string[]): Buffer {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'sessiond-bench-command-cost-'));
-const server = await serve({ dir, port: 0 });
+const server = await serve({ dir, port: 0, engine: JSON.parse(process.env.SESSIOND_BENCH_ENGINE ?? '{}') as Record<string, unknown> });
 const ctx: ServerContext = {
   engine: server.engine,
   loading: () => false,
@@ -67,6 +71,8 @@ const ctx: ServerContext = {
 };
 /** Connections, each sending its next read once the last is answered, as redis-benchmark -c does. */
 const CLIENTS = Number(process.argv[5] ?? 1);
+/** A SET phase includes the flush of what it wrote (see above). */
+const FLUSH = process.argv[6] === 'flush';
 const sockets = Array.from({ length: CLIENTS }, () => new MemorySocket());
 const conns = sockets.map((s, c) => ({ socket: s, conn: new Connection(s as unknown as Socket, ctx, c + 1, () => undefined) }));
 const writes = (): number => sockets.reduce((n, s) => n + s.writes, 0);
@@ -90,6 +96,7 @@ async function phase(name: string, make: (i: number) => Buffer): Promise<void> {
       }
     }),
   );
+  if (FLUSH && name.startsWith('SET')) await server.engine.flush();
   const cpu = process.cpuUsage(cpu0);
   const ms = performance.now() - t0;
   console.log(`${name.padEnd(5)} -P ${PIPELINE} -c ${CLIENTS}: ${((cpu.user + cpu.system) / N).toFixed(2)} µs CPU/command (user ${(cpu.user / N).toFixed(2)}), ${Math.round((N / ms) * 1000)} commands/s wall, ${writes() - writes0} writes`);

@@ -98,16 +98,17 @@ async function checkBatch(st: DbState, batch: DbWriteBatch, slice: LoopSlice | u
   const ids = new Set<string>();
   for (const p of batch.puts) {
     if (slice?.due() === true) await slice.next();
-    assert(isValidSessionId(p.id), `batch put has an invalid id ${JSON.stringify(p.id)}`);
-    assert(!ids.has(p.id), `batch puts ${p.id} twice`);
+    // Every check runs per image of a flush: a message is built only when it fails.
+    if (!isValidSessionId(p.id)) assert(false, `batch put has an invalid id ${JSON.stringify(p.id)}`);
+    if (ids.has(p.id)) assert(false, `batch puts ${p.id} twice`);
     ids.add(p.id);
     // An image may be newer than appliedLsn (the session changed after the flusher's
     // snapshot, or an earlier batch of a split flush): recovery skips a session's records
     // at or below its image's lsn, so a newer image is never rolled back.
-    assert(Number.isSafeInteger(p.lsn) && p.lsn >= 0, `put ${p.id}: lsn ${p.lsn} is not a safe non-negative integer`);
+    if (!(Number.isSafeInteger(p.lsn) && p.lsn >= 0)) assert(false, `put ${p.id}: lsn ${p.lsn} is not a safe non-negative integer`);
     const slot = st.index.slotOf(p.id);
-    assert(slot < 0 || p.lsn >= st.index.lsnAt(slot), `put ${p.id}: lsn ${p.lsn} below its image's ${slot < 0 ? -1 : st.index.lsnAt(slot)}`);
-    assert(payloadHasId(p.data, 0, p.data.byteLength, p.id), `put ${p.id}: payload does not start with its id`);
+    if (!(slot < 0 || p.lsn >= st.index.lsnAt(slot))) assert(false, `put ${p.id}: lsn ${p.lsn} below its image's ${st.index.lsnAt(slot)}`);
+    if (!payloadHasId(p.data, 0, p.data.byteLength, p.id)) assert(false, `put ${p.id}: payload does not start with its id`);
   }
-  for (const id of batch.deletes) assert(!ids.has(id), `batch both puts and deletes ${id}`);
+  for (const id of batch.deletes) if (ids.has(id)) assert(false, `batch both puts and deletes ${id}`);
 }

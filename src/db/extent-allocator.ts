@@ -57,7 +57,7 @@ export class ExtentAllocator {
 
   /** First fit among free extents, the new extent ending at or before `limit`; -1 when none fits. */
   allocateBelow(blocks: number, limit: number): number {
-    assert(Number.isSafeInteger(blocks) && blocks >= 1, `bad allocation size ${blocks}`);
+    if (!(Number.isSafeInteger(blocks) && blocks >= 1)) assert(false, `bad allocation size ${blocks}`); // no message built per image
     for (let i = 0; i < this.starts.length; i++) {
       const start = this.starts[i]!;
       if (start + blocks > limit) return -1;
@@ -78,12 +78,12 @@ export class ExtentAllocator {
 
   /** Returns an extent: coalesced with its neighbours; trailing free blocks shrink the end. */
   release(start: number, blocks: number): void {
-    assert(Number.isSafeInteger(blocks) && blocks >= 1, `bad release size ${blocks}`);
-    assert(start >= FIRST_DATA_BLOCK && start + blocks <= this.end, `release [${start}, +${blocks}) outside the file`);
+    // Once per freed extent: a message is built only when a check fails.
+    if (!(Number.isSafeInteger(blocks) && blocks >= 1)) assert(false, `bad release size ${blocks}`);
+    if (!(start >= FIRST_DATA_BLOCK && start + blocks <= this.end)) assert(false, `release [${start}, +${blocks}) outside the file`);
     const i = this.upperBound(start);
     const prevEnd = i > 0 ? this.starts[i - 1]! + this.lengths[i - 1]! : -1;
-    assert(prevEnd <= start, `release [${start}, +${blocks}) overlaps a free extent`);
-    assert(i === this.starts.length || start + blocks <= this.starts[i]!, `release [${start}, +${blocks}) overlaps a free extent`);
+    if (!(prevEnd <= start && (i === this.starts.length || start + blocks <= this.starts[i]!))) assert(false, `release [${start}, +${blocks}) overlaps a free extent`);
     this.free += blocks;
     let s = start;
     let n = blocks;

@@ -71,8 +71,9 @@ export function extentBlocksFor(dataBytes: number): number {
  * extent is rewritten, so no stale bytes of an older image survive inside it.
  */
 export function encodeImage(salt: number, lsn: number, data: Uint8Array): { buffers: Uint8Array[]; blocks: number } {
-  assert(Number.isSafeInteger(lsn) && lsn >= 0, `image lsn must be a safe integer, got ${lsn}`);
-  assert(data.byteLength <= IMAGE_DATA_BYTES_MAX, `image data too large: ${data.byteLength}`);
+  // Once per image of a flush: a message is built only when a check fails.
+  if (!(Number.isSafeInteger(lsn) && lsn >= 0)) assert(false, `image lsn must be a safe integer, got ${lsn}`);
+  if (!(data.byteLength <= IMAGE_DATA_BYTES_MAX)) assert(false, `image data too large: ${data.byteLength}`);
   const blocks = extentBlocksFor(data.byteLength);
   const head = slabBytes(IMAGE_HEAD_BYTES);
   writeU32(head, IMAGE.magic, IMAGE_LIVE_MAGIC);

@@ -61,6 +61,14 @@ export class SessionIndex {
     return this.lsns[slot]!;
   }
 
+  extentBlocksAt(slot: number): number {
+    return this.blocks[slot]!;
+  }
+
+  imageBytesAt(slot: number): number {
+    return this.bytes[slot]!;
+  }
+
   get(id: string): IndexEntry | undefined {
     const slot = this.slots.get(id);
     return slot === undefined ? undefined : this.entryAt(slot);
@@ -97,7 +105,7 @@ export class SessionIndex {
   }
 
   private fill(slot: number, e: IndexEntry): void {
-    assert(e.extentBlocks >= 1 && e.imageBytes >= 1, `bad index entry at slot ${slot}`);
+    if (!(e.extentBlocks >= 1 && e.imageBytes >= 1)) assert(false, `bad index entry at slot ${slot}`); // no message built per entry
     this.starts[slot] = e.startBlock;
     this.blocks[slot] = e.extentBlocks;
     this.lsns[slot] = e.lsn;

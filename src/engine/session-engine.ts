@@ -19,7 +19,7 @@ import { CacheBound, type LoadWait } from './cache-bound.js';
 import { checkBoundedDatabase, readAllStates } from './bounded-reads.js';
 import { buildStats, type EngineStats } from './engine-stats.js';
 import { checkFunction, checkId, checkPatchInput, checkRestoreInput, checkSaveInput, checkTouchInput } from './engine-arguments.js';
-import { planDestroy, planPatch, planSave, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
+import { planDestroy, planPatch, planSave, planSaveOne, planTouch, type PatchInput, type SaveInput, type TouchInput, type WritePlan } from './write-plan.js';
 import { planRestore, type RestoreInput, type RestoreOutcome } from './restore-plan.js';
 import { rekeyAll } from './rekey.js';
 import { BackgroundFold } from './background-fold.js';
@@ -238,6 +238,15 @@ export class SessionEngine {
     checkId(id);
     checkSaveInput(input);
     return this.commit(id, 'save', (now) => planSave(this.base(id, now), id, input, now, this.options));
+  }
+
+  /**
+   * save(id, { attributes: { [name]: value }, expiresAtMs }): the one attribute becomes the
+   * session's whole attribute set (sessiond serve's SET of an opaque value), with the same
+   * record, state and durability, without an attribute object to build and diff.
+   */
+  saveOne(id: string, name: string, value: string, expiresAtMs?: number): Promise<SessionState> {
+    return this.commit(id, 'save', (now) => planSaveOne(this.base(id, now), id, name, value, expiresAtMs, now, this.options));
   }
 
   /** Sets and removes some attributes of an existing session. */

@@ -4,8 +4,12 @@ import type { EngineOptions } from '../options.js';
 import {
   applyPatch,
   blobFromAttributes,
+  blobOfOne,
   diffAttributes,
+  diffOne,
   encodeNames,
+  type AttributeBlob,
+  type AttributeDiff,
   type AttributeInput,
 } from '../session/attributes.js';
 import { encodePatchInto, encodePutInto, encodeTombstone, encodeTouch, encodedPutBytes, patchPayloadBytes, putPayloadBytes } from '../session/session-codec.js';
@@ -103,15 +107,33 @@ function patchPlan(state: SessionState, set: string, removedNames: string, putPa
 export function planSave(base: SessionState | undefined, id: string, input: SaveInput, now: number, limits: Limits): WritePlan | SessionState {
   checkTime('expiresAtMs', input.expiresAtMs, Number.MAX_SAFE_INTEGER);
   checkTime('maxInactiveMs', input.maxInactiveMs, U32_MAX);
-  if (base === undefined) {
-    const attrs = blobFromAttributes(input.attributes);
-    const state = makeState(id, 1, 0, now, now, input.expiresAtMs ?? now + limits.sessionTtlMs, input.maxInactiveMs ?? 0, limits.owner, attrs, principalOf(limits.principal, id, attrs));
-    checkSize(state, limits);
-    return putPlan(state, limits);
-  }
-  const diff = diffAttributes(base.attrs, input.attributes);
-  const expiresAtMs = input.expiresAtMs ?? base.expiresAtMs;
-  const maxInactiveMs = input.maxInactiveMs ?? base.maxInactiveMs;
+  if (base === undefined) return newSessionPlan(id, blobFromAttributes(input.attributes), input.expiresAtMs, input.maxInactiveMs, now, limits);
+  return changePlan(base, id, diffAttributes(base.attrs, input.attributes), input.expiresAtMs, input.maxInactiveMs, now, limits);
+}
+
+/**
+ * planSave(base, id, { attributes: { [name]: value }, expiresAtMs }, now, limits): the same
+ * plan (record and state), for a save whose one attribute replaces the session's (sessiond
+ * serve's SET of an opaque value), without an attribute object to build, walk and diff.
+ */
+export function planSaveOne(base: SessionState | undefined, id: string, name: string, value: string, expiresAtMs: number | undefined, now: number, limits: Limits): WritePlan | SessionState {
+  checkTime('expiresAtMs', expiresAtMs, Number.MAX_SAFE_INTEGER);
+  const blob = blobOfOne(name, value);
+  if (base === undefined) return newSessionPlan(id, blob, expiresAtMs, undefined, now, limits);
+  return changePlan(base, id, diffOne(base.attrs, name, value, blob), expiresAtMs, undefined, now, limits);
+}
+
+/** planSave of a new session: a PUT of `attrs`. */
+function newSessionPlan(id: string, attrs: AttributeBlob, expiresAtMs: number | undefined, maxInactiveMs: number | undefined, now: number, limits: Limits): WritePlan {
+  const state = makeState(id, 1, 0, now, now, expiresAtMs ?? now + limits.sessionTtlMs, maxInactiveMs ?? 0, limits.owner, attrs, principalOf(limits.principal, id, attrs));
+  checkSize(state, limits);
+  return putPlan(state, limits);
+}
+
+/** planSave of an existing session, given what its attributes' diff found. */
+function changePlan(base: SessionState, id: string, diff: AttributeDiff, expiresAtInput: number | undefined, maxInactiveInput: number | undefined, now: number, limits: Limits): WritePlan | SessionState {
+  const expiresAtMs = expiresAtInput ?? base.expiresAtMs;
+  const maxInactiveMs = maxInactiveInput ?? base.maxInactiveMs;
   const sameExpiry = expiresAtMs === base.expiresAtMs && maxInactiveMs === base.maxInactiveMs;
   // Nothing changed and no sliding expiry to extend: nothing to write.
   if (!diff.changed && sameExpiry && maxInactiveMs === 0) return base;

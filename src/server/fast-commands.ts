@@ -1,7 +1,6 @@
 import type { SessionEngine } from '../engine/session-engine.js';
-import type { AttributeInput } from '../session/attributes.js';
 import type { SessionState } from '../session/session-state.js';
-import { attributesOf, idOfKeyAt } from './key-value.js';
+import { idOfKeyAt, saveValue } from './key-value.js';
 import { NULL, OK, type Reply } from './resp-serializer.js';
 
 /**
@@ -58,12 +57,12 @@ export function fastGet(engine: SessionEngine, buf: Buffer, start: number, end: 
 }
 
 /**
- * Saves a key's attributes and resolves once durable. A save that changes nothing returns
- * the head state at once, which may still wait for its fsync (another connection wrote the
+ * OK once `saved` (a save of `id`) is durable. A save that changes nothing resolves at once
+ * with the head state, which may still wait for its fsync (another connection wrote the
  * same bytes a moment ago): then it waits for the log.
  */
-export function storeDurably(engine: SessionEngine, id: string, attributes: AttributeInput, expiresAtMs: number | undefined): Promise<void> {
-  return engine.save(id, { attributes, expiresAtMs }).then(() => (engine.hasPending(id) ? engine.whenDurable() : undefined));
+export function durablyOk(engine: SessionEngine, id: string, saved: Promise<SessionState>): Promise<Reply> {
+  return saved.then(() => (engine.hasPending(id) ? engine.whenDurable().then(ok) : OK));
 }
 
 const ok = (): Reply => OK;
@@ -82,6 +81,5 @@ export function fastSet(engine: SessionEngine, buf: Buffer, keyStart: number, ke
     engine.forgetDestroyed(id);
   }
   // The engine copies what it keeps (JSON text): views into the read buffer are enough.
-  const attributes = attributesOf(id, buf.subarray(keyStart, keyEnd), buf.subarray(valueStart, valueEnd));
-  return storeDurably(engine, id, attributes, expiresAtMs).then(ok);
+  return durablyOk(engine, id, saveValue(engine, id, buf.subarray(keyStart, keyEnd), buf.subarray(valueStart, valueEnd), expiresAtMs));
 }

@@ -3,8 +3,8 @@ import { isSessiondError } from '../errors.js';
 import { effectiveExpiryMs, type SessionState } from '../session/session-state.js';
 import type { CommandCall, CommandSpec } from './command-context.js';
 import { expireAllowed, expireAt, parseExpireFlags, parseGetexArgs, parseSetArgs, type Expiry, type SetArgs } from './expire-args.js';
-import { attributesOf, idOfKey, valueOf, valueText } from './key-value.js';
-import { storeDurably } from './fast-commands.js';
+import { idOfKey, saveValue, valueOf, valueText } from './key-value.js';
+import { durablyOk } from './fast-commands.js';
 import { NULL, OK, ONE, ZERO, array, bulk, error, int, type Reply } from './resp-serializer.js';
 
 /**
@@ -20,9 +20,9 @@ export function valueReply(s: SessionState | undefined): Reply {
   return s === undefined ? NULL : bulk(valueText(s) ?? valueOf(s));
 }
 
-/** Saves `value` under `key` and resolves once it is durable (storeDurably). */
-function store(engine: SessionEngine, id: string, key: Buffer, value: Buffer, expiresAtMs: number | undefined): Promise<void> {
-  return storeDurably(engine, id, attributesOf(id, key, value), expiresAtMs);
+/** Saves `value` under `key` and resolves once it is durable (durablyOk). */
+function store(engine: SessionEngine, id: string, key: Buffer, value: Buffer, expiresAtMs: number | undefined): Promise<Reply> {
+  return durablyOk(engine, id, saveValue(engine, id, key, value, expiresAtMs));
 }
 
 /**

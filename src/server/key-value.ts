@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { ATTR_NAME_SEP, ATTR_SEP, SESSION_ID_BYTES_MAX } from '../format/constants.js';
 import { attributesFromBlob } from '../session/attributes.js';
 import type { SessionState } from '../session/session-state.js';
+import type { SessionEngine } from '../engine/session-engine.js';
 import type { ReplyWriter } from './reply-writer.js';
 
 /**
@@ -48,7 +49,7 @@ export function isDirectId(id: string): boolean {
   return !id.startsWith(HASHED_ID_PREFIX);
 }
 
-/** The value as attribute v (a JSON string of its UTF-8) or b (a JSON string of its base64). */
+/** The attribute a value is kept in: v (a JSON string of its UTF-8) or b (a JSON string of its base64). */
 function valueAttribute(value: Buffer): ['v' | 'b', string] {
   return isUtf8(value) ? ['v', JSON.stringify(value.toString('utf8'))] : ['b', JSON.stringify(value.toString('base64'))];
 }
@@ -59,6 +60,17 @@ export function attributesOf(id: string, key: Buffer, value: Buffer): Record<str
   if (isDirectId(id)) return name === 'v' ? { v: text } : { b: text };
   const k = JSON.stringify(key.toString('latin1'));
   return name === 'v' ? { k, v: text } : { k, b: text };
+}
+
+/**
+ * Saves `key` = `value` as the key's whole session (attributesOf); resolves with the
+ * engine's head state (see durablyOk in fast-commands.ts). A directly mapped key's one
+ * attribute is saved with engine.saveOne: no attribute object, and an unchanged or replaced
+ * value is found by comparing two strings.
+ */
+export function saveValue(engine: SessionEngine, id: string, key: Buffer, value: Buffer, expiresAtMs: number | undefined): Promise<SessionState> {
+  if (!isDirectId(id)) return engine.save(id, { attributes: attributesOf(id, key, value), expiresAtMs });
+  return isUtf8(value) ? engine.saveOne(id, 'v', JSON.stringify(value.toString('utf8')), expiresAtMs) : engine.saveOne(id, 'b', JSON.stringify(value.toString('base64')), expiresAtMs);
 }
 
 interface Decoded {

@@ -57,6 +57,13 @@ export function blobFromAttributes(input: AttributeInput): AttributeBlob {
   return parts.join(ATTR_SEP);
 }
 
+/** The blob of a session whose only attribute is `name` = `value`: blobFromAttributes({ [name]: value }) without the object. */
+export function blobOfOne(name: string, value: string): AttributeBlob {
+  if (typeof name !== 'string') throw new SessiondError('SESSIOND_INVALID_ARGUMENT', `the attribute name must be a string, got ${typeof name}`, { argument: 'name' });
+  checkValue(name, value);
+  return encodeName(name) + ATTR_NAME_SEP + value;
+}
+
 /** Parses a blob into name → serialized value. */
 export function attributesFromBlob(blob: AttributeBlob): Map<string, string> {
   const out = new Map<string, string>();
@@ -120,6 +127,19 @@ export function diffAttributes(oldBlob: AttributeBlob, next: AttributeInput): At
 }
 
 const NAME_SEP_CODE = ATTR_NAME_SEP.charCodeAt(0);
+
+/**
+ * diffAttributes(oldBlob, { [name]: value }), given `blob` = blobOfOne(name, value): when
+ * `oldBlob` holds that one attribute only (a key's value saved again), two strings are
+ * compared and nothing is built; any other old blob takes diffAttributes.
+ */
+export function diffOne(oldBlob: AttributeBlob, name: string, value: string, blob: AttributeBlob): AttributeDiff {
+  // An encoded name is a whole JSON string: no other one starts with it, separator included.
+  const onlyThatName = oldBlob.startsWith(blob.slice(0, blob.length - value.length)) && oldBlob.indexOf(ATTR_SEP) === -1;
+  if (!onlyThatName) return diffAttributes(oldBlob, { [name]: value });
+  const changed = oldBlob !== blob;
+  return { set: changed ? blob : '', removedNames: '', changed, merged: changed ? blob : oldBlob };
+}
 
 /**
  * The common case without a Map or a split: `next` has exactly the old names in the old
