@@ -160,15 +160,22 @@ test('simulated fs (no kernel mutex): a LOCK naming another live process is refu
 });
 
 /**
- * A zombie: `sh` backgrounds a `sleep 0`, then becomes `sleep 30`, which never reaps it. Its
- * pid still answers kill(0), yet the process is gone and holds nothing. Resolves its pid once
- * /proc says it is a zombie; the parent is stopped by its pid after the test (init then reaps).
+ * A zombie: `sh` backgrounds a subshell that waits on a pipe from this process, then
+ * becomes `sleep`, which never reaps it; only then is the pipe closed and the subshell
+ * exits. Its pid still answers kill(0), yet the process is gone and holds nothing. The
+ * subshell must not exit before the exec: `sh` reaps a child that ends while it still runs
+ * (as it did under load when the child was `sleep 0`). Resolves its pid once /proc says it
+ * is a zombie; the parent is stopped by its pid after the test (init then reaps).
  */
 async function zombie(t: { after: (fn: () => void) => void }): Promise<number> {
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const parent = spawn('sh', ['-c', 'exec 3<&0; (read x <&3) & echo $!; exec sleep 300 3<&-'], { stdio: ['pipe', 'pipe', 'ignore'] });
   t.after(() => void parent.kill('SIGKILL'));
   const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
-  for (let i = 0; i < 400 && !/\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1')); i++) await new Promise((r) => setTimeout(r, 25));
+  const comm = (): string => readFileSync(`/proc/${parent.pid}/comm`, 'latin1').trim();
+  for (let i = 0; i < 2400 && comm() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(comm(), 'sleep', 'the shell never became sleep');
+  parent.stdin.end(); // the subshell reads the end of the pipe and exits, a child of sleep
+  for (let i = 0; i < 2400 && !/\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'latin1')); i++) await new Promise((r) => setTimeout(r, 25));
   assert.match(readFileSync(`/proc/${pid}/stat`, 'latin1'), /\) Z /, 'the child never became a zombie');
   return pid;
 }
