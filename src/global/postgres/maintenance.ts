@@ -1,5 +1,5 @@
 import type { GlobalRecord, ServerLease } from '../global-store.js';
-import { classify, leaseLive, NOW_MS, ownerDead, recordLive, run, type PgContext } from './pg-context.js';
+import { inTransaction, leaseLive, NOW_MS, ownerDead, recordLive, run, type PgContext } from './pg-context.js';
 import { BLANK_SET, RECORD_COLUMNS, toRecord, tombstoneSet, type RecordRow } from './session-rows.js';
 
 /**
@@ -30,17 +30,9 @@ export async function inheritBatch(ctx: PgContext, lease: ServerLease, limit: nu
  * server is cleaning now.
  */
 export async function cleanupExpired(ctx: PgContext, limit: number): Promise<number> {
-  const client = await ctx.pool.connect().catch((e: unknown) => {
-    throw classify(e);
-  });
-  let failed: Error | undefined;
-  try {
-    await client.query('BEGIN');
+  return inTransaction(ctx, async (client) => {
     const won = await client.query<{ won: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS won`, [`sessiond-cleanup:${ctx.t.schema}:${ctx.app}`]);
-    if (won.rows[0]?.won !== true) {
-      await client.query('COMMIT');
-      return -1;
-    }
+    if (won.rows[0]?.won !== true) return -1;
     const pick = `SELECT s.slot FROM ${ctx.t.sessions} s WHERE s.app = $1 AND s.sid IS NOT NULL AND s.until_ms <= ${NOW_MS} LIMIT $2 FOR UPDATE SKIP LOCKED`;
     const r =
       ctx.allocation === 'insert'
@@ -49,15 +41,8 @@ export async function cleanupExpired(ctx: PgContext, limit: number): Promise<num
             `WITH d AS (UPDATE ${ctx.t.sessions} SET ${BLANK_SET} WHERE slot IN (${pick}) RETURNING slot) INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d`,
             [ctx.app, limit],
           );
-    await client.query('COMMIT');
     return r.rowCount ?? 0;
-  } catch (e) {
-    failed = e instanceof Error ? e : new Error(String(e));
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw classify(e);
-  } finally {
-    client.release(failed);
-  }
+  });
 }
 
 export async function list(ctx: PgContext, limit: number): Promise<GlobalRecord[]> {

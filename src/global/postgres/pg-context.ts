@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SessiondError } from '../../errors.js';
-import type { PgPool, PgResult } from './pg-types.js';
+import type { PgPool, PgQueryable, PgResult } from './pg-types.js';
 
 /**
  * What every statement of the PostgreSQL backend shares: the pool, the quoted table names
@@ -175,6 +175,38 @@ export async function runPrepared<R>(ctx: Pick<PgContext, 'pool'>, statement: st
     return await ctx.pool.query<R>({ name, text, values });
   } catch (e) {
     throw classify(e);
+  }
+}
+
+/**
+ * Runs `fn` in a transaction on a connection taken from the pool for it; an error rolls it
+ * back. While a connection is out of the pool nobody else listens to its 'error', which
+ * node-postgres emits whenever the connection drops (the backend terminated, a network cut),
+ * even while the statement under way fails with it: unheard, an uncaught exception that
+ * ends the process. Heard here, the connection goes back to the pool to be destroyed.
+ * A refusal of `fn`'s own (SessiondError) leaves the connection usable.
+ */
+export async function inTransaction<T>(ctx: Pick<PgContext, 'pool'>, fn: (client: PgQueryable) => Promise<T>): Promise<T> {
+  const client = await ctx.pool.connect().catch((e: unknown) => {
+    throw classify(e);
+  });
+  let broken: Error | undefined;
+  const heard = (e?: unknown): void => {
+    broken ??= e instanceof Error ? e : new Error(String(e));
+  };
+  client.on?.('error', heard);
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    if (!(e instanceof SessiondError)) heard(e);
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw classify(e);
+  } finally {
+    client.off?.('error', heard);
+    client.release(broken);
   }
 }
 

@@ -26,6 +26,7 @@ export interface PgPoolClient extends PgQueryable {
   /** node-postgres clients are EventEmitters: 'notification' (LISTEN), 'error', 'end'. */
   on?(event: 'notification', cb: (m: { channel: string; payload?: string }) => void): unknown;
   on?(event: 'error' | 'end', cb: (e?: unknown) => void): unknown;
+  off?(event: 'error', cb: (e?: unknown) => void): unknown;
 }
 
 export interface PgPool extends PgQueryable {

@@ -1,5 +1,5 @@
 import { SessiondError } from '../../errors.js';
-import { classify, type PgContext, type TableNames } from './pg-context.js';
+import { inTransaction, type PgContext, type TableNames } from './pg-context.js';
 
 /**
  * The schema of the PostgreSQL global store (docs/failover.md §Tables), as numbered
@@ -87,12 +87,7 @@ export function migrationSql(t: TableNames): string {
 /** Brings the schema to SCHEMA_VERSION and registers the app; refuses a schema newer than this code. */
 export async function migrate(ctx: PgContext, sessionTtlMs: number): Promise<void> {
   const { t } = ctx;
-  const client = await ctx.pool.connect().catch((e: unknown) => {
-    throw classify(e);
-  });
-  let failed: unknown;
-  try {
-    await client.query('BEGIN');
+  await inTransaction(ctx, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`sessiond-migrate:${t.schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${t.schema}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${t.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
@@ -111,12 +106,5 @@ export async function migrate(ctx: PgContext, sessionTtlMs: number): Promise<voi
        ON CONFLICT (app) DO UPDATE SET schema_version = EXCLUDED.schema_version`,
       [ctx.app, SCHEMA_VERSION, sessionTtlMs],
     );
-    await client.query('COMMIT');
-  } catch (e) {
-    failed = e;
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw classify(e);
-  } finally {
-    client.release(failed instanceof Error && !(failed instanceof SessiondError) ? failed : undefined);
-  }
+  });
 }
