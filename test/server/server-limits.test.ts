@@ -39,8 +39,10 @@ describe('sessiond serve limits and access', () => {
     assert.match(r.error, /^NOAUTH HELLO must be called with the client already authenticated/);
   });
 
-  it('refuses to serve a non-loopback address without a password, before opening the store', async () => {
-    const dir = join(tempDir('serve-bind'), 'store');
+  it('refuses to serve a non-loopback address without a password, before opening the store', async (t) => {
+    const parent = tempDir('serve-bind');
+    t.after(() => removeDir(parent));
+    const dir = join(parent, 'store');
     await assert.rejects(serve({ dir, host: '0.0.0.0', port: 0 }), (e) => isSessiondError(e, 'SESSIOND_INSECURE_BIND') && e.context.host === '0.0.0.0');
     assert.ok(!existsSync(dir));
     await assert.rejects(serve({ dir, port: 0, bogus: 1 } as never), (e) => isSessiondError(e, 'SESSIOND_INVALID_OPTION') && e.context.option === 'bogus');
