@@ -58,7 +58,7 @@ const STEPS: Step[] = [
   [['PEXPIRE', 'K3', '50000', 'xx', 'lt']], // not 100 ms: on a loaded machine K3 expired before the next step (CI)
   [['PTTL', 'K3'], 'ttl'],
   [['PEXPIRE', 'K3', '100000', 'XX', 'GT']],
-  [['EXPIRE', 'K3', '100', 'GT', 'GT']],
+  [['EXPIRE', 'K3', '200', 'GT', 'GT']], // not 100: after PEXPIRE 100000 that compares equal times when both land in one ms
   [['EXPIRE', 'KX', '10']],
   [['EXPIRE', 'KX', '10', 'NX']],
   [['EXPIRE', 'KX', 'abc']],
