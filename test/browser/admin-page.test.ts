@@ -109,7 +109,7 @@ test('the admin page loads, its charts draw data that moves under load, and the 
   await page.click('#lookup button');
   await page.waitForSelector('#lookup-result:not([hidden])', { timeout: WAIT_GUARD_MS });
 
-  const shot = join(tmpdir(), `sessiond-admin-page-${process.pid}.png`);
+  const shot = join(tmpdir(), 'sessiond-admin-page.png'); // one file, overwritten by each run (a name per pid piled up on CI)
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`admin page screenshot: ${shot}`);
   assert.deepEqual(failures, [], 'no script error, no failed request');
