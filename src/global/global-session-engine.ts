@@ -388,7 +388,7 @@ export class GlobalSessionEngine {
   }
 
   async stats(): Promise<Awaited<ReturnType<SessionEngine['stats']>> & { global: GlobalStats }> {
-    const wb = this.wb?.stats() ?? { writeBackPending: 0, writeBackLagMs: 0, writeBackWritten: 0, writeBackLost: 0, writeBackFailures: 0, handoversGiven: 0, handoversAsked: 0 };
+    const wb = this.wb?.stats() ?? { writeBackPending: 0, writeBackLagMs: 0, writeBackWritten: 0, writeBackLost: 0, writeBackFailures: 0, handoversGiven: 0, handoversAsked: 0, handoverWokenByRelease: 0, handoverWokenByTimer: 0 };
     return { ...(await this.local.stats()), global: { mode: this.global.mode, ...this.ownership.stats(), ...wb } };
   }
 

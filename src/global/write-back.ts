@@ -36,7 +36,22 @@ export interface WriteBackStats {
   writeBackFailures: number;
   handoversGiven: number;
   handoversAsked: number;
+  /** Waits for a hand-over ended by the holder's release message (the fast path). */
+  handoverWokenByRelease: number;
+  /** Waits for a hand-over ended by the waiter's own timer (the polling fallback). */
+  handoverWokenByTimer: number;
 }
+
+/** A waiter's ear for the release of a session's turn (WriteBack.alarm). */
+interface Alarm {
+  /** Forgets releases heard so far: called before each try at the turn. */
+  rearm(): void;
+  wait(ms: number): Promise<void>;
+  close(): void;
+}
+
+/** A waiter's first pause while the subscription is live (ms): the release message is what wakes it. */
+const HANDOVER_FALLBACK_MS = 50;
 
 /** Hand-over requests served per poll of the fallback. */
 const HANDOVER_POLL_MAX = 256;
@@ -52,7 +67,7 @@ export class WriteBack {
   private subscribing: Promise<void> | undefined;
   private readonly wakers = new Map<string, Set<() => void>>();
   private stopped = false;
-  readonly counters = { writeBackWritten: 0, writeBackLost: 0, writeBackFailures: 0, handoversGiven: 0, handoversAsked: 0 };
+  readonly counters = { writeBackWritten: 0, writeBackLost: 0, writeBackFailures: 0, handoversGiven: 0, handoversAsked: 0, handoverWokenByRelease: 0, handoverWokenByTimer: 0 };
 
   constructor(
     private readonly local: SessionEngine,
@@ -118,38 +133,80 @@ export class WriteBack {
     if (this.kept.has(id)) return this.checkExclusive();
     const deadline = performance.now() + this.local.options.queueWaitMsMax;
     let askedAt = -Infinity;
-    for (let pause = 1; ; pause = Math.min(pause * 2, this.g.handoverPollMs)) {
-      const got = await take();
-      if (got === 'absent') return; // nothing to hold: a save creates the record, held
-      if (got === 'held') {
-        this.kept.add(id);
-        return;
+    // Listening from the first try on: a release that lands while a try or the ask is on its
+    // way (that try may have seen the turn still held) ends the next wait at once.
+    const alarm = this.alarm(id);
+    try {
+      for (let pause = this.firstPause(); ; pause = Math.min(pause * 2, this.g.handoverPollMs)) {
+        alarm.rearm();
+        const got = await take();
+        if (got === 'absent') return; // nothing to hold: a save creates the record, held
+        if (got === 'held') {
+          this.kept.add(id);
+          return;
+        }
+        if (performance.now() - askedAt >= this.g.handoverPollMs) {
+          askedAt = performance.now();
+          this.counters.handoversAsked++;
+          await this.store.requestHandover(this.ownership.lease, id);
+        }
+        const left = deadline - performance.now();
+        if (left <= 0) throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session and did not hand it over', { queueWaitMsMax: this.local.options.queueWaitMsMax });
+        await alarm.wait(Math.min(pause, left));
       }
-      if (performance.now() - askedAt >= this.g.handoverPollMs) {
-        askedAt = performance.now();
-        this.counters.handoversAsked++;
-        await this.store.requestHandover(this.ownership.lease, id);
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session and did not hand it over', { queueWaitMsMax: this.local.options.queueWaitMsMax });
-      await this.wake(id, Math.min(pause, left));
+    } finally {
+      alarm.close();
     }
   }
 
-  /** Resolves when the session's turn is released elsewhere, or after `ms`. */
-  private wake(id: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const set = this.wakers.get(id) ?? new Set();
-      this.wakers.set(id, set);
-      const done = (): void => {
-        clearTimeout(timer);
-        set.delete(done);
+  /**
+   * The first pause of a waiter: 1 ms (doubling) when polling is all it has; while the
+   * subscription is live the release message wakes it, and polling is only the fallback for
+   * a turn that ends without one (its holder gone, a message lost).
+   */
+  private firstPause(): number {
+    return this.listener?.live === true ? Math.min(HANDOVER_FALLBACK_MS, this.g.handoverPollMs) : 1;
+  }
+
+  /**
+   * Listens for the release of the session's turn (the `["r", sid]` message) until closed:
+   * wait(ms) resolves at the first release since the last rearm() (at once when one came
+   * already), or after `ms` (the polling fallback).
+   */
+  private alarm(id: string): Alarm {
+    let rang = false;
+    let ring: (() => void) | undefined;
+    const onRelease = (): void => {
+      rang = true;
+      ring?.();
+    };
+    const set = this.wakers.get(id) ?? new Set();
+    this.wakers.set(id, set);
+    set.add(onRelease);
+    return {
+      rearm: () => void (rang = false),
+      wait: (ms) =>
+        new Promise<void>((resolve) => {
+          if (rang) {
+            this.counters.handoverWokenByRelease++;
+            return resolve();
+          }
+          const done = (released: boolean): void => {
+            if (released) this.counters.handoverWokenByRelease++;
+            else this.counters.handoverWokenByTimer++;
+            clearTimeout(timer);
+            ring = undefined;
+            resolve();
+          };
+          const timer = setTimeout(() => done(false), ms);
+          ring = () => done(true);
+        }),
+      close: () => {
+        ring = undefined;
+        set.delete(onRelease);
         if (set.size === 0 && this.wakers.get(id) === set) this.wakers.delete(id);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      set.add(done);
-    });
+      },
+    };
   }
 
   /**
