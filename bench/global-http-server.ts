@@ -13,6 +13,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { SessiondStore, sessiondSerialize } from '../src/adapters/express.js';
+import { GlobalSessionEngine, type GlobalEngineOptionsInput } from '../src/global/global-session-engine.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -55,6 +56,19 @@ function countIoredisCommands(): void {
 
 const app = express();
 let store: session.Store;
+/** Back mode's hand-over waits by what ended them (GET /stats), of the sessiond global kinds. */
+let wakes: (() => Promise<{ released: number; timer: number }>) | undefined;
+let wakesFrom = { released: 0, timer: 0 };
+const readWakes = async (e: GlobalSessionEngine): Promise<{ released: number; timer: number }> => {
+  const g = (await e.stats()).global;
+  return { released: g.handoverWokenByRelease, timer: g.handoverWokenByTimer };
+};
+/** A framework store on a global engine opened here, so its stats (`global`) can be read. */
+async function globalStore(options: GlobalEngineOptionsInput): Promise<SessiondStore> {
+  const e = await GlobalSessionEngine.open(options);
+  wakes = () => readWakes(e);
+  return new SessiondStore(e);
+}
 if (kind === 'connect-redis') {
   const client = createClient({ url: REDIS_URL });
   await client.connect();
@@ -74,8 +88,7 @@ if (kind === 'connect-redis') {
 } else if (kind === 'sessiond-global-redis' || kind === 'sessiond-global-redis-back') {
   countIoredisCommands();
   const mode = kind === 'sessiond-global-redis-back' ? 'back' : 'through';
-  const s = new SessiondStore({ dir, global: { redis: { url: REDIS_URL }, keyPrefix: schema, app: 'bench', serverId, mode, ...EXTRA } });
-  await s.engine();
+  const s = await globalStore({ dir, global: { redis: { url: REDIS_URL }, keyPrefix: schema, app: 'bench', serverId, mode, ...EXTRA } });
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;
 } else if (kind === 'connect-pg-simple') {
@@ -83,7 +96,7 @@ if (kind === 'connect-redis') {
   store = new PgStore({ pool, tableName: schema, createTableIfMissing: true, pruneSessionInterval: false });
 } else {
   const mode = kind === 'sessiond-global-back' ? 'back' : 'through';
-  const s = new SessiondStore(kind.startsWith('sessiond-global') ? { dir, global: { postgres: pool as never, app: 'bench', serverId, schema, mode, ...EXTRA } } : { dir });
+  const s = kind.startsWith('sessiond-global') ? await globalStore({ dir, global: { postgres: pool as never, app: 'bench', serverId, schema, mode, ...EXTRA } }) : new SessiondStore({ dir });
   await s.engine();
   app.use(sessiondSerialize(s, { secret: SECRET }));
   store = s;
@@ -99,11 +112,13 @@ app.post('/increment', (req, res) => {
   res.json({ counter: req.session.counter });
 });
 let cpuFrom = process.cpuUsage();
-app.get('/stats', (_req, res) => {
+app.get('/stats', async (_req, res) => {
   const cpu = process.cpuUsage(cpuFrom);
-  res.json({ statements, byCommand, cpuMs: (cpu.user + cpu.system) / 1000 });
+  const w = (await wakes?.()) ?? wakesFrom;
+  res.json({ statements, byCommand, cpuMs: (cpu.user + cpu.system) / 1000, wokenByRelease: w.released - wakesFrom.released, wokenByTimer: w.timer - wakesFrom.timer });
 });
-app.post('/stats/reset', (_req, res) => {
+app.post('/stats/reset', async (_req, res) => {
+  wakesFrom = (await wakes?.()) ?? wakesFrom;
   cpuFrom = process.cpuUsage();
   statements = 0;
   for (const k of Object.keys(byCommand)) delete byCommand[k];

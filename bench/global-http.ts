@@ -86,15 +86,20 @@ async function bench(kind: string, servers: number, sticky = false): Promise<Res
     const pgCpuMs = (await pgBackendCpuMs(schema)) - pgFrom;
     let statements = 0;
     let cpuMs = 0;
+    let wokenByRelease = 0;
+    let wokenByTimer = 0;
     const byCommand: Record<string, number> = {};
     for (const p of procs) {
-      const st = (await (await fetch(`${p.url}/stats`)).json()) as { statements: number; byCommand: Record<string, number>; cpuMs: number };
+      const st = (await (await fetch(`${p.url}/stats`)).json()) as { statements: number; byCommand: Record<string, number>; cpuMs: number; wokenByRelease: number; wokenByTimer: number };
       statements += st.statements;
+      wokenByRelease += st.wokenByRelease;
+      wokenByTimer += st.wokenByTimer;
       cpuMs += st.cpuMs;
       for (const [k, v] of Object.entries(st.byCommand)) byCommand[k] = (byCommand[k] ?? 0) + v;
     }
     const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
     console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, app servers' CPU ${((cpuMs * 1000) / total).toFixed(0)} µs/request${pgCpuMs > 0 ? `, PostgreSQL backends' CPU ${((pgCpuMs * 1000) / total).toFixed(0)} µs/request` : ''}, ${errors} errors`);
+    if (wokenByRelease + wokenByTimer > 0) console.log(`  hand-over waits per request: woken by the release message ${(wokenByRelease / total).toFixed(2)}, by the waiter's timer ${(wokenByTimer / total).toFixed(2)}`);
     if (Object.keys(byCommand).length > 0) console.log('  per request: ' + Object.entries(byCommand).map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', '));
     return { reqPerS: total / seconds, cpuUsPerReq: (cpuMs * 1000) / total };
   } finally {
