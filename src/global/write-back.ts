@@ -46,7 +46,8 @@ export interface WriteBackStats {
 interface Alarm {
   /** Forgets releases heard so far: called before each try at the turn. */
   rearm(): void;
-  wait(ms: number): Promise<void>;
+  /** True when a release ended it (or had come already), false when `ms` passed. */
+  wait(ms: number): Promise<boolean>;
   close(): void;
 }
 
@@ -152,7 +153,9 @@ export class WriteBack {
         }
         const left = deadline - performance.now();
         if (left <= 0) throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session and did not hand it over', { queueWaitMsMax: this.local.options.queueWaitMsMax });
-        await alarm.wait(Math.min(pause, left));
+        // Released, yet the next try may find another waiter took it first, which cleared the
+        // request: that new holder is then asked at once, not after handoverPollMs.
+        if (await alarm.wait(Math.min(pause, left))) askedAt = -Infinity;
       }
     } finally {
       alarm.close();
@@ -186,17 +189,17 @@ export class WriteBack {
     return {
       rearm: () => void (rang = false),
       wait: (ms) =>
-        new Promise<void>((resolve) => {
+        new Promise<boolean>((resolve) => {
           if (rang) {
             this.counters.handoverWokenByRelease++;
-            return resolve();
+            return resolve(true);
           }
           const done = (released: boolean): void => {
             if (released) this.counters.handoverWokenByRelease++;
             else this.counters.handoverWokenByTimer++;
             clearTimeout(timer);
             ring = undefined;
-            resolve();
+            resolve(released);
           };
           const timer = setTimeout(() => done(false), ms);
           ring = () => done(true);
