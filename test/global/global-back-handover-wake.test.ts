@@ -89,19 +89,25 @@ for (const [name, conn, open] of backends) {
     before(async () => void (backend = await open()));
     after(() => fleet.close(backend));
 
-    /** Holder `a` (holding a new session, nothing pending: its hand-over is the release alone) and waiter `b`, both listening. */
-    async function pair(): Promise<{ a: Spy; b: Spy; id: string; eb: GlobalSessionEngine }> {
+    /** Servers listening (polling out of the way: a request reaches a holder by its message only), the first holding a new session (nothing pending). */
+    async function servers(count: number): Promise<{ spies: Spy[]; es: GlobalSessionEngine[]; id: string }> {
       const tag = `${++n}`;
-      const a = spy(await backend!.store());
-      const b = spy(await backend!.store());
-      // Polling out of the way: a hand-over request reaches the holder by its message only.
       const g: FleetGlobal = { ...conn, app: 'wake', mode: 'back', writeBackMs: 600_000, handoverPollMs: 600_000, poolMax: 4 };
-      const ea = await fleet.compose(`wake-a${tag}`, g, a.store);
-      const eb = await fleet.compose(`wake-b${tag}`, g, b.store);
-      await until('both servers listen', () => a.listening && b.listening);
+      const spies: Spy[] = [];
+      const es: GlobalSessionEngine[] = [];
+      for (let k = 0; k < count; k++) {
+        spies.push(spy(await backend!.store()));
+        es.push(await fleet.compose(`wake-${k}-${tag}`, g, spies[k]!.store, { queueWaitMsMax: 5000 }));
+      }
+      await until('every server listens', () => spies.every((x) => x.listening));
       const id = `WakeSession${tag.padStart(4, '0')}xxxxxxxxxxxxxxx`;
-      await ea.save(id, { attributes: { n: '1' } }); // created, held by a
-      return { a, b, id, eb };
+      await es[0]!.save(id, { attributes: { n: '1' } }); // created, held by the first
+      return { spies, es, id };
+    }
+
+    async function pair(): Promise<{ a: Spy; b: Spy; id: string; eb: GlobalSessionEngine }> {
+      const { spies, es, id } = await servers(2);
+      return { a: spies[0]!, b: spies[1]!, id, eb: es[1]! };
     }
 
     const wakes = async (e: GlobalSessionEngine): Promise<{ byRelease: number; byTimer: number }> => {
@@ -143,6 +149,26 @@ for (const [name, conn, open] of backends) {
       release();
       assert.equal(b.takes, 2, 'the try that saw the turn held, then the one taking it');
       assert.deepEqual(await wakes(eb), { byRelease: 1, byTimer: 0 });
+    });
+
+    it('two waiters, one release: the one that finds the turn taken by the other asks the new holder at once', async (t) => {
+      if (backend === undefined) return t.skip(`${name} not reachable`);
+      const { spies, es, id } = await servers(3);
+      let askedTwice!: () => void;
+      const bothAsked = new Promise<void>((r) => (askedTwice = r));
+      let asks = 0;
+      for (const x of spies.slice(1)) x.afterAsk = () => void (++asks === 2 && askedTwice());
+      spies[0]!.beforeRelease = () => bothAsked; // both wait when the holder releases
+      const locks = es.slice(1).map((e) => e.lock(id).then((release) => ({ e, release })));
+      const first = await Promise.race(locks);
+      first.release(); // the winner's request ends: it hands the session over when asked
+      const second = await locks[es.indexOf(first.e) === 1 ? 1 : 0]!;
+      second.release();
+      const loser = (await second.e.stats()).global;
+      // Its second request went out right after the release woke it and its try found the
+      // turn taken; without that, the next ask was handoverPollMs away (past queueWaitMsMax).
+      assert.equal(loser.handoversAsked, 2);
+      assert.ok(loser.handoverWokenByRelease >= 1);
     });
   });
 }
