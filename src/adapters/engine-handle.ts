@@ -206,6 +206,16 @@ export class EngineHandle {
     return (await this.backend()).lock(id);
   }
 
+  /**
+   * The session's turn at once, with no promise, when the local engine is open and nobody
+   * holds the turn; undefined otherwise (still opening, closing, a global store whose turn
+   * spans servers, or a turn held): lock() then.
+   */
+  lockNow(id: string): Release | undefined {
+    const engine = this.engine;
+    return this.closing === undefined && engine instanceof SessionEngine ? engine.lockNow(id) : undefined;
+  }
+
   /** Seconds a client refused a turn should wait. */
   retryAfterS(): number {
     return retryAfterS(this.engine?.options.queueWaitMsMax);

@@ -414,6 +414,12 @@ export class SessionEngine {
     return this.queue.acquire(id);
   }
 
+  /** The session's turn at once when it is free, else undefined (then `lock`); undefined once closed. */
+  lockNow(id: string): Release | undefined {
+    checkId(id);
+    return this.closed ? undefined : this.queue.tryAcquire(id);
+  }
+
   /** Runs `fn` alone among the requests of session `id`. */
   async withSession<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
     checkId(id);
