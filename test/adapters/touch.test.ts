@@ -59,8 +59,13 @@ function countingLogSyncs(): { fs: ReturnType<typeof wrapFileSystem>; syncs: () 
   return { fs, syncs: () => n };
 }
 
+/** Polls `cond`; gives up (fails) after 30 s, a hang guard rather than a time limit under test. */
 const until = async (cond: () => boolean | Promise<boolean>): Promise<void> => {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 5));
+  const giveUpAt = Date.now() + 30_000;
+  while (!(await cond())) {
+    if (Date.now() > giveUpAt) throw new Error('the condition never held');
+    await new Promise((r) => setTimeout(r, 5));
+  }
 };
 
 test('touches cost no fdatasync of their own: written at once, synced by the next save', HANG_GUARD, async () => {
@@ -73,11 +78,12 @@ test('touches cost no fdatasync of their own: written at once, synced by the nex
     await cbPromise((cb) => store.set(id, { cookie, n: 1 } as unknown as session.SessionData, cb));
     const engine = await store.engine();
     const s0 = syncs();
-    const r0 = (await engine.stats()).log.records;
+    const { log: { records: r0 }, latencyMs: { touch: t0 } } = await engine.stats();
     for (let i = 0; i < 5; i++) await cbPromise((cb) => store.touch(id, { cookie, n: 1 } as unknown as session.SessionData, cb));
     await until(async () => (await engine.stats()).log.records === r0 + 5); // written
     assert.equal(syncs(), s0, 'no fdatasync for touches alone');
     assert.ok(engine.hasPending(id), 'the touches wait for a later fdatasync');
+    assert.equal((await engine.stats()).latencyMs.touch.count, t0.count + 5, 'timed when answered, not when synced');
     await cbPromise((cb) => store.set(id, { cookie, n: 2 } as unknown as session.SessionData, cb));
     assert.equal(syncs(), s0 + 1, 'the save syncs the touches before it with its own record');
     assert.equal(engine.hasPending(id), false);

@@ -7,7 +7,7 @@ import { isSessiondError } from '../../src/errors.js';
 import { LOG_HEADER_BYTES, RecordType } from '../../src/format/constants.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import type { LogWriter } from '../../src/log/log-writer.js';
-import { payload, readAll } from './log-fixtures.js';
+import { HoldingFileSystem, payload, readAll } from './log-fixtures.js';
 import { LOG0, LOG1, openWriter, settle } from './open-writer.js';
 
 function appendOne(w: LogWriter, lazy: boolean, dataBytes = 50): { lsn: number; durable: Promise<void> } {
@@ -29,7 +29,8 @@ async function settledOf(appends: Array<{ durable: Promise<void> }>): Promise<bo
   return done;
 }
 
-describe('LogWriter lazy records', () => {
+// A timeout: a lazy group nothing syncs would wait forever, not fail.
+describe('LogWriter lazy records', { timeout: 30_000 }, () => {
   it('a group of lazy records is written without a datasync; the next record that waits for one syncs them, resolving them first', async () => {
     const { w, sim, groups } = await openWriter({ fsyncIntervalMs: 1e6 });
     const d0 = sim.opCounts.datasync;
@@ -78,6 +79,22 @@ describe('LogWriter lazy records', () => {
     clock.advance(300);
     await settle();
     assert.equal(sim.opCounts.datasync, d0 + 2, 'a synced group leaves the timer nothing to do');
+    await w.close();
+  });
+
+  it('the timer leaves alone a group between its write and its own datasync', async () => {
+    let hfs!: HoldingFileSystem;
+    const { w, clock } = await openWriter({ fsyncIntervalMs: 150 }, (s) => (hfs = new HoldingFileSystem(s)));
+    hfs.hold();
+    const eager = appendOne(w, false);
+    while (hfs.heldCount === 0) await settle(1);
+    const d0 = hfs.datasyncs;
+    clock.advance(150); // the log has unsynced bytes, but they are this group's
+    hfs.releaseHeld();
+    await eager.durable;
+    await settle();
+    assert.equal(hfs.datasyncs, d0, 'no second datasync');
+    assert.equal(w.stats().syncs, 1);
     await w.close();
   });
 
