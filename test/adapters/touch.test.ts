@@ -68,49 +68,52 @@ const until = async (cond: () => boolean | Promise<boolean>): Promise<void> => {
   }
 };
 
-test('touches cost no fdatasync of their own: written at once, synced by the next save', HANG_GUARD, async () => {
-  const dir = tempDir('touch-lazy');
+/** A store whose log fdatasyncs are counted, with one session saved: runs `fn`, then closes and removes it. */
+async function withCountedStore(
+  tag: string,
+  fsyncIntervalMs: number,
+  fn: (c: { store: SessiondStore; engine: SessionEngine; id: string; syncs: () => number; touch: () => Promise<void>; save: (n: number) => Promise<void> }) => Promise<void>,
+): Promise<void> {
+  const dir = tempDir(tag);
   const { fs, syncs } = countingLogSyncs();
-  const store = new SessiondStore({ dir, fs, fsyncIntervalMs: 60_000 });
-  const id = 'touchlazy' + 'A'.repeat(20);
+  const store = new SessiondStore({ dir, fs, fsyncIntervalMs });
+  const id = tag.replace(/[^a-z]/g, '') + 'A'.repeat(20);
   const cookie = { originalMaxAge: null, expires: null, httpOnly: true, path: '/' };
+  const save = (n: number): Promise<void> => cbPromise((cb) => store.set(id, { cookie, n } as unknown as session.SessionData, cb));
+  const touch = (): Promise<void> => cbPromise((cb) => store.touch(id, { cookie, n: 1 } as unknown as session.SessionData, cb));
   try {
-    await cbPromise((cb) => store.set(id, { cookie, n: 1 } as unknown as session.SessionData, cb));
-    const engine = await store.engine();
+    await save(1);
+    await fn({ store, engine: await store.engine(), id, syncs, touch, save });
+  } finally {
+    await store.close();
+    removeDir(dir);
+  }
+}
+
+test('touches cost no fdatasync of their own: written at once, synced by the next save', HANG_GUARD, async () => {
+  await withCountedStore('touch-lazy', 60_000, async ({ engine, id, syncs, touch, save }) => {
     const s0 = syncs();
     const { log: { records: r0 }, latencyMs: { touch: t0 } } = await engine.stats();
-    for (let i = 0; i < 5; i++) await cbPromise((cb) => store.touch(id, { cookie, n: 1 } as unknown as session.SessionData, cb));
+    for (let i = 0; i < 5; i++) await touch();
     await until(async () => (await engine.stats()).log.records === r0 + 5); // written
     assert.equal(syncs(), s0, 'no fdatasync for touches alone');
     assert.ok(engine.hasPending(id), 'the touches wait for a later fdatasync');
     assert.equal((await engine.stats()).latencyMs.touch.count, t0.count + 5, 'timed when answered, not when synced');
-    await cbPromise((cb) => store.set(id, { cookie, n: 2 } as unknown as session.SessionData, cb));
+    await save(2);
     assert.equal(syncs(), s0 + 1, 'the save syncs the touches before it with its own record');
     assert.equal(engine.hasPending(id), false);
-  } finally {
-    await store.close();
-    removeDir(dir);
-  }
+  });
 });
 
 test('a touch nobody syncs is synced within fsyncIntervalMs; the engine API\'s touch still waits for its own fdatasync', HANG_GUARD, async () => {
-  const dir = tempDir('touch-timer');
-  const { fs, syncs } = countingLogSyncs();
-  const store = new SessiondStore({ dir, fs, fsyncIntervalMs: 20 });
-  const id = 'touchtimer' + 'A'.repeat(20);
-  const cookie = { originalMaxAge: null, expires: null, httpOnly: true, path: '/' };
-  try {
-    await cbPromise((cb) => store.set(id, { cookie, n: 1 } as unknown as session.SessionData, cb));
-    const engine = await store.engine();
+  await withCountedStore('touch-timer', 20, async ({ engine, id, syncs, touch }) => {
     const s0 = syncs();
-    await cbPromise((cb) => store.touch(id, { cookie, n: 1 } as unknown as session.SessionData, cb));
+    await touch();
     assert.ok(engine.hasPending(id));
     await until(() => !engine.hasPending(id));
     assert.equal(syncs(), s0 + 1);
-  } finally {
-    await store.close();
-    removeDir(dir);
-  }
+  });
+  const id = 'touchengine' + 'A'.repeat(20);
   const dir2 = tempDir('touch-engine');
   const counted = countingLogSyncs();
   const engine = await SessionEngine.open({ dir: dir2, fs: counted.fs, fsyncIntervalMs: 60_000 });

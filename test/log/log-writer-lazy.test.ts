@@ -98,26 +98,17 @@ describe('LogWriter lazy records', { timeout: 30_000 }, () => {
     await w.close();
   });
 
-  for (const where of ['written', 'queued'] as const) {
-    it(`drain() syncs a lazy group at once (${where})`, async () => {
+  for (const how of ['drain, written', 'drain, queued', 'close'] as const) {
+    it(`${how.split(',')[0]}() syncs a lazy group at once (${how})`, async () => {
       const { w, sim } = await openWriter({ fsyncIntervalMs: 1e6 });
       const lazy = appendOne(w, true);
-      if (where === 'written') assert.deepEqual(await settledOf([lazy]), [false]);
-      await w.drain();
+      if (how !== 'drain, queued') assert.deepEqual(await settledOf([lazy]), [false]);
+      await (how === 'close' ? w.close() : w.drain());
       await lazy.durable;
       assert.deepEqual(await durableLsns(sim, LOG0), [1]);
       await w.close();
     });
   }
-
-  it('close() syncs lazy groups', async () => {
-    const { w, sim } = await openWriter({ fsyncIntervalMs: 1e6 });
-    const lazy = appendOne(w, true);
-    await settle();
-    await w.close();
-    await lazy.durable;
-    assert.deepEqual(await durableLsns(sim, LOG0), [1]);
-  });
 
   it('the swap syncs the old log when it holds lazy records (else a power loss could keep the new log and lose them: a hole)', async () => {
     const { w, sim } = await openWriter({ fsyncIntervalMs: 1e6, logSwapBytes: 2000 });
