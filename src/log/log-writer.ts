@@ -232,9 +232,9 @@ export class LogWriter {
 
   private readonly onSyncTick = (): void => {
     const log = this.logs[this.active];
+    // Under 'fsync' only lazy groups are left unsynced; a group between its write and its
+    // own datasync is synced once, the pump finding nothing new for the timer's request.
     if (log.size === log.durableSize) return;
-    // Under 'fsync' a group between its write and its own datasync is not the timer's.
-    if (this.opts.durability === 'fsync' && this.unsynced.length === 0) return;
     this.syncWanted = true;
     this.startPump();
   };
@@ -255,7 +255,9 @@ export class LogWriter {
         }
         if (this.syncWanted) {
           this.syncWanted = false;
-          await this.syncLog(this.logs[this.active]);
+          const log = this.logs[this.active];
+          // A tick that came while the previous sync ran finds nothing new: no second sync.
+          if (log.size > log.durableSize) await this.syncLog(log);
           continue;
         }
         const batch = this.cache.take();

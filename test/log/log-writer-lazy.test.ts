@@ -98,6 +98,23 @@ describe('LogWriter lazy records', { timeout: 30_000 }, () => {
     await w.close();
   });
 
+  it('a tick while the timer\'s sync runs asks for no second sync', async () => {
+    let hfs!: HoldingFileSystem;
+    const { w, clock } = await openWriter({ fsyncIntervalMs: 150 }, (s) => (hfs = new HoldingFileSystem(s)));
+    const lazy = appendOne(w, true);
+    assert.deepEqual(await settledOf([lazy]), [false]);
+    hfs.hold();
+    const d0 = hfs.datasyncs;
+    clock.advance(150);
+    while (hfs.heldCount === 0) await settle(1);
+    clock.advance(150); // the sync is still running: its bytes are not durable yet
+    hfs.releaseHeld();
+    await lazy.durable;
+    await settle();
+    assert.equal(hfs.datasyncs, d0 + 1);
+    await w.close();
+  });
+
   for (const how of ['drain, written', 'drain, queued', 'close'] as const) {
     it(`${how.split(',')[0]}() syncs a lazy group at once (${how})`, async () => {
       const { w, sim } = await openWriter({ fsyncIntervalMs: 1e6 });
