@@ -256,8 +256,10 @@ export class LogWriter {
         if (this.syncWanted) {
           this.syncWanted = false;
           const log = this.logs[this.active];
-          // A tick that came while the previous sync ran finds nothing new: no second sync.
-          if (log.size > log.durableSize) await this.syncLog(log);
+          // Under 'fsync' a tick that came while the previous sync ran finds nothing new: no
+          // second sync. (Skipping it under 'interval' too made crash-sim-evict hang after
+          // the rebase onto 438c048, not understood yet: 'interval' keeps main's behaviour.)
+          if (this.opts.durability !== 'fsync' || log.size > log.durableSize) await this.syncLog(log);
           continue;
         }
         const batch = this.cache.take();
