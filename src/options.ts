@@ -97,7 +97,7 @@ interface OptionSpec {
 export const OPTION_SPECS: Readonly<Record<keyof EngineOptions, OptionSpec>> = {
   dir: { kind: 'string', doc: 'store directory (required)', defaultValue: () => undefined, defaultDoc: '(required)' },
   durability: { kind: 'durability', doc: "'fsync' (every write survives power loss), 'interval' (may lose the last fsyncIntervalMs on power loss), 'none' (survives a process crash, not an OS crash)", defaultValue: () => 'fsync' },
-  fsyncIntervalMs: { kind: 'int', min: 1, max: 60_000, doc: "with durability 'interval': time between fdatasyncs of the log", defaultValue: () => 100 },
+  fsyncIntervalMs: { kind: 'int', min: 1, max: 60_000, doc: "with durability 'interval': time between fdatasyncs of the log; with 'fsync': the longest an adapter's touch waits for one (docs/durability.md)", defaultValue: () => 100 },
   logSwapBytes: { kind: 'int', min: 4 * KiB, max: 1 * GiB, doc: 'swap to the other log when the active one exceeds this size', defaultValue: () => 64 * MiB },
   logSwapMs: { kind: 'int', min: 100, max: 24 * 3600_000, doc: 'swap to the other log when the active one is this old', defaultValue: () => 5 * 60_000 },
   groupCommitBytesMax: { kind: 'int', min: 4 * KiB, max: 256 * MiB, doc: 'most bytes in one group commit (one write + one fdatasync)', defaultValue: () => 4 * MiB },

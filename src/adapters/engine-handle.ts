@@ -141,14 +141,19 @@ export class EngineHandle {
    * Answered once the TOUCH record is appended, not once it is durable (with a through-mode
    * global store, once the global store has it, below): express-session
    * touches on every request that did not change the session, and a read must not wait for
-   * the disk. The record goes out with the next group commit; a crash can lose the latest
-   * expiry extensions, never an attribute. Appending is synchronous, so the session's next
+   * the disk. The record goes out with the next group commit, and on the local engine asks
+   * for no fdatasync of its own (lazy): it is synced with the next change that waits for
+   * one, or within fsyncIntervalMs, so read-only traffic costs writes, not fdatasyncs. A
+   * crash of the process loses none of them; a power loss can lose the latest expiry
+   * extensions, never an attribute. Appending is synchronous, so the session's next
    * change still follows it in the log.
    */
   async touch(id: unknown, expiresAtMs: number | undefined): Promise<void> {
     if (!isValidSessionId(id)) return;
     const engine = await this.backend();
-    const done = engine.touch(id, expiresAtMs === undefined ? {} : { expiresAtMs }).catch((e: unknown) => {
+    const input = expiresAtMs === undefined ? {} : { expiresAtMs };
+    const touched = engine instanceof SessionEngine ? engine.touch(id, input, true) : engine.touch(id, input);
+    const done = touched.catch((e: unknown) => {
       // The store is read-only or closing: the next write reports it to its caller.
       engine.options.logger.warn('touch_not_logged', { code: isSessiondError(e) ? e.code : 'unknown' });
     });
@@ -199,6 +204,16 @@ export class EngineHandle {
   /** Waits for the session's turn (SPEC E8); rejects with SESSIOND_QUEUE_FULL / _TIMEOUT past the bounds. */
   async lock(id: string): Promise<Release> {
     return (await this.backend()).lock(id);
+  }
+
+  /**
+   * The session's turn at once, with no promise, when the local engine is open and nobody
+   * holds the turn; undefined otherwise (still opening, closing, a global store whose turn
+   * spans servers, or a turn held): lock() then.
+   */
+  lockNow(id: string): Release | undefined {
+    const engine = this.engine;
+    return this.closing === undefined && engine instanceof SessionEngine ? engine.lockNow(id) : undefined;
   }
 
   /** Seconds a client refused a turn should wait. */

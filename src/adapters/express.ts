@@ -139,6 +139,11 @@ export class SessiondStore extends session.Store {
     return this.handle.lock(id);
   }
 
+  /** The turn at once when it is free (no wait), else undefined: what the serialization middleware tries first. */
+  lockNow(id: string): Release | undefined {
+    return this.handle.lockNow(id);
+  }
+
   /** Seconds to put in Retry-After when a turn is refused. */
   retryAfterS(): number {
     return this.handle.retryAfterS();
@@ -198,8 +203,10 @@ export function sessiondSerialize(target: SessiondStore | SessionEngine | TurnSo
     const turn = new RequestTurn();
     bindTurn(req, turn);
     const end = (): void => turn.end();
-    res.once('finish', end);
-    res.once('close', end);
+    // `on`, not `once`: end() acts only once anyway, and skips once's wrapper and removal.
+    res.on('finish', end);
+    res.on('close', end);
+    if (turn.holdNow(target, id)) return next(); // the turn was free: no promise, no tick
     turn.acquire(target, id).then(
       (held) => held && next(),
       (err: Error) => (isQueueError(err) ? answerBusy(res, err, retryAfterOf(target)) : next(err)),

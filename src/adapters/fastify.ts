@@ -76,6 +76,11 @@ export class SessiondFastifyStore implements SessionStore {
     return this.handle.lock(id);
   }
 
+  /** The turn at once when it is free (no wait), else undefined: what the serialization middleware tries first. */
+  lockNow(id: string): Release | undefined {
+    return this.handle.lockNow(id);
+  }
+
   retryAfterS(): number {
     return this.handle.retryAfterS();
   }
@@ -137,6 +142,7 @@ export const sessiondFastifySerialize: FastifyPluginCallback<SessiondFastifySeri
     const turn = new RequestTurn();
     turns.set(request, turn);
     bindTurn(request, turn);
+    if (turn.holdNow(opts.store, id)) return; // the turn was free: no wait
     try {
       // Aborted while waiting: the turn went straight back; stop here, nobody is listening.
       if (!(await turn.acquire(opts.store, id))) reply.hijack();

@@ -4,6 +4,8 @@ import type { Release } from './engine-handle.js';
 /** Anything that hands out per-session turns: a SessionEngine, an EngineHandle, an adapter's store. */
 export interface TurnSource {
   lock(id: string): Promise<Release>;
+  /** The turn at once when it is free, else undefined (then lock); optional. */
+  lockNow?(id: string): Release | undefined;
   /** Seconds to put in Retry-After when a turn is refused. */
   retryAfterS?(): number;
   /** An engine's options (SessionEngine has them). */
@@ -47,6 +49,18 @@ export function turnEnded(request: unknown): boolean {
 export class RequestTurn {
   private release: Release | undefined;
   private ended = false;
+
+  /**
+   * Takes the turn at once when the source can and it is free: true, and the request goes
+   * on in the same tick (no promise). False: take it with acquire().
+   */
+  holdNow(source: TurnSource, id: string): boolean {
+    const release = typeof source.lockNow === 'function' ? source.lockNow(id) : undefined;
+    if (release === undefined) return false;
+    if (this.ended) release();
+    else this.release = release;
+    return !this.ended;
+  }
 
   /** Resolves true when the turn is held; false when the request ended while it waited. */
   async acquire(source: TurnSource, id: string): Promise<boolean> {

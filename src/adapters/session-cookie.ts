@@ -14,18 +14,26 @@ export type Unsign = (signed: string) => string | false;
 export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
   const text = Array.isArray(header) ? header.join('; ') : header;
   if (text === undefined || text === '') return undefined;
-  for (const part of text.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-    try {
-      return decodeURIComponent(value);
-    } catch {
-      return value;
-    }
+  // Part by part without splitting the whole header (it runs on every request).
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf(';', start);
+    if (end === -1) end = text.length;
+    const eq = text.indexOf('=', start);
+    if (eq !== -1 && eq < end && text.slice(start, eq).trim() === name) return cookieValue(text.slice(eq + 1, end).trim());
+    start = end + 1;
   }
   return undefined;
+}
+
+/** A cookie value without its quotes, percent-decoded when it can be (else as it is). */
+function cookieValue(raw: string): string {
+  const value = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  if (!value.includes('%')) return value; // nothing to decode
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 /** The part before the signature (`<id>.<signature>`), for callers that do not verify. */

@@ -60,8 +60,8 @@ export async function createPipeline(p: PipelineParts): Promise<Pipeline> {
     ...(fold?.log === undefined ? {} : { keep: fold.log }),
     onSwap: ({ fromLog, lastLsn }) => flusher.onSwap(fromLog, lastLsn),
     onFatal: p.onFatal,
-    onGroup: ({ syncMs, records }) => {
-      latency.addMs('fsync', syncMs);
+    onGroup: ({ syncMs, records, lazy }) => {
+      if (!lazy) latency.addMs('fsync', syncMs); // a lazy group's sync comes later, with another's
       latency.groupRecords.add(records);
     },
   });

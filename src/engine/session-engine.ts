@@ -256,8 +256,13 @@ export class SessionEngine {
     return this.commit(id, 'patch', (now) => planPatch(this.base(id, now), id, input, now, this.options));
   }
 
-  /** Moves a session's expiry (and last access) with a small record. Resolves undefined if absent. */
-  async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
+  /**
+   * Moves a session's expiry (and last access) with a small record. Resolves undefined if
+   * absent, else once the record is durable. `lazy` (the adapters' touch, answered once
+   * appended): the record asks for no fdatasync of its own; it is synced with the next
+   * change that waits for one, or within fsyncIntervalMs (log-writer.ts).
+   */
+  async touch(id: string, input: TouchInput = {}, lazy = false): Promise<SessionState | undefined> {
     checkId(id);
     checkTouchInput(input);
     if (!isValidSessionId(id)) return undefined;
@@ -272,7 +277,7 @@ export class SessionEngine {
     }
     const now = this.clock.now();
     if (this.base(id, now) === undefined) return undefined;
-    return this.commit(id, 'touch', (t) => planTouch(this.base(id, t)!, input, t, this.options));
+    return this.commit(id, 'touch', (t) => planTouch(this.base(id, t)!, input, t, this.options), lazy === true);
   }
 
   /**
@@ -339,7 +344,7 @@ export class SessionEngine {
   }
 
   /** Latency is recorded for completed changes (and no-ops), not for refused or failed ones. */
-  private async commit(id: string, kind: OperationKind, plan: (now: number) => WritePlan | SessionState): Promise<SessionState> {
+  private async commit(id: string, kind: OperationKind, plan: (now: number) => WritePlan | SessionState, lazy = false): Promise<SessionState> {
     const t0 = performance.now();
     this.checkWritable();
     if (!isValidSessionId(id)) throw invalidSessionIdError();
@@ -364,11 +369,14 @@ export class SessionEngine {
       this.latency.since(kind, t0);
       return p; // nothing changed: nothing to write
     }
-    const { head } = await this.logChange(id, p.type, p.data, (lsn) => ({ ...p.state, lsn }));
+    const lsnBefore = this.writer.nextLsn;
+    const logged = this.logChange(id, p.type, p.data, (lsn) => ({ ...p.state, lsn }), lazy); // appends now, or rejects
+    if (lazy && this.writer.nextLsn !== lsnBefore) this.latency.since(kind, t0); // answered now; the sync comes later
+    const { head } = await logged;
     this.cache.apply(head!, this.clock.now());
     this.backlog.noteApplied(RECORD_OVERHEAD_BYTES + p.data.byteLength);
     this.bound?.schedule();
-    this.latency.since(kind, t0);
+    if (!lazy) this.latency.since(kind, t0);
     return head!;
   }
 
@@ -382,8 +390,9 @@ export class SessionEngine {
     type: RecordType,
     data: WritePlan['data'],
     headAt: (lsn: number) => SessionState | null,
+    lazy = false,
   ): Promise<{ lsn: number; head: SessionState | null }> {
-    const { lsn, durable } = this.writer.append(type, data, this.db.offsetOf(id));
+    const { lsn, durable } = this.writer.append(type, data, this.db.offsetOf(id), lazy);
     // Invariant: LSNs are never reused; recovery skips every record at or below appliedLsn.
     assert(lsn > this.db.appliedLsn && lsn > this.cache.appliedLsn, `lsn ${lsn} reused (appliedLsn ${this.db.appliedLsn}, cache ${this.cache.appliedLsn})`);
     const head = headAt(lsn);
@@ -403,6 +412,12 @@ export class SessionEngine {
     checkId(id);
     if (this.closed) return Promise.reject(new SessiondError('SESSIOND_CLOSED'));
     return this.queue.acquire(id);
+  }
+
+  /** The session's turn at once when it is free, else undefined (then `lock`); undefined once closed. */
+  lockNow(id: string): Release | undefined {
+    checkId(id);
+    return this.closed ? undefined : this.queue.tryAcquire(id);
   }
 
   /** Runs `fn` alone among the requests of session `id`. */

@@ -54,6 +54,13 @@ export class SessionQueue {
     });
   }
 
+  /** The turn at once when nobody holds it (no promise, no wait), else undefined: then acquire(). */
+  tryAcquire(id: string): Release | undefined {
+    if (this.turns.has(id)) return undefined;
+    this.turns.set(id, { waiters: [] });
+    return this.releaseFor(id);
+  }
+
   /** Runs `fn` in the session's turn. */
   async run<T>(id: string, fn: () => T | Promise<T>): Promise<T> {
     const release = await this.acquire(id);

@@ -33,7 +33,8 @@ export interface LogWriterOptions {
   keep?: KeptLogFile;
   onSwap?: (info: { fromLog: number; lastLsn: number }) => void;
   onFatal?: (err: SessiondError) => void;
-  onGroup?: (info: { records: number; bytes: number; writeMs: number; syncMs: number }) => void;
+  /** A group was written (and synced per the durability level), or, `lazy`, written and left to a later datasync. */
+  onGroup?: (info: { records: number; bytes: number; writeMs: number; syncMs: number; lazy: boolean }) => void;
 }
 
 /** A log file kept by recovery: which, its generation, where its records end, its last LSN and record count. */
@@ -68,7 +69,7 @@ export function assertOptions(o: LogWriterOptions): void {
   positive(o.logSwapBytes, 'logSwapBytes');
   positive(o.logSwapMs, 'logSwapMs');
   positive(o.nextLsn, 'nextLsn');
-  if (o.durability === 'interval') positive(o.fsyncIntervalMs, 'fsyncIntervalMs');
+  if (o.durability !== 'none') positive(o.fsyncIntervalMs, 'fsyncIntervalMs');
   assert(Number.isSafeInteger(o.generation) && o.generation >= 0, `LogWriter generation ${o.generation}`);
   if (o.keep !== undefined) assert(o.keep.records > 0 && o.keep.lastLsn === o.nextLsn - 1 && o.keep.generation <= o.generation, `LogWriter keep ${JSON.stringify(o.keep)}`);
   assert(['fsync', 'interval', 'none'].includes(o.durability), `LogWriter durability ${o.durability}`);

@@ -3,6 +3,11 @@
  * group is being written (or within one event-loop turn) goes out in one writev at the
  * log's end, then one datasync. One write or sync is in flight at a time; a failed one is
  * fatal and never retried (after a failed fsync the page cache cannot be trusted).
+ *
+ * A lazy record (append's `lazy`: a touch the adapters answer once appended) asks for no
+ * datasync of its own under 'fsync': a group of lazy records only is written and becomes
+ * durable with the next datasync of its log (the next group with a record that waits for
+ * one, drain(), the swap, or the fsyncIntervalMs timer), which resolves it first.
  */
 
 import { assert } from '../assert.js';
@@ -35,6 +40,8 @@ export class LogWriter {
   private syncWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private pumpDone: Promise<void> = Promise.resolve();
   private inFlight: RecordBatch | undefined;
+  /** Lazy groups written to the active log and not yet datasynced ('fsync' only), oldest first. */
+  private unsynced: RecordBatch[] = [];
   private stopSyncTimer: (() => void) | undefined;
   private groups = 0;
   private recordsWritten = 0;
@@ -59,7 +66,8 @@ export class LogWriter {
     this.lsnNext = opts.nextLsn;
     this.lsnDurable = opts.nextLsn - 1;
     this.lsnSynced = opts.nextLsn - 1;
-    if (opts.durability === 'interval') {
+    // Under 'fsync' the timer only syncs lazy groups (onSyncTick).
+    if (opts.durability !== 'none') {
       this.stopSyncTimer = startInterval(opts.clock, this.onSyncTick, opts.fsyncIntervalMs);
     }
   }
@@ -84,9 +92,10 @@ export class LogWriter {
   /**
    * Assigns the LSN and copies (or encodes) the record into the record cache. `durable`
    * resolves once the record is durable per the durability level, in LSN order. An
-   * encoder that throws appends nothing.
+   * encoder that throws appends nothing. `lazy`: the record asks for no datasync of its
+   * own (see the top of this file); `durable` still resolves only once it is synced.
    */
-  append(type: RecordType, data: RecordData, dbOffset: number): LogAppend {
+  append(type: RecordType, data: RecordData, dbOffset: number, lazy = false): LogAppend {
     if (this.closing !== undefined) throw new SessiondError('SESSIOND_CLOSED', 'the log writer is closed');
     if (this.fatal !== undefined) throw this.fatal;
     const bytes = recordBytes(data.byteLength);
@@ -100,6 +109,7 @@ export class LogWriter {
     }
     const lsn = this.lsnNext;
     const batch = this.cache.add(type, lsn, dbOffset, data);
+    if (!lazy) batch.needsSync = true;
     this.lsnNext = lsn + 1;
     if (!this.pumping && !this.scheduled) {
       this.scheduled = true;
@@ -153,10 +163,22 @@ export class LogWriter {
     return done;
   }
 
-  /** Resolves when everything appended so far is durable; rejects with the fatal error. */
+  /**
+   * Resolves when everything appended so far is durable; rejects with the fatal error.
+   * Lazy groups are synced now rather than when their timer fires.
+   */
   drain(): Promise<void> {
     if (this.fatal !== undefined) return Promise.reject(this.fatal);
-    return (this.cache.newest ?? this.inFlight)?.durable ?? Promise.resolve();
+    const last = this.cache.newest ?? this.inFlight ?? this.unsynced[this.unsynced.length - 1];
+    if (last === undefined) return Promise.resolve();
+    if (!last.needsSync) {
+      last.needsSync = true; // a queued or in-flight group then syncs after its write
+      if (last === this.unsynced[this.unsynced.length - 1]) {
+        this.syncWanted = true;
+        this.startPump();
+      }
+    }
+    return last.durable;
   }
 
   /**
@@ -210,6 +232,8 @@ export class LogWriter {
 
   private readonly onSyncTick = (): void => {
     const log = this.logs[this.active];
+    // Under 'fsync' only lazy groups are left unsynced; a group between its write and its
+    // own datasync is synced once, the pump finding nothing new for the timer's request.
     if (log.size === log.durableSize) return;
     this.syncWanted = true;
     this.startPump();
@@ -231,7 +255,11 @@ export class LogWriter {
         }
         if (this.syncWanted) {
           this.syncWanted = false;
-          await this.syncLog(this.logs[this.active]);
+          const log = this.logs[this.active];
+          // Under 'fsync' a tick that came while the previous sync ran finds nothing new: no
+          // second sync. (Skipping it under 'interval' too made crash-sim-evict hang after
+          // the rebase onto 438c048, not understood yet: 'interval' keeps main's behaviour.)
+          if (this.opts.durability !== 'fsync' || log.size > log.durableSize) await this.syncLog(log);
           continue;
         }
         const batch = this.cache.take();
@@ -250,14 +278,15 @@ export class LogWriter {
     const from = this.logs[this.active];
     const to = this.logs[1 - this.active]!;
     if (from.records === 0 || !to.released) return true;
-    const { logSwapBytes, logSwapMs, clock, durability } = this.opts;
+    const { logSwapBytes, logSwapMs, clock } = this.opts;
     if (from.size < logSwapBytes && clock.now() - from.firstRecordAtMs < logSwapMs) return true;
     // The old log must be durable before any record of the new one can be: else a power
     // loss could keep a record of the new log and lose an earlier one of the old (a hole,
     // which no reader can see, as the old log's lost tail looks torn). Under 'interval'
     // this also bounds the loss window, as the timer only syncs the active log. Recovery
-    // would otherwise find an LSN gap at the swap and refuse the open as corrupt.
-    if (durability !== 'fsync' && from.size > from.durableSize && !(await this.syncLog(from))) return false;
+    // would otherwise find an LSN gap at the swap and refuse the open as corrupt. Under
+    // 'fsync' only lazy groups can be unsynced; this sync makes them durable.
+    if (from.size > from.durableSize && !(await this.syncLog(from))) return false;
     // Readers order the logs by generation: the next log must be the newer one.
     assert(to.generation > from.generation, `swap to generation ${to.generation} from ${from.generation}`);
     this.active = to.index;
@@ -277,13 +306,19 @@ export class LogWriter {
     log.lastLsn = lastLsn;
     this.cache.written(batch);
     const t1 = performance.now();
+    this.groups++;
+    this.recordsWritten += records;
+    // Read after the write: drain() may have asked for this group's sync meanwhile.
+    if (this.opts.durability === 'fsync' && !batch.needsSync) {
+      this.unsynced.push(batch); // resolved by the next datasync of this log (syncLog)
+      notify(this.opts.onGroup, { records, bytes, writeMs: t1 - t0, syncMs: 0, lazy: true });
+      return;
+    }
     if (this.opts.durability === 'fsync' && !(await this.syncLog(log))) return;
     const t2 = performance.now();
     this.lsnDurable = lastLsn;
-    this.groups++;
-    this.recordsWritten += records;
     batch.resolve();
-    notify(this.opts.onGroup, { records, bytes, writeMs: t1 - t0, syncMs: t2 - t1 });
+    notify(this.opts.onGroup, { records, bytes, writeMs: t1 - t0, syncMs: t2 - t1, lazy: false });
   }
 
   /** syncWritten()'s sync: each log with unsynced records (one being reset holds none the database needs). */
@@ -305,7 +340,17 @@ export class LogWriter {
     log.durableSize = size;
     this.lsnSynced = Math.max(this.lsnSynced, lastLsn);
     this.syncs++;
+    // Lazy groups are in the active log (a swap syncs them first), before anything this sync covers.
+    if (log === this.logs[this.active]) this.settleUnsynced();
     return true;
+  }
+
+  /** The lazy groups written so far are durable: resolved in LSN order, before any later group. */
+  private settleUnsynced(): void {
+    if (this.unsynced.length === 0) return;
+    const done = this.unsynced.splice(0);
+    this.lsnDurable = done[done.length - 1]!.lastLsn;
+    for (const b of done) b.resolve();
   }
 
   private async resetLog(log: LogFile): Promise<void> {
@@ -345,6 +390,7 @@ export class LogWriter {
     this.stopTimer();
     this.inFlight?.reject(this.fatal);
     this.inFlight = undefined;
+    for (const b of this.unsynced.splice(0)) b.reject(this.fatal);
     this.cache.failAll(this.fatal);
     for (const w of this.syncWaiters.splice(0)) w.reject(this.fatal);
     notify(this.opts.onFatal, this.fatal);

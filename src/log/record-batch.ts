@@ -12,6 +12,11 @@ export class RecordBatch {
   used = 0;
   records = 0;
   lastLsn = 0;
+  /**
+   * True once a record that waits for its own fdatasync joins (every append but a lazy
+   * one, log-writer.ts): a group of lazy records only is written and synced later.
+   */
+  needsSync = false;
   readonly durable: Promise<void>;
   private settle!: (err?: Error) => void;
 
