@@ -11,8 +11,7 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SessiondStore } from '../src/adapters/express.js';
-import { call, dropRedisPrefix, expressRequest, runLoops, type StoreLike } from './lib/express-request.js';
+import { call, dropRedisPrefix, expressRequest, runLoops, sessiondStores, type StoreLike } from './lib/express-request.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const kind = process.argv[3] ?? 'sessiond';
@@ -25,19 +24,11 @@ const base = mkdtempSync(join(tmpdir(), 'sessiond-through-cpu-'));
 let stores: StoreLike[];
 let lock: (s: number, id: string) => Promise<() => void>;
 const closers: Array<() => Promise<unknown>> = [];
-if (kind === 'sessiond') {
-  const s = [0, 1].map((i) => new SessiondStore({ dir: join(base, `s${i}`), global: { redis: { url: URL }, keyPrefix: prefix, app: 'cpu', serverId: `cpu-${i}` } }));
-  for (const x of s) await x.engine();
-  stores = s as unknown as StoreLike[];
-  lock = (i, id) => s[i]!.lock(id);
-  for (const x of s) closers.push(() => x.close());
-} else if (kind === 'sessiond-local') {
-  // The embedded store (one server, no global tier): what the adapter and the local engine cost alone.
-  const x = new SessiondStore({ dir: join(base, 's0') });
-  await x.engine();
-  stores = [x, x] as unknown as StoreLike[];
-  lock = (_i, id) => x.lock(id);
-  closers.push(() => x.close());
+if (kind === 'sessiond' || kind === 'sessiond-local') {
+  const global = kind === 'sessiond' ? (i: number) => ({ redis: { url: URL }, keyPrefix: prefix, app: 'cpu', serverId: `cpu-${i}` }) : undefined;
+  const b = await sessiondStores(base, global);
+  ({ stores, lock } = b);
+  closers.push(...b.closers);
 } else {
   const { createClient } = await import('redis');
   const { RedisStore } = createRequire(import.meta.url)('connect-redis') as { RedisStore: new (o: object) => StoreLike };

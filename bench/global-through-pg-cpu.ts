@@ -16,8 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import session from 'express-session';
-import { SessiondStore } from '../src/adapters/express.js';
-import { call, expressRequest, runLoops, type StoreLike } from './lib/express-request.js';
+import { call, expressRequest, runLoops, sessiondStores, type StoreLike } from './lib/express-request.js';
 
 const N = Number(process.argv[2] ?? 4000);
 const kind = process.argv[3] ?? 'sessiond';
@@ -42,19 +41,11 @@ const admin = new pg.Pool({ connectionString: URL, max: 1 });
 let stores: StoreLike[];
 let lock: (s: number, id: string) => Promise<() => void>;
 const closers: Array<() => Promise<unknown>> = [];
-if (kind === 'sessiond') {
-  const s = [0, 1].map((i) => new SessiondStore({ dir: join(base, `s${i}`), global: { postgres: pools[i] as never, schema, app: 'cpu', serverId: `cpu-${i}` } }));
-  for (const x of s) await x.engine();
-  stores = s as unknown as StoreLike[];
-  lock = (i, id) => s[i]!.lock(id);
-  for (const x of s) closers.push(() => x.close());
-} else if (kind === 'local') {
-  // The embedded store (one server, no global tier): the floor the through path adds to.
-  const s = new SessiondStore({ dir: join(base, 'local') });
-  await s.engine();
-  stores = [s, s] as unknown as StoreLike[];
-  lock = (_i, id) => s.lock(id);
-  closers.push(() => s.close());
+if (kind === 'sessiond' || kind === 'local') {
+  const global = kind === 'sessiond' ? (i: number) => ({ postgres: pools[i], schema, app: 'cpu', serverId: `cpu-${i}` }) : undefined;
+  const b = await sessiondStores(base, global);
+  ({ stores, lock } = b);
+  closers.push(...b.closers);
 } else {
   const PgStore = (createRequire(import.meta.url)('connect-pg-simple') as (s: typeof session) => new (o: object) => StoreLike)(session);
   await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);

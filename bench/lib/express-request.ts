@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { SessiondStore } from '../../src/adapters/express.js';
 
 /**
  * What bench/global-through-cpu.ts and bench/global-back-cpu.ts share: the store calls an
@@ -13,6 +15,28 @@ export interface StoreLike {
   get(id: string, cb: Cb<Record<string, unknown> | null>): void;
   set(id: string, s: Record<string, unknown>, cb: Cb<void>): void;
   touch(id: string, s: Record<string, unknown>, cb: Cb<void>): void;
+}
+
+/** The stores of a through-path bench, how a request takes its session's turn on store `i`, and what closes them. */
+export interface BenchStores {
+  readonly stores: StoreLike[];
+  readonly lock: (i: number, id: string) => Promise<() => void>;
+  readonly closers: Array<() => Promise<unknown>>;
+}
+
+/**
+ * Two sessiond servers, `global(i)` being server i's global options; without `global`, one
+ * embedded store serving both sides (what the adapter and the local engine cost alone).
+ */
+export async function sessiondStores(base: string, global?: (i: number) => object): Promise<BenchStores> {
+  if (global === undefined) {
+    const x = new SessiondStore({ dir: join(base, 'local') });
+    await x.engine();
+    return { stores: [x, x] as unknown as StoreLike[], lock: (_i, id) => x.lock(id), closers: [() => x.close()] };
+  }
+  const s = [0, 1].map((i) => new SessiondStore({ dir: join(base, `s${i}`), global: global(i) as never }));
+  for (const x of s) await x.engine();
+  return { stores: s as unknown as StoreLike[], lock: (i, id) => s[i]!.lock(id), closers: s.map((x) => () => x.close()) };
 }
 
 export const call = <T>(f: (cb: Cb<T>) => void): Promise<T> => new Promise((res, rej) => f((e, v) => (e ? rej(e) : res(v as T))));
