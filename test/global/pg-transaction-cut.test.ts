@@ -6,7 +6,8 @@
  * but the store listens to it there: unheard, an uncaught exception that would end a
  * server whose database restarted mid-cleanup (pg-context.ts, inTransaction). The test
  * runner fails a test on an uncaught exception; here the statement fails with
- * SESSIOND_GLOBAL_UNAVAILABLE, and the store works again once the database is back.
+ * SESSIOND_GLOBAL_UNAVAILABLE, and the store works again once the database is back. Also
+ * back mode's LISTEN connection, held out of the pool for good (handovers.ts).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +61,29 @@ describe('PostgreSQL: the connection of a transaction drops under it', () => {
     assert.ok(isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE'), `migrate: ${String(e)}`);
     await s.migrate();
     assert.equal(await s.count(), 0);
+  });
+
+  it("back mode's LISTEN connection dropping ends its listener (no uncaught error), and a new subscription hears hand-overs once healed", async (t) => {
+    if (store === undefined) return t.skip('PostgreSQL not reachable');
+    const s = store;
+    await s.migrate();
+    const first = await s.subscribe('srv-listen', { handover: () => undefined, released: () => undefined });
+    assert.equal(first.live, true);
+    proxy!.cut();
+    await until('the listener ends with its connection', () => !first.live);
+    proxy!.heal();
+    const seen: string[] = [];
+    const again = await s.subscribe('srv-listen', { handover: (id) => seen.push(id), released: () => undefined });
+    try {
+      const a = await s.acquireLease('srv-listen', 10_000);
+      const b = await s.acquireLease('srv-listen-b', 10_000);
+      const id = 'ListenCutAAAAAAAAAAAAAAAA';
+      await s.create(a, id, { attrs: 'x', createdAtMs: 1, lastAccessAtMs: 1, expiresAtMs: Date.now() + 60_000, maxInactiveMs: 0 }, true);
+      await s.requestHandover(b, id);
+      await until('the new subscription hears the hand-over request', () => seen.includes(id));
+    } finally {
+      await again.close();
+    }
   });
 
   it('cleanup fails with SESSIOND_GLOBAL_UNAVAILABLE, and runs once the database is back', async (t) => {
