@@ -286,7 +286,10 @@ export class GlobalSessionEngine {
       const state = await this.local.save(id, over ?? input);
       this.overlay.drop(id);
       const k = this.known.get(id);
-      if (k !== undefined && state === before) return this.view(state)!;
+      // Unchanged against the local engine's copy is unchanged only when that copy was the one
+      // served: over a copy in memory (another server's version), a save back to this server's
+      // own older copy writes nothing locally yet is a change of the record (overlayed() said so).
+      if (k !== undefined && state === before && over === undefined) return this.view(state)!;
       if (this.wb !== undefined && k !== undefined) await this.wb.changed(id, lease);
       else await commit(this.copy, id, k, state);
       return this.view(state)!;

@@ -122,6 +122,23 @@ describe('through mode on Redis: commands and local writes per request', () => {
     assert.deepEqual(logged.get(b), [], 'b logged nothing: its copy of the session is in memory, and so are its touches');
   });
 
+  it("a save back to this server's own older copy, over another server's version in memory, is a new version of the record", async (t) => {
+    if (redis === undefined) return t.skip('Redis not reachable');
+    const clock = new ManualClock(Date.now());
+    const [a, b] = [await server('revert-a', clock, []), await server('revert-b', clock, [])];
+    const id = fresh();
+    const x = clock.now() + HOUR;
+    await a.save(id, { attributes: { n: '1' }, expiresAtMs: x });
+    await b.save(id, { attributes: { n: '2' }, expiresAtMs: x });
+    // a's local engine holds exactly this (its own older copy): the local save changes nothing,
+    // yet against the record (b's version, a's copy in memory) it is a change.
+    const back = await a.save(id, { attributes: { n: '1' }, expiresAtMs: x });
+    assert.equal(back.version, 3);
+    const seen = await served(b, id);
+    assert.equal(seen?.version, 3);
+    assert.equal(attributesFromBlob(seen!.attrs).get('n'), '1', 'the acknowledged save is the record');
+  });
+
   it("another server's version is copied in memory: served, saved over, and logged locally only by a change of this server", async (t) => {
     if (redis === undefined) return t.skip('Redis not reachable');
     const clock = new ManualClock(Date.now());
