@@ -160,10 +160,10 @@ async function dropPgSchema(schema: string): Promise<void> {
 
 // A kind ending in `:sticky` sends each session's requests to one server (back mode expects it);
 // `sessiond-local:sticky` runs two independent embedded servers (what two processes cost without any global work).
-const kinds = (
-  process.argv[3] ??
-  'sessiond-global,sessiond-global-back:sticky,sessiond-global-back,connect-pg-simple,sessiond-global-redis,sessiond-global-redis-back:sticky,sessiond-global-redis-back,connect-redis,sessiond-local,sessiond-local:sticky'
-).split(',');
+const DEFAULT_KINDS =
+  'sessiond-global,sessiond-global-back:sticky,sessiond-global-back,connect-pg-simple,sessiond-global-redis,sessiond-global-redis-back:sticky,sessiond-global-redis-back,connect-redis,sessiond-local,sessiond-local:sticky';
+// An empty kinds argument ('') is the default list too, so that rounds can be given alone.
+const kinds = (process.argv[3] === undefined || process.argv[3] === '' ? DEFAULT_KINDS : process.argv[3]).split(',');
 const rounds = Number(process.argv[4] ?? 1);
 const ratios: string[] = [];
 for (let round = 1; round <= rounds; round++) {
