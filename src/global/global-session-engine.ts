@@ -222,6 +222,8 @@ export class GlobalSessionEngine {
       } else this.held.set(id, n);
       if (this.wb !== undefined) return release(); // back mode keeps the turn until another server asks
       // Given back after this request's last statement (a touch may still be on its way).
+      // Nothing on its way, and the turn still held here or given back with the write: nothing to send.
+      if (!this.chain.pending(id) && (this.held.has(id) || this.given.delete(id))) return release();
       this.chain
         .run(id, () => (this.held.has(id) || this.given.delete(id) ? undefined : this.store.releaseTurn(this.ownership.lease, id)))
         .catch((e: unknown) => this.warn('global_turn_release_failed', e));
@@ -233,7 +235,8 @@ export class GlobalSessionEngine {
    * The session as the global store has it now. With the turn held, the local copy (synced
    * when the turn was taken); without it, one read of the global record.
    */
-  async get(id: string): Promise<SessionState | undefined> {
+  get(id: string): Promise<SessionState | undefined> {
+    // Not an async function: a held read is every request's, and returns heldRead's promise as it is.
     if (this.held.has(id)) return heldRead(this.copy, id);
     // Back mode: the holder's copy may be newer than the record, so a read takes the session too.
     if (this.wb !== undefined) return this.withTurn(id, () => Promise.resolve(this.view(this.local.get(id))));
@@ -248,8 +251,20 @@ export class GlobalSessionEngine {
     return makeState(s.id, k.version, s.lsn, k.createdAtMs, s.lastAccessAtMs, s.expiresAtMs, s.maxInactiveMs, this.global.serverId, s.attrs, s.principal);
   }
 
-  /** Runs `fn` holding the session's turn here and across servers (taking it when the caller did not). */
-  private async withTurn<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding the session's turn here and across servers (taking it when the caller
+   * did not). Through mode with the turn held (every request's write or touch) runs it on the
+   * session's chain and returns that promise as it is: no async layer of its own.
+   */
+  private withTurn<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.wb === undefined && this.held.has(id)) {
+      return this.chain.run(id, () => (this.given.delete(id) ? takeTurn(this.copy, id).then(fn) : fn()));
+    }
+    return this.withTurnTaken(id, fn);
+  }
+
+  /** withTurn in back mode, or taking the turn for this call alone. */
+  private async withTurnTaken<T>(id: string, fn: () => Promise<T>): Promise<T> {
     if (this.wb !== undefined) {
       // Back mode: only local writes and the pending mark; nothing to order with global statements.
       if (this.held.has(id)) return fn();
@@ -259,12 +274,6 @@ export class GlobalSessionEngine {
       } finally {
         release();
       }
-    }
-    if (this.held.has(id)) {
-      return this.chain.run(id, async () => {
-        if (this.given.delete(id)) await takeTurn(this.copy, id);
-        return fn();
-      });
     }
     const release = await this.lock(id);
     try {
@@ -320,7 +329,7 @@ export class GlobalSessionEngine {
     if (this.stale.has(id)) throw this.ownership.refused('fenced');
   }
 
-  async touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
+  touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
     return this.withTurn(id, async () => {
       this.refuseStale(id);
       const lease = this.ownership.lease;

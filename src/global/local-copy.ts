@@ -118,8 +118,24 @@ export async function readRecord(c: LocalCopy, id: string): Promise<SessionState
   return makeState(rec.id, rec.version, 0, rec.createdAtMs, rec.lastAccessAtMs, rec.expiresAtMs, rec.maxInactiveMs, rec.owner, rec.attrs);
 }
 
+/**
+ * syncLocal's common case, done without a promise: the turn left the attributes out (the
+ * copy is at the record's version), so only the times follow. 'held' then; undefined
+ * when syncLocal has more to do.
+ */
+export function syncCurrent(c: LocalCopy, id: string, r: TurnResult): 'held' | undefined {
+  const rec = r.record;
+  if (rec === undefined || !r.attrsOmitted) return undefined;
+  c.absent.delete(id);
+  const k = c.known.get(id);
+  if (k !== undefined) k.seenAt = performance.now();
+  if (c.wb() === undefined) followTimes(c, rec);
+  return 'held';
+}
+
 /** Brings the local copy to the global record the turn returned; false when there is no record (any more). */
 export async function syncLocal(c: LocalCopy, id: string, r: TurnResult): Promise<boolean> {
+  if (syncCurrent(c, id, r) !== undefined) return true;
   const rec = r.record;
   c.absent.delete(id);
   const k = c.known.get(id);
@@ -134,11 +150,6 @@ export async function syncLocal(c: LocalCopy, id: string, r: TurnResult): Promis
     c.overlay.drop(id);
     if (c.local.get(id) !== undefined) await c.local.destroy(id);
     return false;
-  }
-  if (r.attrsOmitted) {
-    if (k !== undefined) k.seenAt = performance.now();
-    if (c.wb() === undefined) followTimes(c, rec);
-    return true;
   }
   if (k !== undefined && rec.version < k.version) return repair(c, id, rec, k);
   return mirror(c, rec);

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { isSessiondError } from '../errors.js';
-import { syncLocal, type LocalCopy } from './local-copy.js';
+import { syncCurrent, syncLocal, type LocalCopy } from './local-copy.js';
+import type { TurnResult } from './global-store.js';
 import { pollTurn } from './polling.js';
 
 /**
@@ -23,16 +24,22 @@ export async function attempt(c: TurnScope, id: string, hold: boolean): Promise<
   const k = c.known.get(id);
   let sentAt = performance.now();
   const knownVersion = k === undefined || copyExpiredHere(c, id) ? 0 : k.version;
-  const r = await c.store.takeTurn(c.ownership.lease, id, c.global.turnMs, knownVersion, hold).catch(async (e: unknown) => {
+  let r: TurnResult | undefined;
+  try {
+    r = await c.store.takeTurn(c.ownership.lease, id, c.global.turnMs, knownVersion, hold);
+  } catch (e) {
     // This server's lease lapsed (it was paused or cut off): register again now rather
     // than fail every request until the next heartbeat; a second refusal is final.
     if (!isSessiondError(e, 'SESSIOND_FENCED')) throw e;
     await c.ownership.renew();
     sentAt = performance.now();
-    return c.store.takeTurn(c.ownership.lease, id, c.global.turnMs, 0, hold);
-  });
+    r = await c.store.takeTurn(c.ownership.lease, id, c.global.turnMs, 0, hold);
+  }
   if (r === undefined) return 'busy';
   c.turnFrom.set(id, sentAt);
+  // The copy current (the common turn): no promise for the sync.
+  const current = syncCurrent(c, id, r);
+  if (current !== undefined) return current;
   return (await syncLocal(c, id, r)) ? 'held' : 'absent';
 }
 

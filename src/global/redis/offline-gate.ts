@@ -102,10 +102,15 @@ class OfflineGate {
     return this.send(send);
   }
 
-  /** One promise a command, settled by its answer or by the connection dropping first (not an async function: this is every command's path). */
+  /**
+   * One promise a command, settled by its answer or by the connection dropping first (not an
+   * async function: this is every command's path). On a client sessiond opened, the command
+   * as ioredis answers it: every command sent on a ready connection is in ioredis's command
+   * queue, which it sets aside when the connection drops, and onClose rejects those.
+   */
   private send<T>(send: () => Promise<T>): Promise<T> {
     // Not connected yet (the first connection, a lazy client): ioredis queues it until connected, as before.
-    if (this.conn.status !== 'ready') return send();
+    if (this.dropUnfulfilled || this.conn.status !== 'ready') return send();
     return new Promise<T>((resolve, reject) => {
       this.inFlight.add(reject);
       send().then(

@@ -179,8 +179,13 @@ export async function evalScript(ctx: RedisContext, s: Script, keys: string[], a
  * change no replica confirmed in time is SESSIOND_GLOBAL_UNAVAILABLE: not acknowledged,
  * though the master may keep it (the next turn reads whatever survived).
  */
-export async function evalChange(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
-  if (ctx.replicaAckMs === 0) return evalScript(ctx, s, keys, args);
+export function evalChange(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
+  // Not an async function: every change takes this path, and one more promise layer is measurable.
+  return ctx.replicaAckMs === 0 ? evalScript(ctx, s, keys, args) : evalReplicated(ctx, s, keys, args);
+}
+
+/** evalChange with replicaAckMs: the script and its WAIT together. */
+async function evalReplicated(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
   const send = async (first: RedisArg[]): Promise<[unknown, unknown]> => {
     if (ctx.client.pipeline === undefined) return [await ctx.client.call(...(first as [string, ...RedisArg[]])), await ctx.client.call('WAIT', 1, ctx.replicaAckMs)];
     // ioredis names a pipeline's commands by their lower-case methods.
