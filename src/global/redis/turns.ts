@@ -1,4 +1,5 @@
 import type { ServerLease, TurnResult } from '../global-store.js';
+import type { RedisArg } from './redis-types.js';
 import { leaseLive, serverLive } from './leases.js';
 import { performance } from 'node:perf_hooks';
 import { cmd, deadlineOf, evalScript, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
@@ -17,7 +18,7 @@ import { fenced } from './session-rows.js';
 const TAKE = script(`
 local now = now_ms()
 if now >= tonumber(ARGV[1]) then return {'fenced'} end
-local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u')
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u', 'h', 'c', 'l', 'x', 'i', 'v', 'p')
 if not h[1] or not live(h[4], now) then return {'absent'} end
 local mine = h[1] == ARGV[2] and h[2] == ARGV[3]
 local dead = h[1] == ARGV[6] and h[2] == ARGV[7]
@@ -28,17 +29,16 @@ if not (mine or h[3] == '0' or tonumber(h[3]) <= now or dead) then
 end
 local t = fmt(now + tonumber(ARGV[4]))
 if ARGV[8] == '1' then t = HELD end
-redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', t)
-if not mine then redis.call('HDEL', KEYS[1], 'h') end
-local r = redis.call('HMGET', KEYS[1], 'c', 'l', 'x', 'i', 'v', 'a', 'p')
-local omitted = r[5] == ARGV[5]
-local a = r[6]
-if omitted then a = '' end
+if mine then redis.call('HSET', KEYS[1], 't', t) else redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', t) end
+if h[5] and not mine then redis.call('HDEL', KEYS[1], 'h') end
+local omitted = h[10] == ARGV[5]
+local a = ''
+if not omitted then a = redis.call('HGET', KEYS[1], 'a') end
 local inherited = '0'
 if dead and not mine then inherited = '1' end
 local om = '0'
 if omitted then om = '1' end
-return {'ok', inherited, om, r[1], r[2], r[3], r[4], r[5], a, r[7]}
+return {'ok', inherited, om, h[6], h[7], h[8], h[9], h[10], a, h[11]}
 `);
 
 /**
@@ -66,18 +66,19 @@ async function holderLive(ctx: RedisContext, owner: string, epoch: string, held:
 
 type TakeReply = [string, ...string[]];
 
-async function take(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, dead: [string, string], hold: boolean): Promise<TakeReply> {
-  const args = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, turnMs, knownVersion, ...dead, hold ? '1' : '0'];
-  return (await evalScript(ctx, TAKE, [ctx.k.session(id)], args)) as TakeReply;
+/** The script's arguments, `dead` the holder passed as dead ('' and '' on the first try). */
+function takeArgs(ctx: RedisContext, lease: ServerLease, turnMs: number, knownVersion: number, deadOwner: string, deadEpoch: string, hold: boolean): RedisArg[] {
+  return [deadlineOf(ctx, lease), lease.serverId, lease.epoch, turnMs, knownVersion, deadOwner, deadEpoch, hold ? '1' : '0'];
 }
 
 /** With `hold` (back mode) the turn is HELD_TURN: it ends when released or when the holder's server is gone. */
 export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
-  let r = await take(ctx, lease, id, turnMs, knownVersion, ['', ''], hold);
+  const key = [ctx.k.session(id)];
+  let r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, '', '', hold))) as TakeReply;
   if (r[0] === 'busy') {
     const [, owner, epoch, held] = r as [string, string, string, string];
     if (await holderLive(ctx, owner, epoch, held === '1')) return undefined;
-    r = await take(ctx, lease, id, turnMs, knownVersion, [owner, epoch], hold);
+    r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, owner, epoch, hold))) as TakeReply;
     if (r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
   }
   if (r[0] === 'fenced') throw fenced(lease, 'the server lease lapsed');
