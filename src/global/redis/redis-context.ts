@@ -9,8 +9,12 @@ import type { RedisArg, RedisClientLike, RedisCommander } from './redis-types.js
  * scripts, never a server's clock.
  */
 
+const NEEDS_ESCAPE = /[%{}:*?[\]\\]/;
+
 /** `% { } : * ? [ ] \` escaped as %XX: a name never ends a hash tag, joins another app's keys, or globs in SCAN MATCH. */
 export function escapeName(s: string): string {
+  // Most names (every session ID sessiond generates) have nothing to escape: no replace, no callback.
+  if (!NEEDS_ESCAPE.test(s)) return s;
   return s.replace(/[%{}:*?[\]\\]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
 }
 

@@ -3,6 +3,7 @@ import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome }
 import { recordUntilMs } from '../record-until.js';
 import { deadlineOf, evalChange, evalScript, NEVER, num, script, type RedisContext } from './redis-context.js';
 import { cover, coverFor, coverWrite, uncover } from './principals.js';
+import type { RedisArg } from './redis-types.js';
 
 /**
  * The session hashes (docs/format.md §8): load, create, and the fenced write, touch and
@@ -193,14 +194,16 @@ export async function touch(
   releaseTurn: boolean,
   touchAfterMs: number,
 ): Promise<WriteOutcome> {
-  const expires = expiresAtMs === undefined ? '' : String(expiresAtMs);
-  const args = [String(deadlineOf(ctx, lease)), lease.serverId, String(lease.epoch), releaseTurn ? '1' : '0', String(lastAccessAtMs), expires, String(touchAfterMs)];
-  let covered = ['0', ''];
+  const expires = expiresAtMs === undefined ? '' : expiresAtMs;
+  // ARGV[8] and [9]: the coverage got for the principal (none on the first try).
+  const args: RedisArg[] = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, releaseTurn ? '1' : '0', lastAccessAtMs, expires, touchAfterMs, '0', ''];
+  const key = [ctx.k.session(id)];
   for (let attempt = 0; attempt < 3; attempt++) {
-    const r = await evalChange(ctx, TOUCH, [ctx.k.session(id)], [...args, ...covered]);
+    const r = await evalChange(ctx, TOUCH, key, args);
     if (!Array.isArray(r)) return r as WriteOutcome;
     const [, principal, need] = r as [string, string, string];
-    covered = [await cover(ctx, principal, id, coverFor(Number(need), lastAccessAtMs)), principal];
+    args[7] = await cover(ctx, principal, id, coverFor(Number(need), lastAccessAtMs));
+    args[8] = principal;
   }
   // COVER answers at least what the script asked for: only a principal changing under the owner's own touch gets here.
   throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'the principal index could not cover a touch', { backend: 'redis' });

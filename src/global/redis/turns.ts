@@ -38,7 +38,8 @@ local inherited = '0'
 if dead and not mine then inherited = '1' end
 local om = '0'
 if omitted then om = '1' end
-return {'ok', inherited, om, h[6], h[7], h[8], h[9], h[10], a, h[11]}
+local times = (h[6] or '0') .. ' ' .. (h[7] or '0') .. ' ' .. (h[8] or '0') .. ' ' .. (h[9] or '0') .. ' ' .. (h[10] or '0')
+return {'ok', inherited .. ' ' .. om .. ' ' .. times, a, h[11]}
 `);
 
 /**
@@ -83,10 +84,12 @@ export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string
   }
   if (r[0] === 'fenced') throw fenced(lease, 'the server lease lapsed');
   if (r[0] === 'absent') return { record: undefined, attrsOmitted: false, inherited: false };
-  const [, inherited, omitted, c, l, x, i, v, a, p] = r as Array<string | null>;
+  // {'ok', 'inherited omitted c l x i v', attrs, principal}: the numbers in one string, fewer reply elements for the client to parse.
+  const [, packed, a, p] = r as [string, string, string | null, string | null];
+  const [inherited, omitted, c, l, x, i, v] = packed.split(' ');
   const record = {
     id,
-    attrs: a!,
+    attrs: a ?? '',
     createdAtMs: num(c),
     lastAccessAtMs: num(l),
     expiresAtMs: num(x),
