@@ -294,6 +294,26 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal(la.live, false);
     });
 
+    t('a hand-over request ends with the turn it asked for: a server that inherits the turn releases it without waking anyone', async () => {
+      const a = await s.acquireLease('srv-handover-dead', 10_000);
+      const b = await s.acquireLease('srv-handover-dead-b', 10_000);
+      const id = sid();
+      const seen: string[] = [];
+      const lb = await s.subscribe('srv-handover-dead-b', { handover: () => undefined, released: (x) => seen.push(x) });
+      try {
+        await s.create(a, id, w('x'), true);
+        await s.requestHandover(b, id);
+        await h!.expireLease('srv-handover-dead'); // the holder dies before it hands the session over
+        assert.equal((await s.takeTurn(b, id, 10_000, 0, true))?.inherited, true);
+        await s.releaseTurn(b, id);
+        await s.releaseTurn(a, id); // the dead holder's late release is fenced: no message either
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(seen, [], 'nobody asked the new holder for it');
+      } finally {
+        await lb.close();
+      }
+    });
+
     t('writes many records in one batch, each with its own fence and outcome', async () => {
       const me = await s.acquireLease('srv-batch', 10_000);
       const ids = [sid(), sid(), sid()];
