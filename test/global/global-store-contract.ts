@@ -299,7 +299,8 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       const b = await s.acquireLease('srv-handover-dead-b', 10_000);
       const id = sid();
       const seen: string[] = [];
-      const lb = await s.subscribe('srv-handover-dead-b', { handover: () => undefined, released: (x) => seen.push(x) });
+      // Only this session's messages: a release of an earlier test may still be on its way (a cluster's subscriber).
+      const lb = await s.subscribe('srv-handover-dead-b', { handover: () => undefined, released: (x) => x === id && seen.push(x) });
       try {
         await s.create(a, id, w('x'), true);
         await s.requestHandover(b, id);
