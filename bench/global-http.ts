@@ -18,7 +18,7 @@
  * SESSIOND_BENCH_CPU_PROF=<dir> the servers run with --cpu-prof and are stopped with
  * SIGTERM so they write their profiles (`node dist/bench/profile-top.js <dir>`).
  * SESSIOND_BENCH_GLOBAL='{"pendingKeepMs":0}' (JSON) adds global options to the sessiond kinds.
- * SESSIOND_BENCH_WARMUP_S=10 runs the load that long before the measured run, unmeasured (its
+ * SESSIOND_BENCH_WARMUP_S (default 5; 0 for none) runs the load that long before the measured run, unmeasured (its
  * CPU is printed on its own line): a fresh server process spends its first seconds compiling
  * (JIT), 2-3x the CPU per request of its steady state, and a two-server kind pays that twice
  * over half the requests each (docs/benchmarks.md "Two embedded servers against one").
@@ -37,8 +37,9 @@ const CONNECTIONS = 32;
  * SESSIOND_BENCH_WARMUP_S: seconds of the same load, not measured, before the measured run, so
  * that the figures are the servers' steady state rather than their JIT warm-up (which every
  * server process pays once, so a two-server kind pays it twice over fewer requests each).
+ * Default 5 s for every kind alike: a deployment runs warm; 0 measures from the first request.
  */
-const WARMUP_S = Number(process.env.SESSIOND_BENCH_WARMUP_S ?? 0);
+const WARMUP_S = Number(process.env.SESSIOND_BENCH_WARMUP_S ?? 5);
 
 function start(kind: string, dir: string, serverId: string, schema: string): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
