@@ -22,6 +22,7 @@
  * Prints markdown tables, writes bench/results/server-<time>.json and the charts
  * docs/benchmarks-server-resp.svg and docs/benchmarks-server-http.svg.
  * BENCH_REQUESTS sets -n (default 100000); --quick is a smoke run; --only resp|http;
+ * --stores serve-sessiond,serve-redis-always runs the HTTP part against those stores only;
  * --report FILE prints the tables and writes the charts again from a results file, running nothing.
  */
 import { spawn } from 'node:child_process';
@@ -42,7 +43,7 @@ import { stopProcess } from './lib/stop-process.js';
 import { SERVER_PEERS } from './peers/peer-registry.js';
 import { startSessiondServe } from './peers/sessiond-serve-peer.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', default: 'resp,http' }, report: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', default: 'resp,http' }, stores: { type: 'string' }, report: { type: 'string' } } });
 const QUICK = args.quick;
 const ONLY = args.only.split(',');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 2000 : 100_000));
@@ -276,7 +277,7 @@ async function runAll(): Promise<{ results: ServerBenchResults; file: string }> 
     const dataDir = mkdtempSync(join(tmpdir(), 'sessiond-bench-server-http-'));
     log(`HTTP: ${cfg.http.rounds} rounds of ${cfg.http.durationSec} s per store, ${cfg.http.connections} connections, load ${load.http.toFixed(2)}`);
     try {
-      http = await runHttp(cfg, Object.keys(SERVER_PEERS), dataDir, [], log);
+      http = await runHttp(cfg, args.stores?.split(',') ?? Object.keys(SERVER_PEERS), dataDir, [], log);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
