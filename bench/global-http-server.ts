@@ -115,7 +115,7 @@ let cpuFrom = process.cpuUsage();
 app.get('/stats', async (_req, res) => {
   const cpu = process.cpuUsage(cpuFrom);
   const w = (await wakes?.()) ?? wakesFrom;
-  res.json({ statements, byCommand, cpuMs: (cpu.user + cpu.system) / 1000, wokenByRelease: w.released - wakesFrom.released, wokenByTimer: w.timer - wakesFrom.timer });
+  res.json({ statements, byCommand, cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, wokenByRelease: w.released - wakesFrom.released, wokenByTimer: w.timer - wakesFrom.timer });
 });
 app.post('/stats/reset', async (_req, res) => {
   wakesFrom = (await wakes?.()) ?? wakesFrom;

@@ -18,6 +18,10 @@
  * SESSIOND_BENCH_CPU_PROF=<dir> the servers run with --cpu-prof and are stopped with
  * SIGTERM so they write their profiles (`node dist/bench/profile-top.js <dir>`).
  * SESSIOND_BENCH_GLOBAL='{"pendingKeepMs":0}' (JSON) adds global options to the sessiond kinds.
+ * SESSIOND_BENCH_WARMUP_S (default 5; 0 for none) runs the load that long before the measured run, unmeasured (its
+ * CPU is printed on its own line): a fresh server process spends its first seconds compiling
+ * (JIT), 2-3x the CPU per request of its steady state, and a two-server kind pays that twice
+ * over half the requests each (docs/benchmarks.md "Two embedded servers against one").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +33,13 @@ import { Redis } from 'ioredis';
 const SERVER = fileURLToPath(new URL('./global-http-server.js', import.meta.url));
 const seconds = Number(process.argv[2] ?? 5);
 const CONNECTIONS = 32;
+/**
+ * SESSIOND_BENCH_WARMUP_S: seconds of the same load, not measured, before the measured run, so
+ * that the figures are the servers' steady state rather than their JIT warm-up (which every
+ * server process pays once, so a two-server kind pays it twice over fewer requests each).
+ * Default 5 s for every kind alike: a deployment runs warm; 0 measures from the first request.
+ */
+const WARMUP_S = Number(process.env.SESSIOND_BENCH_WARMUP_S ?? 5);
 
 function start(kind: string, dir: string, serverId: string, schema: string): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
@@ -44,8 +55,8 @@ function start(kind: string, dir: string, serverId: string, schema: string): Pro
 }
 
 /** One loop per session: its requests one after another, alternating between the servers (no sticky routing) or always on one. */
-async function run(urls: string[], cookies: string[], sticky: boolean): Promise<{ total: number; errors: number; p99: number }> {
-  const stopAt = Date.now() + seconds * 1000;
+async function run(urls: string[], cookies: string[], sticky: boolean, forS = seconds): Promise<{ total: number; errors: number; p99: number }> {
+  const stopAt = Date.now() + forS * 1000;
   const latencies: number[] = [];
   let errors = 0;
   await Promise.all(
@@ -80,25 +91,16 @@ async function bench(kind: string, servers: number, sticky = false): Promise<Res
       const r = await fetch(`${procs[sticky ? c % procs.length : 0]!.url}/login`, { method: 'POST' });
       cookies.push(r.headers.get('set-cookie')!.split(';')[0]!);
     }
+    const warm = WARMUP_S > 0 ? await run(procs.map((p) => p.url), cookies, sticky, WARMUP_S) : undefined;
+    const warmStats = warm === undefined ? undefined : await serverStats(procs);
     for (const p of procs) await fetch(`${p.url}/stats/reset`, { method: 'POST' });
     const pgFrom = await pgBackendCpuMs(schema);
     const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies, sticky);
     const pgCpuMs = (await pgBackendCpuMs(schema)) - pgFrom;
-    let statements = 0;
-    let cpuMs = 0;
-    let wokenByRelease = 0;
-    let wokenByTimer = 0;
-    const byCommand: Record<string, number> = {};
-    for (const p of procs) {
-      const st = (await (await fetch(`${p.url}/stats`)).json()) as { statements: number; byCommand: Record<string, number>; cpuMs: number; wokenByRelease: number; wokenByTimer: number };
-      statements += st.statements;
-      wokenByRelease += st.wokenByRelease;
-      wokenByTimer += st.wokenByTimer;
-      cpuMs += st.cpuMs;
-      for (const [k, v] of Object.entries(st.byCommand)) byCommand[k] = (byCommand[k] ?? 0) + v;
-    }
+    const { statements, cpuMs, userMs, wokenByRelease, wokenByTimer, byCommand } = await serverStats(procs);
     const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
-    console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, app servers' CPU ${((cpuMs * 1000) / total).toFixed(0)} µs/request${pgCpuMs > 0 ? `, PostgreSQL backends' CPU ${((pgCpuMs * 1000) / total).toFixed(0)} µs/request` : ''}, ${errors} errors`);
+    console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, app servers' CPU ${((cpuMs * 1000) / total).toFixed(0)} µs/request (user ${((userMs * 1000) / total).toFixed(0)})${pgCpuMs > 0 ? `, PostgreSQL backends' CPU ${((pgCpuMs * 1000) / total).toFixed(0)} µs/request` : ''}, ${errors} errors`);
+    if (warm !== undefined && warmStats !== undefined) console.log(`  warm-up (${WARMUP_S} s, not in the figures above): ${(warm.total / WARMUP_S).toFixed(0)} req/s, app servers' CPU ${((warmStats.cpuMs * 1000) / warm.total).toFixed(0)} µs/request (the logins and the first requests of each process)`);
     if (wokenByRelease + wokenByTimer > 0) console.log(`  hand-over waits per request: woken by the release message ${(wokenByRelease / total).toFixed(2)}, by the waiter's timer ${(wokenByTimer / total).toFixed(2)}`);
     if (Object.keys(byCommand).length > 0) console.log('  per request: ' + Object.entries(byCommand).map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', '));
     return { reqPerS: total / seconds, cpuUsPerReq: (cpuMs * 1000) / total };
@@ -109,6 +111,30 @@ async function bench(kind: string, servers: number, sticky = false): Promise<Res
     if (kind.includes('redis')) await dropRedisPrefix(schema);
     else await dropPgSchema(schema);
   }
+}
+
+interface ServerStats {
+  statements: number;
+  byCommand: Record<string, number>;
+  cpuMs: number;
+  userMs: number;
+  wokenByRelease: number;
+  wokenByTimer: number;
+}
+
+/** Every app server's counters since its last /stats/reset (or its start), summed. */
+async function serverStats(procs: Array<{ url: string }>): Promise<ServerStats> {
+  const sum: ServerStats = { statements: 0, byCommand: {}, cpuMs: 0, userMs: 0, wokenByRelease: 0, wokenByTimer: 0 };
+  for (const p of procs) {
+    const st = (await (await fetch(`${p.url}/stats`)).json()) as ServerStats;
+    sum.statements += st.statements;
+    sum.cpuMs += st.cpuMs;
+    sum.userMs += st.userMs;
+    sum.wokenByRelease += st.wokenByRelease;
+    sum.wokenByTimer += st.wokenByTimer;
+    for (const [k, v] of Object.entries(st.byCommand)) sum.byCommand[k] = (sum.byCommand[k] ?? 0) + v;
+  }
+  return sum;
 }
 
 /**

@@ -4,11 +4,17 @@
  * real Connection over an in-memory socket, one command per read as redis-benchmark -P 1
  * sends them (or `pipeline` per read). Prints µs of CPU (process.cpuUsage) per command.
  *
- *   node dist/bench/server-command-cost.js [commands=200000] [pipeline=1] [ping,set,get,setex,getex] [clients=1] [flush]
+ *   node dist/bench/server-command-cost.js [commands=200000] [pipeline=1] [ping,set,get,setex,getex,expire,http] [clients=1] [flush]
  *
  * `set`/`get` are redis-benchmark's commands (one 200-byte value, `key:<n>`); `setex`/`getex`
  * are a session store's: `SET sess:<id> <json> EX 86400` with a distinct ~400-byte JSON
- * session per write (as connect-redis sends), then GETs of those keys.
+ * session per write (as connect-redis sends), then GETs of those keys. `expire` is
+ * connect-redis' touch, `EXPIRE sess:<id> <ttl>`, of those keys; `http` is the HTTP bench's
+ * command mix (bench/http.ts through connect-redis): each request a GET of its session, then
+ * an EXPIRE (9 in 10: a read) or a SET ... EX of the changed session (1 in 10: an increment),
+ * so its µs per command times 2 is the server's CPU per HTTP request (on 32 sessions, as
+ * the HTTP bench's 32 connections have: the flusher rewrites few). Both act on the
+ * sessions `setex` wrote: name it before them (`setex,expire,http`).
  * SETs are durable (durability fsync, the default): their cost includes the engine's. With
  * `flush`, a SET phase ends once the flusher has also written its sessions into the database
  * file (engine.flush()): without it, what the flusher had not yet done when the last reply
@@ -28,7 +34,7 @@ import type { ServerContext } from '../src/server/command-context.js';
 const N = Number(process.argv[2] ?? 200_000);
 const PIPELINE = Number(process.argv[3] ?? 1);
 /** which phases to run, comma-separated (default all) */
-const ONLY = (process.argv[4] ?? 'ping,set,get,setex,getex').split(',');
+const ONLY = (process.argv[4] ?? 'ping,set,get,setex,getex,expire,http').split(',');
 const KEYS = 100_000;
 
 /** Enough of net.Socket for a Connection: writes are counted and dropped. */
@@ -96,7 +102,7 @@ async function phase(name: string, make: (i: number) => Buffer): Promise<void> {
       }
     }),
   );
-  if (FLUSH && name.startsWith('SET')) await server.engine.flush();
+  if (FLUSH && !name.startsWith('GET') && name !== 'PING') await server.engine.flush();
   const cpu = process.cpuUsage(cpu0);
   const ms = performance.now() - t0;
   console.log(`${name.padEnd(5)} -P ${PIPELINE} -c ${CLIENTS}: ${((cpu.user + cpu.system) / N).toFixed(2)} µs CPU/command (user ${(cpu.user / N).toFixed(2)}), ${Math.round((N / ms) * 1000)} commands/s wall, ${writes() - writes0} writes`);
@@ -114,5 +120,16 @@ function session(i: number): string {
 const sessionKey = (i: number): string => `sess:${(i * 40503).toString(36).padStart(8, '0')}-${String(i % KEYS).padStart(20, '0')}`;
 await phase('SETEX', (i) => command('SET', sessionKey(i % KEYS), session(i), 'EX', '86400'));
 await phase('GETEX', (i) => command('GET', sessionKey((i * 7919) % KEYS)));
+/** connect-redis' TTL: the seconds left of the cookie's maxAge, a day less a few seconds. */
+const ttl = (i: number): string => String(86_400 - (i % 7));
+await phase('EXPIRE', (i) => command('EXPIRE', sessionKey((i * 7919) % KEYS), ttl(i)));
+/** The HTTP bench's sessions: one per autocannon connection. */
+const HTTP_SESSIONS = 32;
+await phase('HTTP', (i) => {
+  const request = i >> 1;
+  const key = sessionKey(request % HTTP_SESSIONS);
+  if ((i & 1) === 0) return command('GET', key);
+  return request % 10 === 0 ? command('SET', key, session(request), 'EX', ttl(i)) : command('EXPIRE', key, ttl(i));
+});
 await server.close();
 rmSync(dir, { recursive: true, force: true });

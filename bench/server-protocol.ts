@@ -10,9 +10,19 @@
  *    autocannon, 32 sessions, 90% GET / 10% POST, rounds round-robin) with connect-redis +
  *    node-redis 5 against the same four servers.
  *
+ * Each redis-benchmark run starts with the server settled, and is charged what the server
+ * spent settling after it (bench/lib/settle.ts): before the first run the bench waits until
+ * the server process is idle (its CPU time grows by less than 2% of one core over 300 ms,
+ * capped at 30 s; the same rule for every target), and after each run it waits the same
+ * way before reading the server's CPU. So a SET run's "server CPU µs/request" includes the
+ * flush of its SETs into sessiond's database file (a redis-server's AOF work likewise), and
+ * the GET run after it does not pay for it. The settle time is printed for each run
+ * (`settleMs`; `runCpuUsPerRequest` is the CPU of the run alone, without the settling).
+ *
  * Prints markdown tables, writes bench/results/server-<time>.json and the charts
  * docs/benchmarks-server-resp.svg and docs/benchmarks-server-http.svg.
  * BENCH_REQUESTS sets -n (default 100000); --quick is a smoke run; --only resp|http;
+ * --stores serve-sessiond,serve-redis-always runs the HTTP part against those stores only;
  * --report FILE prints the tables and writes the charts again from a results file, running nothing.
  */
 import { spawn } from 'node:child_process';
@@ -27,12 +37,13 @@ import { freeLoopbackPort } from './lib/free-port.js';
 import { machineInfo } from './lib/machine-info.js';
 import { REPO_ROOT } from './lib/package-version.js';
 import { processCpuMs } from './lib/process-cpu.js';
+import { waitUntilIdle } from './lib/settle.js';
 import { startRedisServer, type RedisPersistence } from './lib/redis-server.js';
 import { stopProcess } from './lib/stop-process.js';
 import { SERVER_PEERS } from './peers/peer-registry.js';
 import { startSessiondServe } from './peers/sessiond-serve-peer.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', default: 'resp,http' }, report: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', default: 'resp,http' }, stores: { type: 'string' }, report: { type: 'string' } } });
 const QUICK = args.quick;
 const ONLY = args.only.split(',');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 2000 : 100_000));
@@ -82,8 +93,14 @@ interface RespRow {
   rps: number;
   p50Ms: number;
   p99Ms: number;
-  /** the server process's CPU time (user + system) per request, in µs */
+  /** the server process's CPU time (user + system) per request, in µs, its settling after the run included */
   serverCpuUsPerRequest: number;
+  /** the same without the settling: only while redis-benchmark ran */
+  runCpuUsPerRequest?: number;
+  /** how long the server took to become idle after the run (bench/lib/settle.ts); absent in results of older runs */
+  settleMs?: number;
+  /** false when it was still busy at the cap */
+  settled?: boolean;
 }
 
 function redisBenchmark(port: number, pipeline: number, test: string): Promise<Map<string, { rps: number; p50: number; p99: number }>> {
@@ -120,16 +137,34 @@ async function runResp(log: (s: string) => void): Promise<RespRow[]> {
     const dir = mkdtempSync(join(tmpdir(), 'sessiond-bench-server-'));
     const server = await target.start(dir);
     const { port } = server;
+    const settle = (): ReturnType<typeof waitUntilIdle> => waitUntilIdle({ cpuMs: () => cpuMs(server.pid) });
     try {
+      const started = await settle();
+      log(`  ${target.name}: idle ${Math.round(started.settleMs)} ms after start${started.idle ? '' : ' (still busy at the cap)'}`);
       for (const pipeline of PIPELINES) {
         for (const t of TESTS) {
           const before = cpuMs(server.pid);
           const r = (await redisBenchmark(port, pipeline, t.test)).get(t.row);
-          const used = cpuMs(server.pid) - before;
+          const during = cpuMs(server.pid) - before;
+          const after = await settle();
+          const used = during + after.cpuMs;
           if (r === undefined) throw new Error(`redis-benchmark printed no ${t.row} row`);
-          const row = { target: target.name, pipeline, command: t.label, rps: r.rps, p50Ms: r.p50, p99Ms: r.p99, serverCpuUsPerRequest: (used * 1000) / REQUESTS };
+          const row: RespRow = {
+            target: target.name,
+            pipeline,
+            command: t.label,
+            rps: r.rps,
+            p50Ms: r.p50,
+            p99Ms: r.p99,
+            serverCpuUsPerRequest: (used * 1000) / REQUESTS,
+            runCpuUsPerRequest: (during * 1000) / REQUESTS,
+            settleMs: Math.round(after.settleMs),
+            settled: after.idle,
+          };
           rows.push(row);
-          log(`  ${row.target} -P ${pipeline} ${row.command}: ${Math.round(row.rps)} rps, server CPU ${row.serverCpuUsPerRequest.toFixed(1)} µs/request`);
+          log(
+            `  ${row.target} -P ${pipeline} ${row.command}: ${Math.round(row.rps)} rps, server CPU ${row.serverCpuUsPerRequest.toFixed(1)} µs/request (${row.runCpuUsPerRequest!.toFixed(1)} during the run), settled in ${row.settleMs} ms${row.settled ? '' : ' (still busy at the cap)'}`,
+          );
         }
       }
     } finally {
@@ -144,15 +179,15 @@ const k = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function respTable(rows: RespRow[]): string {
   const lines = [
-    '| target | -P | PING rps | SET rps | SET p50 / p99 ms | GET rps | GET p50 / p99 ms | server CPU µs/request PING / SET / GET |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| target | -P | PING rps | SET rps | SET p50 / p99 ms | GET rps | GET p50 / p99 ms | server CPU µs/request PING / SET / GET | settle ms after PING / SET / GET |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const target of TARGETS) {
     for (const pipeline of PIPELINES) {
       const r = (c: string): RespRow => rows.find((x) => x.target === target.name && x.pipeline === pipeline && x.command === c)!;
       const [ping, set, get] = [r('PING'), r('SET'), r('GET')];
       lines.push(
-        `| ${target.name} | ${pipeline} | ${k(ping.rps)} | ${k(set.rps)} | ${set.p50Ms} / ${set.p99Ms} | ${k(get.rps)} | ${get.p50Ms} / ${get.p99Ms} | ${[ping, set, get].map((x) => x.serverCpuUsPerRequest.toFixed(1)).join(' / ')} |`,
+        `| ${target.name} | ${pipeline} | ${k(ping.rps)} | ${k(set.rps)} | ${set.p50Ms} / ${set.p99Ms} | ${k(get.rps)} | ${get.p50Ms} / ${get.p99Ms} | ${[ping, set, get].map((x) => x.serverCpuUsPerRequest.toFixed(1)).join(' / ')} | ${[ping, set, get].map((x) => (x.settleMs === undefined ? '–' : `${k(x.settleMs)}${x.settled ? '' : '+'}`)).join(' / ')} |`,
       );
     }
   }
@@ -242,7 +277,7 @@ async function runAll(): Promise<{ results: ServerBenchResults; file: string }> 
     const dataDir = mkdtempSync(join(tmpdir(), 'sessiond-bench-server-http-'));
     log(`HTTP: ${cfg.http.rounds} rounds of ${cfg.http.durationSec} s per store, ${cfg.http.connections} connections, load ${load.http.toFixed(2)}`);
     try {
-      http = await runHttp(cfg, Object.keys(SERVER_PEERS), dataDir, [], log);
+      http = await runHttp(cfg, args.stores?.split(',') ?? Object.keys(SERVER_PEERS), dataDir, [], log);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -45,6 +45,7 @@ export interface GlobalOptions {
   readonly writeBackPendingMax: number;
   readonly pendingKeepMs: number;
   readonly handoverPollMs: number;
+  readonly handoverFallbackMs: number;
   readonly clockDriftMarginMs: number;
 }
 
@@ -91,6 +92,7 @@ export const GLOBAL_OPTION_SPECS: Readonly<Record<keyof GlobalOptions, Spec>> = 
   writeBackPendingMax: { kind: 'int', min: 1, max: 100_000_000, doc: 'most sessions waiting for write-back (back mode, or any mode while PostgreSQL is unreachable); past it changes are refused with SESSIOND_GLOBAL_UNAVAILABLE', defaultValue: () => 1_000_000 },
   pendingKeepMs: { kind: 'int', min: 0, max: 3_600_000, doc: "'back' mode: how long a session written back keeps its durable mark in `global-pending`, so that a change within that time is acknowledged without another fdatasync of that file. Those sessions count as pending after a crash: written back again (unchanged) at the restart, or, restarted after the lease lapsed, reported in writeBackLost when another server has them by then. 0: the mark goes at once", defaultValue: () => 1000 },
   handoverPollMs: { kind: 'int', min: 10, max: 600_000, doc: "'back' mode: how often a server looks for hand-over requests of its sessions when a notification was missed (LISTEN/NOTIFY is the fast path)", defaultValue: () => 500 },
+  handoverFallbackMs: { kind: 'int', min: 1, max: 600_000, doc: "'back' mode: while this server listens for hand-over notifications, how long a waiter first waits for the holder's release message before it tries again without one (doubling up to handoverPollMs); the message normally ends the wait first", defaultValue: () => 50 },
   clockDriftMarginMs: { kind: 'int', min: 0, max: 600_000, doc: 'subtracted from the lease when the server, cut off from PostgreSQL, decides how long it may still serve the sessions it holds', defaultValue: ({ leaseMs }) => Math.max(50, Math.ceil(leaseMs / 20)), defaultDoc: 'leaseMs / 20, at least 50' },
 };
 

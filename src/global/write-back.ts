@@ -51,9 +51,6 @@ interface Alarm {
   close(): void;
 }
 
-/** A waiter's first pause while the subscription is live (ms): the release message is what wakes it. */
-const HANDOVER_FALLBACK_MS = 50;
-
 /** Hand-over requests served per poll of the fallback. */
 const HANDOVER_POLL_MAX = 256;
 
@@ -168,7 +165,7 @@ export class WriteBack {
    * a turn that ends without one (its holder gone, a message lost).
    */
   private firstPause(): number {
-    return this.listener?.live === true ? Math.min(HANDOVER_FALLBACK_MS, this.g.handoverPollMs) : 1;
+    return this.listener?.live === true ? Math.min(this.g.handoverFallbackMs, this.g.handoverPollMs) : 1;
   }
 
   /**

@@ -4,8 +4,8 @@ import type { SessionState } from '../session/session-state.js';
 import type { ClientInfo, CommandCall, CommandKind, ServerContext } from './command-context.js';
 import { dispatch } from './command-table.js';
 import { engineErrorReply } from './key-commands.js';
-import { fastGet, fastSet, isCommand, simpleExpiryAt } from './fast-commands.js';
-import { writeValueReply } from './key-value.js';
+import { fastExpire, fastSet, isCommand, simpleExpireAt, simpleExpiryAt } from './fast-commands.js';
+import { idOfKeyAt, writeValueReply } from './key-value.js';
 import { RespParser } from './resp-parser.js';
 import { error, NULL, type Reply } from './resp-serializer.js';
 import { sharedReplyWriter } from './reply-writer.js';
@@ -59,6 +59,12 @@ export class Connection {
   /** Write and read-write commands started and not yet answered. */
   private running = 0;
   private readWritesRunning = 0;
+  /**
+   * Of `running`, the writes of the fast path (SET, EXPIRE from offsets), each of one key:
+   * how many run per engine ID. A GET of another key need not wait for them.
+   */
+  private keyedRunning = 0;
+  private readonly keyedWrites = new Map<string, number>();
   /** Commands waiting, in order, for earlier writes (docs/server.md "Pipelines"). */
   private readonly waiting: Waiting[] = [];
   private drainedWaiters: (() => void)[] = [];
@@ -136,52 +142,67 @@ export class Connection {
   }
 
   /**
-   * A command that arrived whole, as offsets into the bytes read (resp-parser.ts). GET is
-   * answered here, without a Buffer per argument or a slot, whenever nothing before it on
-   * this connection must finish first; true when handled, false to take the general path.
+   * A command that arrived whole, as offsets into the bytes read (resp-parser.ts). GET, SET
+   * and EXPIRE in their plain forms are handled here, without a Buffer per argument, a
+   * command call or (for GET) a slot; true when handled, false to take the general path.
+   * Each starts only where dispatch and canStart would let it: authenticated, loaded, no
+   * command waiting; a write when no read-write command runs; a GET when no earlier write
+   * of this connection runs on its key (docs/server.md "Pipelines").
    */
   private onSpans(buf: Buffer, spans: Int32Array, argc: number): boolean {
     if (this.ending) return true;
-    if ((argc === 3 || argc === 5) && isCommand(buf, spans, 'set')) return this.fastSet(buf, spans, argc);
-    if (argc !== 2 || !isCommand(buf, spans, 'get')) return false;
-    // What dispatch and canStart('read') would check: authenticated, loaded, no earlier write running.
-    if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0 || this.running > 0) return false;
-    this.server.stats.commandsTotal++;
+    const get = argc === 2 && isCommand(buf, spans, 'get');
+    if (!get && argc !== 3 && argc !== 5) return false;
+    if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0) return false;
+    if (!get) return this.readWritesRunning === 0 && this.fastWrite(buf, spans, argc);
+    // A general-path write may touch any key; a fast one, only its own.
+    if (this.running > this.keyedRunning) return false;
     let r: Reply | SessionState;
     try {
-      r = fastGet(this.server.engine, buf, spans[2]!, spans[3]!) ?? NULL;
+      const id = idOfKeyAt(buf, spans[2]!, spans[3]!);
+      if (this.keyedRunning > 0 && this.keyedWrites.has(id)) return false;
+      r = this.server.engine.get(id) ?? NULL;
     } catch (e) {
       r = engineErrorReply(e);
     }
+    this.server.stats.commandsTotal++;
     this.queue.push(r);
     this.scheduleFlush();
     return true;
   }
 
   /**
-   * `SET key value`, or `SET key value EX|PX n` with a simple n (fast-commands.ts), issued
-   * at once as dispatch and canStart('write') would; anything else takes the general path.
+   * `SET key value`, `SET key value EX|PX n` or `EXPIRE|PEXPIRE key n` with a simple n
+   * (fast-commands.ts), issued at once; anything else takes the general path.
    */
-  private fastSet(buf: Buffer, spans: Int32Array, argc: number): boolean {
-    if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0 || this.readWritesRunning > 0) return false;
+  private fastWrite(buf: Buffer, spans: Int32Array, argc: number): boolean {
     const { engine } = this.server;
-    const expiresAtMs = argc === 3 ? 0 : simpleExpiryAt(buf, spans, engine.clock.now());
-    if (expiresAtMs === undefined) return false;
+    let run: (id: string) => Promise<Reply> | Reply;
+    // Counted as the general path counts a command's arguments.
+    let bytes = spans[1]! - spans[0]! + spans[3]! - spans[2]! + spans[5]! - spans[4]!;
+    if (argc === 3 && !isCommand(buf, spans, 'set')) {
+      const at = simpleExpireAt(buf, spans, engine.clock.now());
+      if (at === undefined) return false;
+      run = (id) => fastExpire(engine, id, at);
+    } else {
+      if (!isCommand(buf, spans, 'set')) return false;
+      const expiresAtMs = argc === 3 ? 0 : simpleExpiryAt(buf, spans, engine.clock.now());
+      if (expiresAtMs === undefined) return false;
+      if (argc === 5) bytes += spans[7]! - spans[6]! + spans[9]! - spans[8]!;
+      const [keyStart, keyEnd, valueStart, valueEnd] = [spans[2]!, spans[3]!, spans[4]!, spans[5]!];
+      run = (id) => fastSet(engine, id, buf, keyStart, keyEnd, valueStart, valueEnd, expiresAtMs);
+    }
     this.server.stats.commandsTotal++;
-    const keyStart = spans[2]!;
-    const keyEnd = spans[3]!;
-    const valueStart = spans[4]!;
-    const valueEnd = spans[5]!;
-    // Counted as the general path counts a command's arguments (`SET`, key, value, and the expiry's two).
-    const bytes = 3 + keyEnd - keyStart + valueEnd - valueStart + (argc === 3 ? 0 : spans[7]! - spans[6]! + spans[9]! - spans[8]!);
     const slot = this.pushSlot(bytes, undefined);
+    const id = idOfKeyAt(buf, spans[2]!, spans[3]!);
     this.runNow(
-      () => fastSet(engine, buf, keyStart, keyEnd, valueStart, valueEnd, expiresAtMs),
+      () => run(id),
       'write',
       (r) => {
         slot.reply = r;
         this.scheduleFlush();
       },
+      id,
     );
     return true;
   }
@@ -219,7 +240,8 @@ export class Connection {
     }
   }
 
-  private runNow(run: () => Reply | Promise<Reply>, kind: CommandKind, settle: (r: Reply) => void): void {
+  /** `id`: the one key of a fast-path write (keyedWrites). */
+  private runNow(run: () => Reply | Promise<Reply>, kind: CommandKind, settle: (r: Reply) => void, id?: string): void {
     let r: Reply | Promise<Reply>;
     try {
       r = run();
@@ -238,9 +260,19 @@ export class Connection {
     // A write or read-write command: later commands may wait for it (canStart).
     this.running++;
     if (kind === 'read-write') this.readWritesRunning++;
+    if (id !== undefined) {
+      this.keyedRunning++;
+      this.keyedWrites.set(id, (this.keyedWrites.get(id) ?? 0) + 1);
+    }
     const done = (): void => {
       this.running--;
       if (kind === 'read-write') this.readWritesRunning--;
+      if (id !== undefined) {
+        this.keyedRunning--;
+        const n = this.keyedWrites.get(id)!;
+        if (n === 1) this.keyedWrites.delete(id);
+        else this.keyedWrites.set(id, n - 1);
+      }
       this.startWaiting();
     };
     void r.then(

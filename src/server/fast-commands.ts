@@ -1,7 +1,7 @@
 import type { SessionEngine } from '../engine/session-engine.js';
 import type { SessionState } from '../session/session-state.js';
-import { idOfKeyAt, saveValue } from './key-value.js';
-import { NULL, OK, type Reply } from './resp-serializer.js';
+import { saveValue } from './key-value.js';
+import { NULL, OK, ONE, ZERO, type Reply } from './resp-serializer.js';
 
 /**
  * The commands a Connection answers from the parser's offsets (resp-parser.ts `onSpans`),
@@ -28,19 +28,12 @@ const EX_DIGITS_MAX = 9;
 const PX_DIGITS_MAX = 12;
 
 /**
- * The expiry of `SET key value EX n` or `PX n` (arguments 3 and 4) as ms since the epoch,
- * when n is a plain positive decimal (no sign, no leading zero) short enough that the sum
- * cannot pass what the engine keeps; undefined for anything else, which the general path
- * parses with redis-server's rules and errors (expire-args.ts). What session stores send:
- * connect-redis writes `SET sess:<id> <json> EX <ttl>`.
+ * now + n seconds (`unitMs` 1000) or ms (1) for the count n at buf[start, end), when it is a
+ * plain positive decimal (no sign, no leading zero) short enough that the sum cannot pass
+ * what the engine keeps; undefined for anything else, which the general path parses with
+ * redis-server's rules and errors (expire-args.ts).
  */
-export function simpleExpiryAt(buf: Buffer, spans: Int32Array, now: number): number | undefined {
-  const wordStart = spans[6]!;
-  const wordEnd = spans[7]!;
-  const unitMs = isWord(buf, wordStart, wordEnd, 'ex') ? 1000 : isWord(buf, wordStart, wordEnd, 'px') ? 1 : 0;
-  if (unitMs === 0) return undefined;
-  const start = spans[8]!;
-  const end = spans[9]!;
+function plainExpiryAt(buf: Buffer, start: number, end: number, unitMs: number, now: number): number | undefined {
   if (end === start || end - start > (unitMs === 1000 ? EX_DIGITS_MAX : PX_DIGITS_MAX) || buf[start] === 0x30 /* '0' */) return undefined;
   let n = 0;
   for (let i = start; i < end; i++) {
@@ -51,9 +44,27 @@ export function simpleExpiryAt(buf: Buffer, spans: Int32Array, now: number): num
   return now + n * unitMs;
 }
 
-/** GET of the key at buf[start, end): the live durable state, or undefined (a nil reply). */
-export function fastGet(engine: SessionEngine, buf: Buffer, start: number, end: number): SessionState | undefined {
-  return engine.get(idOfKeyAt(buf, start, end));
+/**
+ * The expiry of `SET key value EX n` or `PX n` (arguments 3 and 4) as ms since the epoch,
+ * for a plain n (plainExpiryAt); undefined for anything else. What session stores send:
+ * connect-redis writes `SET sess:<id> <json> EX <ttl>`.
+ */
+export function simpleExpiryAt(buf: Buffer, spans: Int32Array, now: number): number | undefined {
+  const wordStart = spans[6]!;
+  const wordEnd = spans[7]!;
+  const unitMs = isWord(buf, wordStart, wordEnd, 'ex') ? 1000 : isWord(buf, wordStart, wordEnd, 'px') ? 1 : 0;
+  return unitMs === 0 ? undefined : plainExpiryAt(buf, spans[8]!, spans[9]!, unitMs, now);
+}
+
+/**
+ * The time of `EXPIRE key n` or `PEXPIRE key n` (three arguments, no condition) as ms since
+ * the epoch, for a plain n (plainExpiryAt: a positive n, so never "expire at once");
+ * undefined for any other command or form. What connect-redis' touch sends: `EXPIRE
+ * sess:<id> <ttl>`.
+ */
+export function simpleExpireAt(buf: Buffer, spans: Int32Array, now: number): number | undefined {
+  const unitMs = isCommand(buf, spans, 'expire') ? 1000 : isCommand(buf, spans, 'pexpire') ? 1 : 0;
+  return unitMs === 0 ? undefined : plainExpiryAt(buf, spans[4]!, spans[5]!, unitMs, now);
 }
 
 /**
@@ -69,17 +80,25 @@ const ok = (): Reply => OK;
 
 /**
  * `SET key value` with no option or with a simple expiry (`expiresAtMs`, 0 = none: see
- * simpleExpiryAt) for the key at buf[keyStart, keyEnd) and the value at buf[valueStart,
- * valueEnd): OK once durable. As runSet in key-commands.ts: during a DEL's tombstone a SET
+ * simpleExpiryAt) for the key at buf[keyStart, keyEnd) (engine ID `id`, idOfKeyAt) and the
+ * value at buf[valueStart, valueEnd): OK once durable. As runSet in key-commands.ts: during a DEL's tombstone a SET
  * with an expiry is a late write, not stored (a nil reply at once), and a SET without one
  * lifts the tombstone.
  */
-export function fastSet(engine: SessionEngine, buf: Buffer, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, expiresAtMs: number): Promise<Reply> | Reply {
-  const id = idOfKeyAt(buf, keyStart, keyEnd);
+export function fastSet(engine: SessionEngine, id: string, buf: Buffer, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, expiresAtMs: number): Promise<Reply> | Reply {
   if (engine.isDestroyed(id)) {
     if (expiresAtMs !== 0) return NULL;
     engine.forgetDestroyed(id);
   }
   // The engine copies what it keeps (JSON text): views into the read buffer are enough.
   return durablyOk(engine, id, saveValue(engine, id, buf.subarray(keyStart, keyEnd), buf.subarray(valueStart, valueEnd), expiresAtMs));
+}
+
+/**
+ * `EXPIRE key n` / `PEXPIRE key n` with a plain n (simpleExpireAt) as expireSpec in
+ * key-commands.ts runs it without a condition: a blind TOUCH record of `id`, 1 once durable,
+ * 0 for a key that does not exist.
+ */
+export async function fastExpire(engine: SessionEngine, id: string, atMs: number): Promise<Reply> {
+  return (await engine.touch(id, { expiresAtMs: atMs })) === undefined ? ZERO : ONE;
 }

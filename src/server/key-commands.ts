@@ -4,7 +4,7 @@ import { effectiveExpiryMs, type SessionState } from '../session/session-state.j
 import type { CommandCall, CommandSpec } from './command-context.js';
 import { expireAllowed, expireAt, parseExpireFlags, parseGetexArgs, parseSetArgs, type Expiry, type SetArgs } from './expire-args.js';
 import { idOfKey, saveValue, valueOf, valueText } from './key-value.js';
-import { durablyOk } from './fast-commands.js';
+import { durablyOk, fastExpire } from './fast-commands.js';
 import { NULL, OK, ONE, ZERO, array, bulk, error, int, type Reply } from './resp-serializer.js';
 
 /**
@@ -156,7 +156,7 @@ function expireSpec(name: string, unitMs: number): CommandSpec {
       const at = expireAt(call.args[2]!, unitMs, engine.clock.now(), name);
       if (typeof at === 'string') return error(at);
       const id = idOfKey(call.args[1]!);
-      const touch = async (): Promise<Reply> => ((await engine.touch(id, { expiresAtMs: at })) === undefined ? ZERO : ONE);
+      const touch = (): Promise<Reply> => fastExpire(engine, id, at);
       if (!flags.nx && !flags.xx && !flags.gt && !flags.lt) return touch();
       return engine.withSession(id, () => {
         const s = engine.get(id);

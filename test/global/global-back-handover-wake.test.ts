@@ -92,7 +92,10 @@ for (const [name, conn, open] of backends) {
     /** Servers listening (polling out of the way: a request reaches a holder by its message only), the first holding a new session (nothing pending). */
     async function servers(count: number): Promise<{ spies: Spy[]; es: GlobalSessionEngine[]; id: string }> {
       const tag = `${++n}`;
-      const g: FleetGlobal = { ...conn, app: 'wake', mode: 'back', writeBackMs: 600_000, handoverPollMs: 600_000, poolMax: 4 };
+      // The fallback timer (handoverFallbackMs) is far longer than a message takes even on a
+      // loaded machine (at the default 50 ms a late NOTIFY lost to the timer in CI), yet
+      // short of queueWaitMsMax: a waiter not listening ends its wait by the timer and fails.
+      const g: FleetGlobal = { ...conn, app: 'wake', mode: 'back', writeBackMs: 600_000, handoverPollMs: 600_000, handoverFallbackMs: 3000, poolMax: 4 };
       const spies: Spy[] = [];
       const es: GlobalSessionEngine[] = [];
       for (let k = 0; k < count; k++) {
