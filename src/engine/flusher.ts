@@ -88,22 +88,29 @@ export class Flusher {
    */
   flush(): Promise<void> {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ cycle: this.started + 1, resolve, reject }));
-    this.running ??= this.loop().finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.loop();
     return done;
   }
 
+  /**
+   * Serves the waiters; clears `running` in the same step that finds none left. (Cleared
+   * later, in a `finally` callback, a flush() called by a waiter just resolved found it
+   * still set and waited for a loop that had ended: close() hung, crash-sim-evict.)
+   */
   private async loop(): Promise<void> {
-    while (this.waiters.length > 0) {
-      const cycle = ++this.started;
-      try {
-        await this.cycle();
-      } catch (e) {
-        for (const w of this.waiters.splice(0)) w.reject(e);
-        return;
+    try {
+      while (this.waiters.length > 0) {
+        const cycle = ++this.started;
+        try {
+          await this.cycle();
+        } catch (e) {
+          for (const w of this.waiters.splice(0)) w.reject(e);
+          return;
+        }
+        while (this.waiters.length > 0 && this.waiters[0]!.cycle <= cycle) this.waiters.shift()!.resolve();
       }
-      while (this.waiters.length > 0 && this.waiters[0]!.cycle <= cycle) this.waiters.shift()!.resolve();
+    } finally {
+      this.running = undefined;
     }
   }
 

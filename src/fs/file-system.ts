@@ -9,6 +9,13 @@
 
 export interface FileHandle {
   readonly path: string;
+  /**
+   * True when opened with `dsync` (O_DSYNC) and the layer honours it: each writev is then
+   * durable when it resolves (its bytes and the size needed to read them back, as if an
+   * fdatasync of its range followed it), and a failed one is a failed fdatasync. Absent or
+   * false: a writev is durable only after a datasync (a wrapper that drops the flag is safe).
+   */
+  readonly dsync?: boolean;
   /** Writes all of `buffers`, back to back, starting at `position` (pwritev). */
   writev(buffers: readonly Uint8Array[], position: number): Promise<void>;
   /** Reads up to `length` bytes at `position` into `buffer` at `offset`; resolves the count read (0 at EOF). */
@@ -36,8 +43,13 @@ export interface DirMutex {
   release(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /** Open with O_DSYNC where the platform has it (FileHandle.dsync says whether it took). */
+  dsync?: boolean;
+}
+
 export interface FileSystem {
-  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle>;
   /** undefined when the path does not exist. */
   stat(path: string): Promise<{ size: number; mode: number } | undefined>;
   readdir(dir: string): Promise<string[]>;

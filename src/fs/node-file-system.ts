@@ -1,14 +1,18 @@
 import { promises as fsp, constants as C } from 'node:fs';
-import type { DirMutex, FileHandle, FileSystem, OpenMode } from './file-system.js';
+import type { DirMutex, FileHandle, FileSystem, OpenMode, OpenOptions } from './file-system.js';
 import { acquireDirMutex } from './node-dir-mutex.js';
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 
+/** O_DSYNC, or undefined where node:fs has none (Windows): a dsync open is then a plain one. */
+const O_DSYNC: number | undefined = C.O_DSYNC;
+
 class NodeFileHandle implements FileHandle {
   constructor(
     readonly path: string,
     private readonly fh: fsp.FileHandle,
+    readonly dsync: boolean,
   ) {}
 
   async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
@@ -58,10 +62,11 @@ function skipBytes(buffers: Uint8Array[], n: number): Uint8Array[] {
 }
 
 export class NodeFileSystem implements FileSystem {
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     const flags = mode === 'r' ? C.O_RDONLY : mode === 'r+' ? C.O_RDWR : mode === 'create' ? C.O_RDWR | C.O_CREAT : C.O_RDWR | C.O_CREAT | C.O_EXCL;
-    const fh = await fsp.open(path, flags, FILE_MODE);
-    return new NodeFileHandle(path, fh);
+    const dsync = options?.dsync === true && mode !== 'r' && O_DSYNC !== undefined;
+    const fh = await fsp.open(path, dsync ? flags | O_DSYNC : flags, FILE_MODE);
+    return new NodeFileHandle(path, fh, dsync);
   }
 
   async stat(path: string): Promise<{ size: number; mode: number } | undefined> {

@@ -7,7 +7,7 @@
 
 import { assert } from '../assert.js';
 import { Prng } from '../util/prng.js';
-import type { FileHandle, FileSystem, OpenMode } from './file-system.js';
+import type { FileHandle, FileSystem, OpenMode, OpenOptions } from './file-system.js';
 import { crashError, FaultInjector, SIM_OPS, simError } from './sim-faults.js';
 import type { FaultRule, SimOp } from './sim-faults.js';
 import { SimFile } from './sim-file.js';
@@ -52,7 +52,7 @@ export class SimFileSystem implements FileSystem {
 
   // ---- FileSystem ----
 
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     assert(mode === 'r' || mode === 'r+' || mode === 'create' || mode === 'create-new', `bad open mode ${String(mode)}`);
     const p = normalizePath(path);
     this.begin('open', p);
@@ -65,7 +65,7 @@ export class SimFileSystem implements FileSystem {
       file = new SimFile();
       this.ns.create(p, file);
     }
-    return new SimFileHandle(p, file, mode !== 'r', this.gate);
+    return new SimFileHandle(p, file, mode !== 'r', options?.dsync === true && mode !== 'r', this.gate);
   }
 
   async stat(path: string): Promise<{ size: number; mode: number } | undefined> {
@@ -276,14 +276,22 @@ class SimFileHandle implements FileHandle {
     readonly path: string,
     private readonly file: SimFile,
     private readonly writable: boolean,
+    /** O_DSYNC: a writev is durable when it returns; a crash before that may drop or tear it. */
+    readonly dsync: boolean,
     private readonly gate: Gate,
   ) {}
 
   async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
     assert(Number.isSafeInteger(position) && position >= 0, `bad writev position ${position}`);
-    this.gate('writev', this.path, undefined, (rng) => this.cutWrite(buffers, position, rng));
+    this.gate(
+      'writev',
+      this.path,
+      undefined,
+      (rng) => this.cutWrite(buffers, position, rng),
+      (rule, rng) => this.failDsyncWrite(buffers, position, rule, rng),
+    );
     this.usable('writev', true);
-    this.file.write(position, buffers);
+    this.file.write(position, buffers, this.dsync);
   }
 
   async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
@@ -327,6 +335,16 @@ class SimFileHandle implements FileHandle {
 
   private usable(op: SimOp, writes: boolean): void {
     if (this.closed || (writes && !this.writable)) throw simError('EBADF', op, this.path);
+  }
+
+  /**
+   * A failed O_DSYNC write is a failed fdatasync: the bytes reached the page cache (reads
+   * see them) and none, or the sector pieces the seed picks, ever reach the disk.
+   */
+  private failDsyncWrite(buffers: readonly Uint8Array[], position: number, rule: FaultRule, rng: Prng): void {
+    if (!this.dsync || this.closed) return;
+    this.file.write(position, buffers);
+    this.file.failSync(rule.syncLoss === 'seeded' ? rng : undefined);
   }
 
   /** The write a crash interrupts: a random prefix of it reaches the page cache. */

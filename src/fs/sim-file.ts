@@ -28,7 +28,8 @@ export interface CrashOptions {
 
 export const DEFAULT_TORN_GARBAGE_PROBABILITY = 0.05;
 
-type PendingOp = { kind: 'write'; position: number; data: Uint8Array } | { kind: 'truncate'; size: number };
+/** `durable`: an O_DSYNC write, already in the durable copy, kept here for its order only. */
+type PendingOp = { kind: 'write'; position: number; data: Uint8Array; durable: boolean } | { kind: 'truncate'; size: number };
 
 export class SimFile {
   private readonly current: SimBuffer;
@@ -50,13 +51,21 @@ export class SimFile {
     return this.pending.length;
   }
 
-  /** pwritev of `buffers` back to back at `position`. */
-  write(position: number, buffers: readonly Uint8Array[]): void {
+  /**
+   * pwritev of `buffers` back to back at `position`. `durable` (an O_DSYNC write that
+   * returned): these bytes, and the size they extend the file to, are durable now, as an
+   * fdatasync of their range would make them; earlier unsynced ops stay pending (Linux syncs
+   * the written range only). A gap below them that only pending writes fill reads as zeros
+   * after a crash that drops those writes. Behind pending ops it stays in their order, always
+   * applied, so an older pending write a crash keeps never lands over it.
+   */
+  write(position: number, buffers: readonly Uint8Array[], durable = false): void {
     // Copy: the caller may reuse its buffers, and the pending op must keep what was written.
     const data = concat(buffers);
     if (data.byteLength === 0) return;
     this.current.write(position, data);
-    this.pending.push({ kind: 'write', position, data });
+    if (durable) this.durable.write(position, data);
+    if (!durable || this.pending.length > 0) this.pending.push({ kind: 'write', position, data, durable });
   }
 
   truncate(size: number): void {
@@ -84,6 +93,8 @@ export class SimFile {
       for (const op of this.pending) {
         if (op.kind === 'truncate') {
           if (rng.bool()) applyOp(this.durable, op);
+        } else if (op.durable) {
+          applyOp(this.durable, op);
         } else {
           forEachSector(op.position, op.data, (start, piece) => {
             if (rng.bool()) this.durable.write(start, piece);
@@ -120,6 +131,8 @@ export class SimFile {
     for (const op of this.pending) {
       if (op.kind === 'truncate') {
         if (rng.bool()) out.truncate(op.size);
+      } else if (op.durable) {
+        out.write(op.position, op.data);
       } else {
         tearWrite(out, op.position, op.data, rng, garbageP);
       }

@@ -16,6 +16,11 @@ export interface LogWriterOptions {
   clock: Clock;
   durability: Durability;
   fsyncIntervalMs: number;
+  /**
+   * Under 'fsync': write groups through an O_DSYNC handle when the layer has one, durable
+   * when the write returns (one thread-pool trip, not writev + fdatasync). Default true.
+   */
+  dsyncWrites?: boolean;
   /** Cap on the bytes of one write group. */
   groupCommitBytesMax: number;
   /** append throws SESSIOND_OVERLOADED past this many queued (unwritten) bytes. */
@@ -33,7 +38,10 @@ export interface LogWriterOptions {
   keep?: KeptLogFile;
   onSwap?: (info: { fromLog: number; lastLsn: number }) => void;
   onFatal?: (err: SessiondError) => void;
-  /** A group was written (and synced per the durability level), or, `lazy`, written and left to a later datasync. */
+  /**
+   * A group was written (and synced per the durability level), or, `lazy`, written and left
+   * to a later datasync. An O_DSYNC write is its sync: writeMs 0, syncMs the write.
+   */
   onGroup?: (info: { records: number; bytes: number; writeMs: number; syncMs: number; lazy: boolean }) => void;
 }
 
@@ -58,7 +66,7 @@ export interface LogWriterStats {
   queuedRecords: number;
   groups: number;
   records: number;
-  /** datasyncs of record bytes (groups, interval timer, swap); not of resets. */
+  /** datasyncs of record bytes (groups, interval timer, swap) and O_DSYNC group writes; not of resets. */
   syncs: number;
 }
 

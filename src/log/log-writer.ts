@@ -1,8 +1,11 @@
 /**
  * The single log writer, with group commit: every record appended while the previous
  * group is being written (or within one event-loop turn) goes out in one writev at the
- * log's end, then one datasync. One write or sync is in flight at a time; a failed one is
- * fatal and never retried (after a failed fsync the page cache cannot be trusted).
+ * log's end, then one datasync. Under 'fsync' a group whose every predecessor is durable
+ * is instead one writev through the log's O_DSYNC handle, durable when it returns (one
+ * thread-pool trip, not two). One write or sync is in flight at a time; a failed one (an
+ * O_DSYNC write included: it is a failed fsync) is fatal and never retried (after a failed
+ * fsync the page cache cannot be trusted).
  *
  * A lazy record (append's `lazy`: a touch the adapters answer once appended) asks for no
  * datasync of its own under 'fsync': a group of lazy records only is written and becomes
@@ -18,6 +21,7 @@ import { createLogFiles, randomSalt, type IoStep, type LogFile } from './log-fil
 import { assertOptions, type LogAppend, type LogWriterOptions, type LogWriterStats } from './log-writer-options.js';
 import type { RecordBatch } from './record-batch.js';
 import { RecordCache } from './record-cache.js';
+import { notify, readOnlyError } from './log-writer-support.js';
 import { recordBytes, sealRecord, type RecordData } from './record-codec.js';
 
 export type { Durability, KeptLogFile, LogAppend, LogWriterOptions, LogWriterStats } from './log-writer-options.js';
@@ -53,7 +57,8 @@ export class LogWriter {
    */
   static async create(opts: LogWriterOptions): Promise<LogWriter> {
     assertOptions(opts);
-    const logs = await createLogFiles(opts.fs, opts.dir, opts.generation, opts.nextLsn, opts.clock.now(), opts.keep);
+    const dsync = opts.durability === 'fsync' && opts.dsyncWrites !== false;
+    const logs = await createLogFiles(opts.fs, opts.dir, opts.generation, opts.nextLsn, opts.clock.now(), opts.keep, dsync);
     const w = new LogWriter(opts, logs);
     if (opts.keep !== undefined) w.active = opts.keep.index === 0 ? 1 : 0;
     return w;
@@ -220,7 +225,7 @@ export class LogWriter {
     }
     this.stopTimer();
     await Promise.allSettled(this.logs.map((l) => l.releasing));
-    const closed = await Promise.allSettled(this.logs.map((l) => l.fh.close()));
+    const closed = await Promise.allSettled(this.logs.map((l) => l.close()));
     const i = closed.findIndex((r) => r.status === 'rejected');
     if (i >= 0 && this.fatal === undefined) throw ioError('close', this.logs[i]!.path, (closed[i] as PromiseRejectedResult).reason);
   }
@@ -299,8 +304,12 @@ export class LogWriter {
     for (let at = 0; at < batch.used; ) at += sealRecord(batch.buf, at, log.generation, log.durableSize, log.salt);
     if (log.records === 0) log.firstRecordAtMs = this.opts.clock.now();
     const { records, used: bytes, lastLsn } = batch;
+    // One trip: an O_DSYNC write of a group that waits for its sync, when every byte before
+    // it is durable (an O_DSYNC write syncs its own range only, not lazy groups before it).
+    const fh = batch.needsSync && log.size === log.durableSize ? log.dsyncFh : undefined;
     const t0 = performance.now();
-    if (!(await this.tryIo('writev', log.path, () => log.fh.writev([batch.bytes()], log.size)))) return;
+    if (!(await this.tryIo('writev', log.path, () => (fh ?? log.fh).writev([batch.bytes()], log.size)))) return;
+    if (fh !== undefined) return this.dsyncWritten(log, batch, performance.now() - t0);
     log.size += bytes;
     log.records += records;
     log.lastLsn = lastLsn;
@@ -319,6 +328,24 @@ export class LogWriter {
     this.lsnDurable = lastLsn;
     batch.resolve();
     notify(this.opts.onGroup, { records, bytes, writeMs: t1 - t0, syncMs: t2 - t1, lazy: false });
+  }
+
+  /** A group's O_DSYNC write returned: it is durable, as after writev + datasync. */
+  private dsyncWritten(log: LogFile, batch: RecordBatch, ms: number): void {
+    assert(this.unsynced.length === 0, 'an O_DSYNC write behind unsynced lazy groups');
+    const { records, used: bytes, lastLsn } = batch;
+    log.size += bytes;
+    log.durableSize = log.size;
+    log.records += records;
+    log.lastLsn = lastLsn;
+    this.cache.written(batch);
+    this.groups++;
+    this.recordsWritten += records;
+    this.syncs++;
+    this.lsnSynced = Math.max(this.lsnSynced, lastLsn);
+    this.lsnDurable = lastLsn;
+    batch.resolve();
+    notify(this.opts.onGroup, { records, bytes, writeMs: 0, syncMs: ms, lazy: false });
   }
 
   /** syncWritten()'s sync: each log with unsynced records (one being reset holds none the database needs). */
@@ -379,14 +406,7 @@ export class LogWriter {
 
   private fail(op: string, file: string, cause: unknown): void {
     if (this.fatal !== undefined) return;
-    const code = (cause as { code?: unknown } | null)?.code;
-    const errno = typeof code === 'string' ? code : undefined;
-    this.fatal = new SessiondError(
-      'SESSIOND_READ_ONLY',
-      `${op} of ${file} failed (${errno ?? String(cause)}); the log is not retried`,
-      { op, file, errno },
-      { cause },
-    );
+    this.fatal = readOnlyError(op, file, cause);
     this.stopTimer();
     this.inFlight?.reject(this.fatal);
     this.inFlight = undefined;
@@ -404,17 +424,5 @@ export class LogWriter {
   private log(logIndex: number): LogFile {
     assert(logIndex === 0 || logIndex === 1, `log index ${logIndex}`);
     return this.logs[logIndex];
-  }
-}
-
-/** Calls an engine callback; a throw is a bug, so it surfaces as an uncaught exception instead of wedging the writer. */
-function notify<T>(f: ((arg: T) => void) | undefined, arg: T): void {
-  if (f === undefined) return;
-  try {
-    f(arg);
-  } catch (e) {
-    queueMicrotask(() => {
-      throw e;
-    });
   }
 }

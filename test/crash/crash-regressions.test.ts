@@ -41,6 +41,12 @@ const REGRESSIONS: Array<CrashCase & { bug: string }> = [
   // counts the extent landed: the file ended before freeOffset with every image readable.
   // Fixed: a short file is damage only when images are missing (db-census.ts).
   { seed: 2, durability: 'fsync', crashOps: [102, 92, 27], bug: 'census: the missing padding of the last extent looked like truncation' },
+  // crash-sim-evict half 2 hung (main at 5a2172c hangs at [7, 158, 148]; the ops of the
+  // O_DSYNC log moved it here): the final close() called flusher.flush() from inside the
+  // resolution of the flush the check awaited, before the ended loop's `finally` callback
+  // cleared `running`, so it waited for a loop that would never run. Fixed: the loop
+  // clears it in the step that finds no waiter left (flusher.ts).
+  { seed: 2, durability: 'fsync', crashOps: [7, 158, 147], cacheBytesMax: 1, bug: 'close() hung on a flush() queued behind a flush loop that had just ended' },
 ];
 
 for (const r of REGRESSIONS) {

@@ -141,15 +141,24 @@ test('sliding expiry: a touch extends a session with maxInactiveMs', async () =>
   await e.close();
 });
 
-test('a failed fdatasync is fatal and never retried: the store turns read-only, reads go on', async () => {
+// A save is one O_DSYNC write of the log (its failure is a failed fsync); behind a lazy
+// touch's unsynced group it is writev + fdatasync.
+for (const op of ['writev', 'datasync'] as const) {
+test(`a failed fdatasync (${op === 'writev' ? 'an O_DSYNC write' : 'writev + fdatasync'}) is fatal and never retried: the store turns read-only, reads go on`, async () => {
   const fs = new SimFileSystem();
   const e = await SessionEngine.open(opts(fs));
   await e.save(ID, { attributes: { n: '1' } });
-  fs.injectFault({ op: 'datasync', code: 'EIO' });
-  await assert.rejects(e.save(ID, { attributes: { n: '2' } }), (err) => isSessiondError(err, 'SESSIOND_READ_ONLY'));
+  // A lazy touch, written alone and left unsynced (it resolves with the next sync).
+  const touched = op === 'datasync' ? e.touch(ID, {}, true) : undefined;
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+  fs.injectFault({ op, path: 'log-', code: 'EIO' });
+  await assert.rejects(e.save(ID, { attributes: { n: '2' } }), (err) => isSessiondError(err, 'SESSIOND_READ_ONLY') && err.context.op === op);
+  if (touched) await assert.rejects(touched, (err) => isSessiondError(err, 'SESSIOND_READ_ONLY'));
   const syncs = fs.opCounts.datasync;
+  const writes = fs.opCounts.writev;
   await assert.rejects(e.save(ID2, { attributes: {} }), (err) => isSessiondError(err, 'SESSIOND_READ_ONLY'));
   assert.equal(fs.opCounts.datasync, syncs, 'no fdatasync after the failure');
+  assert.equal(fs.opCounts.writev, writes, 'no write after the failure');
   assert.equal(e.get(ID)!.attrs, '"n"\u00011');
   assert.equal(e.readOnlyReason?.code, 'SESSIOND_READ_ONLY');
   await e.close();
@@ -158,6 +167,7 @@ test('a failed fdatasync is fatal and never retried: the store turns read-only, 
   assert.ok(e2.get(ID));
   await e2.close();
 });
+}
 
 test('an oversized session is refused with SESSIOND_SESSION_TOO_LARGE and nothing is written', async () => {
   const spy = new Spy(new SimFileSystem());

@@ -2,6 +2,7 @@
 // temporary directory: the same round trip the simulator runs, against a real kernel.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,5 +48,18 @@ describe('log on the real file system', () => {
     assert.equal(lsns.at(-1), 499);
     assert.deepEqual(lsns, Array.from({ length: lsns.length }, (_, i) => 500 - lsns.length + i));
     for (const l of logs) for (const { rec } of l.records) assert.deepEqual(rec.data, payload(rec.lsn, sizes.get(rec.lsn)!));
+  });
+
+  it('opens O_DSYNC handles where node:fs has the flag, and writes through them', { skip: constants.O_DSYNC === undefined }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sessiond-log-'));
+    dirs.push(dir);
+    const path = join(dir, 'f');
+    const plain = await nodeFileSystem.open(path, 'create');
+    const dsync = await nodeFileSystem.open(path, 'r+', { dsync: true });
+    const readOnly = await nodeFileSystem.open(path, 'r', { dsync: true });
+    assert.deepEqual([plain.dsync, dsync.dsync, readOnly.dsync], [false, true, false]);
+    await dsync.writev([new Uint8Array([1, 2]), new Uint8Array([3])], 0);
+    assert.equal(await plain.size(), 3);
+    await Promise.all([plain.close(), dsync.close(), readOnly.close()]);
   });
 });

@@ -8,7 +8,10 @@ import { LOG_HEADER_BYTES, RecordType } from '../../src/format/constants.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import type { LogWriter } from '../../src/log/log-writer.js';
 import { HoldingFileSystem, payload, readAll } from './log-fixtures.js';
-import { LOG0, LOG1, openWriter, settle } from './open-writer.js';
+import { LOG0, LOG1, openWriter as openAny, settle } from './open-writer.js';
+
+/** The datasync path: with O_DSYNC a group that waits for its sync needs none (log-writer-dsync.test.ts). */
+const openWriter: typeof openAny = (over = {}, wrap) => openAny({ dsyncWrites: false, ...over }, wrap);
 
 function appendOne(w: LogWriter, lazy: boolean, dataBytes = 50): { lsn: number; durable: Promise<void> } {
   return w.append(RecordType.TOUCH, payload(w.nextLsn, dataBytes), 0, lazy);

@@ -68,8 +68,8 @@ describe('LogWriter.create', () => {
 });
 
 describe('LogWriter group commit', () => {
-  it('writes the appends of one turn with one writev and one datasync', async () => {
-    const { w, sim, groups } = await openWriter();
+  it('writes the appends of one turn with one writev and one datasync (without O_DSYNC)', async () => {
+    const { w, sim, groups } = await openWriter({ dsyncWrites: false });
     const c0 = sim.opCounts;
     const appends = appendMany(w, 100);
     assert.deepEqual(appends.map((a) => a.lsn), Array.from({ length: 100 }, (_, i) => i + 1));
@@ -276,9 +276,10 @@ describe('LogWriter swaps', () => {
 });
 
 describe('LogWriter failures', () => {
-  for (const op of ['writev', 'datasync'] as const) {
-    it(`EIO on ${op} makes the writer read-only: every waiter and later append gets SESSIOND_READ_ONLY, never retried`, async () => {
-      const { w, sim, fatals } = await openWriter({ groupCommitBytesMax: 5 * 106 });
+  // writev with O_DSYNC (the default under 'fsync'): a failed dsync write is a failed fsync.
+  for (const [op, dsyncWrites] of [['writev', true], ['writev', false], ['datasync', false]] as const) {
+    it(`EIO on ${op}${dsyncWrites ? ' (O_DSYNC)' : ''} makes the writer read-only: every waiter and later append gets SESSIOND_READ_ONLY, never retried`, async () => {
+      const { w, sim, fatals } = await openWriter({ groupCommitBytesMax: 5 * 106, dsyncWrites });
       const c0 = sim.opCounts;
       sim.injectFault({ op, code: 'EIO', nth: 1 });
       const first = appendMany(w, 5);
