@@ -50,16 +50,16 @@ export class LogFile {
     return this.records === 0 && this.releasing === undefined;
   }
 
-  /**
-   * Takes a log recovery keeps (its records not yet in the database) as it is: it is never
-   * appended to before release() resets it, so nothing more about its records is needed.
-   */
   /** Closes its handles; the first failure is thrown once both were tried. */
   async close(): Promise<void> {
     const closed = await Promise.allSettled([this.fh.close(), this.dsyncFh?.close()]);
     for (const r of closed) if (r.status === 'rejected') throw r.reason;
   }
 
+  /**
+   * Takes a log recovery keeps (its records not yet in the database) as it is: it is never
+   * appended to before release() resets it, so nothing more about its records is needed.
+   */
   keep(k: KeptLogFile): void {
     this.generation = k.generation;
     this.size = k.bytes;
