@@ -12,9 +12,11 @@ import type { DbHeader } from './db-header.js';
 import { encodeDbHeader } from './db-header.js';
 import type { Extent, ExtentAllocator } from './extent-allocator.js';
 import { FIRST_DATA_BLOCK } from './extent-allocator.js';
-import { freedMarkerBuffers } from './image-codec.js';
+import { encodeFreedMarkerInto } from './image-codec.js';
 import type { SessionIndex } from './session-index.js';
+import { orderByStart } from './extent-order.js';
 import { boundedAll } from '../util/bounded-all.js';
+import type { LoopSlice } from '../util/loop-slice.js';
 
 /** An image write: `buffers` fill the extent that starts at block `start`. */
 export interface ExtentWrite {
@@ -39,6 +41,19 @@ export const WRITES_IN_FLIGHT_MAX = 16;
  * marker write; see writeMarkers.
  */
 export const MARKER_ZERO_FILL_BLOCKS_MAX = 8;
+
+/**
+ * Most bytes of one writev of writeEncoded: a run of extents that touch, encoded into one
+ * buffer. The buffers are reused within a call, so a call holds at most
+ * WRITES_IN_FLIGHT_MAX of them (2 MiB) however big its batch.
+ */
+export const ENCODED_WRITE_BYTES_MAX = 128 * 1024;
+
+/**
+ * Encodes extent k (blocksOf[k] blocks from block startOf[k]) into `out` at byte `at`,
+ * whose bytes up to the extent's end are zeros when called.
+ */
+export type ExtentEncoder = (k: number, out: Uint8Array, at: number) => void;
 
 /** Extents sorted by start, those that touch merged into runs of at most IOVECS_PER_WRITE_MAX iovecs. */
 function coalesceExtents(writes: readonly ExtentWrite[]): Array<{ buffers: Uint8Array[]; start: number; end: number }> {
@@ -92,17 +107,75 @@ export class DbState {
   }
 
   /**
-   * A freed marker over each extent (format.md §2.2). An extent of at most
-   * MARKER_ZERO_FILL_BLOCKS_MAX blocks is zeroed past its marker, so the markers of
-   * extents that touch (a batch's sessions freed together) share one writev instead of
-   * one each; a bigger one gets its first block only (its marker and zeros).
+   * Writes extents that `encode` fills in place, `order` listing them by start block:
+   * extents that touch are encoded side by side into one zeroed buffer of at most
+   * ENCODED_WRITE_BYTES_MAX bytes (an extent bigger than that gets one of its own) and
+   * written with one writev of one iovec, up to WRITES_IN_FLIGHT_MAX writevs at once. No
+   * object per extent: the flush writes every image and freed marker this way. Each run is
+   * encoded just before its write, so the encoding is cut between the writes' event-loop
+   * turns, and between `slice`'s too. On a failure the writes in flight are waited for,
+   * then it throws.
    */
+  async writeEncoded(order: ArrayLike<number>, startOf: ArrayLike<number>, blocksOf: ArrayLike<number>, encode: ExtentEncoder, slice?: LoopSlice): Promise<void> {
+    // Runs: order[runFrom[r]] .. order[runFrom[r + 1] - 1].
+    const runFrom: number[] = [];
+    const maxBlocks = ENCODED_WRITE_BYTES_MAX / DB_BLOCK_BYTES;
+    let end = -1;
+    let runStart = 0;
+    for (let i = 0; i < order.length; i++) {
+      const k = order[i]!;
+      const start = startOf[k]!;
+      const blocks = blocksOf[k]!;
+      if (start !== end || end + blocks - runStart > maxBlocks) {
+        runFrom.push(i);
+        runStart = start;
+      }
+      end = start + blocks;
+    }
+    runFrom.push(order.length);
+    const spare: Uint8Array[] = [];
+    await boundedAll(runFrom.length - 1, WRITES_IN_FLIGHT_MAX, async (r) => {
+      if (slice?.due() === true) await slice.next();
+      const from = runFrom[r]!;
+      const to = runFrom[r + 1]!;
+      const first = order[from]!;
+      const last = order[to - 1]!;
+      const startBlock = startOf[first]!;
+      const endBlock = startOf[last]! + blocksOf[last]!;
+      const bytes = (endBlock - startBlock) * DB_BLOCK_BYTES;
+      const reuse = bytes <= ENCODED_WRITE_BYTES_MAX ? spare.pop() : undefined;
+      const buf = reuse ?? new Uint8Array(Math.max(bytes, ENCODED_WRITE_BYTES_MAX));
+      if (reuse !== undefined) buf.fill(0, 0, bytes);
+      for (let i = from; i < to; i++) {
+        const k = order[i]!;
+        encode(k, buf, (startOf[k]! - startBlock) * DB_BLOCK_BYTES);
+      }
+      await this.write([buf.subarray(0, bytes)], startBlock, endBlock);
+      if (buf.byteLength === ENCODED_WRITE_BYTES_MAX) spare.push(buf);
+    });
+  }
+
+  /**
+   * A freed marker over each extent `starts[k]`, `blocks[k]` (format.md §2.2), `order`
+   * listing them by start. An extent of at most MARKER_ZERO_FILL_BLOCKS_MAX blocks is
+   * zeroed past its marker, so the markers of extents that touch (a batch's sessions freed
+   * together) share one writev instead of one each; a bigger one gets its first block only
+   * (its marker and zeros).
+   */
+  async writeMarkersOf(starts: ArrayLike<number>, blocks: ArrayLike<number>, order: ArrayLike<number>): Promise<void> {
+    const written = new Uint32Array(blocks.length);
+    for (let k = 0; k < blocks.length; k++) written[k] = blocks[k]! <= MARKER_ZERO_FILL_BLOCKS_MAX ? blocks[k]! : 1;
+    const salt = this.salt;
+    await this.writeEncoded(order, starts, written, (k, out, at) => encodeFreedMarkerInto(out, at, salt, blocks[k]!));
+  }
+
+  /** writeMarkersOf of extent objects (the open's leftovers, compaction's sources). */
   async writeMarkers(extents: readonly Extent[]): Promise<void> {
-    await this.writeExtents(
-      extents.map((e) => {
-        const blocks = e.blocks <= MARKER_ZERO_FILL_BLOCKS_MAX ? e.blocks : 1;
-        return { start: e.start, blocks, buffers: freedMarkerBuffers(this.salt, e.blocks, blocks) };
-      }),
+    const starts = extents.map((e) => e.start);
+    await this.writeMarkersOf(
+      starts,
+      extents.map((e) => e.blocks),
+      orderByStart(starts),
     );
   }
 
@@ -174,12 +247,19 @@ export class DbState {
   /** Reads `length` bytes at byte `position`; bytes past the end of the file read as zeros. */
   async read(position: number, length: number): Promise<Uint8Array> {
     const out = new Uint8Array(length);
+    await this.readInto(out, position, length);
+    return out;
+  }
+
+  /** Reads `length` bytes at byte `position` into the start of `out` (reused by the caller); bytes past the end of the file read as zeros. */
+  async readInto(out: Uint8Array, position: number, length: number): Promise<void> {
+    let n: number;
     try {
-      await this.handle.read(out, 0, length, position);
+      n = await this.handle.read(out, 0, length, position);
     } catch (e) {
       throw ioError('read', this.path, e);
     }
-    return out;
+    if (n < length) out.fill(0, n, length);
   }
 
   checkInvariants(): void {

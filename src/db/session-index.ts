@@ -81,10 +81,29 @@ export class SessionIndex {
 
   /** Adds an id known to be absent (slotOf said -1); returns its slot. The scan's hot path: one Map write. */
   insert(id: string, e: IndexEntry): number {
+    return this.add(id, e.startBlock, e.extentBlocks, e.lsn, e.imageBytes);
+  }
+
+  /** insert() without an entry object (the flusher's path for a new session). */
+  add(id: string, startBlock: number, extentBlocks: number, lsn: number, imageBytes: number): number {
     const slot = this.takeSlot();
     this.slots.set(id, slot);
-    this.fill(slot, e);
+    this.fill(slot, startBlock, extentBlocks, lsn, imageBytes);
     return slot;
+  }
+
+  /**
+   * Replaces the entry in `slot` (a slot in use, from slotOf): set() without a Map look-up
+   * or an entry object (the flusher's path for a rewritten session, whose slot its batch
+   * check already looked up).
+   */
+  replaceAt(slot: number, startBlock: number, extentBlocks: number, lsn: number, imageBytes: number): void {
+    if (!(slot >= 0 && slot < this.nextSlot)) assert(false, `index slot ${slot} is not in use`);
+    const previousLsn = this.lsns[slot]!;
+    this.allocated -= this.blocks[slot]!;
+    this.imageTotal -= this.bytes[slot]!;
+    if (lsn < previousLsn) this.forgetLsn(previousLsn);
+    this.fill(slot, startBlock, extentBlocks, lsn, imageBytes);
   }
 
   /** Sets the entry of `id`; returns the one it replaced. */
@@ -100,19 +119,19 @@ export class SessionIndex {
       this.imageTotal -= previous.imageBytes;
     }
     if (previous !== undefined && e.lsn < previous.lsn) this.forgetLsn(previous.lsn);
-    this.fill(slot, e);
+    this.fill(slot, e.startBlock, e.extentBlocks, e.lsn, e.imageBytes);
     return previous;
   }
 
-  private fill(slot: number, e: IndexEntry): void {
-    if (!(e.extentBlocks >= 1 && e.imageBytes >= 1)) assert(false, `bad index entry at slot ${slot}`); // no message built per entry
-    this.starts[slot] = e.startBlock;
-    this.blocks[slot] = e.extentBlocks;
-    this.lsns[slot] = e.lsn;
-    this.bytes[slot] = e.imageBytes;
-    this.allocated += e.extentBlocks;
-    this.imageTotal += e.imageBytes;
-    if (this.maxLsnCache !== undefined) this.maxLsnCache = Math.max(this.maxLsnCache, e.lsn);
+  private fill(slot: number, startBlock: number, extentBlocks: number, lsn: number, imageBytes: number): void {
+    if (!(extentBlocks >= 1 && imageBytes >= 1)) assert(false, `bad index entry at slot ${slot}`); // no message built per entry
+    this.starts[slot] = startBlock;
+    this.blocks[slot] = extentBlocks;
+    this.lsns[slot] = lsn;
+    this.bytes[slot] = imageBytes;
+    this.allocated += extentBlocks;
+    this.imageTotal += imageBytes;
+    if (this.maxLsnCache !== undefined) this.maxLsnCache = Math.max(this.maxLsnCache, lsn);
   }
 
   delete(id: string): IndexEntry | undefined {

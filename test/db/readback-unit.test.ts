@@ -31,13 +31,14 @@ function fileOf(blocks: number, images: Array<{ id: string; block: number; lsn: 
 }
 
 function stateOf(file: Uint8Array, index: SessionIndex, reads: Array<[number, number]>): DbState {
-  const read = (position: number, length: number): Promise<Uint8Array> => {
+  // Into the caller's buffer, reused between reads: stale bytes past what a read fills must not pass.
+  const readInto = (out: Uint8Array, position: number, length: number): Promise<void> => {
     reads.push([position, length]);
-    const out = new Uint8Array(length);
+    out.fill(0xee);
     out.set(file.subarray(position, position + length));
-    return Promise.resolve(out);
+    return Promise.resolve();
   };
-  return { index, read, path: '/store/sessions.db', salt: SALT } as unknown as DbState;
+  return { index, readInto, path: '/store/sessions.db', salt: SALT } as unknown as DbState;
 }
 
 test('images that check out: none reported, adjacent extents read in one read', async () => {
