@@ -75,6 +75,49 @@ function coalesceExtents(writes: readonly ExtentWrite[]): Array<{ buffers: Uint8
   return runs;
 }
 
+/**
+ * writeEncoded's runs: extents (by `order`) that touch, at most ENCODED_WRITE_BYTES_MAX
+ * bytes together unless one alone is bigger. Run r is order[runs[r]] .. order[runs[r + 1] - 1].
+ */
+function planRuns(order: ArrayLike<number>, startOf: ArrayLike<number>, blocksOf: ArrayLike<number>): number[] {
+  const runFrom: number[] = [];
+  const maxBlocks = ENCODED_WRITE_BYTES_MAX / DB_BLOCK_BYTES;
+  let end = -1;
+  let runStart = 0;
+  for (let i = 0; i < order.length; i++) {
+    const k = order[i]!;
+    const start = startOf[k]!;
+    const blocks = blocksOf[k]!;
+    if (start !== end || end + blocks - runStart > maxBlocks) {
+      runFrom.push(i);
+      runStart = start;
+    }
+    end = start + blocks;
+  }
+  runFrom.push(order.length);
+  return runFrom;
+}
+
+/**
+ * Encodes the extents order[from] .. order[to - 1] into `buf`, which starts at block
+ * `startBlock`, until `slice` is due before one: returns where it stopped (`to` when done).
+ */
+function encodeRun(order: ArrayLike<number>, from: number, to: number, startOf: ArrayLike<number>, startBlock: number, encode: ExtentEncoder, buf: Uint8Array, slice: LoopSlice | undefined): number {
+  for (let i = from; i < to; i++) {
+    if (i > from && slice?.due() === true) return i;
+    const k = order[i]!;
+    encode(k, buf, (startOf[k]! - startBlock) * DB_BLOCK_BYTES);
+  }
+  return to;
+}
+
+/** The blocks a freed marker writes over each extent: all of a small one, the first of a big one. */
+function markerBlocks(blocks: ArrayLike<number>): Uint32Array {
+  const written = new Uint32Array(blocks.length);
+  for (let k = 0; k < blocks.length; k++) written[k] = blocks[k]! <= MARKER_ZERO_FILL_BLOCKS_MAX ? blocks[k]! : 1;
+  return written;
+}
+
 export class DbState {
   private pendingHeader: { header: DbHeader; slot: number } | undefined;
   /** The other slot holds the same appliedLsn and count (writeHeader writes both; an interim header does not). */
@@ -112,43 +155,25 @@ export class DbState {
    * ENCODED_WRITE_BYTES_MAX bytes (an extent bigger than that gets one of its own) and
    * written with one writev of one iovec, up to WRITES_IN_FLIGHT_MAX writevs at once. No
    * object per extent: the flush writes every image and freed marker this way. Each run is
-   * encoded just before its write, so the encoding is cut between the writes' event-loop
-   * turns, and between `slice`'s too. On a failure the writes in flight are waited for,
+   * encoded just before its write; with `slice`, each extent's encoding waits for a new
+   * slice when the current one is used up. On a failure the writes in flight are waited for,
    * then it throws.
    */
   async writeEncoded(order: ArrayLike<number>, startOf: ArrayLike<number>, blocksOf: ArrayLike<number>, encode: ExtentEncoder, slice?: LoopSlice): Promise<void> {
-    // Runs: order[runFrom[r]] .. order[runFrom[r + 1] - 1].
-    const runFrom: number[] = [];
-    const maxBlocks = ENCODED_WRITE_BYTES_MAX / DB_BLOCK_BYTES;
-    let end = -1;
-    let runStart = 0;
-    for (let i = 0; i < order.length; i++) {
-      const k = order[i]!;
-      const start = startOf[k]!;
-      const blocks = blocksOf[k]!;
-      if (start !== end || end + blocks - runStart > maxBlocks) {
-        runFrom.push(i);
-        runStart = start;
-      }
-      end = start + blocks;
-    }
-    runFrom.push(order.length);
+    const runFrom = planRuns(order, startOf, blocksOf);
     const spare: Uint8Array[] = [];
     await boundedAll(runFrom.length - 1, WRITES_IN_FLIGHT_MAX, async (r) => {
-      if (slice?.due() === true) await slice.next();
       const from = runFrom[r]!;
       const to = runFrom[r + 1]!;
-      const first = order[from]!;
-      const last = order[to - 1]!;
-      const startBlock = startOf[first]!;
-      const endBlock = startOf[last]! + blocksOf[last]!;
+      const startBlock = startOf[order[from]!]!;
+      const endBlock = startOf[order[to - 1]!]! + blocksOf[order[to - 1]!]!;
       const bytes = (endBlock - startBlock) * DB_BLOCK_BYTES;
       const reuse = bytes <= ENCODED_WRITE_BYTES_MAX ? spare.pop() : undefined;
       const buf = reuse ?? new Uint8Array(Math.max(bytes, ENCODED_WRITE_BYTES_MAX));
       if (reuse !== undefined) buf.fill(0, 0, bytes);
-      for (let i = from; i < to; i++) {
-        const k = order[i]!;
-        encode(k, buf, (startOf[k]! - startBlock) * DB_BLOCK_BYTES);
+      for (let i = from; i < to; ) {
+        if (slice?.due() === true) await slice.next();
+        i = encodeRun(order, i, to, startOf, startBlock, encode, buf, slice);
       }
       await this.write([buf.subarray(0, bytes)], startBlock, endBlock);
       if (buf.byteLength === ENCODED_WRITE_BYTES_MAX) spare.push(buf);
@@ -163,10 +188,8 @@ export class DbState {
    * (its marker and zeros).
    */
   async writeMarkersOf(starts: ArrayLike<number>, blocks: ArrayLike<number>, order: ArrayLike<number>): Promise<void> {
-    const written = new Uint32Array(blocks.length);
-    for (let k = 0; k < blocks.length; k++) written[k] = blocks[k]! <= MARKER_ZERO_FILL_BLOCKS_MAX ? blocks[k]! : 1;
     const salt = this.salt;
-    await this.writeEncoded(order, starts, written, (k, out, at) => encodeFreedMarkerInto(out, at, salt, blocks[k]!));
+    await this.writeEncoded(order, starts, markerBlocks(blocks), (k, out, at) => encodeFreedMarkerInto(out, at, salt, blocks[k]!));
   }
 
   /** writeMarkersOf of extent objects (the open's leftovers, compaction's sources). */

@@ -10,6 +10,7 @@
 import { DB_BLOCK_BYTES, IMAGE, IMAGE_HEAD_BYTES } from '../format/constants.js';
 import { readU32, readU64 } from '../format/bytes.js';
 import type { DbState } from './db-state.js';
+import type { SessionIndex } from './session-index.js';
 import { orderByStart } from './extent-order.js';
 import { imageCrcMatchesAt, payloadHasId, plausibleImageDataBytes } from './image-codec.js';
 
@@ -24,10 +25,36 @@ export interface ImageMismatch {
   detail: string;
 }
 
+/**
+ * The images to read back (an id without an image is skipped) in file order: where each
+ * is in the index, and which id it must carry. Parallel arrays, no object per image.
+ */
+interface ReadBackPlan {
+  slots: number[];
+  starts: number[];
+  ids: string[];
+  order: Uint32Array;
+}
+
 export async function readBackImages(st: DbState, ids: readonly string[]): Promise<ImageMismatch[]> {
-  // The index slots of the ids that have an image, in file order; no object per image
-  // (a flush reads back every image it wrote), and one read buffer for the call.
-  const index = st.index;
+  // The loops are synchronous functions of their own, optimized once (see batch-writer.ts).
+  const plan = planReadBack(st.index, ids);
+  const bad: ImageMismatch[] = [];
+  let buf: Uint8Array | undefined; // one read buffer for the call
+  for (let i = 0; i < plan.order.length; ) {
+    const j = runEnd(st.index, plan, i);
+    const base = plan.starts[plan.order[i]!]! * DB_BLOCK_BYTES;
+    const k = plan.order[j - 1]!;
+    const bytes = (plan.starts[k]! + st.index.extentBlocksAt(plan.slots[k]!)) * DB_BLOCK_BYTES - base;
+    const into = bytes <= READBACK_READ_BYTES_MAX ? (buf ??= new Uint8Array(READBACK_READ_BYTES_MAX)) : new Uint8Array(bytes);
+    await st.readInto(into, base, bytes);
+    checkRun(st, plan, i, j, into.byteLength === bytes ? into : into.subarray(0, bytes), base, bad);
+    i = j;
+  }
+  return bad;
+}
+
+function planReadBack(index: SessionIndex, ids: readonly string[]): ReadBackPlan {
   const slots: number[] = [];
   const starts: number[] = [];
   const idAt: string[] = [];
@@ -38,35 +65,33 @@ export async function readBackImages(st: DbState, ids: readonly string[]): Promi
     starts.push(index.startAt(slot));
     idAt.push(id);
   }
-  const order = orderByStart(starts);
-  const bad: ImageMismatch[] = [];
-  let buf: Uint8Array | undefined;
-  for (let i = 0; i < order.length; ) {
-    // One run of adjacent extents, or a single extent bigger than the limit.
-    const first = starts[order[i]!]!;
-    let endBlock = first + index.extentBlocksAt(slots[order[i]!]!);
-    let j = i + 1;
-    for (; j < order.length; j++) {
-      const slot = slots[order[j]!]!;
-      const blocks = index.extentBlocksAt(slot);
-      if (starts[order[j]!] !== endBlock || (endBlock + blocks - first) * DB_BLOCK_BYTES > READBACK_READ_BYTES_MAX) break;
-      endBlock += blocks;
-    }
-    const base = first * DB_BLOCK_BYTES;
-    const bytes = endBlock * DB_BLOCK_BYTES - base;
-    const into = bytes <= READBACK_READ_BYTES_MAX ? (buf ??= new Uint8Array(READBACK_READ_BYTES_MAX)) : new Uint8Array(bytes);
-    await st.readInto(into, base, bytes);
-    const run = into.byteLength === bytes ? into : into.subarray(0, bytes);
-    for (let k = i; k < j; k++) {
-      const slot = slots[order[k]!]!;
-      const id = idAt[order[k]!]!;
-      const at = starts[order[k]!]! * DB_BLOCK_BYTES;
-      const detail = checkImage(run, at - base, id, index.extentBlocksAt(slot), index.lsnAt(slot), index.imageBytesAt(slot), st.salt);
-      if (detail !== undefined) bad.push({ id, file: st.path, offset: at, detail });
-    }
-    i = j;
+  return { slots, starts, ids: idAt, order: orderByStart(starts) };
+}
+
+/** The end (exclusive, in plan.order) of the run from `i`: adjacent extents, or a single extent bigger than the limit. */
+function runEnd(index: SessionIndex, plan: ReadBackPlan, i: number): number {
+  const { slots, starts, order } = plan;
+  const first = starts[order[i]!]!;
+  let endBlock = first + index.extentBlocksAt(slots[order[i]!]!);
+  let j = i + 1;
+  for (; j < order.length; j++) {
+    const blocks = index.extentBlocksAt(slots[order[j]!]!);
+    if (starts[order[j]!] !== endBlock || (endBlock + blocks - first) * DB_BLOCK_BYTES > READBACK_READ_BYTES_MAX) break;
+    endBlock += blocks;
   }
-  return bad;
+  return j;
+}
+
+/** Checks the images order[i] .. order[j - 1] in `run` (the bytes from byte `base`), pushing each mismatch onto `bad`. */
+function checkRun(st: DbState, plan: ReadBackPlan, i: number, j: number, run: Uint8Array, base: number, bad: ImageMismatch[]): void {
+  const index = st.index;
+  for (let k = i; k < j; k++) {
+    const n = plan.order[k]!;
+    const slot = plan.slots[n]!;
+    const at = plan.starts[n]! * DB_BLOCK_BYTES;
+    const detail = checkImage(run, at - base, plan.ids[n]!, index.extentBlocksAt(slot), index.lsnAt(slot), index.imageBytesAt(slot), st.salt);
+    if (detail !== undefined) bad.push({ id: plan.ids[n]!, file: st.path, offset: at, detail });
+  }
 }
 
 /** Why the image of `id` at `at` in `b` is not what the index says was written (its extent, lsn and bytes), or undefined. */
