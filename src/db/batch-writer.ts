@@ -100,26 +100,28 @@ function releaseAll(alloc: ExtentAllocator, starts: ArrayLike<number>, blocks: A
  * The index takes the new images (into the slots checkBatch found, or new ones); returns the
  * extents they replace, in put order, then those of the deleted sessions.
  */
-function indexImages(index: SessionIndex, puts: DbWriteBatch['puts'], slots: Int32Array, starts: Float64Array, blocks: Uint32Array, deletes: readonly string[]): { starts: number[]; blocks: number[] } {
-  const freedStarts: number[] = [];
-  const freedBlocks: number[] = [];
+function indexImages(index: SessionIndex, puts: DbWriteBatch['puts'], slots: Int32Array, starts: Float64Array, blocks: Uint32Array, deletes: readonly string[]): { starts: Float64Array; blocks: Uint32Array } {
+  // Typed arrays of the most there can be: growing arrays of a big batch cost page faults.
+  const freedStarts = new Float64Array(puts.length + deletes.length);
+  const freedBlocks = new Uint32Array(puts.length + deletes.length);
+  let m = 0;
   for (let k = 0; k < puts.length; k++) {
     const p = puts[k]!;
     const slot = slots[k]!;
     if (slot < 0) {
       index.add(p.id, starts[k]!, blocks[k]!, p.lsn, imageBytes(p.data.byteLength));
     } else {
-      freedStarts.push(index.startAt(slot));
-      freedBlocks.push(index.extentBlocksAt(slot));
+      freedStarts[m] = index.startAt(slot);
+      freedBlocks[m++] = index.extentBlocksAt(slot);
       index.replaceAt(slot, starts[k]!, blocks[k]!, p.lsn, imageBytes(p.data.byteLength));
     }
   }
   for (const id of deletes) {
     const slot = index.slotOf(id);
-    freedStarts.push(index.startAt(slot));
-    freedBlocks.push(index.extentBlocksAt(slot));
+    freedStarts[m] = index.startAt(slot);
+    freedBlocks[m++] = index.extentBlocksAt(slot);
   }
-  return { starts: freedStarts, blocks: freedBlocks };
+  return { starts: freedStarts.subarray(0, m), blocks: freedBlocks.subarray(0, m) };
 }
 
 /**

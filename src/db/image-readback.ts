@@ -30,9 +30,11 @@ export interface ImageMismatch {
  * is in the index, and which id it must carry. Parallel arrays, no object per image.
  */
 interface ReadBackPlan {
-  slots: number[];
-  starts: number[];
-  ids: string[];
+  slots: Int32Array;
+  starts: Float64Array;
+  /** The id of image n is ids[idAt[n]]. */
+  ids: readonly string[];
+  idAt: Uint32Array;
   order: Uint32Array;
 }
 
@@ -55,17 +57,19 @@ export async function readBackImages(st: DbState, ids: readonly string[]): Promi
 }
 
 function planReadBack(index: SessionIndex, ids: readonly string[]): ReadBackPlan {
-  const slots: number[] = [];
-  const starts: number[] = [];
-  const idAt: string[] = [];
-  for (const id of ids) {
-    const slot = index.slotOf(id);
+  // Typed arrays of the most there can be: growing arrays of a big batch cost page faults.
+  const slots = new Int32Array(ids.length);
+  const starts = new Float64Array(ids.length);
+  const idAt = new Uint32Array(ids.length);
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const slot = index.slotOf(ids[i]!);
     if (slot < 0) continue;
-    slots.push(slot);
-    starts.push(index.startAt(slot));
-    idAt.push(id);
+    slots[n] = slot;
+    starts[n] = index.startAt(slot);
+    idAt[n++] = i;
   }
-  return { slots, starts, ids: idAt, order: orderByStart(starts) };
+  return { slots, starts, ids, idAt, order: orderByStart(starts, n) };
 }
 
 /** The end (exclusive, in plan.order) of the run from `i`: adjacent extents, or a single extent bigger than the limit. */
@@ -89,8 +93,9 @@ function checkRun(st: DbState, plan: ReadBackPlan, i: number, j: number, run: Ui
     const n = plan.order[k]!;
     const slot = plan.slots[n]!;
     const at = plan.starts[n]! * DB_BLOCK_BYTES;
-    const detail = checkImage(run, at - base, plan.ids[n]!, index.extentBlocksAt(slot), index.lsnAt(slot), index.imageBytesAt(slot), st.salt);
-    if (detail !== undefined) bad.push({ id: plan.ids[n]!, file: st.path, offset: at, detail });
+    const id = plan.ids[plan.idAt[n]!]!;
+    const detail = checkImage(run, at - base, id, index.extentBlocksAt(slot), index.lsnAt(slot), index.imageBytesAt(slot), st.salt);
+    if (detail !== undefined) bad.push({ id, file: st.path, offset: at, detail });
   }
 }
 
