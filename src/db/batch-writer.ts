@@ -140,15 +140,20 @@ async function checkBatch(st: DbState, batch: DbWriteBatch, slice: LoopSlice | u
     if (slice?.due() === true) await slice.next();
     k = checkPuts(st.index, puts, k, slots, fresh, slice);
   }
+  checkSlots(st.index, batch, slots, fresh);
+  return slots;
+}
+
+/** No slot twice among the puts (a session already in the index put twice), no put also deleted. */
+function checkSlots(index: SessionIndex, batch: DbWriteBatch, slots: Int32Array, fresh: Set<string>): void {
   const sorted = slots.slice().sort();
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]! >= 0 && sorted[i] === sorted[i - 1]) assert(false, `batch puts ${puts[slots.indexOf(sorted[i]!)]!.id} twice`);
+    if (sorted[i]! >= 0 && sorted[i] === sorted[i - 1]) assert(false, `batch puts ${batch.puts[slots.indexOf(sorted[i]!)]!.id} twice`);
   }
   for (const id of batch.deletes) {
-    const slot = st.index.slotOf(id);
+    const slot = index.slotOf(id);
     if (slot < 0 ? fresh.has(id) : hasSorted(sorted, slot)) assert(false, `batch both puts and deletes ${id}`);
   }
-  return slots;
 }
 
 /** Checks the put at `from` and those after it until `slice` is due (returns where it stopped) or the last (returns puts.length). */
@@ -160,8 +165,8 @@ function checkPuts(index: SessionIndex, puts: DbWriteBatch['puts'], from: number
     if (!isValidSessionId(p.id)) assert(false, `batch put has an invalid id ${JSON.stringify(p.id)}`);
     const slot = index.slotOf(p.id);
     if (slot < 0) {
-      if (fresh.has(p.id)) assert(false, `batch puts ${p.id} twice`);
-      fresh.add(p.id);
+      const before = fresh.size;
+      if (fresh.add(p.id).size === before) assert(false, `batch puts ${p.id} twice`);
     }
     slots[k] = slot;
     // An image may be newer than appliedLsn (the session changed after the flusher's
