@@ -71,6 +71,7 @@ export async function applyBatch(st: DbState, batch: DbWriteBatch, slice?: LoopS
     throw e;
   }
   for (const id of deletes) st.index.delete(id);
+  st.lastBatch = { puts, slots, changes: st.index.changes };
 
   // 3. Header. The markers are durable whether or not it lands, so the blocks are free.
   try {
@@ -98,7 +99,8 @@ function releaseAll(alloc: ExtentAllocator, starts: ArrayLike<number>, blocks: A
 
 /**
  * The index takes the new images (into the slots checkBatch found, or new ones); returns the
- * extents they replace, in put order, then those of the deleted sessions.
+ * extents they replace, in put order, then those of the deleted sessions. A new session's
+ * slot goes into `slots`.
  */
 function indexImages(index: SessionIndex, puts: DbWriteBatch['puts'], slots: Int32Array, starts: Float64Array, blocks: Uint32Array, deletes: readonly string[]): { starts: Float64Array; blocks: Uint32Array } {
   // Typed arrays of the most there can be: growing arrays of a big batch cost page faults.
@@ -109,7 +111,7 @@ function indexImages(index: SessionIndex, puts: DbWriteBatch['puts'], slots: Int
     const p = puts[k]!;
     const slot = slots[k]!;
     if (slot < 0) {
-      index.add(p.id, starts[k]!, blocks[k]!, p.lsn, imageBytes(p.data.byteLength));
+      slots[k] = index.add(p.id, starts[k]!, blocks[k]!, p.lsn, imageBytes(p.data.byteLength));
     } else {
       freedStarts[m] = index.startAt(slot);
       freedBlocks[m++] = index.extentBlocksAt(slot);

@@ -122,6 +122,12 @@ export class DbState {
   private pendingHeader: { header: DbHeader; slot: number } | undefined;
   /** The other slot holds the same appliedLsn and count (writeHeader writes both; an interim header does not). */
   bothSlotsCurrent = false;
+  /**
+   * The images the last batch wrote and their index slots, while the index has not changed
+   * since (`changes`): its read-back, which follows, takes the slots from here instead of
+   * looking every id up again (image-readback.ts), and drops it.
+   */
+  lastBatch: { puts: ReadonlyArray<{ id: string }>; slots: Int32Array; changes: number } | undefined;
 
   constructor(
     readonly path: string,

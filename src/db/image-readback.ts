@@ -40,7 +40,8 @@ interface ReadBackPlan {
 
 export async function readBackImages(st: DbState, ids: readonly string[]): Promise<ImageMismatch[]> {
   // The loops are synchronous functions of their own, optimized once (see batch-writer.ts).
-  const plan = planReadBack(st.index, ids);
+  const plan = planReadBack(st.index, ids, st.lastBatch);
+  st.lastBatch = undefined; // its payloads are not kept past the read-back
   const bad: ImageMismatch[] = [];
   let buf: Uint8Array | undefined; // one read buffer for the call
   for (let i = 0; i < plan.order.length; ) {
@@ -56,20 +57,28 @@ export async function readBackImages(st: DbState, ids: readonly string[]): Promi
   return bad;
 }
 
-function planReadBack(index: SessionIndex, ids: readonly string[]): ReadBackPlan {
+function planReadBack(index: SessionIndex, ids: readonly string[], last: DbState['lastBatch']): ReadBackPlan {
   // Typed arrays of the most there can be: growing arrays of a big batch cost page faults.
   const slots = new Int32Array(ids.length);
   const starts = new Float64Array(ids.length);
   const idAt = new Uint32Array(ids.length);
+  // The ids of the batch just written, the index unchanged since: its slots, no look-up.
+  const known = last !== undefined && last.changes === index.changes && sameIds(ids, last.puts) ? last.slots : undefined;
   let n = 0;
   for (let i = 0; i < ids.length; i++) {
-    const slot = index.slotOf(ids[i]!);
+    const slot = known !== undefined ? known[i]! : index.slotOf(ids[i]!);
     if (slot < 0) continue;
     slots[n] = slot;
     starts[n] = index.startAt(slot);
     idAt[n++] = i;
   }
   return { slots, starts, ids, idAt, order: orderByStart(starts, n) };
+}
+
+function sameIds(ids: readonly string[], puts: ReadonlyArray<{ id: string }>): boolean {
+  if (ids.length !== puts.length) return false;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== puts[i]!.id) return false;
+  return true;
 }
 
 /** The end (exclusive, in plan.order) of the run from `i`: adjacent extents, or a single extent bigger than the limit. */

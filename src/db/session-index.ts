@@ -27,8 +27,14 @@ export class SessionIndex {
   private nextSlot = 0;
   private allocated = 0;
   private imageTotal = 0;
+  private changeCount = 0;
   /** Highest lsn of any entry; undefined when a removal may have lowered it (recomputed lazily). */
   private maxLsnCache: number | undefined = 0;
+
+  /** Grows with every change to any entry: a slot looked up while it stays the same still holds its id. */
+  get changes(): number {
+    return this.changeCount;
+  }
 
   get size(): number {
     return this.slots.size;
@@ -125,6 +131,7 @@ export class SessionIndex {
 
   private fill(slot: number, startBlock: number, extentBlocks: number, lsn: number, imageBytes: number): void {
     if (!(extentBlocks >= 1 && imageBytes >= 1)) assert(false, `bad index entry at slot ${slot}`); // no message built per entry
+    this.changeCount++;
     this.starts[slot] = startBlock;
     this.blocks[slot] = extentBlocks;
     this.lsns[slot] = lsn;
@@ -139,6 +146,7 @@ export class SessionIndex {
     if (slot === undefined) return undefined;
     const previous = this.entryAt(slot);
     this.slots.delete(id);
+    this.changeCount++;
     this.freeSlots.push(slot);
     this.allocated -= previous.extentBlocks;
     this.imageTotal -= previous.imageBytes;

@@ -81,3 +81,30 @@ test('each kind of mismatch is reported with its session, offset and what differ
   assert.equal(byId.get('e')!.detail, 'crc mismatch');
   assert.equal(byId.get('c')!.file, '/store/sessions.db');
 });
+
+test("the batch just written: its slots are used while the index is unchanged, looked up again once it changed", async () => {
+  const { file, index } = fileOf(20, [
+    { id: 'a', block: 2, lsn: 7 },
+    { id: 'b', block: 3, lsn: 8 },
+  ]);
+  let lookups = 0;
+  const slotOf = index.slotOf.bind(index);
+  index.slotOf = (id: string) => {
+    lookups++;
+    return slotOf(id);
+  };
+  const st = stateOf(file, index, []);
+  const puts = [{ id: 'a' }, { id: 'b' }];
+  st.lastBatch = { puts, slots: Int32Array.of(slotOf('a'), slotOf('b')), changes: index.changes };
+  assert.deepEqual(await readBackImages(st, ['a', 'b']), []);
+  assert.equal(lookups, 0, 'no look-up for the batch just written');
+  assert.equal(st.lastBatch, undefined, 'dropped once read back');
+  // Slots that are no longer right: a change to the index since, so they are not used.
+  st.lastBatch = { puts, slots: Int32Array.of(slotOf('b'), slotOf('a')), changes: index.changes - 1 };
+  assert.deepEqual(await readBackImages(st, ['a', 'b']), []);
+  assert.equal(lookups, 2);
+  // Other ids than the batch's: looked up.
+  st.lastBatch = { puts, slots: Int32Array.of(slotOf('b'), slotOf('a')), changes: index.changes };
+  assert.deepEqual(await readBackImages(st, ['b']), []);
+  assert.equal(lookups, 3);
+});
