@@ -98,6 +98,19 @@ function planRuns(order: ArrayLike<number>, startOf: ArrayLike<number>, blocksOf
   return runFrom;
 }
 
+/** Bytes from the start of extent order[from] to the end of order[to - 1]. */
+function runBytes(order: ArrayLike<number>, from: number, to: number, startOf: ArrayLike<number>, blocksOf: ArrayLike<number>): number {
+  const last = order[to - 1]!;
+  return (startOf[last]! + blocksOf[last]! - startOf[order[from]!]!) * DB_BLOCK_BYTES;
+}
+
+/** The bytes of writeEncoded's buffers: those of its biggest run, up to ENCODED_WRITE_BYTES_MAX. */
+function bufferBytes(order: ArrayLike<number>, runFrom: readonly number[], startOf: ArrayLike<number>, blocksOf: ArrayLike<number>): number {
+  let most = 0;
+  for (let r = 0; r + 1 < runFrom.length; r++) most = Math.max(most, runBytes(order, runFrom[r]!, runFrom[r + 1]!, startOf, blocksOf));
+  return Math.min(most, ENCODED_WRITE_BYTES_MAX);
+}
+
 /**
  * Encodes the extents order[from] .. order[to - 1] into `buf`, which starts at block
  * `startBlock`, until `slice` is due before one: returns where it stopped (`to` when done).
@@ -167,22 +180,24 @@ export class DbState {
    */
   async writeEncoded(order: ArrayLike<number>, startOf: ArrayLike<number>, blocksOf: ArrayLike<number>, encode: ExtentEncoder, slice?: LoopSlice): Promise<void> {
     const runFrom = planRuns(order, startOf, blocksOf);
+    // As big as the biggest run, up to the limit: a flush of a few sessions allocates a few blocks.
+    const bufBytes = bufferBytes(order, runFrom, startOf, blocksOf);
     const spare: Uint8Array[] = [];
     await boundedAll(runFrom.length - 1, WRITES_IN_FLIGHT_MAX, async (r) => {
       const from = runFrom[r]!;
       const to = runFrom[r + 1]!;
       const startBlock = startOf[order[from]!]!;
-      const endBlock = startOf[order[to - 1]!]! + blocksOf[order[to - 1]!]!;
-      const bytes = (endBlock - startBlock) * DB_BLOCK_BYTES;
-      const reuse = bytes <= ENCODED_WRITE_BYTES_MAX ? spare.pop() : undefined;
-      const buf = reuse ?? new Uint8Array(Math.max(bytes, ENCODED_WRITE_BYTES_MAX));
+      const bytes = runBytes(order, from, to, startOf, blocksOf);
+      const endBlock = startBlock + bytes / DB_BLOCK_BYTES;
+      const reuse = bytes <= bufBytes ? spare.pop() : undefined;
+      const buf = reuse ?? new Uint8Array(Math.max(bytes, bufBytes));
       if (reuse !== undefined) buf.fill(0, 0, bytes);
       for (let i = from; i < to; ) {
         if (slice?.due() === true) await slice.next();
         i = encodeRun(order, i, to, startOf, startBlock, encode, buf, slice);
       }
       await this.write([buf.subarray(0, bytes)], startBlock, endBlock);
-      if (buf.byteLength === ENCODED_WRITE_BYTES_MAX) spare.push(buf);
+      if (buf.byteLength === bufBytes) spare.push(buf);
     });
   }
 

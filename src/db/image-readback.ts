@@ -36,6 +36,8 @@ interface ReadBackPlan {
   ids: readonly string[];
   idAt: Uint32Array;
   order: Uint32Array;
+  /** Of all the extents together: the read buffer need not be bigger. */
+  bytes: number;
 }
 
 export async function readBackImages(st: DbState, ids: readonly string[]): Promise<ImageMismatch[]> {
@@ -49,7 +51,7 @@ export async function readBackImages(st: DbState, ids: readonly string[]): Promi
     const base = plan.starts[plan.order[i]!]! * DB_BLOCK_BYTES;
     const k = plan.order[j - 1]!;
     const bytes = (plan.starts[k]! + st.index.extentBlocksAt(plan.slots[k]!)) * DB_BLOCK_BYTES - base;
-    const into = bytes <= READBACK_READ_BYTES_MAX ? (buf ??= new Uint8Array(READBACK_READ_BYTES_MAX)) : new Uint8Array(bytes);
+    const into = bytes <= READBACK_READ_BYTES_MAX ? (buf ??= new Uint8Array(Math.min(READBACK_READ_BYTES_MAX, plan.bytes))) : new Uint8Array(bytes);
     await st.readInto(into, base, bytes);
     checkRun(st, plan, i, j, into.byteLength === bytes ? into : into.subarray(0, bytes), base, bad);
     i = j;
@@ -65,14 +67,16 @@ function planReadBack(index: SessionIndex, ids: readonly string[], last: DbState
   // The ids of the batch just written, the index unchanged since: its slots, no look-up.
   const known = last !== undefined && last.changes === index.changes && sameIds(ids, last.puts) ? last.slots : undefined;
   let n = 0;
+  let blocks = 0;
   for (let i = 0; i < ids.length; i++) {
     const slot = known !== undefined ? known[i]! : index.slotOf(ids[i]!);
     if (slot < 0) continue;
     slots[n] = slot;
     starts[n] = index.startAt(slot);
+    blocks += index.extentBlocksAt(slot);
     idAt[n++] = i;
   }
-  return { slots, starts, ids, idAt, order: orderByStart(starts, n) };
+  return { slots, starts, ids, idAt, order: orderByStart(starts, n), bytes: blocks * DB_BLOCK_BYTES };
 }
 
 function sameIds(ids: readonly string[], puts: ReadonlyArray<{ id: string }>): boolean {
