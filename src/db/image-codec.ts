@@ -21,29 +21,6 @@ import {
 } from '../format/constants.js';
 import { idAt } from '../session/session-codec.js';
 import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
-import { pushZeros } from './zeros.js';
-
-/**
- * Image heads, crcs and marker heads are views of one slab, each region handed out once
- * and never written again after it is returned (a full slab is replaced, not reused). A
- * typed array of 64 bytes or less is allocated on V8's heap, and a writev of it makes V8
- * move it off the heap first: 2-3 µs per image in a flush (the `writeBuffers` self time of
- * the engine-writes profile, docs/benchmarks.md). Views of a slab are already off the heap.
- */
-const SLAB_BYTES = 64 * 1024;
-let slab = new Uint8Array(SLAB_BYTES);
-let slabAt = 0;
-
-/** `bytes` fresh zeroed bytes (bytes <= SLAB_BYTES) no other caller ever gets. */
-function slabBytes(bytes: number): Uint8Array {
-  if (slabAt + bytes > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabAt = 0;
-  }
-  const b = slab.subarray(slabAt, slabAt + bytes);
-  slabAt += bytes;
-  return b;
-}
 
 /** `dataBytes` is a u32; keep the whole image inside one u32 too. */
 export const IMAGE_DATA_BYTES_MAX = 0xffff_ffff - IMAGE_OVERHEAD_BYTES;
@@ -97,8 +74,10 @@ export function encodeImageInto(out: Uint8Array, at: number, salt: number, lsn: 
   out[at + IMAGE.payloadLayout] = PAYLOAD_LAYOUT_V3; // writers only write v3 payloads
   writeU64(out, at + IMAGE.lsn, lsn);
   out.set(data, at + IMAGE_HEAD_BYTES);
-  // The head's crc in JavaScript (a view of 24 bytes for zlib would be an allocation), the data's in zlib.
-  writeU32(out, at + IMAGE_HEAD_BYTES + data.byteLength, crc32(data, crc32Of(out, at, at + IMAGE_HEAD_BYTES, salt)));
+  // The head's crc in JavaScript (a view of 24 bytes for zlib would be an allocation), the
+  // data's in zlib; not of no data: zlib's crc32 of an empty buffer without memory is 0, not its seed.
+  const headCrc = crc32Of(out, at, at + IMAGE_HEAD_BYTES, salt);
+  writeU32(out, at + IMAGE_HEAD_BYTES + data.byteLength, data.byteLength > 0 ? crc32(data, headCrc) : headCrc);
   return blocks;
 }
 
@@ -118,19 +97,6 @@ const CRC_TABLE = (() => {
   }
   return t;
 })();
-
-/**
- * encodeFreedMarker's block as iovecs (its 28 leading bytes, then shared zeros), followed
- * by zeros up to `writtenBlocks` blocks (1 by default; at most `extentBlocks`).
- */
-export function freedMarkerBuffers(salt: number, extentBlocks: number, writtenBlocks = 1): Uint8Array[] {
-  assert(writtenBlocks >= 1 && writtenBlocks <= extentBlocks, `marker of ${extentBlocks} blocks written over ${writtenBlocks}`);
-  const head = slabBytes(IMAGE_HEAD_BYTES + 4);
-  writeU32(head, IMAGE.magic, IMAGE_FREED_MAGIC);
-  writeU32(head, IMAGE.extentBlocks, extentBlocks);
-  writeU32(head, IMAGE_HEAD_BYTES, crc32(head.subarray(0, IMAGE_HEAD_BYTES), salt));
-  return pushZeros([head], writtenBlocks * DB_BLOCK_BYTES - head.byteLength);
-}
 
 /**
  * A freed marker's 28 leading bytes (freed magic, extentBlocks, crc) at `at` in `out`; the
