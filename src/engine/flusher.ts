@@ -62,7 +62,43 @@ export class Flusher {
   private failed = false;
   readonly stats: FlushStats = { cycles: 0, sessionsWritten: 0, sessionsFreed: 0, imagesRewritten: 0, lastFlushAtMs: 0, lastFlushMs: 0 };
 
+  /** The running cycle's "now" (live() reads it). */
+  private cycleNow = 0;
+
   constructor(private readonly deps: FlusherDeps) {}
+
+  /**
+   * What a cycle writes for `id`: its loaded state, or its packed image, or undefined (gone).
+   * One function for every cycle: a closure made per cycle gave its call site in
+   * batch-writer.ts a new target each flush, which V8 deoptimized (h/flushcpu).
+   */
+  private readonly live = (id: string): SessionToWrite => {
+    const cache = this.deps.cache;
+    const s = cache.visible.get(id);
+    if (s === undefined) {
+      // Packed by recovery from a log PUT and not in the file yet (background-fold.ts): written as logged.
+      const p = cache.cold.packed(id);
+      return p === undefined ? undefined : { lsn: p.lsn, data: Buffer.from(p.data) };
+    }
+    if (!isExpired(s, this.cycleNow)) return s;
+    // A change waiting for its fsync (a touch) may extend it: keep the image, or its
+    // record would find no base after a crash. Recovery drops it if it stays expired.
+    if (cache.head(id) !== s) return s;
+    cache.dropExpired(id); // expired since it changed
+    return undefined;
+  };
+
+  /**
+   * The taken ids minus those evicted since (cacheBytesMax): an evicted session is in the
+   * database file at its lsn (the evictor's condition), so it is skipped, never mistaken
+   * for a delete. A packed one is dirty only when recovery packed it from the log: written
+   * (live above). Checked as the cycle reaches each id, since it yields between slices; no
+   * look-up while nothing is cold (no bound, nothing packed).
+   */
+  private *notCold(taken: Set<string>): Generator<string> {
+    const cold = this.deps.cache.cold;
+    for (const id of taken) if (cold.size === 0 || !cold.has(id) || cold.packed(id) !== undefined) yield id;
+  }
 
   start(): void {
     this.stopTimer = this.deps.every(() => {
@@ -123,34 +159,14 @@ export class Flusher {
     const mark = this.deps.backlog?.mark() ?? 0;
     const dirty = cache.takeDirty();
     try {
-      const now = this.deps.now();
-      const live = (id: string): SessionToWrite => {
-        const s = cache.visible.get(id);
-        if (s === undefined) {
-          // Packed by recovery from a log PUT and not in the file yet (background-fold.ts): written as logged.
-          const p = cache.cold.packed(id);
-          return p === undefined ? undefined : { lsn: p.lsn, data: Buffer.from(p.data) };
-        }
-        if (!isExpired(s, now)) return s;
-        // A change waiting for its fsync (a touch) may extend it: keep the image, or its
-        // record would find no base after a crash. Recovery drops it if it stays expired.
-        if (cache.head(id) !== s) return s;
-        cache.dropExpired(id); // expired since it changed
-        return undefined;
-      };
-      // A session evicted (cacheBytesMax) after it was taken here is in the database file at
-      // its lsn (the evictor's condition): skipped, never mistaken for a delete. A packed one
-      // is dirty only when recovery packed it from the log: written (live above).
-      const taken = dirty;
-      const ids = (function* notCold(): Generator<string> {
-        for (const id of taken) if (!cache.cold.has(id) || cache.cold.packed(id) !== undefined) yield id;
-      })();
+      this.cycleNow = this.deps.now();
+      const ids = this.notCold(dirty);
       // Invariant: the cache is never behind the database file (recovery starts it at the
       // file's appliedLsn). A snapshot below it would claim less than the logs' firstLsn vouches for.
       assert(snapshotLsn >= db.appliedLsn, `flush snapshot lsn ${snapshotLsn} below the database's appliedLsn ${db.appliedLsn}`);
       // Resolves only once every image it wrote has read back as written: the release below
       // relies on it (a failed read-back throws and keeps the logs).
-      const { written, freed, rewritten } = await writeSessions(db, ids, live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, this.deps.encryption, new LoopSlice(this.deps.backlog?.sliceMs(this.deps.flushSliceMsMax) ?? this.deps.flushSliceMsMax, this.deps.now));
+      const { written, freed, rewritten } = await writeSessions(db, ids, this.live, snapshotLsn, this.deps.flushBatchBytesMax, this.deps.syncLog, this.deps.encryption, new LoopSlice(this.deps.backlog?.sliceMs(this.deps.flushSliceMsMax) ?? this.deps.flushSliceMsMax, this.deps.now));
       this.deps.backlog?.foldedTo(mark);
       this.stats.sessionsWritten += written;
       this.stats.sessionsFreed += freed;
