@@ -1,7 +1,7 @@
 import { SessiondError } from '../../errors.js';
 import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
 import { recordUntilMs } from '../record-until.js';
-import { deadlineOf, evalChange, evalScript, NEVER, num, script, type RedisContext } from './redis-context.js';
+import { deadlineOf, evalChange, evalChangeThen, evalScript, NEVER, num, script, type RedisContext } from './redis-context.js';
 import { cover, coverFor, coverWrite, uncover } from './principals.js';
 import type { RedisArg } from './redis-types.js';
 
@@ -191,7 +191,7 @@ expire(us)
 return 'ok'
 `);
 
-export async function touch(
+export function touch(
   ctx: RedisContext,
   lease: ServerLease,
   id: string,
@@ -204,12 +204,19 @@ export async function touch(
   // ARGV[8] and [9]: the coverage got for the principal (none on the first try).
   const args: RedisArg[] = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, releaseTurn ? '1' : '0', lastAccessAtMs, expires, touchAfterMs, '0', ''];
   const key = [ctx.k.session(id)];
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const r = await evalChange(ctx, TOUCH, key, args);
-    if (!Array.isArray(r)) return r as WriteOutcome;
+  // Not an async function: every request's touch is answered in the command's own promise layer.
+  return evalChangeThen(ctx, TOUCH, key, args, (r) => (Array.isArray(r) ? touchCovered(ctx, id, key, args, lastAccessAtMs, r) : (r as WriteOutcome)));
+}
+
+/** The touch's script asked for more coverage of its principal ({'cover', principal, end}): raised, and the touch sent again. */
+async function touchCovered(ctx: RedisContext, id: string, key: string[], args: RedisArg[], lastAccessAtMs: number, asked: unknown[]): Promise<WriteOutcome> {
+  let r: unknown = asked;
+  for (let attempt = 1; attempt < 3; attempt++) {
     const [, principal, need] = r as [string, string, string];
     args[7] = await cover(ctx, principal, id, coverFor(Number(need), lastAccessAtMs));
     args[8] = principal;
+    r = await evalChange(ctx, TOUCH, key, args);
+    if (!Array.isArray(r)) return r as WriteOutcome;
   }
   // COVER answers at least what the script asked for: only a principal changing under the owner's own touch gets here.
   throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'the principal index could not cover a touch', { backend: 'redis' });

@@ -2,7 +2,7 @@ import type { GlobalRecord, ServerLease, TurnResult } from '../global-store.js';
 import type { RedisArg } from './redis-types.js';
 import { leaseLive, serverLive } from './leases.js';
 import { performance } from 'node:perf_hooks';
-import { cmd, deadlineOf, evalScript, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
+import { cmd, deadlineOf, evalScript, evalThen, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
 import { fenced } from './session-rows.js';
 
 /**
@@ -82,15 +82,26 @@ function takeArgs(ctx: RedisContext, lease: ServerLease, turnMs: number, knownVe
 }
 
 /** With `hold` (back mode) the turn is HELD_TURN: it ends when released or when the holder's server is gone. */
-export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
+export function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
   const key = [ctx.k.session(id)];
-  let r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, '', '', hold))) as TakeReply;
-  if (typeof r !== 'string' && r[0] === 'busy') {
-    const [, owner, epoch, held] = r as [string, string, string, string];
-    if (await holderLive(ctx, owner, epoch, held === '1')) return undefined;
-    r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, owner, epoch, hold))) as TakeReply;
-    if (typeof r !== 'string' && r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
-  }
+  // Not an async function: every request's turn takes this path, answered in the command's own promise layer.
+  return evalThen(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, '', '', hold), (r) => {
+    const reply = r as TakeReply;
+    if (typeof reply !== 'string' && reply[0] === 'busy') return takeFromBusy(ctx, lease, id, key, turnMs, knownVersion, hold, reply);
+    return taken(lease, id, knownVersion, reply);
+  });
+}
+
+/** The turn is held: taken only when its holder is dead (a second try, passing it as dead). */
+async function takeFromBusy(ctx: RedisContext, lease: ServerLease, id: string, key: string[], turnMs: number, knownVersion: number, hold: boolean, busy: TakeReply): Promise<TurnResult | undefined> {
+  const [, owner, epoch, held] = busy as [string, string, string, string];
+  if (await holderLive(ctx, owner, epoch, held === '1')) return undefined;
+  const r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, owner, epoch, hold))) as TakeReply;
+  if (typeof r !== 'string' && r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
+  return taken(lease, id, knownVersion, r);
+}
+
+function taken(lease: ServerLease, id: string, knownVersion: number, r: TakeReply): TurnResult {
   if (r === 'fenced') throw fenced(lease, 'the server lease lapsed');
   if (r === 'absent') return { record: undefined, attrsOmitted: false, inherited: false };
   return turnOf(lease, id, knownVersion, r);
