@@ -36,6 +36,7 @@ export interface EngineOptions {
   readonly flushBatchBytesMax: number;
   readonly flushSliceMsMax: number;
   readonly flushBacklogBytesMax: number;
+  readonly flushBacklogBytesMin: number;
   readonly sessionBytesMax: number;
   readonly cacheBytesMax: number;
   readonly sessionTtlMs: number;
@@ -102,10 +103,11 @@ export const OPTION_SPECS: Readonly<Record<keyof EngineOptions, OptionSpec>> = {
   logSwapMs: { kind: 'int', min: 100, max: 24 * 3600_000, doc: 'swap to the other log when the active one is this old', defaultValue: () => 5 * 60_000 },
   groupCommitBytesMax: { kind: 'int', min: 4 * KiB, max: 256 * MiB, doc: 'most bytes in one group commit (one write + one fdatasync)', defaultValue: () => 4 * MiB },
   writeQueueBytesMax: { kind: 'int', min: 64 * KiB, max: 4 * GiB, doc: 'writes waiting for the log beyond this are refused with SESSIOND_OVERLOADED', defaultValue: () => 64 * MiB },
-  flushIntervalMs: { kind: 'int', min: 10, max: 3600_000, doc: 'how often changed sessions move from the cache to the database file', defaultValue: () => 1000 },
+  flushIntervalMs: { kind: 'int', min: 10, max: 3600_000, doc: 'how often the flusher moves changed sessions from the cache to the database file, at the latest (sooner at flushBacklogBytesMin); until then a change is durable in the log only, and one session changed many times is written once (docs/durability.md, "When the database file is written")', defaultValue: () => 30_000 },
   flushBatchBytesMax: { kind: 'int', min: 4 * KiB, max: 1 * GiB, doc: 'most image bytes the flusher writes in one database batch', defaultValue: () => 16 * MiB },
   flushSliceMsMax: { kind: 'int', min: 1, max: 1000, doc: 'longest the flusher encodes images before it yields one event-loop turn (bounds the event-loop delay a big flush causes)', defaultValue: () => 2 },
   flushBacklogBytesMax: { kind: 'int', min: 64 * KiB, max: 16 * GiB, doc: 'log bytes not yet folded into the database file at which changes wait for the flusher (the flusher\'s slice grows towards it): bounds what a restart replays', defaultValue: () => 128 * MiB },
+  flushBacklogBytesMin: { kind: 'int', min: 4 * KiB, max: 16 * GiB, doc: 'log bytes not yet folded into the database file at which the flusher runs without waiting for flushIntervalMs (at most flushBacklogBytesMax): bounds what a restart replays at normal load', defaultValue: () => 16 * MiB },
   sessionBytesMax: { kind: 'int', min: 1 * KiB, max: 64 * MiB, doc: 'largest encoded session; a larger save fails with SESSIOND_SESSION_TOO_LARGE (HTTP 413)', defaultValue: () => 1 * MiB },
   cacheBytesMax: { kind: 'int', min: 0, max: 2 ** 50, doc: 'bound on the loaded sessions (attribute text + ID + 160 B each); the least recently used ones that the database file holds are evicted and read back on access. 0: every session stays loaded', defaultValue: () => 0, defaultDoc: '0 (no bound)' },
   sessionTtlMs: { kind: 'int', min: 1, max: 10 * 365 * 24 * 3600_000, doc: 'expiry given to a session saved without one', defaultValue: () => 24 * 3600_000 },
@@ -183,6 +185,11 @@ export function resolveOptions(input: EngineOptionsInput, extraKeys: readonly st
   const largestRecordBytes = (out.sessionBytesMax as number) + RECORD_OVERHEAD_BYTES;
   if ((out.writeQueueBytesMax as number) < largestRecordBytes) {
     throw invalid('writeQueueBytesMax', `${String(out.writeQueueBytesMax)} is below one record of sessionBytesMax (${largestRecordBytes} bytes)`);
+  }
+  // The default soft bound follows a smaller hard one; a given one above it is a mistake.
+  if ((out.flushBacklogBytesMin as number) > (out.flushBacklogBytesMax as number)) {
+    if ((input as Record<string, unknown>).flushBacklogBytesMin === undefined) out.flushBacklogBytesMin = out.flushBacklogBytesMax;
+    else throw invalid('flushBacklogBytesMin', `${String(out.flushBacklogBytesMin)} is above flushBacklogBytesMax (${String(out.flushBacklogBytesMax)})`);
   }
   return Object.freeze(out) as unknown as EngineOptions;
 }

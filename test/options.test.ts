@@ -30,6 +30,7 @@ const INT_OPTIONS = Object.entries(OPTION_SPECS).filter(([, spec]) => spec.kind 
 const PARTNERS: Record<string, Record<string, number>> = {
   writeQueueBytesMax: { sessionBytesMax: 1024 },
   sessionBytesMax: { writeQueueBytesMax: 4 * 1024 ** 3 },
+  flushBacklogBytesMin: { flushBacklogBytesMax: 16 * 1024 ** 3 },
 };
 
 describe('resolveOptions', () => {
@@ -152,7 +153,7 @@ describe('resolveOptions', () => {
   it('documents every option, with units in the names of numeric limits', () => {
     for (const [name, spec] of Object.entries(OPTION_SPECS)) {
       assert.ok(spec.doc.length > 0, `${name} has a doc`);
-      if (spec.kind === 'int') assert.match(name, /(Ms|Bytes|Max|MsMax|BytesMax)$/, `${name} has its unit last`);
+      if (spec.kind === 'int') assert.match(name, /(Ms|Bytes|Max|MsMax|BytesMax|BytesMin)$/, `${name} has its unit last`);
     }
   });
 });
@@ -170,4 +171,14 @@ it('refuses a write queue too small for one record of the largest session', () =
     (e: unknown) => isSessiondError(e, 'SESSIOND_INVALID_OPTION') && e.context.option === 'writeQueueBytesMax',
   );
   assert.ok(resolveOptions({ dir: '/x', sessionBytesMax: 64 * 1024, writeQueueBytesMax: 128 * 1024 }));
+});
+
+it('flushBacklogBytesMin: refused above flushBacklogBytesMax when given; its default follows a smaller flushBacklogBytesMax', () => {
+  assert.throws(
+    () => resolveOptions({ dir: '/x', flushBacklogBytesMin: 2 * 1024 * 1024, flushBacklogBytesMax: 1024 * 1024 }),
+    (e: unknown) => isSessiondError(e, 'SESSIOND_INVALID_OPTION') && e.context.option === 'flushBacklogBytesMin',
+  );
+  assert.equal(resolveOptions({ dir: '/x', flushBacklogBytesMax: 1024 * 1024 }).flushBacklogBytesMin, 1024 * 1024);
+  assert.equal(resolveOptions({ dir: '/x', flushBacklogBytesMin: 1024 * 1024, flushBacklogBytesMax: 1024 * 1024 }).flushBacklogBytesMin, 1024 * 1024);
+  assert.equal(resolveOptions({ dir: '/x' }).flushBacklogBytesMin, OPTION_SPECS.flushBacklogBytesMin.defaultValue());
 });

@@ -12,9 +12,11 @@ import type { DbHeader } from './db-header.js';
 import { encodeDbHeader } from './db-header.js';
 import type { Extent, ExtentAllocator } from './extent-allocator.js';
 import { FIRST_DATA_BLOCK } from './extent-allocator.js';
-import { freedMarkerBuffers } from './image-codec.js';
+import { encodeFreedMarkerInto } from './image-codec.js';
 import type { SessionIndex } from './session-index.js';
+import { orderByStart } from './extent-order.js';
 import { boundedAll } from '../util/bounded-all.js';
+import type { LoopSlice } from '../util/loop-slice.js';
 
 /** An image write: `buffers` fill the extent that starts at block `start`. */
 export interface ExtentWrite {
@@ -40,6 +42,19 @@ export const WRITES_IN_FLIGHT_MAX = 16;
  */
 export const MARKER_ZERO_FILL_BLOCKS_MAX = 8;
 
+/**
+ * Most bytes of one writev of writeEncoded: a run of extents that touch, encoded into one
+ * buffer. The buffers are reused within a call, so a call holds at most
+ * WRITES_IN_FLIGHT_MAX of them (2 MiB) however big its batch.
+ */
+export const ENCODED_WRITE_BYTES_MAX = 128 * 1024;
+
+/**
+ * Encodes extent k (blocksOf[k] blocks from block startOf[k]) into `out` at byte `at`,
+ * whose bytes up to the extent's end are zeros when called.
+ */
+export type ExtentEncoder = (k: number, out: Uint8Array, at: number) => void;
+
 /** Extents sorted by start, those that touch merged into runs of at most IOVECS_PER_WRITE_MAX iovecs. */
 function coalesceExtents(writes: readonly ExtentWrite[]): Array<{ buffers: Uint8Array[]; start: number; end: number }> {
   const sorted = [...writes].sort((a, b) => a.start - b.start);
@@ -60,10 +75,72 @@ function coalesceExtents(writes: readonly ExtentWrite[]): Array<{ buffers: Uint8
   return runs;
 }
 
+/**
+ * writeEncoded's runs: extents (by `order`) that touch, at most ENCODED_WRITE_BYTES_MAX
+ * bytes together unless one alone is bigger. Run r is order[runs[r]] .. order[runs[r + 1] - 1].
+ */
+function planRuns(order: ArrayLike<number>, startOf: ArrayLike<number>, blocksOf: ArrayLike<number>): number[] {
+  const runFrom: number[] = [];
+  const maxBlocks = ENCODED_WRITE_BYTES_MAX / DB_BLOCK_BYTES;
+  let end = -1;
+  let runStart = 0;
+  for (let i = 0; i < order.length; i++) {
+    const k = order[i]!;
+    const start = startOf[k]!;
+    const blocks = blocksOf[k]!;
+    if (start !== end || end + blocks - runStart > maxBlocks) {
+      runFrom.push(i);
+      runStart = start;
+    }
+    end = start + blocks;
+  }
+  runFrom.push(order.length);
+  return runFrom;
+}
+
+/** Bytes from the start of extent order[from] to the end of order[to - 1]. */
+function runBytes(order: ArrayLike<number>, from: number, to: number, startOf: ArrayLike<number>, blocksOf: ArrayLike<number>): number {
+  const last = order[to - 1]!;
+  return (startOf[last]! + blocksOf[last]! - startOf[order[from]!]!) * DB_BLOCK_BYTES;
+}
+
+/** The bytes of writeEncoded's buffers: those of its biggest run, up to ENCODED_WRITE_BYTES_MAX. */
+function bufferBytes(order: ArrayLike<number>, runFrom: readonly number[], startOf: ArrayLike<number>, blocksOf: ArrayLike<number>): number {
+  let most = 0;
+  for (let r = 0; r + 1 < runFrom.length; r++) most = Math.max(most, runBytes(order, runFrom[r]!, runFrom[r + 1]!, startOf, blocksOf));
+  return Math.min(most, ENCODED_WRITE_BYTES_MAX);
+}
+
+/**
+ * Encodes the extents order[from] .. order[to - 1] into `buf`, which starts at block
+ * `startBlock`, until `slice` is due before one: returns where it stopped (`to` when done).
+ */
+function encodeRun(order: ArrayLike<number>, from: number, to: number, startOf: ArrayLike<number>, startBlock: number, encode: ExtentEncoder, buf: Uint8Array, slice: LoopSlice | undefined): number {
+  for (let i = from; i < to; i++) {
+    if (i > from && slice?.due() === true) return i;
+    const k = order[i]!;
+    encode(k, buf, (startOf[k]! - startBlock) * DB_BLOCK_BYTES);
+  }
+  return to;
+}
+
+/** The blocks a freed marker writes over each extent: all of a small one, the first of a big one. */
+function markerBlocks(blocks: ArrayLike<number>): Uint32Array {
+  const written = new Uint32Array(blocks.length);
+  for (let k = 0; k < blocks.length; k++) written[k] = blocks[k]! <= MARKER_ZERO_FILL_BLOCKS_MAX ? blocks[k]! : 1;
+  return written;
+}
+
 export class DbState {
   private pendingHeader: { header: DbHeader; slot: number } | undefined;
   /** The other slot holds the same appliedLsn and count (writeHeader writes both; an interim header does not). */
   bothSlotsCurrent = false;
+  /**
+   * The images the last batch wrote and their index slots, while the index has not changed
+   * since (`changes`): its read-back, which follows, takes the slots from here instead of
+   * looking every id up again (image-readback.ts), and drops it.
+   */
+  lastBatch: { puts: ReadonlyArray<{ id: string }>; slots: Int32Array; changes: number } | undefined;
 
   constructor(
     readonly path: string,
@@ -92,17 +169,57 @@ export class DbState {
   }
 
   /**
-   * A freed marker over each extent (format.md §2.2). An extent of at most
-   * MARKER_ZERO_FILL_BLOCKS_MAX blocks is zeroed past its marker, so the markers of
-   * extents that touch (a batch's sessions freed together) share one writev instead of
-   * one each; a bigger one gets its first block only (its marker and zeros).
+   * Writes extents that `encode` fills in place, `order` listing them by start block:
+   * extents that touch are encoded side by side into one zeroed buffer of at most
+   * ENCODED_WRITE_BYTES_MAX bytes (an extent bigger than that gets one of its own) and
+   * written with one writev of one iovec, up to WRITES_IN_FLIGHT_MAX writevs at once. No
+   * object per extent: the flush writes every image and freed marker this way. Each run is
+   * encoded just before its write; with `slice`, each extent's encoding waits for a new
+   * slice when the current one is used up. On a failure the writes in flight are waited for,
+   * then it throws.
    */
+  async writeEncoded(order: ArrayLike<number>, startOf: ArrayLike<number>, blocksOf: ArrayLike<number>, encode: ExtentEncoder, slice?: LoopSlice): Promise<void> {
+    const runFrom = planRuns(order, startOf, blocksOf);
+    // As big as the biggest run, up to the limit: a flush of a few sessions allocates a few blocks.
+    const bufBytes = bufferBytes(order, runFrom, startOf, blocksOf);
+    const spare: Uint8Array[] = [];
+    await boundedAll(runFrom.length - 1, WRITES_IN_FLIGHT_MAX, async (r) => {
+      const from = runFrom[r]!;
+      const to = runFrom[r + 1]!;
+      const startBlock = startOf[order[from]!]!;
+      const bytes = runBytes(order, from, to, startOf, blocksOf);
+      const endBlock = startBlock + bytes / DB_BLOCK_BYTES;
+      const reuse = bytes <= bufBytes ? spare.pop() : undefined;
+      const buf = reuse ?? new Uint8Array(Math.max(bytes, bufBytes));
+      if (reuse !== undefined) buf.fill(0, 0, bytes);
+      for (let i = from; i < to; ) {
+        if (slice?.due() === true) await slice.next();
+        i = encodeRun(order, i, to, startOf, startBlock, encode, buf, slice);
+      }
+      await this.write([buf.subarray(0, bytes)], startBlock, endBlock);
+      if (buf.byteLength === bufBytes) spare.push(buf);
+    });
+  }
+
+  /**
+   * A freed marker over each extent `starts[k]`, `blocks[k]` (format.md §2.2), `order`
+   * listing them by start. An extent of at most MARKER_ZERO_FILL_BLOCKS_MAX blocks is
+   * zeroed past its marker, so the markers of extents that touch (a batch's sessions freed
+   * together) share one writev instead of one each; a bigger one gets its first block only
+   * (its marker and zeros).
+   */
+  async writeMarkersOf(starts: ArrayLike<number>, blocks: ArrayLike<number>, order: ArrayLike<number>): Promise<void> {
+    const salt = this.salt;
+    await this.writeEncoded(order, starts, markerBlocks(blocks), (k, out, at) => encodeFreedMarkerInto(out, at, salt, blocks[k]!));
+  }
+
+  /** writeMarkersOf of extent objects (the open's leftovers, compaction's sources). */
   async writeMarkers(extents: readonly Extent[]): Promise<void> {
-    await this.writeExtents(
-      extents.map((e) => {
-        const blocks = e.blocks <= MARKER_ZERO_FILL_BLOCKS_MAX ? e.blocks : 1;
-        return { start: e.start, blocks, buffers: freedMarkerBuffers(this.salt, e.blocks, blocks) };
-      }),
+    const starts = extents.map((e) => e.start);
+    await this.writeMarkersOf(
+      starts,
+      extents.map((e) => e.blocks),
+      orderByStart(starts),
     );
   }
 
@@ -174,12 +291,19 @@ export class DbState {
   /** Reads `length` bytes at byte `position`; bytes past the end of the file read as zeros. */
   async read(position: number, length: number): Promise<Uint8Array> {
     const out = new Uint8Array(length);
+    await this.readInto(out, position, length);
+    return out;
+  }
+
+  /** Reads `length` bytes at byte `position` into the start of `out` (reused by the caller); bytes past the end of the file read as zeros. */
+  async readInto(out: Uint8Array, position: number, length: number): Promise<void> {
+    let n: number;
     try {
-      await this.handle.read(out, 0, length, position);
+      n = await this.handle.read(out, 0, length, position);
     } catch (e) {
       throw ioError('read', this.path, e);
     }
-    return out;
+    if (n < length) out.fill(0, n, length);
   }
 
   checkInvariants(): void {

@@ -10,6 +10,7 @@
 
 import { assert } from '../assert.js';
 import { DB_HEADER_SLOTS } from '../format/constants.js';
+import { orderByStart } from './extent-order.js';
 
 export const FIRST_DATA_BLOCK = DB_HEADER_SLOTS;
 
@@ -114,14 +115,28 @@ export class ExtentAllocator {
    * them: the header written before a release already states the shrunk end.
    */
   endAfterRelease(extents: readonly Extent[]): number {
-    const startByEnd = new Map<number, number>();
-    for (const e of extents) startByEnd.set(e.start + e.blocks, e.start);
+    const starts = extents.map((e) => e.start);
+    return this.endAfterReleaseOf(
+      starts,
+      extents.map((e) => e.blocks),
+      orderByStart(starts),
+    );
+  }
+
+  /**
+   * endAfterRelease of the extents `starts[k]`, `blocks[k]`, `order` listing them by start:
+   * walks down from the end through whichever of them, or of the free extents, ends where
+   * the walk stands (they are disjoint, so only the highest one left of each can).
+   */
+  endAfterReleaseOf(starts: ArrayLike<number>, blocks: ArrayLike<number>, order: ArrayLike<number>): number {
     let end = this.end;
+    let released = order.length - 1;
     let last = this.starts.length - 1;
     for (;;) {
-      const released = startByEnd.get(end);
-      if (released !== undefined) {
-        end = released;
+      const k = released >= 0 ? order[released]! : -1;
+      if (k >= 0 && starts[k]! + blocks[k]! === end) {
+        end = starts[k]!;
+        released--;
       } else if (last >= 0 && this.starts[last]! + this.lengths[last]! === end) {
         end = this.starts[last--]!;
       } else {

@@ -21,29 +21,6 @@ import {
 } from '../format/constants.js';
 import { idAt } from '../session/session-codec.js';
 import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
-import { pushZeros } from './zeros.js';
-
-/**
- * Image heads, crcs and marker heads are views of one slab, each region handed out once
- * and never written again after it is returned (a full slab is replaced, not reused). A
- * typed array of 64 bytes or less is allocated on V8's heap, and a writev of it makes V8
- * move it off the heap first: 2-3 µs per image in a flush (the `writeBuffers` self time of
- * the engine-writes profile, docs/benchmarks.md). Views of a slab are already off the heap.
- */
-const SLAB_BYTES = 64 * 1024;
-let slab = new Uint8Array(SLAB_BYTES);
-let slabAt = 0;
-
-/** `bytes` fresh zeroed bytes (bytes <= SLAB_BYTES) no other caller ever gets. */
-function slabBytes(bytes: number): Uint8Array {
-  if (slabAt + bytes > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabAt = 0;
-  }
-  const b = slab.subarray(slabAt, slabAt + bytes);
-  slabAt += bytes;
-  return b;
-}
 
 /** `dataBytes` is a u32; keep the whole image inside one u32 too. */
 export const IMAGE_DATA_BYTES_MAX = 0xffff_ffff - IMAGE_OVERHEAD_BYTES;
@@ -66,39 +43,69 @@ export function extentBlocksFor(dataBytes: number): number {
 }
 
 /**
- * A live image as iovecs filling its whole extent: head, the caller's `data` (not
- * copied), then crc and zero padding. Padding the extent means every block of a live
- * extent is rewritten, so no stale bytes of an older image survive inside it.
+ * A live image as iovecs filling its whole extent (encodeImageInto in a buffer of its own):
+ * head, data, crc, zero padding. Padding the extent means every block of a live extent is
+ * rewritten, so no stale bytes of an older image survive inside it.
  */
 export function encodeImage(salt: number, lsn: number, data: Uint8Array): { buffers: Uint8Array[]; blocks: number } {
-  // Once per image of a flush: a message is built only when a check fails.
+  checkImageArgs(lsn, data);
+  const out = new Uint8Array(extentBlocksFor(data.byteLength) * DB_BLOCK_BYTES);
+  return { buffers: [out], blocks: encodeImageInto(out, 0, salt, lsn, data) };
+}
+
+/** Once per image of a flush: a message is built only when a check fails. */
+function checkImageArgs(lsn: number, data: Uint8Array): void {
   if (!(Number.isSafeInteger(lsn) && lsn >= 0)) assert(false, `image lsn must be a safe integer, got ${lsn}`);
   if (!(data.byteLength <= IMAGE_DATA_BYTES_MAX)) assert(false, `image data too large: ${data.byteLength}`);
-  const blocks = extentBlocksFor(data.byteLength);
-  const head = slabBytes(IMAGE_HEAD_BYTES);
-  writeU32(head, IMAGE.magic, IMAGE_LIVE_MAGIC);
-  writeU32(head, IMAGE.extentBlocks, blocks);
-  writeU32(head, IMAGE.dataBytes, data.byteLength);
-  head[IMAGE.payloadLayout] = PAYLOAD_LAYOUT_V3; // writers only write v3 payloads
-  writeU64(head, IMAGE.lsn, lsn);
-  const pad = blocks * DB_BLOCK_BYTES - imageBytes(data.byteLength);
-  const crc = slabBytes(4);
-  writeU32(crc, 0, crc32(data, crc32(head, salt)));
-  const buffers = data.byteLength > 0 ? [head, data, crc] : [head, crc];
-  return { buffers: pushZeros(buffers, pad), blocks };
 }
 
 /**
- * encodeFreedMarker's block as iovecs (its 28 leading bytes, then shared zeros), followed
- * by zeros up to `writtenBlocks` blocks (1 by default; at most `extentBlocks`).
+ * Encodes a live image at `at` in `out`: head, a copy of `data`, crc; returns its extent in
+ * blocks. The rest of the extent (`at` + blocks * DB_BLOCK_BYTES) must already be zeros:
+ * the caller zeroes the buffer once for many images (the flusher's writes, db-state.ts). No
+ * allocation: the flush encodes every image it writes this way.
  */
-export function freedMarkerBuffers(salt: number, extentBlocks: number, writtenBlocks = 1): Uint8Array[] {
-  assert(writtenBlocks >= 1 && writtenBlocks <= extentBlocks, `marker of ${extentBlocks} blocks written over ${writtenBlocks}`);
-  const head = slabBytes(IMAGE_HEAD_BYTES + 4);
-  writeU32(head, IMAGE.magic, IMAGE_FREED_MAGIC);
-  writeU32(head, IMAGE.extentBlocks, extentBlocks);
-  writeU32(head, IMAGE_HEAD_BYTES, crc32(head.subarray(0, IMAGE_HEAD_BYTES), salt));
-  return pushZeros([head], writtenBlocks * DB_BLOCK_BYTES - head.byteLength);
+export function encodeImageInto(out: Uint8Array, at: number, salt: number, lsn: number, data: Uint8Array): number {
+  checkImageArgs(lsn, data);
+  const blocks = extentBlocksFor(data.byteLength);
+  writeU32(out, at + IMAGE.magic, IMAGE_LIVE_MAGIC);
+  writeU32(out, at + IMAGE.extentBlocks, blocks);
+  writeU32(out, at + IMAGE.dataBytes, data.byteLength);
+  out[at + IMAGE.payloadLayout] = PAYLOAD_LAYOUT_V3; // writers only write v3 payloads
+  writeU64(out, at + IMAGE.lsn, lsn);
+  out.set(data, at + IMAGE_HEAD_BYTES);
+  // The head's crc in JavaScript (a view of 24 bytes for zlib would be an allocation), the
+  // data's in zlib; not of no data: zlib's crc32 of an empty buffer without memory is 0, not its seed.
+  const headCrc = crc32Of(out, at, at + IMAGE_HEAD_BYTES, salt);
+  writeU32(out, at + IMAGE_HEAD_BYTES + data.byteLength, data.byteLength > 0 ? crc32(data, headCrc) : headCrc);
+  return blocks;
+}
+
+/** CRC-32 (zlib's: reflected 0xedb88320) of b[from, to) seeded with `seed`, as zlib.crc32(b.subarray(from, to), seed). */
+export function crc32Of(b: Uint8Array, from: number, to: number, seed: number): number {
+  let c = ~seed;
+  for (let i = from; i < to; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/**
+ * A freed marker's 28 leading bytes (freed magic, extentBlocks, crc) at `at` in `out`; the
+ * rest of its block, and whatever else of the extent is written, must already be zeros.
+ */
+export function encodeFreedMarkerInto(out: Uint8Array, at: number, salt: number, extentBlocks: number): void {
+  writeU32(out, at + IMAGE.magic, IMAGE_FREED_MAGIC);
+  writeU32(out, at + IMAGE.extentBlocks, extentBlocks);
+  writeU32(out, at + IMAGE_HEAD_BYTES, crc32Of(out, at, at + IMAGE_HEAD_BYTES, salt));
 }
 
 /** One block: freed magic, extentBlocks, crc of the first 24 bytes, zeros. */
@@ -116,20 +123,36 @@ export function encodeFreedMarker(salt: number, extentBlocks: number): Uint8Arra
  * `at + IMAGE_HEAD_BYTES` must be inside `b`.
  */
 export function readImageHead(b: Uint8Array, at: number): ImageHead | undefined {
-  if (readU32(b, at + IMAGE.magic) !== IMAGE_LIVE_MAGIC) return undefined;
+  const dataBytes = plausibleImageDataBytes(b, at);
+  if (dataBytes < 0) return undefined;
+  const layout = b[at + IMAGE.payloadLayout] as PayloadLayout;
+  return { extentBlocks: readU32(b, at + IMAGE.extentBlocks), dataBytes, lsn: readU64(b, at + IMAGE.lsn), layout };
+}
+
+/**
+ * readImageHead's check without its object (the read-back's, once per image of a flush):
+ * the head's dataBytes when the head at `at` could start a live image, else -1.
+ */
+export function plausibleImageDataBytes(b: Uint8Array, at: number): number {
+  if (readU32(b, at + IMAGE.magic) !== IMAGE_LIVE_MAGIC) return -1;
   const extentBlocks = readU32(b, at + IMAGE.extentBlocks);
   const dataBytes = readU32(b, at + IMAGE.dataBytes);
   const lsn = readU64(b, at + IMAGE.lsn);
   const layout = b[at + IMAGE.payloadLayout];
-  if (layout !== PAYLOAD_LAYOUT_V3 && layout !== PAYLOAD_LAYOUT_V2) return undefined;
-  if (extentBlocks === 0 || lsn < 0 || lsn > U64_MAX_SAFE) return undefined;
-  if (imageBytes(dataBytes) > extentBlocks * DB_BLOCK_BYTES) return undefined;
-  return { extentBlocks, dataBytes, lsn, layout };
+  if (layout !== PAYLOAD_LAYOUT_V3 && layout !== PAYLOAD_LAYOUT_V2) return -1;
+  if (extentBlocks === 0 || lsn < 0 || lsn > U64_MAX_SAFE) return -1;
+  if (imageBytes(dataBytes) > extentBlocks * DB_BLOCK_BYTES) return -1;
+  return dataBytes;
 }
 
 /** Whether the image at `at` (all of it inside `b`) carries the crc that `salt` gives. */
 export function imageCrcMatches(b: Uint8Array, at: number, head: ImageHead, salt: number): boolean {
-  const end = at + IMAGE_HEAD_BYTES + head.dataBytes;
+  return imageCrcMatchesAt(b, at, head.dataBytes, salt);
+}
+
+/** imageCrcMatches given the head's dataBytes. */
+export function imageCrcMatchesAt(b: Uint8Array, at: number, dataBytes: number, salt: number): boolean {
+  const end = at + IMAGE_HEAD_BYTES + dataBytes;
   return crc32(b.subarray(at, end), salt) === readU32(b, end);
 }
 

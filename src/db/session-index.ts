@@ -27,8 +27,14 @@ export class SessionIndex {
   private nextSlot = 0;
   private allocated = 0;
   private imageTotal = 0;
+  private changeCount = 0;
   /** Highest lsn of any entry; undefined when a removal may have lowered it (recomputed lazily). */
   private maxLsnCache: number | undefined = 0;
+
+  /** Grows with every change to any entry: a slot looked up while it stays the same still holds its id. */
+  get changes(): number {
+    return this.changeCount;
+  }
 
   get size(): number {
     return this.slots.size;
@@ -81,10 +87,29 @@ export class SessionIndex {
 
   /** Adds an id known to be absent (slotOf said -1); returns its slot. The scan's hot path: one Map write. */
   insert(id: string, e: IndexEntry): number {
+    return this.add(id, e.startBlock, e.extentBlocks, e.lsn, e.imageBytes);
+  }
+
+  /** insert() without an entry object (the flusher's path for a new session). */
+  add(id: string, startBlock: number, extentBlocks: number, lsn: number, imageBytes: number): number {
     const slot = this.takeSlot();
     this.slots.set(id, slot);
-    this.fill(slot, e);
+    this.fill(slot, startBlock, extentBlocks, lsn, imageBytes);
     return slot;
+  }
+
+  /**
+   * Replaces the entry in `slot` (a slot in use, from slotOf): set() without a Map look-up
+   * or an entry object (the flusher's path for a rewritten session, whose slot its batch
+   * check already looked up).
+   */
+  replaceAt(slot: number, startBlock: number, extentBlocks: number, lsn: number, imageBytes: number): void {
+    if (!(slot >= 0 && slot < this.nextSlot)) assert(false, `index slot ${slot} is not in use`);
+    const previousLsn = this.lsns[slot]!;
+    this.allocated -= this.blocks[slot]!;
+    this.imageTotal -= this.bytes[slot]!;
+    if (lsn < previousLsn) this.forgetLsn(previousLsn);
+    this.fill(slot, startBlock, extentBlocks, lsn, imageBytes);
   }
 
   /** Sets the entry of `id`; returns the one it replaced. */
@@ -100,19 +125,20 @@ export class SessionIndex {
       this.imageTotal -= previous.imageBytes;
     }
     if (previous !== undefined && e.lsn < previous.lsn) this.forgetLsn(previous.lsn);
-    this.fill(slot, e);
+    this.fill(slot, e.startBlock, e.extentBlocks, e.lsn, e.imageBytes);
     return previous;
   }
 
-  private fill(slot: number, e: IndexEntry): void {
-    if (!(e.extentBlocks >= 1 && e.imageBytes >= 1)) assert(false, `bad index entry at slot ${slot}`); // no message built per entry
-    this.starts[slot] = e.startBlock;
-    this.blocks[slot] = e.extentBlocks;
-    this.lsns[slot] = e.lsn;
-    this.bytes[slot] = e.imageBytes;
-    this.allocated += e.extentBlocks;
-    this.imageTotal += e.imageBytes;
-    if (this.maxLsnCache !== undefined) this.maxLsnCache = Math.max(this.maxLsnCache, e.lsn);
+  private fill(slot: number, startBlock: number, extentBlocks: number, lsn: number, imageBytes: number): void {
+    if (!(extentBlocks >= 1 && imageBytes >= 1)) assert(false, `bad index entry at slot ${slot}`); // no message built per entry
+    this.changeCount++;
+    this.starts[slot] = startBlock;
+    this.blocks[slot] = extentBlocks;
+    this.lsns[slot] = lsn;
+    this.bytes[slot] = imageBytes;
+    this.allocated += extentBlocks;
+    this.imageTotal += imageBytes;
+    if (this.maxLsnCache !== undefined) this.maxLsnCache = Math.max(this.maxLsnCache, lsn);
   }
 
   delete(id: string): IndexEntry | undefined {
@@ -120,6 +146,7 @@ export class SessionIndex {
     if (slot === undefined) return undefined;
     const previous = this.entryAt(slot);
     this.slots.delete(id);
+    this.changeCount++;
     this.freeSlots.push(slot);
     this.allocated -= previous.extentBlocks;
     this.imageTotal -= previous.imageBytes;

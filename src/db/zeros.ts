@@ -1,9 +1,9 @@
 import { DB_BLOCK_BYTES } from '../format/constants.js';
 
 /**
- * Zeros for image padding, freed markers and the scrub, shared by every write as views
- * (never written to): a flush of 14,000 sessions would otherwise allocate ~100 MB of
- * zeroed buffers for its pads and markers. The bytes on disk are the same.
+ * Zeros for the scrub, shared by every write as views (never written to): a step would
+ * otherwise allocate a zeroed buffer as big as what it zeroes. (A flush encodes its images'
+ * padding and its markers' zeros into its write buffers: db-state.ts writeEncoded.)
  */
 const ZERO_CHUNK_BYTES = 128 * DB_BLOCK_BYTES;
 const ZEROS = new Uint8Array(ZERO_CHUNK_BYTES);

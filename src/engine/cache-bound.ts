@@ -34,6 +34,8 @@ export class CacheBound {
   private readonly pinned = new Map<string, number>();
   loaded = 0;
   evicted = 0;
+  /** Asks the flusher for a cycle (engine-pipeline.ts): a pass left the cache over its bound with changed sessions in it. */
+  requestFlush: (() => void) | undefined;
 
   constructor(
     private readonly cache: SessionCache,
@@ -96,15 +98,23 @@ export class CacheBound {
     if (visible.bytes <= this.cacheBytesMax) return 0;
     const target = this.cacheBytesMax * EVICT_LOW_WATER;
     let examined = 0;
+    let unwritten = 0;
     for (const [id, s] of visible) {
       if (visible.bytes <= target || examined >= EVICT_SCAN_MAX) break;
       examined++;
+      if (this.cache.hasPending(id) || this.pinned.has(id)) continue;
       // Dirty: the flusher has yet to write it (rekey marks sessions dirty at their lsn).
-      if (this.cache.hasPending(id) || this.cache.isDirty(id) || this.pinned.has(id) || this.db.imageLsnOf(id) !== s.lsn) continue;
+      if (this.cache.isDirty(id) || this.db.imageLsnOf(id) !== s.lsn) {
+        unwritten++;
+        continue;
+      }
       visible.delete(id);
       cold.set(id, summarizeState(s));
       this.evicted++;
     }
+    // Still over after looking at every session: only a flush cycle can free more (its end
+    // schedules the next pass). Not when nothing is dirty: a cycle would change nothing.
+    if (examined < EVICT_SCAN_MAX && unwritten > 0 && visible.bytes > this.cacheBytesMax && this.cache.dirtyCount > 0) this.requestFlush?.();
     return examined;
   }
 

@@ -44,7 +44,11 @@ export interface Pipeline {
 export async function createPipeline(p: PipelineParts): Promise<Pipeline> {
   const { options: o, clock, latency, fold } = p;
   // The writer's and the backlog's hooks name the flusher built below: they run after the open.
-  const backlog = new FoldBacklog(o.flushBacklogBytesMax, () => void flusher.flush().catch(() => {}), fold?.log?.bytes ?? 0);
+  const requestFlush = (): void => void flusher.flush().catch(() => {});
+  const backlog = new FoldBacklog(o.flushBacklogBytesMax, requestFlush, fold?.log?.bytes ?? 0, o.flushBacklogBytesMin);
+  // A bounded cache evicts only what the database file holds: over its bound with changed
+  // sessions in the way, it asks for the cycle instead of waiting for the flusher's timer.
+  if (p.bound !== undefined) p.bound.requestFlush = requestFlush;
   const writer = await LogWriter.create({
     fs: o.fs,
     dir: o.dir,

@@ -11,6 +11,10 @@
  *   flushBacklogBytesMax plus the records of the changes let through at once when it drops
  *   (each at most one record of sessionBytesMax), whatever the load.
  *
+ * - at `flushBacklogBytesMin` (the soft bound) a flush cycle is asked for at once, without
+ *   waiting for the flusher's timer (flushIntervalMs): the timer bounds how long a change
+ *   stays in the log only, this bounds how much of it there is at normal load.
+ *
  * Bytes are counted when a change becomes visible (the cache's appliedLsn moves in the same
  * turn), so a flush cycle's snapshot of the count matches its snapshot of appliedLsn.
  */
@@ -26,12 +30,16 @@ export class FoldBacklog {
   private readonly waiters: Array<() => void> = [];
   /** Changes that waited for the backlog to drop (stats). */
   stalls = 0;
+  /** A cycle was asked for at the soft bound and has not folded yet. */
+  private softAsked = false;
 
   constructor(
     readonly bytesMax: number,
-    /** Asks for a flush cycle (the flusher's flush()): called while changes wait. */
+    /** Asks for a flush cycle (the flusher's flush()): called while changes wait, and at the soft bound. */
     private readonly requestFold: () => void,
     initialBytes = 0,
+    /** The soft bound (flushBacklogBytesMin); Infinity: only the flusher's timer and the hard bound. */
+    readonly bytesMin = Infinity,
   ) {
     this.applied = initialBytes;
   }
@@ -43,6 +51,11 @@ export class FoldBacklog {
   /** A change of `bytes` log bytes is visible (SessionCache.apply / applyDelete). */
   noteApplied(bytes: number): void {
     this.applied += bytes;
+    if (this.softAsked || this.applied - this.folded < this.bytesMin) return;
+    this.softAsked = true;
+    // After this turn: the change's caller makes it visible (appliedLsn) in the same turn,
+    // and a cycle's snapshot of appliedLsn must match its mark() of these bytes.
+    queueMicrotask(this.requestFold);
   }
 
   /** Taken with the flush cycle's snapshot of appliedLsn. */
@@ -54,6 +67,13 @@ export class FoldBacklog {
   foldedTo(mark: number): void {
     if (mark <= this.folded) return;
     this.folded = mark;
+    this.softAsked = false;
+    if (this.waiters.length === 0 && this.bytes >= this.bytesMin) {
+      // Applied as much again while the cycle ran: one more.
+      this.softAsked = true;
+      queueMicrotask(this.requestFold);
+      return;
+    }
     if (this.waiters.length === 0) return;
     if (this.bytes < this.bytesMax) for (const w of this.waiters.splice(0)) w();
     else this.requestFold(); // folded less than was applied meanwhile: one more cycle

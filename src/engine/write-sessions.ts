@@ -41,39 +41,82 @@ export async function writeSessions(
   encryption?: Encryption,
   slice?: LoopSlice,
 ): Promise<{ written: number; freed: number; rewritten: number }> {
-  let puts: Put[] = [];
-  let deletes: string[] = [];
-  let bytes = 0;
-  let written = 0;
-  let freed = 0;
+  // The loop over the ids is a synchronous method (Pending.addFrom), optimized once; inside
+  // this async function V8 compiled it again and again (db/batch-writer.ts).
+  const b = new Pending(db, lookup, encryption);
   let rewritten = 0;
-  for (const id of ids) {
-    if (slice?.due() === true) await slice.next();
-    const s = lookup(id);
-    if (s !== undefined) {
-      const data = 'data' in s ? s.data : encodePut(s, encryption);
-      puts.push({ id, lsn: s.lsn, data });
-      bytes += data.length;
-      written++;
-    } else if (db.has(id)) {
-      deletes.push(id);
-      freed++;
+  const it = ids[Symbol.iterator]();
+  try {
+    let next = it.next();
+    while (next.done !== true) {
+      if (slice?.due() === true) await slice.next();
+      const rest = b.addFrom(next.value, it, batchBytesMax, slice);
+      if (b.bytes >= batchBytesMax) {
+        await beforeBatch();
+        await db.writeBatch({ puts: b.puts, deletes: b.deletes, appliedLsn: db.appliedLsn }, slice);
+        rewritten += await verifyBatch(db, b.puts);
+        b.clear();
+      }
+      next = rest ?? it.next();
     }
-    if (bytes >= batchBytesMax) {
-      await beforeBatch();
-      await db.writeBatch({ puts, deletes, appliedLsn: db.appliedLsn }, slice);
-      rewritten += await verifyBatch(db, puts);
-      puts = [];
-      deletes = [];
-      bytes = 0;
-    }
+  } finally {
+    it.return?.();
   }
-  if (puts.length > 0 || deletes.length > 0 || appliedLsn > db.appliedLsn) {
+  if (b.puts.length > 0 || b.deletes.length > 0 || appliedLsn > db.appliedLsn) {
     await beforeBatch();
-    await db.writeBatch({ puts, deletes, appliedLsn: Math.max(appliedLsn, db.appliedLsn) }, slice);
-    rewritten += await verifyBatch(db, puts);
+    await db.writeBatch({ puts: b.puts, deletes: b.deletes, appliedLsn: Math.max(appliedLsn, db.appliedLsn) }, slice);
+    rewritten += await verifyBatch(db, b.puts);
   }
-  return { written, freed, rewritten };
+  return { written: b.written, freed: b.freed, rewritten };
+}
+
+/** The batch being gathered: each id's image encoded, or the id to free. */
+class Pending {
+  puts: Put[] = [];
+  deletes: string[] = [];
+  bytes = 0;
+  written = 0;
+  freed = 0;
+
+  constructor(
+    private readonly db: SessionDatabase,
+    private readonly lookup: (id: string) => SessionToWrite,
+    private readonly encryption: Encryption | undefined,
+  ) {}
+
+  /**
+   * Adds `first`, then the ids after it, until the batch is full (resolves undefined: the
+   * caller writes it, then takes the next id) or `slice` is due before an id (resolves that
+   * id, not added yet) or the ids end (resolves their end).
+   */
+  addFrom(first: string, it: Iterator<string>, batchBytesMax: number, slice: LoopSlice | undefined): IteratorResult<string> | undefined {
+    for (let id = first; ; ) {
+      this.add(id);
+      if (this.bytes >= batchBytesMax) return undefined;
+      const next = it.next();
+      if (next.done === true || slice?.due() === true) return next;
+      id = next.value;
+    }
+  }
+
+  clear(): void {
+    this.puts = [];
+    this.deletes = [];
+    this.bytes = 0;
+  }
+
+  private add(id: string): void {
+    const s = this.lookup(id);
+    if (s !== undefined) {
+      const data = 'data' in s ? s.data : encodePut(s, this.encryption);
+      this.puts.push({ id, lsn: s.lsn, data });
+      this.bytes += data.length;
+      this.written++;
+    } else if (this.db.has(id)) {
+      this.deletes.push(id);
+      this.freed++;
+    }
+  }
 }
 
 /**

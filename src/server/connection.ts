@@ -173,38 +173,61 @@ export class Connection {
 
   /**
    * `SET key value`, `SET key value EX|PX n` or `EXPIRE|PEXPIRE key n` with a simple n
-   * (fast-commands.ts), issued at once; anything else takes the general path.
+   * (fast-commands.ts), issued at once; anything else takes the general path. No closure
+   * per command beyond the two the engine's promise needs (fastWritten).
    */
   private fastWrite(buf: Buffer, spans: Int32Array, argc: number): boolean {
     const { engine } = this.server;
-    let run: (id: string) => Promise<Reply> | Reply;
     // Counted as the general path counts a command's arguments.
     let bytes = spans[1]! - spans[0]! + spans[3]! - spans[2]! + spans[5]! - spans[4]!;
-    if (argc === 3 && !isCommand(buf, spans, 'set')) {
-      const at = simpleExpireAt(buf, spans, engine.clock.now());
-      if (at === undefined) return false;
-      run = (id) => fastExpire(engine, id, at);
+    const set = isCommand(buf, spans, 'set');
+    let expireAt: number | undefined;
+    let setExpiresAtMs = 0;
+    if (argc === 3 && !set) {
+      expireAt = simpleExpireAt(buf, spans, engine.clock.now());
+      if (expireAt === undefined) return false;
     } else {
-      if (!isCommand(buf, spans, 'set')) return false;
-      const expiresAtMs = argc === 3 ? 0 : simpleExpiryAt(buf, spans, engine.clock.now());
-      if (expiresAtMs === undefined) return false;
+      if (!set) return false;
+      const at = argc === 3 ? 0 : simpleExpiryAt(buf, spans, engine.clock.now());
+      if (at === undefined) return false;
+      setExpiresAtMs = at;
       if (argc === 5) bytes += spans[7]! - spans[6]! + spans[9]! - spans[8]!;
-      const [keyStart, keyEnd, valueStart, valueEnd] = [spans[2]!, spans[3]!, spans[4]!, spans[5]!];
-      run = (id) => fastSet(engine, id, buf, keyStart, keyEnd, valueStart, valueEnd, expiresAtMs);
     }
     this.server.stats.commandsTotal++;
     const slot = this.pushSlot(bytes, undefined);
     const id = idOfKeyAt(buf, spans[2]!, spans[3]!);
-    this.runNow(
-      () => run(id),
-      'write',
-      (r) => {
-        slot.reply = r;
-        this.scheduleFlush();
-      },
-      id,
+    let r: Promise<Reply> | Reply;
+    try {
+      r = expireAt !== undefined ? fastExpire(engine, id, expireAt) : fastSet(engine, id, buf, spans[2]!, spans[3]!, spans[4]!, spans[5]!, setExpiresAtMs);
+    } catch (e) {
+      r = engineErrorReply(e);
+    }
+    if (!(r instanceof Promise)) {
+      slot.reply = r;
+      this.scheduleFlush();
+      return true;
+    }
+    // Running: a GET of this key, and any later general-path read, waits for it (onSpans, canStart).
+    this.running++;
+    this.keyedRunning++;
+    this.keyedWrites.set(id, (this.keyedWrites.get(id) ?? 0) + 1);
+    void r.then(
+      (reply) => this.fastWritten(slot, id, reply),
+      (e: unknown) => this.fastWritten(slot, id, engineErrorReply(e)),
     );
     return true;
+  }
+
+  /** A fast-path write of `id` is answered: as runNow's settle and done for a keyed write. */
+  private fastWritten(slot: Slot, id: string, reply: Reply): void {
+    slot.reply = reply;
+    this.scheduleFlush();
+    this.running--;
+    this.keyedRunning--;
+    const n = this.keyedWrites.get(id)!;
+    if (n === 1) this.keyedWrites.delete(id);
+    else this.keyedWrites.set(id, n - 1);
+    this.startWaiting();
   }
 
   private onCommand(args: Buffer[]): void {
@@ -240,8 +263,7 @@ export class Connection {
     }
   }
 
-  /** `id`: the one key of a fast-path write (keyedWrites). */
-  private runNow(run: () => Reply | Promise<Reply>, kind: CommandKind, settle: (r: Reply) => void, id?: string): void {
+  private runNow(run: () => Reply | Promise<Reply>, kind: CommandKind, settle: (r: Reply) => void): void {
     let r: Reply | Promise<Reply>;
     try {
       r = run();
@@ -260,19 +282,9 @@ export class Connection {
     // A write or read-write command: later commands may wait for it (canStart).
     this.running++;
     if (kind === 'read-write') this.readWritesRunning++;
-    if (id !== undefined) {
-      this.keyedRunning++;
-      this.keyedWrites.set(id, (this.keyedWrites.get(id) ?? 0) + 1);
-    }
     const done = (): void => {
       this.running--;
       if (kind === 'read-write') this.readWritesRunning--;
-      if (id !== undefined) {
-        this.keyedRunning--;
-        const n = this.keyedWrites.get(id)!;
-        if (n === 1) this.keyedWrites.delete(id);
-        else this.keyedWrites.set(id, n - 1);
-      }
       this.startWaiting();
     };
     void r.then(

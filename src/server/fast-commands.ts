@@ -99,6 +99,9 @@ export function fastSet(engine: SessionEngine, id: string, buf: Buffer, keyStart
  * key-commands.ts runs it without a condition: a blind TOUCH record of `id`, 1 once durable,
  * 0 for a key that does not exist.
  */
-export async function fastExpire(engine: SessionEngine, id: string, atMs: number): Promise<Reply> {
-  return (await engine.touch(id, { expiresAtMs: atMs })) === undefined ? ZERO : ONE;
+export function fastExpire(engine: SessionEngine, id: string, atMs: number): Promise<Reply> {
+  // A then, not an async function: one promise and one turn less per EXPIRE.
+  return engine.touch(id, { expiresAtMs: atMs }).then(touchedReply);
 }
+
+const touchedReply = (s: SessionState | undefined): Reply => (s === undefined ? ZERO : ONE);

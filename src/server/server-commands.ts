@@ -1,7 +1,7 @@
 import type { CommandCall, CommandSpec } from './command-context.js';
 import { globMatch } from './glob-match.js';
 import { REDIS_VERSION } from './connection-commands.js';
-import { array, bulk, error, int, map, type Reply } from './resp-serializer.js';
+import { OK, array, bulk, error, int, map, type Reply } from './resp-serializer.js';
 
 /** Commands about the server: INFO, CONFIG GET, COMMAND. Enough for clients' start-up checks. */
 
@@ -95,4 +95,18 @@ const command: CommandSpec = {
   },
 };
 
-export const SERVER_COMMANDS: readonly CommandSpec[] = [info, config, command];
+/**
+ * SAVE: every change acknowledged so far is moved into the database file before the reply
+ * (engine.flush(): a checkpoint, as redis-server's SAVE writes its RDB). Not needed for
+ * durability (a SET is answered once its log record is durable); it ends what a restart
+ * would replay, and lets an operator or a benchmark charge the checkpoint to its writes.
+ * A `read`, so it also waits for this connection's earlier writes.
+ */
+const save: CommandSpec = {
+  name: 'save',
+  arity: 1,
+  kind: 'read',
+  run: (call) => call.server.engine.flush().then(() => OK),
+};
+
+export const SERVER_COMMANDS: readonly CommandSpec[] = [info, config, command, save];

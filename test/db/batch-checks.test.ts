@@ -39,6 +39,13 @@ test('a malformed batch fails its check, with what broke, before any I/O', async
   await db.writeBatch({ puts: [put('a', 5)], deletes: [], appliedLsn: 1 });
   await assert.rejects(db.writeBatch({ puts: [put('a', 4)], deletes: [], appliedLsn: 1 }), broken(/put a: lsn 4 below its image's 5/));
   await db.writeBatch({ puts: [put('a', 5)], deletes: [], appliedLsn: 1 }); // the same lsn again is fine
+  // 'a' is in the index now: found twice by its slot, not by a Set of new ids.
+  await db.writeBatch({ puts: [put('b', 6), put('c', 6)], deletes: [], appliedLsn: 1 });
+  await assert.rejects(db.writeBatch({ puts: [put('b', 7), put('a', 6), put('c', 7), put('a', 7)], deletes: [], appliedLsn: 1 }), broken(/batch puts a twice/));
+  await assert.rejects(db.writeBatch({ puts: [put('b', 7), put('a', 6), put('c', 7)], deletes: ['x', 'a'], appliedLsn: 1 }), broken(/batch both puts and deletes a/));
+  await assert.rejects(db.writeBatch({ puts: [put('b', 7), put('d', 6)], deletes: ['d'], appliedLsn: 1 }), broken(/batch both puts and deletes d/));
+  await db.writeBatch({ puts: [put('b', 7), put('a', 6)], deletes: ['c', 'x'], appliedLsn: 1 });
+  assert.deepEqual([db.has('a'), db.has('b'), db.has('c')], [true, true, false]);
   db.checkInvariants();
   await db.close();
 });

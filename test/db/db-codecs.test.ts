@@ -7,9 +7,11 @@ import fc from 'fast-check';
 import { chooseHeader, decodeDbHeader, encodeDbHeader } from '../../src/db/db-header.js';
 import type { DbHeader } from '../../src/db/db-header.js';
 import {
+  crc32Of,
   encodeFreedMarker,
+  encodeFreedMarkerInto,
   encodeImage,
-  freedMarkerBuffers,
+  encodeImageInto,
   extentBlocksFor,
   imageCrcMatches,
   isFreedMarker,
@@ -86,12 +88,24 @@ test('freed marker: recognized only with the right salt', () => {
   assert.equal(readImageHead(m, 0), undefined);
 });
 
-test('freed marker as iovecs: the same block as encodeFreedMarker, and the shared zeros stay zero', () => {
+test('freed marker encoded in place: the same block as encodeFreedMarker, at any offset of a zeroed buffer', () => {
   for (const blocks of [1, 2, 12, 0xffff_ffff]) {
-    assert.deepEqual(Buffer.concat(freedMarkerBuffers(7, blocks)), Buffer.from(encodeFreedMarker(7, blocks)));
+    const out = new Uint8Array(3 * DB_BLOCK_BYTES);
+    encodeFreedMarkerInto(out, DB_BLOCK_BYTES, 7, blocks);
+    assert.deepEqual(Buffer.from(out.subarray(DB_BLOCK_BYTES, 2 * DB_BLOCK_BYTES)), Buffer.from(encodeFreedMarker(7, blocks)));
+    assert.ok(out.subarray(0, DB_BLOCK_BYTES).every((b) => b === 0) && out.subarray(2 * DB_BLOCK_BYTES).every((b) => b === 0), 'nothing outside its block');
   }
-  const zeros = freedMarkerBuffers(7, 3)[1]!;
-  assert.ok(zeros.every((b) => b === 0));
+});
+
+test("crc32Of is zlib's crc32 of the range, seeded (property)", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0xffff_ffff }), (b, x, y, seed) => {
+      const from = b.length === 0 ? 0 : x % b.length;
+      const to = from + (b.length === from ? 0 : y % (b.length - from + 1));
+      // zlib's crc32 of an empty range is its seed, except of a buffer without memory (0): crc32Of's is the seed.
+      assert.equal(crc32Of(b, from, to, seed), to > from ? crc32(b.subarray(from, to), seed) : seed);
+    }),
+  );
 });
 
 test('image iovecs fill the extent exactly: head, data, crc, zero padding (property)', () => {
@@ -107,21 +121,21 @@ test('image iovecs fill the extent exactly: head, data, crc, zero padding (prope
   );
 });
 
-test('image and marker iovecs stay as encoded while later ones are encoded, and their small parts live off the V8 heap', () => {
-  // The heads and crcs are views of a shared slab (image-codec.ts): a region handed out
-  // twice would change an image whose writev is still in flight. Enough images to roll
-  // over several slabs.
-  const kept: Array<{ iovecs: Uint8Array[]; data?: Uint8Array; copy: Buffer }> = [];
-  for (let i = 0; i < 6000; i++) {
-    const data = i % 3 === 0 ? undefined : payload(`s${i}`);
-    const iovecs = data === undefined ? freedMarkerBuffers(i, 1 + (i % 5)) : encodeImage(i, i, data).buffers;
-    kept.push({ iovecs, data, copy: Buffer.concat(iovecs) });
-  }
-  for (const [i, k] of kept.entries()) assert.deepEqual(Buffer.concat(k.iovecs), k.copy, `iovecs ${i} changed after later encodes`);
-  // V8 keeps typed arrays of 64 bytes or less on its heap; a writev of one copies it out first.
-  for (const { iovecs, data } of kept.slice(0, 50)) {
-    for (const v of iovecs) if (v !== data) assert.ok(v.buffer.byteLength > 64, `a ${v.byteLength}-byte iovec over its own ${v.buffer.byteLength}-byte buffer`);
-  }
+test('an image encoded in place is encodeImage\'s extent, at any block of a zeroed buffer, and nothing outside it (property)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 3 * DB_BLOCK_BYTES }), fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 0, max: 3 }), fc.nat(), (data, lsn, block, salt) => {
+      const { buffers, blocks } = encodeImage(salt, lsn, data);
+      const out = new Uint8Array((block + blocks + 1) * DB_BLOCK_BYTES);
+      assert.equal(encodeImageInto(out, block * DB_BLOCK_BYTES, salt, lsn, data), blocks);
+      assert.deepEqual(Buffer.from(out.subarray(block * DB_BLOCK_BYTES, (block + blocks) * DB_BLOCK_BYTES)), Buffer.concat(buffers));
+      assert.ok(imageCrcMatches(out, block * DB_BLOCK_BYTES, readImageHead(out, block * DB_BLOCK_BYTES)!, salt), 'its crc checks out');
+      assert.ok(out.subarray(0, block * DB_BLOCK_BYTES).every((b) => b === 0) && out.subarray((block + blocks) * DB_BLOCK_BYTES).every((b) => b === 0));
+    }),
+  );
+  // No data, in an array without memory (zlib's crc32 of it is 0 whatever the seed).
+  const out = new Uint8Array(DB_BLOCK_BYTES);
+  encodeImageInto(out, 0, 77, 1, Uint8Array.from([]));
+  assert.ok(imageCrcMatches(out, 0, readImageHead(out, 0)!, 77));
 });
 
 test('payload id: the engine\'s E1 check decides; empty, running past the data, over 512 bytes or not UTF-8 is invalid', () => {

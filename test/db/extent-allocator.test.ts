@@ -63,6 +63,24 @@ test('allocator: endAfterRelease predicts the end a release leaves', () => {
   assert.equal(a.endAfterRelease([{ start: 10, blocks: 5 }]), 30);
 });
 
+test('allocator: endAfterRelease of many extents, in any order, is the end their releases leave', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 60 }), fc.array(fc.nat(), { maxLength: 60 }), fc.nat(), (sizes, picks, seed) => {
+      const a = new ExtentAllocator();
+      const live = sizes.map((n) => ({ start: a.allocate(n), blocks: n }));
+      // Some extents freed already, then a shuffled set of the others released together.
+      const freeNow = live.filter((_, i) => (seed >> i % 30) & 1);
+      const rest = live.filter((e) => !freeNow.includes(e));
+      for (const e of freeNow) a.release(e.start, e.blocks);
+      const released = picks.map((p) => rest[p % Math.max(1, rest.length)]).filter((e, i, all): e is { start: number; blocks: number } => e !== undefined && all.indexOf(e) === i);
+      const predicted = a.endAfterRelease(released);
+      for (const e of released) a.release(e.start, e.blocks);
+      assert.equal(predicted, a.endBlock);
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test('allocator: overlapping releases are assertion failures', () => {
   const a = new ExtentAllocator(20);
   a.release(5, 5);

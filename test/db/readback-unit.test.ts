@@ -31,13 +31,14 @@ function fileOf(blocks: number, images: Array<{ id: string; block: number; lsn: 
 }
 
 function stateOf(file: Uint8Array, index: SessionIndex, reads: Array<[number, number]>): DbState {
-  const read = (position: number, length: number): Promise<Uint8Array> => {
+  // Into the caller's buffer, reused between reads: stale bytes past what a read fills must not pass.
+  const readInto = (out: Uint8Array, position: number, length: number): Promise<void> => {
     reads.push([position, length]);
-    const out = new Uint8Array(length);
+    out.fill(0xee);
     out.set(file.subarray(position, position + length));
-    return Promise.resolve(out);
+    return Promise.resolve();
   };
-  return { index, read, path: '/store/sessions.db', salt: SALT } as unknown as DbState;
+  return { index, readInto, path: '/store/sessions.db', salt: SALT } as unknown as DbState;
 }
 
 test('images that check out: none reported, adjacent extents read in one read', async () => {
@@ -79,4 +80,31 @@ test('each kind of mismatch is reported with its session, offset and what differ
   assert.equal(byId.get('d')!.offset, 3 * DB_BLOCK_BYTES);
   assert.equal(byId.get('e')!.detail, 'crc mismatch');
   assert.equal(byId.get('c')!.file, '/store/sessions.db');
+});
+
+test("the batch just written: its slots are used while the index is unchanged, looked up again once it changed", async () => {
+  const { file, index } = fileOf(20, [
+    { id: 'a', block: 2, lsn: 7 },
+    { id: 'b', block: 3, lsn: 8 },
+  ]);
+  let lookups = 0;
+  const slotOf = index.slotOf.bind(index);
+  index.slotOf = (id: string) => {
+    lookups++;
+    return slotOf(id);
+  };
+  const st = stateOf(file, index, []);
+  const puts = [{ id: 'a' }, { id: 'b' }];
+  st.lastBatch = { puts, slots: Int32Array.of(slotOf('a'), slotOf('b')), changes: index.changes };
+  assert.deepEqual(await readBackImages(st, ['a', 'b']), []);
+  assert.equal(lookups, 0, 'no look-up for the batch just written');
+  assert.equal(st.lastBatch, undefined, 'dropped once read back');
+  // Slots that are no longer right: a change to the index since, so they are not used.
+  st.lastBatch = { puts, slots: Int32Array.of(slotOf('b'), slotOf('a')), changes: index.changes - 1 };
+  assert.deepEqual(await readBackImages(st, ['a', 'b']), []);
+  assert.equal(lookups, 2);
+  // Other ids than the batch's: looked up.
+  st.lastBatch = { puts, slots: Int32Array.of(slotOf('b'), slotOf('a')), changes: index.changes };
+  assert.deepEqual(await readBackImages(st, ['b']), []);
+  assert.equal(lookups, 3);
 });

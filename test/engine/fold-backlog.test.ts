@@ -80,3 +80,56 @@ test('at the bound changes wait in call order for a fold, which is asked for, an
   assert.deepEqual(order, [0, 1, 2]);
   assert.equal(b.stalls, 3);
 });
+
+test('at the soft bound (flushBacklogBytesMin) a fold is asked for once, after the turn, and again after a cycle that leaves it over', async () => {
+  let asked = 0;
+  const b = new FoldBacklog(10_000, () => asked++, 0, 1000);
+  b.noteApplied(999);
+  await Promise.resolve();
+  assert.equal(asked, 0, 'under the soft bound: the timer decides');
+  b.noteApplied(1);
+  assert.equal(asked, 0, 'not in the turn that made the change visible');
+  await Promise.resolve();
+  assert.equal(asked, 1);
+  b.noteApplied(5000);
+  await Promise.resolve();
+  assert.equal(asked, 1, 'asked once until a cycle folds');
+  const mark = b.mark();
+  b.noteApplied(1200); // applied while the cycle ran: still at the soft bound after it
+  b.foldedTo(mark);
+  await Promise.resolve();
+  assert.equal(asked, 2, 'one more cycle');
+  b.foldedTo(b.mark());
+  b.noteApplied(10);
+  await Promise.resolve();
+  assert.equal(asked, 2, 'folded and under: nothing asked');
+  assert.equal(b.admit(), undefined, 'nobody waits at the soft bound');
+});
+
+test('the engine folds at flushBacklogBytesMin without its timer, and on its timer (flushIntervalMs) below it', { timeout: 60_000 }, async () => {
+  const clock = new ManualClock(0, { timers: true });
+  const e = await SessionEngine.open({ dir: '/s', fs: new SimFileSystem(5), clock, expiryIntervalMs: 3_600_000, flushBacklogBytesMin: 8 * 1024 });
+  const pad = JSON.stringify('z'.repeat(1000));
+  const save = (i: number): Promise<unknown> => e.save(`sb${String(i).padStart(22, '0')}`, { attributes: { pad } });
+  const turns = async (): Promise<void> => {
+    for (let k = 0; k < 50; k++) await new Promise((r) => setImmediate(r));
+  };
+  for (let i = 0; i < 4; i++) await save(i);
+  await turns();
+  assert.equal((await e.stats()).flush.cycles, 0, '4 KiB: under the soft bound, before the timer');
+  clock.advance(29_000);
+  await turns();
+  assert.equal((await e.stats()).flush.cycles, 0, 'the default flushIntervalMs is 30 s');
+  clock.advance(1_000);
+  for (let k = 0; k < 20 && (await e.stats()).flush.cycles === 0; k++) await turns();
+  let st = await e.stats();
+  assert.equal(st.flush.cycles, 1, 'the timer folded at 30 s');
+  assert.equal(st.flush.backlogBytes, 0);
+  for (let i = 4; i < 12; i++) await save(i); // 8+ KiB: past the soft bound
+  for (let k = 0; k < 20 && (await e.stats()).flush.cycles === 1; k++) await turns();
+  st = await e.stats();
+  assert.ok(st.flush.cycles >= 2, 'the soft bound folded without the timer');
+  assert.ok(st.flush.backlogBytes < 8 * 1024, `${st.flush.backlogBytes} B left unfolded`);
+  assert.equal(st.flush.backlogStalls, 0, 'no change waited');
+  await e.close();
+});

@@ -52,9 +52,15 @@ for (const mode of ['through', 'back'] as const) {
       const release = await a.lock(id); // the request: it holds the turn and has read n = 1
       assert.equal(counter(await a.get(id)), 1);
       cut.cut = true; // A "paused": its heartbeats no longer reach the database
+      const cutAt = performance.now();
       await increment(b, id); // B takes the session once A's turn (through) or lease (back) lapsed
       await increment(b, id);
       await b.writeBack(); // back mode: B's changes reach the record (through mode: already there)
+      // Through mode, B needed only A's turn to lapse: on a fast machine A's lease (1 s from its
+      // last heartbeat, on the database's clock) has lapsed by now too, on a loaded one perhaps
+      // not, and a save by A with its lease live may take the turn again, which is right. The
+      // pause this test is about outlasts the lease: make sure it does.
+      await new Promise((r) => setTimeout(r, Math.max(0, cutAt + 1500 - performance.now())));
       cut.cut = false; // A wakes up
 
       if (mode === 'through') {

@@ -36,6 +36,19 @@ describe('sessiond serve commands', () => {
     await c.whenClosed();
   });
 
+  it('SAVE moves every acknowledged change into the database file before its OK (engine.flush())', HANG_GUARD, async (t) => {
+    const { s, c } = await startWithClient(t);
+    for (let i = 0; i < 5; i++) assert.equal(await c.call('SET', `save:${i}`, 'v'.repeat(100)), 'OK');
+    assert.ok((await s.server.engine.stats()).flush.backlogBytes > 0, 'the SETs are in the log only (flushIntervalMs 30 s)');
+    c.write('*3\r\n$3\r\nSET\r\n$6\r\nsave:9\r\n$1\r\nw\r\n*1\r\n$4\r\nSAVE\r\n');
+    assert.equal(await c.reply(), 'OK');
+    assert.equal(await c.reply(), 'OK');
+    const st = await s.server.engine.stats();
+    assert.equal(st.flush.backlogBytes, 0, 'the pipelined SET before the SAVE is in the file too');
+    assert.equal(st.db.liveImages, 6);
+    assert.deepEqual(await c.call('SAVE', 'x'), { error: "ERR wrong number of arguments for 'save' command" });
+  });
+
   it('SET, GET, DEL, EXISTS, MGET, DBSIZE and TYPE, with binary keys and values', HANG_GUARD, async (t) => {
     const { s, c } = await startWithClient(t);
     const binary = Buffer.from([0xff, 0x00, 0xfe, 0x0d, 0x0a, 0x01, 0xc3]);
