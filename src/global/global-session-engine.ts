@@ -330,28 +330,33 @@ export class GlobalSessionEngine {
   }
 
   touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
-    return this.withTurn(id, async () => {
+    return this.withTurn(id, () => {
       this.refuseStale(id);
-      const lease = this.ownership.lease;
       const k = this.known.get(id);
       // The copy's touch is skipped while it moved less than touchAfterMs ago (local-copy.ts).
       // Through mode: the copy is a cache of the record, touched in memory (copy-overlay.ts);
-      // the global touch is no new version and gives the turn back. Back mode: the local
-      // copy's touch; a skipped touch changed nothing, so nothing is pending.
-      const wb = this.wb;
-      if (wb === undefined && k !== undefined) {
+      // the global touch is no new version and gives the turn back (every read-only
+      // request's last statement: no async layer of its own). Back mode: the local copy's
+      // touch; a skipped touch changed nothing, so nothing is pending.
+      if (this.wb === undefined && k !== undefined) {
         const state = touchCopy(this.copy, id, input);
-        if (state === undefined) return undefined;
-        await touchRecord(this.copy, id, k, input.expiresAtMs);
-        return this.view(state);
+        if (state === undefined) return Promise.resolve(undefined);
+        return touchRecord(this.copy, id, k, input.expiresAtMs).then(() => this.view(state));
       }
-      const copy = k !== undefined ? localTouchSkipped(this.local, id, input, this.global.touchAfterMs, this.clock.now()) : undefined;
-      const state = copy ?? (await this.local.touch(id, input));
-      if (state === undefined || k === undefined || wb === undefined) return state;
-      if (copy === undefined) await wb.changed(id, lease);
-      else wb.checkExclusive();
-      return this.view(state);
+      return this.touchLocal(id, input, k);
     });
+  }
+
+  /** touch() of the local copy: back mode, or a session whose record version is not known here. */
+  private async touchLocal(id: string, input: TouchInput, k: Known | undefined): Promise<SessionState | undefined> {
+    const lease = this.ownership.lease;
+    const wb = this.wb;
+    const copy = k !== undefined ? localTouchSkipped(this.local, id, input, this.global.touchAfterMs, this.clock.now()) : undefined;
+    const state = copy ?? (await this.local.touch(id, input));
+    if (state === undefined || k === undefined || wb === undefined) return state;
+    if (copy === undefined) await wb.changed(id, lease);
+    else wb.checkExclusive();
+    return this.view(state);
   }
 
   destroy(id: string): Promise<boolean> {

@@ -56,10 +56,16 @@ export interface DestroyAllResult {
   readonly busy: string[];
 }
 
-/** A session's turn, taken by a server: the record as it is now (attrs left out when the caller already has `knownVersion`). */
+/**
+ * A session's turn, taken by a server: the record as it is now. When the caller already has
+ * `knownVersion` (attrsOmitted), what belongs to that version may be left out: `attrs` is
+ * then '' and, on a backend that leaves them out too (Redis), `principal` is '' and
+ * `createdAtMs` and `maxInactiveMs` are 0; the version, the owner and the times a touch moves
+ * are always given.
+ */
 export interface TurnResult {
   readonly record: GlobalRecord | undefined;
-  /** The attrs were left out (the caller's copy is current). */
+  /** The caller's copy is current: the version's own fields were left out (above). */
   readonly attrsOmitted: boolean;
   /** The session was owned by a server whose lease had lapsed (inheritance, SPEC G3). */
   readonly inherited: boolean;

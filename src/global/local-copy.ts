@@ -52,21 +52,25 @@ export interface LocalCopy {
  * mode reads the record and serves the local copy only at the record's version. Nothing
  * here takes the turn again: the request's saves stay fenced against what it read first.
  */
-export async function heldRead(c: LocalCopy, id: string): Promise<SessionState | undefined> {
+export function heldRead(c: LocalCopy, id: string): Promise<SessionState | undefined> {
+  // Not an async function: every request's read takes this path, and through mode's is answered at once.
   const here = c.overlay.get(id);
-  if (c.absent.has(id)) return c.view(here);
+  if (c.absent.has(id)) return Promise.resolve(c.view(here));
   const wb = c.wb();
-  if (wb !== undefined) {
-    if (c.ownership.exclusiveForMs() === 0) await c.ownership.renew();
-    // Not held any more with a copy here: the lease was lost (forgotten), or a write-back was fenced.
-    if (c.stale.has(id) || (!wb.kept.has(id) && here !== undefined)) throw c.ownership.refused('fenced');
-    if (here !== undefined) wb.checkExclusive();
-    return c.view(here); // undefined: destroyed by this request
-  }
+  if (wb !== undefined) return heldReadBack(c, id, wb, here);
   const from = c.turnFrom.get(id);
   const lasts = from !== undefined && !c.given.has(id) && !c.stale.has(id) && performance.now() < from + c.global.turnMs - c.global.clockDriftMarginMs;
-  if (lasts && c.ownership.exclusiveForMs() > 0) return c.view(here);
+  if (lasts && c.ownership.exclusiveForMs() > 0) return Promise.resolve(c.view(here));
   return readRecord(c, id);
+}
+
+/** heldRead in back mode. */
+async function heldReadBack(c: LocalCopy, id: string, wb: WriteBack, here: SessionState | undefined): Promise<SessionState | undefined> {
+  if (c.ownership.exclusiveForMs() === 0) await c.ownership.renew();
+  // Not held any more with a copy here: the lease was lost (forgotten), or a write-back was fenced.
+  if (c.stale.has(id) || (!wb.kept.has(id) && here !== undefined)) throw c.ownership.refused('fenced');
+  if (here !== undefined) wb.checkExclusive();
+  return c.view(here); // undefined: destroyed by this request
 }
 
 /**

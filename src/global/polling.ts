@@ -7,16 +7,31 @@ const TURN_POLL_MS_MAX = 50;
 /**
  * Tries `attempt` until it is not 'busy', pausing 1 ms doubling to TURN_POLL_MS_MAX between
  * tries; rejects with SESSIOND_QUEUE_TIMEOUT once another server held the turn for longer
- * than queueWaitMsMax.
+ * than queueWaitMsMax. Not an async function: the first try (every request's, and nearly
+ * always the only one) is answered in its own promise layer.
  */
-export async function pollTurn(attempt: () => Promise<'held' | 'absent' | 'busy'>, queueWaitMsMax: number): Promise<void> {
+export function pollTurn(attempt: () => Promise<'held' | 'absent' | 'busy'>, queueWaitMsMax: number): Promise<void> {
   const deadline = performance.now() + queueWaitMsMax;
+  return called(attempt).then((a) => (a === 'busy' ? pollAgain(attempt, deadline, queueWaitMsMax) : undefined));
+}
+
+/** The tries after a first one found the turn held. */
+async function pollAgain(attempt: () => Promise<'held' | 'absent' | 'busy'>, deadline: number, queueWaitMsMax: number): Promise<void> {
   for (let pause = 1; ; pause = Math.min(pause * 2, TURN_POLL_MS_MAX)) {
-    if ((await attempt()) !== 'busy') return;
     if (performance.now() + pause > deadline) {
       throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session', { queueWaitMsMax });
     }
     await new Promise((r) => setTimeout(r, pause));
+    if ((await attempt()) !== 'busy') return;
+  }
+}
+
+/** `f()`, a synchronous throw as a rejection. */
+export function called<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return f();
+  } catch (e) {
+    return Promise.reject(e);
   }
 }
 

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { SessionState } from '../session/session-state.js';
-import type { GlobalWrite } from './global-store.js';
+import type { GlobalWrite, WriteOutcome } from './global-store.js';
 import { toWrite, type Known } from './write-back.js';
 import { restoreLost, type LocalCopy } from './local-copy.js';
 
@@ -43,12 +43,21 @@ export async function commit(c: RecordWrites, id: string, k: Known | undefined, 
   c.known.set(id, { version: (k?.version ?? 0) + 1, createdAtMs: w.createdAtMs, seenAt: performance.now() });
 }
 
-/** Through mode: the global touch of a session at known version `k` (no new version; the turn is given back). */
-export async function touchRecord(c: RecordWrites, id: string, k: Known, expiresAtMs: number | undefined): Promise<void> {
-  const outcome = await c.store.touch(c.ownership.lease, id, c.local.clock.now(), expiresAtMs, true, c.global.touchAfterMs);
+/**
+ * Through mode: the global touch of a session at known version `k` (no new version; the turn
+ * is given back). Not an async function: every read-only request ends with it.
+ */
+export function touchRecord(c: RecordWrites, id: string, k: Known, expiresAtMs: number | undefined): Promise<void> {
+  return c.store.touch(c.ownership.lease, id, c.local.clock.now(), expiresAtMs, true, c.global.touchAfterMs).then((outcome) => {
+    if (outcome !== 'ok') return touchRefused(c, id, k, outcome);
+    c.given.add(id);
+  });
+}
+
+/** A touch that changed nothing: the record the store lost is put back (the turn held), else the refusal. */
+async function touchRefused(c: RecordWrites, id: string, k: Known, outcome: Exclude<WriteOutcome, 'ok'>): Promise<void> {
   if (outcome === 'absent' && (await restoreLost(c, id, k, k.version))) return;
-  if (outcome !== 'ok') throw c.ownership.refused(outcome);
-  c.given.add(id);
+  throw c.ownership.refused(outcome);
 }
 
 /** The destroy, with the session's turn held and its version known (or its record found absent). */

@@ -57,6 +57,7 @@ export function principalIndexContract(t: (title: string, fn: () => Promise<void
     assert.deepEqual(await idsOf(a, bob), [y]);
     assert.equal(await b.write(lb, y, 1, w(''), false), 'ok');
     assert.deepEqual(await idsOf(a, bob), [], 'a write without principal leaves the index');
+    assert.equal((await a.load(y))?.principal, '', 'and the record names none any more');
     assert.equal(await b.destroy(lb, x1, 1), 'ok');
     assert.deepEqual(await idsOf(a, alice), [x2], 'a tombstone is not listed');
     // Expiry: the touch moves the expiry into the past (a record is live until its end, by the backend's clock).

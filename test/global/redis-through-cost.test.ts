@@ -27,20 +27,29 @@ const fresh = (): string => `ThroughCost${String(++n).padStart(4, '0')}xxxxxxxxx
 
 /** Arguments of every command the counting clients sent, by command list. */
 const argsOf = new WeakMap<string[], RedisArg[][]>();
+/** Their answers, in the same order. */
+const repliesOf = new WeakMap<string[], Array<Promise<unknown>>>();
 
 /** An ioredis client that records the name of every command sent through `call` (scripts as EVALSHA), and its arguments (argsOf). */
 function countingClient(sent: string[], clients: Redis[]): RedisClientLike {
   const args: RedisArg[][] = [];
+  const replies: Array<Promise<unknown>> = [];
   argsOf.set(sent, args);
+  repliesOf.set(sent, replies);
   const r = new Redis(REDIS_URL, { enableAutoPipelining: true });
   clients.push(r);
   r.on('error', () => undefined);
   return {
     call: (command: string, ...a: RedisArg[]) => {
-      if (sent.length === 0) args.length = 0;
+      if (sent.length === 0) {
+        args.length = 0;
+        replies.length = 0;
+      }
       sent.push(command);
       args.push(a);
-      return r.call(command, ...a);
+      const reply = r.call(command, ...a);
+      replies.push(reply.catch((e: unknown) => e));
+      return reply;
     },
     quit: () => r.quit(),
   };
@@ -120,6 +129,45 @@ describe('through mode on Redis: commands and local writes per request', () => {
     }
     assert.deepEqual(logged.get(a), [id], 'a logged its own save only');
     assert.deepEqual(logged.get(b), [], 'b logged nothing: its copy of the session is in memory, and so are its touches');
+  });
+
+  it("a read's two scripts stay light on redis-server: the current turn reads 7 fields and answers one string, the touch that moves nothing reads 6", async (t) => {
+    if (redis === undefined) return t.skip('Redis not reachable');
+    const clock = new ManualClock(Date.now());
+    const sa: string[] = [];
+    const sb: string[] = [];
+    const [a, b] = [await server('light-a', clock, sa), await server('light-b', clock, sb)];
+    const id = fresh();
+    await a.save(id, { attributes: { n: '1' } });
+    await read(b, id); // b copies the session once
+    await read(a, id);
+    // What the scripts run inside Redis, on this session's key only (the machine's Redis is shared).
+    const admin = new Redis(REDIS_URL);
+    const mon = await admin.monitor();
+    const inner: string[][] = [];
+    const key = `${redis.prefix}{app:${id}}`;
+    mon.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === 'lua' && args[1] === key) inner.push(args);
+    });
+    try {
+      sb.length = 0;
+      clock.advance(10);
+      await read(b, id);
+      const replies = await Promise.all(repliesOf.get(sb)!);
+      assert.equal(typeof replies[0], 'string', 'the turn of a current copy answers one string (no reply array for the client to parse)');
+      assert.equal(replies[1], 'ok');
+      // MONITOR shows a command once it ran: wait for this read's to arrive.
+      for (let i = 0; i < 100 && inner.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      mon.disconnect();
+      admin.disconnect();
+    }
+    const shape = inner.map((x) => `${x[0]!.toUpperCase()} ${x.slice(2).join(' ')}`);
+    assert.deepEqual(
+      shape.map((x) => x.replace(/^HSET t \d{10,}$/, 'HSET t <turn end>').replace(/^HSET o light-b e \d+ t \d{10,}$/, 'HSET o light-b e <epoch> t <turn end>')),
+      ['HMGET o e t u v l x', 'HSET o light-b e <epoch> t <turn end>', 'HDEL h', 'HMGET o e u x i l', 'HSET t 0'],
+      'the turn taken from the other server (7 fields read, the owner moved) and the touch that moved nothing (6 fields read, the turn given back)',
+    );
   });
 
   it("a save back to this server's own older copy, over another server's version in memory, is a new version of the record", async (t) => {

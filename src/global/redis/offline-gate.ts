@@ -102,6 +102,11 @@ class OfflineGate {
     return this.send(send);
   }
 
+  /** Whether a command goes to the client as it is now: connected (or nothing to wait for), on a client whose set-aside queue onClose rejects. */
+  direct(): boolean {
+    return this.dropUnfulfilled && (!this.wasReady || PASS.has(this.conn.status));
+  }
+
   /**
    * One promise a command, settled by its answer or by the connection dropping first (not an
    * async function: this is every command's path). On a client sessiond opened, the command
@@ -157,7 +162,8 @@ export function gateOffline(client: RedisClientLike, waitMsMax: number, owns = f
   const detach = (): void => gate.detach();
   const pipeline = client.pipeline?.bind(client);
   const gated: RedisClientLike = {
-    call: (command: string, ...args: RedisArg[]) => gate.run(() => client.call(command, ...args)),
+    // A client sessiond opened, connected: the command as it is (every request's path; no closure for the gate).
+    call: (command: string, ...args: RedisArg[]) => (gate.direct() ? client.call(command, ...args) : gate.run(() => client.call(command, ...args))),
     pipeline: pipeline === undefined ? undefined : (commands: RedisArg[][]) => ({ exec: () => gate.run(() => pipeline(commands).exec()) }),
     quit: () => client.quit(),
     duplicate: duplicateSubscriber(client, dropsUnfulfilled, isRedisCluster(client)),

@@ -167,14 +167,29 @@ export async function cmd(c: RedisCommander, command: string, ...args: RedisArg[
   }
 }
 
+const same = (r: unknown): unknown => r;
+
 /** Runs a script by SHA1, loading it on the node that lacks it (a new or failed-over master). */
-export async function evalScript(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
+export function evalScript(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
+  return evalThen(ctx, s, keys, args, same);
+}
+
+/**
+ * evalScript with the caller's `then` on its answer, in the one promise layer of the
+ * command's own (no async wrapper: the turn and the touch, every request's two commands,
+ * take this path; docs/benchmarks.md §Through mode on Redis: one string a turn).
+ */
+export function evalThen<T>(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[], then: (r: unknown) => T | Promise<T>): Promise<T> {
+  let sent: Promise<unknown>;
   try {
-    return await ctx.client.call('EVALSHA', s.sha, keys.length, ...keys, ...args);
+    sent = ctx.client.call('EVALSHA', s.sha, keys.length, ...keys, ...args);
   } catch (e) {
-    if (!/^NOSCRIPT/.test(String((e as Error)?.message))) throw classify(e);
+    sent = Promise.reject(e); // an application's client that throws instead of rejecting
   }
-  return cmd(ctx.client, 'EVAL', s.src, keys.length, ...keys, ...args);
+  return sent.then(then, (e: unknown) => {
+    if (!/^NOSCRIPT/.test(String((e as Error)?.message))) throw classify(e);
+    return cmd(ctx.client, 'EVAL', s.src, keys.length, ...keys, ...args).then(then);
+  });
 }
 
 /**
@@ -184,8 +199,13 @@ export async function evalScript(ctx: RedisContext, s: Script, keys: string[], a
  * though the master may keep it (the next turn reads whatever survived).
  */
 export function evalChange(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
+  return evalChangeThen(ctx, s, keys, args, same);
+}
+
+/** evalChange with the caller's `then` on its answer (as evalThen). */
+export function evalChangeThen<T>(ctx: RedisContext, s: Script, keys: string[], args: RedisArg[], then: (r: unknown) => T | Promise<T>): Promise<T> {
   // Not an async function: every change takes this path, and one more promise layer is measurable.
-  return ctx.replicaAckMs === 0 ? evalScript(ctx, s, keys, args) : evalReplicated(ctx, s, keys, args);
+  return ctx.replicaAckMs === 0 ? evalThen(ctx, s, keys, args, then) : evalReplicated(ctx, s, keys, args).then(then);
 }
 
 /** evalChange with replicaAckMs: the script and its WAIT together. */

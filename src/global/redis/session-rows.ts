@@ -1,7 +1,7 @@
 import { SessiondError } from '../../errors.js';
 import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
 import { recordUntilMs } from '../record-until.js';
-import { deadlineOf, evalChange, evalScript, NEVER, num, script, type RedisContext } from './redis-context.js';
+import { deadlineOf, evalChange, evalChangeThen, evalScript, NEVER, num, script, type RedisContext } from './redis-context.js';
 import { cover, coverFor, coverWrite, uncover } from './principals.js';
 import type { RedisArg } from './redis-types.js';
 
@@ -90,30 +90,36 @@ export async function create(ctx: RedisContext, lease: ServerLease, id: string, 
 
 /**
  * The fence, first in every change: ARGV[1] the writer's lease deadline, ARGV[2] and [3]
- * its server ID and epoch, ARGV[4] the version it read. Returns why it refuses, or nil.
+ * its server ID and epoch, ARGV[4] the version it read. Returns why it refuses (or nil),
+ * and the fields it read: owner, epoch, version, end, principal and its coverage (one
+ * HMGET for the fence and what the change needs of the record).
  */
 const FENCE = `
 local function fence(now)
   if now >= tonumber(ARGV[1]) then return 'fenced' end
-  local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'v', 'u')
+  local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'v', 'u', 'p', 'q')
   if not h[1] or not live(h[4], now) then return 'absent' end
   if h[1] ~= ARGV[2] or h[2] ~= ARGV[3] then return 'fenced' end
   if h[3] ~= ARGV[4] then return 'conflict' end
-  return nil
+  return nil, h
 end
 `;
 
 const WRITE = script(`${EXPIRE}${FENCE}
-local f = fence(now_ms())
+local f, old = fence(now_ms())
 if f then return f end
-local old = redis.call('HMGET', KEYS[1], 'p', 'q')
 local v = fmt(tonumber(ARGV[4]) + 1)
 if ARGV[14] then v = ARGV[14] end
-redis.call('HSET', KEYS[1], 'a', ARGV[6], 'c', ARGV[7], 'l', ARGV[8], 'x', ARGV[9], 'i', ARGV[10], 'u', ARGV[11], 'v', v)
-if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[12], 'q', ARGV[13]) else redis.call('HDEL', KEYS[1], 'p', 'q') end
-if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
+local set = {'a', ARGV[6], 'c', ARGV[7], 'l', ARGV[8], 'x', ARGV[9], 'i', ARGV[10], 'u', ARGV[11], 'v', v}
+if ARGV[12] ~= '' then
+  set[15] = 'p'; set[16] = ARGV[12]; set[17] = 'q'; set[18] = ARGV[13]
+elseif old[5] then
+  redis.call('HDEL', KEYS[1], 'p', 'q')
+end
+if ARGV[5] == '1' then set[#set + 1] = 't'; set[#set + 1] = '0' end
+redis.call('HSET', KEYS[1], unpack(set))
 expire(ARGV[11])
-return {'ok', old[1] or '', old[2] or ''}
+return {'ok', old[5] or '', old[6] or ''}
 `);
 
 const fenceArgs = (ctx: RedisContext, lease: ServerLease, expectedVersion: number): string[] => [
@@ -153,7 +159,7 @@ export async function write(ctx: RedisContext, lease: ServerLease, id: string, e
 const TOUCH = script(`${EXPIRE}
 local now = now_ms()
 if now >= tonumber(ARGV[1]) then return 'fenced' end
-local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'u', 'x', 'i', 'l', 'p', 'q')
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'u', 'x', 'i', 'l')
 if not h[1] or not live(h[3], now) then return 'absent' end
 if h[1] ~= ARGV[2] or h[2] ~= ARGV[3] then return 'fenced' end
 local after = tonumber(ARGV[7])
@@ -171,21 +177,21 @@ if tonumber(x) > 0 then u = tonumber(x) end
 if tonumber(h[5]) > 0 and l + tonumber(h[5]) < u then u = l + tonumber(h[5]) end
 local us = '0'
 if u ~= math.huge then us = fmt(u) end
-local q = h[8]
-if h[7] then
-  if ARGV[9] == h[7] and tonumber(ARGV[8]) > tonumber(q) then q = ARGV[8] end
+local pq = redis.call('HMGET', KEYS[1], 'p', 'q')
+local q = pq[2]
+if pq[1] then
+  if ARGV[9] == pq[1] and tonumber(ARGV[8]) > tonumber(q) then q = ARGV[8] end
   local need = ${NEVER}
   if u ~= math.huge then need = u end
-  if need > tonumber(q) then return {'cover', h[7], fmt(need)} end
+  if need > tonumber(q) then return {'cover', pq[1], fmt(need)} end
   redis.call('HSET', KEYS[1], 'q', q)
 end
-redis.call('HSET', KEYS[1], 'l', fmt(l), 'x', x, 'u', us)
-if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 't', '0') end
+if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'l', fmt(l), 'x', x, 'u', us, 't', '0') else redis.call('HSET', KEYS[1], 'l', fmt(l), 'x', x, 'u', us) end
 expire(us)
 return 'ok'
 `);
 
-export async function touch(
+export function touch(
   ctx: RedisContext,
   lease: ServerLease,
   id: string,
@@ -198,12 +204,19 @@ export async function touch(
   // ARGV[8] and [9]: the coverage got for the principal (none on the first try).
   const args: RedisArg[] = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, releaseTurn ? '1' : '0', lastAccessAtMs, expires, touchAfterMs, '0', ''];
   const key = [ctx.k.session(id)];
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const r = await evalChange(ctx, TOUCH, key, args);
-    if (!Array.isArray(r)) return r as WriteOutcome;
+  // Not an async function: every request's touch is answered in the command's own promise layer.
+  return evalChangeThen(ctx, TOUCH, key, args, (r) => (Array.isArray(r) ? touchCovered(ctx, id, key, args, lastAccessAtMs, r) : (r as WriteOutcome)));
+}
+
+/** The touch's script asked for more coverage of its principal ({'cover', principal, end}): raised, and the touch sent again. */
+async function touchCovered(ctx: RedisContext, id: string, key: string[], args: RedisArg[], lastAccessAtMs: number, asked: unknown[]): Promise<WriteOutcome> {
+  let r: unknown = asked;
+  for (let attempt = 1; attempt < 3; attempt++) {
     const [, principal, need] = r as [string, string, string];
     args[7] = await cover(ctx, principal, id, coverFor(Number(need), lastAccessAtMs));
     args[8] = principal;
+    r = await evalChange(ctx, TOUCH, key, args);
+    if (!Array.isArray(r)) return r as WriteOutcome;
   }
   // COVER answers at least what the script asked for: only a principal changing under the owner's own touch gets here.
   throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'the principal index could not cover a touch', { backend: 'redis' });
@@ -224,19 +237,18 @@ export async function touch(
  */
 const DESTROY = script(`${FENCE}
 local now = now_ms()
-local f = fence(now)
+local f, was = fence(now)
 if f == 'absent' and ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'z', '1')
   redis.call('HDEL', KEYS[1], 'z')
 end
 if f then return f end
-local was = redis.call('HMGET', KEYS[1], 'p', 'q')
 redis.call('DEL', KEYS[1])
 if tonumber(ARGV[6]) > 0 then
   redis.call('HSET', KEYS[1], 'd', fmt(now))
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
 end
-return {'ok', was[1] or '', was[2] or ''}
+return {'ok', was[5] or '', was[6] or ''}
 `);
 
 /** 'absent' when there is no record; with replicaAckMs, only once a replica confirms that (see DESTROY). */

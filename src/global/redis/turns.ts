@@ -1,8 +1,8 @@
-import type { ServerLease, TurnResult } from '../global-store.js';
+import type { GlobalRecord, ServerLease, TurnResult } from '../global-store.js';
 import type { RedisArg } from './redis-types.js';
 import { leaseLive, serverLive } from './leases.js';
 import { performance } from 'node:perf_hooks';
-import { cmd, deadlineOf, evalScript, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
+import { cmd, deadlineOf, evalScript, evalThen, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
 import { fenced } from './session-rows.js';
 
 /**
@@ -15,11 +15,18 @@ import { fenced } from './session-rows.js';
  * epoch never lives again (leases.ts), so the read cannot go stale in the unsafe direction.
  */
 
+/**
+ * The common turn (the taker's copy current, the turn free or its own, no hand-over asked)
+ * makes 3 Redis calls (TIME, an HMGET of 7 fields, an HSET) and answers one string: what
+ * Redis spends on a script grows with the fields it reads and the reply elements it builds
+ * (docs/benchmarks.md §Through mode on Redis: one string a turn). The record's other fields
+ * are read only when the copy is not current.
+ */
 const TAKE = script(`
 local now = now_ms()
-if now >= tonumber(ARGV[1]) then return {'fenced'} end
-local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u', 'h', 'c', 'l', 'x', 'i', 'v', 'p')
-if not h[1] or not live(h[4], now) then return {'absent'} end
+if now >= tonumber(ARGV[1]) then return 'fenced' end
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u', 'v', 'l', 'x')
+if not h[1] or not live(h[4], now) then return 'absent' end
 local mine = h[1] == ARGV[2] and h[2] == ARGV[3]
 local dead = h[1] == ARGV[6] and h[2] == ARGV[7]
 if not (mine or h[3] == '0' or tonumber(h[3]) <= now or dead) then
@@ -27,19 +34,20 @@ if not (mine or h[3] == '0' or tonumber(h[3]) <= now or dead) then
   if h[3] == HELD then held = '1' end
   return {'busy', h[1], h[2], held}
 end
-local t = fmt(now + tonumber(ARGV[4]))
-if ARGV[8] == '1' then t = HELD end
-if mine then redis.call('HSET', KEYS[1], 't', t) else redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', t) end
-if h[5] and not mine then redis.call('HDEL', KEYS[1], 'h') end
-local omitted = h[10] == ARGV[5]
-local a = ''
-if not omitted then a = redis.call('HGET', KEYS[1], 'a') end
+local t = HELD
+if ARGV[8] ~= '1' then t = fmt(now + tonumber(ARGV[4])) end
+if mine then
+  redis.call('HSET', KEYS[1], 't', t)
+else
+  redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', t)
+  redis.call('HDEL', KEYS[1], 'h')
+end
 local inherited = '0'
 if dead and not mine then inherited = '1' end
-local om = '0'
-if omitted then om = '1' end
-local times = (h[6] or '0') .. ' ' .. (h[7] or '0') .. ' ' .. (h[8] or '0') .. ' ' .. (h[9] or '0') .. ' ' .. (h[10] or '0')
-return {'ok', inherited .. ' ' .. om .. ' ' .. times, a, h[11]}
+local times = inherited .. ' ' .. (h[6] or '0') .. ' ' .. (h[7] or '0')
+if h[5] == ARGV[5] then return times end
+local r = redis.call('HMGET', KEYS[1], 'c', 'i', 'a', 'p')
+return {times .. ' ' .. (h[5] or '0') .. ' ' .. (r[1] or '0') .. ' ' .. (r[2] or '0'), r[3], r[4]}
 `);
 
 /**
@@ -65,7 +73,8 @@ async function holderLive(ctx: RedisContext, owner: string, epoch: string, held:
   return true;
 }
 
-type TakeReply = [string, ...string[]];
+/** 'fenced', 'absent', the current turn's 'inherited l x', {'busy', owner, epoch, held} or {'inherited l x v c i', attrs, principal}. */
+type TakeReply = string | [string, ...Array<string | null>];
 
 /** The script's arguments, `dead` the holder passed as dead ('' and '' on the first try). */
 function takeArgs(ctx: RedisContext, lease: ServerLease, turnMs: number, knownVersion: number, deadOwner: string, deadEpoch: string, hold: boolean): RedisArg[] {
@@ -73,33 +82,52 @@ function takeArgs(ctx: RedisContext, lease: ServerLease, turnMs: number, knownVe
 }
 
 /** With `hold` (back mode) the turn is HELD_TURN: it ends when released or when the holder's server is gone. */
-export async function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
+export function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
   const key = [ctx.k.session(id)];
-  let r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, '', '', hold))) as TakeReply;
-  if (r[0] === 'busy') {
-    const [, owner, epoch, held] = r as [string, string, string, string];
-    if (await holderLive(ctx, owner, epoch, held === '1')) return undefined;
-    r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, owner, epoch, hold))) as TakeReply;
-    if (r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
-  }
-  if (r[0] === 'fenced') throw fenced(lease, 'the server lease lapsed');
-  if (r[0] === 'absent') return { record: undefined, attrsOmitted: false, inherited: false };
-  // {'ok', 'inherited omitted c l x i v', attrs, principal}: the numbers in one string, fewer reply elements for the client to parse.
-  const [, packed, a, p] = r as [string, string, string | null, string | null];
-  const [inherited, omitted, c, l, x, i, v] = packed.split(' ');
-  const record = {
+  // Not an async function: every request's turn takes this path, answered in the command's own promise layer.
+  return evalThen(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, '', '', hold), (r) => {
+    const reply = r as TakeReply;
+    if (typeof reply !== 'string' && reply[0] === 'busy') return takeFromBusy(ctx, lease, id, key, turnMs, knownVersion, hold, reply);
+    return taken(lease, id, knownVersion, reply);
+  });
+}
+
+/** The turn is held: taken only when its holder is dead (a second try, passing it as dead). */
+async function takeFromBusy(ctx: RedisContext, lease: ServerLease, id: string, key: string[], turnMs: number, knownVersion: number, hold: boolean, busy: TakeReply): Promise<TurnResult | undefined> {
+  const [, owner, epoch, held] = busy as [string, string, string, string];
+  if (await holderLive(ctx, owner, epoch, held === '1')) return undefined;
+  const r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, owner, epoch, hold))) as TakeReply;
+  if (typeof r !== 'string' && r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
+  return taken(lease, id, knownVersion, r);
+}
+
+function taken(lease: ServerLease, id: string, knownVersion: number, r: TakeReply): TurnResult {
+  if (r === 'fenced') throw fenced(lease, 'the server lease lapsed');
+  if (r === 'absent') return { record: undefined, attrsOmitted: false, inherited: false };
+  return turnOf(lease, id, knownVersion, r);
+}
+
+/**
+ * The record a taken turn answered. The copy current (one string): the version is the
+ * caller's, and what belongs to it (attributes, principal, creation time, idle timeout) is
+ * left out (global-store.ts TurnResult); only the times other servers' touches move follow.
+ */
+function turnOf(lease: ServerLease, id: string, knownVersion: number, r: TakeReply): TurnResult {
+  const current = typeof r === 'string';
+  const [inherited, l, x, v, c, i] = (current ? r : r[0]).split(' ');
+  const record: GlobalRecord = {
     id,
-    attrs: a ?? '',
+    attrs: current ? '' : (r[1] ?? ''),
     createdAtMs: num(c),
     lastAccessAtMs: num(l),
     expiresAtMs: num(x),
     maxInactiveMs: num(i),
     owner: lease.serverId,
     ownerEpoch: lease.epoch,
-    version: num(v),
-    principal: p ?? '',
+    version: current ? knownVersion : num(v),
+    principal: current ? '' : (r[2] ?? ''),
   };
-  return { record, attrsOmitted: omitted === '1', inherited: inherited === '1' };
+  return { record, attrsOmitted: current, inherited: inherited === '1' };
 }
 
 /** Gives the turn back; when a server asked for it (field `h`), tells the waiters on the app's channel in the same script. */
