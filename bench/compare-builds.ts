@@ -18,7 +18,7 @@ type SessionJson = typeof import('../src/adapters/session-json.js');
 type ConnectCookie = typeof import('../src/adapters/connect-cookie.js');
 type Express = typeof import('../src/adapters/express.js');
 type RecordCodec = typeof import('../src/log/record-codec.js');
-type SessionCodec = typeof import('../src/session/session-codec.js');
+type SessionEncoder = typeof import('../src/session/session-encoder.js');
 type ImageCodec = typeof import('../src/db/image-codec.js');
 type SessionData = typeof import('./lib/session-data.js');
 type SessionIds = typeof import('./lib/session-ids.js');
@@ -31,7 +31,7 @@ interface Build {
   cookie: ConnectCookie;
   express: Express;
   record: RecordCodec;
-  codec: SessionCodec;
+  codec: SessionEncoder;
   image: ImageCodec;
   data: SessionData;
   ids: SessionIds;
@@ -56,7 +56,8 @@ async function load(dist: string): Promise<Build> {
     cookie: (await import(`${d}/src/adapters/connect-cookie.js`)) as ConnectCookie,
     express: (await import(`${d}/src/adapters/express.js`)) as Express,
     record: (await import(`${d}/src/log/record-codec.js`)) as RecordCodec,
-    codec: (await import(`${d}/src/session/session-codec.js`)) as SessionCodec,
+    // Builds before the split of session-codec.js (encoder, decoder) have encodePut there.
+    codec: (await import(`${d}/src/session/session-encoder.js`).catch(() => import(`${d}/src/session/session-codec.js`))) as SessionEncoder,
     image: (await import(`${d}/src/db/image-codec.js`)) as ImageCodec,
     data: (await import(`${d}/bench/lib/session-data.js`)) as SessionData,
     ids: (await import(`${d}/bench/lib/session-ids.js`)) as SessionIds,

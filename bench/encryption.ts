@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionEngine } from '../src/engine/session-engine.js';
 import { resolveEncryption, type Encryption } from '../src/session/attr-seal.js';
-import { decodeImageState, encodePut } from '../src/session/session-codec.js';
+import { encodePut } from '../src/session/session-encoder.js';
+import { decodeImageState } from '../src/session/session-decoder.js';
 import { makeState } from '../src/session/session-state.js';
 import { PAYLOAD_LAYOUT_V3 } from '../src/format/constants.js';
 

@@ -5,7 +5,7 @@ import { readLog, readLogHeader } from '../log/log-reader.js';
 import type { LogHeader } from '../log/log-header.js';
 import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
 import { verifyDatabaseFile } from '../db/verify-database.js';
-import { decodeImageState, decodePayload } from '../session/session-codec.js';
+import { decodeImageState, decodePayload } from '../session/session-decoder.js';
 import { isSessiondError } from '../errors.js';
 import { redoableSessions } from '../engine/redoable-sessions.js';
 import { PAYLOAD_LAYOUT_V2, PAYLOAD_LAYOUT_V3 } from '../format/constants.js';

@@ -1,6 +1,7 @@
 /**
- * Big sequential reads for the open scan: one reusable buffer of `chunkBytes`, refilled
- * at whatever position the scanner needs next. Images are handed out as views into it.
+ * Big sequential reads for the open scan: one reusable buffer of `chunkBytes` (or of the
+ * file's size when that is smaller), refilled at whatever position the scanner needs next.
+ * Images are handed out as views into it.
  */
 
 import { assert } from '../assert.js';
@@ -22,7 +23,10 @@ export class ChunkReader {
     // A Buffer: the image views handed out are then Buffers the engine decodes strings
     // from directly (one view per image, not a view and a wrapper). Callers copy with
     // Uint8Array.from: Buffer#slice is a view, not a copy.
-    this.buffer = Buffer.alloc(chunkBytes);
+    // No bigger than the file: no read asks for more than the file holds past its position
+    // (fill's `want`), and zero-filling a whole chunk at every open of a small database cost
+    // the crash simulator a quarter of its CPU (docs/benchmarks.md).
+    this.buffer = Buffer.alloc(Math.min(chunkBytes, fileBytes));
   }
 
   /** Index in `buffer` of file bytes [pos, pos + len), or -1 when they are not all loaded. */

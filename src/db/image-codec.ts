@@ -19,7 +19,7 @@ import {
   U64_MAX_SAFE,
   type PayloadLayout,
 } from '../format/constants.js';
-import { idAt } from '../session/session-codec.js';
+import { idAt } from '../session/session-payload.js';
 import { readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
 
 /** `dataBytes` is a u32; keep the whole image inside one u32 too. */

@@ -3,7 +3,7 @@ import { PAYLOAD_LAYOUT_V3 } from '../format/constants.js';
 import type { Encryption } from '../session/attr-seal.js';
 import type { SessionDatabase } from './session-database.js';
 import type { ColdSessions } from './cold-sessions.js';
-import { decodeImageState } from '../session/session-codec.js';
+import { decodeImageState } from '../session/session-decoder.js';
 import type { SessionState } from '../session/session-state.js';
 
 /** The database must read images back for the cache to evict them (cacheBytesMax). */

@@ -1,7 +1,8 @@
 import { assert } from '../assert.js';
 import { RecordType, PAYLOAD_LAYOUT_V2, PAYLOAD_LAYOUT_V3, type PayloadLayout } from '../format/constants.js';
 import type { LogRecord } from '../log/record-codec.js';
-import { decodeImageState, decodePayload, putPayloadId, type PatchPayload, type TouchPayload } from '../session/session-codec.js';
+import { putPayloadId, type PatchPayload, type TouchPayload } from '../session/session-payload.js';
+import { decodeImageState, decodePayload } from '../session/session-decoder.js';
 import { summarizeImage } from '../session/image-summary.js';
 import { applyPatch, attributesFromBlob, decodeNames } from '../session/attributes.js';
 import { makeState, type SessionState } from '../session/session-state.js';

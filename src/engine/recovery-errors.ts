@@ -4,7 +4,7 @@ import type { LsnGap } from '../log/lsn-chain.js';
 import type { LogRecord } from '../log/record-codec.js';
 import type { PayloadLayout } from '../format/constants.js';
 import type { Encryption } from '../session/attr-seal.js';
-import { decodePayload } from '../session/session-codec.js';
+import { decodePayload } from '../session/session-decoder.js';
 
 /** Recovery's error shaping and damage reports (recovery.ts). */
 

@@ -9,7 +9,7 @@ import type { LogHeader } from '../log/log-header.js';
 import { readLog, readLogHeader, type LogReadResult } from '../log/log-reader.js';
 import { LsnChain, type LsnGap } from '../log/lsn-chain.js';
 import type { LogRecord } from '../log/record-codec.js';
-import { decodeImageState } from '../session/session-codec.js';
+import { decodeImageState } from '../session/session-decoder.js';
 import { summarizeImage } from '../session/image-summary.js';
 import type { ColdSessions } from './cold-sessions.js';
 import type { LoadedSessions } from './loaded-sessions.js';

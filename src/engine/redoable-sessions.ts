@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { LOG_FILE_NAMES, RecordType } from '../format/constants.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { readLog } from '../log/log-reader.js';
-import { payloadId } from '../session/session-codec.js';
+import { payloadId } from '../session/session-payload.js';
 
 /**
  * Which damaged images the logs can redo (docs/format.md §4, "Redo of damaged images").

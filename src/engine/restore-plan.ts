@@ -1,7 +1,7 @@
 import { SessiondError } from '../errors.js';
 import type { EngineOptions } from '../options.js';
 import { blobFromAttributes, type AttributeInput } from '../session/attributes.js';
-import { putPayloadBytes } from '../session/session-codec.js';
+import { putPayloadBytes } from '../session/session-encoder.js';
 import { isExpired, makeState, type SessionState } from '../session/session-state.js';
 import { principalOf } from './principal-of.js';
 import { putPlan, type WritePlan } from './write-plan.js';

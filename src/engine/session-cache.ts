@@ -1,6 +1,6 @@
 import { assert } from '../assert.js';
 import type { SessionState } from '../session/session-state.js';
-import { decodeImageState } from '../session/session-codec.js';
+import { decodeImageState } from '../session/session-decoder.js';
 import type { Encryption } from '../session/attr-seal.js';
 import { PAYLOAD_LAYOUT_V3 } from '../format/constants.js';
 import { PrincipalIndex } from './principal-index.js';

@@ -12,7 +12,7 @@ import {
   type AttributeDiff,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodePatchInto, encodePutInto, encodeTombstone, encodeTouch, encodedPutBytes, patchPayloadBytes, putPayloadBytes } from '../session/session-codec.js';
+import { encodePatchInto, encodePutInto, encodeTombstone, encodeTouch, encodedPutBytes, patchPayloadBytes, putPayloadBytes } from '../session/session-encoder.js';
 import type { RecordData } from '../log/record-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import { principalOf } from './principal-of.js';

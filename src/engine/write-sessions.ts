@@ -1,6 +1,6 @@
 import type { SessionDatabase } from './session-database.js';
 import { SessiondError } from '../errors.js';
-import { encodePut } from '../session/session-codec.js';
+import { encodePut } from '../session/session-encoder.js';
 import type { SessionState } from '../session/session-state.js';
 import type { Encryption } from '../session/attr-seal.js';
 import type { LoopSlice } from '../util/loop-slice.js';

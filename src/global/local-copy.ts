@@ -8,7 +8,8 @@ import { attributesFromBlob } from '../session/attributes.js';
 import type { GlobalRecord, GlobalStore, TurnResult } from './global-store.js';
 import type { GlobalOptions } from './global-options.js';
 import type { Ownership } from './ownership.js';
-import type { Known, WriteBack } from './write-back.js';
+import type { Known } from './known-record.js';
+import type { WriteBack } from './write-back.js';
 import { destroyLost, recreateLost, resendLost, tombstoneLost, type RepairScope } from './lost-changes.js';
 import type { CopyOverlay } from './copy-overlay.js';
 

@@ -7,7 +7,7 @@ import type { GlobalOptions } from './global-options.js';
 import type { GlobalRecord, GlobalStore, GlobalWrite } from './global-store.js';
 import type { Ownership } from './ownership.js';
 import { recordUntilMs } from './record-until.js';
-import { toWrite, type Known } from './write-back.js';
+import { toWrite, type Known } from './known-record.js';
 
 /**
  * Through mode's repairs of changes the global store acknowledged and then lost (a Redis

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { SessionState } from '../session/session-state.js';
 import type { GlobalWrite, WriteOutcome } from './global-store.js';
-import { toWrite, type Known } from './write-back.js';
+import { toWrite, type Known } from './known-record.js';
 import { restoreLost, type LocalCopy } from './local-copy.js';
 
 /**

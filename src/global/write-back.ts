@@ -3,11 +3,13 @@ import type { SessionEngine } from '../engine/session-engine.js';
 import { SessiondError, isSessiondError } from '../errors.js';
 import type { Logger } from '../options.js';
 import type { SessionState } from '../session/session-state.js';
-import type { BatchWrite, GlobalStore, GlobalWrite, HandoverListener, ServerLease } from './global-store.js';
+import type { BatchWrite, GlobalStore, HandoverListener, ServerLease } from './global-store.js';
 import type { GlobalOptions } from './global-options.js';
 import type { KeyedChain } from './keyed-chain.js';
 import type { Ownership } from './ownership.js';
 import type { PendingJournal } from './pending-journal.js';
+import { ReleaseAlarms } from './release-alarms.js';
+import { toWrite, type Known } from './known-record.js';
 
 /**
  * Back mode (docs/failover.md §Back mode): this server holds the turn of every session it
@@ -17,14 +19,6 @@ import type { PendingJournal } from './pending-journal.js';
  * the global store is unreachable it goes on serving what it holds for as long as its lease
  * provably lasts (Ownership.exclusiveForMs) and drains the backlog when the store returns.
  */
-
-/** What the engine knows of a session's global record: the version its local copy mirrors. */
-export interface Known {
-  version: number;
-  createdAtMs: number;
-  /** Through mode: when (performance.now()) this server last saw the record at this version (its turn, its write); lost-changes.ts recreateLost. */
-  seenAt?: number;
-}
 
 export interface WriteBackStats {
   writeBackPending: number;
@@ -42,15 +36,6 @@ export interface WriteBackStats {
   handoverWokenByTimer: number;
 }
 
-/** A waiter's ear for the release of a session's turn (WriteBack.alarm). */
-interface Alarm {
-  /** Forgets releases heard so far: called before each try at the turn. */
-  rearm(): void;
-  /** True when a release ended it (or had come already), false when `ms` passed. */
-  wait(ms: number): Promise<boolean>;
-  close(): void;
-}
-
 /** Hand-over requests served per poll of the fallback. */
 const HANDOVER_POLL_MAX = 256;
 
@@ -63,9 +48,9 @@ export class WriteBack {
   private readonly pollTimer: NodeJS.Timeout;
   private listener: HandoverListener | undefined;
   private subscribing: Promise<void> | undefined;
-  private readonly wakers = new Map<string, Set<() => void>>();
   private stopped = false;
   readonly counters = { writeBackWritten: 0, writeBackLost: 0, writeBackFailures: 0, handoversGiven: 0, handoversAsked: 0, handoverWokenByRelease: 0, handoverWokenByTimer: 0 };
+  private readonly alarms = new ReleaseAlarms(this.counters);
 
   constructor(
     private readonly local: SessionEngine,
@@ -133,7 +118,7 @@ export class WriteBack {
     let askedAt = -Infinity;
     // Listening from the first try on: a release that lands while a try or the ask is on its
     // way (that try may have seen the turn still held) ends the next wait at once.
-    const alarm = this.alarm(id);
+    const alarm = this.alarms.alarm(id);
     try {
       for (let pause = this.firstPause(); ; pause = Math.min(pause * 2, this.g.handoverPollMs)) {
         alarm.rearm();
@@ -166,47 +151,6 @@ export class WriteBack {
    */
   private firstPause(): number {
     return this.listener?.live === true ? Math.min(this.g.handoverFallbackMs, this.g.handoverPollMs) : 1;
-  }
-
-  /**
-   * Listens for the release of the session's turn (the `["r", sid]` message) until closed:
-   * wait(ms) resolves at the first release since the last rearm() (at once when one came
-   * already), or after `ms` (the polling fallback).
-   */
-  private alarm(id: string): Alarm {
-    let rang = false;
-    let ring: (() => void) | undefined;
-    const onRelease = (): void => {
-      rang = true;
-      ring?.();
-    };
-    const set = this.wakers.get(id) ?? new Set();
-    this.wakers.set(id, set);
-    set.add(onRelease);
-    return {
-      rearm: () => void (rang = false),
-      wait: (ms) =>
-        new Promise<boolean>((resolve) => {
-          if (rang) {
-            this.counters.handoverWokenByRelease++;
-            return resolve(true);
-          }
-          const done = (released: boolean): void => {
-            if (released) this.counters.handoverWokenByRelease++;
-            else this.counters.handoverWokenByTimer++;
-            clearTimeout(timer);
-            ring = undefined;
-            resolve(released);
-          };
-          const timer = setTimeout(() => done(false), ms);
-          ring = () => done(true);
-        }),
-      close: () => {
-        ring = undefined;
-        set.delete(onRelease);
-        if (set.size === 0 && this.wakers.get(id) === set) this.wakers.delete(id);
-      },
-    };
   }
 
   /**
@@ -393,9 +337,7 @@ export class WriteBack {
     try {
       const l = await this.store.subscribe(this.g.serverId, {
         handover: (id) => void this.handover(id),
-        released: (id) => {
-          for (const wake of [...(this.wakers.get(id) ?? [])]) wake();
-        },
+        released: (id) => this.alarms.released(id),
       });
       if (this.stopped) await l.close();
       else this.listener = l;
@@ -444,8 +386,4 @@ export async function drainLeftovers(wb: WriteBack): Promise<void> {
   const left = wb.pending.count;
   await wb.stop(true);
   if (left > 0) throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', `${left} sessions changed in back mode are still waiting for write-back`, { pending: left });
-}
-
-export function toWrite(s: SessionState, k: Known | undefined): GlobalWrite {
-  return { attrs: s.attrs, createdAtMs: k?.createdAtMs ?? s.createdAtMs, lastAccessAtMs: s.lastAccessAtMs, expiresAtMs: s.expiresAtMs, maxInactiveMs: s.maxInactiveMs, principal: s.principal };
 }

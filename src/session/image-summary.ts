@@ -1,6 +1,6 @@
 import { readU64 } from '../format/bytes.js';
 import { SessiondError } from '../errors.js';
-import { idFieldBytes } from './session-codec.js';
+import { idFieldBytes } from './session-payload.js';
 import { readSealable, sealableLength, type Encryption } from './attr-seal.js';
 import { RecordType } from '../format/constants.js';
 import { effectiveExpiryMs, type SessionState } from './session-state.js';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AssertionError } from '../../src/assert.js';
-import { encodePut } from '../../src/session/session-codec.js';
+import { encodePut } from '../../src/session/session-encoder.js';
 import { makeState } from '../../src/session/session-state.js';
 import { encodeImage, IMAGE_DATA_BYTES_MAX } from '../../src/db/image-codec.js';
 import { ExtentAllocator, FIRST_DATA_BLOCK } from '../../src/db/extent-allocator.js';

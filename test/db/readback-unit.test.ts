@@ -8,7 +8,7 @@ import { encodeImage, imageBytes } from '../../src/db/image-codec.js';
 import { readBackImages } from '../../src/db/image-readback.js';
 import { SessionIndex } from '../../src/db/session-index.js';
 import type { DbState } from '../../src/db/db-state.js';
-import { encodePut } from '../../src/session/session-codec.js';
+import { encodePut } from '../../src/session/session-encoder.js';
 import { makeState } from '../../src/session/session-state.js';
 
 const SALT = 0x5eed;

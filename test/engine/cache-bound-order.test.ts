@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CacheBound } from '../../src/engine/cache-bound.js';
 import { SessionCache } from '../../src/engine/session-cache.js';
-import { encodePut } from '../../src/session/session-codec.js';
+import { encodePut } from '../../src/session/session-encoder.js';
 import { makeState } from '../../src/session/session-state.js';
 import { summarizeState } from '../../src/session/image-summary.js';
 

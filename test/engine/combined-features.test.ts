@@ -14,7 +14,7 @@ import { STATE_BYTES_FIXED } from '../../src/engine/loaded-sessions.js';
 import type { EngineOptionsInput } from '../../src/options.js';
 import { RecordType } from '../../src/format/constants.js';
 import { resolveEncryption } from '../../src/session/attr-seal.js';
-import { decodePayload } from '../../src/session/session-codec.js';
+import { decodePayload } from '../../src/session/session-decoder.js';
 import type { SessionState } from '../../src/session/session-state.js';
 import { planSave } from '../../src/engine/write-plan.js';
 import { recordDataBytes } from '../../src/log/record-codec.js';

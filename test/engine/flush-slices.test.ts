@@ -8,7 +8,7 @@ import { DatabaseFile } from '../../src/db/database-file.js';
 import { SessionEngine } from '../../src/engine/session-engine.js';
 import { writeSessions } from '../../src/engine/write-sessions.js';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
-import { encodePut } from '../../src/session/session-codec.js';
+import { encodePut } from '../../src/session/session-encoder.js';
 import { makeState, type SessionState } from '../../src/session/session-state.js';
 import { LoopSlice } from '../../src/util/loop-slice.js';
 

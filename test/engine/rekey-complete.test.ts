@@ -13,13 +13,21 @@ import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { SEAL_NONCE_BYTES, SEAL_TAG_BYTES } from '../../src/format/constants.js';
 import type { EngineOptionsInput } from '../../src/options.js';
 import { Prng } from '../../src/util/prng.js';
-import { ONLY_K1, K1_K2, ONLY_K2 } from './key-rings.js';
+import { K1, K2, ONLY_K2 } from './key-rings.js';
 
 const DIR = '/rekey';
 const MARKER = 'MARKER-4e1c-rekeyed';
 const T0 = 1_700_000_000_000;
-/** How a k1 seal starts (docs/format.md §3.7): keyIdBytes 2, then the key ID. */
-const K1_FRAMING = Buffer.from([2, ...Buffer.from('k1')]);
+/**
+ * The old key's ID, long on purpose: every file is searched for its framing, and a short one
+ * turns up by chance in the new key's random nonces and ciphertext (['\x02', 'k', '1'] did
+ * in about 1 case in 70, ~320 KB searched each: docs/benchmarks.md, h/split).
+ */
+const K1_ID = 'k1-retired-by-the-rekey';
+const ONLY_K1 = { keys: { [K1_ID]: K1 }, current: K1_ID };
+const K1_K2 = { keys: { [K1_ID]: K1, k2: K2 }, current: 'k2' };
+/** How a k1 seal starts (docs/format.md §3.7): keyIdBytes, then the key ID. */
+const K1_FRAMING = Buffer.from([K1_ID.length, ...Buffer.from(K1_ID)]);
 /** Bytes of each ciphertext sample searched for, and the distance between samples. */
 const SAMPLE_BYTES = 24;
 const SAMPLE_STEP = 160;

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { RecordType, SEAL_NONCE_BYTES } from '../../src/format/constants.js';
 import { isSessiondError } from '../../src/errors.js';
 import { resolveEncryption } from '../../src/session/attr-seal.js';
-import { decodePayload, encodePatch, encodePut } from '../../src/session/session-codec.js';
+import { encodePatch, encodePut } from '../../src/session/session-encoder.js';
+import { decodePayload } from '../../src/session/session-decoder.js';
 import { makeState } from '../../src/session/session-state.js';
 
 const ENC = resolveEncryption({ keys: { k1: randomBytes(32) }, current: 'k1' });

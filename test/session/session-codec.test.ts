@@ -1,25 +1,13 @@
 // Unit, property and fuzz tests of the session payload codec
-// (src/session/session-codec.ts, docs/format.md §3).
+// (src/session/session-encoder.ts, session-decoder.ts, session-payload.ts; docs/format.md §3).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RecordType } from '../../src/format/constants.js';
 import { isSessiondError } from '../../src/errors.js';
-import {
-  decodePayload,
-  encodeDelete,
-  encodeTombstone,
-  encodePatch,
-  encodePatchInto,
-  encodePut,
-  encodePutInto,
-  encodeTouch,
-  encodedPutBytes,
-  patchPayloadBytes,
-  payloadId,
-  putPayloadBytes,
-  type Payload,
-} from '../../src/session/session-codec.js';
+import { payloadId, type Payload } from '../../src/session/session-payload.js';
+import { encodeDelete, encodeTombstone, encodePatch, encodePatchInto, encodePut, encodePutInto, encodeTouch, encodedPutBytes, patchPayloadBytes, putPayloadBytes } from '../../src/session/session-encoder.js';
+import { decodePayload } from '../../src/session/session-decoder.js';
 import { makeState, type SessionState } from '../../src/session/session-state.js';
 import { Prng } from '../../src/util/prng.js';
 import { resolveEncryption } from '../../src/session/attr-seal.js';
