@@ -74,9 +74,12 @@ async function takeMutex(fs: FileSystem, dir: string, line: string): Promise<Dir
     return await fs.dirMutex(dir, line);
   } catch (e) {
     if ((e as { code?: unknown }).code !== 'EADDRINUSE') throw ioError('lock', dir, e);
-    // The holder's own answer; failing that (it is busy or mid-exit), its LOCK file.
-    const holder = parseLockLine(String((e as { holder?: unknown }).holder ?? ''))
-      ?? parseLockLine((await readLock(fs, join(dir, LOCK_FILE_NAME)).catch(() => undefined)) ?? '');
+    // The holder's own answer; failing that (it is busy or mid-exit), its LOCK file, unless
+    // that names a dead process: a holder killed -9 left it, and the live one that took the
+    // mutex since has not replaced it yet (store-lock-race's kill rounds named the dead pid).
+    const answered = parseLockLine(String((e as { holder?: unknown }).holder ?? ''));
+    const written = answered ?? parseLockLine((await readLock(fs, join(dir, LOCK_FILE_NAME)).catch(() => undefined)) ?? '');
+    const holder = answered ?? (holderMayBeAlive(written, thisProcess(), false, pidAlive) ? written : undefined);
     const pid = holder?.pid;
     throw locked(dir, pid, pid === undefined ? 'held by a live process that did not say its pid' : `held by process ${pid}`);
   }

@@ -159,6 +159,19 @@ test('simulated fs (no kernel mutex): a LOCK naming another live process is refu
   }
 });
 
+test('refused at a mutex whose holder does not answer: named from LOCK only when that names a live process (a dead one is a holder killed -9)', async () => {
+  const fs = new SimFileSystem();
+  await fs.mkdir('/store');
+  // The mutex is held by a process too busy to answer (store-lock-race: between taking it and writing LOCK).
+  const busy = Object.assign(new Error('held'), { code: 'EADDRINUSE' });
+  (fs as FileSystem).dirMutex = () => Promise.reject(busy);
+  await writeSim(fs, '/store/LOCK', formatLockLine({ ...thisProcess(), pid: DEAD_PID }));
+  await assert.rejects(StoreLock.acquire(fs, '/store'), (e) => assertLocked(e, undefined));
+  await writeSim(fs, '/store/LOCK', formatLockLine({ ...thisProcess(), pid: process.ppid }));
+  await assert.rejects(StoreLock.acquire(fs, '/store'), (e) => assertLocked(e, process.ppid));
+  assert.equal(await readSim(fs, '/store/LOCK'), formatLockLine({ ...thisProcess(), pid: process.ppid }), 'a refused open leaves LOCK alone');
+});
+
 /**
  * A zombie: `sh` backgrounds a subshell that waits on a pipe from this process, then
  * becomes `sleep`, which never reaps it; only then is the pipe closed and the subshell
