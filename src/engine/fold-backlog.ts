@@ -51,10 +51,17 @@ export class FoldBacklog {
   /** A change of `bytes` log bytes is visible (SessionCache.apply / applyDelete). */
   noteApplied(bytes: number): void {
     this.applied += bytes;
-    if (this.softAsked || this.applied - this.folded < this.bytesMin) return;
+    this.askAtSoftBound();
+  }
+
+  /**
+   * At the soft bound, asks for one cycle until a cycle folds. Queued, not called: noteApplied
+   * runs inside a write's commit, and the cycle's synchronous start (taking the dirty set,
+   * its first slice) belongs after it.
+   */
+  private askAtSoftBound(): void {
+    if (this.softAsked || this.bytes < this.bytesMin) return;
     this.softAsked = true;
-    // After this turn: the change's caller makes it visible (appliedLsn) in the same turn,
-    // and a cycle's snapshot of appliedLsn must match its mark() of these bytes.
     queueMicrotask(this.requestFold);
   }
 
@@ -68,13 +75,8 @@ export class FoldBacklog {
     if (mark <= this.folded) return;
     this.folded = mark;
     this.softAsked = false;
-    if (this.waiters.length === 0 && this.bytes >= this.bytesMin) {
-      // Applied as much again while the cycle ran: one more.
-      this.softAsked = true;
-      queueMicrotask(this.requestFold);
-      return;
-    }
-    if (this.waiters.length === 0) return;
+    // Nobody waits: one more cycle if as much again was applied while this one ran.
+    if (this.waiters.length === 0) return this.askAtSoftBound();
     if (this.bytes < this.bytesMax) for (const w of this.waiters.splice(0)) w();
     else this.requestFold(); // folded less than was applied meanwhile: one more cycle
   }

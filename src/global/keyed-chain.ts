@@ -1,3 +1,5 @@
+import { callNow } from '../util/call-now.js';
+
 /**
  * Runs the tasks of one key one after another, in call order; different keys never wait
  * for each other. Used to keep the global statements of one session in the order this
@@ -12,7 +14,7 @@ export class KeyedChain {
 
   run<T>(key: string, fn: () => T | Promise<T>): Promise<T> {
     const prev = this.tails.get(key);
-    const p = prev === undefined ? start(fn) : prev.then(fn);
+    const p = prev === undefined ? callNow(fn) : prev.then(fn);
     const settled = (): void => {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     };
@@ -30,14 +32,5 @@ export class KeyedChain {
   /** Resolves once every task queued so far has settled. */
   async idle(): Promise<void> {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
-  }
-}
-
-/** `fn` called now, its throw or result as a promise. */
-function start<T>(fn: () => T | Promise<T>): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (e) {
-    return Promise.reject(e);
   }
 }

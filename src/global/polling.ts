@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { SessiondError } from '../errors.js';
+import { callNow } from '../util/call-now.js';
 
 /** Longest pause between two tries at a turn another server holds (ms). */
 const TURN_POLL_MS_MAX = 50;
@@ -12,7 +13,7 @@ const TURN_POLL_MS_MAX = 50;
  */
 export function pollTurn(attempt: () => Promise<'held' | 'absent' | 'busy'>, queueWaitMsMax: number): Promise<void> {
   const deadline = performance.now() + queueWaitMsMax;
-  return called(attempt).then((a) => (a === 'busy' ? pollAgain(attempt, deadline, queueWaitMsMax) : undefined));
+  return callNow(attempt).then((a) => (a === 'busy' ? pollAgain(attempt, deadline, queueWaitMsMax) : undefined));
 }
 
 /** The tries after a first one found the turn held. */
@@ -23,15 +24,6 @@ async function pollAgain(attempt: () => Promise<'held' | 'absent' | 'busy'>, dea
     }
     await new Promise((r) => setTimeout(r, pause));
     if ((await attempt()) !== 'busy') return;
-  }
-}
-
-/** `f()`, a synchronous throw as a rejection. */
-export function called<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return f();
-  } catch (e) {
-    return Promise.reject(e);
   }
 }
 

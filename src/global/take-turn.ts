@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { isSessiondError } from '../errors.js';
 import { syncCurrent, syncLocal, type LocalCopy } from './local-copy.js';
 import type { TurnResult } from './global-store.js';
-import { called, pollTurn } from './polling.js';
+import { pollTurn } from './polling.js';
+import { callNow } from '../util/call-now.js';
 
 /**
  * Taking a session's turn across servers for the composed engine (global-session-engine.ts):
@@ -28,7 +29,7 @@ export function attempt(c: TurnScope, id: string, hold: boolean): Promise<Attemp
   const k = c.known.get(id);
   const sentAt = performance.now();
   const knownVersion = k === undefined || copyExpiredHere(c, id) ? 0 : k.version;
-  return called(() => c.store.takeTurn(c.ownership.lease, id, c.global.turnMs, knownVersion, hold)).then(
+  return callNow(() => c.store.takeTurn(c.ownership.lease, id, c.global.turnMs, knownVersion, hold)).then(
     (r) => took(c, id, r, sentAt),
     (e: unknown) => retryFenced(c, id, hold, e),
   );
