@@ -8,7 +8,7 @@
  * ioredis a command timeout (sessiond gives leaseMs).
  */
 import { Redis } from 'ioredis';
-import { writePerTick } from '../src/global/redis/tick-writes.js';
+import { writePerLoop } from '../src/global/redis/loop-writes.js';
 import type { RedisArg } from '../src/global/redis/redis-types.js';
 
 const kind = process.argv[2] ?? 'ioredis-corked';
@@ -24,7 +24,7 @@ let close: () => Promise<unknown>;
 if (kind.startsWith('ioredis')) {
   const r = new Redis(URL, { commandTimeout: timeout, enableAutoPipelining: kind === 'ioredis' });
   const sha = (await r.script('LOAD', SRC)) as string;
-  const c = kind === 'ioredis-corked' ? writePerTick({ call: (cmd: string, ...a: RedisArg[]) => r.call(cmd, ...a), quit: () => r.quit() }, r) : r;
+  const c = kind === 'ioredis-corked' ? writePerLoop({ call: (cmd: string, ...a: RedisArg[]) => r.call(cmd, ...a), quit: () => r.quit() }, r) : r;
   send = (i) => c.call('EVALSHA', sha, 1, key(i), ...ARGS);
   close = () => r.quit();
 } else if (kind === 'node-redis') {

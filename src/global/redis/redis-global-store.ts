@@ -6,7 +6,7 @@ import * as principals from './principals.js';
 import { redisKeys, type RedisContext } from './redis-context.js';
 import { isRedisClient, isRedisCluster, type RedisClientLike, type RedisClusterLike, type RedisCommander } from './redis-types.js';
 import { gateOffline } from './offline-gate.js';
-import { writePerTick } from './tick-writes.js';
+import { writePerLoop } from './loop-writes.js';
 import { migrate } from './schema.js';
 import * as rows from './session-rows.js';
 import { releaseTurn, takeTurn } from './turns.js';
@@ -71,7 +71,7 @@ async function open(o: RedisStoreOptions): Promise<Opened> {
   const common = { commandTimeout: o.timeoutMs, connectionName: o.connectionName };
   let client: RedisClientLike & { on(ev: 'error', f: () => void): unknown; disconnect(): void };
   if (!cluster) {
-    // No auto-pipelining: the commands of a tick go out in one write all the same (tick-writes.ts), for half the CPU.
+    // No auto-pipelining: the commands of a loop iteration go out in one write all the same (loop-writes.ts), for half the CPU.
     client = new Redis((src as { url: string }).url, { ...common, maxRetriesPerRequest: 2 });
   } else {
     const nodes = (src as { rootNodes: ReadonlyArray<{ url: string }> }).rootNodes.map((n) => hostPort(n.url));
@@ -104,7 +104,7 @@ export class RedisGlobalStore implements GlobalStore {
     const gated = gateOffline(opened.client, o.offlineWaitMsMax ?? DEFAULT_OFFLINE_WAIT_MS_MAX, owns);
     const { detach } = gated;
     // An application's client keeps its own write behaviour; a Cluster's commands go to several sockets.
-    const client = owns && !cluster ? writePerTick(gated.client, opened.client) : gated.client;
+    const client = owns && !cluster ? writePerLoop(gated.client, opened.client) : gated.client;
     const masters = (): RedisCommander[] => (cluster ? (client as RedisClusterLike).nodes('master') : [client]);
     const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map(), replicaAckMs: o.replicaAckMs ?? 0, tombstoneMs: o.tombstoneMs ?? GLOBAL_TOMBSTONE_MS };
     return new RedisGlobalStore(ctx, end, o.sessionTtlMs, detach);

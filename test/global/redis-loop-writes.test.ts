@@ -1,15 +1,16 @@
 /**
- * One socket write per tick on the client sessiond opens (kind: integration, real Redis;
- * src/global/redis/tick-writes.ts): the commands sent in one tick leave in one writev, each
- * its own command with its own answer, without ioredis's auto-pipeline (one write of one
- * string). An application's client is left as it is. Counted at node's socket, so a
- * regression to a write per command or back to the auto-pipeline shows here.
+ * One socket write per event-loop iteration on the client sessiond opens (kind: integration,
+ * real Redis; src/global/redis/loop-writes.ts): the commands sent by the callbacks of one
+ * iteration leave in one writev, each its own command with its own answer, without ioredis's
+ * auto-pipeline (one write of one string). An application's client is left as it is.
+ * Counted at node's socket, so a regression to a write per command, per callback, or back
+ * to the auto-pipeline shows here.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { writePerTick } from '../../src/global/redis/tick-writes.js';
+import { writePerLoop } from '../../src/global/redis/loop-writes.js';
 import type { RedisArg } from '../../src/global/redis/redis-types.js';
 import { REDIS_URL, redisMissing, RedisTestPrefix } from './redis-harness.js';
 
@@ -51,7 +52,7 @@ test('the store\'s own client: the loads of one tick leave in one writev of one 
   if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
   const r = RedisTestPrefix.standalone();
   try {
-    const { s, me } = await leased(r, 'tick-writes');
+    const { s, me } = await leased(r, 'loop-writes');
     for (const id of ids.slice(0, 4)) assert.equal(await s.create(me, id, record(id)), true);
     // The load script is cached after this one (a fresh Redis answers its first EVALSHA with NOSCRIPT, then the EVAL goes in a write of its own).
     await s.load(ids[0]!);
@@ -64,9 +65,33 @@ test('the store\'s own client: the loads of one tick leave in one writev of one 
       loaded.map((x) => (x as { attrs?: string } | undefined)?.attrs),
       ids.map((id, i) => (i < 4 ? id : undefined)),
     );
-    // The next tick's commands are a write of their own (the socket was uncorked).
+    // The next iteration's commands are a write of their own (the socket was uncorked).
     const again = await socketWrites(() => s.load(ids[0]!));
     assert.deepEqual(again, [{ chunks: 1 }]);
+  } finally {
+    await r.drop();
+  }
+});
+
+test('the commands of two callbacks of one loop iteration (two requests that arrived together) leave in one writev', async (t) => {
+  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
+  const r = RedisTestPrefix.standalone();
+  try {
+    const { s } = await leased(r, 'loop-writes-two');
+    await s.load(ids[0]!); // the script cached
+    const sent: Array<Promise<unknown>> = [];
+    const writes = await socketWrites(async () => {
+      // Two immediates queued together run in one check phase, each its own callback (its own ticks).
+      await new Promise<void>((done) => {
+        setImmediate(() => sent.push(s.load(ids[0]!)));
+        setImmediate(() => {
+          sent.push(s.load(ids[1]!));
+          done();
+        });
+      });
+      await Promise.all(sent);
+    });
+    assert.deepEqual(writes, [{ chunks: 2 }], 'one writev for both callbacks');
   } finally {
     await r.drop();
   }
@@ -76,7 +101,7 @@ test('with replicaAckMs, the changes of one tick (each a script and its WAIT) le
   if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
   const r = RedisTestPrefix.standalone();
   try {
-    const { s, me } = await leased(r, 'tick-writes-ack', { replicaAckMs: 20 });
+    const { s, me } = await leased(r, 'loop-writes-ack', { replicaAckMs: 20 });
     // Acknowledged or not (the machine's Redis may have no replica), the script is loaded after this one.
     await s.create(me, 'TickAckWarmxxxxxxxxxxxxxx', record('x')).catch(() => undefined);
     const writes = await socketWrites(() => Promise.allSettled(ids.slice(0, 3).map((id) => s.create(me, id, record('x')))));
@@ -91,7 +116,7 @@ test('a command sent while the connection is not ready yet is queued by ioredis 
   const c = new Redis(REDIS_URL, { lazyConnect: true });
   c.on('error', () => undefined);
   try {
-    const batched = writePerTick({ call: (cmd: string, ...a: RedisArg[]) => c.call(cmd, ...a), quit: () => c.quit() }, c);
+    const batched = writePerLoop({ call: (cmd: string, ...a: RedisArg[]) => c.call(cmd, ...a), quit: () => c.quit() }, c);
     assert.equal(await batched.call('PING'), 'PONG');
     assert.deepEqual(await Promise.all([batched.call('ECHO', 'a'), batched.call('ECHO', 'b')]), ['a', 'b']);
   } finally {
@@ -106,7 +131,7 @@ test('an application\'s client is not corked: its commands go out as its own opt
   const r = RedisTestPrefix.standalone();
   try {
     await app.ping();
-    const s = await r.store({ redis: app, app: 'tick-writes-app' });
+    const s = await r.store({ redis: app, app: 'loop-writes-app' });
     await s.migrate();
     const writes = await socketWrites(() => Promise.all(ids.slice(0, 3).map((id) => s.load(id))));
     assert.deepEqual(writes, [{ chunks: 1 }, { chunks: 1 }, { chunks: 1 }], 'a write per command, as ioredis does without auto-pipelining');
