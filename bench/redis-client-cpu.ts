@@ -2,7 +2,7 @@
  * CPU per command of the Redis clients, one process, the machine's Redis: an EVALSHA of a
  * small script with the 8 arguments of a turn, from 32 loops at once, 40,000 calls a round.
  * Kinds: `ioredis` (auto-pipelining, as sessiond opened its client before), `ioredis-direct`
- * (a write per command), `ioredis-corked` (a write per tick, src/global/redis/tick-writes.ts,
+ * (a write per command), `ioredis-corked` (a write per loop iteration, src/global/redis/loop-writes.ts,
  * what sessiond opens now), `node-redis` (what connect-redis uses).
  * `node dist/bench/redis-client-cpu.js <kind> [calls]`; set REDIS_COMMAND_TIMEOUT_MS to give
  * ioredis a command timeout (sessiond gives leaseMs).
