@@ -6,7 +6,7 @@
  * Counted at node's socket, so a regression to a write per command, per callback, or back
  * to the auto-pipeline shows here.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Socket } from 'node:net';
 import { Redis } from 'ioredis';
@@ -48,11 +48,19 @@ async function leased(r: RedisTestPrefix, app: string, over: { replicaAckMs?: nu
   return { s, me: await s.acquireLease(`srv-${app}`, 60_000) };
 }
 
-test('the store\'s own client: the loads of one tick leave in one writev of one command each, each answered as itself', async (t) => {
+/** `fn` on a leased store of its own app (skipped without Redis); the app's keys dropped after. */
+async function onLeased(t: TestContext, app: string, over: { replicaAckMs?: number }, fn: (x: Awaited<ReturnType<typeof leased>>) => Promise<void>): Promise<void> {
   if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
   const r = RedisTestPrefix.standalone();
   try {
-    const { s, me } = await leased(r, 'loop-writes');
+    await fn(await leased(r, app, over));
+  } finally {
+    await r.drop();
+  }
+}
+
+test('the store\'s own client: the loads of one tick leave in one writev of one command each, each answered as itself', (t) =>
+  onLeased(t, 'loop-writes', {}, async ({ s, me }) => {
     for (const id of ids.slice(0, 4)) assert.equal(await s.create(me, id, record(id)), true);
     // The load script is cached after this one (a fresh Redis answers its first EVALSHA with NOSCRIPT, then the EVAL goes in a write of its own).
     await s.load(ids[0]!);
@@ -68,16 +76,10 @@ test('the store\'s own client: the loads of one tick leave in one writev of one 
     // The next iteration's commands are a write of their own (the socket was uncorked).
     const again = await socketWrites(() => s.load(ids[0]!));
     assert.deepEqual(again, [{ chunks: 1 }]);
-  } finally {
-    await r.drop();
-  }
-});
+  }));
 
-test('the commands of two callbacks of one loop iteration (two requests that arrived together) leave in one writev', async (t) => {
-  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
-  const r = RedisTestPrefix.standalone();
-  try {
-    const { s } = await leased(r, 'loop-writes-two');
+test('the commands of two callbacks of one loop iteration (two requests that arrived together) leave in one writev', (t) =>
+  onLeased(t, 'loop-writes-two', {}, async ({ s }) => {
     await s.load(ids[0]!); // the script cached
     const sent: Array<Promise<unknown>> = [];
     const writes = await socketWrites(async () => {
@@ -92,24 +94,15 @@ test('the commands of two callbacks of one loop iteration (two requests that arr
       await Promise.all(sent);
     });
     assert.deepEqual(writes, [{ chunks: 2 }], 'one writev for both callbacks');
-  } finally {
-    await r.drop();
-  }
-});
+  }));
 
-test('with replicaAckMs, the changes of one tick (each a script and its WAIT) leave in one writev too', async (t) => {
-  if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
-  const r = RedisTestPrefix.standalone();
-  try {
-    const { s, me } = await leased(r, 'loop-writes-ack', { replicaAckMs: 20 });
+test('with replicaAckMs, the changes of one tick (each a script and its WAIT) leave in one writev too', (t) =>
+  onLeased(t, 'loop-writes-ack', { replicaAckMs: 20 }, async ({ s, me }) => {
     // Acknowledged or not (the machine's Redis may have no replica), the script is loaded after this one.
     await s.create(me, 'TickAckWarmxxxxxxxxxxxxxx', record('x')).catch(() => undefined);
     const writes = await socketWrites(() => Promise.allSettled(ids.slice(0, 3).map((id) => s.create(me, id, record('x')))));
     assert.deepEqual(writes, [{ chunks: 3 }], 'one writev, one chunk per pipeline');
-  } finally {
-    await r.drop();
-  }
-});
+  }));
 
 test('a command sent while the connection is not ready yet is queued by ioredis and answered once connected', async (t) => {
   if ((await redisMissing()) !== undefined) return t.skip('Redis not reachable');
