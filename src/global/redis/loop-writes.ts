@@ -10,8 +10,8 @@ import type { RedisArg, RedisClientLike } from './redis-types.js';
  * callback of the iteration (each HTTP request that arrived, each answer that came back)
  * leave in one writev, each still sent and answered as itself, in order, with the client's
  * own command queue, timeouts and offline handling. Uncorking on the next tick instead
- * wrote each callback's commands alone: 1.1-1.3 writes an HTTP request against 0.3 (a write
- * syscall costs this VM 75-90 µs of CPU, and wakes redis-server once more).
+ * wrote each callback's commands alone: 1.1-1.3 writes an HTTP request against 0.3 (each a
+ * syscall, and a read for redis-server).
  */
 
 /** What of an ioredis `Redis` this needs: its socket (and `status`, which tells it is one). */
