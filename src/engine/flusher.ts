@@ -95,7 +95,7 @@ export class Flusher {
    * (live above). Checked as the cycle reaches each id, since it yields between slices; no
    * look-up while nothing is cold (no bound, nothing packed).
    */
-  private *notCold(taken: Set<string>): Generator<string> {
+  private *notCold(taken: readonly string[]): Generator<string> {
     const cold = this.deps.cache.cold;
     for (const id of taken) if (cold.size === 0 || !cold.has(id) || cold.packed(id) !== undefined) yield id;
   }

@@ -4,7 +4,7 @@ import { SessiondError, isSessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
 import { startInterval, type Clock, type MonotonicClock } from '../clock.js';
 import type { SessionDatabase } from './session-database.js';
-import type { LogWriter } from '../log/log-writer.js';
+import type { LogAppend, LogWriter } from '../log/log-writer.js';
 import { generateSessionId, invalidSessionIdError, isValidSessionId } from '../session/session-id.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
 import { OperationLatency, type OperationKind } from './operation-latency.js';
@@ -322,7 +322,13 @@ export class SessionEngine {
     const live = this.base(id, now) !== undefined;
     // Logged even when absent or just expired, and acknowledged once durable (planDestroy).
     const plan = planDestroy(id, this.cache.head(id), now);
-    const { lsn } = await this.logChange(id, plan.type, plan.data, () => null);
+    const { lsn, durable } = this.append(id, plan.type, plan.data, null);
+    try {
+      await durable; // as commit's: one step, so acknowledgements apply in LSN order
+    } catch (e) {
+      this.cache.dropHead(id, null);
+      throw e;
+    }
     this.cache.applyDelete(id, lsn, this.clock.now()); // now: acknowledgements apply in LSN order
     this.backlog.noteApplied(RECORD_OVERHEAD_BYTES + plan.data.byteLength);
     // With 'interval' or 'none' the record is only written: a destroy waits for the disk.
@@ -369,42 +375,36 @@ export class SessionEngine {
       this.latency.since(kind, t0);
       return p; // nothing changed: nothing to write
     }
-    const lsnBefore = this.writer.nextLsn;
-    const logged = this.logChange(id, p.type, p.data, (lsn) => ({ ...p.state, lsn }), lazy); // appends now, or rejects
-    if (lazy && this.writer.nextLsn !== lsnBefore) this.latency.since(kind, t0); // answered now; the sync comes later
-    const { head } = await logged;
-    this.cache.apply(head!, this.clock.now());
-    this.backlog.noteApplied(RECORD_OVERHEAD_BYTES + p.data.byteLength);
-    this.bound?.schedule();
-    if (!lazy) this.latency.since(kind, t0);
-    return head!;
-  }
-
-  /**
-   * Appends a change to the log and makes its result the session's head (null: deleted)
-   * until it is durable; resolves once it is. The append happens synchronously, so the
-   * changes of one session chain in call order.
-   */
-  private async logChange(
-    id: string,
-    type: RecordType,
-    data: WritePlan['data'],
-    headAt: (lsn: number) => SessionState | null,
-    lazy = false,
-  ): Promise<{ lsn: number; head: SessionState | null }> {
-    const { lsn, durable } = this.writer.append(type, data, this.db.offsetOf(id), lazy);
-    // Invariant: LSNs are never reused; recovery skips every record at or below appliedLsn.
-    assert(lsn > this.db.appliedLsn && lsn > this.cache.appliedLsn, `lsn ${lsn} reused (appliedLsn ${this.db.appliedLsn}, cache ${this.cache.appliedLsn})`);
-    const head = headAt(lsn);
-    this.cache.setHead(id, head);
-    this.options.observer.appended(lsn, id, head ?? undefined);
+    const head = p.state;
+    const { durable } = this.append(id, p.type, p.data, head, lazy); // appends now, or throws
+    if (lazy) this.latency.since(kind, t0); // answered now; the sync comes later
     try {
       await durable;
     } catch (e) {
       this.cache.dropHead(id, head);
       throw e;
     }
-    return { lsn, head };
+    this.cache.apply(head, this.clock.now());
+    this.backlog.noteApplied(RECORD_OVERHEAD_BYTES + p.data.byteLength);
+    this.bound?.schedule();
+    if (!lazy) this.latency.since(kind, t0);
+    return head;
+  }
+
+  /**
+   * Appends a change to the log and makes `head` the session's head (null: deleted) until
+   * it is durable. Synchronous, so the changes of one session chain in call order. `head`
+   * is a plan's fresh state (write-plan.ts): no reader has it yet, so its lsn is filled in
+   * here instead of copying the state.
+   */
+  private append(id: string, type: RecordType, data: WritePlan['data'], head: SessionState | null, lazy = false): LogAppend {
+    const a = this.writer.append(type, data, this.db.offsetOf(id), lazy);
+    // Invariant: LSNs are never reused; recovery skips every record at or below appliedLsn.
+    if (!(a.lsn > this.db.appliedLsn && a.lsn > this.cache.appliedLsn)) assert(false, `lsn ${a.lsn} reused (appliedLsn ${this.db.appliedLsn}, cache ${this.cache.appliedLsn})`);
+    if (head !== null) (head as { lsn: number }).lsn = a.lsn;
+    this.cache.setHead(id, head);
+    this.options.observer.appended(a.lsn, id, head ?? undefined);
+    return a;
   }
 
   /** Waits for this session's turn (SPEC E8); call the returned function exactly when done. */
