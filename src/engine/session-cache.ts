@@ -174,20 +174,18 @@ export class SessionCache {
   }
 
   /**
-   * Hands the dirty IDs to the flusher (in the order they were first marked) and starts a
-   * new list; an entry left with no state is dropped from the loaded map.
+   * Hands the dirty entries to the flusher (in the order they were first marked) and starts
+   * a new list; an entry left with no state is dropped from the loaded map. A taken entry
+   * that has a state is still the map's entry of its ID (one never regains a state once out).
    */
-  takeDirty(): string[] {
+  takeDirty(): readonly CacheEntry[] {
     const d = this.dirty;
     this.dirty = [];
-    const ids = new Array<string>(d.length);
-    for (let i = 0; i < d.length; i++) {
-      const e = d[i]!;
+    for (const e of d) {
       e.dirty = false;
-      ids[i] = e.id;
       if (e.state === undefined) this.visible.dropEmpty(e);
     }
-    return ids;
+    return d;
   }
 
   get dirtyCount(): number {
