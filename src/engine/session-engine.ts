@@ -27,7 +27,7 @@ import type { FoldBacklog } from './fold-backlog.js';
 import { lockStoreDir, recoverStore } from './engine-open.js';
 import { createPipeline } from './engine-pipeline.js';
 import { liveIds, liveState, liveStates } from './live-state.js';
-import { checkPrincipal, destroyTargetsOf, liveIdsOf, liveSessionsOf } from './principal-queries.js';
+import { checkPrincipal, destroyTargetsOf, liveIdsOf, liveSessionsOf, readSessionsOf } from './principal-queries.js';
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
 export type { RestoreInput, RestoreOutcome } from './restore-plan.js';
@@ -319,9 +319,9 @@ export class SessionEngine {
     const t0 = performance.now();
     const now = this.clock.now();
     this.tombstones.add(id, now);
-    const live = this.base(id, now) !== undefined;
+    const last = this.cache.head(id);
     // Logged even when absent or just expired, and acknowledged once durable (planDestroy).
-    const plan = planDestroy(id, this.cache.head(id), now);
+    const plan = planDestroy(id, last, now);
     const { lsn, durable } = this.append(id, plan.type, plan.data, null);
     try {
       await durable; // as commit's: one step, so acknowledgements apply in LSN order
@@ -335,7 +335,7 @@ export class SessionEngine {
     if (this.options.durability !== 'fsync') await this.writer.sync();
     this.tombstones.confirm(id);
     this.latency.since('destroy', t0);
-    return live;
+    return last !== undefined && !isExpired(last, now);
   }
 
   /** The head state (pending or durable) unless expired. */
@@ -446,13 +446,8 @@ export class SessionEngine {
   }
 
   /** Like `sessionsOf`, but the sessions the cache bound left on disk are read back (and loaded). */
-  async readSessionsOf(principal: string): Promise<SessionState[]> {
-    const out: SessionState[] = [];
-    for (const id of this.idsOf(principal)) {
-      const s = await this.read(id);
-      if (s !== undefined && s.principal === principal) out.push(s);
-    }
-    return out;
+  readSessionsOf(principal: string): Promise<SessionState[]> {
+    return readSessionsOf(this.idsOf(principal), principal, (id) => this.read(id));
   }
 
   /**
