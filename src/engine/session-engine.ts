@@ -253,7 +253,7 @@ export class SessionEngine {
   async patch(id: string, input: PatchInput): Promise<SessionState> {
     checkId(id);
     checkPatchInput(input);
-    return this.commit(id, 'patch', (now) => planPatch(this.base(id, now), id, input, now, this.options));
+    return this.commit<SessionState>(id, 'patch', (now) => planPatch(this.base(id, now), id, input, now, this.options));
   }
 
   /**
@@ -277,7 +277,11 @@ export class SessionEngine {
     }
     const now = this.clock.now();
     if (this.base(id, now) === undefined) return undefined;
-    return this.commit(id, 'touch', (t) => planTouch(this.base(id, t)!, input, t, this.options), lazy === true);
+    // commit may wait (admission, a load) and the session expire meanwhile: then it is absent.
+    return this.commit(id, 'touch', (t) => {
+      const base = this.base(id, t);
+      return base === undefined ? undefined : planTouch(base, input, t, this.options);
+    }, lazy === true);
   }
 
   /**
@@ -350,7 +354,7 @@ export class SessionEngine {
   }
 
   /** Latency is recorded for completed changes (and no-ops), not for refused or failed ones. */
-  private async commit(id: string, kind: OperationKind, plan: (now: number) => WritePlan | SessionState, lazy = false): Promise<SessionState> {
+  private async commit<T extends SessionState | undefined>(id: string, kind: OperationKind, plan: (now: number) => WritePlan | T, lazy = false): Promise<SessionState | T> {
     const t0 = performance.now();
     this.checkWritable();
     if (!isValidSessionId(id)) throw invalidSessionIdError();
@@ -371,9 +375,9 @@ export class SessionEngine {
     const now = this.clock.now();
     if (this.tombstones.has(id, now)) throw new SessiondError('SESSIOND_SESSION_DESTROYED');
     const p = plan(now);
-    if (!('type' in p)) {
+    if (p === undefined || !('type' in p)) {
       this.latency.since(kind, t0);
-      return p; // nothing changed: nothing to write
+      return p; // nothing changed (or absent): nothing to write
     }
     const head = p.state;
     const { durable } = this.append(id, p.type, p.data, head, lazy); // appends now, or throws
