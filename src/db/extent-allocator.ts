@@ -14,6 +14,9 @@ import { orderByStart } from './extent-order.js';
 
 export const FIRST_DATA_BLOCK = DB_HEADER_SLOTS;
 
+/** releaseMany of this few extents splices them in one at a time (no new arrays). */
+const RELEASE_ONE_BY_ONE_MAX = 16;
+
 export interface Extent {
   start: number;
   blocks: number;
@@ -21,8 +24,8 @@ export interface Extent {
 
 export class ExtentAllocator {
   // Parallel arrays rather than an object per extent: the list can get long.
-  private readonly starts: number[] = [];
-  private readonly lengths: number[] = [];
+  private starts: number[] = [];
+  private lengths: number[] = [];
   private free = 0;
 
   constructor(private end: number = FIRST_DATA_BLOCK) {
@@ -108,6 +111,52 @@ export class ExtentAllocator {
       this.starts.splice(at, 0, s);
       this.lengths.splice(at, 0, n);
     }
+  }
+
+  /**
+   * release() of every extent starts[order[j]], blocks[order[j]] (`order`: by start, as
+   * orderByStart gives it), with the same checks and the same result, in one pass that
+   * merges them into the free list: a flush that replaces images frees one extent per
+   * image, scattered, and one splice into the middle of a long list each cost a move of
+   * half the list (O(freed x free)).
+   */
+  releaseMany(starts: ArrayLike<number>, blocks: ArrayLike<number>, order: ArrayLike<number>): void {
+    if (order.length <= RELEASE_ONE_BY_ONE_MAX) {
+      for (let j = 0; j < order.length; j++) this.release(starts[order[j]!]!, blocks[order[j]!]!);
+      return;
+    }
+    const oldStarts = this.starts;
+    const oldLengths = this.lengths;
+    const outStarts: number[] = [];
+    const outLengths: number[] = [];
+    let outEnd = -1; // end of the last extent in out
+    const append = (s: number, n: number): void => {
+      if (s === outEnd) outLengths[outLengths.length - 1]! += n;
+      else {
+        outStarts.push(s);
+        outLengths.push(n);
+      }
+      outEnd = s + n;
+    };
+    let i = 0;
+    for (let j = 0; j < order.length; j++) {
+      const start = starts[order[j]!]!;
+      const n = blocks[order[j]!]!;
+      if (!(Number.isSafeInteger(n) && n >= 1)) assert(false, `bad release size ${n}`);
+      if (!(start >= FIRST_DATA_BLOCK && start + n <= this.end)) assert(false, `release [${start}, +${n}) outside the file`);
+      while (i < oldStarts.length && oldStarts[i]! <= start) append(oldStarts[i]!, oldLengths[i++]!);
+      if (!(outEnd <= start && (i === oldStarts.length || start + n <= oldStarts[i]!))) assert(false, `release [${start}, +${n}) overlaps a free extent`);
+      append(start, n);
+      this.free += n;
+    }
+    while (i < oldStarts.length) append(oldStarts[i]!, oldLengths[i++]!);
+    // Free blocks that now reach the end shrink it (only the last extent can: they are coalesced).
+    if (outEnd === this.end) {
+      this.end = outStarts.pop()!;
+      this.free -= outLengths.pop()!;
+    }
+    this.starts = outStarts;
+    this.lengths = outLengths;
   }
 
   /**

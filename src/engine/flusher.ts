@@ -8,6 +8,7 @@ import type { SessionCache } from './session-cache.js';
 import { LoopSlice } from '../util/loop-slice.js';
 import type { FoldBacklog } from './fold-backlog.js';
 import type { SessionToWrite } from './write-sessions.js';
+import type { CacheEntry } from './loaded-sessions.js';
 
 /**
  * The flushing task (claim 14i): moves changed sessions from the cache into the database
@@ -64,6 +65,8 @@ export class Flusher {
 
   /** The running cycle's "now" (live() reads it). */
   private cycleNow = 0;
+  /** The cache entry of the ID the running cycle took last (notCold, live). */
+  private current: CacheEntry | undefined;
 
   constructor(private readonly deps: FlusherDeps) {}
 
@@ -74,7 +77,9 @@ export class Flusher {
    */
   private readonly live = (id: string): SessionToWrite => {
     const cache = this.deps.cache;
-    const s = cache.visible.get(id);
+    // The entry of `id` notCold just yielded: one with a state is the map's (takeDirty), so
+    // its state is the loaded one without a look-up; without one, the map may have a newer.
+    const s = this.current?.state ?? cache.visible.get(id);
     if (s === undefined) {
       // Packed by recovery from a log PUT and not in the file yet (background-fold.ts): written as logged.
       const p = cache.cold.packed(id);
@@ -95,9 +100,18 @@ export class Flusher {
    * (live above). Checked as the cycle reaches each id, since it yields between slices; no
    * look-up while nothing is cold (no bound, nothing packed).
    */
-  private *notCold(taken: Set<string>): Generator<string> {
+  private *notCold(taken: readonly CacheEntry[]): Generator<string> {
     const cold = this.deps.cache.cold;
-    for (const id of taken) if (cold.size === 0 || !cold.has(id) || cold.packed(id) !== undefined) yield id;
+    try {
+      for (const e of taken) {
+        const id = e.id;
+        if (cold.size > 0 && cold.has(id) && cold.packed(id) === undefined) continue;
+        this.current = e;
+        yield id;
+      }
+    } finally {
+      this.current = undefined;
+    }
   }
 
   start(): void {

@@ -17,6 +17,16 @@ export function checkPrincipal(principal: unknown): asserts principal is string 
   }
 }
 
+/** The sessions of `ids` (idsOf) still of `principal` once `read` (SessionEngine.read: cold ones read back) has them, one at a time. */
+export async function readSessionsOf(ids: readonly string[], principal: string, read: (id: string) => Promise<SessionState | undefined>): Promise<SessionState[]> {
+  const out: SessionState[] = [];
+  for (const id of ids) {
+    const s = await read(id);
+    if (s !== undefined && s.principal === principal) out.push(s);
+  }
+  return out;
+}
+
 /** IDs of the live sessions of a principal, cold ones included from their summaries. */
 export function liveIdsOf(cache: SessionCache, clock: Clock, principal: string): string[] {
   checkPrincipal(principal);

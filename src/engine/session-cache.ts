@@ -5,7 +5,7 @@ import type { Encryption } from '../session/attr-seal.js';
 import { PAYLOAD_LAYOUT_V3 } from '../format/constants.js';
 import { PrincipalIndex } from './principal-index.js';
 import { ColdSessions } from './cold-sessions.js';
-import { LoadedSessions } from './loaded-sessions.js';
+import { LoadedSessions, type CacheEntry } from './loaded-sessions.js';
 
 /**
  * The database cache (SPEC E5, claim 13e): every live session in memory, indexed by ID.
@@ -23,8 +23,8 @@ export class SessionCache {
    */
   readonly cold = new ColdSessions();
   private readonly heads = new Map<string, SessionState | null>();
-  /** Sessions whose visible state changed since the flusher last took them. */
-  private dirty = new Set<string>();
+  /** Entries whose visible state changed since the flusher last took them (CacheEntry.dirty). */
+  private dirty: CacheEntry[] = [];
   private dirtySinceMs = 0;
   /** Highest LSN applied to `visible`; acknowledgements arrive in LSN order. */
   appliedLsn = 0;
@@ -103,24 +103,25 @@ export class SessionCache {
     this.heads.set(id, state);
   }
 
-  /** A logged change is durable: make it visible. */
+  /** A logged change is durable: make it visible. One look-up in the loaded map (its entry). */
   apply(state: SessionState, nowMs: number): void {
     this.advance(state.lsn);
     const id = state.id;
-    const old = this.visible.get(id);
-    this.principals.move(id, this.principalBefore(id, old), state.principal);
-    this.visible.replace(id, old, state);
+    const e = this.visible.entryFor(id);
+    this.principals.move(id, this.principalBefore(id, e.state), state.principal);
+    this.visible.setIn(e, state);
     if (this.heads.get(id) === state) this.heads.delete(id);
-    this.markDirty(id, nowMs);
+    this.markEntryDirty(e, nowMs);
   }
 
   /** A logged delete is durable. */
   applyDelete(id: string, lsn: number, nowMs: number): void {
     this.advance(lsn);
-    this.principals.move(id, this.principalOf(id), '');
-    this.visible.delete(id);
+    const e = this.visible.entryFor(id);
+    this.principals.move(id, this.principalBefore(id, e.state), '');
+    this.markEntryDirty(e, nowMs); // first: a dirty entry stays in the map without its state
+    this.visible.clearIn(e);
     if (this.heads.get(id) === null) this.heads.delete(id);
-    this.markDirty(id, nowMs);
   }
 
   /** A change that will never be durable (the writer failed): forget it. */
@@ -157,28 +158,43 @@ export class SessionCache {
 
   /** Whether the flusher has yet to take `id` (an evicted session must not be). */
   isDirty(id: string): boolean {
-    return this.dirty.has(id);
+    return this.visible.entryOf(id)?.dirty === true;
   }
 
+  /** `id` changed (loaded or not: a delete, a packed session): the flusher takes it next. */
   markDirty(id: string, nowMs: number): void {
-    if (this.dirty.size === 0) this.dirtySinceMs = nowMs;
-    this.dirty.add(id);
+    this.markEntryDirty(this.visible.entryFor(id), nowMs);
   }
 
-  /** Hands the dirty set to the flusher and starts a new one. */
-  takeDirty(): Set<string> {
+  private markEntryDirty(e: CacheEntry, nowMs: number): void {
+    if (e.dirty) return;
+    if (this.dirty.length === 0) this.dirtySinceMs = nowMs;
+    e.dirty = true;
+    this.dirty.push(e);
+  }
+
+  /**
+   * Hands the dirty entries to the flusher (in the order they were first marked) and starts
+   * a new list; an entry left with no state is dropped from the loaded map. A taken entry
+   * that has a state is still the map's entry of its ID (one never regains a state once out).
+   */
+  takeDirty(): readonly CacheEntry[] {
     const d = this.dirty;
-    this.dirty = new Set();
+    this.dirty = [];
+    for (const e of d) {
+      e.dirty = false;
+      if (e.state === undefined) this.visible.dropEmpty(e);
+    }
     return d;
   }
 
   get dirtyCount(): number {
-    return this.dirty.size;
+    return this.dirty.length;
   }
 
   /** When the oldest change not yet taken by the flusher was made (0 = none). */
   get oldestDirtyMs(): number {
-    return this.dirty.size === 0 ? 0 : this.dirtySinceMs;
+    return this.dirty.length === 0 ? 0 : this.dirtySinceMs;
   }
 
   private advance(lsn: number): void {

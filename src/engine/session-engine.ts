@@ -4,7 +4,7 @@ import { SessiondError, isSessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
 import { startInterval, type Clock, type MonotonicClock } from '../clock.js';
 import type { SessionDatabase } from './session-database.js';
-import type { LogWriter } from '../log/log-writer.js';
+import type { LogAppend, LogWriter } from '../log/log-writer.js';
 import { generateSessionId, invalidSessionIdError, isValidSessionId } from '../session/session-id.js';
 import { isExpired, type SessionState } from '../session/session-state.js';
 import { OperationLatency, type OperationKind } from './operation-latency.js';
@@ -27,7 +27,7 @@ import type { FoldBacklog } from './fold-backlog.js';
 import { lockStoreDir, recoverStore } from './engine-open.js';
 import { createPipeline } from './engine-pipeline.js';
 import { liveIds, liveState, liveStates } from './live-state.js';
-import { checkPrincipal, destroyTargetsOf, liveIdsOf, liveSessionsOf } from './principal-queries.js';
+import { checkPrincipal, destroyTargetsOf, liveIdsOf, liveSessionsOf, readSessionsOf } from './principal-queries.js';
 
 export type { SaveInput, PatchInput, TouchInput } from './write-plan.js';
 export type { RestoreInput, RestoreOutcome } from './restore-plan.js';
@@ -253,7 +253,7 @@ export class SessionEngine {
   async patch(id: string, input: PatchInput): Promise<SessionState> {
     checkId(id);
     checkPatchInput(input);
-    return this.commit(id, 'patch', (now) => planPatch(this.base(id, now), id, input, now, this.options));
+    return this.commit<SessionState>(id, 'patch', (now) => planPatch(this.base(id, now), id, input, now, this.options));
   }
 
   /**
@@ -277,7 +277,11 @@ export class SessionEngine {
     }
     const now = this.clock.now();
     if (this.base(id, now) === undefined) return undefined;
-    return this.commit(id, 'touch', (t) => planTouch(this.base(id, t)!, input, t, this.options), lazy === true);
+    // commit may wait (admission, a load) and the session expire meanwhile: then it is absent.
+    return this.commit(id, 'touch', (t) => {
+      const base = this.base(id, t);
+      return base === undefined ? undefined : planTouch(base, input, t, this.options);
+    }, lazy === true);
   }
 
   /**
@@ -319,17 +323,23 @@ export class SessionEngine {
     const t0 = performance.now();
     const now = this.clock.now();
     this.tombstones.add(id, now);
-    const live = this.base(id, now) !== undefined;
+    const last = this.cache.head(id);
     // Logged even when absent or just expired, and acknowledged once durable (planDestroy).
-    const plan = planDestroy(id, this.cache.head(id), now);
-    const { lsn } = await this.logChange(id, plan.type, plan.data, () => null);
+    const plan = planDestroy(id, last, now);
+    const { lsn, durable } = this.append(id, plan.type, plan.data, null);
+    try {
+      await durable; // as commit's: one step, so acknowledgements apply in LSN order
+    } catch (e) {
+      this.cache.dropHead(id, null);
+      throw e;
+    }
     this.cache.applyDelete(id, lsn, this.clock.now()); // now: acknowledgements apply in LSN order
     this.backlog.noteApplied(RECORD_OVERHEAD_BYTES + plan.data.byteLength);
     // With 'interval' or 'none' the record is only written: a destroy waits for the disk.
     if (this.options.durability !== 'fsync') await this.writer.sync();
     this.tombstones.confirm(id);
     this.latency.since('destroy', t0);
-    return live;
+    return last !== undefined && !isExpired(last, now);
   }
 
   /** The head state (pending or durable) unless expired. */
@@ -344,7 +354,7 @@ export class SessionEngine {
   }
 
   /** Latency is recorded for completed changes (and no-ops), not for refused or failed ones. */
-  private async commit(id: string, kind: OperationKind, plan: (now: number) => WritePlan | SessionState, lazy = false): Promise<SessionState> {
+  private async commit<T extends SessionState | undefined>(id: string, kind: OperationKind, plan: (now: number) => WritePlan | T, lazy = false): Promise<SessionState | T> {
     const t0 = performance.now();
     this.checkWritable();
     if (!isValidSessionId(id)) throw invalidSessionIdError();
@@ -365,46 +375,40 @@ export class SessionEngine {
     const now = this.clock.now();
     if (this.tombstones.has(id, now)) throw new SessiondError('SESSIOND_SESSION_DESTROYED');
     const p = plan(now);
-    if (!('type' in p)) {
+    if (p === undefined || !('type' in p)) {
       this.latency.since(kind, t0);
-      return p; // nothing changed: nothing to write
+      return p; // nothing changed (or absent): nothing to write
     }
-    const lsnBefore = this.writer.nextLsn;
-    const logged = this.logChange(id, p.type, p.data, (lsn) => ({ ...p.state, lsn }), lazy); // appends now, or rejects
-    if (lazy && this.writer.nextLsn !== lsnBefore) this.latency.since(kind, t0); // answered now; the sync comes later
-    const { head } = await logged;
-    this.cache.apply(head!, this.clock.now());
-    this.backlog.noteApplied(RECORD_OVERHEAD_BYTES + p.data.byteLength);
-    this.bound?.schedule();
-    if (!lazy) this.latency.since(kind, t0);
-    return head!;
-  }
-
-  /**
-   * Appends a change to the log and makes its result the session's head (null: deleted)
-   * until it is durable; resolves once it is. The append happens synchronously, so the
-   * changes of one session chain in call order.
-   */
-  private async logChange(
-    id: string,
-    type: RecordType,
-    data: WritePlan['data'],
-    headAt: (lsn: number) => SessionState | null,
-    lazy = false,
-  ): Promise<{ lsn: number; head: SessionState | null }> {
-    const { lsn, durable } = this.writer.append(type, data, this.db.offsetOf(id), lazy);
-    // Invariant: LSNs are never reused; recovery skips every record at or below appliedLsn.
-    assert(lsn > this.db.appliedLsn && lsn > this.cache.appliedLsn, `lsn ${lsn} reused (appliedLsn ${this.db.appliedLsn}, cache ${this.cache.appliedLsn})`);
-    const head = headAt(lsn);
-    this.cache.setHead(id, head);
-    this.options.observer.appended(lsn, id, head ?? undefined);
+    const head = p.state;
+    const { durable } = this.append(id, p.type, p.data, head, lazy); // appends now, or throws
+    if (lazy) this.latency.since(kind, t0); // answered now; the sync comes later
     try {
       await durable;
     } catch (e) {
       this.cache.dropHead(id, head);
       throw e;
     }
-    return { lsn, head };
+    this.cache.apply(head, this.clock.now());
+    this.backlog.noteApplied(RECORD_OVERHEAD_BYTES + p.data.byteLength);
+    this.bound?.schedule();
+    if (!lazy) this.latency.since(kind, t0);
+    return head;
+  }
+
+  /**
+   * Appends a change to the log and makes `head` the session's head (null: deleted) until
+   * it is durable. Synchronous, so the changes of one session chain in call order. `head`
+   * is a plan's fresh state (write-plan.ts): no reader has it yet, so its lsn is filled in
+   * here instead of copying the state.
+   */
+  private append(id: string, type: RecordType, data: WritePlan['data'], head: SessionState | null, lazy = false): LogAppend {
+    const a = this.writer.append(type, data, this.db.offsetOf(id), lazy);
+    // Invariant: LSNs are never reused; recovery skips every record at or below appliedLsn.
+    if (!(a.lsn > this.db.appliedLsn && a.lsn > this.cache.appliedLsn)) assert(false, `lsn ${a.lsn} reused (appliedLsn ${this.db.appliedLsn}, cache ${this.cache.appliedLsn})`);
+    if (head !== null) (head as { lsn: number }).lsn = a.lsn;
+    this.cache.setHead(id, head);
+    this.options.observer.appended(a.lsn, id, head ?? undefined);
+    return a;
   }
 
   /** Waits for this session's turn (SPEC E8); call the returned function exactly when done. */
@@ -446,13 +450,8 @@ export class SessionEngine {
   }
 
   /** Like `sessionsOf`, but the sessions the cache bound left on disk are read back (and loaded). */
-  async readSessionsOf(principal: string): Promise<SessionState[]> {
-    const out: SessionState[] = [];
-    for (const id of this.idsOf(principal)) {
-      const s = await this.read(id);
-      if (s !== undefined && s.principal === principal) out.push(s);
-    }
-    return out;
+  readSessionsOf(principal: string): Promise<SessionState[]> {
+    return readSessionsOf(this.idsOf(principal), principal, (id) => this.read(id));
   }
 
   /**

@@ -54,6 +54,8 @@ export class Tombstones {
   }
 
   has(id: string, nowMs: number): boolean {
+    // Every save asks (twice through sessiond serve's SET): no hashing while there are none.
+    if (this.destroyedAtMs.size === 0) return false;
     const at = this.destroyedAtMs.get(id);
     if (at === undefined) return false;
     if (at + this.tombstoneMs > nowMs) return true;

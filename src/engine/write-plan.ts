@@ -12,7 +12,8 @@ import {
   type AttributeDiff,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodePatchInto, encodePutInto, encodeTombstone, encodeTouch, encodedPutBytes, patchPayloadBytes, putPayloadBytes } from '../session/session-encoder.js';
+import { encodePatchInto, encodePutInto, encodeTombstone, encodeTouch, patchPayloadBytes, putPayloadBytes } from '../session/session-encoder.js';
+import { sealableBytes, type Encryption } from '../session/attr-seal.js';
 import type { RecordData } from '../log/record-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import { principalOf } from './principal-of.js';
@@ -48,7 +49,10 @@ export interface WritePlan {
   type: RecordType;
   /** A PUT or PATCH is an encoder: the log writer encodes it into its group buffer, once. */
   data: RecordData;
-  /** The state after the change; its lsn is filled in when the record is appended. */
+  /**
+   * The state after the change, a fresh object no reader has seen: the engine fills in its
+   * lsn when the record is appended (session-engine.ts), then it is never changed again.
+   */
   state: SessionState;
 }
 
@@ -76,10 +80,63 @@ function checkSize(s: SessionState, limits: Limits): number {
   return bytes;
 }
 
-/** A PUT of `state`, encoded (and sealed) when the log writer appends it. */
-export function putPlan(state: SessionState, limits: Pick<Limits, 'encryption'>): WritePlan {
+/**
+ * The data of a PUT of `state` (the log writer's RecordEncoder): encoded, and sealed when
+ * `enc` is given, into the group buffer when appended. One object a plan, no closure.
+ */
+class PutData {
+  constructor(
+    readonly byteLength: number,
+    private readonly state: SessionState,
+    private readonly enc: Encryption | undefined,
+  ) {}
+
+  writeInto(target: Uint8Array, at: number): number {
+    return encodePutInto(target, at, this.state, this.enc);
+  }
+}
+
+/**
+ * The data of a PATCH (docs/format.md §3.2): the payload's fields and its encoder in one
+ * object. `removed`: JSON names joined by \x00; `set`: the changed attributes' blob.
+ */
+class PatchData {
+  readonly id: string;
+  readonly version: number;
+  readonly lastAccessAtMs: number;
+  readonly expiresAtMs: number;
+  readonly maxInactiveMs: number;
+  readonly principal: string;
+  readonly byteLength: number;
+
+  constructor(
+    state: SessionState,
+    readonly set: string,
+    readonly removed: string,
+    private readonly enc: Encryption | undefined,
+  ) {
+    this.id = state.id;
+    this.version = state.version;
+    this.lastAccessAtMs = state.lastAccessAtMs;
+    this.expiresAtMs = state.expiresAtMs;
+    this.maxInactiveMs = state.maxInactiveMs;
+    this.principal = state.principal;
+    this.byteLength = patchPayloadBytes(this, enc);
+  }
+
+  writeInto(target: Uint8Array, at: number): number {
+    return encodePatchInto(target, at, this, this.enc);
+  }
+}
+
+/**
+ * A PUT of `state`, encoded (and sealed) when the log writer appends it. `clearBytes`: its
+ * clear PUT payload's bytes, when the caller has them (checkSize).
+ */
+export function putPlan(state: SessionState, limits: Pick<Limits, 'encryption'>, clearBytes = putBytes(state)): WritePlan {
   const enc = limits.encryption;
-  return { type: RecordType.PUT, data: { byteLength: encodedPutBytes(state, enc), writeInto: (t, at) => encodePutInto(t, at, state, enc) }, state };
+  // encodedPutBytes, from the clear size: the clear sealable field is 1 byte of key-ID length.
+  return { type: RecordType.PUT, data: new PutData(clearBytes - 1 + sealableBytes(enc, 0), state, enc), state };
 }
 
 /**
@@ -88,20 +145,9 @@ export function putPlan(state: SessionState, limits: Pick<Limits, 'encryption'>)
  * joined by \x00; `putPayload`: bytes of the state's clear PUT payload (checkSize).
  */
 function patchPlan(state: SessionState, set: string, removedNames: string, putPayload: number, limits: Limits): WritePlan {
-  const patch = {
-    id: state.id,
-    version: state.version,
-    lastAccessAtMs: state.lastAccessAtMs,
-    expiresAtMs: state.expiresAtMs,
-    maxInactiveMs: state.maxInactiveMs,
-    principal: state.principal,
-    set,
-    removed: removedNames,
-  };
-  const enc = limits.encryption;
-  const bytes = patchPayloadBytes(patch, enc);
-  if (bytes >= putPayload) return putPlan(state, limits);
-  return { type: RecordType.PATCH, data: { byteLength: bytes, writeInto: (t, at) => encodePatchInto(t, at, patch, enc) }, state };
+  const data = new PatchData(state, set, removedNames, limits.encryption);
+  if (data.byteLength >= putPayload) return putPlan(state, limits, putPayload);
+  return { type: RecordType.PATCH, data, state };
 }
 
 export function planSave(base: SessionState | undefined, id: string, input: SaveInput, now: number, limits: Limits): WritePlan | SessionState {
@@ -126,8 +172,7 @@ export function planSaveOne(base: SessionState | undefined, id: string, name: st
 /** planSave of a new session: a PUT of `attrs`. */
 function newSessionPlan(id: string, attrs: AttributeBlob, expiresAtMs: number | undefined, maxInactiveMs: number | undefined, now: number, limits: Limits): WritePlan {
   const state = makeState(id, 1, 0, now, now, expiresAtMs ?? now + limits.sessionTtlMs, maxInactiveMs ?? 0, limits.owner, attrs, principalOf(limits.principal, id, attrs));
-  checkSize(state, limits);
-  return putPlan(state, limits);
+  return putPlan(state, limits, checkSize(state, limits));
 }
 
 /** planSave of an existing session, given what its attributes' diff found. */

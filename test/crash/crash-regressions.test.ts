@@ -47,6 +47,12 @@ const REGRESSIONS: Array<CrashCase & { bug: string }> = [
   // cleared `running`, so it waited for a loop that would never run. Fixed: the loop
   // clears it in the step that finds no waiter left (flusher.ts).
   { seed: 2, durability: 'fsync', crashOps: [7, 158, 147], cacheBytesMax: 1, bug: 'close() hung on a flush() queued behind a flush loop that had just ended' },
+  // Found with SESSIOND_CRASH_SEED=777 (h/enginecpu): a touch checked that its session was
+  // there, then waited inside commit (admission, a load under cacheBytesMax) while it
+  // expired, and planned a TOUCH of no base: an untyped TypeError instead of "absent".
+  // Fixed: the plan is made from the base found after the wait (session-engine.ts touch).
+  { seed: 779, durability: 'none', crashOps: [1, 20, 0], cacheBytesMax: 1, bug: 'a touch of a session that expired while it waited threw a TypeError' },
+  { seed: 5777, durability: 'interval', crashOps: [114, 0, 111], cacheBytesMax: 900, encrypt: true, bug: 'same, sealed, a few sessions loaded' },
 ];
 
 for (const r of REGRESSIONS) {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { ExtentAllocator, FIRST_DATA_BLOCK } from '../../src/db/extent-allocator.js';
+import { orderByStart } from '../../src/db/extent-order.js';
 
 function freeList(a: ExtentAllocator): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -120,4 +121,59 @@ test('allocator: random allocate/release sequences match a block model', () => {
     }),
     { numRuns: 300 },
   );
+});
+
+test('allocator: releaseMany of a batch leaves the free list, end and count that releasing each in any order leaves', () => {
+  fc.assert(
+    // Long enough that most batches take the merged pass (more than 16 extents).
+    fc.property(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 40, maxLength: 120 }), fc.array(fc.nat(), { minLength: 40, maxLength: 120 }), fc.nat(), (sizes, picks, seed) => {
+      const one = new ExtentAllocator();
+      const many = new ExtentAllocator();
+      const live = sizes.map((n) => {
+        const start = one.allocate(n);
+        assert.equal(many.allocate(n), start);
+        return { start, blocks: n };
+      });
+      const freeNow = live.filter((_, i) => (seed >> i % 30) & 1);
+      for (const e of freeNow) {
+        one.release(e.start, e.blocks);
+        many.release(e.start, e.blocks);
+      }
+      const rest = live.filter((e) => !freeNow.includes(e));
+      // A shuffled batch (as a flush frees them: in put order), more than the one-by-one cut-off.
+      const batch = picks.map((p) => rest[p % Math.max(1, rest.length)]).filter((e, i, all): e is { start: number; blocks: number } => e !== undefined && all.indexOf(e) === i);
+      for (const e of batch) one.release(e.start, e.blocks);
+      const starts = Float64Array.from(batch, (e) => e.start);
+      many.releaseMany(starts, Uint32Array.from(batch, (e) => e.blocks), orderByStart(starts));
+      many.checkInvariants();
+      assert.deepEqual(freeList(many), freeList(one));
+      assert.equal(many.endBlock, one.endBlock);
+      assert.equal(many.freeBlocks, one.freeBlocks);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('allocator: releaseMany refuses what release refuses, one at a time or merged', () => {
+  for (const count of [2, 40]) {
+    // count extents of 2 blocks, then one more that stays allocated (nothing reaches the end).
+    const batchOf = (a: ExtentAllocator): number[] => {
+      const starts = Array.from({ length: count }, () => a.allocate(2));
+      a.allocate(1);
+      return starts;
+    };
+    const blocks = Array.from({ length: count }, () => 2);
+    const a = new ExtentAllocator();
+    const starts = batchOf(a);
+    a.release(starts[1]!, 2);
+    assert.throws(() => a.releaseMany(starts, blocks, orderByStart(starts)), /overlaps/, `${count}: an extent already free`);
+    const b = new ExtentAllocator();
+    const twice = batchOf(b);
+    twice[count - 1] = twice[0]!; // the same extent twice in one batch
+    assert.throws(() => b.releaseMany(twice, blocks, orderByStart(twice)), /overlaps/, `${count}: released twice`);
+    const c = new ExtentAllocator();
+    const past = batchOf(c);
+    past[0] = c.endBlock;
+    assert.throws(() => c.releaseMany(past, blocks, orderByStart(past)), /outside/, `${count}: past the end`);
+  }
 });
