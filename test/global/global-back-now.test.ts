@@ -136,6 +136,12 @@ describe('GlobalSessionEngine (back mode): lockNow, getNow, touchNow', () => {
       assert.deepEqual(now.state, await a.get(id));
       assert.equal(a.local.get(id)!.lsn, s0.lsn, 'no local touch record');
       assert.equal((await a.stats()).global.writeBackPending, 0, 'nothing pending');
+      // The record's version forgotten (as a fenced write-back leaves it): touch() decides.
+      const known = (a as unknown as { known: Map<string, unknown> }).known;
+      const k = known.get(id);
+      known.delete(id);
+      assert.equal(a.touchNow(id), undefined, 'version not known');
+      known.set(id, k);
       mono.ms += a.global.leaseMs;
       assert.equal(a.touchNow(id), undefined, 'past the lease: touch() refuses it');
       await assert.rejects(a.touch(id), (e) => isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE'));
