@@ -13,50 +13,36 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { NextFunction, Request, Response } from 'express';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { ManualClock } from '../../src/clock.js';
 import { isSessiondError } from '../../src/errors.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { SessiondStore, sessiondSerialize } from '../../src/adapters/express.js';
-import { pgMissing, PgTestSchema } from './pg-harness.js';
+import { BackServers } from './back-server.js';
 
-const HOUR = 3_600_000;
 let n = 0;
 const fresh = (): string => `BackNow${String(++n).padStart(4, '0')}xxxxxxxxxxxxxxx`;
 const SECRET = 'back-now secret';
 const signature = createRequire(import.meta.url)('cookie-signature') as { sign(v: string, s: string): string };
 
 describe('GlobalSessionEngine (back mode): lockNow, getNow, touchNow', () => {
-  let db: PgTestSchema | undefined;
-  const engines: GlobalSessionEngine[] = [];
+  const servers = new BackServers();
+  before(() => servers.start());
+  after(() => servers.close());
 
-  before(async () => {
-    if ((await pgMissing()) === undefined) db = new PgTestSchema();
-  });
-  after(async () => {
-    for (const e of engines) await e.close().catch(() => undefined);
-    await db?.drop();
-  });
-
-  /** A server on `clock` (wall) and `mono` (the lease window's monotonic clock). */
-  async function server(name: string, clock: ManualClock, mono: { ms: number }, over: Record<string, unknown> = {}): Promise<GlobalSessionEngine> {
-    const g = resolveGlobalOptions(
-      { postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, mode: 'back', leaseMs: 60_000, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, handoverPollMs: 50, ...over },
-      '/s',
-    );
-    const store = await db!.store({ app: 'shop', poolMax: 4 });
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, clock, queueWaitMsMax: 5000 }, g, store, () => mono.ms);
-    engines.push(e);
-    return e;
-  }
-
-  it('lockNow: the turn of a kept session at once; undefined before it is kept, while held here, past the lease, once handed over, in through mode', async (t) => {
-    if (db === undefined) return t.skip('PostgreSQL not reachable');
+  /** A back-mode server (back-server.ts) on its own clocks, and a fresh session ID; undefined without PostgreSQL. */
+  async function setup(name: string): Promise<{ a: GlobalSessionEngine; clock: ManualClock; mono: { ms: number }; id: string } | undefined> {
+    if (servers.db === undefined) return undefined;
     const clock = new ManualClock(Date.now());
     const mono = { ms: 1_000 };
-    const a = await server('now-lock-a', clock, mono);
-    const id = fresh();
+    return { a: await server(name, clock, mono), clock, mono, id: fresh() };
+  }
+  const server = (name: string, clock: ManualClock, mono: { ms: number }, over: Record<string, unknown> = {}): Promise<GlobalSessionEngine> =>
+    servers.server(name, clock, { handoverPollMs: 50, ...over }, mono);
+
+  it('lockNow: the turn of a kept session at once; undefined before it is kept, while held here, past the lease, once handed over, in through mode', async (t) => {
+    const x = await setup('now-lock-a');
+    if (x === undefined) return t.skip('PostgreSQL not reachable');
+    const { a, clock, mono, id } = x;
     assert.equal(a.lockNow(id), undefined, 'never taken here: lock() takes it across servers');
     await a.save(id, { attributes: { n: '1' } });
     const r1 = a.lockNow(id);
@@ -95,11 +81,9 @@ describe('GlobalSessionEngine (back mode): lockNow, getNow, touchNow', () => {
   });
 
   it('getNow: what get() answers under a held turn; undefined without the turn or past the lease', async (t) => {
-    if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const clock = new ManualClock(Date.now());
-    const mono = { ms: 1_000 };
-    const a = await server('now-get-a', clock, mono);
-    const id = fresh();
+    const x = await setup('now-get-a');
+    if (x === undefined) return t.skip('PostgreSQL not reachable');
+    const { a, mono, id } = x;
     await a.save(id, { attributes: { n: '7' } });
     assert.equal(a.getNow(id), undefined, 'not held: get() takes the turn');
     const release = a.lockNow(id)!;
@@ -119,11 +103,9 @@ describe('GlobalSessionEngine (back mode): lockNow, getNow, touchNow', () => {
   });
 
   it('touchNow: a touch within touchAfterMs done at once, writing nothing; past it, past the lease, or without the turn, left to touch()', async (t) => {
-    if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const clock = new ManualClock(Date.now());
-    const mono = { ms: 1_000 };
-    const a = await server('now-touch-a', clock, mono);
-    const id = fresh();
+    const x = await setup('now-touch-a');
+    if (x === undefined) return t.skip('PostgreSQL not reachable');
+    const { a, clock, mono, id } = x;
     await a.save(id, { attributes: { n: '1' } });
     await a.writeBack();
     const s0 = a.local.get(id)!;
@@ -162,12 +144,10 @@ describe('GlobalSessionEngine (back mode): lockNow, getNow, touchNow', () => {
   });
 
   it('the express adapter: a kept session is served with no call to lock(), get() or touch(); a touch past touchAfterMs still reaches touch()', async (t) => {
-    if (db === undefined) return t.skip('PostgreSQL not reachable');
-    const clock = new ManualClock(Date.now());
-    const mono = { ms: 1_000 };
-    const a = await server('now-express-a', clock, mono);
+    const x = await setup('now-express-a');
+    if (x === undefined) return t.skip('PostgreSQL not reachable');
+    const { a, clock, id } = x;
     const store = new SessiondStore(a);
-    const id = fresh();
     const cookie = { originalMaxAge: null, expires: null, httpOnly: true, path: '/' };
     await new Promise<void>((res, rej) => store.set(id, { cookie, n: 1 } as never, (e) => (e ? rej(e as Error) : res())));
     const calls = { lock: 0, get: 0, touch: 0 };
