@@ -98,6 +98,8 @@ export class SessiondStore extends session.Store {
    */
   override touch(sid: string, sess: Data, cb?: (err?: unknown) => void): void {
     // Done at once, with no promise, when it can be (EngineHandle.touchNow); else the same through touch().
+    // The callback's nextTick is queued before the one that uncorks the response's socket
+    // (express-session writes the body after calling touch), so a read leaves in one write.
     if (!turnEnded(requestOf(sess)) && this.touchNow(sid, sess)) {
       if (cb !== undefined) process.nextTick(cb, null);
       return;
