@@ -7,6 +7,9 @@
  * Prints `ready <port>`.
  */
 import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Session as InspectorSession } from 'node:inspector/promises';
 import express from 'express';
 import session from 'express-session';
 import pg from 'pg';
@@ -117,15 +120,35 @@ app.get('/stats', async (_req, res) => {
   const w = (await wakes?.()) ?? wakesFrom;
   res.json({ statements, byCommand, cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, wokenByRelease: w.released - wakesFrom.released, wokenByTimer: w.timer - wakesFrom.timer });
 });
+/**
+ * SESSIOND_BENCH_CPU_PROF=<dir>: a V8 CPU profile of the measured run only (started at the
+ * /stats/reset that ends the warm-up, written at SIGTERM as <dir>/<kind>-<serverId>.cpuprofile),
+ * so the JIT's warm-up is not in it.
+ */
+const PROF_DIR = process.env.SESSIOND_BENCH_CPU_PROF;
+let profiler: InspectorSession | undefined;
+async function startProfile(): Promise<void> {
+  if (PROF_DIR === undefined || profiler !== undefined) return;
+  profiler = new InspectorSession();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+async function writeProfile(): Promise<void> {
+  if (PROF_DIR === undefined || profiler === undefined) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(join(PROF_DIR, `${kind}-${serverId}.cpuprofile`), JSON.stringify(profile));
+}
 app.post('/stats/reset', async (_req, res) => {
+  await startProfile();
   wakesFrom = (await wakes?.()) ?? wakesFrom;
   cpuFrom = process.cpuUsage();
   statements = 0;
   for (const k of Object.keys(byCommand)) delete byCommand[k];
   res.json({ ok: true });
 });
-// SIGTERM ends the process normally, so `--cpu-prof` (SESSIOND_BENCH_CPU_PROF) writes its profile.
-process.on('SIGTERM', () => process.exit(0));
+// SIGTERM ends the process normally, after writing the profile (SESSIOND_BENCH_CPU_PROF).
+process.on('SIGTERM', () => void writeProfile().finally(() => process.exit(0)));
 const server = app.listen(0, '127.0.0.1', () => {
   const a = server.address();
   console.log(`ready ${typeof a === 'object' && a !== null ? a.port : 0}`);

@@ -15,8 +15,8 @@
  * (rounds: the kinds run that many times over, in order, so a ratio compares runs minutes apart at most).
  * Also prints the app servers' CPU per request (process.cpuUsage: the database's own CPU is
  * not in it), a figure the machine's load moves far less than req/s. With
- * SESSIOND_BENCH_CPU_PROF=<dir> the servers run with --cpu-prof and are stopped with
- * SIGTERM so they write their profiles (`node dist/bench/profile-top.js <dir>`).
+ * SESSIOND_BENCH_CPU_PROF=<dir> each server profiles the measured run (not the warm-up) and is
+ * stopped with SIGTERM so that it writes its profile (`node dist/bench/profile-top.js <dir>`).
  * SESSIOND_BENCH_GLOBAL='{"pendingKeepMs":0}' (JSON) adds global options to the sessiond kinds.
  * SESSIOND_BENCH_WARMUP_S (default 5; 0 for none) runs the load that long before the measured run, unmeasured (its
  * CPU is printed on its own line): a fresh server process spends its first seconds compiling
@@ -43,9 +43,7 @@ const WARMUP_S = Number(process.env.SESSIOND_BENCH_WARMUP_S ?? 5);
 
 function start(kind: string, dir: string, serverId: string, schema: string): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const prof = process.env.SESSIOND_BENCH_CPU_PROF;
-    const flags = prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`];
-    const child = spawn(process.execPath, [...flags, SERVER, kind, dir, serverId, schema], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [SERVER, kind, dir, serverId, schema], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout!.on('data', (d: Buffer) => {
       const m = /ready (\d+)/.exec(d.toString());
       if (m) resolve({ child, url: `http://127.0.0.1:${m[1]}` });

@@ -106,15 +106,22 @@ export class EngineHandle {
    */
   loadNow(id: unknown): { session: LoadedSession | undefined } | undefined {
     const engine = this.engine;
-    if (this.closing !== undefined || !(engine instanceof SessionEngine)) return undefined;
+    if (this.closing !== undefined || engine === undefined) return undefined;
     if (!isValidSessionId(id)) return { session: undefined };
     let state: SessionState | undefined;
-    try {
-      state = engine.get(id);
-    } catch (e) {
-      // cacheBytesMax: a session on disk is read back by load() (engine.read), never "absent".
-      if (isSessiondError(e, 'SESSIOND_SESSION_NOT_LOADED')) return undefined;
-      throw e;
+    if (engine instanceof GlobalSessionEngine) {
+      // Back mode, the turn held and the lease lasting (GlobalSessionEngine.getNow); else load().
+      const now = engine.getNow(id);
+      if (now === undefined) return undefined;
+      state = now.state;
+    } else {
+      try {
+        state = engine.get(id);
+      } catch (e) {
+        // cacheBytesMax: a session on disk is read back by load() (engine.read), never "absent".
+        if (isSessiondError(e, 'SESSIOND_SESSION_NOT_LOADED')) return undefined;
+        throw e;
+      }
     }
     return { session: state === undefined ? undefined : loaded(state) };
   }
@@ -153,14 +160,31 @@ export class EngineHandle {
     const engine = await this.backend();
     const input = expiresAtMs === undefined ? {} : { expiresAtMs };
     const touched = engine instanceof SessionEngine ? engine.touch(id, input, true) : engine.touch(id, input);
-    const done = touched.catch((e: unknown) => {
-      // The store is read-only or closing: the next write reports it to its caller.
-      engine.options.logger.warn('touch_not_logged', { code: isSessiondError(e) ? e.code : 'unknown' });
-    });
+    const done = touched.catch((e: unknown) => touchNotLogged(engine, e));
     // Through mode: the touch gives the session's turn across servers back (no local fsync is
     // waited for). Answering after it means the client's next request, on any server, finds
     // the turn free instead of polling for it.
     if (engine instanceof GlobalSessionEngine && engine.global.mode === 'through') await done;
+  }
+
+  /**
+   * touch() done at once, with no promise, when the engine is open: true once the local
+   * engine's lazy TOUCH is appended (what touch() answers on), or once a back-mode touch that
+   * moves nothing was skipped (GlobalSessionEngine.touchNow); false when touch() must run
+   * (opening, closing, through mode, a back-mode touch with work to do, or an error for
+   * touch() to report).
+   */
+  touchNow(id: unknown, expiresAtMs: number | undefined): boolean {
+    const engine = this.engine;
+    if (this.closing !== undefined || engine === undefined || !isValidSessionId(id)) return false;
+    const input = expiresAtMs === undefined ? {} : { expiresAtMs };
+    try {
+      if (engine instanceof GlobalSessionEngine) return engine.touchNow(id, input) !== undefined;
+      engine.touch(id, input, true).catch((e: unknown) => touchNotLogged(engine, e));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Deletes the session and leaves a tombstone; malformed IDs are ignored. */
@@ -207,13 +231,13 @@ export class EngineHandle {
   }
 
   /**
-   * The session's turn at once, with no promise, when the local engine is open and nobody
-   * holds the turn; undefined otherwise (still opening, closing, a global store whose turn
-   * spans servers, or a turn held): lock() then.
+   * The session's turn at once, with no promise, when the engine is open and nobody holds
+   * the turn (with a global store: back mode, a session this server keeps, its lease
+   * lasting); undefined otherwise (still opening, closing, a turn held, a turn across
+   * servers to take): lock() then.
    */
   lockNow(id: string): Release | undefined {
-    const engine = this.engine;
-    return this.closing === undefined && engine instanceof SessionEngine ? engine.lockNow(id) : undefined;
+    return this.closing === undefined ? this.engine?.lockNow(id) : undefined;
   }
 
   /** Seconds a client refused a turn should wait. */
@@ -226,6 +250,11 @@ export class EngineHandle {
     this.closing ??= this.owned ? this.opening.then((e) => e.close(), () => undefined) : Promise.resolve();
     return this.closing;
   }
+}
+
+/** A touch that failed after it was answered: the store is read-only or closing, and the next write reports it to its caller. */
+function touchNotLogged(engine: Backend, e: unknown): void {
+  engine.options.logger.warn('touch_not_logged', { code: isSessiondError(e) ? e.code : 'unknown' });
 }
 
 /** The record field is a u32. */

@@ -14,7 +14,7 @@ import { PendingJournal } from './pending-journal.js';
 import { WriteBack, drainLeftovers, type WriteBackStats } from './write-back.js';
 import type { Known } from './known-record.js';
 import { pruner } from './polling.js';
-import { heldRead, localTouchSkipped, readRecord, touchCopy } from './local-copy.js';
+import { heldRead, heldReadBackNow, localTouchSkipped, readRecord, touchCopy } from './local-copy.js';
 import { CopyOverlay } from './copy-overlay.js';
 import { planSave } from '../engine/write-plan.js';
 import { commit, destroyRecord, touchRecord, type RecordWrites } from './record-writes.js';
@@ -209,6 +209,24 @@ export class GlobalSessionEngine {
       release();
       throw e;
     }
+    return this.holding(id, release);
+  }
+
+  /**
+   * Back mode, every request of a session this server keeps: the turn at once, with no
+   * promise, when the lease provably lasts and no request here holds it (what lock() does
+   * then, without its waits: the write-back's acquire() returns at once for a kept session).
+   * Undefined otherwise: lock() then.
+   */
+  lockNow(id: string): Release | undefined {
+    const wb = this.wb;
+    if (wb === undefined || !wb.kept.has(id) || this.ownership.exclusiveForMs() === 0) return undefined;
+    const release = this.local.lockNow(id);
+    return release === undefined ? undefined : this.holding(id, release);
+  }
+
+  /** The turn across servers is held with the local turn `release`: counted held until the returned release. */
+  private holding(id: string, release: Release): Release {
     this.held.set(id, (this.held.get(id) ?? 0) + 1);
     let done = false;
     return () => {
@@ -242,6 +260,16 @@ export class GlobalSessionEngine {
     // Back mode: the holder's copy may be newer than the record, so a read takes the session too.
     if (this.wb !== undefined) return this.withTurn(id, () => Promise.resolve(this.view(this.local.get(id))));
     return readRecord(this.copy, id);
+  }
+
+  /**
+   * get() answered at once, with no promise: back mode, the turn held here and the lease
+   * provably lasting (heldRead's common case). `{ state }`, or undefined: get() then. Throws
+   * where get() rejects.
+   */
+  getNow(id: string): { state: SessionState | undefined } | undefined {
+    const wb = this.wb;
+    return wb !== undefined && this.held.has(id) ? heldReadBackNow(this.copy, id, wb) : undefined;
   }
 
   /** A local state shown with its global identity (creation time kept across inheritance, global version, owner). */
@@ -346,6 +374,18 @@ export class GlobalSessionEngine {
       }
       return this.touchLocal(id, input, k);
     });
+  }
+
+  /**
+   * touch() done at once when it changes nothing: back mode, the turn held here, the version
+   * known and the lease provably lasting, and the local copy's touch skipped (touchAfterMs,
+   * localTouchSkipped): what touchLocal() then does, with no promise. `{ state }`, or
+   * undefined when touch() has work to do (or an error to report).
+   */
+  touchNow(id: string, input: TouchInput = {}): { state: SessionState | undefined } | undefined {
+    if (this.wb === undefined || !this.held.has(id) || this.stale.has(id) || !this.known.has(id) || this.ownership.exclusiveForMs() === 0) return undefined;
+    const copy = localTouchSkipped(this.local, id, input, this.global.touchAfterMs, this.clock.now());
+    return copy === undefined ? undefined : { state: this.view(copy) };
   }
 
   /** touch() of the local copy: back mode, or a session whose record version is not known here. */

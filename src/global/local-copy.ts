@@ -68,6 +68,23 @@ export function heldRead(c: LocalCopy, id: string): Promise<SessionState | undef
 /** heldRead in back mode. */
 async function heldReadBack(c: LocalCopy, id: string, wb: WriteBack, here: SessionState | undefined): Promise<SessionState | undefined> {
   if (c.ownership.exclusiveForMs() === 0) await c.ownership.renew();
+  return keptCopy(c, id, wb, here);
+}
+
+/**
+ * heldRead in back mode answered at once, with no promise (every request's read on a server
+ * that keeps its sessions): `{ state }`, or undefined when the lease must be renewed first
+ * (heldRead then). Throws where heldRead rejects.
+ */
+export function heldReadBackNow(c: LocalCopy, id: string, wb: WriteBack): { state: SessionState | undefined } | undefined {
+  const here = c.overlay.get(id);
+  if (c.absent.has(id)) return { state: c.view(here) };
+  if (c.ownership.exclusiveForMs() === 0) return undefined;
+  return { state: keptCopy(c, id, wb, here) };
+}
+
+/** The held copy, once the lease is known to last (or renewed). */
+function keptCopy(c: LocalCopy, id: string, wb: WriteBack, here: SessionState | undefined): SessionState | undefined {
   // Not held any more with a copy here: the lease was lost (forgotten), or a write-back was fenced.
   if (c.stale.has(id) || (!wb.kept.has(id) && here !== undefined)) throw c.ownership.refused('fenced');
   if (here !== undefined) wb.checkExclusive();

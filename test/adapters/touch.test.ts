@@ -11,6 +11,7 @@ import { SessionEngine } from '../../src/engine/session-engine.js';
 import { nodeFileSystem } from '../../src/fs/node-file-system.js';
 import { Gate, wrapFileSystem } from '../support/wrap-file-system.js';
 import { removeDir, tempDir, HANG_GUARD } from './adapter-fixtures.js';
+import { isSessiondError } from '../../src/errors.js';
 
 function cbPromise(f: (cb: (err?: unknown) => void) => void): Promise<void> {
   return new Promise((ok, ko) => f((e) => (e ? ko(e) : ok())));
@@ -127,5 +128,32 @@ test('a touch nobody syncs is synced within fsyncIntervalMs; the engine API\'s t
   } finally {
     await engine.close();
     removeDir(dir2);
+  }
+});
+
+test('once the engine is open, a touch is appended before store.touch returns (no promise first), and a failing touch still reports through touch()', HANG_GUARD, async () => {
+  const dir = tempDir('touch-now');
+  const store = new SessiondStore({ dir });
+  const id = 'touchnow' + 'A'.repeat(20);
+  const cookie = { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) };
+  try {
+    await cbPromise((cb) => store.set(id, { cookie, n: 1 } as unknown as session.SessionData, cb));
+    const engine = await store.engine();
+    const before = engine.get(id)!.lsn;
+    const later = new Date(Date.now() + 3_600_000);
+    let answered = false;
+    const done = cbPromise((cb) => store.touch(id, { cookie: { ...cookie, expires: later } } as unknown as session.SessionData, cb)).then(() => (answered = true));
+    assert.ok(engine.get(id)!.lsn > before, 'the TOUCH record is appended in the call');
+    assert.equal(engine.get(id)!.expiresAtMs, later.getTime());
+    assert.equal(answered, false, 'the callback runs on a later tick');
+    await done;
+    // A cookie expiry before 1970 is refused: reported through the callback, as before, and nothing is appended.
+    const lsn = engine.get(id)!.lsn;
+    const early = { cookie: { ...cookie, expires: new Date(-5) } } as unknown as session.SessionData;
+    await assert.rejects(cbPromise((cb) => store.touch(id, early, cb)), (e: unknown) => isSessiondError(e, 'SESSIOND_INVALID_ARGUMENT'));
+    assert.equal(engine.get(id)!.lsn, lsn);
+  } finally {
+    await store.close();
+    removeDir(dir);
   }
 });

@@ -8,44 +8,26 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { ManualClock } from '../../src/clock.js';
 import { isSessiondError } from '../../src/errors.js';
-import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
-import { resolveGlobalOptions } from '../../src/global/global-options.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { quoteIdent } from '../../src/global/postgres/pg-context.js';
-import { pgMissing, PgTestSchema } from './pg-harness.js';
+import { BackServers } from './back-server.js';
 
 const HOUR = 3_600_000;
 let n = 0;
 const fresh = (): string => `BackTouch${String(++n).padStart(4, '0')}xxxxxxxxxxxxx`;
 
 describe('GlobalSessionEngine (back mode): touch', () => {
-  let db: PgTestSchema | undefined;
-  const engines: GlobalSessionEngine[] = [];
-
-  before(async () => {
-    if ((await pgMissing()) === undefined) db = new PgTestSchema();
-  });
-  after(async () => {
-    for (const e of engines) await e.close().catch(() => undefined);
-    await db?.drop();
-  });
+  const servers = new BackServers();
+  before(() => servers.start());
+  after(() => servers.close());
 
   /** A back-mode server on `clock` (wall) and `mono` (the lease window's monotonic clock). */
-  async function server(name: string, clock: ManualClock, over: Record<string, unknown> = {}, mono?: { ms: number }): Promise<GlobalSessionEngine> {
-    const g = resolveGlobalOptions(
-      { postgres: { connectionString: 'unused' }, app: 'shop', serverId: name, mode: 'back', leaseMs: 60_000, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR, writeBackMs: 600_000, ...over },
-      '/s',
-    );
-    const store = await db!.store({ app: 'shop', poolMax: 4 });
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, clock }, g, store, mono === undefined ? undefined : () => mono.ms);
-    engines.push(e);
-    return e;
-  }
+  const server = (name: string, clock: ManualClock, over: Record<string, unknown> = {}, mono?: { ms: number }): Promise<GlobalSessionEngine> => servers.server(name, clock, over, mono);
 
   const record = async (id: string): Promise<{ version: number; access: number }> => {
-    const r = await db!.admin.query<{ version: string; access_ms: string }>(`SELECT version, access_ms FROM ${quoteIdent(db!.schema)}.sessions WHERE app = 'shop' AND sid = $1`, [id]);
+    const r = await servers.db!.admin.query<{ version: string; access_ms: string }>(`SELECT version, access_ms FROM ${quoteIdent(servers.db!.schema)}.sessions WHERE app = 'shop' AND sid = $1`, [id]);
     return { version: Number(r.rows[0]!.version), access: Number(r.rows[0]!.access_ms) };
   };
 
@@ -61,7 +43,7 @@ describe('GlobalSessionEngine (back mode): touch', () => {
   }
 
   it('reads within touchAfterMs write no local record and leave nothing to write back; past it the touch is logged and written back', async (t) => {
-    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    if (servers.db === undefined) return t.skip('PostgreSQL not reachable');
     const clock = new ManualClock(Date.now());
     const a = await server('touch-back-a', clock);
     const id = fresh();
@@ -89,7 +71,7 @@ describe('GlobalSessionEngine (back mode): touch', () => {
   });
 
   it('touchAfterMs 0: every read touches the local copy and is written back', async (t) => {
-    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    if (servers.db === undefined) return t.skip('PostgreSQL not reachable');
     const clock = new ManualClock(Date.now());
     const a = await server('touch-back-zero', clock, { touchAfterMs: 0 });
     const id = fresh();
@@ -108,7 +90,7 @@ describe('GlobalSessionEngine (back mode): touch', () => {
   });
 
   it('a touch, skipped or not, is refused once the server cannot prove its lease (paused past it)', async (t) => {
-    if (db === undefined) return t.skip('PostgreSQL not reachable');
+    if (servers.db === undefined) return t.skip('PostgreSQL not reachable');
     for (const touchAfterMs of [HOUR, 0]) {
       const clock = new ManualClock(Date.now());
       const mono = { ms: 1_000 };
