@@ -166,7 +166,13 @@ export class Connection {
       r = engineErrorReply(e);
     }
     this.server.stats.commandsTotal++;
-    this.queue.push(r);
+    if (this.queueHead === this.queue.length) {
+      // Nothing of this connection waits to be written, so every earlier reply of this read
+      // is already in the shared writer (onSpans runs only inside onData, whose flush takes
+      // it): this one is encoded right after them, with no queue entry.
+      if (isReply(r)) sharedReplyWriter.reply(r, this.client.proto);
+      else writeValueReply(sharedReplyWriter, r);
+    } else this.queue.push(r);
     this.scheduleFlush();
     return true;
   }

@@ -163,6 +163,16 @@ describe('sessiond serve GET answered from offsets', () => {
     assert.deepEqual(text([await c.reply(), await c.reply(), await c.reply(), await c.reply(), await c.reply(), await c.reply(), await c.reply()]), ['OK', 'v1', 1, null, 'OK', 1, 'v2']);
   });
 
+  it('a GET read behind a reply still queued (a general-path command, a write not yet durable) goes out after it', HANG_GUARD, async (t) => {
+    const { c } = await startWithClient(t);
+    assert.equal(text(await c.call('SET', 'k', 'v')), 'OK');
+    // One read: GETs at its head are encoded at once; from the PING on, every reply queues behind the one before.
+    c.send(['GET', 'k'], ['GET', 'none'], ['PING'], ['GET', 'k'], ['ECHO', 'e'], ['GET', 'k'], ['SET', 'j', 'w'], ['GET', 'k'], ['GET', 'j'], ['GET', 'k']);
+    const replies = [];
+    for (let i = 0; i < 10; i++) replies.push(text(await c.reply()));
+    assert.deepEqual(replies, ['v', null, 'PONG', 'v', 'e', 'v', 'OK', 'v', 'w', 'v']);
+  });
+
   it('answers GET with NOAUTH before AUTH, a RESP3 null after HELLO 3, and errors in their place', HANG_GUARD, async (t) => {
     const { c } = await startWithClient(t, { password: 'pw' });
     assert.deepEqual(await c.call('GET', 'k'), { error: 'NOAUTH Authentication required.' });
