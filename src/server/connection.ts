@@ -350,7 +350,7 @@ export class Connection {
       this.queue = q.slice(i);
       this.queueHead = 0;
     } else this.queueHead = i;
-    if (out.length > 0) {
+    if (out.pendingBytes > 0) {
       this.socket.write(out.take());
       if (this.socket.writableLength > this.server.options.outputBufferBytesMax) {
         // A client that does not read its replies would make us buffer without bound.

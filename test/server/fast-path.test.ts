@@ -108,7 +108,7 @@ describe('ReplyWriter', () => {
         w.reply(array([bulk(Buffer.from([0, 255])), NULL, int(1234567890123)]), 3);
         const expected = texts.map(expectBulk).join('') + '*3\r\n$2\r\n\x00\xff\r\n_\r\n:1234567890123\r\n';
         assert.equal(w.take().toString('latin1'), expected);
-        assert.equal(w.length, 0);
+        assert.equal(w.pendingBytes, 0);
       }),
       { numRuns: 300 },
     );
@@ -126,6 +126,22 @@ describe('ReplyWriter', () => {
     w.bulkText('later');
     w.take();
     assert.equal(a.toString(), '$5\r\nfirst\r\n');
+  });
+
+  it('property: one writer, many takes across its blocks: each take is its own replies, and stays so', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.string({ unit: 'binary', maxLength: 9000 }), { maxLength: 6 }), { minLength: 1, maxLength: 25 }), (reads) => {
+        const w = new ReplyWriter();
+        const taken = reads.map((texts) => {
+          for (const s of texts) w.bulkText(s);
+          assert.equal(w.pendingBytes, Buffer.byteLength(texts.map(expectBulk).join(''), 'latin1'));
+          return w.take();
+        });
+        assert.equal(w.pendingBytes, 0);
+        reads.forEach((texts, i) => assert.equal(taken[i]!.toString('latin1'), texts.map(expectBulk).join(''), `take ${i}`));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
