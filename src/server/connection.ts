@@ -166,7 +166,13 @@ export class Connection {
       r = engineErrorReply(e);
     }
     this.server.stats.commandsTotal++;
-    this.queue.push(r);
+    if (this.queueHead === this.queue.length) {
+      // Nothing of this connection waits to be written, so every earlier reply of this read
+      // is already in the shared writer (onSpans runs only inside onData, whose flush takes
+      // it): this one is encoded right after them, with no queue entry.
+      if (isReply(r)) sharedReplyWriter.reply(r, this.client.proto);
+      else writeValueReply(sharedReplyWriter, r);
+    } else this.queue.push(r);
     this.scheduleFlush();
     return true;
   }
@@ -344,7 +350,7 @@ export class Connection {
       this.queue = q.slice(i);
       this.queueHead = 0;
     } else this.queueHead = i;
-    if (out.length > 0) {
+    if (out.pendingBytes > 0) {
       this.socket.write(out.take());
       if (this.socket.writableLength > this.server.options.outputBufferBytesMax) {
         // A client that does not read its replies would make us buffer without bound.

@@ -1,17 +1,20 @@
 /**
- * Writes RESP replies straight into one growing byte buffer (docs/server.md "Replies"):
- * the replies of a whole pipeline become one Buffer, and so one socket write, without a
- * Buffer or a string per part. A Connection fills it and takes it within one synchronous
- * flush, so one writer serves every connection (`sharedReplyWriter`).
+ * Writes RESP replies straight into a block of bytes (docs/server.md "Replies"): the
+ * replies of a whole pipeline become one Buffer, and so one socket write, without a Buffer
+ * or a string per part. A Connection fills it and takes it within one synchronous flush,
+ * so one writer serves every connection (`sharedReplyWriter`). take() hands out a view of
+ * the block, not a copy, and later replies go after it (or into a new block): bytes handed
+ * out are never written again, however long the socket holds them.
  */
 
 import type { Protocol, Reply } from './resp-serializer.js';
 
 const CR_LF = 0x0a0d; // "\r\n" as a little-endian uint16
 
-/** A buffer bigger than this is dropped after use, so one huge pipeline does not pin its memory. */
+/** A block bigger than this is dropped after use, so one huge pipeline does not pin its memory. */
 const KEEP_BYTES_MAX = 1024 * 1024;
-const START_BYTES = 16 * 1024;
+/** The size of a new block: a view handed out keeps at most this much memory alive beyond its own bytes. */
+const BLOCK_BYTES = 16 * 1024;
 
 /** Simple strings and errors cannot hold CR or LF; redis-server replaces them with spaces too. */
 function line(s: string): string {
@@ -29,17 +32,26 @@ function digitsOf(n: number): number {
 }
 
 export class ReplyWriter {
-  private buf = Buffer.allocUnsafe(START_BYTES);
-  /** Bytes written since the last take(). */
-  length = 0;
+  private buf = Buffer.allocUnsafe(BLOCK_BYTES);
+  /** Where the bytes not yet taken start in `buf`; before it, bytes handed out by take(). */
+  private start = 0;
+  /** Where the next byte goes in `buf`. */
+  private length = 0;
 
-  /** Room for `bytes` more bytes. */
+  /** Bytes written since the last take(). */
+  get pendingBytes(): number {
+    return this.length - this.start;
+  }
+
+  /** Room for `bytes` more bytes: a new block when this one is full, with the bytes not yet taken. */
   private ensure(bytes: number): void {
-    const need = this.length + bytes;
-    if (need <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-    this.buf.copy(next, 0, 0, this.length);
+    if (this.length + bytes <= this.buf.length) return;
+    const pending = this.length - this.start;
+    const next = Buffer.allocUnsafe(Math.max(pending + bytes, pending * 2, BLOCK_BYTES));
+    this.buf.copy(next, 0, this.start, this.length);
     this.buf = next;
+    this.start = 0;
+    this.length = pending;
   }
 
   /** One byte a character (latin1), as redis-server writes status lines. */
@@ -161,12 +173,14 @@ export class ReplyWriter {
     }
   }
 
-  /** The bytes written since the last take(), as a Buffer of their own (the writer is reused). */
+  /** The bytes written since the last take(): a view of them, never written again (see above). */
   take(): Buffer {
-    const out = Buffer.allocUnsafe(this.length);
-    this.buf.copy(out, 0, 0, this.length);
-    this.length = 0;
-    if (this.buf.length > KEEP_BYTES_MAX) this.buf = Buffer.allocUnsafe(START_BYTES);
+    const out = this.buf.subarray(this.start, this.length);
+    this.start = this.length;
+    if (this.buf.length > KEEP_BYTES_MAX) {
+      this.buf = Buffer.allocUnsafe(BLOCK_BYTES);
+      this.start = this.length = 0;
+    }
     return out;
   }
 }
