@@ -72,11 +72,6 @@ export class LoadedSessions implements Map<string, SessionState> {
     return this;
   }
 
-  /** set, for a caller that has just read `old` = get(id) (kept for its callers: set looks up once). */
-  replace(id: string, _old: SessionState | undefined, s: SessionState): this {
-    return this.set(id, s);
-  }
-
   /** Sets the state of an entry of this map (entryOf, entryFor): no look-up unless ordered. */
   setIn(e: CacheEntry, s: SessionState): void {
     const old = e.state;
@@ -114,7 +109,7 @@ export class LoadedSessions implements Map<string, SessionState> {
   }
 
   /** Moves `id` to the warm end (a read); no-op when unordered or absent. */
-  used(id: string, _s: SessionState): void {
+  used(id: string): void {
     if (!this.ordered) return;
     const e = this.entries_.get(id);
     if (e !== undefined) this.moveToEnd(e);

@@ -148,7 +148,7 @@ export class SessionEngine {
     const s = this.cache.durable(id);
     if (s === undefined && this.bound !== undefined) this.checkLoaded(id);
     const out = s === undefined ? undefined : liveState(this.cache, s, this.clock.now());
-    if (out !== undefined) this.cache.visible.used(id, s!);
+    if (out !== undefined) this.cache.visible.used(id);
     this.latency.endGet(t0);
     return out;
   }

@@ -12,8 +12,8 @@ import {
   type AttributeDiff,
   type AttributeInput,
 } from '../session/attributes.js';
-import { encodePatchInto, encodePutInto, encodeTombstone, encodeTouch, patchPayloadBytes, putPayloadBytes } from '../session/session-encoder.js';
-import { sealableBytes, type Encryption } from '../session/attr-seal.js';
+import { encodePatchInto, encodePutInto, encodeTombstone, encodeTouch, patchPayloadBytes, putPayloadBytes, sealedPutBytes } from '../session/session-encoder.js';
+import type { Encryption } from '../session/attr-seal.js';
 import type { RecordData } from '../log/record-codec.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import { principalOf } from './principal-of.js';
@@ -135,8 +135,7 @@ class PatchData {
  */
 export function putPlan(state: SessionState, limits: Pick<Limits, 'encryption'>, clearBytes = putBytes(state)): WritePlan {
   const enc = limits.encryption;
-  // encodedPutBytes, from the clear size: the clear sealable field is 1 byte of key-ID length.
-  return { type: RecordType.PUT, data: new PutData(clearBytes - 1 + sealableBytes(enc, 0), state, enc), state };
+  return { type: RecordType.PUT, data: new PutData(sealedPutBytes(clearBytes, enc), state, enc), state };
 }
 
 /**

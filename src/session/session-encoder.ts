@@ -90,8 +90,13 @@ function plainOf(...parts: string[]): Buffer {
 
 /** Bytes of the PUT payload `encodePut(s, enc)` makes (sealed when `enc` is given). */
 export function encodedPutBytes(s: SessionState, enc?: Encryption): number {
+  return sealedPutBytes(putPayloadBytes(s), enc);
+}
+
+/** encodedPutBytes from the clear PUT payload's size (putPayloadBytes), when the caller has it. */
+export function sealedPutBytes(clearBytes: number, enc?: Encryption): number {
   // The clear sealable field is 1 byte of key-ID length before the plain bytes.
-  return putPayloadBytes(s) - 1 + sealableBytes(enc, 0);
+  return clearBytes - 1 + sealableBytes(enc, 0);
 }
 
 /** The v3 PUT payload (and database image payload), its attributes sealed when `enc` is given. */

@@ -37,19 +37,14 @@ test('cache bytes stay the sum over loaded states through saves that grow, shrin
   await e.close();
 });
 
-test('LoadedSessions: replace with the state just read counts as set does, ordered or not', () => {
+test('LoadedSessions: set counts the bytes of what it holds, and keeps the order of last use when ordered', () => {
   for (const ordered of [false, true]) {
-    const viaSet = new LoadedSessions();
-    const viaReplace = new LoadedSessions();
-    viaSet.ordered = viaReplace.ordered = ordered;
+    const m = new LoadedSessions();
+    m.ordered = ordered;
     const state = (id: string, attrs: string) => makeState(id, 1, 1, 0, 0, 0, 0, '', attrs);
-    for (const [id, attrs] of [['a', 'x'], ['b', 'yy'], ['a', 'zzzz'], ['c', ''], ['a', 'w']] as const) {
-      viaSet.set(id, state(id, attrs));
-      viaReplace.replace(id, viaReplace.get(id), state(id, attrs));
-    }
-    assert.equal(viaReplace.bytes, viaSet.bytes);
-    assert.equal(viaSet.bytes, [...viaSet.values()].reduce((n, s) => n + stateBytes(s), 0));
-    assert.deepEqual([...viaReplace.keys()], [...viaSet.keys()]);
-    assert.deepEqual([...viaSet.keys()], ordered ? ['b', 'c', 'a'] : ['a', 'b', 'c'], `ordered ${ordered}: last use last, or first insertion`);
+    for (const [id, attrs] of [['a', 'x'], ['b', 'yy'], ['a', 'zzzz'], ['c', ''], ['a', 'w']] as const) m.set(id, state(id, attrs));
+    assert.equal(m.bytes, [...m.values()].reduce((n, s) => n + stateBytes(s), 0));
+    assert.equal(m.size, 3);
+    assert.deepEqual([...m.keys()], ordered ? ['b', 'c', 'a'] : ['a', 'b', 'c'], `ordered ${ordered}: last use last, or first insertion`);
   }
 });
