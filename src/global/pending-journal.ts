@@ -119,6 +119,12 @@ export class PendingJournal {
     return this.settled.size;
   }
 
+  /** Milliseconds until the oldest kept mark is `ageMs` old (dropSettled(ageMs) then drops it; <= 0: now); undefined when none is kept. */
+  settledDueInMs(ageMs: number): number | undefined {
+    for (const m of this.settled.values()) return m.atMs + ageMs - this.now();
+    return undefined;
+  }
+
   /**
    * Marks the session pending; resolves once its mark is durable: at once when its `p` line
    * is (it was pending already, or written back with its mark kept), else with the next sync.

@@ -10,6 +10,7 @@ import type { Ownership } from './ownership.js';
 import type { PendingJournal } from './pending-journal.js';
 import { ReleaseAlarms } from './release-alarms.js';
 import { toWrite, type Known } from './known-record.js';
+import { REAL_TIMERS, WriteBackTick, type TickTimers } from './write-back-tick.js';
 
 /**
  * Back mode (docs/failover.md §Back mode): this server holds the turn of every session it
@@ -44,9 +45,12 @@ export class WriteBack {
   readonly kept = new Set<string>();
   private readonly handing = new Set<string>();
   private flushing: Promise<void> | undefined;
-  private readonly flushTimer: NodeJS.Timeout;
+  /** The write-back tick: armed only while something is pending or a kept mark waits to be dropped. */
+  readonly tick: WriteBackTick;
   private readonly pollTimer: NodeJS.Timeout;
   private listener: HandoverListener | undefined;
+  /** The listener that was live at the last poll: while it still is, the poll sends no statement. */
+  private polledWhileLive: HandoverListener | undefined;
   private subscribing: Promise<void> | undefined;
   private stopped = false;
   readonly counters = { writeBackWritten: 0, writeBackLost: 0, writeBackFailures: 0, handoversGiven: 0, handoversAsked: 0, handoverWokenByRelease: 0, handoverWokenByTimer: 0 };
@@ -61,10 +65,24 @@ export class WriteBack {
     private readonly known: Map<string, Known>,
     private readonly chain: KeyedChain,
     private readonly logger: Logger,
+    timers: TickTimers = REAL_TIMERS,
   ) {
-    this.flushTimer = setInterval(() => void this.flush(), g.writeBackMs).unref();
+    this.tick = new WriteBackTick(() => this.flush(), (sinceRunMs) => this.nextTickInMs(sinceRunMs), timers);
+    this.tick.poke(); // sessions replayed pending at the start
     this.pollTimer = setInterval(() => void this.poll(), g.handoverPollMs).unref();
     void this.poll();
+  }
+
+  /**
+   * When the write-back wants to run next: at the next writeBackMs boundary since the last
+   * run started (as a fixed interval would) while sessions are pending; when only kept marks
+   * wait, once the oldest is pendingKeepMs old (and not before that boundary); else never.
+   */
+  private nextTickInMs(sinceRunMs: number): number | undefined {
+    const slotMs = this.g.writeBackMs - (sinceRunMs % this.g.writeBackMs);
+    if (this.journal.count > 0) return slotMs;
+    const dropInMs = this.journal.settledDueInMs(this.g.pendingKeepMs);
+    return dropInMs === undefined ? undefined : Math.max(slotMs, dropInMs);
   }
 
   get pending(): PendingJournal {
@@ -100,7 +118,9 @@ export class WriteBack {
     if (this.journal.get(id) === undefined && this.journal.count >= this.g.writeBackPendingMax) {
       throw new SessiondError('SESSIOND_GLOBAL_UNAVAILABLE', 'too many sessions wait for write-back', { writeBackPendingMax: this.g.writeBackPendingMax });
     }
-    await this.journal.add(id);
+    const durable = this.journal.add(id);
+    this.tick.poke();
+    await durable;
     if (this.ownership.lease !== lease) throw this.ownership.refused('fenced');
     this.checkExclusive(); // paused or cut off past the lease meanwhile: not acknowledged
   }
@@ -320,11 +340,19 @@ export class WriteBack {
     }
   }
 
-  /** The polling fallback, and (re)subscribing to notifications when the connection was lost. */
+  /**
+   * The polling fallback, and (re)subscribing to notifications when the connection was lost.
+   * While the listener has been live since the last poll, every request in that time came as
+   * a notification, so the poll sends no statement (a waiter asks again every handoverPollMs,
+   * which notifies again); the first poll after it went live reads what was asked before.
+   */
   private async poll(): Promise<void> {
     if (this.stopped) return;
+    const live = this.listener?.live === true ? this.listener : undefined;
+    if (live !== undefined && this.polledWhileLive === live) return;
+    this.polledWhileLive = live;
     // The listener keeps one pool connection for good: never the only one (then polling alone).
-    if (this.listener?.live !== true && this.g.poolMax > 1) this.subscribing ??= this.subscribe().finally(() => (this.subscribing = undefined));
+    if (live === undefined && this.g.poolMax > 1) this.subscribing ??= this.subscribe().finally(() => (this.subscribing = undefined));
     try {
       const ids = await this.store.handoverRequests(this.ownership.lease, HANDOVER_POLL_MAX);
       for (const id of ids) void this.handover(id);
@@ -357,7 +385,7 @@ export class WriteBack {
 
   /** Stops the timers; with `drain`, writes back what is pending and releases every held session first. */
   async stop(drain: boolean): Promise<void> {
-    clearInterval(this.flushTimer);
+    this.tick.stop();
     clearInterval(this.pollTimer);
     if (drain) {
       await this.flush().catch(() => undefined);

@@ -1,0 +1,130 @@
+/**
+ * Back mode's timers on demand (kind: integration, the machine's PostgreSQL and Redis, own
+ * schema and key prefix; docs/failover.md §Guarantees (`back` mode) 1 and 3): an idle server
+ * arms no write-back tick, a change arms it and is written back with no call, a kept mark is
+ * dropped once pendingKeepMs old with no further change; while the server's listener is live
+ * its hand-over poll sends no statement, and once the listener is gone the poll reads the
+ * marked rows again. No wall-clock bound is asserted: the tests wait for what must happen,
+ * and count what must not across many poll periods.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { GlobalStore, HandoverEvents, HandoverListener, ServerLease } from '../../src/global/global-store.js';
+import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
+import type { WriteBack } from '../../src/global/write-back.js';
+import { EngineFleet, inTurn, type FleetGlobal } from './engine-fleet.js';
+import { redisTestPrefix } from './redis-harness.js';
+import { pgTestSchema } from './pg-harness.js';
+import { sleep, until } from './until.js';
+
+/** A store that counts the hand-over polls and keeps the listener it gave out. */
+interface Counted {
+  store: GlobalStore;
+  polls: number;
+  writes: number;
+  listener?: HandoverListener;
+  /** Subscribing fails (as while the backend refuses new connections). */
+  refuseSubscribe: boolean;
+}
+
+function counted(real: GlobalStore): Counted {
+  const c: Counted = { store: real, polls: 0, writes: 0, refuseSubscribe: false };
+  c.store = new Proxy(real, {
+    get(target, key, receiver) {
+      if (key === 'handoverRequests') return (lease: ServerLease, limit: number) => (c.polls++, target.handoverRequests(lease, limit));
+      if (key === 'writeBatch') return (...a: Parameters<GlobalStore['writeBatch']>) => (c.writes++, target.writeBatch(...a));
+      if (key === 'subscribe') {
+        return async (serverId: string, on: HandoverEvents) => {
+          if (c.refuseSubscribe) throw new Error('refused');
+          return (c.listener = await target.subscribe(serverId, on));
+        };
+      }
+      const v = Reflect.get(target, key, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return c;
+}
+
+/** The engine's write-back (its tick and pending journal), which the engine keeps private. */
+const writeBackOf = (e: GlobalSessionEngine): WriteBack => (e as unknown as { wb: WriteBack }).wb;
+
+const backends: Array<[string, Omit<FleetGlobal, 'app'>, () => Promise<{ store(): Promise<GlobalStore>; drop(): Promise<void> } | undefined>]> = [
+  ['PostgreSQL', { postgres: { connectionString: 'unused' } }, async () => {
+    const db = await pgTestSchema();
+    return db === undefined ? undefined : { store: () => db.store({ app: 'idle', poolMax: 4 }), drop: () => db.drop() };
+  }],
+  ['Redis', { redis: { url: 'redis://unused' } }, async () => {
+    const r = await redisTestPrefix();
+    return r === undefined ? undefined : { store: () => r.store({ app: 'idle' }), drop: () => r.drop() };
+  }],
+];
+
+for (const [name, conn, open] of backends) {
+  describe(`back mode's timers on demand (${name})`, () => {
+    let backend: Awaited<ReturnType<typeof open>>;
+    const fleet = new EngineFleet();
+    let n = 0;
+    const fresh = (): string => `IdleSession${String(++n).padStart(4, '0')}xxxxxxxxxxxxxxx`;
+
+    before(async () => void (backend = await open()));
+    after(() => fleet.close(backend));
+
+    async function server(over: Partial<FleetGlobal>): Promise<{ e: GlobalSessionEngine; c: Counted }> {
+      const c = counted(await backend!.store());
+      const e = await fleet.compose(`idle-${++n}`, { ...conn, app: 'idle', mode: 'back', poolMax: 4, ...over }, c.store, { queueWaitMsMax: 5000 });
+      return { e, c };
+    }
+
+    it('the write-back tick is armed only while something waits: a change, then its kept mark', async (t) => {
+      if (backend === undefined) return t.skip(`${name} not reachable`);
+      const { e, c } = await server({ writeBackMs: 20, pendingKeepMs: 200, handoverPollMs: 600_000 });
+      const wb = writeBackOf(e);
+      assert.equal(wb.tick.armedInMs, undefined, 'a new server with nothing pending arms no tick');
+      const id = fresh();
+      await e.save(id, { attributes: { n: '1' } }); // created in the global store at once: nothing pending
+      await inTurn(e, id, () => e.save(id, { attributes: { n: '2' } })); // pending: written back by the tick alone
+      assert.notEqual(wb.tick.armedInMs, undefined, 'a change arms the tick');
+      await until('the change is written back', async () => (await e.stats()).global.writeBackPending === 0);
+      assert.equal(c.writes, 1);
+      assert.equal(wb.pending.settledCount, 1, 'its mark is kept');
+      await until('the kept mark is dropped with no further change', () => wb.pending.settledCount === 0);
+      await until('then the tick is disarmed', () => wb.tick.armedInMs === undefined);
+      await sleep(100); // five writeBackMs: nothing arms it again
+      assert.equal(wb.tick.armedInMs, undefined);
+      assert.equal(c.writes, 1);
+    });
+
+    it('while the listener is live the hand-over poll sends nothing; once it is gone (and not back) the poll reads the requests every period', async (t) => {
+      if (backend === undefined) return t.skip(`${name} not reachable`);
+      const { c } = await server({ writeBackMs: 600_000, handoverPollMs: 10 });
+      await until('listening', () => c.listener?.live === true);
+      await until('the poll after the listener went live', () => c.polls >= 2);
+      const polls = c.polls;
+      await sleep(300); // thirty handoverPollMs
+      assert.ok(c.polls <= polls + 1, `no poll statement while the listener is live (${c.polls - polls} more)`);
+      c.refuseSubscribe = true;
+      await c.listener!.close(); // as when its connection drops
+      const before = c.polls;
+      await until('the poll reads the marked requests again', () => c.polls >= before + 5);
+      c.refuseSubscribe = false;
+      await until('listening again', () => c.listener?.live === true);
+    });
+
+    it('a hand-over still completes by the notification alone, the holder polling nothing', async (t) => {
+      if (backend === undefined) return t.skip(`${name} not reachable`);
+      const a = await server({ writeBackMs: 600_000, handoverPollMs: 10 });
+      const b = await server({ writeBackMs: 600_000, handoverPollMs: 10 });
+      await until('both listening', () => a.c.listener?.live === true && b.c.listener?.live === true);
+      await until('their first polls', () => a.c.polls >= 2 && b.c.polls >= 2);
+      const id = fresh();
+      await a.e.save(id, { attributes: { n: '1' } });
+      await inTurn(a.e, id, () => a.e.save(id, { attributes: { n: '2' } })); // pending on a
+      const polls = a.c.polls;
+      await inTurn(b.e, id, () => b.e.save(id, { attributes: { n: '3' } })); // a writes back and hands over
+      assert.ok(a.c.polls <= polls + 1, 'the holder found the request by its notification');
+      assert.equal((await a.e.stats()).global.handoversGiven, 1);
+      assert.equal((await b.e.get(id))?.attrs.includes('3'), true);
+    });
+  });
+}
