@@ -27,7 +27,8 @@ const RATE = Number(process.argv[4] ?? 1000);
 const SESSIONS = 32;
 const REDIS_URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
-const tag = `back_cpu_${process.pid}`;
+// SESSIOND_BENCH_TAG: the schema / key prefix to use (dropped at the end), e.g. a helper's own `sessiond_<name>_cpu`.
+const tag = `${process.env.SESSIOND_BENCH_TAG ?? 'back_cpu'}_${process.pid}`;
 
 const base = mkdtempSync(join(tmpdir(), 'sessiond-back-cpu-'));
 const pools: pg.Pool[] = [];

@@ -47,8 +47,15 @@ export function sessiondKoaStore(options: SessiondKoaStoreOptions): SessiondKoaS
   const handle = new EngineHandle(options);
   // koa-session wraps these in zod functions and calls them detached: closures, not methods.
   return {
-    async get(key) {
-      return (await handle.load(key))?.data;
+    // At once, with no chain of promises, when the engine can answer now (EngineHandle.loadNow:
+    // the embedded store; back mode, a session this server keeps under a turn held here).
+    get(key) {
+      try {
+        const now = handle.loadNow(key);
+        return now === undefined ? handle.load(key).then((s) => s?.data) : Promise.resolve(now.session?.data);
+      } catch (e) {
+        return Promise.reject(e);
+      }
     },
     async set(key, sess, maxAge) {
       const entries = jsonEntries(sess) ?? [];

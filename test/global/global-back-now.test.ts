@@ -17,6 +17,7 @@ import { ManualClock } from '../../src/clock.js';
 import { isSessiondError } from '../../src/errors.js';
 import type { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { SessiondStore, sessiondSerialize } from '../../src/adapters/express.js';
+import { sessiondKoaStore } from '../../src/adapters/koa.js';
 import { BackServers } from './back-server.js';
 
 let n = 0;
@@ -179,5 +180,25 @@ describe('GlobalSessionEngine (back mode): lockNow, getNow, touchNow', () => {
     const r = store.lockNow(id);
     assert.ok(r, 'given back when the response finished');
     r();
+  });
+
+  it('the koa adapter: get of a kept session under a turn held here makes no call to get(); without the turn it does', async (t) => {
+    const x = await setup('now-koa-a');
+    if (x === undefined) return t.skip('PostgreSQL not reachable');
+    const { a, id } = x;
+    const store = sessiondKoaStore(a);
+    await store.set(id, { n: 1 });
+    let gets = 0;
+    const orig = a.get.bind(a);
+    a.get = (...x: Parameters<GlobalSessionEngine['get']>) => (gets++, orig(...x));
+    const release = await store.lock(id);
+    try {
+      assert.equal((await store.get(id))?.n, 1);
+      assert.equal(gets, 0, 'answered by getNow');
+    } finally {
+      release();
+    }
+    assert.equal((await store.get(id))?.n, 1);
+    assert.equal(gets, 1, 'without the turn: get()');
   });
 });
