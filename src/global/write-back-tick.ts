@@ -6,6 +6,8 @@
  * waits at most writeBackMs (plus the write-back in flight) and a busy server makes no more
  * statements than before.
  */
+import type { GlobalOptions } from './global-options.js';
+import type { PendingJournal } from './pending-journal.js';
 
 /** The timer functions the tick uses (tests pass their own, to move time themselves). */
 export interface TickTimers {
@@ -70,4 +72,20 @@ export class WriteBackTick {
     this.ranAt = this.timers.now();
     void this.run().finally(() => this.poke());
   }
+}
+
+/**
+ * When the write-back wants to run next: at the next writeBackMs boundary since the last run
+ * started (as a fixed interval would) while sessions are pending; when only kept marks wait,
+ * once the oldest is pendingKeepMs old (and not before that boundary); else never.
+ */
+export function writeBackDueInMs(
+  journal: Pick<PendingJournal, 'count' | 'settledDueInMs'>,
+  g: Pick<GlobalOptions, 'writeBackMs' | 'pendingKeepMs'>,
+  sinceRunMs: number,
+): number | undefined {
+  const slotMs = g.writeBackMs - (sinceRunMs % g.writeBackMs);
+  if (journal.count > 0) return slotMs;
+  const dropInMs = journal.settledDueInMs(g.pendingKeepMs);
+  return dropInMs === undefined ? undefined : Math.max(slotMs, dropInMs);
 }

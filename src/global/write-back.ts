@@ -10,7 +10,7 @@ import type { Ownership } from './ownership.js';
 import type { PendingJournal } from './pending-journal.js';
 import { ReleaseAlarms } from './release-alarms.js';
 import { toWrite, type Known } from './known-record.js';
-import { REAL_TIMERS, WriteBackTick, type TickTimers } from './write-back-tick.js';
+import { REAL_TIMERS, WriteBackTick, writeBackDueInMs, type TickTimers } from './write-back-tick.js';
 
 /**
  * Back mode (docs/failover.md §Back mode): this server holds the turn of every session it
@@ -67,22 +67,10 @@ export class WriteBack {
     private readonly logger: Logger,
     timers: TickTimers = REAL_TIMERS,
   ) {
-    this.tick = new WriteBackTick(() => this.flush(), (sinceRunMs) => this.nextTickInMs(sinceRunMs), timers);
+    this.tick = new WriteBackTick(() => this.flush(), (sinceRunMs) => writeBackDueInMs(journal, g, sinceRunMs), timers);
     this.tick.poke(); // sessions replayed pending at the start
     this.pollTimer = setInterval(() => void this.poll(), g.handoverPollMs).unref();
     void this.poll();
-  }
-
-  /**
-   * When the write-back wants to run next: at the next writeBackMs boundary since the last
-   * run started (as a fixed interval would) while sessions are pending; when only kept marks
-   * wait, once the oldest is pendingKeepMs old (and not before that boundary); else never.
-   */
-  private nextTickInMs(sinceRunMs: number): number | undefined {
-    const slotMs = this.g.writeBackMs - (sinceRunMs % this.g.writeBackMs);
-    if (this.journal.count > 0) return slotMs;
-    const dropInMs = this.journal.settledDueInMs(this.g.pendingKeepMs);
-    return dropInMs === undefined ? undefined : Math.max(slotMs, dropInMs);
   }
 
   get pending(): PendingJournal {

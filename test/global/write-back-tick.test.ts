@@ -1,10 +1,11 @@
 /**
- * Back mode's write-back tick (src/global/write-back-tick.ts; kind: unit, fake timers): armed
- * only while something waits, at the rate of a fixed interval while it does.
+ * Back mode's write-back tick (src/global/write-back-tick.ts; kind: unit, fake timers and a
+ * fake pending journal): armed only while something waits, at the rate of a fixed interval
+ * while it does.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WriteBackTick, type TickTimers } from '../../src/global/write-back-tick.js';
+import { WriteBackTick, writeBackDueInMs, type TickTimers } from '../../src/global/write-back-tick.js';
 
 /** Timers the test moves: `advance(ms)` fires what falls due, in order. */
 function fakeTimers(): TickTimers & { at: number; pending: () => number; advance: (ms: number) => Promise<void> } {
@@ -32,8 +33,29 @@ function fakeTimers(): TickTimers & { at: number; pending: () => number; advance
   return t;
 }
 
+const EVERY = 100;
+const KEEP = 1000;
+
+/** A pending journal with `pending` sessions and its oldest kept mark due (KEEP old) at `keptDueAt`. */
+function journalOf(work: { pending: number; keptDueAt?: number }, timers: { at: number }) {
+  return { count: work.pending, settledDueInMs: (ageMs: number) => (work.keptDueAt === undefined ? undefined : work.keptDueAt - KEEP + ageMs - timers.at) };
+}
+
+describe('writeBackDueInMs', () => {
+  const g = { writeBackMs: EVERY, pendingKeepMs: KEEP };
+  it('pending sessions: the next writeBackMs boundary since the last run started', () => {
+    assert.equal(writeBackDueInMs(journalOf({ pending: 2 }, { at: 0 }), g, 30), 70);
+    assert.equal(writeBackDueInMs(journalOf({ pending: 2 }, { at: 0 }), g, 250), 50, 'a run longer than the period: the next boundary, as an interval');
+  });
+  it('kept marks only: when the oldest is due, not before the boundary; nothing: never', () => {
+    assert.equal(writeBackDueInMs(journalOf({ pending: 0, keptDueAt: 400 }, { at: 0 }), g, 30), 400);
+    assert.equal(writeBackDueInMs(journalOf({ pending: 0, keptDueAt: 10 }, { at: 0 }), g, 30), 70);
+    assert.equal(writeBackDueInMs(journalOf({ pending: 1, keptDueAt: 400 }, { at: 0 }), g, 30), 70, 'a pending session does not wait for the mark');
+    assert.equal(writeBackDueInMs(journalOf({ pending: 0 }, { at: 0 }), g, 30), undefined);
+  });
+});
+
 describe('WriteBackTick', () => {
-  const EVERY = 100;
   function setup(work: { pending: number; keptDueAt?: number; runMs?: number }) {
     const timers = fakeTimers();
     const runsAt: number[] = [];
@@ -43,11 +65,7 @@ describe('WriteBackTick', () => {
         if (work.runMs !== undefined) timers.at += work.runMs; // the write-back took that long
         work.pending = 0;
       },
-      (since) => {
-        const slot = EVERY - (since % EVERY);
-        if (work.pending > 0) return slot;
-        return work.keptDueAt === undefined ? undefined : Math.max(slot, work.keptDueAt - timers.at);
-      },
+      (since) => writeBackDueInMs(journalOf(work, timers), { writeBackMs: EVERY, pendingKeepMs: KEEP }, since),
       timers,
     );
     return { timers, runsAt, tick };
