@@ -13,6 +13,7 @@ import type { FileSystem } from '../../src/fs/file-system.js';
 import type { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { join } from 'node:path';
 import { nodeFileSystem } from '../../src/fs/node-file-system.js';
+import { LoopSlice } from '../../src/util/loop-slice.js';
 import { wrapFileSystem } from '../support/wrap-file-system.js';
 import { batch, DB_PATH, newSim, openCollect, saltOf, sizedPayload, sid, withTmpDir } from './db-test-helpers.js';
 
@@ -61,11 +62,18 @@ test('a batch that replaces scattered images: images and freed markers written s
   // Images into the 80 scattered extents the first replacement freed (its markers: one run, 80 KiB).
   await db.writeBatch(batch(moving.map((m, i) => [m, 400 + i, sizedPayload(m, 600, 0x71)] as Put), [], 500));
   assert.ok(counts.writevSync >= 80, `${counts.writevSync} synchronous writes: one per scattered image`);
-  assert.deepEqual(await db.readBack!(moving.map(sid)), []);
+  // A clock that moves 1 ms per reading: every slice check finds the slice used up, so each read yields.
+  let ms = 0;
+  const readSlice = new LoopSlice(1, () => ms++);
+  assert.deepEqual(await db.readBack!(moving.map(sid), readSlice), []);
   assert.ok(counts.readSync >= 80 && counts.read === 0, `${counts.readSync} synchronous reads, ${counts.read} through the pool`);
+  assert.ok(readSlice.yields >= 80, `${readSlice.yields} yields for 80 reads on this thread`);
   const before = moving.map((m) => db.offsetOf(sid(m)));
   // Images into one run again; a freed marker over each of the 80 scattered images.
-  await db.writeBatch(batch(moving.map((m, i) => [m, 600 + i, sizedPayload(m, 600, 0x72)] as Put), [], 700));
+  const slice = new LoopSlice(1, () => ms++);
+  await db.writeBatch(batch(moving.map((m, i) => [m, 600 + i, sizedPayload(m, 600, 0x72)] as Put), [], 700), slice);
+  // The checks and the images' encoding yield per session; the markers, written on this thread, per marker too.
+  assert.ok(slice.yields >= 3 * 80, `${slice.yields} yields for 80 sessions`);
   assert.ok(counts.writevSync >= 160, `${counts.writevSync} synchronous writes: one per scattered image and marker`);
   assert.ok(counts.writev <= 10, `${counts.writev} writevs: the two long runs and the headers`);
   assert.ok(counts.syncBytesMax <= SYNC_IO_BYTES_MAX);
