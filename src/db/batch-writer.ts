@@ -61,7 +61,7 @@ export async function applyBatch(st: DbState, batch: DbWriteBatch, slice?: LoopS
   //    so deleted sessions stay in the index if this step fails.
   try {
     if (freed.starts.length > 0) {
-      await st.writeMarkersOf(freed.starts, freed.blocks, freedOrder);
+      await st.writeMarkersOf(freed.starts, freed.blocks, freedOrder, slice);
       await st.sync();
     }
   } catch (e) {

@@ -99,8 +99,8 @@ export class DatabaseFile {
    * Reads the current images of `ids` back from disk (image-readback.ts); resolves with
    * those that do not check out. Queued with writes, so it sees the index they left.
    */
-  readBack(ids: readonly string[]): Promise<ImageMismatch[]> {
-    return this.exclusive(() => readBackImages(this.st, ids));
+  readBack(ids: readonly string[], slice?: LoopSlice): Promise<ImageMismatch[]> {
+    return this.exclusive(() => readBackImages(this.st, ids, slice));
   }
 
   /**

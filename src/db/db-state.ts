@@ -50,6 +50,17 @@ export const MARKER_ZERO_FILL_BLOCKS_MAX = 8;
 export const ENCODED_WRITE_BYTES_MAX = 128 * 1024;
 
 /**
+ * Writes (and read-back reads) of at most this many bytes are made on the event loop's
+ * thread when the file layer can (FileHandle.writevSync, readSync): a write of a few KiB
+ * into the page cache is one system call of a few µs there, where a trip through libuv's
+ * pool costs ~20-30 µs of CPU in wake-ups (docs/benchmarks.md, "Small writes on the event
+ * loop's thread"). A checkpoint that replaces images writes them into the scattered blocks
+ * the last one freed, and one freed marker per replaced image. The callers yield between
+ * slices (LoopSlice), so the thread is never held for long.
+ */
+export const SYNC_IO_BYTES_MAX = 16 * 1024;
+
+/**
  * Encodes extent k (blocksOf[k] blocks from block startOf[k]) into `out` at byte `at`,
  * whose bytes up to the extent's end are zeros when called.
  */
@@ -196,7 +207,8 @@ export class DbState {
         if (slice?.due() === true) await slice.next();
         i = encodeRun(order, i, to, startOf, startBlock, encode, buf, slice);
       }
-      await this.write([buf.subarray(0, bytes)], startBlock, endBlock);
+      if (bytes <= SYNC_IO_BYTES_MAX && this.handle.writevSync !== undefined) this.writeSync(buf.subarray(0, bytes), startBlock, endBlock);
+      else await this.write([buf.subarray(0, bytes)], startBlock, endBlock);
       if (buf.byteLength === bufBytes) spare.push(buf);
     });
   }
@@ -208,9 +220,9 @@ export class DbState {
    * together) share one writev instead of one each; a bigger one gets its first block only
    * (its marker and zeros).
    */
-  async writeMarkersOf(starts: ArrayLike<number>, blocks: ArrayLike<number>, order: ArrayLike<number>): Promise<void> {
+  async writeMarkersOf(starts: ArrayLike<number>, blocks: ArrayLike<number>, order: ArrayLike<number>, slice?: LoopSlice): Promise<void> {
     const salt = this.salt;
-    await this.writeEncoded(order, starts, markerBlocks(blocks), (k, out, at) => encodeFreedMarkerInto(out, at, salt, blocks[k]!));
+    await this.writeEncoded(order, starts, markerBlocks(blocks), (k, out, at) => encodeFreedMarkerInto(out, at, salt, blocks[k]!), slice);
   }
 
   /** writeMarkersOf of extent objects (the open's leftovers, compaction's sources). */
@@ -306,6 +318,22 @@ export class DbState {
     if (n < length) out.fill(0, n, length);
   }
 
+  /**
+   * readInto on this thread (FileHandle.readSync) when the layer has it and the read is at
+   * most SYNC_IO_BYTES_MAX; false (nothing read) otherwise: the caller then uses readInto.
+   */
+  readIntoSync(out: Uint8Array, position: number, length: number): boolean {
+    if (length > SYNC_IO_BYTES_MAX || this.handle.readSync === undefined) return false;
+    let n: number;
+    try {
+      n = this.handle.readSync(out, 0, length, position);
+    } catch (e) {
+      throw ioError('read', this.path, e);
+    }
+    if (n < length) out.fill(0, n, length);
+    return true;
+  }
+
   checkInvariants(): void {
     assert(this.slot === 0 || this.slot === 1, `bad header slot ${this.slot}`);
     const h = this.header;
@@ -337,6 +365,17 @@ export class DbState {
     assert(startBlock >= DB_HEADER_SLOTS || endBlock <= DB_HEADER_SLOTS, `write [${startBlock}, ${endBlock}) crosses the header`);
     try {
       await this.handle.writev(buffers, startBlock * DB_BLOCK_BYTES);
+    } catch (e) {
+      throw ioError('writev', this.path, e);
+    }
+    this.fileBytes = Math.max(this.fileBytes, endBlock * DB_BLOCK_BYTES);
+  }
+
+  /** write() on this thread (FileHandle.writevSync, which the caller checked is there). */
+  private writeSync(data: Uint8Array, startBlock: number, endBlock: number): void {
+    if (!(startBlock >= DB_HEADER_SLOTS)) assert(false, `write [${startBlock}, ${endBlock}) crosses the header`);
+    try {
+      this.handle.writevSync!([data], startBlock * DB_BLOCK_BYTES);
     } catch (e) {
       throw ioError('writev', this.path, e);
     }

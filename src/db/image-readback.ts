@@ -12,6 +12,7 @@ import { readU32, readU64 } from '../format/bytes.js';
 import type { DbState } from './db-state.js';
 import type { SessionIndex } from './session-index.js';
 import { orderByStart } from './extent-order.js';
+import type { LoopSlice } from '../util/loop-slice.js';
 import { imageCrcMatchesAt, payloadHasId, plausibleImageDataBytes } from './image-codec.js';
 
 /** Largest single read of the read-back: bounds its buffer, not its total. */
@@ -40,7 +41,8 @@ interface ReadBackPlan {
   bytes: number;
 }
 
-export async function readBackImages(st: DbState, ids: readonly string[]): Promise<ImageMismatch[]> {
+/** With `slice` (the flusher's), each read waits for a new slice when the current one is used up. */
+export async function readBackImages(st: DbState, ids: readonly string[], slice?: LoopSlice): Promise<ImageMismatch[]> {
   // The loops are synchronous functions of their own, optimized once (see batch-writer.ts).
   const plan = planReadBack(st.index, ids, st.lastBatch);
   st.lastBatch = undefined; // its payloads are not kept past the read-back
@@ -52,7 +54,8 @@ export async function readBackImages(st: DbState, ids: readonly string[]): Promi
     const k = plan.order[j - 1]!;
     const bytes = (plan.starts[k]! + st.index.extentBlocksAt(plan.slots[k]!)) * DB_BLOCK_BYTES - base;
     const into = bytes <= READBACK_READ_BYTES_MAX ? (buf ??= new Uint8Array(Math.min(READBACK_READ_BYTES_MAX, plan.bytes))) : new Uint8Array(bytes);
-    await st.readInto(into, base, bytes);
+    if (slice?.due() === true) await slice.next();
+    if (!st.readIntoSync(into, base, bytes)) await st.readInto(into, base, bytes);
     checkRun(st, plan, i, j, into.byteLength === bytes ? into : into.subarray(0, bytes), base, bad);
     i = j;
   }

@@ -33,9 +33,9 @@ export interface SessionDatabase {
   /**
    * Reads the stored copies of `ids` back and returns those that do not check out, with the
    * file and offset to name (docs/durability.md "Corruption"). Optional: a backend whose
-   * writes cannot be damaged silently on their way to disk omits it.
+   * writes cannot be damaged silently on their way to disk omits it. `slice` as writeBatch's.
    */
-  readBack?(ids: readonly string[]): Promise<Array<{ id: string; file: string; offset: number; detail: string }>>;
+  readBack?(ids: readonly string[], slice?: LoopSlice): Promise<Array<{ id: string; file: string; offset: number; detail: string }>>;
   compact(): Promise<{ bytesBefore: number; bytesAfter: number; moved: number }>;
   /**
    * Overwrites whatever the store keeps of deleted or replaced sessions (free space) and

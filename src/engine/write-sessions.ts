@@ -54,7 +54,7 @@ export async function writeSessions(
       if (b.bytes >= batchBytesMax) {
         await beforeBatch();
         await db.writeBatch({ puts: b.puts, deletes: b.deletes, appliedLsn: db.appliedLsn }, slice);
-        rewritten += await verifyBatch(db, b.puts);
+        rewritten += await verifyBatch(db, b.puts, slice);
         b.clear();
       }
       next = rest ?? it.next();
@@ -65,7 +65,7 @@ export async function writeSessions(
   if (b.puts.length > 0 || b.deletes.length > 0 || appliedLsn > db.appliedLsn) {
     await beforeBatch();
     await db.writeBatch({ puts: b.puts, deletes: b.deletes, appliedLsn: Math.max(appliedLsn, db.appliedLsn) }, slice);
-    rewritten += await verifyBatch(db, b.puts);
+    rewritten += await verifyBatch(db, b.puts, slice);
   }
   return { written: b.written, freed: b.freed, rewritten };
 }
@@ -124,9 +124,9 @@ class Pending {
  * write to fresh blocks, and read back again; a second mismatch is SESSIOND_DB_CORRUPT
  * (the caller turns the store read-only and keeps its logs). Returns how many were rewritten.
  */
-async function verifyBatch(db: SessionDatabase, puts: readonly Put[]): Promise<number> {
+async function verifyBatch(db: SessionDatabase, puts: readonly Put[], slice: LoopSlice | undefined): Promise<number> {
   if (db.readBack === undefined || puts.length === 0) return 0;
-  const bad = await db.readBack(puts.map((p) => p.id));
+  const bad = await db.readBack(puts.map((p) => p.id), slice);
   if (bad.length === 0) return 0;
   const badIds = new Set(bad.map((b) => b.id));
   const again = puts.filter((p) => badIds.has(p.id));

@@ -18,6 +18,15 @@ export interface FileHandle {
   readonly dsync?: boolean;
   /** Writes all of `buffers`, back to back, starting at `position` (pwritev). */
   writev(buffers: readonly Uint8Array[], position: number): Promise<void>;
+  /**
+   * Optional: writev made on the calling thread, as one system call, instead of a trip
+   * through a thread pool; same effect and errors (thrown). For small writes into the page
+   * cache, where the trip costs several times the call (docs/benchmarks.md, "Small writes
+   * on the event loop's thread"). A layer without it is written through writev.
+   */
+  writevSync?(buffers: readonly Uint8Array[], position: number): void;
+  /** Optional: read made on the calling thread (see writevSync); returns the count read. */
+  readSync?(buffer: Uint8Array, offset: number, length: number, position: number): number;
   /** Reads up to `length` bytes at `position` into `buffer` at `offset`; resolves the count read (0 at EOF). */
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Makes every write so far durable (data and the file size). */

@@ -1,4 +1,4 @@
-import { promises as fsp, constants as C } from 'node:fs';
+import { promises as fsp, constants as C, readSync, writevSync } from 'node:fs';
 import type { DirMutex, FileHandle, FileSystem, OpenMode, OpenOptions } from './file-system.js';
 import { acquireDirMutex } from './node-dir-mutex.js';
 
@@ -23,6 +23,26 @@ class NodeFileHandle implements FileHandle {
       pos += bytesWritten;
       rest = skipBytes(rest, bytesWritten);
     }
+  }
+
+  writevSync(buffers: readonly Uint8Array[], position: number): void {
+    let pos = position;
+    let rest = buffers.filter((b) => b.byteLength > 0);
+    while (rest.length > 0) {
+      const written = writevSync(this.fh.fd, rest as Uint8Array[], pos);
+      pos += written;
+      rest = skipBytes(rest, written);
+    }
+  }
+
+  readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    let total = 0;
+    while (total < length) {
+      const got = readSync(this.fh.fd, buffer, offset + total, length - total, position + total);
+      if (got === 0) break;
+      total += got;
+    }
+    return total;
   }
 
   async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {

@@ -282,6 +282,11 @@ class SimFileHandle implements FileHandle {
   ) {}
 
   async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    this.writevSync(buffers, position);
+  }
+
+  /** The same op as writev (counted, faulted and crashed alike), done before it returns. */
+  writevSync(buffers: readonly Uint8Array[], position: number): void {
     assert(Number.isSafeInteger(position) && position >= 0, `bad writev position ${position}`);
     this.gate(
       'writev',
@@ -295,6 +300,11 @@ class SimFileHandle implements FileHandle {
   }
 
   async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return this.readSync(buffer, offset, length, position);
+  }
+
+  /** The same op as read, done before it returns. */
+  readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
     assert(
       [offset, length, position].every((n) => Number.isSafeInteger(n) && n >= 0) &&
         offset + length <= buffer.byteLength,

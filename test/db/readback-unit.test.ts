@@ -38,7 +38,8 @@ function stateOf(file: Uint8Array, index: SessionIndex, reads: Array<[number, nu
     out.set(file.subarray(position, position + length));
     return Promise.resolve();
   };
-  return { index, readInto, path: '/store/sessions.db', salt: SALT } as unknown as DbState;
+  // No readIntoSync of its own: every read goes through readInto.
+  return { index, readInto, readIntoSync: () => false, path: '/store/sessions.db', salt: SALT } as unknown as DbState;
 }
 
 test('images that check out: none reported, adjacent extents read in one read', async () => {

@@ -367,3 +367,39 @@ describe('SimFileSystem handles and namespace (unit)', () => {
     assert.equal(fs.crash(1).readFileSync('/d/f').length, 4_000_000);
   });
 });
+
+describe('SimFileSystem synchronous writevSync and readSync (unit and crash simulation)', () => {
+  it('are the same ops as writev and read: counted, durable only once synced, faulted alike', async () => {
+    const { fs, h } = await fresh();
+    const before = fs.opCounts;
+    h.writevSync!([text('he'), text('llo')], 0);
+    const out = new Uint8Array(8);
+    assert.equal(h.readSync!(out, 1, 5, 0), 5);
+    assert.deepEqual(out.subarray(1, 6), text('hello'));
+    assert.equal(fs.opCounts.writev, before.writev + 1);
+    assert.equal(fs.opCounts.read, before.read + 1);
+    assert.deepEqual(fs.peekCrash(1, { mode: 'drop-all' }).readFileSync('/d/f'), new Uint8Array(0), 'not durable before a datasync');
+    await h.datasync();
+    fs.injectFault({ op: 'writev', code: 'ENOSPC' });
+    assert.throws(() => h.writevSync!([text('x')], 5), errno('ENOSPC'));
+    fs.injectFault({ op: 'read', code: 'EIO' });
+    assert.throws(() => h.readSync!(out, 0, 1, 0), errno('EIO'));
+    assert.deepEqual(fs.readFileSync('/d/f'), text('hello'), 'the failed write wrote nothing');
+  });
+
+  it('a crash at a writevSync lands a random prefix of it and kills the instance', async () => {
+    const cuts = new Set<number>();
+    for (let seed = 0; seed < 30; seed++) {
+      const { fs, h } = await fresh();
+      fs.crashAtOp(1, seed, { mode: 'keep-all' });
+      assert.throws(() => h.writevSync!([bytes(600, 1), bytes(400, 2)], 0), crashed);
+      assert.throws(() => h.readSync!(new Uint8Array(1), 0, 1, 0), crashed);
+      const got = fs.crashed!.readFileSync('/d/f');
+      const want = new Uint8Array(1000);
+      want.fill(1, 0, 600).fill(2, 600);
+      assert.deepEqual(got, want.subarray(0, got.length));
+      cuts.add(got.length);
+    }
+    assert.ok(cuts.size > 10);
+  });
+});
