@@ -109,22 +109,39 @@ export function valueOf(s: SessionState): Buffer {
   return decode(s).value;
 }
 
+/** Whether `a` is the blob of a `{ v }` state: its one attribute, a JSON string. */
+function isValueOnly(a: string): boolean {
+  return a.startsWith(V_ONLY) && a.charCodeAt(V_ONLY.length) === QUOTE && !a.includes(ATTR_SEP, V_ONLY.length);
+}
+
 /**
  * The value of a `{ v }` state (a directly mapped key, a UTF-8 value: what session stores
  * write) as text, read from the attribute blob itself: a slice of it when the JSON string
- * holds no escape, else one JSON.parse. No cache, no Buffer: a GET writes it straight into
- * the reply (reply-writer.ts). Undefined for any other state (valueOf decodes those).
+ * holds no escape, else one JSON.parse. No cache, no Buffer. Undefined for any other state
+ * (valueOf decodes those).
  */
 export function valueText(s: SessionState): string | undefined {
   const a = s.attrs;
-  if (!a.startsWith(V_ONLY) || a.charCodeAt(V_ONLY.length) !== QUOTE || a.includes(ATTR_SEP, V_ONLY.length)) return undefined;
+  if (!isValueOnly(a)) return undefined;
   // The blob is "v"<name sep><a JSON string>: its text between the quotes, unless escaped.
   if (!a.includes('\\', V_ONLY.length)) return a.slice(V_ONLY.length + 1, a.length - 1);
   return JSON.parse(a.slice(V_ONLY.length)) as string;
 }
 
-/** Writes the GET reply of a live state: a bulk string of its value. */
+/**
+ * Writes the GET reply of a live state: a bulk string of its value. A `{ v }` state's text
+ * goes straight from its blob into the reply (reply-writer.ts), escaped or not, with no
+ * string made from it beyond the slice between its quotes.
+ */
 export function writeValueReply(w: ReplyWriter, s: SessionState): void {
+  const a = s.attrs;
+  if (isValueOnly(a)) {
+    const from = V_ONLY.length + 1;
+    const text = a.slice(from, a.length - 1);
+    const escape = a.indexOf('\\', from);
+    if (escape < 0) return w.bulkText(text);
+    if (w.bulkJsonText(text, escape - from)) return;
+  }
   const text = valueText(s);
   if (text !== undefined) w.bulkText(text);
   else w.bulkBytes(valueOf(s));
