@@ -62,11 +62,46 @@ function simpleEscape(c: number): number {
   }
 }
 
+/** Where the escape escapeAt last read ends (a second result, without an object per escape). */
+let escapeEnd = 0;
+
+/**
+ * Decodes the escape at buf[r] (a backslash) into buf at w (w <= r): returns where its
+ * bytes end, and sets escapeEnd to where the escape ends; -1 for an escape JSON does not
+ * have, a cut one, or a lone surrogate (JSON.stringify escapes those; their UTF-8 needs
+ * the text around them).
+ */
+function escapeAt(buf: Buffer, r: number, end: number, w: number): number {
+  if (r + 1 >= end) return -1;
+  const e = buf[r + 1]!;
+  if (e !== 0x75 /* u */) {
+    const b = simpleEscape(e);
+    if (b < 0) return -1;
+    buf[w] = b;
+    escapeEnd = r + 2;
+    return w + 1;
+  }
+  let cp = hex4(buf, r + 2, end);
+  if (cp < 0) return -1;
+  r += 6;
+  if (cp >= 0xd800 && cp <= 0xdfff) {
+    // Only a high surrogate escaped right before a low one is a character of its own.
+    const low = cp <= 0xdbff && buf[r] === BACKSLASH && buf[r + 1] === 0x75 ? hex4(buf, r + 2, end) : -1;
+    if (low < 0xdc00 || low > 0xdfff) return -1;
+    cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+    r += 6;
+  }
+  escapeEnd = r;
+  return utf8At(buf, w, cp);
+}
+
+/** Runs shorter than this between escapes are moved byte by byte: a copyWithin call costs more. */
+const RUN_COPY_BYTES_MIN = 16;
+
 /**
  * Unescapes the UTF-8 bytes of a JSON string's body (no quotes) at buf[from, end) in place;
- * returns the new end. -1 for an escape JSON does not have, a cut one, or a lone surrogate
- * (JSON.stringify escapes those; their UTF-8 needs the text around them): the caller then
- * takes JSON.parse's reading. `from` may be any byte before the first backslash.
+ * returns the new end, or -1 (escapeAt): the caller then takes JSON.parse's reading. `from`
+ * may be any byte before the first backslash.
  */
 export function unescapeJsonBytes(buf: Buffer, from: number, end: number): number {
   let r = from;
@@ -79,26 +114,31 @@ export function unescapeJsonBytes(buf: Buffer, from: number, end: number): numbe
       r++;
       continue;
     }
-    if (r + 1 >= end) return -1;
-    const e = buf[r + 1]!;
-    if (e !== 0x75 /* u */) {
-      const b = simpleEscape(e);
-      if (b < 0) return -1;
-      buf[w++] = b;
-      r += 2;
-      continue;
-    }
-    let cp = hex4(buf, r + 2, end);
-    if (cp < 0) return -1;
-    r += 6;
-    if (cp >= 0xd800 && cp <= 0xdfff) {
-      // Only a high surrogate escaped right before a low one is a character of its own.
-      const low = cp <= 0xdbff && buf[r] === BACKSLASH && buf[r + 1] === 0x75 ? hex4(buf, r + 2, end) : -1;
-      if (low < 0xdc00 || low > 0xdfff) return -1;
-      cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-      r += 6;
-    }
-    w = utf8At(buf, w, cp);
+    w = escapeAt(buf, r, end, w);
+    if (w < 0) return -1;
+    r = escapeEnd;
   }
   return w;
+}
+
+/**
+ * unescapeJsonBytes for an ASCII body: `text` was written as is at buf[body, end), one byte
+ * a character, with its first backslash at index `firstEscape`. The escapes are found in
+ * the string (indexOf) and the runs between them moved with copyWithin: a JS loop over
+ * every byte costs several times more.
+ */
+export function unescapeAsciiJson(buf: Buffer, body: number, end: number, text: string, firstEscape: number): number {
+  let e = firstEscape;
+  let w = body + e;
+  for (;;) {
+    w = escapeAt(buf, body + e, end, w);
+    if (w < 0) return -1;
+    const r = escapeEnd;
+    e = text.indexOf('\\', r - body);
+    const runEnd = e < 0 ? end : body + e;
+    if (runEnd - r >= RUN_COPY_BYTES_MIN) buf.copyWithin(w, r, runEnd);
+    else for (let i = r; i < runEnd; i++) buf[w + i - r] = buf[i]!;
+    w += runEnd - r;
+    if (e < 0) return w;
+  }
 }

@@ -7,10 +7,11 @@
  * out are never written again, however long the socket holds them.
  */
 
-import { unescapeJsonBytes } from './json-text.js';
+import { unescapeAsciiJson, unescapeJsonBytes } from './json-text.js';
 import type { Protocol, Reply } from './resp-serializer.js';
 
-const CR_LF = 0x0a0d; // "\r\n" as a little-endian uint16
+const CR = 0x0d;
+const LF = 0x0a;
 
 /** A block bigger than this is dropped after use, so one huge pipeline does not pin its memory. */
 const KEEP_BYTES_MAX = 1024 * 1024;
@@ -22,8 +23,12 @@ function line(s: string): string {
   return /[\r\n]/.test(s) ? s.replace(/[\r\n]/g, ' ') : s;
 }
 
-/** Decimal digits of a non-negative integer. */
+/** Decimal digits of a non-negative integer: compares for the lengths replies have. */
 function digitsOf(n: number): number {
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  if (n < 1000) return 3;
+  if (n < 10000) return 4;
   let d = 1;
   while (n >= 10) {
     n = Math.floor(n / 10);
@@ -93,14 +98,15 @@ export class ReplyWriter {
       n = Math.floor(n / 10);
     }
     at += d;
-    b.writeUInt16LE(CR_LF, at);
+    b[at] = CR;
+    b[at + 1] = LF;
     return at + 2;
   }
 
   private crlf(): void {
     this.ensure(2);
-    this.buf.writeUInt16LE(CR_LF, this.length);
-    this.length += 2;
+    this.buf[this.length++] = CR;
+    this.buf[this.length++] = LF;
   }
 
   /** A bulk string of raw bytes. */
@@ -132,8 +138,8 @@ export class ReplyWriter {
   bulkJsonText(escaped: string, firstEscape: number): boolean {
     const body = this.textAfterHeaderRoom(escaped);
     const written = this.buf.write(escaped, body, 'utf8');
-    // All ASCII (one byte a character): the escape's byte offset is its index.
-    const end = unescapeJsonBytes(this.buf, written === escaped.length ? body + firstEscape : body, body + written);
+    // All ASCII (one byte a character), the usual case: the escapes' byte offsets are their indexes.
+    const end = written === escaped.length ? unescapeAsciiJson(this.buf, body, body + written, escaped, firstEscape) : unescapeJsonBytes(this.buf, body, body + written);
     if (end < 0) return false;
     this.finishBulk(this.length, body, end);
     return true;
@@ -158,7 +164,9 @@ export class ReplyWriter {
     const at = start + 1 + digits + 2;
     if (at !== body) this.buf.copyWithin(at, body, end);
     this.headerAt(start, 0x24 /* $ */, bytes);
-    this.buf.writeUInt16LE(CR_LF, at + bytes);
+    const b = this.buf;
+    b[at + bytes] = CR;
+    b[at + bytes + 1] = LF;
     this.length = at + bytes + 2;
   }
 

@@ -80,8 +80,10 @@ describe('writeValueReply', () => {
     return w.take().toString('latin1');
   };
 
-  it('writes a { v } value escaped or not, and one only JSON.parse reads, as the value', () => {
-    for (const v of ['plain', 'VXKe\\Hog"K\n', 'é\\€', '\uD800 lone', '']) {
+  it('writes a { v } value escaped or not, with few or many escapes, and one only JSON.parse reads, as the value', () => {
+    // escapes few (unescaped in the reply) and many (JSON.parse: a JSON session value)
+    const session = JSON.stringify({ cookie: { path: '/', httpOnly: true }, user: 'a\\b', cart: [{ sku: 'é', qty: 1 }] });
+    for (const v of ['plain', 'VXKe\\Hog"K\n', 'é\\€', '\uD800 lone', '', session, '\\'.repeat(8), '\\'.repeat(9)]) {
       assert.equal(reply(`"v"${ATTR_NAME_SEP}${JSON.stringify(v)}`), viaText(v, '').slice('$0\r\n\r\n'.length), JSON.stringify(v));
     }
   });
