@@ -10,8 +10,7 @@
 import { unescapeAsciiJson, unescapeJsonBytes } from './json-text.js';
 import type { Protocol, Reply } from './resp-serializer.js';
 
-const CR = 0x0d;
-const LF = 0x0a;
+const CR_LF = 0x0a0d; // "\r\n" as a little-endian uint16
 
 /** A block bigger than this is dropped after use, so one huge pipeline does not pin its memory. */
 const KEEP_BYTES_MAX = 1024 * 1024;
@@ -23,12 +22,8 @@ function line(s: string): string {
   return /[\r\n]/.test(s) ? s.replace(/[\r\n]/g, ' ') : s;
 }
 
-/** Decimal digits of a non-negative integer: compares for the lengths replies have. */
+/** Decimal digits of a non-negative integer. */
 function digitsOf(n: number): number {
-  if (n < 10) return 1;
-  if (n < 100) return 2;
-  if (n < 1000) return 3;
-  if (n < 10000) return 4;
   let d = 1;
   while (n >= 10) {
     n = Math.floor(n / 10);
@@ -98,15 +93,14 @@ export class ReplyWriter {
       n = Math.floor(n / 10);
     }
     at += d;
-    b[at] = CR;
-    b[at + 1] = LF;
+    b.writeUInt16LE(CR_LF, at);
     return at + 2;
   }
 
   private crlf(): void {
     this.ensure(2);
-    this.buf[this.length++] = CR;
-    this.buf[this.length++] = LF;
+    this.buf.writeUInt16LE(CR_LF, this.length);
+    this.length += 2;
   }
 
   /** A bulk string of raw bytes. */
@@ -164,9 +158,7 @@ export class ReplyWriter {
     const at = start + 1 + digits + 2;
     if (at !== body) this.buf.copyWithin(at, body, end);
     this.headerAt(start, 0x24 /* $ */, bytes);
-    const b = this.buf;
-    b[at + bytes] = CR;
-    b[at + bytes + 1] = LF;
+    this.buf.writeUInt16LE(CR_LF, at + bytes);
     this.length = at + bytes + 2;
   }
 
