@@ -130,19 +130,26 @@ export function valueText(s: SessionState): string | undefined {
 
 /**
  * Most backslashes a value's JSON text has for a GET to unescape it in the reply: each costs
- * a search and a call there, so JSON.parse (one pass in C++) reads denser ones (a JSON
- * session value: every quote escaped) faster.
+ * a search and a call there, so JSON.parse (one pass in C++) reads denser ones faster.
  */
 const REPLY_ESCAPES_MAX = 8;
+/**
+ * A second backslash this close to the first marks JSON text dense with escapes (a JSON
+ * document as the value, a session store's: every quote escaped), read with JSON.parse
+ * without counting further.
+ */
+const ESCAPE_GAP_DENSE = 16;
 
-/** Whether `a` has at most REPLY_ESCAPES_MAX backslashes from `first` (the first one) on. */
+/** Whether `a` has few backslashes from `first` (the first one) on, far enough apart to unescape them in the reply. */
 function fewEscapes(a: string, first: number): boolean {
-  let at = first;
-  for (let n = 1; n <= REPLY_ESCAPES_MAX; n++) {
-    at = a.indexOf('\\', at + 1);
-    if (at < 0) return true;
+  // An escape is a backslash and at least one more character: the next one starts 2 on.
+  let at = a.indexOf('\\', first + 2);
+  if (at >= 0 && at - first < ESCAPE_GAP_DENSE) return false;
+  for (let n = 2; at >= 0; n++) {
+    if (n > REPLY_ESCAPES_MAX) return false;
+    at = a.indexOf('\\', at + 2);
   }
-  return false;
+  return true;
 }
 
 /**
