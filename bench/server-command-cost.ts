@@ -6,7 +6,8 @@
  *
  *   node dist/bench/server-command-cost.js [commands=200000] [pipeline=1] [ping,set,get,setex,getex,expire,http] [clients=1] [flush]
  *
- * `set`/`get` are redis-benchmark's commands (one 200-byte value, `key:<n>`); `setex`/`getex`
+ * `set`/`get` are redis-benchmark's commands (`key:<n>`, its one 200-byte value, which holds
+ * four backslashes: JSON escapes them, so a GET unescapes it); `setex`/`getex`
  * are a session store's: `SET sess:<id> <json> EX 86400` with a distinct ~400-byte JSON
  * session per write (as connect-redis sends), then GETs of those keys. `expire` is
  * connect-redis' touch, `EXPIRE sess:<id> <ttl>`, of those keys; `http` is the HTTP bench's
@@ -82,7 +83,17 @@ const FLUSH = process.argv[6] === 'flush';
 const sockets = Array.from({ length: CLIENTS }, () => new MemorySocket());
 const conns = sockets.map((s, c) => ({ socket: s, conn: new Connection(s as unknown as Socket, ctx, c + 1, () => undefined) }));
 const writes = (): number => sockets.reduce((n, s) => n + s.writes, 0);
-const value = 'x'.repeat(200);
+/** redis-benchmark's value for -d 200 (its genBenchmarkRandomData: '0' + 6 bits of an LCG a byte). */
+function redisBenchmarkValue(bytes: number): string {
+  let state = 1234;
+  let out = '';
+  for (let i = 0; i < bytes; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    out += String.fromCharCode(0x30 + ((state >>> 16) & 63));
+  }
+  return out;
+}
+const value = redisBenchmarkValue(200);
 
 async function phase(name: string, make: (i: number) => Buffer): Promise<void> {
   if (!ONLY.includes(name.toLowerCase())) return;

@@ -1,38 +1,16 @@
 import type { Socket } from 'node:net';
 import { isSessiondError } from '../errors.js';
 import type { SessionState } from '../session/session-state.js';
-import type { ClientInfo, CommandCall, CommandKind, ServerContext } from './command-context.js';
+import type { ClientInfo, CommandCall, ServerContext } from './command-context.js';
+import { CommandOrder } from './command-order.js';
 import { dispatch } from './command-table.js';
 import { engineErrorReply } from './key-commands.js';
 import { fastExpire, fastSet, isCommand, simpleExpireAt, simpleExpiryAt } from './fast-commands.js';
-import { idOfKeyAt, writeValueReply } from './key-value.js';
+import { idOfKeyAt } from './key-value.js';
+import { ReplyQueue, writeGetReply, type Slot } from './reply-queue.js';
 import { RespParser } from './resp-parser.js';
 import { error, NULL, type Reply } from './resp-serializer.js';
 import { sharedReplyWriter } from './reply-writer.js';
-
-/** A reply slot: filled when its command is done; replies are written strictly in order. */
-class Slot {
-  reply: Reply | undefined = undefined;
-  /** `bytes`: of the command's arguments, counted against pipelineBytesMax until answered. */
-  constructor(readonly bytes: number) {}
-}
-
-/**
- * What waits in the reply queue: a slot, a ready reply, or the live state a GET found
- * (its value is written straight from the state's attribute text, key-value.ts).
- */
-type Queued = Slot | Reply | SessionState;
-
-function isReply(q: Reply | SessionState): q is Reply {
-  return (q as Reply).t !== undefined;
-}
-
-/** A command read while earlier writes of its connection run, and that must wait for them. */
-interface Waiting {
-  readonly kind: CommandKind;
-  readonly run: () => Reply | Promise<Reply>;
-  readonly settle: (r: Reply) => void;
-}
 
 const noop = (): void => {};
 
@@ -45,28 +23,17 @@ const noop = (): void => {};
 export class Connection {
   readonly client: ClientInfo;
   private readonly parser: RespParser;
-  /** Replies in command order; queue[queueHead] is the next to write. */
-  private queue: (Queued | undefined)[] = [];
-  private queueHead = 0;
+  /** Replies in command order (reply-queue.ts). */
+  private readonly replies = new ReplyQueue();
+  /** When commands may start (command-order.ts). */
+  private readonly order = new CommandOrder();
   private flushScheduled = false;
   /** True while a read is parsed: replies ready by its end are written then, without a tick. */
   private inData = false;
-  private unansweredBytes = 0;
   private paused = false;
   /** No more commands are read: QUIT, a protocol error, or the server is stopping. */
   private ending = false;
   private closed = false;
-  /** Write and read-write commands started and not yet answered. */
-  private running = 0;
-  private readWritesRunning = 0;
-  /**
-   * Of `running`, the writes of the fast path (SET, EXPIRE from offsets), each of one key:
-   * how many run per engine ID. A GET of another key need not wait for them.
-   */
-  private keyedRunning = 0;
-  private readonly keyedWrites = new Map<string, number>();
-  /** Commands waiting, in order, for earlier writes (docs/server.md "Pipelines"). */
-  private readonly waiting: Waiting[] = [];
   private drainedWaiters: (() => void)[] = [];
 
   constructor(
@@ -138,7 +105,7 @@ export class Connection {
 
   /** Replies not yet written. */
   private get queued(): number {
-    return this.queue.length - this.queueHead;
+    return this.replies.size;
   }
 
   /**
@@ -153,26 +120,24 @@ export class Connection {
     if (this.ending) return true;
     const get = argc === 2 && isCommand(buf, spans, 'get');
     if (!get && argc !== 3 && argc !== 5) return false;
-    if (!this.client.authenticated || this.server.loading() || this.waiting.length > 0) return false;
-    if (!get) return this.readWritesRunning === 0 && this.fastWrite(buf, spans, argc);
-    // A general-path write may touch any key; a fast one, only its own.
-    if (this.running > this.keyedRunning) return false;
+    if (!this.client.authenticated || this.server.loading() || this.order.hasWaiting) return false;
+    if (!get) return this.order.writeMayStart() && this.fastWrite(buf, spans, argc);
+    if (this.order.generalWriteRuns()) return false;
     let r: Reply | SessionState;
     try {
       const id = idOfKeyAt(buf, spans[2]!, spans[3]!);
-      if (this.keyedRunning > 0 && this.keyedWrites.has(id)) return false;
+      if (this.order.keyedWriteRuns(id)) return false;
       r = this.server.engine.get(id) ?? NULL;
     } catch (e) {
       r = engineErrorReply(e);
     }
     this.server.stats.commandsTotal++;
-    if (this.queueHead === this.queue.length) {
+    if (this.replies.size === 0) {
       // Nothing of this connection waits to be written, so every earlier reply of this read
       // is already in the shared writer (onSpans runs only inside onData, whose flush takes
       // it): this one is encoded right after them, with no queue entry.
-      if (isReply(r)) sharedReplyWriter.reply(r, this.client.proto);
-      else writeValueReply(sharedReplyWriter, r);
-    } else this.queue.push(r);
+      writeGetReply(sharedReplyWriter, r, this.client.proto);
+    } else this.replies.push(r);
     this.scheduleFlush();
     return true;
   }
@@ -213,10 +178,7 @@ export class Connection {
       this.scheduleFlush();
       return true;
     }
-    // Running: a GET of this key, and any later general-path read, waits for it (onSpans, canStart).
-    this.running++;
-    this.keyedRunning++;
-    this.keyedWrites.set(id, (this.keyedWrites.get(id) ?? 0) + 1);
+    this.order.keyedStarted(id);
     void r.then(
       (reply) => this.fastWritten(slot, id, reply),
       (e: unknown) => this.fastWritten(slot, id, engineErrorReply(e)),
@@ -224,16 +186,11 @@ export class Connection {
     return true;
   }
 
-  /** A fast-path write of `id` is answered: as runNow's settle and done for a keyed write. */
+  /** A fast-path write of `id` is answered. */
   private fastWritten(slot: Slot, id: string, reply: Reply): void {
     slot.reply = reply;
     this.scheduleFlush();
-    this.running--;
-    this.keyedRunning--;
-    const n = this.keyedWrites.get(id)!;
-    if (n === 1) this.keyedWrites.delete(id);
-    else this.keyedWrites.set(id, n - 1);
-    this.startWaiting();
+    this.order.keyedDone(id);
   }
 
   private onCommand(args: Buffer[]): void {
@@ -248,68 +205,11 @@ export class Connection {
       slot.reply = r;
       this.scheduleFlush();
     };
-    if (kind === 'meta') this.runNow(run, 'meta', settle);
-    else if (this.waiting.length === 0 && this.canStart(kind)) this.runNow(run, kind, settle);
-    else this.waiting.push({ kind, run, settle });
-  }
-
-  /**
-   * docs/server.md "Pipelines": a plain write starts unless a read-write command is running;
-   * a read or a read-write command starts once no earlier write or read-write command is.
-   */
-  private canStart(kind: CommandKind): boolean {
-    return kind === 'write' ? this.readWritesRunning === 0 : this.running === 0;
-  }
-
-  /** Starts the waiting commands, in order, as far as canStart allows. */
-  private startWaiting(): void {
-    while (this.waiting.length > 0 && this.canStart(this.waiting[0]!.kind)) {
-      const w = this.waiting.shift()!;
-      this.runNow(w.run, w.kind, w.settle);
-    }
-  }
-
-  private runNow(run: () => Reply | Promise<Reply>, kind: CommandKind, settle: (r: Reply) => void): void {
-    let r: Reply | Promise<Reply>;
-    try {
-      r = run();
-    } catch (e) {
-      settle(engineErrorReply(e));
-      return;
-    }
-    if (!(r instanceof Promise)) {
-      settle(r);
-      return;
-    }
-    if (kind === 'meta' || kind === 'read') {
-      void r.then(settle, (e: unknown) => settle(engineErrorReply(e)));
-      return;
-    }
-    // A write or read-write command: later commands may wait for it (canStart).
-    this.running++;
-    if (kind === 'read-write') this.readWritesRunning++;
-    const done = (): void => {
-      this.running--;
-      if (kind === 'read-write') this.readWritesRunning--;
-      this.startWaiting();
-    };
-    void r.then(
-      (reply) => {
-        settle(reply);
-        done();
-      },
-      (e: unknown) => {
-        settle(engineErrorReply(e));
-        done();
-      },
-    );
+    this.order.submit(kind, run, settle);
   }
 
   private pushSlot(bytes: number, reply: Reply | undefined): Slot {
-    const slot = new Slot(bytes);
-    slot.reply = reply;
-    this.queue.push(slot);
-    this.unansweredBytes += bytes;
+    const slot = this.replies.slot(bytes, reply);
     if (reply !== undefined) this.scheduleFlush();
     return slot;
   }
@@ -330,26 +230,7 @@ export class Connection {
     if (this.closed) return;
     // Every reply ready at the head of the queue, encoded into one buffer: one write.
     const out = sharedReplyWriter;
-    const q = this.queue;
-    const proto = this.client.proto;
-    let i = this.queueHead;
-    for (; i < q.length; i++) {
-      const item = q[i]!;
-      if (item instanceof Slot) {
-        if (item.reply === undefined) break;
-        out.reply(item.reply, proto);
-        this.unansweredBytes -= item.bytes;
-      } else if (isReply(item)) out.reply(item, proto);
-      else writeValueReply(out, item);
-      q[i] = undefined;
-    }
-    if (i === q.length) {
-      q.length = 0;
-      this.queueHead = 0;
-    } else if (i > 1024) {
-      this.queue = q.slice(i);
-      this.queueHead = 0;
-    } else this.queueHead = i;
+    this.replies.writeReady(out, this.client.proto);
     if (out.pendingBytes > 0) {
       this.socket.write(out.take());
       if (this.socket.writableLength > this.server.options.outputBufferBytesMax) {
@@ -367,14 +248,14 @@ export class Connection {
   }
 
   private maybePause(): void {
-    if (!this.paused && this.unansweredBytes + this.parser.bufferedBytes > this.server.options.pipelineBytesMax) {
+    if (!this.paused && this.replies.unansweredBytes + this.parser.bufferedBytes > this.server.options.pipelineBytesMax) {
       this.paused = true;
       this.socket.pause();
     }
   }
 
   private maybeResume(): void {
-    if (this.paused && !this.ending && this.unansweredBytes + this.parser.bufferedBytes <= this.server.options.pipelineBytesMax / 2) {
+    if (this.paused && !this.ending && this.replies.unansweredBytes + this.parser.bufferedBytes <= this.server.options.pipelineBytesMax / 2) {
       this.paused = false;
       this.socket.resume();
     }

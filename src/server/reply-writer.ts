@@ -7,6 +7,7 @@
  * out are never written again, however long the socket holds them.
  */
 
+import { unescapeAsciiJson, unescapeJsonBytes } from './json-text.js';
 import type { Protocol, Reply } from './resp-serializer.js';
 
 const CR_LF = 0x0a0d; // "\r\n" as a little-endian uint16
@@ -117,21 +118,48 @@ export class ReplyWriter {
    * count has more digits: no separate pass to count the bytes.
    */
   bulkText(text: string): void {
+    const body = this.textAfterHeaderRoom(text);
+    this.finishBulk(this.length, body, body + this.buf.write(text, body, 'utf8'));
+  }
+
+  /**
+   * A bulk string of what the body of a JSON string (`escaped`, without its quotes, a
+   * backslash at index `firstEscape`) stands for, as UTF-8: written as it is, as bulkText,
+   * then unescaped in place (json-text.ts), with no JSON.parse and no string for the text.
+   * False, with nothing written, when the escapes need JSON.parse (a lone surrogate, a bad
+   * escape).
+   */
+  bulkJsonText(escaped: string, firstEscape: number): boolean {
+    const body = this.textAfterHeaderRoom(escaped);
+    const written = this.buf.write(escaped, body, 'utf8');
+    // All ASCII (one byte a character), the usual case: the escapes' byte offsets are their indexes.
+    const end = written === escaped.length ? unescapeAsciiJson(this.buf, body, body + written, escaped, firstEscape) : unescapeJsonBytes(this.buf, body, body + written);
+    if (end < 0) return false;
+    this.finishBulk(this.length, body, end);
+    return true;
+  }
+
+  /**
+   * Room for a bulk string of `text` (UTF-8 takes at most 3 bytes a UTF-16 unit) from
+   * `length`, which it leaves where it is (a new block may move it): where the body starts.
+   */
+  private textAfterHeaderRoom(text: string): number {
     const chars = text.length;
     const guess = digitsOf(chars);
-    // UTF-8 takes at most 3 bytes a UTF-16 unit, so the count has at most one digit more.
+    // The byte count has at most one digit more than the character count.
     this.ensure(1 + guess + 1 + 2 + chars * 3 + 2);
-    const start = this.length;
-    let body = start + 1 + guess + 2;
-    const bytes = this.buf.write(text, body, 'utf8');
+    return this.length + 1 + guess + 2;
+  }
+
+  /** Ends the bulk string at `start` whose body is at [body, end): its header, the body moved if needed, CRLF. */
+  private finishBulk(start: number, body: number, end: number): void {
+    const bytes = end - body;
     const digits = digitsOf(bytes);
-    if (digits !== guess) {
-      this.buf.copyWithin(start + 1 + digits + 2, body, body + bytes);
-      body = start + 1 + digits + 2;
-    }
+    const at = start + 1 + digits + 2;
+    if (at !== body) this.buf.copyWithin(at, body, end);
     this.headerAt(start, 0x24 /* $ */, bytes);
-    this.buf.writeUInt16LE(CR_LF, body + bytes);
-    this.length = body + bytes + 2;
+    this.buf.writeUInt16LE(CR_LF, at + bytes);
+    this.length = at + bytes + 2;
   }
 
   /** Appends the encoding of `r` (RESP2, or RESP3 after HELLO 3). */
