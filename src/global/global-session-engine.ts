@@ -215,8 +215,8 @@ export class GlobalSessionEngine {
   }
 
   /**
-   * get() answered at once, with no promise: back mode, the turn held here and the lease
-   * provably lasting (now-paths.ts). `{ state }`, or undefined: get() then. Throws where get() rejects.
+   * get() answered at once, with no promise: the turn held here and provably lasting (either
+   * mode, now-paths.ts). `{ state }`, or undefined: get() then. Throws where get() rejects.
    */
   getNow(id: string): { state: SessionState | undefined } | undefined {
     return getNow(this.scope, id);

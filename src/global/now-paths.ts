@@ -1,13 +1,13 @@
 import type { Release } from '../engine/session-queue.js';
 import type { TouchInput } from '../engine/session-engine.js';
 import type { SessionState } from '../session/session-state.js';
-import { heldReadBackNow, localTouchSkipped } from './local-copy.js';
+import { heldReadBackNow, localTouchSkipped, turnLasts } from './local-copy.js';
 import { holding, type EngineScope } from './request-turn.js';
 
 /**
- * Back mode's common request with no promise (global-session-engine.ts lockNow, getNow,
- * touchNow): a session this server keeps, the turn held here and the lease provably
- * lasting. Each answers undefined when it cannot answer at once: the promise path then.
+ * The common request with no promise (global-session-engine.ts lockNow, getNow, touchNow):
+ * back mode's for a session this server keeps, and through mode's read under a turn that
+ * provably lasts. Each answers undefined when it cannot answer at once: the promise path then.
  */
 
 /**
@@ -22,10 +22,15 @@ export function lockNow(c: EngineScope, id: string): Release | undefined {
   return release === undefined ? undefined : holding(c, id, release);
 }
 
-/** get() at once: the turn held here and the lease provably lasting (heldRead's common case). Throws where get() rejects. */
+/**
+ * get() at once: the turn held here and provably lasting (heldRead's common case, in either
+ * mode: through mode's copy was synced when the turn was taken). Throws where get() rejects.
+ */
 export function getNow(c: EngineScope, id: string): { state: SessionState | undefined } | undefined {
+  if (!c.held.has(id)) return undefined;
   const wb = c.wb();
-  return wb !== undefined && c.held.has(id) ? heldReadBackNow(c, id, wb) : undefined;
+  if (wb !== undefined) return heldReadBackNow(c, id, wb);
+  return c.absent.has(id) || turnLasts(c, id) ? { state: c.view(c.overlay.get(id)) } : undefined;
 }
 
 /**

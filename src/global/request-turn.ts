@@ -29,17 +29,35 @@ export interface EngineScope extends TurnScope, RecordWrites {
  * Waits for the session's turn on this server, then across servers. Rejects with
  * SESSIOND_QUEUE_TIMEOUT when another server holds it for longer than queueWaitMsMax.
  */
-export async function lock(c: EngineScope, id: string): Promise<Release> {
-  const release = await c.local.lock(id);
+export function lock(c: EngineScope, id: string): Promise<Release> {
+  // Not an async function: the local turn is most often free (no promise for it), and the
+  // turn across servers is every request's one wait.
+  let now: Release | undefined;
+  try {
+    now = c.local.lockNow(id);
+  } catch (e) {
+    return Promise.reject(e); // a malformed ID: rejected, as lock() does
+  }
+  if (now !== undefined) return turnAcross(c, id, now);
+  return c.local.lock(id).then((release) => turnAcross(c, id, release));
+}
+
+/** The turn across servers, the local turn `release` held: given back with it when that fails. */
+function turnAcross(c: EngineScope, id: string, release: Release): Promise<Release> {
+  let taken: Promise<unknown>;
   try {
     const wb = c.wb();
-    if (wb !== undefined) await wb.acquire(id, () => c.chain.run(id, () => attempt(c, id, true)));
-    else await c.chain.run(id, () => takeTurn(c, id));
+    taken = wb !== undefined ? wb.acquire(id, () => c.chain.run(id, () => attempt(c, id, true))) : c.chain.run(id, () => takeTurn(c, id));
   } catch (e) {
-    release();
-    throw e;
+    taken = Promise.reject(e);
   }
-  return holding(c, id, release);
+  return taken.then(
+    () => holding(c, id, release),
+    (e: unknown) => {
+      release();
+      throw e;
+    },
+  );
 }
 
 /** The turn across servers is held with the local turn `release`: counted held until the returned release. */
