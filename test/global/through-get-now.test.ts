@@ -4,12 +4,14 @@
  * (the turn's statement sent less than turnMs ago, the lease lasting), getNow and the
  * adapters' EngineHandle.loadNow answer what get() would (the copy synced when the turn was
  * taken); they decline (undefined: the caller takes get()'s promise path, which reads the
- * record) without the turn, and once the lease cannot be proven.
+ * record) without the turn, and once the lease cannot be proven. And lock(), which takes the
+ * local turn at once when it is free: a turn across servers not got in time gives it back.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimFileSystem } from '../../src/fs/sim-file-system.js';
 import { ManualClock } from '../../src/clock.js';
+import { isSessiondError } from '../../src/errors.js';
 import { GlobalSessionEngine } from '../../src/global/global-session-engine.js';
 import { resolveGlobalOptions } from '../../src/global/global-options.js';
 import { EngineHandle } from '../../src/adapters/engine-handle.js';
@@ -20,7 +22,7 @@ const HOUR = 3_600_000;
 let n = 0;
 const fresh = (): string => `ThroughNow${String(++n).padStart(4, '0')}xxxxxxxxxxxxx`;
 
-describe('GlobalSessionEngine (through mode): getNow', () => {
+describe('GlobalSessionEngine (through mode): getNow, and the turn lock() takes', () => {
   let redis: RedisTestPrefix | undefined;
   const engines: GlobalSessionEngine[] = [];
   before(async () => {
@@ -31,10 +33,10 @@ describe('GlobalSessionEngine (through mode): getNow', () => {
     await redis?.drop();
   });
 
-  async function server(name: string, mono: { ms: number }): Promise<GlobalSessionEngine> {
+  async function server(name: string, mono: { ms: number }, queueWaitMsMax = 10_000): Promise<GlobalSessionEngine> {
     const g = resolveGlobalOptions({ redis: { url: REDIS_URL }, app: 'app', serverId: name, keyPrefix: redis!.prefix, leaseMs: 60_000, heartbeatMs: 30_000, inheritIntervalMs: HOUR, cleanupIntervalMs: HOUR }, '/s');
     const store = await redis!.store();
-    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, clock: new ManualClock(Date.now()) }, g, store, () => mono.ms);
+    const e = await GlobalSessionEngine.compose({ dir: '/s', fs: new SimFileSystem(), flushIntervalMs: HOUR, expiryIntervalMs: HOUR, clock: new ManualClock(Date.now()), queueWaitMsMax }, g, store, () => mono.ms);
     engines.push(e);
     return e;
   }
@@ -62,6 +64,24 @@ describe('GlobalSessionEngine (through mode): getNow', () => {
     } finally {
       release();
     }
+  });
+
+  it('lock(): a turn across servers not got in time gives the local turn back (the lock taken at once, with lockNow, first)', async (t) => {
+    if (redis === undefined) return t.skip('Redis not reachable');
+    const a = await server('lock-a', { ms: 1_000 }, 200);
+    const b = await server('lock-b', { ms: 1_000 });
+    const id = fresh();
+    await a.save(id, { attributes: { n: '1' } });
+    const held = await b.lock(id);
+    try {
+      await assert.rejects(a.lock(id), (e: unknown) => isSessiondError(e, 'SESSIOND_QUEUE_TIMEOUT'));
+      const local = a.local.lockNow(id);
+      assert.ok(local !== undefined, "a's local turn was given back");
+      local();
+    } finally {
+      held();
+    }
+    (await a.lock(id))();
   });
 
   it('a turn that found no record answers undefined at once', async (t) => {
