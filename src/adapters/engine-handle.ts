@@ -7,6 +7,7 @@ import { generateSessionId, invalidSessionIdError, isValidSessionId } from '../s
 import { effectiveExpiryMs, type SessionState } from '../session/session-state.js';
 import { retryAfterS } from './request-turn.js';
 import { sessionFromAttributes } from './session-json.js';
+import { callNow } from '../util/call-now.js';
 
 /**
  * What every adapter shares: one engine, opened lazily from options or wrapped when the
@@ -110,7 +111,7 @@ export class EngineHandle {
     if (!isValidSessionId(id)) return { session: undefined };
     let state: SessionState | undefined;
     if (engine instanceof GlobalSessionEngine) {
-      // Back mode, the turn held and the lease lasting (GlobalSessionEngine.getNow); else load().
+      // The turn held and provably lasting (GlobalSessionEngine.getNow); else load().
       const now = engine.getNow(id);
       if (now === undefined) return undefined;
       state = now.state;
@@ -155,16 +156,12 @@ export class EngineHandle {
    * extensions, never an attribute. Appending is synchronous, so the session's next
    * change still follows it in the log.
    */
-  async touch(id: unknown, expiresAtMs: number | undefined): Promise<void> {
-    if (!isValidSessionId(id)) return;
-    const engine = await this.backend();
-    const input = expiresAtMs === undefined ? {} : { expiresAtMs };
-    const touched = engine instanceof SessionEngine ? engine.touch(id, input, true) : engine.touch(id, input);
-    const done = touched.catch((e: unknown) => touchNotLogged(engine, e));
-    // Through mode: the touch gives the session's turn across servers back (no local fsync is
-    // waited for). Answering after it means the client's next request, on any server, finds
-    // the turn free instead of polling for it.
-    if (engine instanceof GlobalSessionEngine && engine.global.mode === 'through') await done;
+  touch(id: unknown, expiresAtMs: number | undefined): Promise<void> {
+    if (!isValidSessionId(id)) return Promise.resolve();
+    // Not an async function once open: every read-only request of a through-mode server waits for this one.
+    const engine = this.engine;
+    if (this.closing === undefined && engine !== undefined) return callNow(() => touchOn(engine, id, expiresAtMs));
+    return this.backend().then((b) => touchOn(b, id, expiresAtMs));
   }
 
   /**
@@ -226,8 +223,11 @@ export class EngineHandle {
   }
 
   /** Waits for the session's turn (SPEC E8); rejects with SESSIOND_QUEUE_FULL / _TIMEOUT past the bounds. */
-  async lock(id: string): Promise<Release> {
-    return (await this.backend()).lock(id);
+  lock(id: string): Promise<Release> {
+    // Not an async function once open: every request of a through-mode server takes its turn here.
+    const engine = this.engine;
+    if (this.closing === undefined && engine !== undefined) return callNow(() => engine.lock(id));
+    return this.backend().then((b) => b.lock(id));
   }
 
   /**
@@ -251,6 +251,19 @@ export class EngineHandle {
     return this.closing;
   }
 }
+
+/** touch() on the open engine. */
+function touchOn(engine: Backend, id: string, expiresAtMs: number | undefined): Promise<void> {
+  const input = expiresAtMs === undefined ? {} : { expiresAtMs };
+  const touched = engine instanceof SessionEngine ? engine.touch(id, input, true) : engine.touch(id, input);
+  const done = touched.then(noValue, (e: unknown) => touchNotLogged(engine, e));
+  // Through mode: the touch gives the session's turn across servers back (no local fsync is
+  // waited for). Answering after it means the client's next request, on any server, finds
+  // the turn free instead of polling for it.
+  return engine instanceof GlobalSessionEngine && engine.global.mode === 'through' ? done : Promise.resolve();
+}
+
+function noValue(): void {}
 
 /** A touch that failed after it was answered: the store is read-only or closing, and the next write reports it to its caller. */
 function touchNotLogged(engine: Backend, e: unknown): void {

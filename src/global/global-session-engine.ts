@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { SessionEngine, type SaveInput, type TouchInput } from '../engine/session-engine.js';
 import type { Release } from '../engine/session-queue.js';
-import { SessiondError, isSessiondError } from '../errors.js';
+import { SessiondError } from '../errors.js';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from '../options.js';
 import { makeState, type SessionState } from '../session/session-state.js';
 import type { Clock } from '../clock.js';
@@ -14,11 +14,11 @@ import { PendingJournal } from './pending-journal.js';
 import { WriteBack, drainLeftovers, type WriteBackStats } from './write-back.js';
 import type { Known } from './known-record.js';
 import { pruner } from './polling.js';
-import { heldRead, heldReadBackNow, localTouchSkipped, readRecord, touchCopy } from './local-copy.js';
+import { heldRead, readRecord } from './local-copy.js';
 import { CopyOverlay } from './copy-overlay.js';
-import { planSave } from '../engine/write-plan.js';
-import { commit, destroyRecord, touchRecord, type RecordWrites } from './record-writes.js';
-import { attempt, takeTurn, type TurnScope } from './take-turn.js';
+import { lock, withTurn, type EngineScope } from './request-turn.js';
+import { getNow, lockNow, touchNow } from './now-paths.js';
+import { destroyHeld, save, touch } from './session-changes.js';
 import { destroyAllOf, sessionsOf, type PrincipalScope } from './principal-ops.js';
 
 /**
@@ -34,7 +34,9 @@ import { destroyAllOf, sessionsOf, type PrincipalScope } from './principal-ops.j
  * → the local copy brought up to the global version when another server changed it →
  * get/save/touch/destroy, each written locally then globally with the fence → release.
  * The local engine is the first tier and a cache of what this server has seen; the
- * global record is the truth every request is checked against.
+ * global record is the truth every request is checked against. This class holds the
+ * state and the lifecycle; the request path is in request-turn.ts (the turn),
+ * session-changes.ts (save, touch, destroy) and now-paths.ts (back mode's no-promise paths).
  */
 
 export type GlobalEngineOptionsInput = EngineOptionsInput & { global: GlobalOptionsInput };
@@ -81,8 +83,8 @@ export class GlobalSessionEngine {
 
   /** Back mode's write-back and hand-over (also, briefly, a through-mode server draining what a back-mode run left). */
   private wb: WriteBack | undefined;
-  /** What local-copy.ts, take-turn.ts and record-writes.ts share of this engine's state. */
-  private readonly copy: TurnScope & RecordWrites;
+  /** What request-turn.ts, now-paths.ts, session-changes.ts, local-copy.ts, take-turn.ts and record-writes.ts share of this engine's state. */
+  private readonly scope: EngineScope;
   /** What principal-ops.ts needs of it. */
   private readonly principals: PrincipalScope;
 
@@ -99,14 +101,14 @@ export class GlobalSessionEngine {
     }
     this.clock = local.clock;
     this.overlay = new CopyOverlay(local);
-    this.copy = { local, overlay: this.overlay, store, ownership, global, known: this.known, absent: this.absent, stale: this.stale, given: this.given, turnFrom: this.turnFrom, wb: () => this.wb, view: (s) => this.view(s) };
+    this.scope = { local, overlay: this.overlay, store, ownership, global, known: this.known, held: this.held, absent: this.absent, stale: this.stale, given: this.given, turnFrom: this.turnFrom, chain: this.chain, wb: () => this.wb, view: (s) => this.view(s) };
     this.principals = {
       local,
       store,
       lease: () => ownership.lease,
       kept: () => this.wb?.kept,
       view: (s) => this.view(s),
-      destroyIfOf: (id, principal) => this.withTurn(id, () => (this.overlay.get(id)?.principal === principal ? this.destroyHeld(id) : Promise.resolve(false))),
+      destroyIfOf: (id, principal) => withTurn(this.scope, id, () => (this.overlay.get(id)?.principal === principal ? destroyHeld(this.scope, id) : Promise.resolve(false))),
       forget: async (id) => {
         this.known.delete(id);
         this.overlay.drop(id);
@@ -183,71 +185,21 @@ export class GlobalSessionEngine {
     this.wb?.forget();
   }
 
-  /** Before a change: the version is known, or the turn found no record; otherwise take the turn again (held for good in back mode). */
-  private async knowVersion(id: string): Promise<void> {
-    if (this.known.has(id) || this.absent.has(id)) return;
-    const wb = this.wb;
-    if (wb !== undefined) await wb.acquire(id, () => this.chain.run(id, () => attempt(this.copy, id, true)));
-    else await takeTurn(this.copy, id);
-  }
-
   generateId(): string {
     return this.local.generateId();
   }
 
   /**
-   * Waits for the session's turn on this server, then across servers. Rejects with
-   * SESSIOND_QUEUE_TIMEOUT when another server holds it for longer than queueWaitMsMax.
+   * Waits for the session's turn on this server, then across servers (request-turn.ts).
+   * Rejects with SESSIOND_QUEUE_TIMEOUT when another server holds it for longer than queueWaitMsMax.
    */
-  async lock(id: string): Promise<Release> {
-    const release = await this.local.lock(id);
-    try {
-      const wb = this.wb;
-      if (wb !== undefined) await wb.acquire(id, () => this.chain.run(id, () => attempt(this.copy, id, true)));
-      else await this.chain.run(id, () => takeTurn(this.copy, id));
-    } catch (e) {
-      release();
-      throw e;
-    }
-    return this.holding(id, release);
+  lock(id: string): Promise<Release> {
+    return lock(this.scope, id);
   }
 
-  /**
-   * Back mode, every request of a session this server keeps: the turn at once, with no
-   * promise, when the lease provably lasts and no request here holds it (what lock() does
-   * then, without its waits: the write-back's acquire() returns at once for a kept session).
-   * Undefined otherwise: lock() then.
-   */
+  /** Back mode, every request of a session this server keeps: the turn at once, with no promise (now-paths.ts); undefined: lock() then. */
   lockNow(id: string): Release | undefined {
-    const wb = this.wb;
-    if (wb === undefined || !wb.kept.has(id) || this.ownership.exclusiveForMs() === 0) return undefined;
-    const release = this.local.lockNow(id);
-    return release === undefined ? undefined : this.holding(id, release);
-  }
-
-  /** The turn across servers is held with the local turn `release`: counted held until the returned release. */
-  private holding(id: string, release: Release): Release {
-    this.held.set(id, (this.held.get(id) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      const n = (this.held.get(id) ?? 1) - 1;
-      if (n === 0) {
-        this.held.delete(id);
-        this.absent.delete(id);
-        this.stale.delete(id);
-        this.turnFrom.delete(id);
-      } else this.held.set(id, n);
-      if (this.wb !== undefined) return release(); // back mode keeps the turn until another server asks
-      // Given back after this request's last statement (a touch may still be on its way).
-      // Nothing on its way, and the turn still held here or given back with the write: nothing to send.
-      if (!this.chain.pending(id) && (this.held.has(id) || this.given.delete(id))) return release();
-      this.chain
-        .run(id, () => (this.held.has(id) || this.given.delete(id) ? undefined : this.store.releaseTurn(this.ownership.lease, id)))
-        .catch((e: unknown) => this.warn('global_turn_release_failed', e));
-      release();
-    };
+    return lockNow(this.scope, id);
   }
 
   /**
@@ -256,20 +208,18 @@ export class GlobalSessionEngine {
    */
   get(id: string): Promise<SessionState | undefined> {
     // Not an async function: a held read is every request's, and returns heldRead's promise as it is.
-    if (this.held.has(id)) return heldRead(this.copy, id);
+    if (this.held.has(id)) return heldRead(this.scope, id);
     // Back mode: the holder's copy may be newer than the record, so a read takes the session too.
-    if (this.wb !== undefined) return this.withTurn(id, () => Promise.resolve(this.view(this.local.get(id))));
-    return readRecord(this.copy, id);
+    if (this.wb !== undefined) return withTurn(this.scope, id, () => Promise.resolve(this.view(this.local.get(id))));
+    return readRecord(this.scope, id);
   }
 
   /**
-   * get() answered at once, with no promise: back mode, the turn held here and the lease
-   * provably lasting (heldRead's common case). `{ state }`, or undefined: get() then. Throws
-   * where get() rejects.
+   * get() answered at once, with no promise: the turn held here and provably lasting (either
+   * mode, now-paths.ts). `{ state }`, or undefined: get() then. Throws where get() rejects.
    */
   getNow(id: string): { state: SessionState | undefined } | undefined {
-    const wb = this.wb;
-    return wb !== undefined && this.held.has(id) ? heldReadBackNow(this.copy, id, wb) : undefined;
+    return getNow(this.scope, id);
   }
 
   /** A local state shown with its global identity (creation time kept across inheritance, global version, owner). */
@@ -280,136 +230,24 @@ export class GlobalSessionEngine {
     return makeState(s.id, k.version, s.lsn, k.createdAtMs, s.lastAccessAtMs, s.expiresAtMs, s.maxInactiveMs, this.global.serverId, s.attrs, s.principal);
   }
 
-  /**
-   * Runs `fn` holding the session's turn here and across servers (taking it when the caller
-   * did not). Through mode with the turn held (every request's write or touch) runs it on the
-   * session's chain and returns that promise as it is: no async layer of its own.
-   */
-  private withTurn<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    if (this.wb === undefined && this.held.has(id)) {
-      return this.chain.run(id, () => (this.given.delete(id) ? takeTurn(this.copy, id).then(fn) : fn()));
-    }
-    return this.withTurnTaken(id, fn);
-  }
-
-  /** withTurn in back mode, or taking the turn for this call alone. */
-  private async withTurnTaken<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    if (this.wb !== undefined) {
-      // Back mode: only local writes and the pending mark; nothing to order with global statements.
-      if (this.held.has(id)) return fn();
-      const release = await this.lock(id);
-      try {
-        return await fn();
-      } finally {
-        release();
-      }
-    }
-    const release = await this.lock(id);
-    try {
-      return await this.chain.run(id, fn);
-    } finally {
-      release();
-    }
-  }
-
   save(id: string, input: SaveInput): Promise<SessionState> {
-    return this.withTurn(id, async () => {
-      this.refuseStale(id);
-      await this.knowVersion(id);
-      this.refuseStale(id); // the lease was found lost while the turn was taken again
-      const lease = this.ownership.lease;
-      const over = this.overlayed(id, input);
-      if (over !== undefined && !('attributes' in over)) return this.view(over)!;
-      const before = this.local.get(id);
-      const state = await this.local.save(id, over ?? input);
-      this.overlay.drop(id);
-      const k = this.known.get(id);
-      // Unchanged against the local engine's copy is unchanged only when that copy was the one
-      // served: over a copy in memory (another server's version), a save back to this server's
-      // own older copy writes nothing locally yet is a change of the record (overlayed() said so).
-      if (k !== undefined && state === before && over === undefined) return this.view(state)!;
-      if (this.wb !== undefined && k !== undefined) await this.wb.changed(id, lease);
-      else await commit(this.copy, id, k, state);
-      return this.view(state)!;
-    });
-  }
-
-  /**
-   * Through mode, a save of a session whose copy is in memory (copy-overlay.ts), newer than
-   * the local engine's: the copy itself when the save changes nothing in it (as the local
-   * engine decides, write-plan.ts), else the input with the copy's expiry and idle timeout
-   * where it leaves them out, for the local engine to save over its older copy.
-   * Undefined: the local engine's copy is the one.
-   */
-  private overlayed(id: string, input: SaveInput): SessionState | SaveInput | undefined {
-    const s = this.overlay.has(id) ? this.overlay.get(id) : undefined;
-    if (s === undefined) return undefined;
-    const plan = planSave(s, id, input, this.clock.now(), this.options);
-    if (!('type' in plan) && this.known.has(id)) return s;
-    return { attributes: input.attributes, expiresAtMs: input.expiresAtMs ?? s.expiresAtMs, maxInactiveMs: input.maxInactiveMs ?? s.maxInactiveMs };
-  }
-
-  /**
-   * A save or touch of a request whose turn outlived this server's lease (stale): refused
-   * before the local copy is changed. Taking the turn again would apply, on top of whatever
-   * another server changed meanwhile, a state computed from what the request read before.
-   */
-  private refuseStale(id: string): void {
-    if (this.stale.has(id)) throw this.ownership.refused('fenced');
+    return save(this.scope, id, input);
   }
 
   touch(id: string, input: TouchInput = {}): Promise<SessionState | undefined> {
-    return this.withTurn(id, () => {
-      this.refuseStale(id);
-      const k = this.known.get(id);
-      // The copy's touch is skipped while it moved less than touchAfterMs ago (local-copy.ts).
-      // Through mode: the copy is a cache of the record, touched in memory (copy-overlay.ts);
-      // the global touch is no new version and gives the turn back (every read-only
-      // request's last statement: no async layer of its own). Back mode: the local copy's
-      // touch; a skipped touch changed nothing, so nothing is pending.
-      if (this.wb === undefined && k !== undefined) {
-        const state = touchCopy(this.copy, id, input);
-        if (state === undefined) return Promise.resolve(undefined);
-        return touchRecord(this.copy, id, k, input.expiresAtMs).then(() => this.view(state));
-      }
-      return this.touchLocal(id, input, k);
-    });
+    return touch(this.scope, id, input);
   }
 
   /**
-   * touch() done at once when it changes nothing: back mode, the turn held here, the version
-   * known and the lease provably lasting, and the local copy's touch skipped (touchAfterMs,
-   * localTouchSkipped): what touchLocal() then does, with no promise. `{ state }`, or
+   * touch() done at once when it changes nothing (back mode, now-paths.ts). `{ state }`, or
    * undefined when touch() has work to do (or an error to report).
    */
   touchNow(id: string, input: TouchInput = {}): { state: SessionState | undefined } | undefined {
-    if (this.wb === undefined || !this.held.has(id) || this.stale.has(id) || !this.known.has(id) || this.ownership.exclusiveForMs() === 0) return undefined;
-    const copy = localTouchSkipped(this.local, id, input, this.global.touchAfterMs, this.clock.now());
-    return copy === undefined ? undefined : { state: this.view(copy) };
-  }
-
-  /** touch() of the local copy: back mode, or a session whose record version is not known here. */
-  private async touchLocal(id: string, input: TouchInput, k: Known | undefined): Promise<SessionState | undefined> {
-    const lease = this.ownership.lease;
-    const wb = this.wb;
-    const copy = k !== undefined ? localTouchSkipped(this.local, id, input, this.global.touchAfterMs, this.clock.now()) : undefined;
-    const state = copy ?? (await this.local.touch(id, input));
-    if (state === undefined || k === undefined || wb === undefined) return state;
-    if (copy === undefined) await wb.changed(id, lease);
-    else wb.checkExclusive();
-    return this.view(state);
+    return touchNow(this.scope, id, input);
   }
 
   destroy(id: string): Promise<boolean> {
-    return this.withTurn(id, () => this.destroyHeld(id));
-  }
-
-  /** The destroy, with the session's turn held. */
-  private async destroyHeld(id: string): Promise<boolean> {
-    // A lease lost mid-request forgot the record's version: take the turn again (under the
-    // new lease) so the destroy reaches the record instead of being acknowledged locally only.
-    await this.knowVersion(id);
-    return destroyRecord(this.copy, id);
+    return withTurn(this.scope, id, () => destroyHeld(this.scope, id));
   }
 
   /** The live sessions of a principal on every server (docs/failover.md §Sessions of a principal; every server must use the same `principal` option). */
@@ -458,10 +296,6 @@ export class GlobalSessionEngine {
   /** Renews the lease now (tests; the heartbeat does it every heartbeatMs). */
   renewLease(): Promise<void> {
     return this.ownership.renew();
-  }
-
-  private warn(event: string, e: unknown): void {
-    this.options.logger.warn(event, { code: isSessiondError(e) ? e.code : 'unknown' });
   }
 
   /** Stops the background jobs, ends the lease (the others may inherit at once), closes both tiers. Idempotent. */

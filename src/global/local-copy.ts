@@ -59,10 +59,15 @@ export function heldRead(c: LocalCopy, id: string): Promise<SessionState | undef
   if (c.absent.has(id)) return Promise.resolve(c.view(here));
   const wb = c.wb();
   if (wb !== undefined) return heldReadBack(c, id, wb, here);
+  if (turnLasts(c, id)) return Promise.resolve(c.view(here));
+  return readRecord(c, id);
+}
+
+/** Through mode: the held turn provably lasts (from when its statement was sent, less the margin) and so does the lease. */
+export function turnLasts(c: LocalCopy, id: string): boolean {
   const from = c.turnFrom.get(id);
   const lasts = from !== undefined && !c.given.has(id) && !c.stale.has(id) && performance.now() < from + c.global.turnMs - c.global.clockDriftMarginMs;
-  if (lasts && c.ownership.exclusiveForMs() > 0) return Promise.resolve(c.view(here));
-  return readRecord(c, id);
+  return lasts && c.ownership.exclusiveForMs() > 0;
 }
 
 /** heldRead in back mode. */

@@ -187,4 +187,57 @@ export function lifetimeContract(t: (title: string, fn: () => Promise<void>) => 
     assert.equal(tb?.record?.owner, 'srv-touch-turn-b');
     assert.equal(tb?.attrsOmitted, true, 'the touch made no new version: b\'s copy at version 1 is current');
   });
+
+  t("a turn's touch that moves nothing (every read's last statement) keeps every fence of a touch, and gives the turn back", async () => {
+    const { h, s } = get();
+    const other = await h!.store();
+    const a = await s.acquireLease('srv-quiet-a', 10_000);
+    const b = await other.acquireLease('srv-quiet-b', 10_000);
+    const now = Date.now();
+    const [kept, lost, gone] = [sid(), sid(), sid()];
+    await s.create(a, kept, w('x', { expiresAtMs: now + HOUR, lastAccessAtMs: now }));
+    await s.create(a, lost, w('x', { expiresAtMs: now + HOUR, lastAccessAtMs: now }));
+    // Moves nothing, the turn held: ok, the times as they were, the turn free for another server at once.
+    assert.ok((await s.takeTurn(a, kept, 10_000, 1))?.record !== undefined);
+    assert.equal(await s.touch(a, kept, now + 10, now + HOUR, true, 1000), 'ok');
+    const tb = await other.takeTurn(b, kept, 10_000, 1);
+    assert.deepEqual([tb?.record?.owner, tb?.record?.lastAccessAtMs, tb?.record?.expiresAtMs], ['srv-quiet-b', now, now + HOUR]);
+    // The turn lapsed and another server took the session: fenced, and its turn stays its own.
+    assert.ok((await s.takeTurn(a, lost, 200, 1))?.record !== undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await other.takeTurn(b, lost, 10_000, 1))?.record?.owner, 'srv-quiet-b');
+    assert.equal(await s.touch(a, lost, now + 10, undefined, true, 1000), 'fenced');
+    assert.equal(await s.takeTurn(a, lost, 10_000, 1), undefined, "b's turn was not given back by a's touch");
+    // The record ended meanwhile: absent.
+    const soon = Date.now();
+    await other.create(b, gone, w('x', { expiresAtMs: soon + 300, lastAccessAtMs: soon }));
+    assert.ok((await other.takeTurn(b, gone, 10_000, 1))?.record !== undefined);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(await other.touch(b, gone, soon + 10, undefined, true, 1000), 'absent');
+    // The toucher's lease lapsed: fenced.
+    assert.ok((await other.takeTurn(b, kept, 10_000, 1))?.record !== undefined);
+    await h!.expireLease('srv-quiet-b');
+    assert.equal(await other.touch(b, kept, now + 10, undefined, true, 1000), 'fenced');
+  });
+
+  t("a turn's touch moves the times by the throttle's rule: the last access alone, the expiry alone, half the idle timeout", async () => {
+    const { s } = get();
+    const a = await s.acquireLease('srv-turn-touch', 10_000);
+    const now = Date.now();
+    const [last, exp, idle] = [sid(), sid(), sid()];
+    await s.create(a, last, w('x', { expiresAtMs: now + HOUR, lastAccessAtMs: now }));
+    await s.create(a, exp, w('x', { expiresAtMs: now + HOUR, lastAccessAtMs: now }));
+    await s.create(a, idle, w('x', { expiresAtMs: 0, maxInactiveMs: 10_000, lastAccessAtMs: now }));
+    const touched = async (id: string, at: number, x: number | undefined, after: number): Promise<[number, number] | undefined> => {
+      assert.ok((await s.takeTurn(a, id, 10_000, 1))?.record !== undefined);
+      assert.equal(await s.touch(a, id, at, x, true, after), 'ok');
+      const r = await s.load(id);
+      return r === undefined ? undefined : [r.lastAccessAtMs, r.expiresAtMs];
+    };
+    assert.deepEqual(await touched(last, now + 1000, undefined, 1000), [now + 1000, now + HOUR], 'the last access moved by touchAfterMs');
+    assert.deepEqual(await touched(exp, now + 1, now + HOUR + 1000, 1000), [now + 1, now + HOUR + 1000], 'the expiry moved by touchAfterMs');
+    assert.deepEqual(await touched(exp, now + 2, now + HOUR + 999, 1000), [now + 2, now + HOUR + 999], 'an earlier expiry: always applied');
+    assert.deepEqual(await touched(idle, now + 4999, undefined, 60_000), [now, 0], 'less than half the idle timeout: unchanged');
+    assert.deepEqual(await touched(idle, now + 5000, undefined, 60_000), [now + 5000, 0], 'half the idle timeout');
+  });
 }

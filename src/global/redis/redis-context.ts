@@ -121,10 +121,26 @@ export interface RedisContext {
    * ever delays a takeover (by LIVE_CACHE_MS at most), never allows one.
    */
   readonly seenLive: Map<string, number>;
+  /**
+   * Through mode: the times of each session whose turn this store took for one request, as
+   * the turn read them from the record (turns.ts), until the turn's touch, write, destroy or
+   * release. The record's times cannot move meanwhile but by this turn's own statements (a
+   * touch is fenced by the owner), so its touch can tell at once that it moves nothing
+   * (session-rows.ts GIVE_BACK).
+   */
+  readonly turnTimes: Map<string, TurnTimes>;
   /** After each change, WAIT until one replica has it, at most this long (0: do not wait). */
   readonly replicaAckMs: number;
   /** How long a destroyed session's tombstone hash lasts (0: none). */
   readonly tombstoneMs: number;
+}
+
+/** The record's times a touch is throttled by, as a turn of `lease` read them. */
+export interface TurnTimes {
+  readonly lease: object;
+  readonly lastAccessAtMs: number;
+  readonly expiresAtMs: number;
+  readonly maxInactiveMs: number;
 }
 
 /** Longest a lease seen live is trusted without reading it again (turn polling reads it once per this). */

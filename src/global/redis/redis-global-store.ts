@@ -106,7 +106,7 @@ export class RedisGlobalStore implements GlobalStore {
     // An application's client keeps its own write behaviour; a Cluster's commands go to several sockets.
     const client = owns && !cluster ? writePerLoop(gated.client, opened.client) : gated.client;
     const masters = (): RedisCommander[] => (cluster ? (client as RedisClusterLike).nodes('master') : [client]);
-    const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map(), replicaAckMs: o.replicaAckMs ?? 0, tombstoneMs: o.tombstoneMs ?? GLOBAL_TOMBSTONE_MS };
+    const ctx: RedisContext = { client, masters, app: o.app, k: redisKeys(o.keyPrefix, o.app), deadlines: new Map(), seenLive: new Map(), turnTimes: new Map(), replicaAckMs: o.replicaAckMs ?? 0, tombstoneMs: o.tombstoneMs ?? GLOBAL_TOMBSTONE_MS };
     return new RedisGlobalStore(ctx, end, o.sessionTtlMs, detach);
   }
 

@@ -1,7 +1,7 @@
 import { SessiondError } from '../../errors.js';
 import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
 import { recordUntilMs } from '../record-until.js';
-import { deadlineOf, evalChange, evalChangeThen, evalScript, NEVER, num, script, type RedisContext } from './redis-context.js';
+import { deadlineOf, evalChange, evalChangeThen, evalScript, NEVER, num, script, type RedisContext, type TurnTimes } from './redis-context.js';
 import { cover, coverFor, coverWrite, uncover } from './principals.js';
 import type { RedisArg } from './redis-types.js';
 
@@ -80,6 +80,7 @@ function writeArgs(w: GlobalWrite): string[] {
  * SESSIOND_SESSION_DESTROYED while the ID's tombstone lasts (see DESTROY).
  */
 export async function create(ctx: RedisContext, lease: ServerLease, id: string, w: GlobalWrite, hold: boolean, version = 1): Promise<boolean> {
+  ctx.turnTimes.delete(id);
   const q = await coverWrite(ctx, id, w);
   const args = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, ...writeArgs(w), hold ? '1' : '0', w.principal ?? '', q, version];
   const r = await evalChange(ctx, CREATE, [ctx.k.session(id)], args);
@@ -139,6 +140,7 @@ async function done(ctx: RedisContext, id: string, r: unknown, principal: string
 
 /** The fenced replace; `version` (a restore) sets that version instead of expectedVersion + 1. */
 export async function write(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number, w: GlobalWrite, releaseTurn: boolean, version?: number): Promise<WriteOutcome> {
+  ctx.turnTimes.delete(id);
   const q = await coverWrite(ctx, id, w);
   const args = [...fenceArgs(ctx, lease, expectedVersion), releaseTurn ? '1' : '0', ...writeArgs(w), w.principal ?? '', q];
   if (version !== undefined) args.push(String(version));
@@ -191,6 +193,29 @@ expire(us)
 return 'ok'
 `);
 
+/**
+ * TOUCH when the caller's turn read the record's times and the touch moves none of them
+ * (movesNothing): what TOUCH then does (the same fences, in the same order, and the turn
+ * given back), without reading the times again nor computing the throttle. The turn's
+ * times are the record's: only this turn's own statements move them while it is held.
+ */
+const GIVE_BACK = script(`
+local now = now_ms()
+if now >= tonumber(ARGV[1]) then return 'fenced' end
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'u')
+if not h[1] or not live(h[3], now) then return 'absent' end
+if h[1] ~= ARGV[2] or h[2] ~= ARGV[3] then return 'fenced' end
+redis.call('HSET', KEYS[1], 't', '0')
+return 'ok'
+`);
+
+/** TOUCH's throttle (the same rule, on the times the turn read): true when the touch moves neither the last access nor the expiry. */
+export function movesNothing(t: TurnTimes, lastAccessAtMs: number, expiresAtMs: number | undefined, touchAfterMs: number): boolean {
+  const after = t.maxInactiveMs > 0 ? Math.min(touchAfterMs, Math.floor(t.maxInactiveMs / 2)) : touchAfterMs;
+  if (lastAccessAtMs >= t.lastAccessAtMs + after) return false;
+  return expiresAtMs === undefined || (expiresAtMs >= t.expiresAtMs && expiresAtMs < t.expiresAtMs + after);
+}
+
 export function touch(
   ctx: RedisContext,
   lease: ServerLease,
@@ -200,10 +225,16 @@ export function touch(
   releaseTurn: boolean,
   touchAfterMs: number,
 ): Promise<WriteOutcome> {
+  const key = [ctx.k.session(id)];
+  const times = ctx.turnTimes.get(id);
+  ctx.turnTimes.delete(id);
+  // Every read-only request's last statement, and most move nothing (touchAfterMs).
+  if (releaseTurn && times?.lease === lease && movesNothing(times, lastAccessAtMs, expiresAtMs, touchAfterMs)) {
+    return evalChange(ctx, GIVE_BACK, key, [deadlineOf(ctx, lease), lease.serverId, lease.epoch]) as Promise<WriteOutcome>;
+  }
   const expires = expiresAtMs === undefined ? '' : expiresAtMs;
   // ARGV[8] and [9]: the coverage got for the principal (none on the first try).
   const args: RedisArg[] = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, releaseTurn ? '1' : '0', lastAccessAtMs, expires, touchAfterMs, '0', ''];
-  const key = [ctx.k.session(id)];
   // Not an async function: every request's touch is answered in the command's own promise layer.
   return evalChangeThen(ctx, TOUCH, key, args, (r) => (Array.isArray(r) ? touchCovered(ctx, id, key, args, lastAccessAtMs, r) : (r as WriteOutcome)));
 }
@@ -253,6 +284,7 @@ return {'ok', was[5] or '', was[6] or ''}
 
 /** 'absent' when there is no record; with replicaAckMs, only once a replica confirms that (see DESTROY). */
 export async function destroy(ctx: RedisContext, lease: ServerLease, id: string, expectedVersion: number): Promise<WriteOutcome> {
+  ctx.turnTimes.delete(id);
   const args = [...fenceArgs(ctx, lease, expectedVersion), ctx.replicaAckMs > 0 ? '1' : '0', String(ctx.tombstoneMs)];
   return done(ctx, id, await evalChange(ctx, DESTROY, [ctx.k.session(id)], args), '');
 }

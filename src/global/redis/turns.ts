@@ -2,7 +2,7 @@ import type { GlobalRecord, ServerLease, TurnResult } from '../global-store.js';
 import type { RedisArg } from './redis-types.js';
 import { leaseLive, serverLive } from './leases.js';
 import { performance } from 'node:perf_hooks';
-import { cmd, deadlineOf, evalScript, evalThen, LIVE_CACHE_MS, num, script, type RedisContext } from './redis-context.js';
+import { cmd, deadlineOf, evalScript, evalThen, LIVE_CACHE_MS, num, script, type RedisContext, type TurnTimes } from './redis-context.js';
 import { fenced } from './session-rows.js';
 
 /**
@@ -17,15 +17,17 @@ import { fenced } from './session-rows.js';
 
 /**
  * The common turn (the taker's copy current, the turn free or its own, no hand-over asked)
- * makes 3 Redis calls (TIME, an HMGET of 7 fields, an HSET) and answers one string: what
+ * makes 3 Redis calls (TIME, an HMGET of 8 fields, an HSET) and answers one string: what
  * Redis spends on a script grows with the fields it reads and the reply elements it builds
  * (docs/benchmarks.md §Through mode on Redis: one string a turn). The record's other fields
- * are read only when the copy is not current.
+ * are read only when the copy is not current. The times a touch is throttled by (l x i) come
+ * with every turn, so that a through-mode touch that moves nothing is a lighter script
+ * (session-rows.ts GIVE_BACK).
  */
 const TAKE = script(`
 local now = now_ms()
 if now >= tonumber(ARGV[1]) then return 'fenced' end
-local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u', 'v', 'l', 'x')
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u', 'v', 'l', 'x', 'i')
 if not h[1] or not live(h[4], now) then return 'absent' end
 local mine = h[1] == ARGV[2] and h[2] == ARGV[3]
 local dead = h[1] == ARGV[6] and h[2] == ARGV[7]
@@ -44,10 +46,10 @@ else
 end
 local inherited = '0'
 if dead and not mine then inherited = '1' end
-local times = inherited .. ' ' .. (h[6] or '0') .. ' ' .. (h[7] or '0')
+local times = inherited .. ' ' .. (h[6] or '0') .. ' ' .. (h[7] or '0') .. ' ' .. (h[8] or '0')
 if h[5] == ARGV[5] then return times end
-local r = redis.call('HMGET', KEYS[1], 'c', 'i', 'a', 'p')
-return {times .. ' ' .. (h[5] or '0') .. ' ' .. (r[1] or '0') .. ' ' .. (r[2] or '0'), r[3], r[4]}
+local r = redis.call('HMGET', KEYS[1], 'c', 'a', 'p')
+return {times .. ' ' .. (h[5] or '0') .. ' ' .. (r[1] or '0'), r[2], r[3]}
 `);
 
 /**
@@ -73,7 +75,7 @@ async function holderLive(ctx: RedisContext, owner: string, epoch: string, held:
   return true;
 }
 
-/** 'fenced', 'absent', the current turn's 'inherited l x', {'busy', owner, epoch, held} or {'inherited l x v c i', attrs, principal}. */
+/** 'fenced', 'absent', the current turn's 'inherited l x i', {'busy', owner, epoch, held} or {'inherited l x i v c', attrs, principal}. */
 type TakeReply = string | [string, ...Array<string | null>];
 
 /** The script's arguments, `dead` the holder passed as dead ('' and '' on the first try). */
@@ -84,11 +86,12 @@ function takeArgs(ctx: RedisContext, lease: ServerLease, turnMs: number, knownVe
 /** With `hold` (back mode) the turn is HELD_TURN: it ends when released or when the holder's server is gone. */
 export function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turnMs: number, knownVersion: number, hold: boolean): Promise<TurnResult | undefined> {
   const key = [ctx.k.session(id)];
+  ctx.turnTimes.delete(id);
   // Not an async function: every request's turn takes this path, answered in the command's own promise layer.
   return evalThen(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, '', '', hold), (r) => {
     const reply = r as TakeReply;
     if (typeof reply !== 'string' && reply[0] === 'busy') return takeFromBusy(ctx, lease, id, key, turnMs, knownVersion, hold, reply);
-    return taken(lease, id, knownVersion, reply);
+    return taken(ctx, lease, id, knownVersion, hold, reply);
   });
 }
 
@@ -98,23 +101,34 @@ async function takeFromBusy(ctx: RedisContext, lease: ServerLease, id: string, k
   if (await holderLive(ctx, owner, epoch, held === '1')) return undefined;
   const r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, owner, epoch, hold))) as TakeReply;
   if (typeof r !== 'string' && r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
-  return taken(lease, id, knownVersion, r);
+  return taken(ctx, lease, id, knownVersion, hold, r);
 }
 
-function taken(lease: ServerLease, id: string, knownVersion: number, r: TakeReply): TurnResult {
+function taken(ctx: RedisContext, lease: ServerLease, id: string, knownVersion: number, hold: boolean, r: TakeReply): TurnResult {
   if (r === 'fenced') throw fenced(lease, 'the server lease lapsed');
   if (r === 'absent') return { record: undefined, attrsOmitted: false, inherited: false };
-  return turnOf(lease, id, knownVersion, r);
+  const t = turnOf(lease, id, knownVersion, r);
+  // A turn for one request (through mode): the times its touch is throttled by, as the record has them now.
+  if (!hold) holdTimes(ctx, id, { lease, lastAccessAtMs: t.record!.lastAccessAtMs, expiresAtMs: t.record!.expiresAtMs, maxInactiveMs: t.record!.maxInactiveMs });
+  return t;
+}
+
+/** Most turns whose times are kept (a bound: each is dropped by the turn's touch, write, destroy or release). */
+const TURN_TIMES_MAX = 10_000;
+
+function holdTimes(ctx: RedisContext, id: string, t: TurnTimes): void {
+  if (ctx.turnTimes.size >= TURN_TIMES_MAX) ctx.turnTimes.clear();
+  ctx.turnTimes.set(id, t);
 }
 
 /**
  * The record a taken turn answered. The copy current (one string): the version is the
- * caller's, and what belongs to it (attributes, principal, creation time, idle timeout) is
- * left out (global-store.ts TurnResult); only the times other servers' touches move follow.
+ * caller's, and what belongs to it (attributes, principal, creation time) is left out
+ * (global-store.ts TurnResult); the times other servers' touches move follow, and the idle timeout.
  */
 function turnOf(lease: ServerLease, id: string, knownVersion: number, r: TakeReply): TurnResult {
   const current = typeof r === 'string';
-  const [inherited, l, x, v, c, i] = (current ? r : r[0]).split(' ');
+  const [inherited, l, x, i, v, c] = (current ? r : r[0]).split(' ');
   const record: GlobalRecord = {
     id,
     attrs: current ? '' : (r[1] ?? ''),
@@ -145,6 +159,7 @@ return 1
 
 export async function releaseTurn(ctx: RedisContext, lease: ServerLease, id: string): Promise<void> {
   const r = await evalScript(ctx, RELEASE, [ctx.k.session(id)], [lease.serverId, lease.epoch, ctx.k.events, id]);
+  ctx.turnTimes.delete(id);
   // The request is answered: off the holder's list (a hint for its polling fallback only).
   if (r === 2) await cmd(ctx.client, 'ZREM', ctx.k.handovers(lease.serverId), id);
 }
