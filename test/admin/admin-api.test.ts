@@ -78,12 +78,11 @@ test('no admin response ever carries an attribute value, and no log line a sessi
     assert.equal(JSON.parse((await get(admin, `/api/session?id=${ID}`)).body).found, true);
     assert.ok(!(await get(admin, `/api/session?id=${ID}`)).body.includes(ID), 'the look-up does not echo the ID');
     // A request that fails is logged by its path: the query string holds the ID.
-    const realGet = e.get.bind(e);
-    e.get = () => {
-      throw new Error('lookup failed');
-    };
+    // The look-up reads through engine.read (a session under cacheBytesMax may be on disk only).
+    const realRead = e.read.bind(e);
+    e.read = () => Promise.reject(new Error('lookup failed'));
     assert.equal((await get(admin, `/api/session?id=${ID}`)).status, 500);
-    e.get = realGet;
+    e.read = realRead;
     const log = logger.lines.join('\n');
     assert.match(log, /admin_request_failed.*"path":"\/api\/session"/);
     assert.match(log, /admin_listening/);
