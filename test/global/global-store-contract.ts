@@ -356,6 +356,14 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal((await s.load(id))?.attrs, 'v1');
     });
 
+    t('a batch write does not bring an expired record back', async () => {
+      const me = await s.acquireLease('srv-batch-expired', 10_000);
+      const id = sid();
+      await s.create(me, id, w('v1', { expiresAtMs: Date.now() - 1000 }), true);
+      assert.deepEqual(await s.writeBatch(me, [{ id, expectedVersion: 1, w: w('late') }]), ['absent']);
+      assert.equal(await s.load(id), undefined);
+    });
+
     t('lists and counts the live records of its app', async () => {
       const l = await h!.store('list-app');
       await l.migrate();
