@@ -333,6 +333,8 @@ export class WriteBack {
    * While the listener has been live since the last poll, every request in that time came as
    * a notification, so the poll sends no statement (a waiter asks again every handoverPollMs,
    * which notifies again); the first poll after it went live reads what was asked before.
+   * A poll that failed does not count: the next one reads the requests again. The mark is
+   * set before the statement, so the periods that pass while it is on its way send none.
    */
   private async poll(): Promise<void> {
     if (this.stopped) return;
@@ -345,6 +347,7 @@ export class WriteBack {
       const ids = await this.store.handoverRequests(this.ownership.lease, HANDOVER_POLL_MAX);
       for (const id of ids) void this.handover(id);
     } catch (e) {
+      this.polledWhileLive = undefined; // what was asked before may be unread yet
       if (!isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE')) this.logger.warn('global_handover_poll_failed', { code: isSessiondError(e) ? e.code : 'unknown' });
     }
   }
