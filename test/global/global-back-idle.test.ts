@@ -186,7 +186,7 @@ for (const [name, conn, open] of backends) {
     it('a live poll still on its way is not sent again by the periods that pass meanwhile', async (t) => {
       if (backend === undefined) return t.skip(`${name} not reachable`);
       const { c } = await server({ writeBackMs: 600_000, handoverPollMs: 10 }, { livePollDelayMs: 200 });
-      await until('a poll sent while the listener was live is answered', () => c.livePollsAnswered === 1);
+      await until('a poll sent while the listener was live is answered', () => c.livePollsAnswered >= 1);
       await sleep(100); // ten handoverPollMs more
       assert.equal(c.livePolls, 1, 'one statement across the twenty periods it took and ten after');
     });
