@@ -3,11 +3,13 @@ import type { SessionEngine } from '../engine/session-engine.js';
 import { SessiondError, isSessiondError } from '../errors.js';
 import type { Logger } from '../options.js';
 import type { SessionState } from '../session/session-state.js';
-import type { BatchWrite, GlobalStore, HandoverListener, ServerLease } from './global-store.js';
+import type { BatchWrite, GlobalStore, ServerLease } from './global-store.js';
 import type { GlobalOptions } from './global-options.js';
 import type { KeyedChain } from './keyed-chain.js';
 import type { Ownership } from './ownership.js';
 import type { PendingJournal } from './pending-journal.js';
+import { HandoverHolder, type HandoverHost } from './handover-holder.js';
+import { waitForHandover, type HandoverWaiter } from './handover-waiter.js';
 import { ReleaseAlarms } from './release-alarms.js';
 import { toWrite, type Known } from './known-record.js';
 import { REAL_TIMERS, WriteBackTick, writeBackDueInMs, type TickTimers } from './write-back-tick.js';
@@ -19,6 +21,7 @@ import { REAL_TIMERS, WriteBackTick, writeBackDueInMs, type TickTimers } from '.
  * pending sessions back within writeBackMs, oldest first, many per statement, fenced. While
  * the global store is unreachable it goes on serving what it holds for as long as its lease
  * provably lasts (Ownership.exclusiveForMs) and drains the backlog when the store returns.
+ * The hand-over's two sides: handover-holder.ts (asked) and handover-waiter.ts (asking).
  */
 
 export interface WriteBackStats {
@@ -37,24 +40,17 @@ export interface WriteBackStats {
   handoverWokenByTimer: number;
 }
 
-/** Hand-over requests served per poll of the fallback. */
-const HANDOVER_POLL_MAX = 256;
-
 export class WriteBack {
   /** Sessions whose turn this server holds for good (until it hands them over or loses its lease). */
   readonly kept = new Set<string>();
-  private readonly handing = new Set<string>();
   private flushing: Promise<void> | undefined;
   /** The write-back tick: armed only while something is pending or a kept mark waits to be dropped. */
   readonly tick: WriteBackTick;
-  private readonly pollTimer: NodeJS.Timeout;
-  private listener: HandoverListener | undefined;
-  /** The listener that was live at the last poll: while it still is, the poll sends no statement. */
-  private polledWhileLive: HandoverListener | undefined;
-  private subscribing: Promise<void> | undefined;
+  /** The hand-over's two sides: the holder's (its listener and polling fallback) and a waiter's. */
+  private readonly holder: HandoverHolder;
+  private readonly waiter: HandoverWaiter;
   private stopped = false;
   readonly counters = { writeBackWritten: 0, writeBackLost: 0, writeBackFailures: 0, handoversGiven: 0, handoversAsked: 0, handoverWokenByRelease: 0, handoverWokenByTimer: 0 };
-  private readonly alarms = new ReleaseAlarms(this.counters);
 
   constructor(
     private readonly local: SessionEngine,
@@ -69,8 +65,10 @@ export class WriteBack {
   ) {
     this.tick = new WriteBackTick(() => this.flush(), (sinceRunMs) => writeBackDueInMs(journal, g, sinceRunMs), timers);
     this.tick.poke(); // sessions replayed pending at the start
-    this.pollTimer = setInterval(() => void this.poll(), g.handoverPollMs).unref();
-    void this.poll();
+    const alarms = new ReleaseAlarms(this.counters);
+    const host: HandoverHost = { kept: this.kept, stopped: () => this.stopped, reclaim: (id) => this.reclaim(id), writeNow: (ids) => this.writeNow(ids) };
+    this.holder = new HandoverHolder(host, { local, store, ownership, g, journal, chain, logger, counters: this.counters, released: (id) => alarms.released(id) });
+    this.waiter = { local, store, ownership, g, alarms, counters: this.counters, kept: this.kept, live: () => this.holder.live };
   }
 
   get pending(): PendingJournal {
@@ -122,43 +120,7 @@ export class WriteBack {
     if (this.ownership.exclusiveForMs() === 0) await this.ownership.renew();
     if (this.journal.get(id) !== undefined && !this.kept.has(id)) await this.reclaim(id);
     if (this.kept.has(id)) return this.checkExclusive();
-    const deadline = performance.now() + this.local.options.queueWaitMsMax;
-    let askedAt = -Infinity;
-    // Listening from the first try on: a release that lands while a try or the ask is on its
-    // way (that try may have seen the turn still held) ends the next wait at once.
-    const alarm = this.alarms.alarm(id);
-    try {
-      for (let pause = this.firstPause(); ; pause = Math.min(pause * 2, this.g.handoverPollMs)) {
-        alarm.rearm();
-        const got = await take();
-        if (got === 'absent') return; // nothing to hold: a save creates the record, held
-        if (got === 'held') {
-          this.kept.add(id);
-          return;
-        }
-        if (performance.now() - askedAt >= this.g.handoverPollMs) {
-          askedAt = performance.now();
-          this.counters.handoversAsked++;
-          await this.store.requestHandover(this.ownership.lease, id);
-        }
-        const left = deadline - performance.now();
-        if (left <= 0) throw new SessiondError('SESSIOND_QUEUE_TIMEOUT', 'another server holds the session and did not hand it over', { queueWaitMsMax: this.local.options.queueWaitMsMax });
-        // Released, yet the next try may find another waiter took it first, which cleared the
-        // request: that new holder is then asked at once, not after handoverPollMs.
-        if (await alarm.wait(Math.min(pause, left))) askedAt = -Infinity;
-      }
-    } finally {
-      alarm.close();
-    }
-  }
-
-  /**
-   * The first pause of a waiter: 1 ms (doubling) when polling is all it has; while the
-   * subscription is live the release message wakes it, and polling is only the fallback for
-   * a turn that ends without one (its holder gone, a message lost).
-   */
-  private firstPause(): number {
-    return this.listener?.live === true ? Math.min(this.g.handoverFallbackMs, this.g.handoverPollMs) : 1;
+    return waitForHandover(this.waiter, id, take);
   }
 
   /**
@@ -212,7 +174,7 @@ export class WriteBack {
         batch = this.journal
           .list()
           .map(([id]) => id)
-          .filter((id) => this.kept.has(id) && !this.handing.has(id))
+          .filter((id) => this.kept.has(id) && !this.holder.handing.has(id))
           .slice(0, this.g.writeBackBatchMax);
         if (batch.length > 0) await this.writeIds(batch);
       } while (batch.length === this.g.writeBackBatchMax);
@@ -295,73 +257,6 @@ export class WriteBack {
     else this.journal.remove(id);
   }
 
-  /** Another server asked for the session: write it back, then release its turn (after the requests here). */
-  async handover(id: string): Promise<void> {
-    if (this.handing.has(id) || this.stopped) return;
-    this.handing.add(id);
-    try {
-      // Held by an older run of this server (restarted, or registered again): its pending change goes first.
-      if (!this.kept.has(id) && this.journal.get(id) !== undefined) await this.reclaim(id);
-      if (!this.kept.has(id)) {
-        if (this.journal.get(id) === undefined) await this.chain.run(id, () => this.store.releaseTurn(this.ownership.lease, id));
-        return;
-      }
-      const release = await this.local.lock(id);
-      try {
-        await this.chain.run(id, async () => {
-          if (!this.kept.has(id)) return;
-          if (this.journal.get(id) !== undefined) await this.writeNow([id]);
-          if (this.journal.get(id) !== undefined) return; // fenced (reclaim() decides) or changed under us: the turn stays
-          this.journal.remove(id); // its kept mark, if any
-          await this.journal.sync(); // the next owner's changes must never be overwritten by a replayed pending mark
-          this.kept.delete(id);
-          await this.store.releaseTurn(this.ownership.lease, id);
-          this.counters.handoversGiven++;
-        });
-      } finally {
-        release();
-      }
-    } catch (e) {
-      this.logger.warn('global_handover_failed', { code: isSessiondError(e) ? e.code : 'unknown' });
-    } finally {
-      this.handing.delete(id);
-    }
-  }
-
-  /**
-   * The polling fallback, and (re)subscribing to notifications when the connection was lost.
-   * While the listener has been live since the last poll, every request in that time came as
-   * a notification, so the poll sends no statement (a waiter asks again every handoverPollMs,
-   * which notifies again); the first poll after it went live reads what was asked before.
-   */
-  private async poll(): Promise<void> {
-    if (this.stopped) return;
-    const live = this.listener?.live === true ? this.listener : undefined;
-    if (live !== undefined && this.polledWhileLive === live) return;
-    this.polledWhileLive = live;
-    // The listener keeps one pool connection for good: never the only one (then polling alone).
-    if (live === undefined && this.g.poolMax > 1) this.subscribing ??= this.subscribe().finally(() => (this.subscribing = undefined));
-    try {
-      const ids = await this.store.handoverRequests(this.ownership.lease, HANDOVER_POLL_MAX);
-      for (const id of ids) void this.handover(id);
-    } catch (e) {
-      if (!isSessiondError(e, 'SESSIOND_GLOBAL_UNAVAILABLE')) this.logger.warn('global_handover_poll_failed', { code: isSessiondError(e) ? e.code : 'unknown' });
-    }
-  }
-
-  private async subscribe(): Promise<void> {
-    try {
-      const l = await this.store.subscribe(this.g.serverId, {
-        handover: (id) => void this.handover(id),
-        released: (id) => this.alarms.released(id),
-      });
-      if (this.stopped) await l.close();
-      else this.listener = l;
-    } catch {
-      // Unreachable now: polling covers it, and the next poll subscribes again.
-    }
-  }
-
   stats(): WriteBackStats {
     const oldest = this.journal.list()[0]?.[1].sinceMs;
     return {
@@ -374,7 +269,7 @@ export class WriteBack {
   /** Stops the timers; with `drain`, writes back what is pending and releases every held session first. */
   async stop(drain: boolean): Promise<void> {
     this.tick.stop();
-    clearInterval(this.pollTimer);
+    this.holder.stopPolling();
     if (drain) {
       await this.flush().catch(() => undefined);
       this.journal.dropSettled(0); // a clean stop leaves no mark to replay
@@ -386,8 +281,7 @@ export class WriteBack {
     }
     this.stopped = true;
     await this.flushing;
-    await this.subscribing;
-    await this.listener?.close();
+    await this.holder.close();
     await this.journal.close();
   }
 }
