@@ -12,6 +12,7 @@
  * a quiet machine; 0: as fast as they go), so that the write-back's per-batch and per-sync
  * costs are shared by as many changes as they are over HTTP, not by the many more an
  * unpaced loop makes within one writeBackMs.
+ * back-pg also prints its PostgreSQL backends' CPU per request (/proc, its pools' application_name).
  * With `--cpu-prof`, the profile covers the measured runs and the warm-up.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,13 +21,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { SessiondStore } from '../src/adapters/express.js';
 import { call, dropRedisPrefix, expressRequest, type StoreLike } from './lib/express-request.js';
+import { BENCH_PG, pgBackendCpuMs } from './lib/pg-backend-cpu.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const kind = process.argv[3] ?? 'back-pg';
 const RATE = Number(process.argv[4] ?? 1000);
 const SESSIONS = 32;
 const REDIS_URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
-const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
+const PG = BENCH_PG;
 // SESSIOND_BENCH_TAG: the schema / key prefix to use (dropped at the end), e.g. a helper's own `sessiond_<name>_cpu`.
 const tag = `${process.env.SESSIOND_BENCH_TAG ?? 'back_cpu'}_${process.pid}`;
 
@@ -36,7 +38,7 @@ function globalOf(i: number): object {
   // SESSIOND_BENCH_GLOBAL: extra global options (JSON), e.g. `{"pendingKeepMs":0}` to run a build with a change off.
   const common = { app: 'cpu', serverId: `cpu-${i}`, mode: 'back', ...(JSON.parse(process.env.SESSIOND_BENCH_GLOBAL ?? '{}') as object) };
   if (kind === 'back-redis') return { ...common, redis: { url: REDIS_URL }, keyPrefix: `${tag}:` };
-  const pool = new pg.Pool({ ...PG, max: 10 });
+  const pool = new pg.Pool({ ...PG, max: 10, application_name: tag }); // so that its backends' CPU can be read
   pool.on('error', () => undefined);
   pools.push(pool);
   return { ...common, postgres: pool, schema: tag };
@@ -58,6 +60,7 @@ function request(c: number, i: number, id: string): Promise<void> {
 
 async function run(n: number): Promise<string> {
   let left = n;
+  const pg0 = kind === 'back-pg' ? await pgBackendCpuMs(tag) : 0;
   const t0 = process.cpuUsage();
   const w0 = performance.now();
   const everyMs = RATE > 0 ? (SESSIONS * 1000) / RATE : 0;
@@ -72,7 +75,9 @@ async function run(n: number): Promise<string> {
     }),
   );
   const cpu = process.cpuUsage(t0);
-  return `${kind}: ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU/request (user ${(cpu.user / n).toFixed(1)}, system ${(cpu.system / n).toFixed(1)}), ${(n / ((performance.now() - w0) / 1000)).toFixed(0)} req/s`;
+  const wall = performance.now() - w0;
+  const pgUs = kind === 'back-pg' ? `, PostgreSQL backends ${((((await pgBackendCpuMs(tag)) - pg0) * 1000) / n).toFixed(1)} µs/request` : '';
+  return `${kind}: ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU/request (user ${(cpu.user / n).toFixed(1)}, system ${(cpu.system / n).toFixed(1)})${pgUs}, ${(n / (wall / 1000)).toFixed(0)} req/s`;
 }
 
 try {

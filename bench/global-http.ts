@@ -27,12 +27,13 @@
  * calls and in-call µs; every client's commands count, so point SESSIOND_BENCH_REDIS at a private one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { pgBackendCpuMs } from './lib/pg-backend-cpu.js';
 import { redisSnapshot, redisWindow, type RedisSnapshot } from './lib/redis-window.js';
 const SERVER = fileURLToPath(new URL('./global-http-server.js', import.meta.url));
 const seconds = Number(process.argv[2] ?? 5);
@@ -97,11 +98,11 @@ async function bench(kind: string, servers: number, sticky = false): Promise<Res
     const warm = WARMUP_S > 0 ? await run(procs.map((p) => p.url), cookies, sticky, WARMUP_S) : undefined;
     const warmStats = warm === undefined ? undefined : await serverStats(procs);
     for (const p of procs) await fetch(`${p.url}/stats/reset`, { method: 'POST' });
-    const pgFrom = await pgBackendCpuMs(schema);
+    const pgFrom = await pgBackendCpuMs(`ghttp-${schema}`);
     const redisFrom: RedisSnapshot | undefined = kind.includes('redis') ? await redisSnapshot(REDIS_URL) : undefined;
     const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies, sticky);
     const redisTo = redisFrom === undefined ? undefined : await redisSnapshot(REDIS_URL);
-    const pgCpuMs = (await pgBackendCpuMs(schema)) - pgFrom;
+    const pgCpuMs = (await pgBackendCpuMs(`ghttp-${schema}`)) - pgFrom;
     const { statements, cpuMs, userMs, wokenByRelease, wokenByTimer, byCommand } = await serverStats(procs);
     const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
     console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, app servers' CPU ${((cpuMs * 1000) / total).toFixed(0)} µs/request (user ${((userMs * 1000) / total).toFixed(0)})${pgCpuMs > 0 ? `, PostgreSQL backends' CPU ${((pgCpuMs * 1000) / total).toFixed(0)} µs/request` : ''}, ${errors} errors`);
@@ -141,33 +142,6 @@ async function serverStats(procs: Array<{ url: string }>): Promise<ServerStats> 
     for (const [k, v] of Object.entries(st.byCommand)) sum.byCommand[k] = (sum.byCommand[k] ?? 0) + v;
   }
   return sum;
-}
-
-/**
- * CPU time (ms) the PostgreSQL backends of this run's pools have used so far (utime + stime
- * from /proc; the servers' pools carry application_name `ghttp-<schema>`); 0 where /proc or
- * the database is out of reach. Backends that exit mid-run are missed (the pools keep theirs).
- */
-async function pgBackendCpuMs(schema: string): Promise<number> {
-  const c = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' });
-  try {
-    await c.connect();
-    const r = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`ghttp-${schema}`]);
-    let ticks = 0;
-    for (const { pid } of r.rows) {
-      try {
-        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
-      } catch {
-        // the backend exited, or /proc is not there
-      }
-    }
-    return ticks * 10; // USER_HZ is 100 on Linux
-  } catch {
-    return 0;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
 }
 
 /** Deletes the run's keys (the machine's Redis is shared: only keys under our prefix). */

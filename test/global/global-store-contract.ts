@@ -332,6 +332,38 @@ export function globalStoreContract(name: string, make: () => Promise<ContractHa
       assert.equal((await s.load(ids[0]!))?.attrs, 'a2');
     });
 
+    t('a batch write is fenced on a session another live server took at the same version; the rest of the batch lands', async () => {
+      const me = await s.acquireLease('srv-batch-own', 10_000);
+      const other = await s.acquireLease('srv-batch-own-b', 10_000);
+      const ids = [sid(), sid()];
+      for (const id of ids) await s.create(me, id, w('v1'), true);
+      await s.releaseTurn(me, ids[0]!); // handed over: the version stays 1, only the owner moves
+      assert.ok((await s.takeTurn(other, ids[0]!, 10_000, 1, true))?.record !== undefined);
+      const out = await s.writeBatch(me, [
+        { id: ids[0]!, expectedVersion: 1, w: w('late') },
+        { id: ids[1]!, expectedVersion: 1, w: w('b2') },
+      ]);
+      assert.deepEqual(out, ['fenced', 'ok']);
+      assert.deepEqual(await Promise.all(ids.map(async (id) => (await s.load(id))?.attrs)), ['v1', 'b2']);
+    });
+
+    t("a batch write is fenced on a row of this server's older epoch, not adopted yet", async () => {
+      const old = await s.acquireLease('srv-batch-epoch', 10_000);
+      const id = sid();
+      await s.create(old, id, w('v1'), true);
+      const me = await s.acquireLease('srv-batch-epoch', 10_000); // restarted: a new epoch, its rows not adopted yet
+      assert.deepEqual(await s.writeBatch(me, [{ id, expectedVersion: 1, w: w('early') }]), ['fenced']);
+      assert.equal((await s.load(id))?.attrs, 'v1');
+    });
+
+    t('a batch write does not bring an expired record back', async () => {
+      const me = await s.acquireLease('srv-batch-expired', 10_000);
+      const id = sid();
+      await s.create(me, id, w('v1', { expiresAtMs: Date.now() - 1000 }), true);
+      assert.deepEqual(await s.writeBatch(me, [{ id, expectedVersion: 1, w: w('late') }]), ['absent']);
+      assert.equal(await s.load(id), undefined);
+    });
+
     t('lists and counts the live records of its app', async () => {
       const l = await h!.store('list-app');
       await l.migrate();

@@ -1,6 +1,6 @@
 /**
- * The statements of a through-mode request on PostgreSQL keep one generic plan per
- * connection (kind: integration with a real PostgreSQL): after PostgreSQL's five custom
+ * The statements of a through-mode request on PostgreSQL, and back mode's write-back batch,
+ * keep one generic plan per connection (kind: integration with a real PostgreSQL): after PostgreSQL's five custom
  * plans it binds and runs the cached plan instead of planning the statement at every call
  * (planning a batched turn cost more of the backend's CPU than running it), and that plan
  * finds the asked rows through the (app, sid) index, so its cost does not grow with the
@@ -22,7 +22,30 @@ interface PlanCounts {
   custom_plans: string;
 }
 
-it('turns and touches run their cached generic plan on a large analyzed table, found by the (app, sid) index', async (t: TestContext) => {
+/** The one prepared statement whose text holds `needle` ran its generic plan after at most PostgreSQL's five custom ones, and that plan finds rows by (app, sid). */
+async function assertGenericPlanByIndex(pool: pg.Pool, what: string, needle: string): Promise<void> {
+  const r = await pool.query<PlanCounts>(`SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements`);
+  const found = r.rows.filter((x) => x.statement.includes(needle));
+  assert.equal(found.length, 1, `${what}: one prepared statement with ${needle}`);
+  const p = found[0]!;
+  assert.ok(Number(p.generic_plans) > 0, `${what}: the generic plan is used (${p.generic_plans} generic, ${p.custom_plans} custom)`);
+  assert.ok(Number(p.custom_plans) <= 5, `${what}: no custom plan after PostgreSQL's first five (${p.custom_plans})`);
+  // The generic plan looks the asked sessions up by their IDs, whatever the table holds.
+  const client = await pool.connect();
+  try {
+    await client.query('SET plan_cache_mode = force_generic_plan');
+    await client.query(`PREPARE generic_probe AS ${p.statement.replace(/^PREPARE \S+ AS /, '')}`);
+    const types = (await client.query<{ t: string }>(`SELECT unnest(parameter_types)::text AS t FROM pg_prepared_statements WHERE name = 'generic_probe'`)).rows.map((x) => x.t);
+    const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE generic_probe(${types.map((ty) => `NULL::${ty}`).join(', ')})`)).rows.map((x) => x['QUERY PLAN']).join('\n');
+    assert.match(plan, /Index Cond: \(\(app = \$1\) AND \(sid = ANY/, `${what}: the generic plan finds rows by (app, sid):\n${plan}`);
+  } finally {
+    await client.query('DEALLOCATE generic_probe').catch(() => undefined);
+    await client.query('RESET plan_cache_mode');
+    client.release();
+  }
+}
+
+it('turns, touches and write-back batches run their cached generic plan on a large analyzed table, found by the (app, sid) index', async (t: TestContext) => {
   if ((await pgMissing()) !== undefined) return t.skip('PostgreSQL not reachable');
   const db = new PgTestSchema();
   // One connection, so that every statement is prepared (and its plans counted) on it.
@@ -52,33 +75,19 @@ it('turns and touches run their cached generic plan on a large analyzed table, f
         version.set(id, version.get(id)! + 1);
       } else assert.equal(await s.touch(lease, id, Date.now(), undefined, true, 1000), 'ok');
     }
-    const r = await pool.query<PlanCounts>(`SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements`);
-    const of = (needle: string): PlanCounts => {
-      const found = r.rows.filter((x) => x.statement.includes(needle));
-      assert.equal(found.length, 1, `one prepared statement with ${needle}`);
-      return found[0]!;
-    };
+    // Back mode: a holds both for good and writes them back, one or both per batch.
+    for (const id of ids) assert.ok((await s.takeTurn(a, id, 10_000, version.get(id)!, true))?.record !== undefined);
+    for (let i = 0; i < 12; i++) {
+      const batch = ids.slice(0, 1 + (i % 2)).map((id) => ({ id, expectedVersion: version.get(id)!, w: w(`b${i}`) }));
+      assert.deepEqual(await s.writeBatch(a, batch), batch.map(() => 'ok'));
+      for (const x of batch) version.set(x.id, x.expectedVersion + 1);
+    }
     for (const [what, needle] of [
       ['turn', 'AS turn_ms'],
       ['touch', 'AS release'],
-    ] as const) {
-      const p = of(needle);
-      assert.ok(Number(p.generic_plans) > 0, `${what}: the generic plan is used (${p.generic_plans} generic, ${p.custom_plans} custom)`);
-      assert.ok(Number(p.custom_plans) <= 5, `${what}: no custom plan after PostgreSQL's first five (${p.custom_plans})`);
-      // The generic plan looks the asked sessions up by their IDs, whatever the table holds.
-      const client = await pool.connect();
-      try {
-        await client.query('SET plan_cache_mode = force_generic_plan');
-        await client.query(`PREPARE generic_probe AS ${p.statement.replace(/^PREPARE \S+ AS /, '')}`);
-        const types = (await client.query<{ t: string }>(`SELECT unnest(parameter_types)::text AS t FROM pg_prepared_statements WHERE name = 'generic_probe'`)).rows.map((x) => x.t);
-        const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE generic_probe(${types.map((ty) => `NULL::${ty}`).join(', ')})`)).rows.map((x) => x['QUERY PLAN']).join('\n');
-        assert.match(plan, /Index Cond: \(\(app = \$1\) AND \(sid = ANY/, `${what}: the generic plan finds rows by (app, sid):\n${plan}`);
-      } finally {
-        await client.query('DEALLOCATE generic_probe').catch(() => undefined);
-        await client.query('RESET plan_cache_mode');
-        client.release();
-      }
-    }
+      ['write-back', 'AS expected'],
+    ] as const)
+      await assertGenericPlanByIndex(pool, what, needle);
   } finally {
     await db.drop();
     await pool.end();

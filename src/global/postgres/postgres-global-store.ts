@@ -7,6 +7,7 @@ import { acquireLease, adopt, releaseLease, renewLease } from './leases.js';
 import * as rows from './session-rows.js';
 import { releaseTurn, takeTurns, type TurnAsk } from './turns.js';
 import { touchBatch, type TouchAsk } from './touches.js';
+import { writeBatch } from './write-batch.js';
 import { StatementBatcher, type BatchStats } from './statement-batch.js';
 import * as maintenance from './maintenance.js';
 import * as principals from './principals.js';
@@ -115,7 +116,7 @@ export class PostgresGlobalStore implements GlobalStore {
     return handovers.subscribe(this.ctx, serverId, on);
   }
   writeBatch(lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]> {
-    return rows.writeBatch(this.ctx, lease, items);
+    return writeBatch(this.ctx, lease, items);
   }
   releaseTurn(lease: ServerLease, id: string): Promise<void> {
     return releaseTurn(this.ctx, lease, id);

@@ -1,5 +1,5 @@
 import { SessiondError } from '../../errors.js';
-import type { BatchWrite, GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
+import type { GlobalRecord, GlobalWrite, ServerLease, WriteOutcome } from '../global-store.js';
 import { HELD, leaseLive, NOW_MS, num, preparedStatement, recordLive, run, runPrepared, sqlState, tombstoneLive, type PgContext } from './pg-context.js';
 
 /**
@@ -203,47 +203,4 @@ export async function destroy(ctx: PgContext, lease: ServerLease, id: string, ex
       ? await runPrepared(ctx, `DELETE FROM ${ctx.t.sessions} s WHERE ${FENCE(ctx)}`, values)
       : await run(ctx, `WITH d AS (UPDATE ${ctx.t.sessions} s SET ${BLANK_SET} WHERE ${FENCE(ctx)} RETURNING s.slot) INSERT INTO ${ctx.t.blanks} (slot) SELECT slot FROM d`, values);
   return r.rowCount === 1 ? 'ok' : outcome(ctx, lease, id, expectedVersion);
-}
-
-/**
- * Back mode's write-back: many fenced replaces in one statement (each row with its own
- * expected version). The rows are locked in `sid` order first, as batched turns lock
- * theirs, so the two cannot deadlock. The rows it did not change are classified one by
- * one (rare).
- */
-export async function writeBatch(ctx: PgContext, lease: ServerLease, items: readonly BatchWrite[]): Promise<WriteOutcome[]> {
-  if (items.length === 0) return [];
-  const col = (f: (x: BatchWrite) => unknown): unknown[] => items.map(f);
-  const r = await run<{ sid: string }>(
-    ctx,
-    `WITH v AS (
-       SELECT * FROM unnest($4::text[], $5::bigint[], $6::bytea[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[])
-         AS v(sid, expected, attrs, created, access, expires, inactive, until, principal)
-     ), cur AS (
-       SELECT s.slot, v.sid FROM v JOIN ${ctx.t.sessions} s ON s.app = $1 AND s.sid = v.sid ORDER BY s.sid FOR UPDATE OF s
-     )
-     UPDATE ${ctx.t.sessions} s SET attrs = v.attrs, created_ms = v.created, access_ms = v.access, expires_ms = v.expires, inactive_ms = v.inactive,
-       until_ms = v.until, principal = v.principal, version = s.version + 1
-     FROM cur JOIN v ON v.sid = cur.sid
-     WHERE s.slot = cur.slot AND s.owner = $2 AND s.owner_epoch = $3 AND s.version = v.expected AND ${leaseLive(ctx, 2)} AND ${recordLive('s')}
-     RETURNING s.sid`,
-    [
-      ctx.app,
-      lease.serverId,
-      lease.epoch,
-      col((x) => x.id),
-      col((x) => x.expectedVersion),
-      col((x) => Buffer.from(x.w.attrs, 'utf8')),
-      col((x) => x.w.createdAtMs),
-      col((x) => x.w.lastAccessAtMs),
-      col((x) => x.w.expiresAtMs),
-      col((x) => x.w.maxInactiveMs),
-      col((x) => untilMs(x.w)),
-      col((x) => principalValue(x.w)),
-    ],
-  );
-  const done = new Set(r.rows.map((x) => x.sid));
-  const out: WriteOutcome[] = [];
-  for (const x of items) out.push(done.has(x.id) ? 'ok' : await outcome(ctx, lease, x.id, x.expectedVersion));
-  return out;
 }
