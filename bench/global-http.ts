@@ -22,6 +22,9 @@
  * CPU is printed on its own line): a fresh server process spends its first seconds compiling
  * (JIT), 2-3x the CPU per request of its steady state, and a two-server kind pays that twice
  * over half the requests each (docs/benchmarks.md "Two embedded servers against one").
+ * For the Redis kinds it also prints redis-server's share over the measured run (bench/lib/redis-window.ts):
+ * its CPU per request (when it runs on this machine), socket reads and writes, bytes, and each command's
+ * calls and in-call µs; every client's commands count, so point SESSIOND_BENCH_REDIS at a private one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,8 +34,10 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { pgBackendCpuMs } from './lib/pg-backend-cpu.js';
+import { redisSnapshot, redisWindow, type RedisSnapshot } from './lib/redis-window.js';
 const SERVER = fileURLToPath(new URL('./global-http-server.js', import.meta.url));
 const seconds = Number(process.argv[2] ?? 5);
+const REDIS_URL = process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
 const CONNECTIONS = 32;
 /**
  * SESSIOND_BENCH_WARMUP_S: seconds of the same load, not measured, before the measured run, so
@@ -94,13 +99,16 @@ async function bench(kind: string, servers: number, sticky = false): Promise<Res
     const warmStats = warm === undefined ? undefined : await serverStats(procs);
     for (const p of procs) await fetch(`${p.url}/stats/reset`, { method: 'POST' });
     const pgFrom = await pgBackendCpuMs(`ghttp-${schema}`);
+    const redisFrom: RedisSnapshot | undefined = kind.includes('redis') ? await redisSnapshot(REDIS_URL) : undefined;
     const { total, errors, p99 } = await run(procs.map((p) => p.url), cookies, sticky);
+    const redisTo = redisFrom === undefined ? undefined : await redisSnapshot(REDIS_URL);
     const pgCpuMs = (await pgBackendCpuMs(`ghttp-${schema}`)) - pgFrom;
     const { statements, cpuMs, userMs, wokenByRelease, wokenByTimer, byCommand } = await serverStats(procs);
     const unit = kind.includes('redis') ? 'Redis commands' : 'PostgreSQL statements';
     console.log(`${(kind + (sticky ? ' sticky' : '')).padEnd(27)} ${servers} server(s): ${(total / seconds).toFixed(0).padStart(6)} req/s, p99 ${p99} ms, ${(statements / total).toFixed(2)} ${unit}/request, app servers' CPU ${((cpuMs * 1000) / total).toFixed(0)} µs/request (user ${((userMs * 1000) / total).toFixed(0)})${pgCpuMs > 0 ? `, PostgreSQL backends' CPU ${((pgCpuMs * 1000) / total).toFixed(0)} µs/request` : ''}, ${errors} errors`);
     if (warm !== undefined && warmStats !== undefined) console.log(`  warm-up (${WARMUP_S} s, not in the figures above): ${(warm.total / WARMUP_S).toFixed(0)} req/s, app servers' CPU ${((warmStats.cpuMs * 1000) / warm.total).toFixed(0)} µs/request (the logins and the first requests of each process)`);
     if (wokenByRelease + wokenByTimer > 0) console.log(`  hand-over waits per request: woken by the release message ${(wokenByRelease / total).toFixed(2)}, by the waiter's timer ${(wokenByTimer / total).toFixed(2)}`);
+    if (redisFrom !== undefined && redisTo !== undefined) console.log(redisWindow(redisFrom, redisTo, total));
     if (Object.keys(byCommand).length > 0) console.log('  per request: ' + Object.entries(byCommand).map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', '));
     return { reqPerS: total / seconds, cpuUsPerReq: (cpuMs * 1000) / total };
   } finally {
@@ -138,7 +146,7 @@ async function serverStats(procs: Array<{ url: string }>): Promise<ServerStats> 
 
 /** Deletes the run's keys (the machine's Redis is shared: only keys under our prefix). */
 async function dropRedisPrefix(prefix: string): Promise<void> {
-  const r = new Redis(process.env.SESSIOND_BENCH_REDIS ?? 'redis://127.0.0.1:6379');
+  const r = new Redis(REDIS_URL);
   let cursor = '0';
   do {
     const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);

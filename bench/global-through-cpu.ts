@@ -6,11 +6,14 @@
  * get + touch/set. process.cpuUsage per request, which the machine's load moves far less
  * than req/s or the HTTP bench (bench/global-http.ts), so two builds can be compared
  * interleaved: `node <dist>/bench/global-through-cpu.js [requests] [sessiond|sessiond-local|connect-redis] [sessions]`.
+ * Each round also prints redis-server's CPU, I/O and commands per request (bench/lib/redis-window.ts; a private Redis
+ * through SESSIOND_BENCH_REDIS, or every client's commands count).
  */
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redisSnapshot, redisWindow } from './lib/redis-window.js';
 import { call, dropRedisPrefix, expressRequest, runLoops, sessiondStores, type StoreLike } from './lib/express-request.js';
 
 const N = Number(process.argv[2] ?? 10_000);
@@ -50,8 +53,10 @@ function request(i: number, id: string): Promise<void> {
 }
 
 async function run(n: number): Promise<string> {
+  const from = kind === 'sessiond-local' ? undefined : await redisSnapshot(URL);
   const { perRequest, wallMs } = await runLoops(ids, n, request);
-  return `${kind}: ${perRequest}, ${(n / (wallMs / 1000)).toFixed(0)} req/s`;
+  const redis = from === undefined ? '' : '\n' + redisWindow(from, await redisSnapshot(URL), n);
+  return `${kind}: ${perRequest}, ${(n / (wallMs / 1000)).toFixed(0)} req/s${redis}`;
 }
 
 await run(Math.min(2000, N)); // warm-up

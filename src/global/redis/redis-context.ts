@@ -87,19 +87,33 @@ export const HELD_TURN = '9007199254740992';
 /** The coverage of a session that never expires in its principal's set (principals.ts): 2^52 ms, beyond any TIME, and +1 stays exact. */
 export const NEVER = 4503599627370496;
 
-/** Shared by every script: Redis's clock in ms, and integers printed without exponent. */
-const PRELUDE = `
+/**
+ * The helpers a script may use: Redis's clock in ms, integers printed without exponent, "is
+ * this record live". Each is a closure the script creates on every call, so a script gets only
+ * those it names (docs/benchmarks.md §Through mode on Redis: redis-server's CPU per request).
+ * A numeric string becomes a number by arithmetic (`s + 0`: one strtod) rather than
+ * `tonumber(s)` (Lua 5.1 converts twice: lua_isnumber, then lua_tonumber); on a string that is
+ * not a number both fail the script (a comparison with nil, or arithmetic on a string).
+ */
+const HELPERS: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /\bnow_ms\(/,
+    `
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function fmt(n) return string.format('%.0f', n) end
-local function live(u, now) return u == '0' or tonumber(u) > now end
-local HELD = '${HELD_TURN}'
-`;
+  local us = t[2] + 0
+  return t[1] * 1000 + (us - us % 1000) / 1000
+end`,
+  ],
+  [/\bfmt\(/, `\nlocal function fmt(n) return string.format('%.0f', n) end`],
+  [/\blive\(/, `\nlocal function live(u, now) return u == '0' or u + 0 > now end`],
+  [/\bHELD\b/, `\nlocal HELD = '${HELD_TURN}'`],
+];
 
 export function script(body: string): Script {
-  const src = PRELUDE + body;
+  const src = HELPERS.filter(([uses]) => uses.test(body))
+    .map(([, helper]) => helper)
+    .join('') + '\n' + body;
   return Object.freeze({ src, sha: createHash('sha1').update(src).digest('hex') });
 }
 

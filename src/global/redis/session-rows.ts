@@ -201,7 +201,7 @@ return 'ok'
  */
 const GIVE_BACK = script(`
 local now = now_ms()
-if now >= tonumber(ARGV[1]) then return 'fenced' end
+if now >= ARGV[1] + 0 then return 'fenced' end
 local h = redis.call('HMGET', KEYS[1], 'o', 'e', 'u')
 if not h[1] or not live(h[3], now) then return 'absent' end
 if h[1] ~= ARGV[2] or h[2] ~= ARGV[3] then return 'fenced' end

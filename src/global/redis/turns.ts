@@ -17,32 +17,37 @@ import { fenced } from './session-rows.js';
 
 /**
  * The common turn (the taker's copy current, the turn free or its own, no hand-over asked)
- * makes 3 Redis calls (TIME, an HMGET of 8 fields, an HSET) and answers one string: what
- * Redis spends on a script grows with the fields it reads and the reply elements it builds
- * (docs/benchmarks.md §Through mode on Redis: one string a turn). The record's other fields
+ * makes 3 Redis calls (TIME, an HMGET of 9 fields, an HSET) and answers one string: what
+ * Redis spends on a script grows with the Redis calls it makes, the fields it reads, the
+ * arguments it gets and the reply elements it builds (docs/benchmarks.md §Through mode on
+ * Redis: one string a turn, and §redis-server's CPU per request). The record's other fields
  * are read only when the copy is not current. The times a touch is throttled by (l x i) come
  * with every turn, so that a through-mode touch that moves nothing is a lighter script
- * (session-rows.ts GIVE_BACK).
+ * (session-rows.ts GIVE_BACK). A hand-over mark (`h`, asked of the previous owner) is read
+ * with them and deleted only when there is one: a turn moving between servers, every other
+ * request in through mode, makes no HDEL.
+ * ARGV: deadline, server ID, epoch, turn ms, known version, then only when needed the hold
+ * flag ('1': back mode) and the holder passed as dead (owner, epoch; the second try).
  */
 const TAKE = script(`
 local now = now_ms()
-if now >= tonumber(ARGV[1]) then return 'fenced' end
-local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u', 'v', 'l', 'x', 'i')
+if now >= ARGV[1] + 0 then return 'fenced' end
+local h = redis.call('HMGET', KEYS[1], 'o', 'e', 't', 'u', 'v', 'l', 'x', 'i', 'h')
 if not h[1] or not live(h[4], now) then return 'absent' end
 local mine = h[1] == ARGV[2] and h[2] == ARGV[3]
-local dead = h[1] == ARGV[6] and h[2] == ARGV[7]
-if not (mine or h[3] == '0' or tonumber(h[3]) <= now or dead) then
+local dead = h[1] == ARGV[7] and h[2] == ARGV[8]
+if not (mine or h[3] == '0' or h[3] + 0 <= now or dead) then
   local held = '0'
   if h[3] == HELD then held = '1' end
   return {'busy', h[1], h[2], held}
 end
 local t = HELD
-if ARGV[8] ~= '1' then t = fmt(now + tonumber(ARGV[4])) end
+if ARGV[6] ~= '1' then t = fmt(now + ARGV[4]) end
 if mine then
   redis.call('HSET', KEYS[1], 't', t)
 else
   redis.call('HSET', KEYS[1], 'o', ARGV[2], 'e', ARGV[3], 't', t)
-  redis.call('HDEL', KEYS[1], 'h')
+  if h[9] then redis.call('HDEL', KEYS[1], 'h') end
 end
 local inherited = '0'
 if dead and not mine then inherited = '1' end
@@ -78,9 +83,16 @@ async function holderLive(ctx: RedisContext, owner: string, epoch: string, held:
 /** 'fenced', 'absent', the current turn's 'inherited l x i', {'busy', owner, epoch, held} or {'inherited l x i v c', attrs, principal}. */
 type TakeReply = string | [string, ...Array<string | null>];
 
-/** The script's arguments, `dead` the holder passed as dead ('' and '' on the first try). */
-function takeArgs(ctx: RedisContext, lease: ServerLease, turnMs: number, knownVersion: number, deadOwner: string, deadEpoch: string, hold: boolean): RedisArg[] {
-  return [deadlineOf(ctx, lease), lease.serverId, lease.epoch, turnMs, knownVersion, deadOwner, deadEpoch, hold ? '1' : '0'];
+/**
+ * The script's arguments, `dead` the holder passed as dead (on the second try only). The
+ * first try of a turn for one request sends 5: each argument is a Lua string in a table Redis
+ * builds on every call (about as much of redis-server's CPU as a hash field read).
+ */
+function takeArgs(ctx: RedisContext, lease: ServerLease, turnMs: number, knownVersion: number, hold: boolean, dead?: readonly [string, string]): RedisArg[] {
+  const args: RedisArg[] = [deadlineOf(ctx, lease), lease.serverId, lease.epoch, turnMs, knownVersion];
+  if (hold || dead !== undefined) args.push(hold ? '1' : '0');
+  if (dead !== undefined) args.push(dead[0], dead[1]);
+  return args;
 }
 
 /** With `hold` (back mode) the turn is HELD_TURN: it ends when released or when the holder's server is gone. */
@@ -88,7 +100,7 @@ export function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turn
   const key = [ctx.k.session(id)];
   ctx.turnTimes.delete(id);
   // Not an async function: every request's turn takes this path, answered in the command's own promise layer.
-  return evalThen(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, '', '', hold), (r) => {
+  return evalThen(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, hold), (r) => {
     const reply = r as TakeReply;
     if (typeof reply !== 'string' && reply[0] === 'busy') return takeFromBusy(ctx, lease, id, key, turnMs, knownVersion, hold, reply);
     return taken(ctx, lease, id, knownVersion, hold, reply);
@@ -99,7 +111,7 @@ export function takeTurn(ctx: RedisContext, lease: ServerLease, id: string, turn
 async function takeFromBusy(ctx: RedisContext, lease: ServerLease, id: string, key: string[], turnMs: number, knownVersion: number, hold: boolean, busy: TakeReply): Promise<TurnResult | undefined> {
   const [, owner, epoch, held] = busy as [string, string, string, string];
   if (await holderLive(ctx, owner, epoch, held === '1')) return undefined;
-  const r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, owner, epoch, hold))) as TakeReply;
+  const r = (await evalScript(ctx, TAKE, key, takeArgs(ctx, lease, turnMs, knownVersion, hold, [owner, epoch]))) as TakeReply;
   if (typeof r !== 'string' && r[0] === 'busy') return undefined; // another server took it meanwhile, with a live lease
   return taken(ctx, lease, id, knownVersion, hold, r);
 }
