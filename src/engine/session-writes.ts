@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { assert } from '../assert.js';
 import { RECORD_OVERHEAD_BYTES, type RecordType } from '../format/constants.js';
 import { SessiondError, isSessiondError } from '../errors.js';
