@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { assert, AssertionError } from '../assert.js';
 import type { SessionDatabase } from './session-database.js';
 import type { SessiondError } from '../errors.js';

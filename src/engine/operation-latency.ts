@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { LogHistogram, type HistogramSummary } from '../util/log-histogram.js';
 
 /**

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { ATTR_NAME_SEP, ATTR_SEP, PRINCIPAL_BYTES_MAX } from '../format/constants.js';
 import { SessiondError } from '../errors.js';
 import { attributesFromBlob, type AttributeBlob } from '../session/attributes.js';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { assert } from '../assert.js';
 import { startInterval } from '../clock.js';
 import type { SessiondError } from '../errors.js';

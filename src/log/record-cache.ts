@@ -4,6 +4,7 @@
  * bytes as they arrive. Buffers are pooled, so steady-state appends do not allocate.
  */
 
+import { Buffer } from 'node:buffer';
 import { assert } from '../assert.js';
 import type { RecordType } from '../format/constants.js';
 import { RecordBatch } from './record-batch.js';

@@ -5,6 +5,7 @@
  * known only when its group is written (writeRecordBody at append, sealRecord at write).
  */
 
+import { Buffer } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 import { assert } from '../assert.js';
 import {

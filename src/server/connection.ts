@@ -5,7 +5,7 @@ import type { ClientInfo, CommandCall, ServerContext } from './command-context.j
 import { CommandOrder } from './command-order.js';
 import { dispatch } from './command-table.js';
 import { engineErrorReply } from './key-commands.js';
-import { fastExpire, fastSet, isCommand, simpleExpireAt, simpleExpiryAt } from './fast-commands.js';
+import { fastSet, isCommand, okOnceDurable, simpleExpireAt, simpleExpiryAt, touchedReply } from './fast-commands.js';
 import { idOfKeyAt } from './key-value.js';
 import { ReplyQueue, writeGetReply, type Slot } from './reply-queue.js';
 import { RespParser } from './resp-parser.js';
@@ -167,9 +167,9 @@ export class Connection {
     this.server.stats.commandsTotal++;
     const slot = this.pushSlot(bytes, undefined);
     const id = idOfKeyAt(buf, spans[2]!, spans[3]!);
-    let r: Promise<Reply> | Reply;
+    let r: Promise<SessionState | undefined> | Reply;
     try {
-      r = expireAt !== undefined ? fastExpire(engine, id, expireAt) : fastSet(engine, id, buf, spans[2]!, spans[3]!, spans[4]!, spans[5]!, setExpiresAtMs);
+      r = expireAt !== undefined ? engine.touch(id, { expiresAtMs: expireAt }) : fastSet(engine, id, buf, spans[2]!, spans[3]!, spans[4]!, spans[5]!, setExpiresAtMs);
     } catch (e) {
       r = engineErrorReply(e);
     }
@@ -179,11 +179,30 @@ export class Connection {
       return true;
     }
     this.order.keyedStarted(id);
+    // The engine's promise itself, one then: the reply is made here (touchedReply, okOnceDurable)
+    // instead of in a then of its own (one promise and one microtask turn less per write).
+    const expire = expireAt !== undefined;
+    void r.then(
+      (s) => this.fastDone(slot, id, expire, s),
+      (e: unknown) => this.fastWritten(slot, id, engineErrorReply(e)),
+    );
+    return true;
+  }
+
+  /** A fast-path write of `id` resolved with `s`: its reply, now or (a SET behind a pending change) once durable. */
+  private fastDone(slot: Slot, id: string, expire: boolean, s: SessionState | undefined): void {
+    if (expire) return this.fastWritten(slot, id, touchedReply(s));
+    let r: Reply | Promise<Reply>;
+    try {
+      r = okOnceDurable(this.server.engine, id);
+    } catch (e) {
+      r = engineErrorReply(e);
+    }
+    if (!(r instanceof Promise)) return this.fastWritten(slot, id, r);
     void r.then(
       (reply) => this.fastWritten(slot, id, reply),
       (e: unknown) => this.fastWritten(slot, id, engineErrorReply(e)),
     );
-    return true;
   }
 
   /** A fast-path write of `id` is answered. */

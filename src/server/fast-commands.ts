@@ -73,7 +73,15 @@ export function simpleExpireAt(buf: Buffer, spans: Int32Array, now: number): num
  * same bytes a moment ago): then it waits for the log.
  */
 export function durablyOk(engine: SessionEngine, id: string, saved: Promise<SessionState>): Promise<Reply> {
-  return saved.then(() => (engine.hasPending(id) ? engine.whenDurable().then(ok) : OK));
+  return saved.then(() => okOnceDurable(engine, id));
+}
+
+/**
+ * durablyOk's answer once its save resolved: OK, or a promise of OK while a change of `id`
+ * still waits for its fsync. May throw (a store turned read-only) as whenDurable does.
+ */
+export function okOnceDurable(engine: SessionEngine, id: string): Reply | Promise<Reply> {
+  return engine.hasPending(id) ? engine.whenDurable().then(ok) : OK;
 }
 
 const ok = (): Reply => OK;
@@ -81,17 +89,18 @@ const ok = (): Reply => OK;
 /**
  * `SET key value` with no option or with a simple expiry (`expiresAtMs`, 0 = none: see
  * simpleExpiryAt) for the key at buf[keyStart, keyEnd) (engine ID `id`, idOfKeyAt) and the
- * value at buf[valueStart, valueEnd): OK once durable. As runSet in key-commands.ts: during a DEL's tombstone a SET
- * with an expiry is a late write, not stored (a nil reply at once), and a SET without one
- * lifts the tombstone.
+ * value at buf[valueStart, valueEnd): the save's promise, whose caller answers
+ * okOnceDurable once it resolves (as durablyOk does, one promise less). As runSet in
+ * key-commands.ts: during a DEL's tombstone a SET with an expiry is a late write, not
+ * stored (a nil reply at once), and a SET without one lifts the tombstone.
  */
-export function fastSet(engine: SessionEngine, id: string, buf: Buffer, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, expiresAtMs: number): Promise<Reply> | Reply {
+export function fastSet(engine: SessionEngine, id: string, buf: Buffer, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, expiresAtMs: number): Promise<SessionState> | Reply {
   if (engine.isDestroyed(id)) {
     if (expiresAtMs !== 0) return NULL;
     engine.forgetDestroyed(id);
   }
   // The engine copies what it keeps (JSON text): views into the read buffer are enough.
-  return durablyOk(engine, id, saveValue(engine, id, buf.subarray(keyStart, keyEnd), buf.subarray(valueStart, valueEnd), expiresAtMs));
+  return saveValue(engine, id, buf.subarray(keyStart, keyEnd), buf.subarray(valueStart, valueEnd), expiresAtMs);
 }
 
 /**
@@ -104,4 +113,5 @@ export function fastExpire(engine: SessionEngine, id: string, atMs: number): Pro
   return engine.touch(id, { expiresAtMs: atMs }).then(touchedReply);
 }
 
-const touchedReply = (s: SessionState | undefined): Reply => (s === undefined ? ZERO : ONE);
+/** EXPIRE's answer once its touch resolved: 0 for a key that does not exist, else 1. */
+export const touchedReply = (s: SessionState | undefined): Reply => (s === undefined ? ZERO : ONE);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { ATTR_NAME_SEP, ATTR_SEP, SESSION_ID_BYTES_MAX } from '../format/constants.js';
 import { attributesFromBlob } from '../session/attributes.js';
 import type { SessionState } from '../session/session-state.js';

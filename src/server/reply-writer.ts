@@ -7,6 +7,7 @@
  * out are never written again, however long the socket holds them.
  */
 
+import { Buffer } from 'node:buffer';
 import { unescapeAsciiJson, unescapeJsonBytes } from './json-text.js';
 import type { Protocol, Reply } from './resp-serializer.js';
 

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { SessiondError } from '../errors.js';
 import { splitInlineArgs } from './inline-args.js';
 

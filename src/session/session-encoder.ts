@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { RecordType } from '../format/constants.js';
 import { sealableBytes, writeSealable, type Encryption } from './attr-seal.js';
 import { writeU64 } from '../format/bytes.js';

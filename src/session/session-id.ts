@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { SessiondError } from '../errors.js';
 import { SESSION_ID_BYTES_MAX } from '../format/constants.js';

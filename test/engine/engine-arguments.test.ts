@@ -65,3 +65,15 @@ test('every public engine method refuses a malformed call with SESSIOND_INVALID_
   assert.equal(await e.withSession(ID, () => 7), 7);
   await e.close();
 });
+
+test('the writes refuse a malformed call by rejecting their promise, not by throwing (touch is not an async function: h/serve12)', async () => {
+  const e = await SessionEngine.open({ dir: '/s', fs: new SimFileSystem(), clock: new ManualClock(), flushIntervalMs: 3_600_000, expiryIntervalMs: 3_600_000 });
+  await e.save(ID, { attributes: { a: '1' } });
+  for (const [name, call, argument] of CASES.filter(([n]) => /^(save|patch|touch|destroy)\(/.test(n))) {
+    let p: unknown;
+    assert.doesNotThrow(() => (p = call(e)), `${name}: threw instead of rejecting`);
+    assert.ok(p instanceof Promise, `${name}: returns a promise`);
+    await assert.rejects(p, (err: unknown) => isSessiondError(err, 'SESSIOND_INVALID_ARGUMENT') && err.context.argument === argument, name);
+  }
+  await e.close();
+});
